@@ -1,0 +1,270 @@
+//! Submission descriptors: what a user asks a device to do.
+
+use crate::Entry;
+
+/// `BufRef::region` value meaning "no buffer".
+pub const REGION_NONE: u32 = 0;
+/// Set in `BufRef::region` when the reference is a process virtual address
+/// (SVA); the low 31 bits are then the index of the binding that covers it.
+pub const REGION_SVA_BIT: u32 = 0x8000_0000;
+
+/// A reference to a buffer, either inside a registered region or at a
+/// process virtual address covered by a binding.
+///
+/// | `region`                 | meaning                                    |
+/// |--------------------------|--------------------------------------------|
+/// | `0`                      | no buffer (`addr` and `len` must be 0)     |
+/// | `1..=0x7fff_ffff`        | registered region id, `addr` is an offset  |
+/// | `0x8000_0000 \| n`        | SVA: `addr` is a virtual address inside binding `n` |
+///
+/// Either way the device bounds- and permission-checks the reference
+/// against its own private table before it touches a byte.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(C)]
+pub struct BufRef {
+    /// Offset into the region, or virtual address (SVA).
+    pub addr: u64,
+    /// Length in bytes.
+    pub len: u32,
+    /// Region id, binding (with [`REGION_SVA_BIT`]) or [`REGION_NONE`].
+    pub region: u32,
+}
+
+impl BufRef {
+    /// The empty reference.
+    pub const NONE: BufRef = BufRef {
+        addr: 0,
+        len: 0,
+        region: REGION_NONE,
+    };
+
+    /// A reference into registered region `region` (must be non-zero and
+    /// below [`REGION_SVA_BIT`]).
+    pub const fn region(region: u32, offset: u64, len: u32) -> BufRef {
+        BufRef {
+            addr: offset,
+            len,
+            region,
+        }
+    }
+
+    /// A virtual-address reference covered by SVA binding `binding`.
+    pub const fn sva(binding: u32, addr: u64, len: u32) -> BufRef {
+        BufRef {
+            addr,
+            len,
+            region: REGION_SVA_BIT | binding,
+        }
+    }
+
+    /// True when this names no buffer.
+    pub const fn is_none(&self) -> bool {
+        self.region == REGION_NONE
+    }
+
+    /// True for a virtual-address (SVA) reference.
+    pub const fn is_sva(&self) -> bool {
+        self.region & REGION_SVA_BIT != 0
+    }
+
+    fn to_words(self) -> [u64; 2] {
+        [
+            self.addr,
+            u64::from(self.len) | (u64::from(self.region) << 32),
+        ]
+    }
+
+    fn from_words(w: [u64; 2]) -> BufRef {
+        BufRef {
+            addr: w[0],
+            len: w[1] as u32,
+            region: (w[1] >> 32) as u32,
+        }
+    }
+}
+
+/// An operation code. The high byte names the device class, the low byte the
+/// operation; unknown codes complete with [`crate::Status::BadOpcode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(transparent)]
+pub struct Opcode(pub u16);
+
+impl Opcode {
+    /// Does nothing; completes with `Ok`. Measures the queue itself.
+    pub const NOP: Opcode = Opcode(0x0000);
+    /// Copies `src` to `dst` (`dst.len >= src.len`).
+    pub const COPY: Opcode = Opcode(0x0001);
+    /// Fills `dst` with the 8-byte pattern in `params[0]`.
+    pub const FILL: Opcode = Opcode(0x0002);
+    /// Compares `src` with `dst`; `Mismatch` with the first differing offset.
+    pub const COMPARE: Opcode = Opcode(0x0003);
+    /// CRC-32C of `src`, seeded with `params[0]`; result in `Completion::result`.
+    pub const CRC32C: Opcode = Opcode(0x0004);
+
+    /// Device class (high byte): 0 = data movement, 1 = compression,
+    /// 2 = symmetric crypto, 3 = asymmetric crypto.
+    pub const fn class(self) -> u8 {
+        (self.0 >> 8) as u8
+    }
+}
+
+/// Descriptor flag bits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(transparent)]
+pub struct DescFlags(pub u16);
+
+impl DescFlags {
+    /// Reserved for chaining: the next descriptor consumes this one's output.
+    /// Devices that do not chain reject it with `BadParam`.
+    pub const LINK: u16 = 1 << 0;
+    /// Every bit this ABI version defines; others complete with `BadParam`.
+    pub const KNOWN: u16 = Self::LINK;
+
+    /// True when `bit` is set.
+    pub const fn has(self, bit: u16) -> bool {
+        self.0 & bit != 0
+    }
+}
+
+/// One submission-ring entry: 64 bytes, one cache line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(C, align(8))]
+pub struct Descriptor {
+    /// What to do ([`Opcode`]).
+    pub opcode: u16,
+    /// [`DescFlags`] bits.
+    pub flags: u16,
+    /// Session or context id (0 = none), created on the control path.
+    pub session: u32,
+    /// Opaque to the device; returned unchanged in the completion.
+    pub user_data: u64,
+    /// Source buffer.
+    pub src: BufRef,
+    /// Destination buffer.
+    pub dst: BufRef,
+    /// Operation parameters (pattern, seed, level, ...).
+    pub params: [u64; 2],
+}
+
+impl Descriptor {
+    /// A NOP carrying `user_data`.
+    pub const fn nop(user_data: u64) -> Descriptor {
+        Descriptor {
+            opcode: Opcode::NOP.0,
+            flags: 0,
+            session: 0,
+            user_data,
+            src: BufRef::NONE,
+            dst: BufRef::NONE,
+            params: [0, 0],
+        }
+    }
+
+    /// The opcode as a typed value.
+    pub const fn op(&self) -> Opcode {
+        Opcode(self.opcode)
+    }
+}
+
+impl Entry for Descriptor {
+    const WORDS: usize = 8;
+
+    fn encode(&self, out: &mut [u64]) {
+        let s = self.src.to_words();
+        let d = self.dst.to_words();
+        out[0] = u64::from(self.opcode)
+            | (u64::from(self.flags) << 16)
+            | (u64::from(self.session) << 32);
+        out[1] = self.user_data;
+        out[2] = s[0];
+        out[3] = s[1];
+        out[4] = d[0];
+        out[5] = d[1];
+        out[6] = self.params[0];
+        out[7] = self.params[1];
+    }
+
+    fn decode(w: &[u64]) -> Descriptor {
+        Descriptor {
+            opcode: w[0] as u16,
+            flags: (w[0] >> 16) as u16,
+            session: (w[0] >> 32) as u32,
+            user_data: w[1],
+            src: BufRef::from_words([w[2], w[3]]),
+            dst: BufRef::from_words([w[4], w[5]]),
+            params: [w[6], w[7]],
+        }
+    }
+}
+
+const _: () = assert!(core::mem::size_of::<BufRef>() == 16);
+const _: () = assert!(core::mem::size_of::<Descriptor>() == 64);
+const _: () = assert!(core::mem::size_of::<Descriptor>() == Descriptor::WORDS * 8);
+const _: () = assert!(core::mem::offset_of!(Descriptor, user_data) == 8);
+const _: () = assert!(core::mem::offset_of!(Descriptor, src) == 16);
+const _: () = assert!(core::mem::offset_of!(Descriptor, dst) == 32);
+const _: () = assert!(core::mem::offset_of!(Descriptor, params) == 48);
+const _: () = assert!(core::mem::offset_of!(BufRef, len) == 8);
+const _: () = assert!(core::mem::offset_of!(BufRef, region) == 12);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Descriptor {
+        Descriptor {
+            opcode: 0x0102,
+            flags: DescFlags::LINK,
+            session: 0xdead_beef,
+            user_data: 0x0123_4567_89ab_cdef,
+            src: BufRef::region(7, 4096, 512),
+            dst: BufRef::sva(3, 0x7fff_0000_1000, 1 << 20),
+            params: [u64::MAX, 42],
+        }
+    }
+
+    #[test]
+    fn encode_decode_round_trip() {
+        let d = sample();
+        let mut w = [0u64; 8];
+        d.encode(&mut w);
+        assert_eq!(Descriptor::decode(&w), d);
+    }
+
+    /// The word encoding must be exactly the in-memory `#[repr(C)]` layout,
+    /// so a C peer using memcpy sees the same bytes.
+    #[test]
+    fn words_match_repr_c_bytes() {
+        let d = sample();
+        let mut w = [0u64; 8];
+        d.encode(&mut w);
+        let mut from_words = Vec::new();
+        for x in w {
+            from_words.extend_from_slice(&x.to_le_bytes());
+        }
+        let mut from_fields = Vec::new();
+        from_fields.extend_from_slice(&d.opcode.to_le_bytes());
+        from_fields.extend_from_slice(&d.flags.to_le_bytes());
+        from_fields.extend_from_slice(&d.session.to_le_bytes());
+        from_fields.extend_from_slice(&d.user_data.to_le_bytes());
+        for b in [d.src, d.dst] {
+            from_fields.extend_from_slice(&b.addr.to_le_bytes());
+            from_fields.extend_from_slice(&b.len.to_le_bytes());
+            from_fields.extend_from_slice(&b.region.to_le_bytes());
+        }
+        for p in d.params {
+            from_fields.extend_from_slice(&p.to_le_bytes());
+        }
+        assert_eq!(from_words, from_fields);
+        assert_eq!(std::mem::size_of::<Descriptor>(), 64);
+        assert_eq!(std::mem::align_of::<Descriptor>(), 8);
+    }
+
+    #[test]
+    fn bufref_kinds() {
+        assert!(BufRef::NONE.is_none());
+        assert!(BufRef::sva(0, 1, 1).is_sva());
+        assert!(!BufRef::region(1, 0, 1).is_sva());
+        assert_eq!(Opcode(0x0203).class(), 2);
+    }
+}

@@ -1,0 +1,21 @@
+//! Operating-system primitives for WarpDrive.
+//!
+//! This crate is the backend layer in the rustix sense: it holds the
+//! `unsafe` the rest of the workspace needs (raw shared mappings, the
+//! futex system calls, `pthread_atfork`) behind a small safe API, one
+//! call per function, each naming its man page. Every other crate is
+//! `#![forbid(unsafe_code)]` or confines its own unsafe to one module.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub mod eventfd;
+pub mod fork;
+pub mod futex;
+pub mod memfd;
+pub mod mmap;
+pub mod thread;
+pub mod topology;
+
+pub use eventfd::EventFd;
+pub use memfd::{create_sealed, verify_sealed, SealError};
+pub use mmap::Mapping;

@@ -1,0 +1,153 @@
+//! Shared mappings of sealed memfds, and safe atomic views into them.
+//!
+//! See mmap(2) and madvise(2).
+
+use std::io;
+use std::os::fd::AsFd;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, AtomicU64};
+
+use rustix::mm::{madvise, mmap, munmap, Advice, MapFlags, ProtFlags};
+
+/// A `MAP_SHARED`, read-write mapping of a whole sealed memfd.
+///
+/// The mapping is marked `MADV_DONTFORK`: a child created by fork(2) does
+/// not inherit it at all, so a child can never scribble on its parent's
+/// queues (the library turns the child's attempt into a typed error before
+/// it gets that far; see [`crate::fork`]).
+///
+/// Memory inside is shared with another party that may write it at any
+/// time. This type therefore never hands out `&[u8]` or `&mut [u8]`; it
+/// offers atomic views ([`Mapping::atomic_u32`], [`Mapping::atomic_u64s`])
+/// and raw pointers for callers that document their own reason.
+pub struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain shared memory; all access through this type
+// is by atomics or by raw pointers whose users uphold their own contracts.
+unsafe impl Send for Mapping {}
+// SAFETY: as above; `&Mapping` exposes only atomics and raw pointers.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Maps `len` bytes of `fd` from offset 0, shared and read-write.
+    ///
+    /// The caller must have checked (for a peer's fd: with
+    /// [`crate::verify_sealed`]) that the file is at least `len` bytes and
+    /// sealed against shrinking; otherwise touching the tail raises SIGBUS.
+    pub fn map_shared(fd: impl AsFd, len: usize) -> io::Result<Mapping> {
+        if len == 0 {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty mapping"));
+        }
+        // SAFETY: a fresh mapping at a kernel-chosen address overlaps nothing
+        // Rust owns; the fd is borrowed only for the duration of the call.
+        let raw = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::SHARED,
+                fd,
+                0,
+            )?
+        };
+        let ptr =
+            NonNull::new(raw.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))?;
+        let m = Mapping { ptr, len };
+        // SAFETY: the range is exactly the mapping created above.
+        unsafe { madvise(m.ptr.as_ptr().cast(), len, Advice::LinuxDontFork)? };
+        Ok(m)
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always false: empty mappings are refused at creation.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Base address. Raw: whoever dereferences it states why it is sound.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// An atomic view of the `u32` at byte offset `off`.
+    ///
+    /// # Panics
+    /// If `off` is misaligned or out of bounds: offsets come from a
+    /// validated layout, so this is a bug in the caller, not peer input.
+    pub fn atomic_u32(&self, off: usize) -> &AtomicU32 {
+        assert!(
+            off % 4 == 0 && off.checked_add(4).is_some_and(|e| e <= self.len),
+            "bad u32 offset {off}"
+        );
+        // SAFETY: in bounds and aligned (checked above, and the base is page
+        // aligned); AtomicU32 has u32's layout and every bit pattern is a valid
+        // u32; the memory lives as long as `&self`. A peer process writing it
+        // concurrently is an access Rust's model cannot see, like a device's
+        // DMA: it can change the value we load, never make the load undefined.
+        unsafe { &*self.ptr.as_ptr().add(off).cast::<AtomicU32>() }
+    }
+
+    /// An atomic view of `n` consecutive `u64`s at byte offset `off`.
+    ///
+    /// # Panics
+    /// If the range is misaligned or out of bounds (a caller bug).
+    pub fn atomic_u64s(&self, off: usize, n: usize) -> &[AtomicU64] {
+        let end = n.checked_mul(8).and_then(|b| b.checked_add(off));
+        assert!(
+            off % 8 == 0 && end.is_some_and(|e| e <= self.len),
+            "bad u64 range {off}+{n}"
+        );
+        // SAFETY: as in `atomic_u32`: in bounds, aligned, valid for any bits,
+        // alive for `&self`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(off).cast::<AtomicU64>(), n) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: we own this mapping; every reference into it borrowed
+        // `&self` and so is gone by now.
+        let _ = unsafe { munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
+
+impl std::fmt::Debug for Mapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mapping")
+            .field("ptr", &self.ptr)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn two_mappings_of_one_memfd_share_memory() {
+        let fd = crate::create_sealed("wd-map", 4096).unwrap();
+        let a = Mapping::map_shared(&fd, 4096).unwrap();
+        let b = Mapping::map_shared(&fd, 4096).unwrap();
+        a.atomic_u32(128).store(77, Ordering::Release);
+        assert_eq!(b.atomic_u32(128).load(Ordering::Acquire), 77);
+        a.atomic_u64s(256, 4)[3].store(5, Ordering::Relaxed);
+        assert_eq!(b.atomic_u64s(256, 4)[3].load(Ordering::Relaxed), 5);
+    }
+
+    #[test]
+    #[should_panic(expected = "bad u32 offset")]
+    fn out_of_bounds_view_panics() {
+        let fd = crate::create_sealed("wd-map", 4096).unwrap();
+        let a = Mapping::map_shared(&fd, 4096).unwrap();
+        let _ = a.atomic_u32(4096);
+    }
+}
