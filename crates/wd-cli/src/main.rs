@@ -1,1 +1,5 @@
-fn main() {}
+mod bench;
+
+fn main() -> anyhow::Result<()> {
+    bench::selftest()
+}

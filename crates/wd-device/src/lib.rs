@@ -1,1 +1,29 @@
+//! The device side of WarpDrive.
+//!
+//! A [`Device`] describes what it can do ([`DeviceInfo`]) and executes one
+//! validated request at a time. A [`DeviceHost`] runs a device: it creates
+//! queues in sealed memfds, and its engine threads poll those queues,
+//! validate every descriptor against the owner's memory ([`MemTable`],
+//! [`BindTable`]) and post exactly one completion per consumed descriptor.
+//!
+//! The same host serves the in-process (embedded) runtime and the `warpd`
+//! broker; only who maps the queue's memfd on the other side differs.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
 
+mod caps;
+mod device;
+mod engine;
+mod host;
+mod memory;
+mod queue;
+mod stats;
+mod view;
+
+pub use caps::{DeviceClass, DeviceInfo, OpInfo};
+pub use device::{Device, Outcome, Request};
+pub use host::{DeviceHost, HostConfig, HostError};
+pub use memory::{BindTable, MemTable, Perms, RegionEntry};
+pub use queue::{QueueConfig, QueueHandle, QueueId};
+pub use stats::{DeviceStats, QueueStats, QueueStatsSnapshot};
+pub use view::BufView;

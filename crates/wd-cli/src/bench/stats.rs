@@ -36,16 +36,6 @@ impl Samples {
         self.record(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     }
 
-    /// Number of samples recorded.
-    pub fn len(&self) -> usize {
-        self.ns.len()
-    }
-
-    /// Whether no sample was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.ns.is_empty()
-    }
-
     /// Sorts the samples and summarizes them; `None` when empty.
     pub fn summarize(mut self) -> Option<Latency> {
         self.ns.sort_unstable();

@@ -1,0 +1,309 @@
+//! Bench results: one row per case, printed as a table for people or as
+//! one JSON object for scripts (numbers, or null when not measured).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::stats::Latency;
+
+/// One measured (or skipped) case. Every number is optional so that a
+/// skipped case keeps its row and its JSON keys, with nulls.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseResult {
+    pub case: String,
+    pub p50_ns: Option<f64>,
+    pub p99_ns: Option<f64>,
+    pub p999_ns: Option<f64>,
+    pub ops_per_sec: Option<f64>,
+    pub gb_per_sec: Option<f64>,
+    pub size: Option<u64>,
+    pub note: Option<String>,
+}
+
+/// `Some(v)` when `v` is a real number: NaN or infinity would only be an
+/// artifact of a zero-length measurement.
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+impl CaseResult {
+    fn empty(case: impl Into<String>) -> CaseResult {
+        CaseResult {
+            case: case.into(),
+            p50_ns: None,
+            p99_ns: None,
+            p999_ns: None,
+            ops_per_sec: None,
+            gb_per_sec: None,
+            size: None,
+            note: None,
+        }
+    }
+
+    /// A latency case. `ops_per_sec` is the serial rate `1e9 / mean`
+    /// (one operation in flight), which is how the mean gets reported.
+    pub fn from_latency(case: impl Into<String>, lat: &Latency) -> CaseResult {
+        CaseResult {
+            p50_ns: Some(lat.p50_ns as f64),
+            p99_ns: Some(lat.p99_ns as f64),
+            p999_ns: Some(lat.p999_ns as f64),
+            ops_per_sec: finite(1e9 / lat.mean_ns),
+            ..CaseResult::empty(case)
+        }
+    }
+
+    /// A throughput case: `ops` operations moving `bytes` bytes (`None`
+    /// when bytes are meaningless) in `elapsed`. GB is 1e9 bytes.
+    pub fn throughput(
+        case: impl Into<String>,
+        ops: u64,
+        bytes: Option<u64>,
+        elapsed: Duration,
+    ) -> CaseResult {
+        let secs = elapsed.as_secs_f64();
+        CaseResult {
+            ops_per_sec: finite(ops as f64 / secs),
+            gb_per_sec: bytes.and_then(|b| finite(b as f64 / secs / 1e9)),
+            ..CaseResult::empty(case)
+        }
+    }
+
+    /// A case that could not run here; all numbers null, `reason` in the note.
+    pub fn skipped(case: impl Into<String>, reason: impl Into<String>) -> CaseResult {
+        CaseResult::empty(case).with_note(reason)
+    }
+
+    /// Sets the message size the case used.
+    pub fn with_size(mut self, size: u64) -> CaseResult {
+        self.size = Some(size);
+        self
+    }
+
+    /// Sets the note (replacing any earlier one).
+    pub fn with_note(mut self, note: impl Into<String>) -> CaseResult {
+        self.note = Some(note.into());
+        self
+    }
+
+    /// Whether this case produced no number.
+    pub fn is_skipped(&self) -> bool {
+        [self.p50_ns, self.ops_per_sec, self.gb_per_sec]
+            .iter()
+            .all(Option::is_none)
+    }
+}
+
+/// `("{num}/{den} p50", ratio)` of the p50 latencies of two cases in
+/// `results`; `None` when either is missing, skipped or zero.
+pub fn p50_ratio(results: &[CaseResult], num: &str, den: &str) -> Option<(String, f64)> {
+    let p50 = |name: &str| results.iter().find(|r| r.case == name)?.p50_ns;
+    let r = finite(p50(num)? / p50(den)?)?;
+    Some((format!("{num}/{den} p50"), r))
+}
+
+fn fmt_size(b: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    UNITS
+        .iter()
+        // Units are powers of two: a multiple has no bits below the unit.
+        .find(|&&(u, _)| b >= u && b & (u - 1) == 0)
+        .map_or_else(|| format!("{b} B"), |&(u, s)| format!("{} {s}", b / u))
+}
+
+/// Millions with at least three significant digits: a 64 MiB memcpy runs
+/// a few hundred times a second, which `{:.3}` would print as 0.000.
+fn fmt_mops(m: f64) -> String {
+    let prec = if m > 0.0 && m < 1.0 {
+        (2 - m.log10().floor() as i32).clamp(3, 9) as usize
+    } else {
+        3
+    };
+    format!("{m:.prec$}")
+}
+
+fn cells(r: &CaseResult) -> [String; 8] {
+    let num = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or_else(|| "-".into(), f);
+    [
+        r.case.clone(),
+        r.size.map_or_else(|| "-".into(), fmt_size),
+        num(r.p50_ns, &|v| format!("{v:.1}")),
+        num(r.p99_ns, &|v| format!("{v:.1}")),
+        num(r.p999_ns, &|v| format!("{v:.1}")),
+        num(r.ops_per_sec, &|v| fmt_mops(v / 1e6)),
+        num(r.gb_per_sec, &|v| format!("{v:.2}")),
+        r.note.clone().unwrap_or_default(),
+    ]
+}
+
+/// The table [`print_table`] prints.
+pub fn format_table(title: &str, results: &[CaseResult], ratios: &[(String, f64)]) -> String {
+    const HEAD: [&str; 8] = [
+        "case", "size", "p50 ns", "p99 ns", "p99.9 ns", "Mops/s", "GB/s", "note",
+    ];
+    let rows: Vec<[String; 8]> = results.iter().map(cells).collect();
+    let mut width = HEAD.map(str::len);
+    for row in &rows {
+        for (w, c) in width.iter_mut().zip(row) {
+            *w = (*w).max(c.len());
+        }
+    }
+    let line = |cols: [&str; 8]| {
+        let mut s = String::new();
+        for (i, (c, w)) in cols.iter().zip(width).enumerate() {
+            // Names and notes read left to right; numbers line up on the right.
+            match i {
+                0 => write!(s, "{c:<w$}"),
+                7 => write!(s, "  {c}"),
+                _ => write!(s, "  {c:>w$}"),
+            }
+            .expect("writing to a String cannot fail");
+        }
+        s.trim_end().to_owned() + "\n"
+    };
+    let mut out = format!("{title}\n");
+    out += &line(HEAD);
+    out += &line(width.map(|w| "-".repeat(w)).each_ref().map(String::as_str));
+    for row in &rows {
+        out += &line(row.each_ref().map(String::as_str));
+    }
+    for (name, r) in ratios {
+        out += &format!("ratio {name}: {r:.2}\n");
+    }
+    out
+}
+
+/// Prints an aligned table of `results` under `title`, then `ratios`.
+pub fn print_table(title: &str, results: &[CaseResult], ratios: &[(String, f64)]) {
+    print!("{}", format_table(title, results, ratios));
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    results: &'a [CaseResult],
+    ratios: BTreeMap<&'a str, Option<f64>>,
+}
+
+/// Exactly one JSON object: `{"results":[{...},...],"ratios":{name:number|null}}`.
+pub fn to_json(results: &[CaseResult], ratios: &[(String, f64)]) -> String {
+    let report = Report {
+        results,
+        ratios: ratios
+            .iter()
+            .map(|(k, v)| (k.as_str(), finite(*v)))
+            .collect(),
+    };
+    serde_json::to_string(&report).expect("string keys and plain numbers always serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn sample() -> Vec<CaseResult> {
+        let lat = Latency {
+            samples: 3,
+            min_ns: 90,
+            max_ns: 400,
+            p50_ns: 100,
+            p99_ns: 300,
+            p999_ns: 400,
+            mean_ns: 200.0,
+        };
+        vec![
+            CaseResult::from_latency("spin", &lat),
+            CaseResult::throughput("memcpy", 1000, Some(4_096_000), Duration::from_millis(1))
+                .with_size(4096),
+            CaseResult::skipped("uring", "io_uring_setup: EPERM"),
+        ]
+    }
+
+    const KEYS: [&str; 8] = [
+        "case",
+        "p50_ns",
+        "p99_ns",
+        "p999_ns",
+        "ops_per_sec",
+        "gb_per_sec",
+        "size",
+        "note",
+    ];
+
+    #[test]
+    fn json_shape_and_nulls() {
+        let rs = sample();
+        let ratios = vec![("a/b".to_owned(), 2.5), ("bad".to_owned(), f64::NAN)];
+        let v: Value = serde_json::from_str(&to_json(&rs, &ratios)).unwrap();
+        let top = v.as_object().unwrap();
+        assert_eq!(top.len(), 2);
+        let results = top["results"].as_array().unwrap();
+        assert_eq!(results.len(), 3);
+        for r in results {
+            let o = r.as_object().unwrap();
+            assert_eq!(o.len(), KEYS.len());
+            assert!(KEYS.iter().all(|k| o.contains_key(*k)), "{o:?}");
+        }
+        let (spin, copy, skip) = (&results[0], &results[1], &results[2]);
+        assert_eq!(spin["case"], "spin");
+        assert_eq!(spin["p50_ns"].as_f64(), Some(100.0));
+        assert_eq!(spin["p999_ns"].as_f64(), Some(400.0));
+        assert_eq!(spin["ops_per_sec"].as_f64(), Some(5e6));
+        assert!(spin["gb_per_sec"].is_null() && spin["size"].is_null());
+        assert!(spin["note"].is_null());
+        assert_eq!(copy["size"].as_u64(), Some(4096));
+        assert!((copy["gb_per_sec"].as_f64().unwrap() - 4.096).abs() < 1e-9);
+        assert!((copy["ops_per_sec"].as_f64().unwrap() - 1e6).abs() < 1e-3);
+        assert!(copy["p50_ns"].is_null());
+        for k in &KEYS[1..7] {
+            assert!(skip[k].is_null(), "{k} not null in skipped case");
+        }
+        assert_eq!(skip["note"], "io_uring_setup: EPERM");
+        assert_eq!(top["ratios"]["a/b"].as_f64(), Some(2.5));
+        assert!(top["ratios"]["bad"].is_null());
+    }
+
+    #[test]
+    fn json_empty_is_still_one_object() {
+        let v: Value = serde_json::from_str(&to_json(&[], &[])).unwrap();
+        assert_eq!(v, serde_json::json!({"results": [], "ratios": {}}));
+    }
+
+    #[test]
+    fn table_is_aligned() {
+        let rs = sample();
+        let t = format_table("t", &rs, &[("spin/x p50".into(), 1.234)]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "t");
+        assert!(lines[1].starts_with("case"));
+        // The p99.9 column ends at the same offset in every row but the skipped one's '-'.
+        let end = lines[1].find("p99.9 ns").unwrap() + "p99.9 ns".len();
+        assert_eq!(&lines[3][end - 5..end], "400.0");
+        assert_eq!(&lines[5][end - 1..end], "-");
+        assert!(lines[4].contains("4 KiB") && lines[4].contains("4.10"));
+        assert!(lines[5].ends_with("io_uring_setup: EPERM"));
+        assert_eq!(lines[6], "ratio spin/x p50: 1.23");
+    }
+
+    #[test]
+    fn mops_keeps_small_rates_visible() {
+        assert_eq!(fmt_mops(707.2286), "707.229");
+        assert_eq!(fmt_mops(0.054285), "0.0543");
+        assert_eq!(fmt_mops(0.000250), "0.000250");
+        assert_eq!(fmt_mops(0.0), "0.000");
+    }
+
+    #[test]
+    fn ratio_and_skip_helpers() {
+        let rs = sample();
+        assert!(rs[2].is_skipped() && !rs[0].is_skipped() && !rs[1].is_skipped());
+        assert_eq!(
+            p50_ratio(&rs, "spin", "spin"),
+            Some(("spin/spin p50".into(), 1.0))
+        );
+        assert_eq!(p50_ratio(&rs, "spin", "uring"), None);
+        assert_eq!(p50_ratio(&rs, "nope", "spin"), None);
+    }
+}

@@ -1,0 +1,73 @@
+//! The trait every device driver implements.
+
+use wd_abi::{Descriptor, Status};
+
+use crate::{BufView, DeviceInfo};
+
+/// One validated request, handed to [`Device::execute`].
+///
+/// `desc` is the device's private copy of the descriptor: already checked
+/// for a supported opcode, known flags, and buffer references that lie
+/// inside memory the queue's owner may use with the needed permission.
+pub struct Request<'a> {
+    /// The descriptor (a copy; the shared slot may have changed since).
+    pub desc: Descriptor,
+    /// Source buffer (empty view when the descriptor names none).
+    pub src: BufView<'a>,
+    /// Destination buffer (empty view when the descriptor names none).
+    pub dst: BufView<'a>,
+}
+
+/// What a device reports for one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// Status.
+    pub status: Status,
+    /// Source bytes consumed.
+    pub consumed: u32,
+    /// Destination bytes produced.
+    pub produced: u32,
+    /// Operation result (CRC, offset, ...).
+    pub result: u64,
+    /// `CQE_FLAG_*` bits.
+    pub flags: u32,
+}
+
+impl Outcome {
+    /// Success with byte counts.
+    pub const fn ok(consumed: u32, produced: u32) -> Outcome {
+        Outcome { status: Status::Ok, consumed, produced, result: 0, flags: 0 }
+    }
+
+    /// A failure with nothing consumed or produced.
+    pub const fn err(status: Status) -> Outcome {
+        Outcome { status, consumed: 0, produced: 0, result: 0, flags: 0 }
+    }
+
+    /// Sets the result word.
+    pub const fn with_result(mut self, result: u64) -> Outcome {
+        self.result = result;
+        self
+    }
+}
+
+/// A device driver. Implementations must never panic on any request: the
+/// host has validated buffer references, but opcode-specific parameters
+/// (`params`, lengths) are the driver's to check and answer with a status.
+pub trait Device: Send + Sync + 'static {
+    /// Capabilities.
+    fn info(&self) -> &DeviceInfo;
+    /// Executes one request. Called concurrently from engine threads.
+    fn execute(&self, req: &mut Request<'_>) -> Outcome;
+}
+
+impl Request<'_> {
+    /// The buffer of an in-place request (`src` and `dst` name the same
+    /// bytes), for reading and writing. `BadParam` when not in place.
+    pub fn in_place(&mut self) -> Result<&mut [u8], Status> {
+        if !self.dst.is_aliased() {
+            return Err(Status::BadParam);
+        }
+        self.dst.in_place_mut()
+    }
+}

@@ -1,0 +1,358 @@
+//! Engine threads: poll queues, validate, execute, complete.
+//!
+//! An engine serves its queues in weighted round-robin: each pass takes up
+//! to `weight * QUANTUM` descriptors from each queue. While passes find
+//! work it spins; after `idle_spin` without work it sets `NEED_WAKEUP` on
+//! every queue, re-checks them, and sleeps on all their doorbells at once
+//! (futex_waitv) plus its own bell. A user that publishes work and sees
+//! `NEED_WAKEUP` bumps the doorbell and wakes it: the SQPOLL idea.
+//!
+//! Exactly once: a descriptor is popped only when its queue's completion
+//! ring has a free slot for its completion, so every consumed descriptor
+//! gets exactly one completion, and a full completion ring simply leaves
+//! work in the submission ring (back-pressure).
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wd_abi::layout::{CQ_WANT_INTERRUPT, SQ_NEED_WAKEUP};
+use wd_abi::{Completion, DescFlags, Descriptor, Opcode, QueueState, Status};
+use wd_ring::{DeviceEnd, PushError, RingError};
+use wd_sys::{futex, Mapping};
+
+use crate::memory::resolve;
+use crate::queue::{ctl, fault, QueueShared};
+use crate::stats::Counter;
+use crate::{BufView, Device, Outcome, Perms, RegionEntry, Request};
+
+/// Descriptors per weight unit per pass.
+const QUANTUM: u32 = 16;
+/// Longest sleep without a wake: a backstop, not a mechanism.
+const SLEEP_BACKSTOP: Duration = Duration::from_millis(50);
+
+/// State an engine shares with its host.
+pub(crate) struct EngineShared {
+    /// Queues waiting to be picked up.
+    pub incoming: Mutex<Vec<Arc<QueueShared>>>,
+    /// Bumped when `incoming` changes or a queue's control state changes.
+    pub bell: AtomicU32,
+    pub shutdown: AtomicBool,
+    pub nqueues: AtomicU32,
+    pub busy_ns: Counter,
+    pub idle_ns: Counter,
+    pub sleeps: Counter,
+    pub sleeping: AtomicU64,
+}
+
+impl EngineShared {
+    pub fn new() -> EngineShared {
+        EngineShared {
+            incoming: Mutex::new(Vec::new()),
+            bell: AtomicU32::new(0),
+            shutdown: AtomicBool::new(false),
+            nqueues: AtomicU32::new(0),
+            busy_ns: Counter::default(),
+            idle_ns: Counter::default(),
+            sleeps: Counter::default(),
+            sleeping: AtomicU64::new(0),
+        }
+    }
+
+    /// Makes the engine look at its control state soon, waking it if asleep.
+    pub fn ring(&self) {
+        self.bell.fetch_add(1, Ordering::SeqCst);
+        let _ = futex::wake(&self.bell, 1);
+    }
+}
+
+struct Served {
+    q: Arc<QueueShared>,
+    end: DeviceEnd<Mapping>,
+}
+
+pub(crate) struct Engine {
+    dev: Arc<dyn Device>,
+    shared: Arc<EngineShared>,
+    served: Vec<Served>,
+    bell_seen: u32,
+    idle_spin: Duration,
+}
+
+impl Engine {
+    pub fn new(dev: Arc<dyn Device>, shared: Arc<EngineShared>, idle_spin: Duration) -> Engine {
+        Engine { dev, shared, served: Vec::new(), bell_seen: u32::MAX, idle_spin }
+    }
+
+    pub fn run(mut self) {
+        let mut mark = Instant::now();
+        let mut idle_since = mark;
+        loop {
+            let bell = self.shared.bell.load(Ordering::Acquire);
+            if bell != self.bell_seen {
+                self.bell_seen = bell;
+                if self.shared.shutdown.load(Ordering::Acquire) {
+                    self.close_all();
+                    return;
+                }
+                self.adopt_and_reap();
+            }
+            let mut did = 0;
+            for i in 0..self.served.len() {
+                did += self.serve(i);
+            }
+            if did > 0 {
+                // Time is read only after completions are published, off the
+                // request's critical path.
+                let now = Instant::now();
+                self.shared.busy_ns.add(now.duration_since(mark).as_nanos() as u64);
+                mark = now;
+                idle_since = now;
+                continue;
+            }
+            let now = Instant::now();
+            self.shared.idle_ns.add(now.duration_since(mark).as_nanos() as u64);
+            mark = now;
+            if now.duration_since(idle_since) < self.idle_spin {
+                std::hint::spin_loop();
+                continue;
+            }
+            self.sleep();
+            mark = Instant::now();
+            self.shared.idle_ns.add(mark.duration_since(now).as_nanos() as u64);
+            idle_since = mark;
+        }
+    }
+
+    /// Picks up new queues; finishes closing ones and drops them.
+    fn adopt_and_reap(&mut self) {
+        let new: Vec<_> = std::mem::take(&mut *self.shared.incoming.lock().unwrap_or_else(|p| p.into_inner()));
+        for q in new {
+            let end = q.qmem.device_end();
+            self.served.push(Served { q, end });
+        }
+        let mut i = 0;
+        while i < self.served.len() {
+            if self.served[i].q.ctl.load(Ordering::Acquire) == ctl::CLOSING {
+                let s = self.served.swap_remove(i);
+                self.finish_close(s);
+            } else {
+                i += 1;
+            }
+        }
+        self.shared.nqueues.store(self.served.len() as u32, Ordering::Relaxed);
+    }
+
+    /// Cancels what is left in a closing queue and acknowledges the close.
+    fn finish_close(&mut self, mut s: Served) {
+        // Complete what we can as Cancelled; whatever does not fit in the
+        // completion ring is dropped with the queue, whose owner is leaving.
+        while let Ok(room) = s.end.cq.free() {
+            if room == 0 {
+                break;
+            }
+            match s.end.sq.pop() {
+                Ok(Some(d)) => {
+                    let _ = s.end.cq.stage(&Completion::with_status(d.user_data, Status::Cancelled));
+                }
+                _ => break,
+            }
+        }
+        s.end.sq.release();
+        s.end.cq.publish();
+        s.q.qmem.set_state(QueueState::Stopped, 0);
+        wake_user(&s.q);
+        s.q.ctl.store(ctl::CLOSED, Ordering::Release);
+        let _ = futex::wake(&s.q.ctl, i32::MAX as u32);
+    }
+
+    fn close_all(&mut self) {
+        for s in std::mem::take(&mut self.served) {
+            self.finish_close(s);
+        }
+        let pending = std::mem::take(&mut *self.shared.incoming.lock().unwrap_or_else(|p| p.into_inner()));
+        for q in pending {
+            let end = q.qmem.device_end();
+            self.finish_close(Served { q, end });
+        }
+    }
+
+    fn fault(q: &QueueShared, code: u32, err: RingError) {
+        tracing::warn!(queue = q.id, %err, "queue faulted: protocol violation by its user");
+        q.stats.faults.add(1);
+        let _ = q.ctl.compare_exchange(ctl::RUNNING, ctl::FAULTED, Ordering::AcqRel, Ordering::Relaxed);
+        q.qmem.set_state(QueueState::Faulted, code);
+        wake_user(q);
+    }
+
+    /// Serves up to `weight * QUANTUM` descriptors of queue `i`.
+    fn serve(&mut self, i: usize) -> u32 {
+        let Served { q, end } = &mut self.served[i];
+        let q: &QueueShared = q;
+        if q.ctl.load(Ordering::Relaxed) != ctl::RUNNING {
+            return 0;
+        }
+        let room = match end.cq.free() {
+            Ok(r) => r,
+            Err(e) => {
+                Self::fault(q, fault::CQ_HEAD, e);
+                return 0;
+            }
+        };
+        let budget = room.min(q.weight * QUANTUM);
+        let mut regions = None;
+        let mut n = 0;
+        let (mut bytes_in, mut bytes_out, mut errors) = (0u64, 0u64, 0u64);
+        while n < budget {
+            let d = match end.sq.pop() {
+                Ok(Some(d)) => d,
+                Ok(None) => break,
+                Err(e) => {
+                    Self::fault(q, fault::SQ_TAIL, e);
+                    break;
+                }
+            };
+            let out = execute(&*self.dev, q, &d, &mut regions);
+            bytes_in += u64::from(out.consumed);
+            bytes_out += u64::from(out.produced);
+            errors += u64::from(out.status != Status::Ok);
+            let c = Completion {
+                user_data: d.user_data,
+                status: out.status.raw(),
+                flags: out.flags,
+                consumed: out.consumed,
+                produced: out.produced,
+                result: out.result,
+            };
+            match end.cq.stage(&c) {
+                Ok(()) => {}
+                // Room was reserved above; only a hostile CQ head gets here.
+                Err(PushError::Full(_)) => break,
+                Err(PushError::Ring(e)) => {
+                    Self::fault(q, fault::CQ_HEAD, e);
+                    break;
+                }
+            }
+            n += 1;
+        }
+        drop(regions);
+        if n > 0 {
+            end.sq.release();
+            end.cq.publish();
+            // publish() is a SeqCst store; this SeqCst load pairs with the
+            // user's SeqCst set of WANT_INTERRUPT then load of our tail, so
+            // one of the two always sees the other (no lost wake-up).
+            if q.qmem.cq_flags().load(Ordering::SeqCst) & CQ_WANT_INTERRUPT != 0 {
+                wake_user(q);
+            }
+            let st = &q.stats;
+            st.requests.add(u64::from(n));
+            st.bytes_in.add(bytes_in);
+            st.bytes_out.add(bytes_out);
+            st.errors.add(errors);
+        }
+        n
+    }
+
+    /// Goes to sleep unless a queue has work; see the module docs.
+    fn sleep(&mut self) {
+        let runnable: Vec<usize> =
+            (0..self.served.len()).filter(|&i| self.served[i].q.ctl.load(Ordering::Relaxed) == ctl::RUNNING).collect();
+        // Too many queues for one futex_waitv: nap briefly instead of sleeping.
+        if runnable.len() + 1 > futex::WAITV_MAX {
+            std::thread::sleep(Duration::from_micros(50));
+            return;
+        }
+        let mut words = Vec::with_capacity(runnable.len() + 1);
+        let mut expect = Vec::with_capacity(runnable.len() + 1);
+        words.push(&self.shared.bell);
+        expect.push(self.bell_seen);
+        for &i in &runnable {
+            let q = &self.served[i].q.qmem;
+            expect.push(q.doorbell().load(Ordering::SeqCst));
+            words.push(q.doorbell());
+            q.sq_flags().fetch_or(SQ_NEED_WAKEUP, Ordering::SeqCst);
+        }
+        // Re-check after announcing: a user that published before seeing
+        // the flag is caught here (SeqCst store/load on both sides).
+        let work = runnable.iter().any(|&i| {
+            let s = &self.served[i];
+            s.q.qmem.sq_tail_word().load(Ordering::SeqCst) != s.end.sq.head()
+        });
+        if !work && self.shared.bell.load(Ordering::SeqCst) == self.bell_seen {
+            self.shared.sleeps.add(1);
+            self.shared.sleeping.store(1, Ordering::Relaxed);
+            let _ = futex::wait_any(&words, &expect, Some(SLEEP_BACKSTOP));
+            self.shared.sleeping.store(0, Ordering::Relaxed);
+        }
+        for &i in &runnable {
+            self.served[i].q.qmem.sq_flags().fetch_and(!SQ_NEED_WAKEUP, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Bumps the completion wake word and signals the eventfd.
+fn wake_user(q: &QueueShared) {
+    let w = q.qmem.cq_wake();
+    w.fetch_add(1, Ordering::SeqCst);
+    let _ = futex::wake(w, i32::MAX as u32);
+    if let Some(e) = &q.notify {
+        let _ = e.notify();
+    }
+}
+
+type Regions<'a> = Option<std::sync::RwLockReadGuard<'a, Vec<Option<RegionEntry>>>>;
+
+/// Validates one descriptor (a private copy) and runs it.
+fn execute<'q>(dev: &dyn Device, q: &'q QueueShared, d: &Descriptor, regions: &mut Regions<'q>) -> Outcome {
+    let op = d.op();
+    if d.flags & !DescFlags::KNOWN != 0 {
+        return Outcome::err(Status::BadParam);
+    }
+    if DescFlags(d.flags).has(DescFlags::LINK) && !dev.info().chainable {
+        return Outcome::err(Status::BadParam);
+    }
+    if op == Opcode::NOP {
+        // Every device supports NOP; it must name no buffers.
+        return if d.src.is_none() && d.dst.is_none() && d.src.len == 0 && d.dst.len == 0 {
+            Outcome::ok(0, 0)
+        } else {
+            Outcome::err(Status::BadParam)
+        };
+    }
+    let info = dev.info();
+    if info.op(op).is_none() {
+        return Outcome::err(Status::BadOpcode);
+    }
+    if !q.allows(op) {
+        return Outcome::err(Status::NotPermitted);
+    }
+    let needs_regions = !(d.src.is_none() || d.src.is_sva()) || !(d.dst.is_none() || d.dst.is_sva());
+    if needs_regions && regions.is_none() {
+        *regions = Some(q.owner_mem.read());
+    }
+    let table: &[Option<RegionEntry>] = regions.as_deref().map_or(&[], |v| v.as_slice());
+    let src = match resolve(&d.src, Perms::READ, table, &q.binds, info.max_request) {
+        Ok(v) => v,
+        Err(s) => return Outcome::err(s),
+    };
+    // The destination's rights are checked when the driver reads or writes it.
+    let mut dst = match resolve(&d.dst, Perms::NONE, table, &q.binds, info.max_request) {
+        Ok(v) => v,
+        Err(s) => return Outcome::err(s),
+    };
+    let mut src: BufView<'_> = src;
+    if !src.is_empty() && !dst.is_empty() {
+        let (a0, a1) = src.range();
+        let (b0, b1) = dst.range();
+        if a0 < b1 && b0 < a1 {
+            if (a0, a1) != (b0, b1) {
+                return Outcome::err(Status::BadParam);
+            }
+            src.set_aliased();
+            dst.set_aliased();
+        }
+    }
+    let mut req = Request { desc: *d, src, dst };
+    dev.execute(&mut req)
+}

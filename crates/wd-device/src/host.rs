@@ -1,0 +1,237 @@
+//! Running a device: engines, queue creation and teardown.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wd_abi::{Layout, LayoutError};
+use wd_ring::QueueMem;
+use wd_sys::{futex, EventFd, Mapping};
+
+use crate::engine::{Engine, EngineShared};
+use crate::queue::{ctl, op_mask, QueueShared};
+use crate::{BindTable, Device, DeviceInfo, DeviceStats, MemTable, QueueConfig, QueueHandle, QueueId, QueueStats};
+
+/// How to run a device.
+#[derive(Clone, Debug)]
+pub struct HostConfig {
+    /// Engine threads.
+    pub engines: usize,
+    /// Pin engines to CPUs (the last allowed CPUs, leaving the first to
+    /// the application) when there are at least two.
+    pub pin: bool,
+    /// How long an engine polls with nothing to do before it sleeps.
+    pub idle_spin: Duration,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig { engines: 1, pin: true, idle_spin: Duration::from_micros(50) }
+    }
+}
+
+/// Why a host operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// The device already serves its maximum number of queues.
+    #[error("device {0} serves its maximum number of queues")]
+    TooManyQueues(String),
+    /// Ring sizes or other queue parameters are out of range.
+    #[error("bad queue configuration: {0}")]
+    BadConfig(String),
+    /// The queue id is unknown.
+    #[error("no queue {0}")]
+    NoQueue(QueueId),
+    /// The host is shutting down.
+    #[error("device is shutting down")]
+    ShuttingDown,
+    /// An OS call failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<LayoutError> for HostError {
+    fn from(e: LayoutError) -> Self {
+        HostError::BadConfig(e.to_string())
+    }
+}
+
+/// A running device: its driver, engine threads and queues.
+pub struct DeviceHost {
+    dev: Arc<dyn Device>,
+    engines: Vec<Arc<EngineShared>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    queues: Mutex<HashMap<QueueId, (Arc<QueueShared>, usize)>>,
+    next_id: AtomicU32,
+}
+
+impl DeviceHost {
+    /// Starts `cfg.engines` engine threads for `dev`.
+    pub fn start(dev: Arc<dyn Device>, cfg: &HostConfig) -> Result<Arc<DeviceHost>, HostError> {
+        let n = cfg.engines.max(1);
+        let cpus = wd_sys::thread::allowed_cpus();
+        let mut engines = Vec::with_capacity(n);
+        let mut threads = Vec::with_capacity(n);
+        for i in 0..n {
+            let shared = Arc::new(EngineShared::new());
+            let engine = Engine::new(dev.clone(), shared.clone(), cfg.idle_spin);
+            // Leave the first CPU to the application; spread engines over the rest.
+            let cpu = (cfg.pin && cpus.len() >= 2).then(|| cpus[1 + i % (cpus.len() - 1)]);
+            let name = format!("wd-{}-e{i}", dev.info().name);
+            let t = std::thread::Builder::new().name(name).spawn(move || {
+                if let Some(c) = cpu {
+                    if let Err(e) = wd_sys::thread::pin_current(c) {
+                        tracing::debug!(cpu = c, %e, "engine not pinned");
+                    }
+                }
+                engine.run();
+            })?;
+            engines.push(shared);
+            threads.push(t);
+        }
+        tracing::debug!(device = %dev.info().name, engines = n, "device started");
+        Ok(Arc::new(DeviceHost {
+            dev,
+            engines,
+            threads: Mutex::new(threads),
+            queues: Mutex::new(HashMap::new()),
+            next_id: AtomicU32::new(1),
+        }))
+    }
+
+    /// The device's capabilities.
+    pub fn info(&self) -> &DeviceInfo {
+        self.dev.info()
+    }
+
+    /// Queues open now.
+    pub fn queue_count(&self) -> usize {
+        self.queues.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Creates a queue in a fresh sealed memfd, owned by the holder of
+    /// `owner_mem` (whose regions its descriptors may name).
+    pub fn create_queue(&self, cfg: &QueueConfig, owner_mem: Arc<MemTable>) -> Result<QueueHandle, HostError> {
+        let info = self.dev.info();
+        if self.engines[0].shutdown.load(Ordering::Acquire) {
+            return Err(HostError::ShuttingDown);
+        }
+        if cfg.sq_entries > info.max_depth || cfg.cq_entries > info.max_depth.saturating_mul(2) {
+            return Err(HostError::BadConfig(format!("ring size above the device maximum {}", info.max_depth)));
+        }
+        if cfg.cq_entries < cfg.sq_entries {
+            return Err(HostError::BadConfig("completion ring smaller than submission ring".into()));
+        }
+        if !(1..=64).contains(&cfg.weight) {
+            return Err(HostError::BadConfig(format!("weight {} outside 1..=64", cfg.weight)));
+        }
+        if cfg.bind_slots > 4096 {
+            return Err(HostError::BadConfig("more than 4096 binding slots".into()));
+        }
+        let layout = Layout::new(cfg.sq_entries, cfg.cq_entries)?;
+        let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        if queues.len() >= info.max_queues as usize {
+            return Err(HostError::TooManyQueues(info.name.clone()));
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let fd = wd_sys::create_sealed(&format!("wd-queue-{}-{id}", info.name), layout.total_len as u64)?;
+        let map = Arc::new(Mapping::map_shared(&fd, layout.total_len)?);
+        let qmem = QueueMem::create(map.clone(), layout, id, 0);
+        let binds = Arc::new(BindTable::new(cfg.bind_slots as usize));
+        let eventfd = if cfg.eventfd { Some(EventFd::new()?) } else { None };
+        let notify = eventfd.as_ref().map(EventFd::try_clone).transpose()?;
+        let q = Arc::new(QueueShared {
+            id,
+            qmem,
+            owner_mem,
+            binds: binds.clone(),
+            weight: cfg.weight,
+            allowed: cfg.allowed_ops.as_deref().map(op_mask),
+            ctl: AtomicU32::new(ctl::RUNNING),
+            stats: QueueStats::default(),
+            notify,
+        });
+        // The least loaded engine serves it.
+        let e = (0..self.engines.len())
+            .min_by_key(|&i| {
+                queues.values().filter(|(_, ei)| *ei == i).count()
+            })
+            .unwrap_or(0);
+        queues.insert(id, (q.clone(), e));
+        drop(queues);
+        self.engines[e].incoming.lock().unwrap_or_else(|p| p.into_inner()).push(q);
+        self.engines[e].ring();
+        Ok(QueueHandle { id, fd, map, binds, eventfd })
+    }
+
+    /// Closes a queue: its engine cancels what is still queued and lets
+    /// go of it. Returns once the engine will never touch it again, so the
+    /// caller may free every buffer the queue's requests named.
+    pub fn close_queue(&self, id: QueueId) -> Result<(), HostError> {
+        let (q, e) = self.queues.lock().unwrap_or_else(|p| p.into_inner()).remove(&id).ok_or(HostError::NoQueue(id))?;
+        q.ctl.store(ctl::CLOSING, Ordering::Release);
+        self.engines[e].ring();
+        loop {
+            let v = q.ctl.load(Ordering::Acquire);
+            if v == ctl::CLOSED {
+                return Ok(());
+            }
+            if self.threads.lock().unwrap_or_else(|p| p.into_inner()).get(e).is_some_and(|t| t.is_finished()) {
+                // The engine is gone (shut down): nothing can touch the queue.
+                return Ok(());
+            }
+            let _ = futex::wait(&q.ctl, v, Some(Duration::from_millis(10)));
+        }
+    }
+
+    /// Suspends (`true`) or resumes a queue: a suspended queue keeps its
+    /// requests but no engine consumes them.
+    pub fn suspend(&self, id: QueueId, on: bool) -> Result<(), HostError> {
+        let queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        let (q, e) = queues.get(&id).ok_or(HostError::NoQueue(id))?;
+        let (from, to) = if on { (ctl::RUNNING, ctl::SUSPENDED) } else { (ctl::SUSPENDED, ctl::RUNNING) };
+        let _ = q.ctl.compare_exchange(from, to, Ordering::AcqRel, Ordering::Relaxed);
+        self.engines[*e].ring();
+        Ok(())
+    }
+
+    /// A snapshot of the device's and its queues' figures.
+    pub fn stats(&self) -> DeviceStats {
+        let queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        let mut per_queue: Vec<_> = queues.values().map(|(q, _)| q.stats.snapshot(q.id, q.state_name())).collect();
+        per_queue.sort_by_key(|s| s.queue);
+        let mut s = DeviceStats { name: self.dev.info().name.clone(), queues: queues.len(), ..Default::default() };
+        for q in &per_queue {
+            s.requests += q.requests;
+            s.bytes_in += q.bytes_in;
+            s.bytes_out += q.bytes_out;
+            s.errors += q.errors;
+        }
+        for e in &self.engines {
+            s.busy_ns += e.busy_ns.get();
+            s.idle_ns += e.idle_ns.get();
+            s.sleeps += e.sleeps.get();
+        }
+        s.per_queue = per_queue;
+        s
+    }
+
+    /// Stops the engines after cancelling every queue's pending work.
+    pub fn shutdown(&self) {
+        for e in &self.engines {
+            e.shutdown.store(true, Ordering::Release);
+            e.ring();
+        }
+        for t in self.threads.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for DeviceHost {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

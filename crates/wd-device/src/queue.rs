@@ -1,0 +1,111 @@
+//! A queue as the device side keeps it.
+
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use wd_abi::Opcode;
+use wd_ring::QueueMem;
+use wd_sys::{EventFd, Mapping};
+
+use crate::{BindTable, MemTable, QueueStats};
+
+/// A queue id, unique within one host.
+pub type QueueId = u32;
+
+/// How to create a queue.
+#[derive(Clone, Debug)]
+pub struct QueueConfig {
+    /// Submission ring entries (power of two).
+    pub sq_entries: u32,
+    /// Completion ring entries (power of two, at least `sq_entries`).
+    pub cq_entries: u32,
+    /// Weighted round-robin weight, 1..=64.
+    pub weight: u32,
+    /// Create an eventfd the device signals when the user asks for interrupts.
+    pub eventfd: bool,
+    /// Operations this queue may issue (`None`: all the device supports).
+    pub allowed_ops: Option<Vec<Opcode>>,
+    /// Number of SVA binding slots.
+    pub bind_slots: u32,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig { sq_entries: 256, cq_entries: 512, weight: 1, eventfd: false, allowed_ops: None, bind_slots: 64 }
+    }
+}
+
+/// What the creator of a queue hands its user.
+pub struct QueueHandle {
+    /// Queue id.
+    pub id: QueueId,
+    /// The sealed memfd holding the queue (to pass to another process).
+    pub fd: OwnedFd,
+    /// The device side's mapping (an in-process user shares it).
+    pub map: Arc<Mapping>,
+    /// SVA binding table (in-process users write it directly).
+    pub binds: Arc<BindTable>,
+    /// Completion eventfd, when requested.
+    pub eventfd: Option<EventFd>,
+}
+
+/// Control states, device-private (never read from shared memory).
+pub(crate) mod ctl {
+    pub const RUNNING: u32 = 0;
+    pub const SUSPENDED: u32 = 1;
+    pub const FAULTED: u32 = 2;
+    pub const CLOSING: u32 = 3;
+    pub const CLOSED: u32 = 4;
+}
+
+/// Fault codes published in the queue header.
+pub mod fault {
+    /// The user's SQ tail was out of range.
+    pub const SQ_TAIL: u32 = 1;
+    /// The user's CQ head was out of range.
+    pub const CQ_HEAD: u32 = 2;
+}
+
+pub(crate) struct QueueShared {
+    pub id: QueueId,
+    pub qmem: QueueMem<Mapping>,
+    pub owner_mem: Arc<MemTable>,
+    pub binds: Arc<BindTable>,
+    pub weight: u32,
+    /// Bit i set: opcode with low byte i allowed (within the device's class).
+    pub allowed: Option<[u64; 4]>,
+    pub ctl: AtomicU32,
+    pub stats: QueueStats,
+    pub notify: Option<EventFd>,
+}
+
+impl QueueShared {
+    pub fn allows(&self, op: Opcode) -> bool {
+        match &self.allowed {
+            None => true,
+            Some(mask) => {
+                let b = (op.0 & 0xff) as usize;
+                mask[b / 64] & (1 << (b % 64)) != 0
+            }
+        }
+    }
+
+    pub fn state_name(&self) -> &'static str {
+        match self.ctl.load(Ordering::Relaxed) {
+            ctl::RUNNING => "active",
+            ctl::SUSPENDED => "suspended",
+            ctl::FAULTED => "faulted",
+            _ => "closing",
+        }
+    }
+}
+
+pub(crate) fn op_mask(ops: &[Opcode]) -> [u64; 4] {
+    let mut m = [0u64; 4];
+    for op in ops {
+        let b = (op.0 & 0xff) as usize;
+        m[b / 64] |= 1 << (b % 64);
+    }
+    m
+}
