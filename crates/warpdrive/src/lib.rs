@@ -1,1 +1,56 @@
+//! WarpDrive: user-space accelerator queues.
+//!
+//! A process opens a [`Queue`] on a device and submits requests by writing
+//! descriptors into a ring in shared memory; the device posts completions
+//! into a second ring. No system call is made per request: only setup,
+//! and sleeping when a side chooses to, enter the kernel.
+//!
+//! ```
+//! let rt = warpdrive::Runtime::embedded()?;
+//! let mut q = rt.queue("dma")?;
+//! let src = b"hello, accelerator".to_vec();
+//! let mut dst = vec![0u8; src.len()];
+//! q.copy(&src, &mut dst)?;
+//! assert_eq!(src, dst);
+//! assert_eq!(q.crc32c(&src, 0)?, crc32c::crc32c(&src));
+//! # Ok::<(), warpdrive::Error>(())
+//! ```
+//!
+//! Requests with owned buffers travel with the request and come back with
+//! its completion, so nothing can free or touch them while a device works:
+//!
+//! ```
+//! use warpdrive::{Req, Runtime};
+//! let rt = Runtime::embedded()?;
+//! let mut q = rt.queue("dma")?;
+//! let pool = rt.pool(4096, 8)?;
+//! let mut a = pool.alloc().expect("pool has room");
+//! a.as_mut_slice().fill(7);
+//! let b = pool.alloc().expect("pool has room");
+//! let t = q.submit(Req::copy(a, b)).map_err(|e| e.into_error())?;
+//! let done = q.wait_for(t)?;
+//! assert!(done.status.is_ok());
+//! assert!(done.dst.as_slice().iter().all(|&x| x == 7));
+//! # Ok::<(), warpdrive::Error>(())
+//! ```
+//!
+//! The embedded runtime runs devices inside the process; the same
+//! [`Queue`] will talk to the `warpd` broker when one runs.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
 
+mod buffer;
+mod error;
+mod memory;
+mod queue;
+mod request;
+mod runtime;
+
+pub use buffer::Buffer;
+pub use error::{Error, SubmitError};
+pub use memory::{Buf, Pool, Region};
+pub use queue::{Queue, QueueOptions, WaitMode};
+pub use request::{Done, Req, Ticket};
+pub use runtime::{DeviceSummary, EmbeddedConfig, Runtime};
+pub use wd_abi::{Opcode, Status};
+pub use wd_device::{DeviceInfo, DeviceStats};

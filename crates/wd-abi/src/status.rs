@@ -58,6 +58,11 @@ impl Status {
         }
     }
 
+    /// True for [`Status::Ok`].
+    pub fn is_ok(self) -> bool {
+        self == Status::Ok
+    }
+
     /// The raw status word.
     pub fn raw(self) -> u32 {
         self as u32

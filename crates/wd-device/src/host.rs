@@ -65,6 +65,7 @@ pub struct DeviceHost {
     threads: Mutex<Vec<JoinHandle<()>>>,
     queues: Mutex<HashMap<QueueId, (Arc<QueueShared>, usize)>>,
     next_id: AtomicU32,
+    fork_gen: u64,
 }
 
 impl DeviceHost {
@@ -98,6 +99,7 @@ impl DeviceHost {
             threads: Mutex::new(threads),
             queues: Mutex::new(HashMap::new()),
             next_id: AtomicU32::new(1),
+            fork_gen: wd_sys::fork::generation(),
         }))
     }
 
@@ -137,7 +139,7 @@ impl DeviceHost {
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let fd = wd_sys::create_sealed(&format!("wd-queue-{}-{id}", info.name), layout.total_len as u64)?;
-        let map = Arc::new(Mapping::map_shared(&fd, layout.total_len)?);
+        let map = Arc::new(Mapping::map_private_to_process(&fd, layout.total_len)?);
         let qmem = QueueMem::create(map.clone(), layout, id, 0);
         let binds = Arc::new(BindTable::new(cfg.bind_slots as usize));
         let eventfd = if cfg.eventfd { Some(EventFd::new()?) } else { None };
@@ -232,6 +234,13 @@ impl DeviceHost {
 
 impl Drop for DeviceHost {
     fn drop(&mut self) {
+        if wd_sys::fork::generation() != self.fork_gen {
+            // A forked child has none of the engine threads (and its copies
+            // of our locks may be held by threads that do not exist here).
+            let threads = std::mem::take(self.threads.get_mut().unwrap_or_else(|p| p.into_inner()));
+            std::mem::forget(threads);
+            return;
+        }
         self.shutdown();
     }
 }

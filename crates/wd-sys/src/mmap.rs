@@ -11,10 +11,12 @@ use rustix::mm::{madvise, mmap, munmap, Advice, MapFlags, ProtFlags};
 
 /// A `MAP_SHARED`, read-write mapping of a whole sealed memfd.
 ///
-/// The mapping is marked `MADV_DONTFORK`: a child created by fork(2) does
-/// not inherit it at all, so a child can never scribble on its parent's
-/// queues (the library turns the child's attempt into a typed error before
-/// it gets that far; see [`crate::fork`]).
+/// Queue mappings are made with [`Mapping::map_private_to_process`]
+/// (`MADV_DONTFORK`): a child created by fork(2) does not inherit them at
+/// all, so a child can never scribble on its parent's queues (the library
+/// turns the child's attempt into a typed error before it gets that far;
+/// see [`crate::fork`]). Data regions are ordinary shared memory, which a
+/// child inherits like any `MAP_SHARED` mapping.
 ///
 /// Memory inside is shared with another party that may write it at any
 /// time. This type therefore never hands out `&[u8]` or `&mut [u8]`; it
@@ -23,6 +25,10 @@ use rustix::mm::{madvise, mmap, munmap, Advice, MapFlags, ProtFlags};
 pub struct Mapping {
     ptr: NonNull<u8>,
     len: usize,
+    /// `MADV_DONTFORK` was set: a forked child does not have this mapping.
+    dontfork: bool,
+    /// Fork generation of the process that created the mapping.
+    fork_gen: u64,
 }
 
 // SAFETY: the mapping is plain shared memory; all access through this type
@@ -38,6 +44,15 @@ impl Mapping {
     /// [`crate::verify_sealed`]) that the file is at least `len` bytes and
     /// sealed against shrinking; otherwise touching the tail raises SIGBUS.
     pub fn map_shared(fd: impl AsFd, len: usize) -> io::Result<Mapping> {
+        Self::map(fd, len, false)
+    }
+
+    /// Like [`Mapping::map_shared`], and not inherited by fork(2) children.
+    pub fn map_private_to_process(fd: impl AsFd, len: usize) -> io::Result<Mapping> {
+        Self::map(fd, len, true)
+    }
+
+    fn map(fd: impl AsFd, len: usize, dontfork: bool) -> io::Result<Mapping> {
         if len == 0 {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty mapping"));
         }
@@ -55,9 +70,11 @@ impl Mapping {
         };
         let ptr =
             NonNull::new(raw.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))?;
-        let m = Mapping { ptr, len };
-        // SAFETY: the range is exactly the mapping created above.
-        unsafe { madvise(m.ptr.as_ptr().cast(), len, Advice::LinuxDontFork)? };
+        let m = Mapping { ptr, len, dontfork, fork_gen: crate::fork::generation() };
+        if dontfork {
+            // SAFETY: the range is exactly the mapping created above.
+            unsafe { madvise(m.ptr.as_ptr().cast(), len, Advice::LinuxDontFork)? };
+        }
         Ok(m)
     }
 
@@ -112,6 +129,11 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
+        if self.dontfork && crate::fork::generation() != self.fork_gen {
+            // A forked child never had this mapping; the range may hold
+            // something else of the child's by now.
+            return;
+        }
         // SAFETY: we own this mapping; every reference into it borrowed
         // `&self` and so is gone by now.
         let _ = unsafe { munmap(self.ptr.as_ptr().cast(), self.len) };

@@ -1,0 +1,191 @@
+//! Registered memory: sealed memfd regions and fixed-block pools in them.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::{Arc, Mutex};
+
+use wd_abi::BufRef;
+use wd_device::{MemTable, Perms, RegionEntry};
+use wd_sys::Mapping;
+
+use crate::Error;
+
+struct RegionInner {
+    id: u32,
+    map: Arc<Mapping>,
+    fd: OwnedFd,
+    table: Arc<MemTable>,
+}
+
+impl Drop for RegionInner {
+    fn drop(&mut self) {
+        // Waits for any engine using this owner's memory to finish its
+        // batch; no request names the region any more (buffers in flight
+        // keep the region alive through their pool).
+        self.table.unregister(self.id);
+    }
+}
+
+/// A registered region: a sealed memfd mapped by this process and
+/// registered with the devices, which may then read and write it by
+/// (region id, offset, length) with zero copies.
+#[derive(Clone)]
+pub struct Region {
+    inner: Arc<RegionInner>,
+}
+
+impl Region {
+    pub(crate) fn new(table: Arc<MemTable>, len: usize) -> Result<Region, Error> {
+        let len = len.div_ceil(4096).max(1) * 4096;
+        let fd = wd_sys::create_sealed("wd-region", len as u64)?;
+        let map = Arc::new(Mapping::map_shared(&fd, len)?);
+        let id = table
+            .register(RegionEntry { map: map.clone(), perms: Perms::RW })
+            .ok_or_else(|| Error::Memory("region table full".into()))?;
+        Ok(Region { inner: Arc::new(RegionInner { id, map, fd, table }) })
+    }
+
+    /// Region id, as named in descriptors.
+    pub fn id(&self) -> u32 {
+        self.inner.id
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.inner.map.len()
+    }
+
+    /// Never empty.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    pub(crate) fn ptr(&self) -> *mut u8 {
+        self.inner.map.as_ptr()
+    }
+}
+
+impl AsFd for Region {
+    /// The sealed memfd (to register the same memory with `warpd`).
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.fd.as_fd()
+    }
+}
+
+struct PoolInner {
+    region: Region,
+    block: usize,
+    free: Mutex<Vec<u32>>,
+}
+
+/// Fixed-size buffers carved from one registered region, like a DPDK
+/// mempool. Allocation and release are a short critical section.
+#[derive(Clone)]
+pub struct Pool {
+    inner: Arc<PoolInner>,
+}
+
+impl Pool {
+    pub(crate) fn new(table: Arc<MemTable>, block: usize, count: usize) -> Result<Pool, Error> {
+        if block == 0 || count == 0 || block > u32::MAX as usize || count > u32::MAX as usize {
+            return Err(Error::Memory(format!("bad pool geometry {block} x {count}")));
+        }
+        let bytes = block.checked_mul(count).ok_or_else(|| Error::Memory("pool too large".into()))?;
+        let region = Region::new(table, bytes)?;
+        let free = (0..count as u32).rev().collect();
+        Ok(Pool { inner: Arc::new(PoolInner { region, block, free: Mutex::new(free) }) })
+    }
+
+    /// A buffer of the pool's block size, or `None` when all are in use.
+    pub fn alloc(&self) -> Option<Buf> {
+        let idx = self.inner.free.lock().unwrap_or_else(|p| p.into_inner()).pop()?;
+        Some(Buf { pool: self.inner.clone(), idx, len: self.inner.block })
+    }
+
+    /// Block size.
+    pub fn block_size(&self) -> usize {
+        self.inner.block
+    }
+
+    /// Free buffers now.
+    pub fn available(&self) -> usize {
+        self.inner.free.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// The region behind the pool.
+    pub fn region(&self) -> &Region {
+        &self.inner.region
+    }
+}
+
+/// A buffer from a [`Pool`]: zero-copy for devices. Returned to its pool
+/// on drop.
+pub struct Buf {
+    pool: Arc<PoolInner>,
+    idx: u32,
+    len: usize,
+}
+
+impl Buf {
+    /// Bytes in use (what a request reads or may write).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when `len() == 0`.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Block size.
+    pub fn capacity(&self) -> usize {
+        self.pool.block
+    }
+
+    /// Sets the bytes in use. Panics above [`Buf::capacity`].
+    pub fn set_len(&mut self, len: usize) {
+        assert!(len <= self.pool.block, "length {len} above capacity {}", self.pool.block);
+        self.len = len;
+    }
+
+    fn base(&self) -> *mut u8 {
+        // In bounds: idx < count and the region holds block * count bytes.
+        self.pool.region.ptr().wrapping_add(self.idx as usize * self.pool.block)
+    }
+
+    /// The bytes in use.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: the block lies inside the live region mapping (kept alive
+        // by `self.pool`). This `Buf` is the block's only owner, and no
+        // device touches it unless the `Buf` was moved into a request,
+        // which it leaves only after the completion was reaped.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::slice::from_raw_parts(self.base(), self.len)
+        }
+    }
+
+    /// The bytes in use, writable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`, and `&mut self` makes the borrow unique.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::slice::from_raw_parts_mut(self.base(), self.len)
+        }
+    }
+
+    pub(crate) fn buf_ref(&self) -> BufRef {
+        BufRef::region(self.pool.region.id(), (self.idx as usize * self.pool.block) as u64, self.len as u32)
+    }
+}
+
+impl Drop for Buf {
+    fn drop(&mut self) {
+        self.pool.free.lock().unwrap_or_else(|p| p.into_inner()).push(self.idx);
+    }
+}
+
+impl std::fmt::Debug for Buf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Buf").field("idx", &self.idx).field("len", &self.len).finish()
+    }
+}

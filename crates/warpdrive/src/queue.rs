@@ -1,0 +1,658 @@
+//! The user's queue.
+
+use std::collections::VecDeque;
+use std::mem::ManuallyDrop;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wd_abi::layout::{CQ_WANT_INTERRUPT, SQ_NEED_WAKEUP};
+use wd_abi::{BufRef, Completion, Descriptor, Opcode, QueueState, Status};
+use wd_device::{BindTable, DeviceHost, Perms, QueueId};
+use wd_ring::{QueueMem, UserEnd};
+use wd_sys::{futex, EventFd, Mapping};
+
+use crate::{Buffer, Done, Error, Req, SubmitError, Ticket};
+
+/// How a thread waits for completions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitMode {
+    /// Busy-poll the completion ring: lowest latency, one core spent.
+    Poll,
+    /// Poll for the given time, then sleep on the completion futex.
+    SpinThenSleep(Duration),
+    /// Sleep on the queue's eventfd (needs `QueueOptions::eventfd`).
+    Event,
+}
+
+/// How to open a queue.
+#[derive(Clone, Debug)]
+pub struct QueueOptions {
+    /// Submission ring entries (power of two).
+    pub depth: u32,
+    /// Weighted round-robin weight, 1..=64.
+    pub weight: u32,
+    /// How [`Queue::wait`] and the blocking calls wait.
+    pub wait: WaitMode,
+    /// Create an eventfd for completion notification ([`Queue::as_fd`]).
+    pub eventfd: bool,
+    /// SVA binding slots (heap buffers and borrowed slices in flight).
+    pub bind_slots: u32,
+    /// Operations the queue may issue (`None`: all the device has).
+    pub allowed_ops: Option<Vec<Opcode>>,
+}
+
+impl Default for QueueOptions {
+    fn default() -> Self {
+        QueueOptions {
+            depth: 256,
+            weight: 1,
+            wait: WaitMode::SpinThenSleep(Duration::from_micros(50)),
+            eventfd: false,
+            bind_slots: 64,
+            allowed_ops: None,
+        }
+    }
+}
+
+/// Binding slot index meaning "none".
+const NO_BIND: u32 = u32::MAX;
+
+#[derive(Default)]
+struct Slot {
+    gen: u32,
+    live: bool,
+    src: Buffer,
+    dst: Buffer,
+    binds: [u32; 2],
+}
+
+struct Inner {
+    host: Arc<DeviceHost>,
+    id: QueueId,
+    _fd: OwnedFd,
+    qmem: QueueMem<Mapping>,
+    end: UserEnd<Mapping>,
+    binds: Arc<BindTable>,
+    free_binds: Vec<u32>,
+    slots: Vec<Slot>,
+    free_slots: Vec<u32>,
+    in_flight: u32,
+    max_in_flight: u32,
+    ready: VecDeque<Done>,
+    eventfd: Option<EventFd>,
+    wait: WaitMode,
+    fork_gen: u64,
+    broken: Option<String>,
+    closed: bool,
+    max_request: u32,
+}
+
+/// A private queue on one device: a submission ring, a completion ring
+/// and a doorbell in a sealed memfd. Not `Sync`: one thread submits and
+/// reaps at a time (open a queue per thread, as with io_uring).
+pub struct Queue {
+    q: ManuallyDrop<Inner>,
+}
+
+impl Queue {
+    pub(crate) fn open(host: Arc<DeviceHost>, mem: Arc<wd_device::MemTable>, opts: &QueueOptions) -> Result<Queue, Error> {
+        let cfg = wd_device::QueueConfig {
+            sq_entries: opts.depth,
+            cq_entries: opts.depth.saturating_mul(2),
+            weight: opts.weight,
+            eventfd: opts.eventfd || opts.wait == WaitMode::Event,
+            allowed_ops: opts.allowed_ops.clone(),
+            bind_slots: opts.bind_slots,
+        };
+        let h = host.create_queue(&cfg, mem)?;
+        // The same validation a process does on a queue the broker hands it.
+        let qmem = QueueMem::attach(h.map.clone()).map_err(|e| Error::DeviceProtocol(e.to_string()))?;
+        let end = qmem.user_end();
+        let max_in_flight = qmem.layout().cq_entries;
+        let max_request = host.info().max_request;
+        Ok(Queue {
+            q: ManuallyDrop::new(Inner {
+                host,
+                id: h.id,
+                _fd: h.fd,
+                qmem,
+                end,
+                free_binds: (0..h.binds.capacity() as u32).rev().collect(),
+                binds: h.binds,
+                slots: Vec::new(),
+                free_slots: Vec::new(),
+                in_flight: 0,
+                max_in_flight,
+                ready: VecDeque::new(),
+                eventfd: h.eventfd,
+                wait: opts.wait,
+                fork_gen: wd_sys::fork::generation(),
+                broken: None,
+                closed: false,
+                max_request,
+            }),
+        })
+    }
+
+    /// Queue id on its device.
+    pub fn id(&self) -> u32 {
+        self.q.id
+    }
+
+    /// Requests accepted and not yet reaped.
+    pub fn in_flight(&self) -> u32 {
+        self.q.in_flight
+    }
+
+    /// Submission ring size.
+    pub fn depth(&self) -> u32 {
+        self.q.end.sq.capacity()
+    }
+
+    /// Changes how this queue waits.
+    pub fn set_wait_mode(&mut self, mode: WaitMode) -> Result<(), Error> {
+        if mode == WaitMode::Event && self.q.eventfd.is_none() {
+            return Err(Error::Unavailable("queue opened without an eventfd".into()));
+        }
+        self.q.wait = mode;
+        Ok(())
+    }
+
+    /// Submits one request. On `Busy` the ring or the in-flight limit is
+    /// full: reap completions ([`Queue::poll`], [`Queue::wait`]) and retry.
+    pub fn submit(&mut self, req: Req) -> Result<Ticket, SubmitError> {
+        let t = self.q.stage(req)?;
+        self.q.publish();
+        Ok(t)
+    }
+
+    /// Submits requests from the front of `reqs` until the ring is full;
+    /// accepted ones are removed from `reqs`. Returns how many were
+    /// accepted (publishing them with one store). `Ok(0)` means busy.
+    pub fn submit_many(&mut self, reqs: &mut Vec<Req>, tickets: &mut Vec<Ticket>) -> Result<usize, Error> {
+        let mut n = 0;
+        let mut pending = std::mem::take(reqs).into_iter();
+        let mut err = None;
+        for r in pending.by_ref() {
+            match self.q.stage(r) {
+                Ok(t) => {
+                    tickets.push(t);
+                    n += 1;
+                }
+                Err(SubmitError::Busy(r)) => {
+                    reqs.push(r);
+                    break;
+                }
+                Err(SubmitError::Failed(e, r)) => {
+                    reqs.push(r);
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        reqs.extend(pending);
+        self.q.publish();
+        match err {
+            Some(e) if n == 0 => Err(e),
+            _ => Ok(n),
+        }
+    }
+
+    /// Moves every available completion into `out` without waiting.
+    pub fn poll(&mut self, out: &mut Vec<Done>) -> Result<usize, Error> {
+        self.q.check_usable()?;
+        let before = out.len();
+        out.extend(self.q.ready.drain(..));
+        self.q.reap(out)?;
+        Ok(out.len() - before)
+    }
+
+    /// Waits until at least `min` completions were moved into `out`.
+    pub fn wait(&mut self, min: usize, out: &mut Vec<Done>) -> Result<usize, Error> {
+        let before = out.len();
+        let start = Instant::now();
+        let mut spins = 0u32;
+        loop {
+            out.extend(self.q.ready.drain(..));
+            self.q.reap(out)?;
+            if out.len() - before >= min {
+                return Ok(out.len() - before);
+            }
+            self.q.idle(start, &mut spins)?;
+        }
+    }
+
+    /// Waits for one request's completion (others are kept for later polls).
+    pub fn wait_for(&mut self, t: Ticket) -> Result<Done, Error> {
+        self.q.wait_for(t)
+    }
+
+    /// Asks the device to signal the eventfd on the next completion. Returns
+    /// `false` when completions are already waiting (poll instead of
+    /// sleeping). Call before blocking on [`Queue::as_fd`] in a reactor.
+    pub fn arm(&mut self) -> Result<bool, Error> {
+        self.q.check_usable()?;
+        if self.q.eventfd.is_none() {
+            return Err(Error::Unavailable("queue opened without an eventfd".into()));
+        }
+        Ok(self.q.arm())
+    }
+
+    /// Stops eventfd signalling and clears the eventfd.
+    pub fn disarm(&mut self) {
+        self.q.qmem.cq_flags().fetch_and(!CQ_WANT_INTERRUPT, Ordering::Relaxed);
+        if let Some(e) = &self.q.eventfd {
+            let _ = e.drain();
+        }
+    }
+
+    /// Runs a NOP and waits for it.
+    pub fn nop(&mut self) -> Result<(), Error> {
+        let t = self.submit(Req::nop()).map_err(SubmitError::into_error)?;
+        self.wait_for(t)?.ok().map(|_| ())
+    }
+
+    /// Copies `src` into the start of `dst` on the device.
+    pub fn copy(&mut self, src: &[u8], dst: &mut [u8]) -> Result<(), Error> {
+        self.q.run_borrowed(Opcode::COPY, [0, 0], Some(src), Some(dst))?;
+        Ok(())
+    }
+
+    /// Fills `dst` with the 8-byte little-endian `pattern`.
+    pub fn fill(&mut self, dst: &mut [u8], pattern: u64) -> Result<(), Error> {
+        self.q.run_borrowed(Opcode::FILL, [pattern, 0], None, Some(dst))?;
+        Ok(())
+    }
+
+    /// Compares `a` and `b` (same length): `None` when equal, else the
+    /// first differing offset.
+    pub fn compare(&mut self, a: &[u8], b: &[u8]) -> Result<Option<usize>, Error> {
+        let c = self.q.run_borrowed_ro(Opcode::COMPARE, a, b)?;
+        match Status::from_raw(c.status) {
+            Status::Ok => Ok(None),
+            Status::Mismatch => Ok(Some(c.result as usize)),
+            s => Err(Error::Status(s)),
+        }
+    }
+
+    /// CRC-32C of `data`, continuing from `seed`.
+    pub fn crc32c(&mut self, data: &[u8], seed: u32) -> Result<u32, Error> {
+        let c = self.q.run_borrowed(Opcode::CRC32C, [u64::from(seed), 0], Some(data), None)?;
+        Ok(c.result as u32)
+    }
+}
+
+impl AsFd for Queue {
+    /// The completion eventfd.
+    ///
+    /// # Panics
+    /// If the queue was opened without one (`QueueOptions::eventfd`).
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.q.eventfd.as_ref().expect("queue opened without an eventfd").as_fd()
+    }
+}
+
+impl Inner {
+    fn check_usable(&self) -> Result<(), Error> {
+        if wd_sys::fork::generation() != self.fork_gen {
+            return Err(Error::Forked);
+        }
+        if let Some(why) = &self.broken {
+            return Err(Error::DeviceProtocol(why.clone()));
+        }
+        if self.closed {
+            return Err(Error::QueueStopped);
+        }
+        match self.qmem.state() {
+            (QueueState::Active, _) => Ok(()),
+            (QueueState::Stopped, _) => Err(Error::QueueStopped),
+            (QueueState::Faulted, code) => Err(Error::QueueFaulted(code)),
+        }
+    }
+
+    fn bind(&mut self, addr: usize, len: usize, perms: Perms) -> Option<(BufRef, u32)> {
+        if len == 0 {
+            return Some((BufRef::NONE, NO_BIND));
+        }
+        let i = self.free_binds.pop()?;
+        self.binds.bind(i as usize, addr, len, perms);
+        Some((BufRef::sva(i, addr as u64, len as u32), i))
+    }
+
+    fn unbind(&mut self, i: u32) {
+        if i != NO_BIND {
+            self.binds.unbind(i as usize);
+            self.free_binds.push(i);
+        }
+    }
+
+    fn buffer_ref(&mut self, b: &mut Buffer, perms: Perms) -> Option<(BufRef, u32)> {
+        match b {
+            Buffer::None => Some((BufRef::NONE, NO_BIND)),
+            Buffer::Reg(r) => Some((r.buf_ref(), NO_BIND)),
+            Buffer::Heap(v) => self.bind(v.as_mut_ptr() as usize, v.len(), perms),
+        }
+    }
+
+    /// Writes one request's descriptor into the ring (unpublished).
+    fn stage(&mut self, mut req: Req) -> Result<Ticket, SubmitError> {
+        if let Err(e) = self.check_usable() {
+            return Err(SubmitError::Failed(e, req));
+        }
+        let too_large = req.src.len().max(req.dst.len());
+        if too_large > self.max_request as usize {
+            return Err(SubmitError::Failed(Error::TooLarge(too_large), req));
+        }
+        if let Err(e) = self.room() {
+            return Err(match e {
+                None => SubmitError::Busy(req),
+                Some(e) => SubmitError::Failed(e, req),
+            });
+        }
+        let Some((src, sb)) = self.buffer_ref(&mut req.src, Perms::READ) else {
+            return Err(SubmitError::Busy(req));
+        };
+        let Some((dst, db)) = self.buffer_ref(&mut req.dst, Perms::RW) else {
+            self.unbind(sb);
+            return Err(SubmitError::Busy(req));
+        };
+        let head = (req.opcode, req.flags, req.session, req.params);
+        let Req { src: sbuf, dst: dbuf, .. } = req;
+        Ok(self.stage_raw(head, [src, dst], [sb, db], [sbuf, dbuf]))
+    }
+
+    /// `Ok` when a descriptor fits now; `Err(None)` when busy.
+    fn room(&mut self) -> Result<(), Option<Error>> {
+        if self.in_flight >= self.max_in_flight {
+            return Err(None);
+        }
+        match self.end.sq.free() {
+            Ok(0) => Err(None),
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.broken = Some(e.to_string());
+                Err(Some(Error::DeviceProtocol(e.to_string())))
+            }
+        }
+    }
+
+    /// Stages a descriptor whose room was checked by [`Inner::room`].
+    fn stage_raw(
+        &mut self,
+        (opcode, flags, session, params): (Opcode, u16, u32, [u64; 2]),
+        refs: [BufRef; 2],
+        binds: [u32; 2],
+        bufs: [Buffer; 2],
+    ) -> Ticket {
+        let idx = self.free_slots.pop().unwrap_or_else(|| {
+            self.slots.push(Slot::default());
+            (self.slots.len() - 1) as u32
+        });
+        let slot = &mut self.slots[idx as usize];
+        slot.gen = slot.gen.wrapping_add(1);
+        let user_data = (u64::from(slot.gen) << 32) | u64::from(idx);
+        let [src, dst] = refs;
+        let desc = Descriptor { opcode: opcode.0, flags, session, user_data, src, dst, params };
+        let [sbuf, dbuf] = bufs;
+        slot.live = true;
+        slot.src = sbuf;
+        slot.dst = dbuf;
+        slot.binds = binds;
+        self.in_flight += 1;
+        // Room was checked by `room()` and nothing consumed it since: the
+        // only failure left would be a head the device moved backwards,
+        // which `room()` has already validated.
+        let staged = self.end.sq.stage(&desc);
+        debug_assert!(staged.is_ok());
+        Ticket(user_data)
+    }
+
+    /// Publishes staged descriptors and wakes the device if it sleeps.
+    #[inline]
+    fn publish(&mut self) {
+        self.end.sq.publish();
+        // publish() is a SeqCst store; this SeqCst load pairs with the
+        // engine's SeqCst set of NEED_WAKEUP then load of our tail.
+        if self.qmem.sq_flags().load(Ordering::SeqCst) & SQ_NEED_WAKEUP != 0 {
+            self.ring_doorbell();
+        }
+    }
+
+    fn ring_doorbell(&self) {
+        let d = self.qmem.doorbell();
+        d.fetch_add(1, Ordering::SeqCst);
+        let _ = futex::wake(d, 1);
+    }
+
+    /// Matches a completion to its slot; the device is untrusted here too.
+    fn complete(&mut self, c: Completion) -> Result<Done, Error> {
+        let idx = c.user_data as u32 as usize;
+        let gen = (c.user_data >> 32) as u32;
+        let slot = match self.slots.get_mut(idx) {
+            Some(s) if s.live && s.gen == gen => s,
+            _ => {
+                let why = format!("completion for unknown request {:#x}", c.user_data);
+                self.broken = Some(why.clone());
+                return Err(Error::DeviceProtocol(why));
+            }
+        };
+        slot.live = false;
+        let src = std::mem::take(&mut slot.src);
+        let dst = std::mem::take(&mut slot.dst);
+        let binds = slot.binds;
+        self.unbind(binds[0]);
+        self.unbind(binds[1]);
+        self.free_slots.push(idx as u32);
+        self.in_flight -= 1;
+        Ok(Done {
+            ticket: Ticket(c.user_data),
+            status: c.status(),
+            consumed: c.consumed,
+            produced: c.produced,
+            result: c.result,
+            flags: c.flags,
+            src,
+            dst,
+        })
+    }
+
+    /// Reaps every completion in the ring into `out`.
+    fn reap(&mut self, out: &mut Vec<Done>) -> Result<(), Error> {
+        if self.broken.is_some() || wd_sys::fork::generation() != self.fork_gen {
+            return self.check_usable();
+        }
+        let mut res = Ok(());
+        loop {
+            match self.end.cq.pop() {
+                Ok(Some(c)) => match self.complete(c) {
+                    Ok(d) => out.push(d),
+                    Err(e) => {
+                        res = Err(e);
+                        break;
+                    }
+                },
+                Ok(None) => break,
+                Err(e) => {
+                    self.broken = Some(e.to_string());
+                    res = Err(Error::DeviceProtocol(e.to_string()));
+                    break;
+                }
+            }
+        }
+        self.end.cq.release();
+        res
+    }
+
+    fn cq_empty(&self) -> bool {
+        self.qmem.cq_tail_word().load(Ordering::SeqCst) == self.end.cq.head()
+    }
+
+    fn arm(&mut self) -> bool {
+        self.qmem.cq_flags().fetch_or(CQ_WANT_INTERRUPT, Ordering::SeqCst);
+        self.cq_empty()
+    }
+
+    /// One step of waiting with nothing to reap.
+    fn idle(&mut self, start: Instant, spins: &mut u32) -> Result<(), Error> {
+        self.check_usable()?;
+        if self.in_flight == 0 {
+            return Err(Error::NothingInFlight);
+        }
+        *spins = spins.wrapping_add(1);
+        // A device that went to sleep with our completion ring full is
+        // woken by the doorbell once we have reaped.
+        if *spins % 256 == 0 && self.qmem.sq_flags().load(Ordering::Relaxed) & SQ_NEED_WAKEUP != 0 {
+            self.ring_doorbell();
+        }
+        match self.wait {
+            WaitMode::Poll => std::hint::spin_loop(),
+            WaitMode::SpinThenSleep(d) if start.elapsed() < d => std::hint::spin_loop(),
+            WaitMode::SpinThenSleep(_) => {
+                let w = self.qmem.cq_wake().load(Ordering::SeqCst);
+                if self.arm() {
+                    let _ = futex::wait(self.qmem.cq_wake(), w, Some(Duration::from_millis(20)))?;
+                }
+                self.qmem.cq_flags().fetch_and(!CQ_WANT_INTERRUPT, Ordering::Relaxed);
+            }
+            WaitMode::Event => {
+                if self.arm() {
+                    if let Some(e) = &self.eventfd {
+                        e.wait_readable(20)?;
+                    }
+                }
+                self.qmem.cq_flags().fetch_and(!CQ_WANT_INTERRUPT, Ordering::Relaxed);
+                if let Some(e) = &self.eventfd {
+                    e.drain()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn wait_for(&mut self, t: Ticket) -> Result<Done, Error> {
+        if let Some(i) = self.ready.iter().position(|d| d.ticket == t) {
+            return Ok(self.ready.remove(i).expect("index from position"));
+        }
+        let idx = t.0 as u32 as usize;
+        let live = self.slots.get(idx).is_some_and(|s| s.live && u64::from(s.gen) == t.0 >> 32);
+        if !live {
+            return Err(Error::NothingInFlight);
+        }
+        let start = Instant::now();
+        let mut spins = 0u32;
+        let mut got = Vec::new();
+        loop {
+            self.reap(&mut got)?;
+            let mut found = None;
+            for d in got.drain(..) {
+                if d.ticket == t {
+                    found = Some(d);
+                } else {
+                    // Kept, in order, for later polls.
+                    self.ready.push_back(d);
+                }
+            }
+            if let Some(d) = found {
+                return Ok(d);
+            }
+            self.idle(start, &mut spins)?;
+        }
+    }
+
+    /// Closes the queue at the device and waits until no engine can touch
+    /// it (or anything it names) again.
+    fn quiesce(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            if let Err(e) = self.host.close_queue(self.id) {
+                tracing::debug!(queue = self.id, %e, "close");
+            }
+        }
+    }
+
+    /// Runs a request on borrowed memory and waits for it. The slices are
+    /// bound for the duration; on any failure the queue is quiesced before
+    /// returning, so the device never touches them after we return.
+    fn run_borrowed(&mut self, op: Opcode, params: [u64; 2], src: Option<&[u8]>, dst: Option<&mut [u8]>) -> Result<Completion, Error> {
+        let (s_addr, s_len) = src.map_or((0, 0), |s| (s.as_ptr() as usize, s.len()));
+        let (d_addr, d_len) = dst.map_or((0, 0), |d| (d.as_mut_ptr() as usize, d.len()));
+        self.run_bound(op, params, (s_addr, s_len, Perms::READ), (d_addr, d_len, Perms::RW))
+    }
+
+    fn run_borrowed_ro(&mut self, op: Opcode, a: &[u8], b: &[u8]) -> Result<Completion, Error> {
+        self.run_bound(op, [0, 0], (a.as_ptr() as usize, a.len(), Perms::READ), (b.as_ptr() as usize, b.len(), Perms::READ))
+    }
+
+    fn run_bound(
+        &mut self,
+        op: Opcode,
+        params: [u64; 2],
+        s: (usize, usize, Perms),
+        d: (usize, usize, Perms),
+    ) -> Result<Completion, Error> {
+        self.check_usable()?;
+        if s.1.max(d.1) > self.max_request as usize {
+            return Err(Error::TooLarge(s.1.max(d.1)));
+        }
+        // A blocking call waits for ring space and binding slots rather
+        // than failing: reap (keeping others' completions) until there is.
+        let need = usize::from(s.1 > 0) + usize::from(d.1 > 0);
+        let start = Instant::now();
+        let mut spins = 0;
+        loop {
+            match self.room() {
+                Ok(()) if self.free_binds.len() >= need => break,
+                Ok(()) | Err(None) => {}
+                Err(Some(e)) => return Err(e),
+            }
+            let mut tmp = Vec::new();
+            self.reap(&mut tmp)?;
+            self.ready.extend(tmp);
+            self.idle(start, &mut spins)?;
+        }
+        let (sr, sb) = self.bind(s.0, s.1, s.2).ok_or(Error::NoBindSlot)?;
+        let (dr, db) = self.bind(d.0, d.1, d.2).ok_or(Error::NoBindSlot)?;
+        let t = self.stage_raw((op, 0, 0, params), [sr, dr], [sb, db], [Buffer::None, Buffer::None]);
+        self.publish();
+        let done = match self.wait_for(t) {
+            Ok(done) => done,
+            Err(e) => {
+                // The request may still be running on the caller's slices:
+                // make sure no engine can touch them before we return.
+                self.quiesce();
+                return Err(e);
+            }
+        };
+        match done.status {
+            Status::Ok | Status::Mismatch => Ok(Completion {
+                user_data: t.0,
+                status: done.status.raw(),
+                flags: done.flags,
+                consumed: done.consumed,
+                produced: done.produced,
+                result: done.result,
+            }),
+            st => Err(Error::Status(st)),
+        }
+    }
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        if wd_sys::fork::generation() != self.q.fork_gen {
+            // Inherited across fork: the mapping, the engines and the host's
+            // locks are the parent's. Leak the handle rather than touch them.
+            return;
+        }
+        // Once the engine has let go of the queue, the buffers of requests
+        // still in flight may be freed.
+        self.q.quiesce();
+        // SAFETY: `q` is dropped exactly once, here, and never used after.
+        #[allow(unsafe_code)]
+        unsafe {
+            ManuallyDrop::drop(&mut self.q)
+        };
+    }
+}
