@@ -151,6 +151,13 @@ impl Queue {
         self.q.end.sq.capacity()
     }
 
+    /// The sealed memfd holding the queue's rings. It is what the broker
+    /// passes to a process; here it lets tools and tests map the queue a
+    /// second time (for example to play a hostile peer).
+    pub fn memfd(&self) -> BorrowedFd<'_> {
+        self.q._fd.as_fd()
+    }
+
     /// Changes how this queue waits.
     pub fn set_wait_mode(&mut self, mode: WaitMode) -> Result<(), Error> {
         if mode == WaitMode::Event && self.q.eventfd.is_none() {

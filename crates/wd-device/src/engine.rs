@@ -24,7 +24,7 @@ use wd_sys::{futex, Mapping};
 use crate::memory::resolve;
 use crate::queue::{ctl, fault, QueueShared};
 use crate::stats::Counter;
-use crate::{BufView, Device, Outcome, Perms, RegionEntry, Request};
+use crate::{BindTable, BufView, Device, MemTable, Outcome, Perms, RegionEntry, Request};
 
 /// Descriptors per weight unit per pass.
 const QUANTUM: u32 = 16;
@@ -303,8 +303,32 @@ fn wake_user(q: &QueueShared) {
 
 type Regions<'a> = Option<std::sync::RwLockReadGuard<'a, Vec<Option<RegionEntry>>>>;
 
-/// Validates one descriptor (a private copy) and runs it.
+/// Validates one descriptor (a private copy) and runs it, outside any
+/// queue: the decoder and validator every engine uses, exposed for fuzzing
+/// and tests. `allows` filters opcodes as a queue's restriction would.
+pub fn execute_one(
+    dev: &dyn Device,
+    mem: &MemTable,
+    binds: &BindTable,
+    allows: impl Fn(Opcode) -> bool,
+    d: &Descriptor,
+) -> Outcome {
+    let mut regions = None;
+    validate_and_run(dev, mem, binds, &allows, d, &mut regions)
+}
+
 fn execute<'q>(dev: &dyn Device, q: &'q QueueShared, d: &Descriptor, regions: &mut Regions<'q>) -> Outcome {
+    validate_and_run(dev, &q.owner_mem, &q.binds, &|op| q.allows(op), d, regions)
+}
+
+fn validate_and_run<'m>(
+    dev: &dyn Device,
+    mem: &'m MemTable,
+    binds: &BindTable,
+    allows: &dyn Fn(Opcode) -> bool,
+    d: &Descriptor,
+    regions: &mut Regions<'m>,
+) -> Outcome {
     let op = d.op();
     if d.flags & !DescFlags::KNOWN != 0 {
         return Outcome::err(Status::BadParam);
@@ -324,20 +348,20 @@ fn execute<'q>(dev: &dyn Device, q: &'q QueueShared, d: &Descriptor, regions: &m
     if info.op(op).is_none() {
         return Outcome::err(Status::BadOpcode);
     }
-    if !q.allows(op) {
+    if !allows(op) {
         return Outcome::err(Status::NotPermitted);
     }
     let needs_regions = !(d.src.is_none() || d.src.is_sva()) || !(d.dst.is_none() || d.dst.is_sva());
     if needs_regions && regions.is_none() {
-        *regions = Some(q.owner_mem.read());
+        *regions = Some(mem.read());
     }
     let table: &[Option<RegionEntry>] = regions.as_deref().map_or(&[], |v| v.as_slice());
-    let src = match resolve(&d.src, Perms::READ, table, &q.binds, info.max_request) {
+    let src = match resolve(&d.src, Perms::READ, table, binds, info.max_request) {
         Ok(v) => v,
         Err(s) => return Outcome::err(s),
     };
     // The destination's rights are checked when the driver reads or writes it.
-    let mut dst = match resolve(&d.dst, Perms::NONE, table, &q.binds, info.max_request) {
+    let mut dst = match resolve(&d.dst, Perms::NONE, table, binds, info.max_request) {
         Ok(v) => v,
         Err(s) => return Outcome::err(s),
     };

@@ -22,8 +22,9 @@ mod view;
 
 pub use caps::{DeviceClass, DeviceInfo, OpInfo};
 pub use device::{Device, Outcome, Request};
+pub use engine::execute_one;
 pub use host::{DeviceHost, HostConfig, HostError};
 pub use memory::{BindTable, MemTable, Perms, RegionEntry};
-pub use queue::{QueueConfig, QueueHandle, QueueId};
+pub use queue::{fault, QueueConfig, QueueHandle, QueueId};
 pub use stats::{DeviceStats, QueueStats, QueueStatsSnapshot};
 pub use view::BufView;
