@@ -1,5 +1,128 @@
+//! `wd`: the WarpDrive command line.
+
 mod bench;
 
+use clap::{Parser, Subcommand};
+use warpdrive::Runtime;
+
+#[derive(Parser)]
+#[command(name = "wd", version, about = "WarpDrive: user-space accelerator queues")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// List devices, their capabilities, NUMA node and queues in use.
+    List {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a benchmark.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Queue round trip and throughput against the spin floor, a Unix
+    /// socket and io_uring.
+    Queue {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Round trips for the polling case.
+        #[arg(long, default_value_t = 200_000)]
+        iters: usize,
+    },
+    /// Copy bandwidth through the dma device against memcpy.
+    Dma {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Only the baseline cases (spin, socket, io_uring, memcpy).
+    Baseline {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn list(json: bool) -> anyhow::Result<()> {
+    let rt = Runtime::embedded()?;
+    let devs = rt.devices();
+    if json {
+        let v: Vec<_> = devs
+            .iter()
+            .map(|d| {
+                let mut o = serde_json::to_value(&d.info).unwrap_or_default();
+                o["mode"] = "embedded".into();
+                o["engines"] = d.engines.into();
+                o["queues_in_use"] = d.queues_in_use.into();
+                o
+            })
+            .collect();
+        println!("{}", serde_json::json!({ "devices": v }));
+        return Ok(());
+    }
+    println!("{:<8} {:<6} {:<12} {:>4} {:>7} {:>6} {:>10}  ops", "device", "driver", "class", "numa", "engines", "queues", "max-req");
+    for d in devs {
+        let ops: Vec<_> = d.info.ops.iter().map(|o| o.name).collect();
+        println!(
+            "{:<8} {:<6} {:<12} {:>4} {:>7} {:>6} {:>10}  {}",
+            d.info.name,
+            d.info.driver,
+            format!("{:?}", d.info.class).to_lowercase(),
+            d.info.numa_node,
+            d.engines,
+            d.queues_in_use,
+            d.info.max_request,
+            ops.join(",")
+        );
+    }
+    println!("(embedded mode: devices run inside this process)");
+    Ok(())
+}
+
+fn emit(title: &str, json: bool, results: &[bench::CaseResult], ratios: &[(String, f64)]) {
+    for r in results.iter().filter(|r| r.is_skipped()) {
+        eprintln!("wd: {} skipped: {}", r.case, r.note.as_deref().unwrap_or("no reason given"));
+    }
+    if json {
+        println!("{}", bench::report::to_json(results, ratios));
+    } else {
+        bench::report::print_table(title, results, ratios);
+    }
+}
+
 fn main() -> anyhow::Result<()> {
-    bench::selftest()
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("WD_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().cmd {
+        Cmd::List { json } => list(json),
+        Cmd::Bench { what } => match what {
+            BenchCmd::Queue { json, iters } => {
+                let (r, ratios) = bench::queue::run(&bench::queue::QueueBench { iters, ..Default::default() })?;
+                emit("wd bench queue", json, &r, &ratios);
+                Ok(())
+            }
+            BenchCmd::Dma { json } => {
+                let (r, ratios) = bench::dma::run()?;
+                emit("wd bench dma", json, &r, &ratios);
+                Ok(())
+            }
+            BenchCmd::Baseline { json } => {
+                let r = bench::baseline::run_defaults();
+                emit("wd bench baseline", json, &r, &[]);
+                Ok(())
+            }
+        },
+    }
 }

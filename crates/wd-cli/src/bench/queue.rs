@@ -1,0 +1,167 @@
+//! `wd bench queue`: the queue itself, NOPs on the embedded `dma` device,
+//! against the spin floor, a Unix socket and io_uring in the same run.
+
+use std::time::{Duration, Instant};
+
+use warpdrive::{EmbeddedConfig, QueueOptions, Req, Runtime, WaitMode};
+
+use super::baseline;
+use super::report::{p50_ratio, CaseResult};
+use super::stats::time_rtt_bounded;
+
+/// Options of one run.
+pub struct QueueBench {
+    /// Round trips for the polling case.
+    pub iters: usize,
+    /// Round trips for the sleeping case (each waits for the engine to sleep).
+    pub sleep_iters: usize,
+    /// How long the batched case runs.
+    pub batch_time: Duration,
+}
+
+impl Default for QueueBench {
+    fn default() -> Self {
+        QueueBench { iters: 200_000, sleep_iters: 300, batch_time: Duration::from_secs(1) }
+    }
+}
+
+/// Runs `f` on a thread pinned to the first allowed CPU (the engines take
+/// the others), like the requester of the spin baseline.
+fn on_app_cpu<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            if let Some(&c) = wd_sys::thread::allowed_cpus().first() {
+                let _ = wd_sys::thread::pin_current(c);
+            }
+            f()
+        })
+        .join()
+        .expect("bench thread panicked")
+    })
+}
+
+fn runtime(idle_spin: Duration) -> anyhow::Result<Runtime> {
+    let cfg = EmbeddedConfig { idle_spin, ..EmbeddedConfig::from_env() };
+    Ok(Runtime::embedded_with(&cfg)?)
+}
+
+fn poll_rtt(rt: &Runtime, iters: usize) -> anyhow::Result<CaseResult> {
+    let opts = QueueOptions { depth: 64, wait: WaitMode::Poll, ..Default::default() };
+    let mut q = rt.queue_with("dma", &opts)?;
+    let mut err = None;
+    let lat = on_app_cpu(|| {
+        time_rtt_bounded(iters, iters / 10, Some(baseline::CASE_BUDGET * 2), || {
+            match q.submit(Req::nop()).map_err(|e| e.into_error()).and_then(|t| q.wait_for(t)) {
+                Ok(_) => true,
+                Err(e) => {
+                    err = Some(e.to_string());
+                    false
+                }
+            }
+        })
+    });
+    Ok(row("queue-poll-rtt", lat, err))
+}
+
+fn sleep_rtt(iters: usize) -> anyhow::Result<CaseResult> {
+    // A short idle spin so the engine is surely asleep after our pause.
+    let rt = runtime(Duration::from_micros(20))?;
+    let opts = QueueOptions { depth: 64, wait: WaitMode::Poll, ..Default::default() };
+    let mut q = rt.queue_with("dma", &opts)?;
+    let mut err = None;
+    let mut samples = Vec::with_capacity(iters);
+    let sleeps_before = rt.stats("dma")?.sleeps;
+    on_app_cpu(|| {
+        for _ in 0..iters {
+            std::thread::sleep(Duration::from_micros(500));
+            let t0 = Instant::now();
+            match q.submit(Req::nop()).map_err(|e| e.into_error()).and_then(|t| q.wait_for(t)) {
+                Ok(_) => samples.push(t0.elapsed().as_nanos() as u64),
+                Err(e) => {
+                    err = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+    });
+    let sleeps = rt.stats("dma")?.sleeps - sleeps_before;
+    let mut s = super::stats::Samples::with_capacity(samples.len());
+    for x in samples {
+        s.record(x);
+    }
+    let r = row("queue-sleep-rtt", s.summarize(), err);
+    Ok(r.with_note(format!("engine slept {sleeps} times in {iters} requests")))
+}
+
+fn batch_throughput(rt: &Runtime, time: Duration) -> anyhow::Result<CaseResult> {
+    const BURST: usize = 32;
+    let opts = QueueOptions { depth: 256, wait: WaitMode::Poll, ..Default::default() };
+    let mut q = rt.queue_with("dma", &opts)?;
+    let depth = q.depth() as usize;
+    on_app_cpu(|| -> anyhow::Result<CaseResult> {
+        let mut reqs = Vec::with_capacity(BURST);
+        let mut tickets = Vec::with_capacity(depth);
+        let mut done = Vec::with_capacity(depth * 2);
+        let mut completed = 0u64;
+        let start = Instant::now();
+        let mut elapsed = Duration::ZERO;
+        while elapsed < time {
+            for _ in 0..64 {
+                while q.in_flight() as usize + BURST <= depth {
+                    reqs.extend((0..BURST).map(|_| Req::nop()));
+                    let n = q.submit_many(&mut reqs, &mut tickets)?;
+                    reqs.clear();
+                    if n == 0 {
+                        break;
+                    }
+                }
+                tickets.clear();
+                q.poll(&mut done)?;
+                completed += done.len() as u64;
+                done.clear();
+            }
+            elapsed = start.elapsed();
+        }
+        // Drain what is still in flight so every request is accounted for.
+        while q.in_flight() > 0 {
+            q.wait(1, &mut done)?;
+            completed += done.len() as u64;
+            done.clear();
+        }
+        let elapsed = start.elapsed();
+        Ok(CaseResult::throughput("queue-batch32-throughput", completed, None, elapsed))
+    })
+}
+
+fn row(case: &str, lat: Option<super::stats::Latency>, err: Option<String>) -> CaseResult {
+    match (lat, err) {
+        (Some(l), None) => CaseResult::from_latency(case, &l),
+        (Some(l), Some(e)) => CaseResult::from_latency(case, &l).with_note(format!("stopped early: {e}")),
+        (None, e) => CaseResult::skipped(case, e.unwrap_or_else(|| "no sample".into())),
+    }
+}
+
+/// Runs every case; returns the rows and the ratios the targets are
+/// stated in.
+pub fn run(b: &QueueBench) -> anyhow::Result<(Vec<CaseResult>, Vec<(String, f64)>)> {
+    let rt = runtime(EmbeddedConfig::from_env().idle_spin)?;
+    let mut results = vec![
+        baseline::spin_pingpong_rtt(baseline::SPIN_ITERS),
+        poll_rtt(&rt, b.iters)?,
+        batch_throughput(&rt, b.batch_time)?,
+    ];
+    drop(rt);
+    results.push(sleep_rtt(b.sleep_iters)?);
+    results.push(baseline::unix_socket_rtt(baseline::SOCKET_ITERS));
+    results.push(baseline::io_uring_nop_rtt(baseline::URING_ITERS));
+    let ratios = [
+        ("queue-poll-rtt", "spin-pingpong-rtt"),
+        ("unix-socket-rtt", "queue-poll-rtt"),
+        ("io-uring-nop-rtt", "queue-poll-rtt"),
+        ("queue-sleep-rtt", "queue-poll-rtt"),
+    ]
+    .iter()
+    .filter_map(|(n, d)| p50_ratio(&results, n, d))
+    .collect();
+    Ok((results, ratios))
+}
