@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use warpdrive::{QueueOptions, Req, Runtime, WaitMode};
 
 use super::baseline;
+use super::report::RunReport;
 use super::report::CaseResult;
 
 /// Sizes measured.
@@ -49,11 +50,13 @@ fn dma_copy(rt: &Runtime, size: usize, depth: usize) -> anyhow::Result<CaseResul
         q.wait(1, &mut done)?;
         done.clear();
     }
-    Ok(CaseResult::throughput(format!("dma-copy-d{depth}"), ops, Some(bytes), elapsed).with_size(size as u64))
+    let working_set = (2 * depth * size) >> 20;
+    let row = CaseResult::throughput(format!("dma-copy-d{depth}"), ops, Some(bytes), elapsed).with_size(size as u64);
+    Ok(if working_set > 0 { row.with_note(format!("working set {working_set} MiB")) } else { row })
 }
 
 /// Runs every size; ratios are dma copy over memcpy at the same size.
-pub fn run() -> anyhow::Result<(Vec<CaseResult>, Vec<(String, f64)>)> {
+pub fn run() -> anyhow::Result<RunReport> {
     let rt = Runtime::embedded()?;
     let mut results = Vec::new();
     let mut ratios = Vec::new();

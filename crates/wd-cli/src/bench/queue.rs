@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use warpdrive::{EmbeddedConfig, QueueOptions, Req, Runtime, WaitMode};
 
 use super::baseline;
+use super::report::RunReport;
 use super::report::{p50_ratio, CaseResult};
 use super::stats::time_rtt_bounded;
 
@@ -143,7 +144,7 @@ fn row(case: &str, lat: Option<super::stats::Latency>, err: Option<String>) -> C
 
 /// Runs every case; returns the rows and the ratios the targets are
 /// stated in.
-pub fn run(b: &QueueBench) -> anyhow::Result<(Vec<CaseResult>, Vec<(String, f64)>)> {
+pub fn run(b: &QueueBench) -> anyhow::Result<RunReport> {
     let rt = runtime(EmbeddedConfig::from_env().idle_spin)?;
     let mut results = vec![
         baseline::spin_pingpong_rtt(baseline::SPIN_ITERS),

@@ -9,6 +9,9 @@ use serde::Serialize;
 
 use super::stats::Latency;
 
+/// Rows of one run and the ratios its targets are stated in.
+pub type RunReport = (Vec<CaseResult>, Vec<(String, f64)>);
+
 /// One measured (or skipped) case. Every number is optional so that a
 /// skipped case keeps its row and its JSON keys, with nulls.
 #[derive(Debug, Clone, PartialEq, Serialize)]
