@@ -517,13 +517,19 @@ impl Inner {
         }
         self.check_usable()?;
         // A device that went to sleep with our completion ring full is
-        // woken by the doorbell once we have reaped.
-        if *spins % 256 == 0 && self.qmem.sq_flags().load(Ordering::Relaxed) & SQ_NEED_WAKEUP != 0 {
+        // woken by the doorbell once we have reaped: checked now and then
+        // while spinning, and always before we sleep ourselves.
+        let spinning = match self.wait {
+            WaitMode::Poll => true,
+            WaitMode::SpinThenSleep(d) => start.elapsed() < d,
+            WaitMode::Event => false,
+        };
+        if (!spinning || *spins % 256 == 0) && self.qmem.sq_flags().load(Ordering::SeqCst) & SQ_NEED_WAKEUP != 0 {
             self.ring_doorbell();
         }
         match self.wait {
             WaitMode::Poll => std::hint::spin_loop(),
-            WaitMode::SpinThenSleep(d) if start.elapsed() < d => std::hint::spin_loop(),
+            _ if spinning => std::hint::spin_loop(),
             WaitMode::SpinThenSleep(_) => {
                 let w = self.qmem.cq_wake().load(Ordering::SeqCst);
                 if self.arm() {

@@ -270,23 +270,29 @@ impl Engine {
             std::thread::sleep(Duration::from_micros(50));
             return;
         }
-        let mut words = Vec::with_capacity(runnable.len() + 1);
+        // Doorbell values are read before NEED_WAKEUP is announced, so a
+        // ring that lands in between makes futex_waitv return at once.
         let mut expect = Vec::with_capacity(runnable.len() + 1);
-        words.push(&self.shared.bell);
         expect.push(self.bell_seen);
         for &i in &runnable {
             let q = &self.served[i].q.qmem;
             expect.push(q.doorbell().load(Ordering::SeqCst));
-            words.push(q.doorbell());
             q.sq_flags().fetch_or(SQ_NEED_WAKEUP, Ordering::SeqCst);
         }
         // Re-check after announcing: a user that published before seeing
-        // the flag is caught here (SeqCst store/load on both sides).
-        let work = runnable.iter().any(|&i| {
-            let s = &self.served[i];
-            s.q.qmem.sq_tail_word().load(Ordering::SeqCst) != s.end.sq.head()
-        });
+        // the flag is caught here (SeqCst store/load on both sides). A queue
+        // whose completion ring is full does not count: its user must reap
+        // first, and rings the doorbell when it then sees NEED_WAKEUP.
+        let mut work = false;
+        for &i in &runnable {
+            let s = &mut self.served[i];
+            work |= s.q.qmem.sq_tail_word().load(Ordering::SeqCst) != s.end.sq.head()
+                && s.end.cq.free_fresh().is_ok_and(|n| n > 0);
+        }
         if !work && self.shared.bell.load(Ordering::SeqCst) == self.bell_seen {
+            let mut words = Vec::with_capacity(runnable.len() + 1);
+            words.push(&self.shared.bell);
+            words.extend(runnable.iter().map(|&i| self.served[i].q.qmem.doorbell()));
             self.shared.sleeps.add(1);
             self.shared.sleeping.store(1, Ordering::Relaxed);
             let _ = futex::wait_any(&words, &expect, Some(SLEEP_BACKSTOP));
