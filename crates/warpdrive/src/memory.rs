@@ -4,7 +4,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 
 use wd_abi::BufRef;
-use wd_device::{MemTable, Perms, RegionEntry};
+use wd_device::{Owner, Perms, RegionEntry};
 use wd_sys::Mapping;
 
 use crate::Error;
@@ -13,7 +13,7 @@ struct RegionInner {
     id: u32,
     map: Arc<Mapping>,
     fd: OwnedFd,
-    table: Arc<MemTable>,
+    table: Arc<Owner>,
 }
 
 impl Drop for RegionInner {
@@ -21,7 +21,7 @@ impl Drop for RegionInner {
         // Waits for any engine using this owner's memory to finish its
         // batch; no request names the region any more (buffers in flight
         // keep the region alive through their pool).
-        self.table.unregister(self.id);
+        self.table.mem.unregister(self.id);
     }
 }
 
@@ -34,11 +34,12 @@ pub struct Region {
 }
 
 impl Region {
-    pub(crate) fn new(table: Arc<MemTable>, len: usize) -> Result<Region, Error> {
+    pub(crate) fn new(table: Arc<Owner>, len: usize) -> Result<Region, Error> {
         let len = len.div_ceil(4096).max(1) * 4096;
         let fd = wd_sys::create_sealed("wd-region", len as u64)?;
         let map = Arc::new(Mapping::map_shared(&fd, len)?);
         let id = table
+            .mem
             .register(RegionEntry { map: map.clone(), perms: Perms::RW })
             .ok_or_else(|| Error::Memory("region table full".into()))?;
         Ok(Region { inner: Arc::new(RegionInner { id, map, fd, table }) })
@@ -85,7 +86,7 @@ pub struct Pool {
 }
 
 impl Pool {
-    pub(crate) fn new(table: Arc<MemTable>, block: usize, count: usize) -> Result<Pool, Error> {
+    pub(crate) fn new(table: Arc<Owner>, block: usize, count: usize) -> Result<Pool, Error> {
         if block == 0 || count == 0 || block > u32::MAX as usize || count > u32::MAX as usize {
             return Err(Error::Memory(format!("bad pool geometry {block} x {count}")));
         }
@@ -171,6 +172,12 @@ impl Buf {
         unsafe {
             std::slice::from_raw_parts_mut(self.base(), self.len)
         }
+    }
+
+    /// True when the buffer's region is registered in `table` (region ids
+    /// are per table: another runtime's id names different memory).
+    pub(crate) fn registered_in(&self, table: &Arc<Owner>) -> bool {
+        Arc::ptr_eq(&self.pool.region.inner.table, table)
     }
 
     pub(crate) fn buf_ref(&self) -> BufRef {

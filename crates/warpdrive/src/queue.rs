@@ -72,6 +72,8 @@ struct Inner {
     host: Arc<DeviceHost>,
     id: QueueId,
     _fd: OwnedFd,
+    /// The owner's region table, which the device checks `Buf`s against.
+    mem: Arc<wd_device::Owner>,
     qmem: QueueMem<Mapping>,
     end: UserEnd<Mapping>,
     binds: Arc<BindTable>,
@@ -98,7 +100,7 @@ pub struct Queue {
 }
 
 impl Queue {
-    pub(crate) fn open(host: Arc<DeviceHost>, mem: Arc<wd_device::MemTable>, opts: &QueueOptions) -> Result<Queue, Error> {
+    pub(crate) fn open(host: Arc<DeviceHost>, mem: Arc<wd_device::Owner>, opts: &QueueOptions) -> Result<Queue, Error> {
         let cfg = wd_device::QueueConfig {
             sq_entries: opts.depth,
             cq_entries: opts.depth.saturating_mul(2),
@@ -107,7 +109,7 @@ impl Queue {
             allowed_ops: opts.allowed_ops.clone(),
             bind_slots: opts.bind_slots,
         };
-        let h = host.create_queue(&cfg, mem)?;
+        let h = host.create_queue(&cfg, mem.clone())?;
         // The same validation a process does on a queue the broker hands it.
         let qmem = QueueMem::attach(h.map.clone()).map_err(|e| Error::DeviceProtocol(e.to_string()))?;
         let end = qmem.user_end();
@@ -118,6 +120,7 @@ impl Queue {
                 host,
                 id: h.id,
                 _fd: h.fd,
+                mem,
                 qmem,
                 end,
                 free_binds: (0..h.binds.capacity() as u32).rev().collect(),
@@ -348,6 +351,11 @@ impl Inner {
     /// Writes one request's descriptor into the ring (unpublished).
     fn stage(&mut self, mut req: Req) -> Result<Ticket, SubmitError> {
         if let Err(e) = self.check_usable() {
+            return Err(SubmitError::Failed(e, req));
+        }
+        let foreign = |b: &Buffer| matches!(b, Buffer::Reg(r) if !r.registered_in(&self.mem));
+        if foreign(&req.src) || foreign(&req.dst) {
+            let e = Error::Memory("buffer is registered with another runtime".into());
             return Err(SubmitError::Failed(e, req));
         }
         let too_large = req.src.len().max(req.dst.len());

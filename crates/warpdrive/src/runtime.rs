@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wd_device::{DeviceHost, DeviceInfo, DeviceStats, HostConfig, MemTable};
+use wd_device::{DeviceHost, DeviceInfo, DeviceStats, HostConfig, Owner};
 
 use crate::{Error, Pool, Queue, QueueOptions, Region};
 
@@ -59,8 +59,8 @@ pub struct DeviceSummary {
 struct RtInner {
     devices: Vec<Arc<DeviceHost>>,
     engines: usize,
-    /// This process's registered memory, shared by all its queues.
-    mem: Arc<MemTable>,
+    /// This process's registered memory and sessions, shared by all its queues.
+    mem: Arc<Owner>,
 }
 
 /// Entry point: finds devices and opens queues on them.
@@ -91,7 +91,7 @@ impl Runtime {
             let dev = Arc::new(wd_dma::DmaDevice::new(&format!("dma{i}"), node));
             devices.push(DeviceHost::start(dev, &host_cfg)?);
         }
-        Ok(Runtime { inner: Arc::new(RtInner { devices, engines: cfg.engines.max(1), mem: Arc::new(MemTable::new()) }) })
+        Ok(Runtime { inner: Arc::new(RtInner { devices, engines: cfg.engines.max(1), mem: Arc::new(Owner::new()) }) })
     }
 
     /// Every device, with its capabilities and load.
@@ -142,6 +142,18 @@ impl Runtime {
     /// A pool of `count` buffers of `block` bytes in one registered region.
     pub fn pool(&self, block: usize, count: usize) -> Result<Pool, Error> {
         Pool::new(self.inner.mem.clone(), block, count)
+    }
+
+    /// Creates a session of device-defined `kind` on device `name` (for
+    /// example a cipher key or a compression stream). Requests name it by
+    /// the returned id in [`crate::Req::session`].
+    pub fn create_session(&self, name: &str, kind: u32, params: &[u8]) -> Result<u32, Error> {
+        self.find(name)?.create_session(&self.inner.mem, kind, params).map_err(Error::Status)
+    }
+
+    /// Closes a session; `false` if `name` has no such session of ours.
+    pub fn close_session(&self, name: &str, id: u32) -> Result<bool, Error> {
+        Ok(self.find(name)?.close_session(&self.inner.mem, id))
     }
 
     /// Suspends or resumes a queue (what an administrator does to evict a

@@ -1,8 +1,10 @@
 //! The trait every device driver implements.
 
+use std::sync::Arc;
+
 use wd_abi::{Descriptor, Status};
 
-use crate::{BufView, DeviceInfo};
+use crate::{BufView, DeviceInfo, Session};
 
 /// One validated request, handed to [`Device::execute`].
 ///
@@ -16,6 +18,9 @@ pub struct Request<'a> {
     pub src: BufView<'a>,
     /// Destination buffer (empty view when the descriptor names none).
     pub dst: BufView<'a>,
+    /// The session named by `desc.session`, checked to exist, to belong to
+    /// the queue's owner and to have been created on this device.
+    pub session: Option<Arc<dyn Session>>,
 }
 
 /// What a device reports for one request.
@@ -59,6 +64,14 @@ pub trait Device: Send + Sync + 'static {
     fn info(&self) -> &DeviceInfo;
     /// Executes one request. Called concurrently from engine threads.
     fn execute(&self, req: &mut Request<'_>) -> Outcome;
+
+    /// Creates a session of device-defined `kind` from serialized `params`
+    /// (algorithm, key, IV policy, ...), checking them against the
+    /// capabilities. Devices without sessions keep the default.
+    fn create_session(&self, kind: u32, params: &[u8]) -> Result<Arc<dyn Session>, Status> {
+        let _ = (kind, params);
+        Err(Status::BadSession)
+    }
 }
 
 impl Request<'_> {

@@ -17,14 +17,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use wd_abi::layout::{CQ_WANT_INTERRUPT, SQ_NEED_WAKEUP};
-use wd_abi::{Completion, DescFlags, Descriptor, Opcode, QueueState, Status};
+use wd_abi::{BufRef, Completion, DescFlags, Descriptor, Opcode, QueueState, Status};
 use wd_ring::{DeviceEnd, PushError, RingError};
 use wd_sys::{futex, Mapping};
 
 use crate::memory::resolve;
 use crate::queue::{ctl, fault, QueueShared};
 use crate::stats::Counter;
-use crate::{BindTable, BufView, Device, MemTable, Outcome, Perms, RegionEntry, Request};
+use crate::{BindTable, BufView, Device, MemTable, Outcome, Perms, RegionEntry, Request, SessionTable};
 
 /// Descriptors per weight unit per pass.
 const QUANTUM: u32 = 16;
@@ -327,16 +327,18 @@ pub fn execute_one(
     d: &Descriptor,
 ) -> Outcome {
     let mut regions = None;
-    validate_and_run(dev, mem, binds, &allows, d, &mut regions)
+    validate_and_run(dev, mem, None, binds, &allows, d, &mut regions)
 }
 
 fn execute<'q>(dev: &dyn Device, q: &'q QueueShared, d: &Descriptor, regions: &mut Regions<'q>) -> Outcome {
-    validate_and_run(dev, &q.owner_mem, &q.binds, &|op| q.allows(op), d, regions)
+    let sessions = Some((&q.owner.sessions, q.device_key));
+    validate_and_run(dev, &q.owner.mem, sessions, &q.binds, &|op| q.allows(op), d, regions)
 }
 
 fn validate_and_run<'m>(
     dev: &dyn Device,
     mem: &'m MemTable,
+    sessions: Option<(&SessionTable, usize)>,
     binds: &BindTable,
     allows: &dyn Fn(Opcode) -> bool,
     d: &Descriptor,
@@ -350,8 +352,9 @@ fn validate_and_run<'m>(
         return Outcome::err(Status::BadParam);
     }
     if op == Opcode::NOP {
-        // Every device supports NOP; it must name no buffers.
-        return if d.src.is_none() && d.dst.is_none() && d.src.len == 0 && d.dst.len == 0 {
+        // Every device supports NOP; it must name no buffers (and, as for
+        // any "no buffer" reference, with addr and len 0).
+        return if d.src == BufRef::NONE && d.dst == BufRef::NONE {
             Outcome::ok(0, 0)
         } else {
             Outcome::err(Status::BadParam)
@@ -390,6 +393,14 @@ fn validate_and_run<'m>(
             dst.set_aliased();
         }
     }
-    let mut req = Request { desc: *d, src, dst };
+    let session = match (d.session, sessions) {
+        (0, _) => None,
+        (id, Some((table, key))) => match table.get(key, id) {
+            Some(s) => Some(s),
+            None => return Outcome::err(Status::BadSession),
+        },
+        (_, None) => return Outcome::err(Status::BadSession),
+    };
+    let mut req = Request { desc: *d, src, dst, session };
     dev.execute(&mut req)
 }

@@ -12,7 +12,7 @@ use wd_sys::{futex, EventFd, Mapping};
 
 use crate::engine::{Engine, EngineShared};
 use crate::queue::{ctl, op_mask, QueueShared};
-use crate::{BindTable, Device, DeviceInfo, DeviceStats, MemTable, QueueConfig, QueueHandle, QueueId, QueueStats};
+use crate::{BindTable, Device, DeviceInfo, DeviceStats, Owner, QueueConfig, QueueHandle, QueueId, QueueStats};
 
 /// How to run a device.
 #[derive(Clone, Debug)]
@@ -113,9 +113,26 @@ impl DeviceHost {
         self.queues.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
-    /// Creates a queue in a fresh sealed memfd, owned by the holder of
-    /// `owner_mem` (whose regions its descriptors may name).
-    pub fn create_queue(&self, cfg: &QueueConfig, owner_mem: Arc<MemTable>) -> Result<QueueHandle, HostError> {
+    /// Identity of this device in session tables.
+    fn key(&self) -> usize {
+        Arc::as_ptr(&self.dev) as *const () as usize
+    }
+
+    /// Creates a session for `owner` on this device; returns its id.
+    pub fn create_session(&self, owner: &Owner, kind: u32, params: &[u8]) -> Result<u32, wd_abi::Status> {
+        let s = self.dev.create_session(kind, params)?;
+        owner.sessions.insert(self.key(), s).ok_or(wd_abi::Status::BadSession)
+    }
+
+    /// Closes `owner`'s session `id` (requests in flight that hold it keep
+    /// it alive until they finish). False if there is no such session here.
+    pub fn close_session(&self, owner: &Owner, id: u32) -> bool {
+        owner.sessions.remove(self.key(), id)
+    }
+
+    /// Creates a queue in a fresh sealed memfd, owned by `owner` (whose
+    /// regions and sessions its descriptors may name).
+    pub fn create_queue(&self, cfg: &QueueConfig, owner: Arc<Owner>) -> Result<QueueHandle, HostError> {
         let info = self.dev.info();
         if self.engines[0].shutdown.load(Ordering::Acquire) {
             return Err(HostError::ShuttingDown);
@@ -147,7 +164,8 @@ impl DeviceHost {
         let q = Arc::new(QueueShared {
             id,
             qmem,
-            owner_mem,
+            owner,
+            device_key: self.key(),
             binds: binds.clone(),
             weight: cfg.weight,
             allowed: cfg.allowed_ops.as_deref().map(op_mask),

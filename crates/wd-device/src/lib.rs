@@ -17,6 +17,7 @@ mod engine;
 mod host;
 mod memory;
 mod queue;
+mod session;
 mod stats;
 mod view;
 
@@ -26,5 +27,6 @@ pub use engine::execute_one;
 pub use host::{DeviceHost, HostConfig, HostError};
 pub use memory::{BindTable, MemTable, Perms, RegionEntry};
 pub use queue::{fault, QueueConfig, QueueHandle, QueueId};
+pub use session::{Owner, Session, SessionTable};
 pub use stats::{DeviceStats, QueueStats, QueueStatsSnapshot};
 pub use view::BufView;

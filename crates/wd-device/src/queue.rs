@@ -8,7 +8,7 @@ use wd_abi::Opcode;
 use wd_ring::QueueMem;
 use wd_sys::{EventFd, Mapping};
 
-use crate::{BindTable, MemTable, QueueStats};
+use crate::{BindTable, Owner, QueueStats};
 
 /// A queue id, unique within one host.
 pub type QueueId = u32;
@@ -70,7 +70,9 @@ pub mod fault {
 pub(crate) struct QueueShared {
     pub id: QueueId,
     pub qmem: QueueMem<Mapping>,
-    pub owner_mem: Arc<MemTable>,
+    pub owner: Arc<Owner>,
+    /// Identity of the device, for session checks.
+    pub device_key: usize,
     pub binds: Arc<BindTable>,
     pub weight: u32,
     /// Bit i set: opcode with low byte i allowed (within the device's class).

@@ -147,10 +147,18 @@ impl<E: Entry, M: RingMem> Producer<E, M> {
     }
 
     /// Makes every staged entry visible to the consumer.
+    ///
+    /// The store is `SeqCst`, not just `Release`: both sides follow it with
+    /// a `SeqCst` load of the peer's wake-up flag (`NEED_WAKEUP`,
+    /// `WANT_INTERRUPT`) while the peer sets that flag and then loads this
+    /// tail. That Dekker handshake needs store and load in the single total
+    /// order; with a `Release` store the two may pass each other (x86's
+    /// store buffer does exactly that) and both sides miss the other: a
+    /// lost wake-up.
     #[inline]
     pub fn publish(&mut self) {
         if self.published != self.tail {
-            self.mem.word32(self.g.tail_off).store(self.tail, Ordering::Release);
+            self.mem.word32(self.g.tail_off).store(self.tail, Ordering::SeqCst);
             self.published = self.tail;
         }
     }

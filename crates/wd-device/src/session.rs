@@ -1,0 +1,88 @@
+//! Sessions: per-owner device state (keys, stream history) created on the
+//! control path and named by id from descriptors. Key material never
+//! travels in a descriptor.
+
+use std::any::Any;
+use std::sync::{Arc, RwLock};
+
+/// A device's session object. Devices downcast it through [`Session::as_any`];
+/// state that requests change (stream history) sits behind the
+/// implementation's own lock. Secrets must be zeroized in `Drop`.
+pub trait Session: Send + Sync + 'static {
+    /// For downcasting to the device's concrete type.
+    fn as_any(&self) -> &dyn Any;
+}
+
+struct Entry {
+    /// Identity of the device that created it: a session is valid only on
+    /// queues of that device.
+    device: usize,
+    obj: Arc<dyn Session>,
+}
+
+/// The sessions one owner created, on all devices.
+#[derive(Default)]
+pub struct SessionTable {
+    slots: RwLock<Vec<Option<Entry>>>,
+}
+
+impl SessionTable {
+    pub(crate) fn insert(&self, device: usize, obj: Arc<dyn Session>) -> Option<u32> {
+        let mut s = self.slots.write().unwrap_or_else(|p| p.into_inner());
+        let idx = match s.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                s.push(None);
+                s.len() - 1
+            }
+        };
+        let id = u32::try_from(idx + 1).ok()?;
+        s[idx] = Some(Entry { device, obj });
+        Some(id)
+    }
+
+    pub(crate) fn remove(&self, device: usize, id: u32) -> bool {
+        let mut s = self.slots.write().unwrap_or_else(|p| p.into_inner());
+        match s.get_mut((id as usize).wrapping_sub(1)) {
+            Some(slot) if slot.as_ref().is_some_and(|e| e.device == device) => {
+                *slot = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn get(&self, device: usize, id: u32) -> Option<Arc<dyn Session>> {
+        let s = self.slots.read().unwrap_or_else(|p| p.into_inner());
+        let e = s.get((id as usize).wrapping_sub(1))?.as_ref()?;
+        (e.device == device).then(|| e.obj.clone())
+    }
+
+    /// Live sessions.
+    pub fn len(&self) -> usize {
+        self.slots.read().unwrap_or_else(|p| p.into_inner()).iter().flatten().count()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Everything one owner (a process, or a connection to the broker) holds
+/// that devices check requests against: registered memory and sessions.
+/// Ids in both tables are per owner, so no owner can name another's.
+#[derive(Default)]
+pub struct Owner {
+    /// Registered regions.
+    pub mem: crate::MemTable,
+    /// Sessions on all devices.
+    pub sessions: SessionTable,
+}
+
+impl Owner {
+    /// An owner with nothing registered.
+    pub fn new() -> Owner {
+        Owner::default()
+    }
+}
