@@ -1,0 +1,25 @@
+//! The control protocol between a process and `warpd`.
+//!
+//! Control messages only: the data path is the shared-memory queue the
+//! broker hands over. A message is a little-endian `u32` length followed
+//! by that many bytes of JSON (at most [`MAX_MESSAGE`]), sent with
+//! sendmsg(2); file descriptors (queue memfds, eventfds, region memfds)
+//! travel in the same call as `SCM_RIGHTS`. The first exchange is
+//! [`Request::Hello`] / [`Response::Hello`] carrying [`PROTO_VERSION`].
+//! The broker identifies the peer by `SO_PEERCRED`, never by anything the
+//! peer says. See docs/PROTOCOL.md.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod frame;
+mod msg;
+
+pub use frame::{peer_credentials, recv, send, Creds, FrameError};
+pub use msg::{DeviceDesc, ErrorCode, OpDesc, QueueDesc, QueueStat, Request, Response, PROTO_VERSION};
+
+/// Largest message body, bytes. A peer announcing more is cut off.
+pub const MAX_MESSAGE: usize = 64 * 1024;
+/// Most descriptors one message may carry.
+pub const MAX_FDS: usize = 4;
+/// Default socket path when `WARPD_SOCKET` is not set.
+pub const DEFAULT_SOCKET: &str = "/run/warpd.sock";

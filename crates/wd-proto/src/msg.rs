@@ -1,0 +1,253 @@
+//! Message types.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of this protocol; the handshake refuses any other.
+pub const PROTO_VERSION: u32 = 1;
+
+/// What a client asks.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// First message on a connection.
+    Hello {
+        /// [`PROTO_VERSION`] of the client.
+        version: u32,
+        /// Free-form client name, for logs.
+        client: String,
+    },
+    /// Lists devices.
+    ListDevices,
+    /// Opens a queue; the reply carries the queue memfd (and eventfd).
+    OpenQueue {
+        /// Device name (`dma0`) or driver (`dma`).
+        device: String,
+        /// Submission ring entries.
+        depth: u32,
+        /// Weighted round-robin weight (1..=64).
+        weight: u32,
+        /// Whether to create a completion eventfd.
+        eventfd: bool,
+        /// Opcodes this queue may issue (`None`: all).
+        allowed_ops: Option<Vec<u16>>,
+        /// SVA binding slots.
+        bind_slots: u32,
+    },
+    /// Closes a queue; the reply comes once no engine can touch it.
+    CloseQueue {
+        /// Queue id from the `Queue` reply.
+        queue: u32,
+    },
+    /// Registers the memfd sent with this message (must carry the size seals).
+    RegisterMemory {
+        /// Bytes the client claims the memfd holds.
+        len: u64,
+    },
+    /// Unregisters a region.
+    UnregisterMemory {
+        /// Region id.
+        region: u32,
+    },
+    /// Creates a session on a device.
+    CreateSession {
+        /// Device name or driver.
+        device: String,
+        /// Device-defined kind.
+        kind: u32,
+        /// Device-defined parameters (keys travel here, never in descriptors).
+        params: Vec<u8>,
+    },
+    /// Closes a session.
+    CloseSession {
+        /// Device name or driver the session was created on.
+        device: String,
+        /// Session id.
+        session: u32,
+    },
+    /// Lets a queue's device reach `[addr, addr + len)` of the client's
+    /// own memory (SVA, through process_vm_readv/writev).
+    BindRange {
+        /// Queue id.
+        queue: u32,
+        /// Start address in the client.
+        addr: u64,
+        /// Length.
+        len: u64,
+        /// 1 read, 2 write, 3 both.
+        perms: u32,
+    },
+    /// Removes a binding.
+    UnbindRange {
+        /// Queue id.
+        queue: u32,
+        /// Binding slot from the `Binding` reply.
+        slot: u32,
+    },
+    /// Daemon-wide figures (per process and per queue).
+    Stats,
+    /// Administrator only: suspend or resume every queue of a process.
+    Suspend {
+        /// Process id.
+        pid: i32,
+        /// Suspend (`true`) or resume.
+        on: bool,
+    },
+}
+
+/// One operation a device supports.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OpDesc {
+    /// Opcode.
+    pub opcode: u16,
+    /// Name.
+    pub name: String,
+    /// Largest buffer.
+    pub max_len: u32,
+}
+
+/// A device as the broker describes it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeviceDesc {
+    /// Name (`dma0`).
+    pub name: String,
+    /// Driver (`dma`).
+    pub driver: String,
+    /// Class (`dma`, `compression`, ...).
+    pub class: String,
+    /// Operations.
+    pub ops: Vec<OpDesc>,
+    /// Largest request.
+    pub max_request: u32,
+    /// Most queues.
+    pub max_queues: u32,
+    /// Largest ring.
+    pub max_depth: u32,
+    /// NUMA node.
+    pub numa_node: u32,
+    /// Chainable.
+    pub chainable: bool,
+    /// Engine threads.
+    pub engines: u32,
+    /// Queues open now, all processes.
+    pub queues_in_use: u32,
+}
+
+/// One queue in [`Response::Stats`].
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct QueueStat {
+    /// Owning process.
+    pub pid: i32,
+    /// Owning user.
+    pub uid: u32,
+    /// Device name.
+    pub device: String,
+    /// Queue id (per connection).
+    pub queue: u32,
+    /// State.
+    pub state: String,
+    /// Requests completed.
+    pub requests: u64,
+    /// Bytes consumed.
+    pub bytes_in: u64,
+    /// Bytes produced.
+    pub bytes_out: u64,
+    /// Error completions.
+    pub errors: u64,
+    /// Requests published and not yet completed (as the device sees it).
+    pub in_flight: u64,
+}
+
+/// A queue handed over (fds follow in the same message).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct QueueDesc {
+    /// Queue id (per connection).
+    pub queue: u32,
+    /// Mapping length of the memfd.
+    pub len: u64,
+    /// Whether an eventfd follows the memfd.
+    pub eventfd: bool,
+    /// Largest request of the device.
+    pub max_request: u32,
+}
+
+/// Why a request failed.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Malformed or unexpected message.
+    Protocol,
+    /// Version mismatch in the handshake.
+    Version,
+    /// No such device, queue, region, session or binding.
+    NotFound,
+    /// Parameters out of range.
+    Invalid,
+    /// A per-user quota is exhausted.
+    Quota,
+    /// The peer may not do this.
+    Permission,
+    /// The memfd lacks seals or is shorter than claimed.
+    Unsealed,
+    /// The kernel refused (for example process_vm_readv under ptrace rules).
+    Os,
+    /// The daemon is shutting down.
+    ShuttingDown,
+}
+
+/// What the broker answers.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Response {
+    /// Handshake answer.
+    Hello {
+        /// [`PROTO_VERSION`] of the broker.
+        version: u32,
+        /// Broker process id.
+        pid: i32,
+    },
+    /// Devices.
+    Devices {
+        /// Every device.
+        devices: Vec<DeviceDesc>,
+    },
+    /// A queue (memfd, then eventfd if any, as SCM_RIGHTS).
+    Queue(QueueDesc),
+    /// A registered region.
+    Region {
+        /// Region id to name in descriptors.
+        region: u32,
+    },
+    /// A session.
+    Session {
+        /// Session id to name in descriptors.
+        session: u32,
+    },
+    /// A binding.
+    Binding {
+        /// Slot to name in SVA references.
+        slot: u32,
+    },
+    /// Figures.
+    Stats {
+        /// Connected processes.
+        clients: u32,
+        /// Every queue.
+        queues: Vec<QueueStat>,
+    },
+    /// Done, nothing to return.
+    Ok,
+    /// Failed.
+    Error {
+        /// Category.
+        code: ErrorCode,
+        /// Explanation for people.
+        message: String,
+    },
+}
+
+impl Response {
+    /// An error response.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Response {
+        Response::Error { code, message: message.into() }
+    }
+}
