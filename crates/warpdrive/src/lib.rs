@@ -40,6 +40,7 @@
 #![warn(missing_docs)]
 
 mod buffer;
+mod daemon;
 mod error;
 mod memory;
 mod queue;
@@ -51,6 +52,7 @@ pub use error::{Error, SubmitError};
 pub use memory::{Buf, Pool, Region};
 pub use queue::{Queue, QueueOptions, WaitMode};
 pub use request::{Done, Req, Ticket};
-pub use runtime::{DeviceSummary, EmbeddedConfig, Runtime};
+pub use runtime::{choose_mode, DeviceSummary, EmbeddedConfig, ModeChoice, Runtime};
 pub use wd_abi::{Opcode, Status};
+pub use wd_proto::QueueStat;
 pub use wd_device::{DeviceInfo, DeviceStats};

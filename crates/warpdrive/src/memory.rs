@@ -7,21 +7,48 @@ use wd_abi::BufRef;
 use wd_device::{Owner, Perms, RegionEntry};
 use wd_sys::Mapping;
 
+use crate::daemon::Conn;
 use crate::Error;
+
+/// Who a region is registered with.
+#[derive(Clone)]
+pub(crate) enum RegionOwner {
+    /// This process's own devices (embedded runtime).
+    Local(Arc<Owner>),
+    /// The broker, over this connection.
+    Daemon(Arc<Conn>),
+}
+
+impl RegionOwner {
+    /// Identity, to check that a buffer is registered where a queue looks.
+    pub(crate) fn key(&self) -> usize {
+        match self {
+            RegionOwner::Local(o) => Arc::as_ptr(o) as usize,
+            RegionOwner::Daemon(c) => Arc::as_ptr(c) as usize,
+        }
+    }
+}
 
 struct RegionInner {
     id: u32,
     map: Arc<Mapping>,
     fd: OwnedFd,
-    table: Arc<Owner>,
+    owner: RegionOwner,
 }
 
 impl Drop for RegionInner {
     fn drop(&mut self) {
-        // Waits for any engine using this owner's memory to finish its
-        // batch; no request names the region any more (buffers in flight
-        // keep the region alive through their pool).
-        self.table.mem.unregister(self.id);
+        // No request names the region any more (buffers in flight keep the
+        // region alive through their pool). Locally, unregistering waits
+        // for any engine still using this owner's memory.
+        match &self.owner {
+            RegionOwner::Local(o) => {
+                o.mem.unregister(self.id);
+            }
+            RegionOwner::Daemon(c) => {
+                let _ = c.call(&wd_proto::Request::UnregisterMemory { region: self.id }, &[]);
+            }
+        }
     }
 }
 
@@ -34,15 +61,23 @@ pub struct Region {
 }
 
 impl Region {
-    pub(crate) fn new(table: Arc<Owner>, len: usize) -> Result<Region, Error> {
+    pub(crate) fn new(owner: RegionOwner, len: usize) -> Result<Region, Error> {
         let len = len.div_ceil(4096).max(1) * 4096;
         let fd = wd_sys::create_sealed("wd-region", len as u64)?;
         let map = Arc::new(Mapping::map_shared(&fd, len)?);
-        let id = table
-            .mem
-            .register(RegionEntry { map: map.clone(), perms: Perms::RW })
-            .ok_or_else(|| Error::Memory("region table full".into()))?;
-        Ok(Region { inner: Arc::new(RegionInner { id, map, fd, table }) })
+        let id = match &owner {
+            RegionOwner::Local(o) => o
+                .mem
+                .register(RegionEntry { map: map.clone(), perms: Perms::RW })
+                .ok_or_else(|| Error::Memory("region table full".into()))?,
+            RegionOwner::Daemon(c) => {
+                match c.call(&wd_proto::Request::RegisterMemory { len: len as u64 }, &[fd.as_fd()])?.0 {
+                    wd_proto::Response::Region { region } => region,
+                    other => return Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
+                }
+            }
+        };
+        Ok(Region { inner: Arc::new(RegionInner { id, map, fd, owner }) })
     }
 
     /// Region id, as named in descriptors.
@@ -86,12 +121,12 @@ pub struct Pool {
 }
 
 impl Pool {
-    pub(crate) fn new(table: Arc<Owner>, block: usize, count: usize) -> Result<Pool, Error> {
+    pub(crate) fn new(owner: RegionOwner, block: usize, count: usize) -> Result<Pool, Error> {
         if block == 0 || count == 0 || block > u32::MAX as usize || count > u32::MAX as usize {
             return Err(Error::Memory(format!("bad pool geometry {block} x {count}")));
         }
         let bytes = block.checked_mul(count).ok_or_else(|| Error::Memory("pool too large".into()))?;
-        let region = Region::new(table, bytes)?;
+        let region = Region::new(owner, bytes)?;
         let free = (0..count as u32).rev().collect();
         Ok(Pool { inner: Arc::new(PoolInner { region, block, free: Mutex::new(free) }) })
     }
@@ -176,8 +211,8 @@ impl Buf {
 
     /// True when the buffer's region is registered in `table` (region ids
     /// are per table: another runtime's id names different memory).
-    pub(crate) fn registered_in(&self, table: &Arc<Owner>) -> bool {
-        Arc::ptr_eq(&self.pool.region.inner.table, table)
+    pub(crate) fn registered_in(&self, owner_key: usize) -> bool {
+        self.pool.region.inner.owner.key() == owner_key
     }
 
     pub(crate) fn buf_ref(&self) -> BufRef {

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use wd_abi::layout::{CQ_WANT_INTERRUPT, SQ_NEED_WAKEUP};
 use wd_abi::{BufRef, Completion, Descriptor, Opcode, QueueState, Status};
 use wd_device::{BindTable, DeviceHost, Perms, QueueId};
+
+use crate::daemon::Conn;
 use wd_ring::{QueueMem, UserEnd};
 use wd_sys::{futex, EventFd, Mapping};
 
@@ -68,16 +70,29 @@ struct Slot {
     binds: [u32; 2],
 }
 
+/// Who serves the queue.
+pub(crate) enum Backend {
+    /// A device host inside this process; SVA bindings are written directly.
+    Embedded {
+        host: Arc<DeviceHost>,
+        binds: Arc<BindTable>,
+    },
+    /// The broker, over the control connection.
+    Daemon(Arc<Conn>),
+}
+
 struct Inner {
-    host: Arc<DeviceHost>,
+    backend: Backend,
     id: QueueId,
     _fd: OwnedFd,
-    /// The owner's region table, which the device checks `Buf`s against.
-    mem: Arc<wd_device::Owner>,
+    /// Identity of the owner whose regions the device checks `Buf`s against.
+    owner_key: usize,
     qmem: QueueMem<Mapping>,
     end: UserEnd<Mapping>,
-    binds: Arc<BindTable>,
+    /// Free SVA binding slots (embedded; the broker allocates its own).
     free_binds: Vec<u32>,
+    /// The broker went away: everything in flight completes `DeviceLost`.
+    lost: bool,
     slots: Vec<Slot>,
     free_slots: Vec<u32>,
     in_flight: u32,
@@ -100,7 +115,7 @@ pub struct Queue {
 }
 
 impl Queue {
-    pub(crate) fn open(host: Arc<DeviceHost>, mem: Arc<wd_device::Owner>, opts: &QueueOptions) -> Result<Queue, Error> {
+    pub(crate) fn open(host: Arc<DeviceHost>, owner: Arc<wd_device::Owner>, opts: &QueueOptions) -> Result<Queue, Error> {
         let cfg = wd_device::QueueConfig {
             sq_entries: opts.depth,
             cq_entries: opts.depth.saturating_mul(2),
@@ -108,30 +123,76 @@ impl Queue {
             eventfd: opts.eventfd || opts.wait == WaitMode::Event,
             allowed_ops: opts.allowed_ops.clone(),
             bind_slots: opts.bind_slots,
+            remote_pid: None,
         };
-        let h = host.create_queue(&cfg, mem.clone())?;
-        // The same validation a process does on a queue the broker hands it.
-        let qmem = QueueMem::attach(h.map.clone()).map_err(|e| Error::DeviceProtocol(e.to_string()))?;
+        let h = host.create_queue(&cfg, owner.clone())?;
+        let max_request = host.info().max_request;
+        let free_binds = (0..h.binds.capacity() as u32).rev().collect();
+        let backend = Backend::Embedded { host, binds: h.binds };
+        Self::attach(backend, h.id, h.fd, h.map, h.eventfd, Arc::as_ptr(&owner) as usize, max_request, free_binds, opts)
+    }
+
+    /// Opens a queue through the broker: it creates the memfd, we map it.
+    pub(crate) fn open_daemon(conn: Arc<Conn>, device: &str, opts: &QueueOptions) -> Result<Queue, Error> {
+        let req = wd_proto::Request::OpenQueue {
+            device: device.to_string(),
+            depth: opts.depth,
+            weight: opts.weight,
+            eventfd: opts.eventfd || opts.wait == WaitMode::Event,
+            allowed_ops: opts.allowed_ops.as_ref().map(|v| v.iter().map(|o| o.0).collect()),
+            bind_slots: opts.bind_slots,
+        };
+        let (resp, mut fds) = conn.call(&req, &[])?;
+        let wd_proto::Response::Queue(desc) = resp else {
+            return Err(Error::DeviceProtocol(format!("unexpected reply {resp:?}")));
+        };
+        if fds.is_empty() || (desc.eventfd && fds.len() < 2) {
+            return Err(Error::DeviceProtocol("queue reply without its descriptors".into()));
+        }
+        let eventfd = if desc.eventfd { Some(EventFd::from_owned(fds.remove(1))) } else { None };
+        let fd = fds.remove(0);
+        // The broker is trusted like a driver, but its memory is still
+        // checked: sealed, long enough, and a valid header.
+        let len = usize::try_from(desc.len).map_err(|_| Error::DeviceProtocol("queue too large".into()))?;
+        wd_sys::verify_sealed(&fd, desc.len).map_err(|e| Error::DeviceProtocol(e.to_string()))?;
+        let map = Arc::new(Mapping::map_private_to_process(&fd, len)?);
+        let key = Arc::as_ptr(&conn) as usize;
+        Self::attach(Backend::Daemon(conn), desc.queue, fd, map, eventfd, key, desc.max_request, Vec::new(), opts)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn attach(
+        backend: Backend,
+        id: QueueId,
+        fd: OwnedFd,
+        map: Arc<Mapping>,
+        eventfd: Option<EventFd>,
+        owner_key: usize,
+        max_request: u32,
+        free_binds: Vec<u32>,
+        opts: &QueueOptions,
+    ) -> Result<Queue, Error> {
+        // The same validation whoever created the queue.
+        let qmem = QueueMem::attach(map).map_err(|e| Error::DeviceProtocol(e.to_string()))?;
         let end = qmem.user_end();
         let max_in_flight = qmem.layout().cq_entries;
-        let max_request = host.info().max_request;
         Ok(Queue {
             q: ManuallyDrop::new(Inner {
-                host,
-                id: h.id,
-                _fd: h.fd,
-                mem,
+                backend,
+                id,
+                _fd: fd,
+                owner_key,
                 qmem,
                 end,
-                free_binds: (0..h.binds.capacity() as u32).rev().collect(),
-                binds: h.binds,
+                free_binds,
+                lost: false,
                 slots: Vec::new(),
                 free_slots: Vec::new(),
                 in_flight: 0,
                 max_in_flight,
                 ready: VecDeque::new(),
                 scratch: Vec::new(),
-                eventfd: h.eventfd,
+                eventfd,
                 wait: opts.wait,
                 fork_gen: wd_sys::fork::generation(),
                 broken: None,
@@ -311,6 +372,9 @@ impl Inner {
         if wd_sys::fork::generation() != self.fork_gen {
             return Err(Error::Forked);
         }
+        if self.lost {
+            return Err(Error::DeviceLost);
+        }
         if let Some(why) = &self.broken {
             return Err(Error::DeviceProtocol(why.clone()));
         }
@@ -328,15 +392,47 @@ impl Inner {
         if len == 0 {
             return Some((BufRef::NONE, NO_BIND));
         }
-        let i = self.free_binds.pop()?;
-        self.binds.bind(i as usize, addr, len, perms);
+        let i = match &self.backend {
+            Backend::Embedded { binds, .. } => {
+                let i = self.free_binds.pop()?;
+                binds.bind(i as usize, addr, len, perms);
+                i
+            }
+            // Across processes a binding is a control message: the broker
+            // records the range and reaches it with process_vm_readv/writev.
+            Backend::Daemon(c) => {
+                let req = wd_proto::Request::BindRange { queue: self.id, addr: addr as u64, len: len as u64, perms: perms.bits() };
+                match c.call(&req, &[]) {
+                    Ok((wd_proto::Response::Binding { slot }, _)) => slot,
+                    _ => return None,
+                }
+            }
+        };
         Some((BufRef::sva(i, addr as u64, len as u32), i))
     }
 
     fn unbind(&mut self, i: u32) {
-        if i != NO_BIND {
-            self.binds.unbind(i as usize);
-            self.free_binds.push(i);
+        if i == NO_BIND {
+            return;
+        }
+        match &self.backend {
+            Backend::Embedded { binds, .. } => {
+                binds.unbind(i as usize);
+                self.free_binds.push(i);
+            }
+            Backend::Daemon(c) => {
+                if !self.lost {
+                    let _ = c.call(&wd_proto::Request::UnbindRange { queue: self.id, slot: i }, &[]);
+                }
+            }
+        }
+    }
+
+    /// Binding slots a blocking call can count on.
+    fn binds_available(&self) -> usize {
+        match self.backend {
+            Backend::Embedded { .. } => self.free_binds.len(),
+            Backend::Daemon(_) => usize::MAX,
         }
     }
 
@@ -353,7 +449,7 @@ impl Inner {
         if let Err(e) = self.check_usable() {
             return Err(SubmitError::Failed(e, req));
         }
-        let foreign = |b: &Buffer| matches!(b, Buffer::Reg(r) if !r.registered_in(&self.mem));
+        let foreign = |b: &Buffer| matches!(b, Buffer::Reg(r) if !r.registered_in(self.owner_key));
         if foreign(&req.src) || foreign(&req.dst) {
             let e = Error::Memory("buffer is registered with another runtime".into());
             return Err(SubmitError::Failed(e, req));
@@ -477,6 +573,10 @@ impl Inner {
 
     /// Reaps every completion in the ring into `out`.
     fn reap(&mut self, out: &mut Vec<Done>) -> Result<(), Error> {
+        if self.lost {
+            self.complete_lost(out);
+            return Ok(());
+        }
         if self.broken.is_some() || wd_sys::fork::generation() != self.fork_gen {
             return self.check_usable();
         }
@@ -502,6 +602,32 @@ impl Inner {
         res
     }
 
+    /// The broker is gone: every request still in flight completes with
+    /// `DeviceLost`, its buffers returned. None vanishes.
+    fn complete_lost(&mut self, out: &mut Vec<Done>) {
+        for idx in 0..self.slots.len() {
+            if !self.slots[idx].live {
+                continue;
+            }
+            let c = Completion::with_status((u64::from(self.slots[idx].gen) << 32) | idx as u64, Status::DeviceLost);
+            if let Ok(d) = self.complete(c) {
+                out.push(d);
+            }
+        }
+    }
+
+    /// For a broker-backed queue: notices that the broker went away (the
+    /// connection hung up, or it stopped our queue while shutting down).
+    fn check_lost(&mut self) {
+        if let Backend::Daemon(c) = &self.backend {
+            let stopped = self.qmem.state().0 == QueueState::Stopped && !self.closed;
+            if !self.lost && (stopped || !c.alive()) {
+                tracing::warn!(queue = self.id, "warpd went away; in-flight requests complete with DeviceLost");
+                self.lost = true;
+            }
+        }
+    }
+
     fn cq_empty(&self) -> bool {
         self.qmem.cq_tail_word().load(Ordering::SeqCst) == self.end.cq.head()
     }
@@ -517,6 +643,13 @@ impl Inner {
             return Err(Error::NothingInFlight);
         }
         *spins = spins.wrapping_add(1);
+        if *spins % 4096 == 0 {
+            self.check_lost();
+            if self.lost {
+                // The next reap hands out the DeviceLost completions.
+                return Ok(());
+            }
+        }
         // The state checks cost a few loads; a polling waiter does them
         // every 64 spins so that it notices a completion as early as it can.
         if self.wait == WaitMode::Poll && *spins % 64 != 0 {
@@ -534,6 +667,13 @@ impl Inner {
         };
         if (!spinning || *spins % 256 == 0) && self.qmem.sq_flags().load(Ordering::SeqCst) & SQ_NEED_WAKEUP != 0 {
             self.ring_doorbell();
+        }
+        if !spinning {
+            // About to sleep: make sure there is still someone to wake us.
+            self.check_lost();
+            if self.lost {
+                return Ok(());
+            }
         }
         match self.wait {
             WaitMode::Poll => std::hint::spin_loop(),
@@ -602,11 +742,19 @@ impl Inner {
     /// Closes the queue at the device and waits until no engine can touch
     /// it (or anything it names) again.
     fn quiesce(&mut self) {
-        if !self.closed {
-            self.closed = true;
-            if let Err(e) = self.host.close_queue(self.id) {
-                tracing::debug!(queue = self.id, %e, "close");
-            }
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        let r = match &self.backend {
+            Backend::Embedded { host, .. } => host.close_queue(self.id).map_err(Error::from),
+            // The broker replies once its engine let go; a lost broker has
+            // no engine left to touch anything.
+            Backend::Daemon(c) if !self.lost => c.call(&wd_proto::Request::CloseQueue { queue: self.id }, &[]).map(drop),
+            Backend::Daemon(_) => Ok(()),
+        };
+        if let Err(e) = r {
+            tracing::debug!(queue = self.id, %e, "close");
         }
     }
 
@@ -641,7 +789,7 @@ impl Inner {
         let mut spins = 0;
         loop {
             match self.room() {
-                Ok(()) if self.free_binds.len() >= need => break,
+                Ok(()) if self.binds_available() >= need => break,
                 Ok(()) | Err(None) => {}
                 Err(Some(e)) => return Err(e),
             }

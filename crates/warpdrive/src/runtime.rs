@@ -3,7 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wd_device::{DeviceHost, DeviceInfo, DeviceStats, HostConfig, Owner};
+use std::sync::Mutex;
+
+use wd_device::{DeviceHost, DeviceStats, HostConfig, Owner};
+
+use crate::daemon::Conn;
+use crate::memory::RegionOwner;
 
 use crate::{Error, Pool, Queue, QueueOptions, Region};
 
@@ -45,22 +50,65 @@ impl EmbeddedConfig {
     }
 }
 
-/// A device as listed by [`Runtime::devices`].
-#[derive(Clone, Debug)]
-pub struct DeviceSummary {
-    /// Capabilities.
-    pub info: DeviceInfo,
-    /// Queues open on it now.
-    pub queues_in_use: usize,
-    /// Engine threads.
-    pub engines: usize,
+/// A device as listed by [`Runtime::devices`]: the same description in
+/// both modes.
+pub type DeviceSummary = wd_proto::DeviceDesc;
+
+/// The broker side of a runtime.
+struct DaemonRt {
+    /// Reopened after fork: a child must not share its parent's connection.
+    conn: Mutex<(u64, Arc<Conn>)>,
+    path: String,
+}
+
+impl DaemonRt {
+    fn conn(&self) -> Result<Arc<Conn>, Error> {
+        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let gen = wd_sys::fork::generation();
+        if c.0 != gen || !c.1.alive() {
+            // A forked child, or a broker that restarted: reconnect now,
+            // on first use, rather than fail.
+            *c = (gen, Arc::new(Conn::connect(&self.path)?));
+        }
+        Ok(c.1.clone())
+    }
+}
+
+/// Which mode a process gets, and why (what `wd doctor` prints).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModeChoice {
+    /// Devices in-process.
+    Embedded(String),
+    /// The broker at this socket.
+    Daemon(String, String),
+}
+
+/// Decides the mode from `WD_MODE`, `WARPD_SOCKET` and the default socket.
+pub fn choose_mode() -> ModeChoice {
+    let sock = std::env::var("WARPD_SOCKET").ok();
+    match std::env::var("WD_MODE").ok().as_deref() {
+        Some("embedded") => return ModeChoice::Embedded("WD_MODE=embedded".into()),
+        Some("daemon") => {
+            let path = sock.unwrap_or_else(|| wd_proto::DEFAULT_SOCKET.into());
+            return ModeChoice::Daemon(path, "WD_MODE=daemon".into());
+        }
+        _ => {}
+    }
+    if let Some(p) = sock {
+        return ModeChoice::Daemon(p, "WARPD_SOCKET is set".into());
+    }
+    if std::path::Path::new(wd_proto::DEFAULT_SOCKET).exists() {
+        return ModeChoice::Daemon(wd_proto::DEFAULT_SOCKET.into(), format!("{} exists", wd_proto::DEFAULT_SOCKET));
+    }
+    ModeChoice::Embedded(format!("no WARPD_SOCKET and no {}", wd_proto::DEFAULT_SOCKET))
 }
 
 struct RtInner {
     devices: Vec<Arc<DeviceHost>>,
-    engines: usize,
     /// This process's registered memory and sessions, shared by all its queues.
     mem: Arc<Owner>,
+    /// Set when the devices are the broker's.
+    daemon: Option<DaemonRt>,
 }
 
 /// Entry point: finds devices and opens queues on them.
@@ -73,13 +121,55 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// The embedded runtime with the configuration from the environment.
-    /// `WD_MODE=daemon` is refused until the broker lands.
-    pub fn embedded() -> Result<Runtime, Error> {
-        if std::env::var("WD_MODE").is_ok_and(|m| m == "daemon") {
-            return Err(Error::Unavailable("WD_MODE=daemon: the warpd broker is not available in this build".into()));
+    /// The runtime this process should use: the broker when `WD_MODE=daemon`,
+    /// `WARPD_SOCKET` or the default socket says so, embedded otherwise
+    /// (see [`choose_mode`]).
+    pub fn new() -> Result<Runtime, Error> {
+        match choose_mode() {
+            ModeChoice::Embedded(_) => Runtime::embedded(),
+            ModeChoice::Daemon(path, _) => Runtime::connect(&path),
         }
+    }
+
+    /// The embedded runtime with the configuration from the environment.
+    pub fn embedded() -> Result<Runtime, Error> {
         Runtime::embedded_with(&EmbeddedConfig::from_env())
+    }
+
+    /// A runtime whose devices are the broker's at socket `path`.
+    pub fn connect(path: &str) -> Result<Runtime, Error> {
+        let conn = Arc::new(Conn::connect(path)?);
+        let daemon = DaemonRt { conn: Mutex::new((wd_sys::fork::generation(), conn)), path: path.to_string() };
+        Ok(Runtime {
+            inner: Arc::new(RtInner { devices: Vec::new(), mem: Arc::new(Owner::new()), daemon: Some(daemon) }),
+        })
+    }
+
+    /// True when the devices are the broker's.
+    pub fn is_daemon(&self) -> bool {
+        self.inner.daemon.is_some()
+    }
+
+    /// The broker's socket path and pid, in daemon mode.
+    pub fn daemon(&self) -> Option<(String, i32)> {
+        let d = self.inner.daemon.as_ref()?;
+        let c = d.conn().ok()?;
+        Some((c.path.clone(), c.daemon_pid))
+    }
+
+    /// Daemon-wide figures (daemon mode only).
+    pub fn daemon_stats(&self) -> Result<(u32, Vec<wd_proto::QueueStat>), Error> {
+        let d = self.inner.daemon.as_ref().ok_or_else(|| Error::Unavailable("not connected to warpd".into()))?;
+        match d.conn()?.call(&wd_proto::Request::Stats, &[])?.0 {
+            wd_proto::Response::Stats { clients, queues } => Ok((clients, queues)),
+            other => Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    /// Administrator: suspends or resumes every queue of process `pid` (daemon mode).
+    pub fn suspend_process(&self, pid: i32, on: bool) -> Result<(), Error> {
+        let d = self.inner.daemon.as_ref().ok_or_else(|| Error::Unavailable("not connected to warpd".into()))?;
+        d.conn()?.call(&wd_proto::Request::Suspend { pid, on }, &[]).map(drop)
     }
 
     /// The embedded runtime with an explicit configuration.
@@ -91,19 +181,24 @@ impl Runtime {
             let dev = Arc::new(wd_dma::DmaDevice::new(&format!("dma{i}"), node));
             devices.push(DeviceHost::start(dev, &host_cfg)?);
         }
-        Ok(Runtime { inner: Arc::new(RtInner { devices, engines: cfg.engines.max(1), mem: Arc::new(Owner::new()) }) })
+        Ok(Runtime { inner: Arc::new(RtInner { devices, mem: Arc::new(Owner::new()), daemon: None }) })
     }
 
     /// Every device, with its capabilities and load.
-    pub fn devices(&self) -> Vec<DeviceSummary> {
-        self.inner
-            .devices
-            .iter()
-            .map(|h| DeviceSummary { info: h.info().clone(), queues_in_use: h.queue_count(), engines: self.inner.engines })
-            .collect()
+    pub fn devices(&self) -> Result<Vec<DeviceSummary>, Error> {
+        if let Some(d) = &self.inner.daemon {
+            return match d.conn()?.call(&wd_proto::Request::ListDevices, &[])?.0 {
+                wd_proto::Response::Devices { devices } => Ok(devices),
+                other => Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
+            };
+        }
+        Ok(self.inner.devices.iter().map(|h| h.info().describe(h.engines() as u32, h.queue_count() as u32)).collect())
     }
 
     fn find(&self, name: &str) -> Result<&Arc<DeviceHost>, Error> {
+        if self.inner.daemon.is_some() {
+            return Err(Error::Unavailable("not available through warpd".into()));
+        }
         // An exact device name wins; otherwise the least loaded device of
         // that driver.
         if let Some(h) = self.inner.devices.iter().find(|h| h.info().name == name) {
@@ -125,6 +220,9 @@ impl Runtime {
 
     /// Opens a queue with explicit options.
     pub fn queue_with(&self, name: &str, opts: &QueueOptions) -> Result<Queue, Error> {
+        if let Some(d) = &self.inner.daemon {
+            return Queue::open_daemon(d.conn()?, name, opts);
+        }
         let host = self.find(name)?.clone();
         Queue::open(host, self.inner.mem.clone(), opts)
     }
@@ -134,25 +232,43 @@ impl Runtime {
         Ok(self.find(name)?.stats())
     }
 
+    fn region_owner(&self) -> Result<RegionOwner, Error> {
+        Ok(match &self.inner.daemon {
+            Some(d) => RegionOwner::Daemon(d.conn()?),
+            None => RegionOwner::Local(self.inner.mem.clone()),
+        })
+    }
+
     /// Registers a new region of at least `len` bytes.
     pub fn region(&self, len: usize) -> Result<Region, Error> {
-        Region::new(self.inner.mem.clone(), len)
+        Region::new(self.region_owner()?, len)
     }
 
     /// A pool of `count` buffers of `block` bytes in one registered region.
     pub fn pool(&self, block: usize, count: usize) -> Result<Pool, Error> {
-        Pool::new(self.inner.mem.clone(), block, count)
+        Pool::new(self.region_owner()?, block, count)
     }
 
     /// Creates a session of device-defined `kind` on device `name` (for
     /// example a cipher key or a compression stream). Requests name it by
     /// the returned id in [`crate::Req::session`].
     pub fn create_session(&self, name: &str, kind: u32, params: &[u8]) -> Result<u32, Error> {
+        if let Some(d) = &self.inner.daemon {
+            let req = wd_proto::Request::CreateSession { device: name.to_string(), kind, params: params.to_vec() };
+            return match d.conn()?.call(&req, &[])?.0 {
+                wd_proto::Response::Session { session } => Ok(session),
+                other => Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
+            };
+        }
         self.find(name)?.create_session(&self.inner.mem, kind, params).map_err(Error::Status)
     }
 
     /// Closes a session; `false` if `name` has no such session of ours.
     pub fn close_session(&self, name: &str, id: u32) -> Result<bool, Error> {
+        if let Some(d) = &self.inner.daemon {
+            let req = wd_proto::Request::CloseSession { device: name.to_string(), session: id };
+            return Ok(d.conn()?.call(&req, &[]).is_ok());
+        }
         Ok(self.find(name)?.close_session(&self.inner.mem, id))
     }
 

@@ -101,6 +101,40 @@ impl Opcode {
     /// CRC-32C of `src`, seeded with `params[0]`; result in `Completion::result`.
     pub const CRC32C: Opcode = Opcode(0x0004);
 
+    // Class 2: symmetric crypto (`sec`). Keys live in sessions created on
+    // the control path; descriptors carry only the session id, the IV (in
+    // `params`) and buffers. Session and buffer encodings: crate `wd-sec`.
+    /// Encrypts `src` with the cipher/AEAD session; IV in `params`,
+    /// AEAD: `params[1] >> 32` bytes of AAD lead `src`, tag appended to `dst`.
+    pub const SEC_ENCRYPT: Opcode = Opcode(0x0200);
+    /// Decrypts `src` (AEAD: AAD, ciphertext, tag) with the session; an AEAD
+    /// tag mismatch completes with `BadData` and leaves `dst` zeroed.
+    pub const SEC_DECRYPT: Opcode = Opcode(0x0201);
+    /// One-shot digest or MAC of `src` into `dst`: session 0 with the digest
+    /// algorithm in `params[0]`, or a digest/MAC session (its stream state is
+    /// left alone). `produced` = digest length.
+    pub const SEC_DIGEST: Opcode = Opcode(0x0210);
+    /// Absorbs `src` into a digest/MAC session's stream.
+    pub const SEC_UPDATE: Opcode = Opcode(0x0211);
+    /// Absorbs `src` (may be empty), writes the session stream's digest or
+    /// MAC to `dst` and resets the stream.
+    pub const SEC_FINAL: Opcode = Opcode(0x0212);
+
+    // Class 3: asymmetric crypto (`hpre`).
+    /// Generates a key pair; algorithm in `params[0]`, PKCS#8 DER to `dst`.
+    pub const HPRE_KEYGEN: Opcode = Opcode(0x0300);
+    /// Signs `src` with the private-key session; signature to `dst`.
+    pub const HPRE_SIGN: Opcode = Opcode(0x0301);
+    /// Verifies signature `dst` (read) over `src` with the public-key
+    /// session: status `Ok` with `result` 1 (valid) or 0 (invalid).
+    pub const HPRE_VERIFY: Opcode = Opcode(0x0302);
+    /// Public-key encryption (RSA-OAEP) of `src` into `dst`.
+    pub const HPRE_ENCRYPT: Opcode = Opcode(0x0303);
+    /// Private-key decryption (RSA-OAEP) of `src` into `dst`.
+    pub const HPRE_DECRYPT: Opcode = Opcode(0x0304);
+    /// Key agreement (ECDH, X25519): peer public key in `src`, shared secret to `dst`.
+    pub const HPRE_DERIVE: Opcode = Opcode(0x0305);
+
     /// Device class (high byte): 0 = data movement, 1 = compression,
     /// 2 = symmetric crypto, 3 = asymmetric crypto.
     pub const fn class(self) -> u8 {

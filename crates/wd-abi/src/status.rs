@@ -33,6 +33,9 @@ pub enum Status {
     DeviceError = 11,
     /// The operation is not permitted on this queue.
     NotPermitted = 12,
+    /// The device went away (the broker stopped or crashed) before the
+    /// request completed. Produced by the user library, never by a device.
+    DeviceLost = 13,
     /// A value this ABI version does not define.
     Unknown = u32::MAX,
 }
@@ -54,6 +57,7 @@ impl Status {
             10 => Status::Cancelled,
             11 => Status::DeviceError,
             12 => Status::NotPermitted,
+            13 => Status::DeviceLost,
             _ => Status::Unknown,
         }
     }
@@ -84,6 +88,7 @@ impl Status {
             Status::Cancelled => "cancelled",
             Status::DeviceError => "device error",
             Status::NotPermitted => "operation not permitted on this queue",
+            Status::DeviceLost => "device lost before the request completed",
             Status::Unknown => "unknown status",
         }
     }
@@ -95,7 +100,7 @@ mod tests {
 
     #[test]
     fn raw_round_trips() {
-        for v in 0..=12u32 {
+        for v in 0..=13u32 {
             assert_eq!(Status::from_raw(v).raw(), v);
         }
         assert_eq!(Status::from_raw(999), Status::Unknown);

@@ -54,38 +54,40 @@ enum BenchCmd {
 }
 
 fn list(json: bool) -> anyhow::Result<()> {
-    let rt = Runtime::embedded()?;
-    let devs = rt.devices();
+    let rt = Runtime::new()?;
+    let mode = if rt.is_daemon() { "daemon" } else { "embedded" };
+    let devs = rt.devices()?;
     if json {
         let v: Vec<_> = devs
             .iter()
             .map(|d| {
-                let mut o = serde_json::to_value(&d.info).unwrap_or_default();
-                o["mode"] = "embedded".into();
-                o["engines"] = d.engines.into();
-                o["queues_in_use"] = d.queues_in_use.into();
+                let mut o = serde_json::to_value(d).unwrap_or_default();
+                o["mode"] = mode.into();
                 o
             })
             .collect();
-        println!("{}", serde_json::json!({ "devices": v }));
+        println!("{}", serde_json::json!({ "mode": mode, "devices": v }));
         return Ok(());
     }
     println!("{:<8} {:<6} {:<12} {:>4} {:>7} {:>6} {:>10}  ops", "device", "driver", "class", "numa", "engines", "queues", "max-req");
     for d in devs {
-        let ops: Vec<_> = d.info.ops.iter().map(|o| o.name).collect();
+        let ops: Vec<_> = d.ops.iter().map(|o| o.name.as_str()).collect();
         println!(
             "{:<8} {:<6} {:<12} {:>4} {:>7} {:>6} {:>10}  {}",
-            d.info.name,
-            d.info.driver,
-            format!("{:?}", d.info.class).to_lowercase(),
-            d.info.numa_node,
+            d.name,
+            d.driver,
+            d.class,
+            d.numa_node,
             d.engines,
             d.queues_in_use,
-            d.info.max_request,
+            d.max_request,
             ops.join(",")
         );
     }
-    println!("(embedded mode: devices run inside this process)");
+    match rt.daemon() {
+        Some((path, pid)) => println!("(daemon mode: warpd pid {pid} at {path})"),
+        None => println!("(embedded mode: devices run inside this process)"),
+    }
     Ok(())
 }
 

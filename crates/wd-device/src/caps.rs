@@ -60,6 +60,27 @@ pub struct DeviceInfo {
 }
 
 impl DeviceInfo {
+    /// The description the control protocol and `wd list` use.
+    pub fn describe(&self, engines: u32, queues_in_use: u32) -> wd_proto::DeviceDesc {
+        wd_proto::DeviceDesc {
+            name: self.name.clone(),
+            driver: self.driver.to_string(),
+            class: format!("{:?}", self.class).to_lowercase(),
+            ops: self
+                .ops
+                .iter()
+                .map(|o| wd_proto::OpDesc { opcode: o.opcode.0, name: o.name.to_string(), max_len: o.max_len })
+                .collect(),
+            max_request: self.max_request,
+            max_queues: self.max_queues,
+            max_depth: self.max_depth,
+            numa_node: self.numa_node,
+            chainable: self.chainable,
+            engines,
+            queues_in_use,
+        }
+    }
+
     /// The capability entry for `op`, if supported.
     pub fn op(&self, op: Opcode) -> Option<&OpInfo> {
         self.ops.iter().find(|o| o.opcode == op)

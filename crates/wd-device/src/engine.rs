@@ -21,7 +21,7 @@ use wd_abi::{BufRef, Completion, DescFlags, Descriptor, Opcode, QueueState, Stat
 use wd_ring::{DeviceEnd, PushError, RingError};
 use wd_sys::{futex, Mapping};
 
-use crate::memory::resolve;
+use crate::memory::{resolve, Resolved};
 use crate::queue::{ctl, fault, QueueShared};
 use crate::stats::Counter;
 use crate::{BindTable, BufView, Device, MemTable, Outcome, Perms, RegionEntry, Request, SessionTable};
@@ -327,12 +327,12 @@ pub fn execute_one(
     d: &Descriptor,
 ) -> Outcome {
     let mut regions = None;
-    validate_and_run(dev, mem, None, binds, &allows, d, &mut regions)
+    validate_and_run(dev, mem, None, binds, None, &allows, d, &mut regions)
 }
 
 fn execute<'q>(dev: &dyn Device, q: &'q QueueShared, d: &Descriptor, regions: &mut Regions<'q>) -> Outcome {
     let sessions = Some((&q.owner.sessions, q.device_key));
-    validate_and_run(dev, &q.owner.mem, sessions, &q.binds, &|op| q.allows(op), d, regions)
+    validate_and_run(dev, &q.owner.mem, sessions, &q.binds, q.remote_pid, &|op| q.allows(op), d, regions)
 }
 
 fn validate_and_run<'m>(
@@ -340,6 +340,7 @@ fn validate_and_run<'m>(
     mem: &'m MemTable,
     sessions: Option<(&SessionTable, usize)>,
     binds: &BindTable,
+    remote_pid: Option<i32>,
     allows: &dyn Fn(Opcode) -> bool,
     d: &Descriptor,
     regions: &mut Regions<'m>,
@@ -372,14 +373,43 @@ fn validate_and_run<'m>(
         *regions = Some(mem.read());
     }
     let table: &[Option<RegionEntry>] = regions.as_deref().map_or(&[], |v| v.as_slice());
-    let src = match resolve(&d.src, Perms::READ, table, binds, info.max_request) {
+    let remote = remote_pid.is_some();
+    let src = match resolve(&d.src, Perms::READ, table, binds, info.max_request, remote) {
         Ok(v) => v,
         Err(s) => return Outcome::err(s),
     };
     // The destination's rights are checked when the driver reads or writes it.
-    let mut dst = match resolve(&d.dst, Perms::NONE, table, binds, info.max_request) {
+    let dst = match resolve(&d.dst, Perms::NONE, table, binds, info.max_request, remote) {
         Ok(v) => v,
         Err(s) => return Outcome::err(s),
+    };
+    // A remote owner's SVA buffers are copied through private bounce
+    // buffers: in with process_vm_readv, out with process_vm_writev.
+    let pid = remote_pid.unwrap_or(0);
+    let (mut src_bounce, mut dst_bounce) = (Vec::new(), Vec::new());
+    let mut write_back = None;
+    let src = match src {
+        Resolved::Local(v) => v,
+        Resolved::Remote { addr, len, perms } => {
+            src_bounce = vec![0u8; len];
+            if wd_sys::process_vm::read(pid, addr, &mut src_bounce).is_err() {
+                return Outcome::err(Status::OutOfBounds);
+            }
+            BufView::from_slice(&mut src_bounce, perms)
+        }
+    };
+    let mut dst = match dst {
+        Resolved::Local(v) => v,
+        Resolved::Remote { addr, len, perms } => {
+            dst_bounce = vec![0u8; len];
+            if perms.contains(Perms::READ) && wd_sys::process_vm::read(pid, addr, &mut dst_bounce).is_err() {
+                return Outcome::err(Status::OutOfBounds);
+            }
+            if perms.contains(Perms::WRITE) {
+                write_back = Some(addr);
+            }
+            BufView::from_slice(&mut dst_bounce, perms)
+        }
     };
     let mut src: BufView<'_> = src;
     if !src.is_empty() && !dst.is_empty() {
@@ -402,5 +432,14 @@ fn validate_and_run<'m>(
         (_, None) => return Outcome::err(Status::BadSession),
     };
     let mut req = Request { desc: *d, src, dst, session };
-    dev.execute(&mut req)
+    let mut out = dev.execute(&mut req);
+    drop(req);
+    if let Some(addr) = write_back {
+        let n = (out.produced as usize).min(dst_bounce.len());
+        if n > 0 && wd_sys::process_vm::write(pid, addr, &dst_bounce[..n]).is_err() {
+            out = Outcome::err(Status::OutOfBounds);
+        }
+    }
+    drop(src_bounce);
+    out
 }

@@ -103,6 +103,11 @@ impl DeviceHost {
         }))
     }
 
+    /// Engine threads.
+    pub fn engines(&self) -> usize {
+        self.engines.len()
+    }
+
     /// The device's capabilities.
     pub fn info(&self) -> &DeviceInfo {
         self.dev.info()
@@ -172,6 +177,7 @@ impl DeviceHost {
             ctl: AtomicU32::new(ctl::RUNNING),
             stats: QueueStats::default(),
             notify,
+            remote_pid: cfg.remote_pid,
         });
         // The least loaded engine serves it.
         let e = (0..self.engines.len())

@@ -150,19 +150,33 @@ impl BindTable {
     }
 }
 
-/// Resolves one buffer reference to a view, checking everything.
+/// A checked buffer reference.
+pub(crate) enum Resolved<'a> {
+    /// Memory this process can address.
+    Local(BufView<'a>),
+    /// SVA of a remote owner: reached through process_vm_readv/writev.
+    Remote {
+        addr: u64,
+        len: usize,
+        perms: Perms,
+    },
+}
+
+/// Resolves one buffer reference, checking everything. SVA references of a
+/// queue with a `remote` owner are never dereferenced here.
 pub(crate) fn resolve<'a>(
     r: &BufRef,
     need: Perms,
     regions: &'a [Option<RegionEntry>],
     binds: &BindTable,
     max_len: u32,
-) -> Result<BufView<'a>, Status> {
+    remote: bool,
+) -> Result<Resolved<'a>, Status> {
     if r.region == REGION_NONE {
         if r.addr != 0 || r.len != 0 {
             return Err(Status::BadParam);
         }
-        return Ok(BufView::empty());
+        return Ok(Resolved::Local(BufView::empty()));
     }
     if r.len > max_len {
         return Err(Status::BadParam);
@@ -177,10 +191,13 @@ pub(crate) fn resolve<'a>(
         if !perms.contains(need) {
             return Err(Status::Permission);
         }
-        // SAFETY: the range lies inside a binding the owner made of its own
-        // live memory, which it keeps valid until the completion is reaped.
+        if remote {
+            return Ok(Resolved::Remote { addr: r.addr, len: r.len as usize, perms });
+        }
+        // SAFETY: the range lies inside a binding the owner (this process)
+        // made of its own live memory, kept valid until the completion is reaped.
         #[allow(unsafe_code)]
-        return Ok(unsafe { BufView::new(r.addr as usize as *mut u8, r.len as usize, perms) });
+        return Ok(Resolved::Local(unsafe { BufView::new(r.addr as usize as *mut u8, r.len as usize, perms) }));
     }
     let e = regions.get(r.region as usize - 1).and_then(Option::as_ref).ok_or(Status::BadRegion)?;
     let end = r.addr.checked_add(len).ok_or(Status::OutOfBounds)?;
@@ -193,5 +210,5 @@ pub(crate) fn resolve<'a>(
     // SAFETY: offset + len is inside the region's mapping, which the borrow
     // of the table (`'a`) keeps mapped.
     #[allow(unsafe_code)]
-    Ok(unsafe { BufView::new(e.map.as_ptr().add(r.addr as usize), r.len as usize, e.perms) })
+    Ok(Resolved::Local(unsafe { BufView::new(e.map.as_ptr().add(r.addr as usize), r.len as usize, e.perms) }))
 }

@@ -28,11 +28,15 @@ pub struct QueueConfig {
     pub allowed_ops: Option<Vec<Opcode>>,
     /// Number of SVA binding slots.
     pub bind_slots: u32,
+    /// The owner is another process (the broker's clients): SVA references
+    /// are reached with process_vm_readv/writev on this pid, never
+    /// dereferenced.
+    pub remote_pid: Option<i32>,
 }
 
 impl Default for QueueConfig {
     fn default() -> Self {
-        QueueConfig { sq_entries: 256, cq_entries: 512, weight: 1, eventfd: false, allowed_ops: None, bind_slots: 64 }
+        QueueConfig { sq_entries: 256, cq_entries: 512, weight: 1, eventfd: false, allowed_ops: None, bind_slots: 64, remote_pid: None }
     }
 }
 
@@ -80,6 +84,7 @@ pub(crate) struct QueueShared {
     pub ctl: AtomicU32,
     pub stats: QueueStats,
     pub notify: Option<EventFd>,
+    pub remote_pid: Option<i32>,
 }
 
 impl QueueShared {

@@ -46,6 +46,11 @@ impl<'a> BufView<'a> {
         BufView { ptr, len, perms, aliased: false, _life: PhantomData }
     }
 
+    /// A view of a private (bounce) buffer.
+    pub(crate) fn from_slice(buf: &'a mut [u8], perms: Perms) -> BufView<'a> {
+        BufView { ptr: buf.as_mut_ptr(), len: buf.len(), perms, aliased: false, _life: PhantomData }
+    }
+
     pub(crate) fn range(&self) -> (usize, usize) {
         (self.ptr as usize, self.ptr as usize + self.len)
     }

@@ -13,6 +13,7 @@ pub mod fork;
 pub mod futex;
 pub mod memfd;
 pub mod mmap;
+pub mod process_vm;
 pub mod thread;
 pub mod topology;
 

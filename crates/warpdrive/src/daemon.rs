@@ -1,0 +1,89 @@
+//! Talking to the `warpd` broker: one control connection per process.
+
+use std::os::fd::{BorrowedFd, OwnedFd};
+use std::sync::Mutex;
+
+use rustix::net::{connect, socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+use wd_proto::{ErrorCode, Request, Response, PROTO_VERSION};
+
+use crate::Error;
+
+/// The control connection. Requests and replies strictly alternate, so a
+/// mutex around the socket is the whole concurrency story.
+pub(crate) struct Conn {
+    sock: Mutex<OwnedFd>,
+    /// The socket path, for messages and reconnects.
+    pub path: String,
+    /// Broker pid, from the handshake.
+    pub daemon_pid: i32,
+}
+
+fn proto_err(e: wd_proto::FrameError) -> Error {
+    match e {
+        wd_proto::FrameError::Closed => Error::DeviceLost,
+        wd_proto::FrameError::Io(e) => Error::Io(e),
+        wd_proto::FrameError::Protocol(m) => Error::DeviceProtocol(m),
+    }
+}
+
+/// Maps a broker error reply to ours.
+pub(crate) fn daemon_err(code: ErrorCode, message: String) -> Error {
+    match code {
+        ErrorCode::NotFound => Error::NoDevice(message),
+        ErrorCode::ShuttingDown => Error::DeviceLost,
+        _ => Error::Daemon { code: format!("{code:?}").to_lowercase(), message },
+    }
+}
+
+impl Conn {
+    /// Connects to `path` and performs the handshake.
+    pub fn connect(path: &str) -> Result<Conn, Error> {
+        let sock = socket_with(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None)
+            .map_err(|e| Error::Io(e.into()))?;
+        let addr = SocketAddrUnix::new(path).map_err(|e| Error::Io(e.into()))?;
+        connect(&sock, &addr).map_err(|e| Error::Unavailable(format!("cannot connect to warpd at {path}: {e}")))?;
+        let hello = Request::Hello { version: PROTO_VERSION, client: std::env::args().next().unwrap_or_default() };
+        wd_proto::send(&sock, &hello, &[]).map_err(proto_err)?;
+        let (r, _): (Response, _) = wd_proto::recv(&sock).map_err(proto_err)?;
+        let daemon_pid = match r {
+            Response::Hello { version, pid } if version == PROTO_VERSION => pid,
+            Response::Hello { version, .. } => {
+                return Err(Error::Unavailable(format!("warpd speaks protocol {version}, we speak {PROTO_VERSION}")))
+            }
+            Response::Error { code, message } => return Err(daemon_err(code, message)),
+            other => return Err(Error::DeviceProtocol(format!("unexpected handshake reply {other:?}"))),
+        };
+        Ok(Conn { sock: Mutex::new(sock), path: path.to_string(), daemon_pid })
+    }
+
+    /// One request, one reply (with any descriptors it carried).
+    pub fn call(&self, req: &Request, fds: &[BorrowedFd<'_>]) -> Result<(Response, Vec<OwnedFd>), Error> {
+        let sock = self.sock.lock().unwrap_or_else(|p| p.into_inner());
+        wd_proto::send(&*sock, req, fds).map_err(proto_err)?;
+        let (r, fds) = wd_proto::recv(&*sock).map_err(proto_err)?;
+        match r {
+            Response::Error { code, message } => Err(daemon_err(code, message)),
+            r => Ok((r, fds)),
+        }
+    }
+
+    /// True while the broker end of the connection is open. Costs one
+    /// poll(2): called rarely, by waiters that found nothing to reap.
+    pub fn alive(&self) -> bool {
+        let sock = match self.sock.try_lock() {
+            Ok(s) => s,
+            // Someone is mid-call: the call itself will report a loss.
+            Err(_) => return true,
+        };
+        let mut fds = [rustix::event::PollFd::new(&*sock, rustix::event::PollFlags::IN)];
+        let zero = rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 };
+        match rustix::event::poll(&mut fds, Some(&zero)) {
+            Ok(0) => true,
+            Ok(_) => {
+                let ev = fds[0].revents();
+                !(ev.contains(rustix::event::PollFlags::HUP) || ev.contains(rustix::event::PollFlags::ERR))
+            }
+            Err(_) => true,
+        }
+    }
+}
