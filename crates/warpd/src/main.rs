@@ -1,1 +1,59 @@
-fn main() {}
+//! `warpd`: the WarpDrive broker. It owns the devices and hands each
+//! process private queues over a Unix socket, the way a kernel driver hands
+//! out queues through an opened device file. After setup, the data path is
+//! shared memory between the process and the engines: no syscall per request.
+#![forbid(unsafe_code)]
+
+mod config;
+mod conn;
+mod server;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(name = "warpd", version, about = "WarpDrive broker: shares accelerators between processes")]
+struct Args {
+    /// Stay in the foreground (the only mode: use systemd or a supervisor).
+    #[arg(long)]
+    foreground: bool,
+    /// Configuration file (TOML). Without one, built-in defaults.
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
+    /// Socket path (overrides the configuration).
+    #[arg(long)]
+    socket: Option<String>,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WD_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    if !args.foreground {
+        tracing::info!("running in the foreground (warpd does not daemonize itself)");
+    }
+    let mut cfg = match &args.config {
+        Some(p) => config::Config::parse(&std::fs::read_to_string(p)?)?,
+        None => config::Config::default(),
+    };
+    if let Some(s) = args.socket {
+        cfg.daemon.socket = s;
+    }
+    let term = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone())?;
+    signal_hook::flag::register(signal_hook::consts::SIGINT, term.clone())?;
+    let listener = server::listen_at(&cfg)?;
+    let path = cfg.daemon.socket.clone();
+    let srv = server::Server::start(cfg)?;
+    tracing::info!(socket = %path, pid = std::process::id(), "warpd ready");
+    let r = server::run(srv, listener, term);
+    let _ = std::fs::remove_file(&path);
+    tracing::info!("warpd stopped");
+    r
+}

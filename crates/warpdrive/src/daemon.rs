@@ -31,7 +31,7 @@ pub(crate) fn daemon_err(code: ErrorCode, message: String) -> Error {
     match code {
         ErrorCode::NotFound => Error::NoDevice(message),
         ErrorCode::ShuttingDown => Error::DeviceLost,
-        _ => Error::Daemon { code: format!("{code:?}").to_lowercase(), message },
+        _ => Error::Daemon(format!("{}: {message}", format!("{code:?}").to_lowercase())),
     }
 }
 

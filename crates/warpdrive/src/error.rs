@@ -46,14 +46,9 @@ pub enum Error {
     /// A memory pool or region could not be created or registered.
     #[error("memory: {0}")]
     Memory(String),
-    /// The broker refused a request.
-    #[error("warpd: {code}: {message}")]
-    Daemon {
-        /// Error category from the broker.
-        code: String,
-        /// Its explanation.
-        message: String,
-    },
+    /// The broker refused a request (category and explanation).
+    #[error("warpd: {0}")]
+    Daemon(String),
     /// The requested mode is not available.
     #[error("{0}")]
     Unavailable(String),

@@ -40,6 +40,7 @@
 #![warn(missing_docs)]
 
 mod buffer;
+pub mod crypto;
 mod daemon;
 mod error;
 mod memory;

@@ -124,6 +124,7 @@ impl Queue {
             allowed_ops: opts.allowed_ops.clone(),
             bind_slots: opts.bind_slots,
             remote_pid: None,
+            error_limit: None,
         };
         let h = host.create_queue(&cfg, owner.clone())?;
         let max_request = host.info().max_request;

@@ -17,6 +17,8 @@ use crate::{Error, Pool, Queue, QueueOptions, Region};
 pub struct EmbeddedConfig {
     /// `dma` devices to create (named `dma0`, `dma1`, ...).
     pub dma_devices: usize,
+    /// `sec` (symmetric crypto) devices to create (`sec0`, ...).
+    pub sec_devices: usize,
     /// Engine threads per device.
     pub engines: usize,
     /// Pin engines to CPUs other than the first.
@@ -27,7 +29,7 @@ pub struct EmbeddedConfig {
 
 impl Default for EmbeddedConfig {
     fn default() -> Self {
-        EmbeddedConfig { dma_devices: 1, engines: 1, pin: true, idle_spin: Duration::from_micros(50) }
+        EmbeddedConfig { dma_devices: 1, sec_devices: 1, engines: 1, pin: true, idle_spin: Duration::from_micros(50) }
     }
 }
 
@@ -179,6 +181,10 @@ impl Runtime {
         let mut devices = Vec::new();
         for i in 0..cfg.dma_devices.max(1) {
             let dev = Arc::new(wd_dma::DmaDevice::new(&format!("dma{i}"), node));
+            devices.push(DeviceHost::start(dev, &host_cfg)?);
+        }
+        for i in 0..cfg.sec_devices {
+            let dev = Arc::new(wd_sec::SecDevice::new(&format!("sec{i}"), node));
             devices.push(DeviceHost::start(dev, &host_cfg)?);
         }
         Ok(Runtime { inner: Arc::new(RtInner { devices, mem: Arc::new(Owner::new()), daemon: None }) })

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use wd_abi::layout::{CQ_WANT_INTERRUPT, SQ_NEED_WAKEUP};
 use wd_abi::{BufRef, Completion, DescFlags, Descriptor, Opcode, QueueState, Status};
-use wd_ring::{DeviceEnd, PushError, RingError};
+use wd_ring::{DeviceEnd, PushError};
 use wd_sys::{futex, Mapping};
 
 use crate::memory::{resolve, Resolved};
@@ -184,8 +184,8 @@ impl Engine {
         }
     }
 
-    fn fault(q: &QueueShared, code: u32, err: RingError) {
-        tracing::warn!(queue = q.id, %err, "queue faulted: protocol violation by its user");
+    fn fault(q: &QueueShared, code: u32, err: &dyn std::fmt::Display) {
+        tracing::warn!(queue = q.id, %err, "queue faulted");
         q.stats.faults.add(1);
         let _ = q.ctl.compare_exchange(ctl::RUNNING, ctl::FAULTED, Ordering::AcqRel, Ordering::Relaxed);
         q.qmem.set_state(QueueState::Faulted, code);
@@ -202,7 +202,7 @@ impl Engine {
         let room = match end.cq.free() {
             Ok(r) => r,
             Err(e) => {
-                Self::fault(q, fault::CQ_HEAD, e);
+                Self::fault(q, fault::CQ_HEAD, &e);
                 return 0;
             }
         };
@@ -215,7 +215,7 @@ impl Engine {
                 Ok(Some(d)) => d,
                 Ok(None) => break,
                 Err(e) => {
-                    Self::fault(q, fault::SQ_TAIL, e);
+                    Self::fault(q, fault::SQ_TAIL, &e);
                     break;
                 }
             };
@@ -236,7 +236,7 @@ impl Engine {
                 // Room was reserved above; only a hostile CQ head gets here.
                 Err(PushError::Full(_)) => break,
                 Err(PushError::Ring(e)) => {
-                    Self::fault(q, fault::CQ_HEAD, e);
+                    Self::fault(q, fault::CQ_HEAD, &e);
                     break;
                 }
             }
@@ -244,6 +244,13 @@ impl Engine {
         }
         drop(regions);
         if n > 0 {
+            // Counters first, so that anyone who sees a completion also
+            // sees it counted.
+            let st = &q.stats;
+            st.requests.add(u64::from(n));
+            st.bytes_in.add(bytes_in);
+            st.bytes_out.add(bytes_out);
+            st.errors.add(errors);
             end.sq.release();
             end.cq.publish();
             // publish() is a SeqCst store; this SeqCst load pairs with the
@@ -252,11 +259,10 @@ impl Engine {
             if q.qmem.cq_flags().load(Ordering::SeqCst) & CQ_WANT_INTERRUPT != 0 {
                 wake_user(q);
             }
-            let st = &q.stats;
-            st.requests.add(u64::from(n));
-            st.bytes_in.add(bytes_in);
-            st.bytes_out.add(bytes_out);
-            st.errors.add(errors);
+            if errors > 0 && st.errors.get() > q.error_limit {
+                let why = format_args!("{} error completions, limit {}", st.errors.get(), q.error_limit);
+                Self::fault(q, fault::ERROR_LIMIT, &why);
+            }
         }
         n
     }
@@ -327,24 +333,34 @@ pub fn execute_one(
     d: &Descriptor,
 ) -> Outcome {
     let mut regions = None;
-    validate_and_run(dev, mem, None, binds, None, &allows, d, &mut regions)
+    let cx = Ctx { mem, sessions: None, binds, remote_pid: None, allows: &allows };
+    validate_and_run(dev, &cx, d, &mut regions)
+}
+
+/// What a descriptor is checked against: its queue's owner and settings.
+struct Ctx<'m, 'a> {
+    mem: &'m MemTable,
+    sessions: Option<(&'a SessionTable, usize)>,
+    binds: &'a BindTable,
+    /// SVA references are another process's addresses.
+    remote_pid: Option<i32>,
+    allows: &'a dyn Fn(Opcode) -> bool,
 }
 
 fn execute<'q>(dev: &dyn Device, q: &'q QueueShared, d: &Descriptor, regions: &mut Regions<'q>) -> Outcome {
-    let sessions = Some((&q.owner.sessions, q.device_key));
-    validate_and_run(dev, &q.owner.mem, sessions, &q.binds, q.remote_pid, &|op| q.allows(op), d, regions)
+    let allows = |op| q.allows(op);
+    let cx = Ctx {
+        mem: &q.owner.mem,
+        sessions: Some((&q.owner.sessions, q.device_key)),
+        binds: &q.binds,
+        remote_pid: q.remote_pid,
+        allows: &allows,
+    };
+    validate_and_run(dev, &cx, d, regions)
 }
 
-fn validate_and_run<'m>(
-    dev: &dyn Device,
-    mem: &'m MemTable,
-    sessions: Option<(&SessionTable, usize)>,
-    binds: &BindTable,
-    remote_pid: Option<i32>,
-    allows: &dyn Fn(Opcode) -> bool,
-    d: &Descriptor,
-    regions: &mut Regions<'m>,
-) -> Outcome {
+fn validate_and_run<'m>(dev: &dyn Device, cx: &Ctx<'m, '_>, d: &Descriptor, regions: &mut Regions<'m>) -> Outcome {
+    let Ctx { mem, sessions, binds, remote_pid, allows } = *cx;
     let op = d.op();
     if d.flags & !DescFlags::KNOWN != 0 {
         return Outcome::err(Status::BadParam);

@@ -178,6 +178,7 @@ impl DeviceHost {
             stats: QueueStats::default(),
             notify,
             remote_pid: cfg.remote_pid,
+            error_limit: cfg.error_limit.unwrap_or(u64::MAX),
         });
         // The least loaded engine serves it.
         let e = (0..self.engines.len())
@@ -204,7 +205,7 @@ impl DeviceHost {
             if v == ctl::CLOSED {
                 return Ok(());
             }
-            if self.threads.lock().unwrap_or_else(|p| p.into_inner()).get(e).is_some_and(|t| t.is_finished()) {
+            if self.threads.lock().unwrap_or_else(|p| p.into_inner()).get(e).is_none_or(|t| t.is_finished()) {
                 // The engine is gone (shut down): nothing can touch the queue.
                 return Ok(());
             }
@@ -226,7 +227,8 @@ impl DeviceHost {
     /// A snapshot of the device's and its queues' figures.
     pub fn stats(&self) -> DeviceStats {
         let queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
-        let mut per_queue: Vec<_> = queues.values().map(|(q, _)| q.stats.snapshot(q.id, q.state_name())).collect();
+        let mut per_queue: Vec<_> =
+            queues.values().map(|(q, _)| q.stats.snapshot(q.id, q.state_name(), q.in_flight())).collect();
         per_queue.sort_by_key(|s| s.queue);
         let mut s = DeviceStats { name: self.dev.info().name.clone(), queues: queues.len(), ..Default::default() };
         for q in &per_queue {

@@ -32,11 +32,13 @@ pub struct QueueConfig {
     /// are reached with process_vm_readv/writev on this pid, never
     /// dereferenced.
     pub remote_pid: Option<i32>,
+    /// Error completions after which the queue is isolated (faulted).
+    pub error_limit: Option<u64>,
 }
 
 impl Default for QueueConfig {
     fn default() -> Self {
-        QueueConfig { sq_entries: 256, cq_entries: 512, weight: 1, eventfd: false, allowed_ops: None, bind_slots: 64, remote_pid: None }
+        QueueConfig { sq_entries: 256, cq_entries: 512, weight: 1, eventfd: false, allowed_ops: None, bind_slots: 64, remote_pid: None, error_limit: None }
     }
 }
 
@@ -69,6 +71,8 @@ pub mod fault {
     pub const SQ_TAIL: u32 = 1;
     /// The user's CQ head was out of range.
     pub const CQ_HEAD: u32 = 2;
+    /// Too many requests completed with errors: the queue was isolated.
+    pub const ERROR_LIMIT: u32 = 3;
 }
 
 pub(crate) struct QueueShared {
@@ -85,6 +89,7 @@ pub(crate) struct QueueShared {
     pub stats: QueueStats,
     pub notify: Option<EventFd>,
     pub remote_pid: Option<i32>,
+    pub error_limit: u64,
 }
 
 impl QueueShared {
@@ -96,6 +101,14 @@ impl QueueShared {
                 mask[b / 64] & (1 << (b % 64)) != 0
             }
         }
+    }
+
+    /// Submitted and not yet completed, as the shared indices say (for
+    /// statistics only: the user's tail is untrusted, so clamp it).
+    pub fn in_flight(&self) -> u64 {
+        let sq = self.qmem.sq_tail_word().load(Ordering::Relaxed);
+        let cq = self.qmem.cq_tail_word().load(Ordering::Relaxed);
+        u64::from(sq.wrapping_sub(cq).min(self.qmem.layout().sq_entries))
     }
 
     pub fn state_name(&self) -> &'static str {

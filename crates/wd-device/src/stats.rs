@@ -49,10 +49,12 @@ pub struct QueueStatsSnapshot {
     pub errors: u64,
     /// Protocol violations (the queue faults on the first).
     pub faults: u64,
+    /// Requests submitted and not yet completed.
+    pub in_flight: u64,
 }
 
 impl QueueStats {
-    pub(crate) fn snapshot(&self, queue: u32, state: &'static str) -> QueueStatsSnapshot {
+    pub(crate) fn snapshot(&self, queue: u32, state: &'static str, in_flight: u64) -> QueueStatsSnapshot {
         QueueStatsSnapshot {
             queue,
             state,
@@ -61,6 +63,7 @@ impl QueueStats {
             bytes_out: self.bytes_out.get(),
             errors: self.errors.get(),
             faults: self.faults.get(),
+            in_flight,
         }
     }
 }

@@ -1,0 +1,166 @@
+//! `warpd` configuration (TOML). Every field has a default, so
+//! `warpd --foreground --socket PATH` runs with no file at all.
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Socket and access control.
+    pub daemon: DaemonCfg,
+    /// Per-user limits.
+    pub quota: Quota,
+    /// Devices to run.
+    #[serde(rename = "device")]
+    pub devices: Vec<DeviceCfg>,
+}
+
+/// `[daemon]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonCfg {
+    /// Socket path.
+    pub socket: String,
+    /// Socket permission bits, e.g. `"0660"`.
+    pub socket_mode: String,
+    /// Group id to own the socket (`None`: the daemon's).
+    pub socket_gid: Option<u32>,
+    /// Users allowed to connect (empty: anyone the socket mode admits).
+    pub allowed_uids: Vec<u32>,
+    /// Groups allowed to connect (checked with `allowed_uids`: either admits).
+    pub allowed_gids: Vec<u32>,
+    /// Users allowed administrative requests (suspend); root always is.
+    pub admin_uids: Vec<u32>,
+    /// Error completions after which a queue is isolated (faulted).
+    pub fault_threshold: u64,
+}
+
+/// `[quota]`: per user, summed over all that user's connections.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Quota {
+    /// Open queues.
+    pub queues: u32,
+    /// Registered bytes.
+    pub registered_bytes: u64,
+    /// Open sessions.
+    pub sessions: u32,
+    /// Requests in flight: the sum of the user's submission ring sizes.
+    pub in_flight: u32,
+}
+
+/// `[[device]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceCfg {
+    /// Driver: `dma`.
+    pub driver: String,
+    /// Device name (default: driver + index).
+    pub name: Option<String>,
+    /// Engine threads.
+    #[serde(default = "one")]
+    pub engines: usize,
+    /// Pin engines to CPUs.
+    #[serde(default = "yes")]
+    pub pin: bool,
+    /// Idle polling before an engine sleeps, microseconds.
+    #[serde(default = "fifty")]
+    pub idle_spin_us: u64,
+}
+
+fn one() -> usize {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn fifty() -> u64 {
+    50
+}
+
+impl Default for DaemonCfg {
+    fn default() -> Self {
+        DaemonCfg {
+            socket: wd_proto::DEFAULT_SOCKET.into(),
+            socket_mode: "0666".into(),
+            socket_gid: None,
+            allowed_uids: Vec::new(),
+            allowed_gids: Vec::new(),
+            admin_uids: Vec::new(),
+            fault_threshold: 1024,
+        }
+    }
+}
+
+impl Default for Quota {
+    fn default() -> Self {
+        Quota { queues: 64, registered_bytes: 1 << 30, sessions: 4096, in_flight: 64 * 1024 }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            daemon: DaemonCfg::default(),
+            quota: Quota::default(),
+            devices: vec![DeviceCfg { driver: "dma".into(), name: None, engines: 1, pin: true, idle_spin_us: 50 }],
+        }
+    }
+}
+
+impl Config {
+    /// Parses a TOML document.
+    pub fn parse(text: &str) -> anyhow::Result<Config> {
+        let c: Config = toml::from_str(text)?;
+        u32::from_str_radix(c.daemon.socket_mode.trim_start_matches("0o"), 8)
+            .map_err(|_| anyhow::anyhow!("socket_mode {:?} is not octal", c.daemon.socket_mode))?;
+        anyhow::ensure!(!c.devices.is_empty(), "no [[device]] configured");
+        for d in &c.devices {
+            anyhow::ensure!(d.driver == "dma", "unknown driver {:?} (known: dma)", d.driver);
+            anyhow::ensure!((1..=64).contains(&d.engines), "engines must be 1..=64");
+        }
+        Ok(c)
+    }
+
+    /// The socket mode as bits.
+    pub fn socket_mode(&self) -> u32 {
+        u32::from_str_radix(self.daemon.socket_mode.trim_start_matches("0o"), 8).unwrap_or(0o666)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_file() {
+        let c = Config::parse(
+            r#"
+            [daemon]
+            socket = "/tmp/x.sock"
+            socket_mode = "0660"
+            allowed_uids = [1000]
+            admin_uids = [1000]
+            [quota]
+            queues = 4
+            registered_bytes = 1048576
+            [[device]]
+            driver = "dma"
+            engines = 2
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.socket_mode(), 0o660);
+        assert_eq!(c.quota.queues, 4);
+        assert_eq!(c.quota.sessions, 4096, "unset quota keeps its default");
+        assert_eq!(c.devices[0].engines, 2);
+    }
+
+    #[test]
+    fn rejects_mistakes() {
+        assert!(Config::parse("[daemon]\nsokcet = \"x\"").is_err(), "unknown keys are errors");
+        assert!(Config::parse("[[device]]\ndriver = \"gpu\"").is_err());
+        assert!(Config::parse("[daemon]\nsocket_mode = \"rw\"").is_err());
+    }
+}

@@ -1,0 +1,384 @@
+//! One client connection: handshake, requests, and the release of
+//! everything the connection created when it ends, however it ends.
+
+use std::collections::HashMap;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use wd_abi::Opcode;
+use wd_device::{BindTable, Owner, Perms, QueueConfig, RegionEntry};
+use wd_proto::{ErrorCode, FrameError, QueueDesc, QueueStat, Request, Response, PROTO_VERSION};
+use wd_sys::Mapping;
+
+use crate::server::{ClientRec, QueueRec, Server, Usage};
+
+struct OpenQueue {
+    host: usize,
+    host_qid: u32,
+    binds: Arc<BindTable>,
+    free_slots: Vec<u32>,
+    depth: u32,
+}
+
+struct Client {
+    id: u64,
+    creds: wd_proto::Creds,
+    owner: Arc<Owner>,
+    queues: HashMap<u32, OpenQueue>,
+    regions: HashMap<u32, u64>,
+    sessions: HashMap<u32, usize>,
+    next_queue: u32,
+}
+
+type Reply = (Response, Vec<OwnedFd>);
+
+fn err(code: ErrorCode, msg: impl Into<String>) -> Reply {
+    (Response::error(code, msg), Vec::new())
+}
+
+/// Serves one connection until it closes or misbehaves.
+pub fn serve(server: Arc<Server>, sock: OwnedFd) {
+    let creds = match wd_proto::peer_credentials(&sock) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(%e, "no peer credentials; dropping connection");
+            return;
+        }
+    };
+    if !server.admitted(&creds) {
+        tracing::warn!(uid = creds.uid, pid = creds.pid, "user not allowed");
+        let _ = wd_proto::send(&sock, &Response::error(ErrorCode::Permission, "user not allowed by warpd"), &[]);
+        return;
+    }
+    let id = server.next_client.fetch_add(1, Ordering::Relaxed);
+    let dup = match sock.try_clone() {
+        Ok(d) => d,
+        Err(_) => return,
+    };
+    server
+        .clients
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id, ClientRec { creds, queues: Vec::new(), sock: dup });
+    let mut c = Client {
+        id,
+        creds,
+        owner: Arc::new(Owner::new()),
+        queues: HashMap::new(),
+        regions: HashMap::new(),
+        sessions: HashMap::new(),
+        next_queue: 1,
+    };
+    tracing::info!(pid = creds.pid, uid = creds.uid, client = id, "connected");
+    let why = c.run(&server, &sock);
+    tracing::info!(pid = creds.pid, client = id, reason = %why, "disconnected; releasing its resources");
+    c.release(&server);
+    server.clients.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+}
+
+impl Client {
+    fn run(&mut self, server: &Server, sock: &OwnedFd) -> String {
+        // Handshake first; anything else is a protocol error.
+        match wd_proto::recv::<Request>(sock) {
+            Ok((Request::Hello { version, .. }, _)) if version == PROTO_VERSION => {
+                let hello = Response::Hello { version: PROTO_VERSION, pid: std::process::id() as i32 };
+                if let Err(e) = wd_proto::send(sock, &hello, &[]) {
+                    return e.to_string();
+                }
+            }
+            Ok((Request::Hello { version, .. }, _)) => {
+                let msg = format!("protocol version {version} not supported; warpd speaks {PROTO_VERSION}");
+                let _ = wd_proto::send(sock, &Response::error(ErrorCode::Version, msg.clone()), &[]);
+                return msg;
+            }
+            Ok(_) => {
+                let _ = wd_proto::send(sock, &Response::error(ErrorCode::Protocol, "expected hello"), &[]);
+                return "no handshake".into();
+            }
+            Err(e) => return e.to_string(),
+        }
+        loop {
+            let (req, fds) = match wd_proto::recv::<Request>(sock) {
+                Ok(m) => m,
+                Err(FrameError::Closed) => return "closed".into(),
+                Err(e @ FrameError::Protocol(_)) => {
+                    // Explain, then drop the connection: a client that sends
+                    // garbage loses it, nobody else notices.
+                    let _ = wd_proto::send(sock, &Response::error(ErrorCode::Protocol, e.to_string()), &[]);
+                    return e.to_string();
+                }
+                Err(e) => return e.to_string(),
+            };
+            let (resp, out) = if server.stopping.load(Ordering::Acquire) {
+                err(ErrorCode::ShuttingDown, "warpd is shutting down")
+            } else {
+                self.handle(server, req, fds)
+            };
+            let borrowed: Vec<_> = out.iter().map(|f| f.as_fd()).collect();
+            if let Err(e) = wd_proto::send(sock, &resp, &borrowed) {
+                return e.to_string();
+            }
+        }
+    }
+
+    fn handle(&mut self, server: &Server, req: Request, mut fds: Vec<OwnedFd>) -> Reply {
+        if !matches!(req, Request::RegisterMemory { .. }) && !fds.is_empty() {
+            return err(ErrorCode::Protocol, "unexpected descriptors");
+        }
+        match req {
+            Request::Hello { .. } => err(ErrorCode::Protocol, "already said hello"),
+            Request::ListDevices => {
+                let devices =
+                    server.hosts.iter().map(|h| h.info().describe(h.engines() as u32, h.queue_count() as u32)).collect();
+                (Response::Devices { devices }, Vec::new())
+            }
+            Request::OpenQueue { device, depth, weight, eventfd, allowed_ops, bind_slots } => {
+                self.open_queue(server, &device, depth, weight, eventfd, allowed_ops, bind_slots)
+            }
+            Request::CloseQueue { queue } => match self.queues.remove(&queue) {
+                Some(q) => {
+                    self.close(server, queue, q);
+                    (Response::Ok, Vec::new())
+                }
+                None => err(ErrorCode::NotFound, format!("no queue {queue}")),
+            },
+            Request::RegisterMemory { len } => {
+                let Some(fd) = fds.pop().filter(|_| fds.is_empty()) else {
+                    return err(ErrorCode::Protocol, "register_memory needs exactly one memfd");
+                };
+                self.register(server, fd, len)
+            }
+            Request::UnregisterMemory { region } => match self.regions.remove(&region) {
+                Some(bytes) => {
+                    self.owner.mem.unregister(region);
+                    server.release(self.creds.uid, Usage { registered_bytes: bytes, ..Default::default() });
+                    (Response::Ok, Vec::new())
+                }
+                None => err(ErrorCode::NotFound, format!("no region {region}")),
+            },
+            Request::CreateSession { device, kind, params } => {
+                let Some(h) = server.find(&device) else {
+                    return err(ErrorCode::NotFound, format!("no device {device:?}"));
+                };
+                if let Err(m) = server.reserve(self.creds.uid, Usage { sessions: 1, ..Default::default() }) {
+                    return err(ErrorCode::Quota, m);
+                }
+                match server.hosts[h].create_session(&self.owner, kind, &params) {
+                    Ok(id) => {
+                        self.sessions.insert(id, h);
+                        (Response::Session { session: id }, Vec::new())
+                    }
+                    Err(s) => {
+                        server.release(self.creds.uid, Usage { sessions: 1, ..Default::default() });
+                        err(ErrorCode::Invalid, s.describe())
+                    }
+                }
+            }
+            Request::CloseSession { session, .. } => match self.sessions.remove(&session) {
+                Some(h) => {
+                    server.hosts[h].close_session(&self.owner, session);
+                    server.release(self.creds.uid, Usage { sessions: 1, ..Default::default() });
+                    (Response::Ok, Vec::new())
+                }
+                None => err(ErrorCode::NotFound, format!("no session {session}")),
+            },
+            Request::BindRange { queue, addr, len, perms } => self.bind(queue, addr, len, perms),
+            Request::UnbindRange { queue, slot } => {
+                let Some(q) = self.queues.get_mut(&queue) else {
+                    return err(ErrorCode::NotFound, format!("no queue {queue}"));
+                };
+                if slot as usize >= q.binds.capacity() || q.free_slots.contains(&slot) {
+                    return err(ErrorCode::NotFound, format!("no binding {slot}"));
+                }
+                q.binds.unbind(slot as usize);
+                q.free_slots.push(slot);
+                (Response::Ok, Vec::new())
+            }
+            Request::Stats => stats(server),
+            Request::Suspend { pid, on } => {
+                if !server.is_admin(&self.creds) {
+                    return err(ErrorCode::Permission, "suspend is for administrators");
+                }
+                let clients = server.clients.lock().unwrap_or_else(|p| p.into_inner());
+                let mut n = 0;
+                for c in clients.values().filter(|c| c.creds.pid == pid) {
+                    for q in &c.queues {
+                        if server.hosts[q.host].suspend(q.host_qid, on).is_ok() {
+                            n += 1;
+                        }
+                    }
+                }
+                if n == 0 {
+                    return err(ErrorCode::NotFound, format!("process {pid} has no queues"));
+                }
+                tracing::info!(pid, on, queues = n, "suspend");
+                (Response::Ok, Vec::new())
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open_queue(
+        &mut self,
+        server: &Server,
+        device: &str,
+        depth: u32,
+        weight: u32,
+        eventfd: bool,
+        allowed: Option<Vec<u16>>,
+        bind_slots: u32,
+    ) -> Reply {
+        let Some(h) = server.find(device) else {
+            return err(ErrorCode::NotFound, format!("no device {device:?}"));
+        };
+        if let Err(m) = server.reserve(self.creds.uid, Usage { queues: 1, in_flight: depth, ..Default::default() }) {
+            return err(ErrorCode::Quota, m);
+        }
+        let cfg = QueueConfig {
+            sq_entries: depth,
+            cq_entries: depth.saturating_mul(2),
+            weight,
+            eventfd,
+            allowed_ops: allowed.map(|v| v.into_iter().map(Opcode).collect()),
+            bind_slots,
+            // Never dereference this client's addresses: reach them with
+            // process_vm_readv/writev on the pid the kernel vouched for.
+            remote_pid: Some(self.creds.pid),
+            error_limit: Some(server.cfg.daemon.fault_threshold),
+        };
+        let host = &server.hosts[h];
+        let handle = match host.create_queue(&cfg, self.owner.clone()) {
+            Ok(q) => q,
+            Err(e) => {
+                server.release(self.creds.uid, Usage { queues: 1, in_flight: depth, ..Default::default() });
+                return err(ErrorCode::Invalid, e.to_string());
+            }
+        };
+        let local = self.next_queue;
+        self.next_queue += 1;
+        let desc = QueueDesc {
+            queue: local,
+            len: handle.map.len() as u64,
+            eventfd: handle.eventfd.is_some(),
+            max_request: host.info().max_request,
+        };
+        let mut fds = vec![handle.fd];
+        if let Some(e) = handle.eventfd {
+            fds.push(OwnedFd::from(e));
+        }
+        let free_slots = (0..handle.binds.capacity() as u32).rev().collect();
+        self.queues.insert(local, OpenQueue { host: h, host_qid: handle.id, binds: handle.binds, free_slots, depth });
+        if let Some(rec) = server.clients.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&self.id) {
+            rec.queues.push(QueueRec { local, host: h, host_qid: handle.id });
+        }
+        (Response::Queue(desc), fds)
+    }
+
+    fn register(&mut self, server: &Server, fd: OwnedFd, len: u64) -> Reply {
+        if len == 0 || len > isize::MAX as u64 {
+            return err(ErrorCode::Invalid, "bad region length");
+        }
+        // A client could otherwise truncate the file under our mapping and
+        // make the engines fault (SIGBUS) on its next request.
+        if let Err(e) = wd_sys::verify_sealed(&fd, len) {
+            return err(ErrorCode::Unsealed, e.to_string());
+        }
+        if let Err(m) = server.reserve(self.creds.uid, Usage { registered_bytes: len, ..Default::default() }) {
+            return err(ErrorCode::Quota, m);
+        }
+        let map = match Mapping::map_shared(&fd, len as usize) {
+            Ok(m) => Arc::new(m),
+            Err(e) => {
+                server.release(self.creds.uid, Usage { registered_bytes: len, ..Default::default() });
+                return err(ErrorCode::Os, e.to_string());
+            }
+        };
+        match self.owner.mem.register(RegionEntry { map, perms: Perms::RW }) {
+            Some(id) => {
+                self.regions.insert(id, len);
+                (Response::Region { region: id }, Vec::new())
+            }
+            None => {
+                server.release(self.creds.uid, Usage { registered_bytes: len, ..Default::default() });
+                err(ErrorCode::Quota, "region table full")
+            }
+        }
+    }
+
+    fn bind(&mut self, queue: u32, addr: u64, len: u64, perms: u32) -> Reply {
+        let Some(q) = self.queues.get_mut(&queue) else {
+            return err(ErrorCode::NotFound, format!("no queue {queue}"));
+        };
+        let perms = Perms::from_bits(perms);
+        if len == 0 || perms == Perms::NONE || addr.checked_add(len).is_none() {
+            return err(ErrorCode::Invalid, "empty or overflowing range");
+        }
+        // Ask the kernel now whether it lets us reach this process at all,
+        // so the client learns at bind time, not on every request.
+        let mut probe = [0u8; 1];
+        if let Err(e) = wd_sys::process_vm::read(self.creds.pid, addr, &mut probe) {
+            return err(
+                ErrorCode::Os,
+                format!("kernel refuses process_vm_readv on this range ({e}); use registered memory instead"),
+            );
+        }
+        let Some(slot) = q.free_slots.pop() else {
+            return err(ErrorCode::Quota, "no free binding slot on this queue");
+        };
+        q.binds.bind(slot as usize, addr as usize, len as usize, perms);
+        (Response::Binding { slot }, Vec::new())
+    }
+
+    fn close(&self, server: &Server, local: u32, q: OpenQueue) {
+        // Returns once the engine let go: only then may the client's memory
+        // (regions) be unmapped.
+        if let Err(e) = server.hosts[q.host].close_queue(q.host_qid) {
+            tracing::debug!(%e, "close_queue");
+        }
+        server.release(self.creds.uid, Usage { queues: 1, in_flight: q.depth, ..Default::default() });
+        if let Some(rec) = server.clients.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&self.id) {
+            rec.queues.retain(|r| r.local != local);
+        }
+    }
+
+    /// Everything the connection created goes, queues first (their engines
+    /// drain and let go), then sessions and regions.
+    fn release(&mut self, server: &Server) {
+        for (local, q) in std::mem::take(&mut self.queues) {
+            self.close(server, local, q);
+        }
+        for (id, h) in std::mem::take(&mut self.sessions) {
+            server.hosts[h].close_session(&self.owner, id);
+            server.release(self.creds.uid, Usage { sessions: 1, ..Default::default() });
+        }
+        for (id, bytes) in std::mem::take(&mut self.regions) {
+            self.owner.mem.unregister(id);
+            server.release(self.creds.uid, Usage { registered_bytes: bytes, ..Default::default() });
+        }
+    }
+}
+
+fn stats(server: &Server) -> Reply {
+    let per_host: Vec<_> = server.hosts.iter().map(|h| h.stats()).collect();
+    let clients = server.clients.lock().unwrap_or_else(|p| p.into_inner());
+    let mut queues = Vec::new();
+    for c in clients.values() {
+        for q in &c.queues {
+            let s = per_host[q.host].per_queue.iter().find(|s| s.queue == q.host_qid);
+            queues.push(QueueStat {
+                pid: c.creds.pid,
+                uid: c.creds.uid,
+                device: server.hosts[q.host].info().name.clone(),
+                queue: q.local,
+                state: s.map_or("closing", |s| s.state).to_string(),
+                requests: s.map_or(0, |s| s.requests),
+                bytes_in: s.map_or(0, |s| s.bytes_in),
+                bytes_out: s.map_or(0, |s| s.bytes_out),
+                errors: s.map_or(0, |s| s.errors),
+                in_flight: s.map_or(0, |s| s.in_flight),
+            });
+        }
+    }
+    (Response::Stats { clients: clients.len() as u32, queues }, Vec::new())
+}

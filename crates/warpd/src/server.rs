@@ -1,0 +1,195 @@
+//! The broker: devices, the listening socket, the registry of clients.
+
+use std::collections::HashMap;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rustix::net::{accept_with, bind, listen, socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+use wd_device::{DeviceHost, HostConfig};
+
+use crate::config::Config;
+
+/// What one user holds, across all its connections (for quotas).
+#[derive(Default, Clone, Copy, Debug)]
+pub struct Usage {
+    pub queues: u32,
+    pub registered_bytes: u64,
+    pub sessions: u32,
+    pub in_flight: u32,
+}
+
+/// A queue as the registry knows it, for stats and administration.
+#[derive(Clone, Debug)]
+pub struct QueueRec {
+    pub local: u32,
+    pub host: usize,
+    pub host_qid: u32,
+}
+
+/// A connected client.
+pub struct ClientRec {
+    pub creds: wd_proto::Creds,
+    pub queues: Vec<QueueRec>,
+    /// A duplicate of the connection, to shut it down from outside.
+    pub sock: OwnedFd,
+}
+
+pub struct Server {
+    pub cfg: Config,
+    pub hosts: Vec<Arc<DeviceHost>>,
+    pub clients: Mutex<HashMap<u64, ClientRec>>,
+    pub usage: Mutex<HashMap<u32, Usage>>,
+    pub next_client: AtomicU64,
+    pub stopping: AtomicBool,
+}
+
+impl Server {
+    pub fn start(cfg: Config) -> anyhow::Result<Arc<Server>> {
+        let node = wd_sys::topology::numa_node_of_cpu(wd_sys::thread::current_cpu());
+        let mut hosts = Vec::new();
+        for (i, d) in cfg.devices.iter().enumerate() {
+            let name = d.name.clone().unwrap_or_else(|| format!("{}{i}", d.driver));
+            let dev = Arc::new(wd_dma::DmaDevice::new(&name, node));
+            let hc = HostConfig { engines: d.engines, pin: d.pin, idle_spin: Duration::from_micros(d.idle_spin_us) };
+            hosts.push(DeviceHost::start(dev, &hc)?);
+            tracing::info!(device = %name, engines = d.engines, "device up");
+        }
+        Ok(Arc::new(Server {
+            cfg,
+            hosts,
+            clients: Mutex::new(HashMap::new()),
+            usage: Mutex::new(HashMap::new()),
+            next_client: AtomicU64::new(1),
+            stopping: AtomicBool::new(false),
+        }))
+    }
+
+    /// A device by exact name, else the least loaded of that driver.
+    pub fn find(&self, name: &str) -> Option<usize> {
+        if let Some(i) = self.hosts.iter().position(|h| h.info().name == name) {
+            return Some(i);
+        }
+        (0..self.hosts.len()).filter(|&i| self.hosts[i].info().driver == name).min_by_key(|&i| self.hosts[i].queue_count())
+    }
+
+    /// Reserves `delta` of a user's quota, or says which limit it would pass.
+    pub fn reserve(&self, uid: u32, delta: Usage) -> Result<(), String> {
+        let q = &self.cfg.quota;
+        let mut all = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let u = all.entry(uid).or_default();
+        let next = Usage {
+            queues: u.queues + delta.queues,
+            registered_bytes: u.registered_bytes + delta.registered_bytes,
+            sessions: u.sessions + delta.sessions,
+            in_flight: u.in_flight + delta.in_flight,
+        };
+        if next.queues > q.queues {
+            return Err(format!("queue quota of {} reached", q.queues));
+        }
+        if next.registered_bytes > q.registered_bytes {
+            return Err(format!("registered memory quota of {} bytes reached", q.registered_bytes));
+        }
+        if next.sessions > q.sessions {
+            return Err(format!("session quota of {} reached", q.sessions));
+        }
+        if next.in_flight > q.in_flight {
+            return Err(format!("in-flight quota of {} requests reached", q.in_flight));
+        }
+        *u = next;
+        Ok(())
+    }
+
+    /// Returns quota taken by [`Server::reserve`].
+    pub fn release(&self, uid: u32, d: Usage) {
+        let mut all = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let u = all.entry(uid).or_default();
+        u.queues = u.queues.saturating_sub(d.queues);
+        u.registered_bytes = u.registered_bytes.saturating_sub(d.registered_bytes);
+        u.sessions = u.sessions.saturating_sub(d.sessions);
+        u.in_flight = u.in_flight.saturating_sub(d.in_flight);
+    }
+
+    pub fn admitted(&self, c: &wd_proto::Creds) -> bool {
+        let d = &self.cfg.daemon;
+        if c.uid == 0 || (d.allowed_uids.is_empty() && d.allowed_gids.is_empty()) {
+            return true;
+        }
+        d.allowed_uids.contains(&c.uid) || d.allowed_gids.contains(&c.gid)
+    }
+
+    pub fn is_admin(&self, c: &wd_proto::Creds) -> bool {
+        c.uid == 0 || c.uid == rustix::process::getuid().as_raw() || self.cfg.daemon.admin_uids.contains(&c.uid)
+    }
+
+    /// Stops accepting, cancels what devices still hold, and disconnects
+    /// every client (their threads then release everything).
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        for h in &self.hosts {
+            h.shutdown();
+        }
+        for c in self.clients.lock().unwrap_or_else(|p| p.into_inner()).values() {
+            let _ = rustix::net::shutdown(&c.sock, rustix::net::Shutdown::Both);
+        }
+    }
+}
+
+/// Creates the listening socket at `path` with the configured mode.
+pub fn listen_at(cfg: &Config) -> anyhow::Result<OwnedFd> {
+    let path = &cfg.daemon.socket;
+    // A leftover socket from a crashed daemon: take its place only if
+    // nobody answers on it.
+    if std::path::Path::new(path).exists() {
+        let probe = socket_with(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None)?;
+        if rustix::net::connect(&probe, &SocketAddrUnix::new(path.as_str())?).is_ok() {
+            anyhow::bail!("another warpd is listening on {path}");
+        }
+        std::fs::remove_file(path)?;
+    }
+    let sock = socket_with(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None)?;
+    bind(&sock, &SocketAddrUnix::new(path.as_str())?)?;
+    listen(&sock, 128)?;
+    rustix::fs::chmod(path.as_str(), rustix::fs::Mode::from_raw_mode(cfg.socket_mode()))?;
+    if let Some(gid) = cfg.daemon.socket_gid {
+        rustix::fs::chown(path.as_str(), None, Some(rustix::fs::Gid::from_raw(gid)))?;
+    }
+    Ok(sock)
+}
+
+/// Accepts connections until `term` is set; one thread per client (the
+/// control path is rare; the data path never touches these threads).
+pub fn run(server: Arc<Server>, listener: OwnedFd, term: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let mut threads = Vec::new();
+    while !term.load(Ordering::Acquire) {
+        let mut fds = [rustix::event::PollFd::new(&listener, rustix::event::PollFlags::IN)];
+        let tick = rustix::time::Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
+        match rustix::event::poll(&mut fds, Some(&tick)) {
+            Ok(0) | Err(rustix::io::Errno::INTR) => continue,
+            Ok(_) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let conn = match accept_with(&listener, SocketFlags::CLOEXEC) {
+            Ok(c) => c,
+            Err(rustix::io::Errno::INTR) | Err(rustix::io::Errno::AGAIN) => continue,
+            Err(e) => {
+                tracing::warn!(%e, "accept");
+                continue;
+            }
+        };
+        let s = server.clone();
+        threads.retain(|t: &std::thread::JoinHandle<()>| !t.is_finished());
+        match std::thread::Builder::new().name("warpd-client".into()).spawn(move || crate::conn::serve(s, conn)) {
+            Ok(t) => threads.push(t),
+            Err(e) => tracing::error!(%e, "cannot start a client thread"),
+        }
+    }
+    tracing::info!("stopping: cancelling in-flight work and disconnecting clients");
+    server.stop();
+    for t in threads {
+        let _ = t.join();
+    }
+    let _ = listener.as_fd();
+    Ok(())
+}

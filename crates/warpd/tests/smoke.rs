@@ -1,0 +1,111 @@
+//! Starts the real `warpd` and drives it through the library.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use warpdrive::{Req, Runtime, Status};
+
+struct Daemon {
+    child: Child,
+    path: String,
+}
+
+impl Daemon {
+    fn start(tag: &str) -> Daemon {
+        let path = format!("/tmp/warpd-test-{}-{tag}.sock", std::process::id());
+        let _ = std::fs::remove_file(&path);
+        let child = Command::new(env!("CARGO_BIN_EXE_warpd"))
+            .args(["--foreground", "--socket", &path])
+            .env("WD_LOG", "warn")
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start warpd");
+        let t0 = Instant::now();
+        while !std::path::Path::new(&path).exists() {
+            assert!(t0.elapsed() < Duration::from_secs(10), "warpd did not create its socket");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Daemon { child, path }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[test]
+fn queues_regions_and_sva_through_the_daemon() {
+    let d = Daemon::start("smoke");
+    let rt = Runtime::connect(&d.path).expect("connect");
+    assert!(rt.is_daemon());
+    let devs = rt.devices().unwrap();
+    assert!(devs.iter().any(|x| x.driver == "dma"));
+    let mut q = rt.queue("dma").expect("queue from warpd");
+    q.nop().unwrap();
+
+    // Registered memory: zero copy through a memfd the daemon mapped.
+    let pool = rt.pool(4096, 4).unwrap();
+    let mut a = pool.alloc().unwrap();
+    a.as_mut_slice().iter_mut().enumerate().for_each(|(i, x)| *x = i as u8);
+    let b = pool.alloc().unwrap();
+    let t = q.submit(Req::copy(a, b)).map_err(|e| e.into_error()).unwrap();
+    let done = q.wait_for(t).unwrap();
+    assert_eq!(done.status, Status::Ok);
+    assert_eq!(done.src.as_slice(), done.dst.as_slice());
+
+    // SVA: borrowed slices reached with process_vm_readv/writev.
+    let src: Vec<u8> = (0..10_000u32).map(|i| (i * 7) as u8).collect();
+    let mut dst = vec![0u8; src.len()];
+    q.copy(&src, &mut dst).unwrap();
+    assert_eq!(src, dst);
+    assert_eq!(q.crc32c(&src, 0).unwrap(), crc32c::crc32c(&src));
+    q.fill(&mut dst, 0x0102_0304_0506_0708).unwrap();
+    assert_eq!(&dst[..8], &[8, 7, 6, 5, 4, 3, 2, 1]);
+    assert_eq!(q.compare(&src, &src).unwrap(), None);
+
+    let (clients, queues) = rt.daemon_stats().unwrap();
+    assert!(clients >= 1);
+    let mine = queues.iter().find(|s| s.pid == std::process::id() as i32).expect("our queue in stats");
+    assert!(mine.requests >= 6, "{mine:?}");
+}
+
+#[test]
+fn daemon_death_completes_in_flight_with_device_lost() {
+    let mut d = Daemon::start("lost");
+    let rt = Runtime::connect(&d.path).unwrap();
+    let mut q = rt.queue("dma").unwrap();
+    q.nop().unwrap();
+    rt.suspend_process(std::process::id() as i32, true).unwrap();
+    let mut tickets = Vec::new();
+    for _ in 0..10 {
+        tickets.push(q.submit(Req::nop()).map_err(|e| e.into_error()).unwrap());
+    }
+    d.child.kill().unwrap();
+    d.child.wait().unwrap();
+    let mut out = Vec::new();
+    let t0 = Instant::now();
+    while out.len() < tickets.len() {
+        assert!(t0.elapsed() < Duration::from_secs(10), "in-flight requests vanished");
+        q.wait(1, &mut out).unwrap();
+    }
+    assert!(out.iter().all(|d| d.status == Status::DeviceLost));
+    assert!(matches!(q.nop(), Err(warpdrive::Error::DeviceLost)));
+    // The library reconnects on the next open once a broker is back.
+    let d2 = Daemon { child: Command::new(env!("CARGO_BIN_EXE_warpd")).args(["--foreground", "--socket", &d.path]).stderr(Stdio::null()).spawn().unwrap(), path: d.path.clone() };
+    let t0 = Instant::now();
+    let mut q2 = loop {
+        match rt.queue("dma") {
+            Ok(q) => break q,
+            Err(e) => {
+                assert!(t0.elapsed() < Duration::from_secs(10), "no reconnect: {e}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    };
+    q2.nop().unwrap();
+    drop(d2);
+}
