@@ -101,6 +101,21 @@ impl Opcode {
     /// CRC-32C of `src`, seeded with `params[0]`; result in `Completion::result`.
     pub const CRC32C: Opcode = Opcode(0x0004);
 
+    /// Compression (class 1): compresses `src` into `dst`. `params[0]` packs
+    /// format (bits 0..8: 0 deflate, 1 zlib, 2 gzip, 3 zstd, 4 lz4), level
+    /// (8..16), flush mode (16..24, streams) and window log (24..32); see
+    /// the `wd-zip` crate. With a session, a step of a compression stream.
+    pub const COMPRESS: Opcode = Opcode(0x0100);
+    /// Decompresses `src` into `dst` (same `params[0]`; `params[1]` is an
+    /// output limit, 0 = `dst.len`). Bad input completes with `BadData` and
+    /// an error code in `result`. With a session, a step of a stream.
+    pub const DECOMPRESS: Opcode = Opcode(0x0101);
+    /// Raw-deflate block for parallel compression: `src` = dictionary
+    /// (`params[0]` bits 32..64 bytes) followed by data; output ends
+    /// byte-aligned unless `params[1]` bit 0 marks the final block;
+    /// `result` = CRC-32 of the data.
+    pub const DEFLATE_BLOCK: Opcode = Opcode(0x0102);
+
     // Class 2: symmetric crypto (`sec`). Keys live in sessions created on
     // the control path; descriptors carry only the session id, the IV (in
     // `params`) and buffers. Session and buffer encodings: crate `wd-sec`.
