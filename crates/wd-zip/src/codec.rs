@@ -82,8 +82,13 @@ pub fn decoder(format: Format, window_log: u8) -> Result<Box<dyn Stream>, ZipErr
 
 // ---------------------------------------------------------------- deflate
 
-/// A gzip member header as we write it: no name, no mtime, Unix.
-pub(crate) fn gzip_header(level: u8) -> [u8; 10] {
+/// A gzip member header as we write it: no name, no mtime, Unix (what
+/// parallel compression puts before its blocks).
+pub fn gzip_header_bytes(level: u8) -> [u8; 10] {
+    gzip_header(level)
+}
+
+fn gzip_header(level: u8) -> [u8; 10] {
     let xfl = match level {
         1 => 4,
         9 => 2,
