@@ -1,0 +1,483 @@
+//! Crypto on the `sec` device: AEAD, ciphers, digests and MACs.
+//!
+//! Keys go to the device once, on the control path, as a session
+//! ([`CipherKey`], [`MacKey`]); requests name the session by id, and the
+//! key schedule is wiped when the handle is dropped. Nonces and IVs travel
+//! in the descriptor's `params`, AAD at the head of `src`, the tag at the
+//! tail of `dst` (the wire encoding is documented in `wd_sec`).
+//!
+//! ```
+//! use warpdrive::crypto::{self, CipherAlg, CipherKey, DigestAlg};
+//! let rt = warpdrive::Runtime::embedded()?;
+//! let mut q = rt.queue("sec")?;
+//! let key = CipherKey::new(&rt, "sec", CipherAlg::AesGcm, &[7u8; 32])?;
+//! let sealed = key.seal(&mut q, &[1u8; 12], b"header", b"secret")?;
+//! assert_eq!(key.open(&mut q, &[1u8; 12], b"header", &sealed)?, b"secret");
+//! let d = crypto::digest(&mut q, DigestAlg::Sha256, b"abc")?;
+//! assert_eq!(d[..4], [0xba, 0x78, 0x16, 0xbf]);
+//! # Ok::<(), warpdrive::crypto::CryptoError>(())
+//! ```
+//!
+//! For existing code built on the RustCrypto traits, [`Sha256`] and its
+//! siblings implement `digest::Digest` over the device.
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::sync::OnceLock;
+
+use wd_abi::{Opcode, Status};
+pub use wd_sec::{CipherAlg, DigestAlg, MacAlg, SecError};
+use zeroize::Zeroizing;
+
+use crate::{Buffer, Done, Error, Queue, Req, Runtime};
+
+/// What a crypto call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    /// A parameter (key, IV, input length) does not fit the algorithm.
+    #[error(transparent)]
+    Param(#[from] SecError),
+    /// The AEAD tag did not verify: the data or its AAD were altered, or
+    /// the key or nonce is wrong. No plaintext is returned.
+    #[error("authentication failed")]
+    AuthFailed,
+    /// Queue or device failure.
+    #[error(transparent)]
+    Queue(#[from] Error),
+}
+
+fn session_err(e: Error) -> CryptoError {
+    CryptoError::Queue(e)
+}
+
+fn run(q: &mut Queue, req: Req) -> Result<Done, CryptoError> {
+    let t = q.submit(req).map_err(|e| CryptoError::Queue(e.into_error()))?;
+    let d = q.wait_for(t)?;
+    check(&d)?;
+    Ok(d)
+}
+
+/// Turns a completion's status into a typed error.
+pub fn check(d: &Done) -> Result<(), CryptoError> {
+    match d.status {
+        Status::Ok => Ok(()),
+        Status::BadData if d.result == wd_sec::RESULT_AUTH_FAILED => Err(CryptoError::AuthFailed),
+        Status::BadData => Err(SecError::BadPadding.into()),
+        Status::Overflow => Err(SecError::Overflow.into()),
+        s => Err(Error::Status(s).into()),
+    }
+}
+
+/// A session on a `sec` device, closed when dropped.
+struct Session {
+    rt: Runtime,
+    dev: String,
+    id: u32,
+}
+
+impl Session {
+    fn open(rt: &Runtime, dev: &str, kind: u32, alg: u16, key: &[u8]) -> Result<Session, CryptoError> {
+        let params = wd_sec::alg::encode_session(alg, key);
+        let id = rt.create_session(dev, kind, &params).map_err(session_err)?;
+        Ok(Session { rt: rt.clone(), dev: dev.to_string(), id })
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.rt.close_session(&self.dev, self.id);
+    }
+}
+
+/// A cipher or AEAD key held by the device.
+pub struct CipherKey {
+    s: Session,
+    alg: CipherAlg,
+}
+
+impl CipherKey {
+    /// Sends `key` to device `dev` (`"sec"` or `"sec0"`) as a session.
+    /// Wrong key sizes are [`SecError::KeySize`], checked before anything
+    /// is sent.
+    pub fn new(rt: &Runtime, dev: &str, alg: CipherAlg, key: &[u8]) -> Result<CipherKey, CryptoError> {
+        if !alg.key_lens().contains(&key.len()) {
+            return Err(SecError::KeySize { got: key.len(), allowed: alg.key_lens() }.into());
+        }
+        Ok(CipherKey { s: Session::open(rt, dev, wd_sec::alg::kind::CIPHER, alg as u16, key)?, alg })
+    }
+
+    /// The algorithm.
+    pub fn alg(&self) -> CipherAlg {
+        self.alg
+    }
+
+    /// The session id (for hand-built requests).
+    pub fn session(&self) -> u32 {
+        self.s.id
+    }
+
+    fn params(&self, iv: &[u8], aad_len: usize) -> Result<[u64; 2], CryptoError> {
+        if iv.len() != self.alg.iv_len() {
+            return Err(SecError::IvSize { got: iv.len(), want: self.alg.iv_len() }.into());
+        }
+        let aad = u32::try_from(aad_len).map_err(|_| SecError::InputLength)?;
+        Ok(wd_sec::alg::encode_iv(iv, aad)?)
+    }
+
+    /// An encryption request with owned buffers, for pipelining: `src` is
+    /// `aad_len` bytes of AAD then the plaintext; `dst` receives the
+    /// ciphertext (and tag). Pass the same registered `Buf` region twice
+    /// (`Buffer::Reg`) for in-place work.
+    pub fn encrypt_req(&self, iv: &[u8], aad_len: usize, src: Buffer, dst: Buffer) -> Result<Req, CryptoError> {
+        let params = self.params(iv, aad_len)?;
+        Ok(Req { session: self.s.id, params, src, dst, ..Req::new(Opcode::SEC_ENCRYPT) })
+    }
+
+    /// A decryption request with owned buffers (`src`: AAD, ciphertext, tag).
+    pub fn decrypt_req(&self, iv: &[u8], aad_len: usize, src: Buffer, dst: Buffer) -> Result<Req, CryptoError> {
+        let params = self.params(iv, aad_len)?;
+        Ok(Req { session: self.s.id, params, src, dst, ..Req::new(Opcode::SEC_DECRYPT) })
+    }
+
+    fn need_aead(&self) -> Result<(), CryptoError> {
+        if self.alg.is_aead() {
+            Ok(())
+        } else {
+            Err(SecError::NotAead.into())
+        }
+    }
+
+    /// AEAD: encrypts `pt` with `aad`; returns ciphertext followed by the 16-byte tag.
+    pub fn seal(&self, q: &mut Queue, nonce: &[u8], aad: &[u8], pt: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.need_aead()?;
+        let mut src = Vec::with_capacity(aad.len() + pt.len());
+        src.extend_from_slice(aad);
+        src.extend_from_slice(pt);
+        self.seal_owned(q, nonce, aad.len(), src)
+    }
+
+    /// AEAD seal of an owned `AAD | plaintext` buffer; returns ciphertext | tag.
+    pub fn seal_owned(
+        &self,
+        q: &mut Queue,
+        nonce: &[u8],
+        aad_len: usize,
+        src: Vec<u8>,
+    ) -> Result<Vec<u8>, CryptoError> {
+        self.need_aead()?;
+        let n = src.len().checked_sub(aad_len).ok_or(SecError::Truncated)? + 16;
+        let req = self.encrypt_req(nonce, aad_len, Buffer::Heap(src), Buffer::Heap(vec![0; n]))?;
+        let d = run(q, req)?;
+        let mut out = take_heap(d.dst);
+        out.truncate(d.produced as usize);
+        Ok(out)
+    }
+
+    /// AEAD: verifies and decrypts `ct_tag` (ciphertext then tag). A tag
+    /// mismatch is [`CryptoError::AuthFailed`] and returns no plaintext;
+    /// input shorter than a tag is [`SecError::Truncated`].
+    pub fn open(&self, q: &mut Queue, nonce: &[u8], aad: &[u8], ct_tag: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.need_aead()?;
+        if ct_tag.len() < 16 {
+            return Err(SecError::Truncated.into());
+        }
+        let mut src = Vec::with_capacity(aad.len() + ct_tag.len());
+        src.extend_from_slice(aad);
+        src.extend_from_slice(ct_tag);
+        let req = self.decrypt_req(nonce, aad.len(), Buffer::Heap(src), Buffer::Heap(vec![0; ct_tag.len() - 16]))?;
+        let d = run(q, req)?;
+        let mut out = take_heap(d.dst);
+        out.truncate(d.produced as usize);
+        Ok(out)
+    }
+
+    /// Plain cipher (ECB/CBC/CTR/XTS): encrypts `data` with `iv` (empty for ECB).
+    pub fn encrypt(&self, q: &mut Queue, iv: &[u8], data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.crypt(q, iv, data, true)
+    }
+
+    /// Plain cipher: decrypts `data` (PKCS#7 padding removed for the padded modes).
+    pub fn decrypt(&self, q: &mut Queue, iv: &[u8], data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.crypt(q, iv, data, false)
+    }
+
+    fn crypt(&self, q: &mut Queue, iv: &[u8], data: &[u8], enc: bool) -> Result<Vec<u8>, CryptoError> {
+        if self.alg.is_aead() {
+            return Err(SecError::NotCipher.into());
+        }
+        let n = if enc { self.alg.sealed_len(data.len()).ok_or(SecError::InputLength)? } else { data.len() };
+        let src = Buffer::Heap(data.to_vec());
+        let dst = Buffer::Heap(vec![0; n]);
+        let req = if enc { self.encrypt_req(iv, 0, src, dst)? } else { self.decrypt_req(iv, 0, src, dst)? };
+        let d = run(q, req)?;
+        let mut out = take_heap(d.dst);
+        out.truncate(d.produced as usize);
+        Ok(out)
+    }
+}
+
+fn take_heap(b: Buffer) -> Vec<u8> {
+    match b {
+        Buffer::Heap(v) => v,
+        other => other.as_slice().to_vec(),
+    }
+}
+
+/// One-shot digest of `data` (no session needed).
+pub fn digest(q: &mut Queue, alg: DigestAlg, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let (d, _) = digest_owned(q, alg, data.to_vec())?;
+    Ok(d)
+}
+
+/// One-shot digest of an owned buffer; the buffer comes back with the digest.
+pub fn digest_owned(q: &mut Queue, alg: DigestAlg, data: Vec<u8>) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
+    let req = Req {
+        params: [alg as u64, 0],
+        src: Buffer::Heap(data),
+        dst: Buffer::Heap(vec![0; alg.output_len()]),
+        ..Req::new(Opcode::SEC_DIGEST)
+    };
+    let d = run(q, req)?;
+    Ok((take_heap(d.dst), take_heap(d.src)))
+}
+
+/// A streaming digest or MAC held by the device: [`Stream::update`] any
+/// number of times, then [`Stream::finish`] (which resets it for reuse).
+pub struct Stream {
+    s: Session,
+    out_len: usize,
+}
+
+impl Stream {
+    /// A streaming digest on device `dev`.
+    pub fn digest(rt: &Runtime, dev: &str, alg: DigestAlg) -> Result<Stream, CryptoError> {
+        Ok(Stream { s: Session::open(rt, dev, wd_sec::alg::kind::DIGEST, alg as u16, &[])?, out_len: alg.output_len() })
+    }
+
+    /// A MAC (HMAC over a digest, or CMAC-AES) keyed with `key`.
+    pub fn mac(rt: &Runtime, dev: &str, alg: MacAlg, key: &[u8]) -> Result<Stream, CryptoError> {
+        alg.check_key(key.len())?;
+        Ok(Stream { s: Session::open(rt, dev, wd_sec::alg::kind::MAC, alg.id(), key)?, out_len: alg.output_len() })
+    }
+
+    /// Output length.
+    pub fn output_len(&self) -> usize {
+        self.out_len
+    }
+
+    /// Absorbs an owned buffer (zero copy); the buffer comes back.
+    pub fn update_owned(&self, q: &mut Queue, data: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
+        let req = Req { session: self.s.id, src: Buffer::Heap(data), ..Req::new(Opcode::SEC_UPDATE) };
+        Ok(take_heap(run(q, req)?.src))
+    }
+
+    /// Absorbs `data`.
+    pub fn update(&self, q: &mut Queue, data: &[u8]) -> Result<(), CryptoError> {
+        self.update_owned(q, data.to_vec()).map(drop)
+    }
+
+    /// Absorbs `last` (may be empty), returns the digest or MAC and resets the stream.
+    pub fn finish(&self, q: &mut Queue, last: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let src = if last.is_empty() { Buffer::None } else { Buffer::Heap(last.to_vec()) };
+        let req =
+            Req { session: self.s.id, src, dst: Buffer::Heap(vec![0; self.out_len]), ..Req::new(Opcode::SEC_FINAL) };
+        Ok(take_heap(run(q, req)?.dst))
+    }
+
+    /// One-shot digest or MAC of `data` with this session's key; the
+    /// stream in progress is not touched.
+    pub fn oneshot(&self, q: &mut Queue, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let req = Req {
+            session: self.s.id,
+            src: Buffer::Heap(data.to_vec()),
+            dst: Buffer::Heap(vec![0; self.out_len]),
+            ..Req::new(Opcode::SEC_DIGEST)
+        };
+        Ok(take_heap(run(q, req)?.dst))
+    }
+
+    /// Computes the MAC of `data` and compares it with `tag` in constant time.
+    pub fn verify(&self, q: &mut Queue, data: &[u8], tag: &[u8]) -> Result<bool, CryptoError> {
+        let m = Zeroizing::new(self.oneshot(q, data)?);
+        Ok(ct_eq(&m, tag))
+    }
+}
+
+/// Constant-time equality (length is not secret).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+// ---------------------------------------------------------------------------
+// `digest::Digest` over the device.
+
+/// Bytes a [`Hasher`] collects before it sends them to the device: small
+/// updates are coalesced so that a stream of tiny writes costs one queue
+/// round trip per 64 KiB, not one per write.
+pub const HASHER_CHUNK: usize = 64 * 1024;
+
+struct Shared {
+    rt: Runtime,
+}
+
+fn shared() -> Result<&'static Shared, CryptoError> {
+    static RT: OnceLock<Result<Shared, String>> = OnceLock::new();
+    RT.get_or_init(|| Runtime::embedded().map(|rt| Shared { rt }).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| CryptoError::Queue(Error::Unavailable(e.clone())))
+}
+
+thread_local! {
+    static QUEUE: RefCell<Option<Queue>> = const { RefCell::new(None) };
+}
+
+fn with_queue<T>(f: impl FnOnce(&mut Queue) -> Result<T, CryptoError>) -> Result<T, CryptoError> {
+    let sh = shared()?;
+    QUEUE.with(|q| {
+        let mut q = q.borrow_mut();
+        if q.is_none() {
+            *q = Some(sh.rt.queue("sec")?);
+        }
+        f(q.as_mut().expect("just set"))
+    })
+}
+
+/// Type-level digest choice for [`Hasher`].
+pub trait HashAlg: Default + Clone {
+    /// The algorithm.
+    const ALG: DigestAlg;
+    /// Output size.
+    type OutputSize: digest::generic_array::ArrayLength<u8> + 'static;
+}
+
+macro_rules! hash_alg {
+    ($(#[$m:meta])* $name:ident, $alias:ident, $alg:expr, $size:ty) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, Default)]
+        pub struct $name;
+        impl HashAlg for $name {
+            const ALG: DigestAlg = $alg;
+            type OutputSize = $size;
+        }
+        $(#[$m])*
+        /// (`digest::Digest` on the `sec` device.)
+        pub type $alias = Hasher<$name>;
+    };
+}
+
+/// Type-level algorithm markers.
+pub mod algs {
+    use super::*;
+    use digest::consts::{U20, U28, U32, U48, U64};
+    hash_alg!(/// SHA-1 (legacy).
+        Sha1Alg, Sha1, DigestAlg::Sha1, U20);
+    hash_alg!(/// SHA-224.
+        Sha224Alg, Sha224, DigestAlg::Sha224, U28);
+    hash_alg!(/// SHA-256.
+        Sha256Alg, Sha256, DigestAlg::Sha256, U32);
+    hash_alg!(/// SHA-384.
+        Sha384Alg, Sha384, DigestAlg::Sha384, U48);
+    hash_alg!(/// SHA-512.
+        Sha512Alg, Sha512, DigestAlg::Sha512, U64);
+    hash_alg!(/// SHA3-256.
+        Sha3_256Alg, Sha3_256, DigestAlg::Sha3_256, U32);
+    hash_alg!(/// SM3.
+        Sm3Alg, Sm3, DigestAlg::Sm3, U32);
+}
+pub use algs::{Sha1, Sha224, Sha256, Sha384, Sha3_256, Sha512, Sm3};
+
+/// A digest computed on the `sec` device of a process-wide embedded
+/// runtime (one queue per thread), usable wherever `digest::Digest` is.
+/// Small updates are coalesced ([`HASHER_CHUNK`]); the device keeps the
+/// running state in a session. Device failures (none expected in the
+/// embedded runtime) panic, as the trait has no error path: use
+/// [`Stream`] to handle them.
+pub struct Hasher<A: HashAlg> {
+    stream: Option<Stream>,
+    buf: Vec<u8>,
+    _a: PhantomData<A>,
+}
+
+impl<A: HashAlg> Default for Hasher<A> {
+    fn default() -> Self {
+        Hasher { stream: None, buf: Vec::new(), _a: PhantomData }
+    }
+}
+
+impl<A: HashAlg> Clone for Hasher<A> {
+    /// Cloning replays nothing on the device: the clone starts over from
+    /// the data not yet sent; cloning a hasher that already sent data is
+    /// not supported and panics.
+    fn clone(&self) -> Self {
+        assert!(self.stream.is_none(), "warpdrive::crypto::Hasher cannot be cloned after 64 KiB of input");
+        Hasher { stream: None, buf: self.buf.clone(), _a: PhantomData }
+    }
+}
+
+impl<A: HashAlg> Hasher<A> {
+    fn flush(&mut self) -> Result<(), CryptoError> {
+        let data = std::mem::take(&mut self.buf);
+        let sh = shared()?;
+        if self.stream.is_none() {
+            self.stream = Some(Stream::digest(&sh.rt, "sec", A::ALG)?);
+        }
+        let s = self.stream.as_ref().expect("just set");
+        let mut back = with_queue(|q| s.update_owned(q, data))?;
+        back.clear();
+        self.buf = back;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<Vec<u8>, CryptoError> {
+        let data = std::mem::take(&mut self.buf);
+        match &self.stream {
+            None => with_queue(|q| digest(q, A::ALG, &data)),
+            Some(s) => with_queue(|q| s.finish(q, &data)),
+        }
+    }
+}
+
+impl<A: HashAlg> digest::HashMarker for Hasher<A> {}
+
+impl<A: HashAlg> digest::OutputSizeUser for Hasher<A> {
+    type OutputSize = A::OutputSize;
+}
+
+impl<A: HashAlg> digest::Update for Hasher<A> {
+    fn update(&mut self, data: &[u8]) {
+        let mut data = data;
+        while !data.is_empty() {
+            let n = (HASHER_CHUNK - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if self.buf.len() == HASHER_CHUNK {
+                self.flush().expect("sec device failed");
+            }
+        }
+    }
+}
+
+impl<A: HashAlg> digest::FixedOutput for Hasher<A> {
+    fn finalize_into(mut self, out: &mut digest::Output<Self>) {
+        let d = self.finish().expect("sec device failed");
+        out.copy_from_slice(&d);
+    }
+}
+
+impl<A: HashAlg> digest::Reset for Hasher<A> {
+    fn reset(&mut self) {
+        // Finishing on the device resets its stream.
+        if self.stream.is_some() {
+            let _ = self.finish();
+        }
+        self.buf.clear();
+    }
+}
+
+impl<A: HashAlg> digest::FixedOutputReset for Hasher<A> {
+    fn finalize_into_reset(&mut self, out: &mut digest::Output<Self>) {
+        let d = self.finish().expect("sec device failed");
+        out.copy_from_slice(&d);
+        self.buf.clear();
+    }
+}

@@ -1,0 +1,456 @@
+//! The `sec` device: ciphers, AEAD, digests and MACs behind WarpDrive
+//! queues (the software model of HiSilicon SEC).
+//!
+//! # Sessions
+//!
+//! Keys never travel in descriptors. A session is created on the control
+//! path (`Runtime::create_session(device, kind, params)`), its id goes in
+//! `Descriptor::session`, and its key schedule is wiped when it is closed
+//! (and the last request holding it finished). `params` is
+//! `alg id (u16 LE) | 0u16 | key bytes` ([`alg::encode_session`]):
+//!
+//! | kind | alg ids | key |
+//! |---|---|---|
+//! | 1 cipher | [`CipherAlg`] | 16/24/32 (AES), 32/64 (AES-XTS), 32 (ChaCha20, SM4-XTS), 16 (SM4) |
+//! | 2 digest | [`DigestAlg`] | none |
+//! | 3 MAC | [`MacAlg::id`]: `0x0100 \| digest id` (HMAC), `0x0200` (CMAC-AES) | any (HMAC), 16/24/32 (CMAC) |
+//!
+//! Key and parameter sizes are checked at creation; a bad one is
+//! `Status::BadParam`, an unknown kind or algorithm `Status::BadSession`.
+//! The IV policy is "caller supplies one per request": the session holds
+//! no IV, every request carries its own.
+//!
+//! # Requests
+//!
+//! | opcode | session | params | src | dst | produced |
+//! |---|---|---|---|---|---|
+//! | `SEC_ENCRYPT`, cipher | cipher | IV (16 bytes: [`alg::encode_iv`]) | plaintext | ciphertext (`>=` [`CipherAlg::sealed_len`]) | ciphertext length |
+//! | `SEC_DECRYPT`, cipher | cipher | IV | ciphertext | plaintext | plaintext length (padding removed) |
+//! | `SEC_ENCRYPT`, AEAD | cipher | 12-byte nonce, AAD length `a` in `params[1] >> 32` | `a` bytes AAD, plaintext | ciphertext, 16-byte tag | text + 16 |
+//! | `SEC_DECRYPT`, AEAD | cipher | nonce, `a` | AAD, ciphertext, tag | plaintext | text length |
+//! | `SEC_DIGEST` | 0 | `params[0]` = [`DigestAlg`] id | data | digest | digest length |
+//! | `SEC_DIGEST` | digest/MAC | - | data | digest or MAC (stream untouched) | length |
+//! | `SEC_UPDATE` | digest/MAC | - | data | none | 0 |
+//! | `SEC_FINAL` | digest/MAC | - | last data (may be empty) | digest or MAC; stream reset | length |
+//!
+//! In place (`src` and `dst` the same bytes): ciphers transform the buffer
+//! (not for PKCS#7 encryption, whose output is longer); AEAD encryption
+//! takes `AAD | plaintext | 16 bytes of room` and leaves `AAD | ciphertext |
+//! tag`; AEAD decryption takes `AAD | ciphertext | tag` and leaves the
+//! plaintext after the AAD. `consumed` is always the whole `src`.
+//!
+//! Errors: a wrong IV/AAD length or input that is not whole blocks is
+//! `BadParam`; a `dst` too small is `Overflow` (nothing written); a wrong
+//! PKCS#7 padding is `BadData`; an AEAD tag mismatch is `BadData` with
+//! `result` = [`RESULT_AUTH_FAILED`] and the plaintext area zeroed, so no
+//! unauthenticated plaintext is released.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod alg;
+pub mod cipher;
+pub mod hash;
+
+use std::any::Any;
+use std::sync::{Arc, Mutex};
+
+use wd_abi::{Opcode, Status};
+use wd_device::{Device, DeviceClass, DeviceInfo, OpInfo, Outcome, Request, Session};
+
+pub use alg::{CipherAlg, DigestAlg, MacAlg};
+use cipher::CipherKey;
+use hash::{Hasher, MacKey, MacState};
+
+/// Largest single request, bytes.
+pub const MAX_REQUEST: u32 = 1 << 30;
+
+/// `Completion::result` of an AEAD decryption whose tag did not verify
+/// (status `BadData`), to tell it from malformed input.
+pub const RESULT_AUTH_FAILED: u64 = 1;
+
+/// What can be wrong with crypto parameters or input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecError {
+    /// The key length does not fit the algorithm.
+    #[error("key of {got} bytes; the algorithm takes {allowed:?}")]
+    KeySize {
+        /// Bytes given.
+        got: usize,
+        /// Lengths accepted.
+        allowed: &'static [usize],
+    },
+    /// The IV or nonce length does not fit the algorithm.
+    #[error("IV/nonce of {got} bytes; the algorithm takes {want}")]
+    IvSize {
+        /// Bytes given.
+        got: usize,
+        /// Bytes expected.
+        want: usize,
+    },
+    /// Input length not acceptable for the mode (not whole blocks, too short).
+    #[error("input length not acceptable for this mode")]
+    InputLength,
+    /// The ciphertext is shorter than the tag.
+    #[error("input truncated")]
+    Truncated,
+    /// The destination is too small.
+    #[error("destination too small")]
+    Overflow,
+    /// The AEAD tag did not verify; no plaintext was released.
+    #[error("authentication failed")]
+    AuthFailed,
+    /// PKCS#7 padding is malformed.
+    #[error("bad padding")]
+    BadPadding,
+    /// Malformed session parameters.
+    #[error("malformed session parameters")]
+    BadSessionParams,
+    /// Unknown algorithm id.
+    #[error("unknown algorithm id {0:#x}")]
+    UnknownAlgorithm(u16),
+    /// The key is not an AEAD key.
+    #[error("not an AEAD algorithm")]
+    NotAead,
+    /// The key is an AEAD key where a plain cipher was expected.
+    #[error("not a plain cipher algorithm")]
+    NotCipher,
+    /// The engine refused the operation.
+    #[error("crypto engine error")]
+    Engine,
+}
+
+impl SecError {
+    /// The completion status a device reports for this error.
+    pub fn status(&self) -> Status {
+        match self {
+            SecError::Overflow => Status::Overflow,
+            SecError::AuthFailed | SecError::BadPadding => Status::BadData,
+            SecError::UnknownAlgorithm(_) | SecError::NotAead | SecError::NotCipher => Status::BadSession,
+            SecError::Engine => Status::DeviceError,
+            _ => Status::BadParam,
+        }
+    }
+}
+
+/// A cipher session: a scheduled key.
+pub struct CipherSession {
+    key: CipherKey,
+}
+
+/// A digest session: the running stream.
+pub struct DigestSession {
+    alg: DigestAlg,
+    state: Mutex<Hasher>,
+}
+
+/// A MAC session: the derived key and the running stream.
+pub struct MacSession {
+    key: MacKey,
+    state: Mutex<MacState>,
+}
+
+impl Session for CipherSession {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+impl Session for DigestSession {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+impl Session for MacSession {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Creates a session object from `kind` and `params` (see the crate docs).
+pub fn new_session(kind: u32, params: &[u8]) -> Result<Arc<dyn Session>, SecError> {
+    let (id, key) = alg::decode_session(params)?;
+    match kind {
+        alg::kind::CIPHER => {
+            let a = CipherAlg::from_id(id).ok_or(SecError::UnknownAlgorithm(id))?;
+            Ok(Arc::new(CipherSession { key: CipherKey::new(a, key)? }))
+        }
+        alg::kind::DIGEST => {
+            let a = DigestAlg::from_id(id).ok_or(SecError::UnknownAlgorithm(id))?;
+            if !key.is_empty() {
+                return Err(SecError::KeySize { got: key.len(), allowed: &[0] });
+            }
+            Ok(Arc::new(DigestSession { alg: a, state: Mutex::new(Hasher::new(a)) }))
+        }
+        alg::kind::MAC => {
+            let a = MacAlg::from_id(id).ok_or(SecError::UnknownAlgorithm(id))?;
+            let k = MacKey::new(a, key)?;
+            let st = k.start();
+            Ok(Arc::new(MacSession { key: k, state: Mutex::new(st) }))
+        }
+        _ => Err(SecError::BadSessionParams),
+    }
+}
+
+/// The `sec` device driver.
+pub struct SecDevice {
+    info: DeviceInfo,
+}
+
+impl SecDevice {
+    /// A device named `name` on NUMA node `numa_node`.
+    pub fn new(name: &str, numa_node: u32) -> SecDevice {
+        let op = |opcode, name| OpInfo { opcode, name, max_len: MAX_REQUEST, param_range: None };
+        SecDevice {
+            info: DeviceInfo {
+                name: name.to_string(),
+                driver: "sec",
+                class: DeviceClass::Cipher,
+                ops: vec![
+                    op(Opcode::SEC_ENCRYPT, "encrypt"),
+                    op(Opcode::SEC_DECRYPT, "decrypt"),
+                    op(Opcode::SEC_DIGEST, "digest"),
+                    op(Opcode::SEC_UPDATE, "update"),
+                    op(Opcode::SEC_FINAL, "final"),
+                ],
+                max_request: MAX_REQUEST,
+                max_queues: 1024,
+                max_depth: 4096,
+                numa_node,
+                chainable: false,
+            },
+        }
+    }
+}
+
+fn len32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn cipher_session<'r>(req: &'r Request<'_>) -> Result<&'r CipherSession, Status> {
+    req.session.as_deref().and_then(|s| s.as_any().downcast_ref::<CipherSession>()).ok_or(Status::BadSession)
+}
+
+fn crypt(req: &mut Request<'_>, encrypt: bool) -> Result<Outcome, SecError> {
+    let sess = match req.session.clone() {
+        Some(s) => s,
+        None => return Err(SecError::NotCipher),
+    };
+    let key = &sess.as_any().downcast_ref::<CipherSession>().ok_or(SecError::NotCipher)?.key;
+    let alg = key.alg();
+    let params = req.desc.params;
+    let iv = alg::decode_iv(params);
+    let consumed = len32(req.src.len());
+    if alg.is_aead() {
+        let aad_len = (params[1] >> 32) as usize;
+        let nonce: [u8; 12] = iv[..12].try_into().expect("12 of 16");
+        if iv[12..16] != [0; 4] {
+            return Err(SecError::IvSize { got: 16, want: 12 });
+        }
+        if req.dst.is_aliased() {
+            let buf = req.in_place().map_err(|_| SecError::Engine)?;
+            if buf.len() < aad_len + 16 {
+                return Err(SecError::Truncated);
+            }
+            let (aad, rest) = buf.split_at_mut(aad_len);
+            let (text, tag) = rest.split_at_mut(rest.len() - 16);
+            if encrypt {
+                let t = key.seal(&nonce, aad, text)?;
+                tag.copy_from_slice(&t);
+                return Ok(Outcome::ok(consumed, len32(text.len() + 16)));
+            }
+            return key.open(&nonce, aad, text, tag).map(|()| Outcome::ok(consumed, len32(text.len())));
+        }
+        let src = req.src.bytes().map_err(|_| SecError::Engine)?;
+        if src.len() < aad_len || (!encrypt && src.len() < aad_len + 16) {
+            return Err(SecError::Truncated);
+        }
+        let (aad, body) = src.split_at(aad_len);
+        let dst = req.dst.bytes_mut().map_err(|_| SecError::Overflow)?;
+        if encrypt {
+            if dst.len() < body.len() + 16 {
+                return Err(SecError::Overflow);
+            }
+            let (out, tag) = dst[..body.len() + 16].split_at_mut(body.len());
+            out.copy_from_slice(body);
+            tag.copy_from_slice(&key.seal(&nonce, aad, out)?);
+            return Ok(Outcome::ok(consumed, len32(body.len() + 16)));
+        }
+        let (ct, tag) = body.split_at(body.len() - 16);
+        if dst.len() < ct.len() {
+            return Err(SecError::Overflow);
+        }
+        let out = &mut dst[..ct.len()];
+        out.copy_from_slice(ct);
+        return key.open(&nonce, aad, out, tag).map(|()| Outcome::ok(consumed, len32(ct.len())));
+    }
+    if params[1] >> 32 != 0 && alg.iv_len() < 16 {
+        return Err(SecError::IvSize { got: 16, want: alg.iv_len() });
+    }
+    if req.dst.is_aliased() {
+        if encrypt && alg.pads() {
+            return Err(SecError::InputLength);
+        }
+        let buf = req.in_place().map_err(|_| SecError::Engine)?;
+        let n = buf.len();
+        if encrypt {
+            key.encrypt(&iv, buf)?;
+            return Ok(Outcome::ok(consumed, len32(n)));
+        }
+        key.decrypt(&iv, buf)?;
+        let out = if alg.pads() { cipher::unpad_len(buf)? } else { n };
+        return Ok(Outcome::ok(consumed, len32(out)));
+    }
+    let src = req.src.bytes().map_err(|_| SecError::Engine)?;
+    let dst = req.dst.bytes_mut().map_err(|_| SecError::Overflow)?;
+    if encrypt {
+        let n = alg.sealed_len(src.len()).ok_or(SecError::InputLength)?;
+        if dst.len() < n {
+            return Err(SecError::Overflow);
+        }
+        if alg.pads() {
+            cipher::pad_into(src, dst);
+        } else {
+            dst[..n].copy_from_slice(src);
+        }
+        key.encrypt(&iv, &mut dst[..n])?;
+        return Ok(Outcome::ok(consumed, len32(n)));
+    }
+    if dst.len() < src.len() {
+        return Err(SecError::Overflow);
+    }
+    let out = &mut dst[..src.len()];
+    out.copy_from_slice(src);
+    key.decrypt(&iv, out)?;
+    let n = if alg.pads() {
+        match cipher::unpad_len(out) {
+            Ok(n) => n,
+            Err(e) => {
+                zeroize::Zeroize::zeroize(out);
+                return Err(e);
+            }
+        }
+    } else {
+        out.len()
+    };
+    Ok(Outcome::ok(consumed, len32(n)))
+}
+
+enum Target<'s> {
+    Digest(DigestAlg, Option<&'s DigestSession>),
+    Mac(&'s MacSession),
+}
+
+fn target<'s>(req: &Request<'_>, sess: &'s Option<Arc<dyn Session>>) -> Result<Target<'s>, Status> {
+    match sess {
+        None => {
+            let id = u16::try_from(req.desc.params[0]).map_err(|_| Status::BadParam)?;
+            if req.desc.params[1] != 0 {
+                return Err(Status::BadParam);
+            }
+            DigestAlg::from_id(id).map(|a| Target::Digest(a, None)).ok_or(Status::BadParam)
+        }
+        Some(s) => {
+            if let Some(d) = s.as_any().downcast_ref::<DigestSession>() {
+                Ok(Target::Digest(d.alg, Some(d)))
+            } else if let Some(m) = s.as_any().downcast_ref::<MacSession>() {
+                Ok(Target::Mac(m))
+            } else {
+                Err(Status::BadSession)
+            }
+        }
+    }
+}
+
+fn out_len(t: &Target<'_>) -> usize {
+    match t {
+        Target::Digest(a, _) => a.output_len(),
+        Target::Mac(m) => m.key.output_len(),
+    }
+}
+
+fn digest_op(req: &mut Request<'_>, op: Opcode) -> Result<Outcome, Status> {
+    let sess = req.session.clone();
+    let t = target(req, &sess)?;
+    if op != Opcode::SEC_DIGEST && sess.is_none() {
+        return Err(Status::BadSession);
+    }
+    if req.dst.is_aliased() {
+        return Err(Status::BadParam);
+    }
+    let src = req.src.bytes()?;
+    let consumed = len32(src.len());
+    if op == Opcode::SEC_UPDATE {
+        if !req.dst.is_empty() {
+            return Err(Status::BadParam);
+        }
+        match t {
+            Target::Digest(_, Some(d)) => lock(&d.state).update(src),
+            Target::Mac(m) => lock(&m.state).update(src).map_err(|e| e.status())?,
+            Target::Digest(_, None) => return Err(Status::BadSession),
+        }
+        return Ok(Outcome::ok(consumed, 0));
+    }
+    let n = out_len(&t);
+    let dst = req.dst.bytes_mut()?;
+    if dst.len() < n {
+        return Err(Status::Overflow);
+    }
+    let produced = match (op, t) {
+        (Opcode::SEC_DIGEST, Target::Digest(a, _)) => hash::digest_into(a, src, dst),
+        (Opcode::SEC_DIGEST, Target::Mac(m)) => {
+            let mut st = m.key.start();
+            st.update(src).map_err(|e| e.status())?;
+            m.key.finish_into(st, dst).map_err(|e| e.status())?
+        }
+        (_, Target::Digest(a, Some(d))) => {
+            let mut g = lock(&d.state);
+            g.update(src);
+            std::mem::replace(&mut *g, Hasher::new(a)).finish_into(dst)
+        }
+        (_, Target::Mac(m)) => {
+            let mut g = lock(&m.state);
+            g.update(src).map_err(|e| e.status())?;
+            let st = std::mem::replace(&mut *g, m.key.start());
+            m.key.finish_into(st, dst).map_err(|e| e.status())?
+        }
+        (_, Target::Digest(_, None)) => return Err(Status::BadSession),
+    };
+    Ok(Outcome::ok(consumed, len32(produced)))
+}
+
+impl Device for SecDevice {
+    fn info(&self) -> &DeviceInfo {
+        &self.info
+    }
+
+    fn execute(&self, req: &mut Request<'_>) -> Outcome {
+        let op = req.desc.op();
+        let r = match op {
+            Opcode::SEC_ENCRYPT | Opcode::SEC_DECRYPT => {
+                if let Err(s) = cipher_session(req) {
+                    return Outcome::err(s);
+                }
+                crypt(req, op == Opcode::SEC_ENCRYPT).map_err(|e| {
+                    let mut o = Outcome::err(e.status());
+                    if e == SecError::AuthFailed {
+                        o.result = RESULT_AUTH_FAILED;
+                    }
+                    o
+                })
+            }
+            Opcode::SEC_DIGEST | Opcode::SEC_UPDATE | Opcode::SEC_FINAL => digest_op(req, op).map_err(Outcome::err),
+            _ => Err(Outcome::err(Status::BadOpcode)),
+        };
+        r.unwrap_or_else(|o| o)
+    }
+
+    fn create_session(&self, kind: u32, params: &[u8]) -> Result<Arc<dyn Session>, Status> {
+        new_session(kind, params).map_err(|e| match e {
+            SecError::BadSessionParams | SecError::UnknownAlgorithm(_) => Status::BadSession,
+            e => e.status(),
+        })
+    }
+}
