@@ -1,5 +1,6 @@
 //! `wd`: the WarpDrive command line.
 
+mod admin;
 mod bench;
 
 use clap::{Parser, Subcommand};
@@ -19,6 +20,23 @@ enum Cmd {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Explain which mode (embedded or warpd) this process would get, and why.
+    Doctor,
+    /// Per-process and per-queue figures from warpd.
+    Status {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Live per-queue rates from warpd.
+    Top {
+        /// Refresh interval, milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        interval_ms: u64,
+        /// Stop after this many refreshes.
+        #[arg(long)]
+        iterations: Option<u64>,
     },
     /// Run a benchmark.
     Bench {
@@ -44,6 +62,24 @@ enum BenchCmd {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Many processes sharing one device through warpd: aggregate
+    /// throughput, fairness, daemon vs embedded round trip, registered vs SVA.
+    Share {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// How long each client runs, milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        millis: u64,
+    },
+    /// (internal) one client process of `bench share`.
+    #[command(hide = true)]
+    ShareClient {
+        #[arg(long)]
+        socket: String,
+        #[arg(long)]
+        millis: u64,
     },
     /// Only the baseline cases (spin, socket, io_uring, memcpy).
     Baseline {
@@ -109,6 +145,9 @@ fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().cmd {
         Cmd::List { json } => list(json),
+        Cmd::Doctor => admin::doctor(),
+        Cmd::Status { json } => admin::status(json),
+        Cmd::Top { interval_ms, iterations } => admin::top(std::time::Duration::from_millis(interval_ms), iterations),
         Cmd::Bench { what } => match what {
             BenchCmd::Queue { json, iters } => {
                 let (r, ratios) = bench::queue::run(&bench::queue::QueueBench { iters, ..Default::default() })?;
@@ -120,6 +159,12 @@ fn main() -> anyhow::Result<()> {
                 emit("wd bench dma", json, &r, &ratios);
                 Ok(())
             }
+            BenchCmd::Share { json, millis } => {
+                let (r, ratios) = bench::share::run(millis)?;
+                emit("wd bench share", json, &r, &ratios);
+                Ok(())
+            }
+            BenchCmd::ShareClient { socket, millis } => bench::share::client(&socket, millis),
             BenchCmd::Baseline { json } => {
                 let r = bench::baseline::run_defaults();
                 emit("wd bench baseline", json, &r, &[]);

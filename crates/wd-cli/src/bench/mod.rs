@@ -4,6 +4,7 @@
 pub mod baseline;
 pub mod dma;
 pub mod queue;
+pub mod share;
 pub mod report;
 pub mod stats;
 

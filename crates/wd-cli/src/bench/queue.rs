@@ -28,7 +28,7 @@ impl Default for QueueBench {
 
 /// Runs `f` on a thread pinned to the first allowed CPU (the engines take
 /// the others), like the requester of the spin baseline.
-fn on_app_cpu<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+pub(super) fn on_app_cpu<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| {
         s.spawn(|| {
             if let Some(&c) = wd_sys::thread::allowed_cpus().first() {
