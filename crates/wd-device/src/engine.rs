@@ -12,7 +12,7 @@
 //! gets exactly one completion, and a full completion ring simply leaves
 //! work in the submission ring (back-pressure).
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,7 +42,6 @@ pub(crate) struct EngineShared {
     pub busy_ns: Counter,
     pub idle_ns: Counter,
     pub sleeps: Counter,
-    pub sleeping: AtomicU64,
 }
 
 impl EngineShared {
@@ -55,7 +54,6 @@ impl EngineShared {
             busy_ns: Counter::default(),
             idle_ns: Counter::default(),
             sleeps: Counter::default(),
-            sleeping: AtomicU64::new(0),
         }
     }
 
@@ -300,9 +298,7 @@ impl Engine {
             words.push(&self.shared.bell);
             words.extend(runnable.iter().map(|&i| self.served[i].q.qmem.doorbell()));
             self.shared.sleeps.add(1);
-            self.shared.sleeping.store(1, Ordering::Relaxed);
             let _ = futex::wait_any(&words, &expect, Some(SLEEP_BACKSTOP));
-            self.shared.sleeping.store(0, Ordering::Relaxed);
         }
         for &i in &runnable {
             self.served[i].q.qmem.sq_flags().fetch_and(!SQ_NEED_WAKEUP, Ordering::Relaxed);

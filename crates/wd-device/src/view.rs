@@ -1,5 +1,5 @@
-//! Validated views of request buffers. The only module of this crate
-//! with `unsafe`.
+//! Validated views of request buffers. With the two constructor calls in
+//! `memory::resolve`, the only `unsafe` of this crate.
 //!
 //! A view is created by the host after it checked a buffer reference
 //! against the owner's memory table: the range lies inside a live mapping
