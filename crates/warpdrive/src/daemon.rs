@@ -16,6 +16,12 @@ pub(crate) struct Conn {
     pub path: String,
     /// Broker pid, from the handshake.
     pub daemon_pid: i32,
+    /// Fork generation of the process that connected. The broker knows the
+    /// connection as that process's (SO_PEERCRED at connect time): a forked
+    /// child must never speak on it, or it would act on its parent's queues
+    /// and regions (dropping an inherited `Region` would unregister the
+    /// parent's) and could steal replies meant for the parent.
+    fork_gen: u64,
 }
 
 fn proto_err(e: wd_proto::FrameError) -> Error {
@@ -53,11 +59,14 @@ impl Conn {
             Response::Error { code, message } => return Err(daemon_err(code, message)),
             other => return Err(Error::DeviceProtocol(format!("unexpected handshake reply {other:?}"))),
         };
-        Ok(Conn { sock: Mutex::new(sock), path: path.to_string(), daemon_pid })
+        Ok(Conn { sock: Mutex::new(sock), path: path.to_string(), daemon_pid, fork_gen: wd_sys::fork::generation() })
     }
 
     /// One request, one reply (with any descriptors it carried).
     pub fn call(&self, req: &Request, fds: &[BorrowedFd<'_>]) -> Result<(Response, Vec<OwnedFd>), Error> {
+        if wd_sys::fork::generation() != self.fork_gen {
+            return Err(Error::Forked);
+        }
         let sock = self.sock.lock().unwrap_or_else(|p| p.into_inner());
         wd_proto::send(&*sock, req, fds).map_err(proto_err)?;
         let (r, fds) = wd_proto::recv(&*sock).map_err(proto_err)?;
