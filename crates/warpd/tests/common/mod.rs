@@ -200,18 +200,26 @@ pub struct ChildProc {
     lines: Receiver<String>,
 }
 
-/// Starts this test binary as a client running `role`, with
-/// `WARPD_SOCKET=socket` and `env` (and `WD_MODE` removed).
-pub fn spawn(role: &str, socket: &str, env: &[(&str, String)]) -> ChildProc {
+/// The command that runs this test binary as a client in `role`, with no
+/// `WD_MODE` and no `WARPD_SOCKET` (see [`spawn`] for the usual setup).
+pub fn child_command(role: &str) -> Command {
     let mut cmd = Command::new(std::env::current_exe().expect("current_exe"));
     cmd.args(["child_entry", "--exact", "--ignored", "--nocapture", "--test-threads", "1"])
         .env("WD_TEST_ROLE", role)
-        .env("WARPD_SOCKET", socket)
+        .env_remove("WARPD_SOCKET")
         .env_remove("WD_MODE")
         .env("WD_PIN", "0")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+    cmd
+}
+
+/// Starts this test binary as a client running `role`, with
+/// `WARPD_SOCKET=socket` and `env` (and `WD_MODE` removed).
+pub fn spawn(role: &str, socket: &str, env: &[(&str, String)]) -> ChildProc {
+    let mut cmd = child_command(role);
+    cmd.env("WARPD_SOCKET", socket);
     for (k, v) in env {
         cmd.env(k, v);
     }
