@@ -265,6 +265,11 @@ impl Stream {
         self.out_len
     }
 
+    /// An update request with an owned buffer, for pipelining.
+    pub fn update_req(&self, data: Vec<u8>) -> Req {
+        Req { session: self.s.id, src: Buffer::Heap(data), ..Req::new(Opcode::SEC_UPDATE) }
+    }
+
     /// Absorbs an owned buffer (zero copy); the buffer comes back.
     pub fn update_owned(&self, q: &mut Queue, data: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
         let req = Req { session: self.s.id, src: Buffer::Heap(data), ..Req::new(Opcode::SEC_UPDATE) };

@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod crypto;
 
 use clap::{Parser, Subcommand};
 use warpdrive::Runtime;
@@ -43,6 +44,8 @@ enum Cmd {
         #[command(subcommand)]
         what: BenchCmd,
     },
+    #[command(flatten)]
+    Crypto(crypto::CryptoCmd),
 }
 
 #[derive(Subcommand)]
@@ -81,6 +84,8 @@ enum BenchCmd {
         #[arg(long)]
         millis: u64,
     },
+    #[command(flatten)]
+    Crypto(bench::crypto::CryptoBench),
     /// Only the baseline cases (spin, socket, io_uring, memcpy).
     Baseline {
         /// Print one JSON object instead of a table.
@@ -145,6 +150,13 @@ fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().cmd {
         Cmd::List { json } => list(json),
+        Cmd::Crypto(c) => {
+            let rc = crypto::run(c)?;
+            if rc != 0 {
+                std::process::exit(rc);
+            }
+            Ok(())
+        }
         Cmd::Doctor => admin::doctor(),
         Cmd::Status { json } => admin::status(json),
         Cmd::Top { interval_ms, iterations } => admin::top(std::time::Duration::from_millis(interval_ms), iterations),
@@ -165,6 +177,11 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             BenchCmd::ShareClient { socket, millis } => bench::share::client(&socket, millis),
+            BenchCmd::Crypto(b) => {
+                let (title, json, r, ratios) = bench::crypto::run(b)?;
+                emit(&title, json, &r, &ratios);
+                Ok(())
+            }
             BenchCmd::Baseline { json } => {
                 let r = bench::baseline::run_defaults();
                 emit("wd bench baseline", json, &r, &[]);

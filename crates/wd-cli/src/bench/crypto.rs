@@ -1,0 +1,299 @@
+//! `wd bench cipher` and `wd bench digest`: the framework (registered
+//! buffers through a `sec` queue, depth 1 and 32), the same engine called
+//! directly on this thread, and `openssl speed`, in one run; plus the
+//! crossover size below which calling the engine inline beats a queue
+//! round trip.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, ensure};
+use clap::{Args, Subcommand};
+use warpdrive::crypto::{CipherAlg, CipherKey, DigestAlg};
+use warpdrive::{Buf, Opcode, QueueOptions, Req, Runtime, WaitMode};
+
+use super::report::CaseResult;
+use super::stats;
+
+/// Sizes measured by default.
+pub const SIZES: [usize; 7] = [64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 1 << 20];
+
+#[derive(Subcommand)]
+pub enum CryptoBench {
+    /// AEAD encryption (aes-256-gcm, aes-128-gcm, chacha20-poly1305).
+    Cipher(CryptoBenchArgs),
+    /// Digests (sha256, sha512, sha1, sha3-256, sm3, md5, ...).
+    Digest(CryptoBenchArgs),
+}
+
+#[derive(Args)]
+pub struct CryptoBenchArgs {
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Algorithm (default aes-256-gcm for cipher, sha256 for digest).
+    #[arg(short = 'a', long)]
+    alg: Option<String>,
+    /// Milliseconds per case.
+    #[arg(long, default_value_t = 300)]
+    millis: u64,
+    /// Sizes in bytes (comma separated); default 64 B to 1 MiB.
+    #[arg(long, value_delimiter = ',')]
+    sizes: Vec<usize>,
+    /// Skip `openssl speed`.
+    #[arg(long)]
+    no_openssl: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Seal(CipherAlg, usize),
+    Digest(DigestAlg),
+}
+
+impl Op {
+    fn name(self) -> String {
+        match self {
+            Op::Seal(CipherAlg::ChaCha20Poly1305, _) => "chacha20-poly1305".into(),
+            Op::Seal(_, k) => format!("aes-{}-gcm", k * 8),
+            Op::Digest(d) => d.name().into(),
+        }
+    }
+
+    fn openssl_name(self) -> String {
+        self.name()
+    }
+
+    fn out_len(self, size: usize) -> usize {
+        match self {
+            Op::Seal(..) => size + 16,
+            Op::Digest(d) => d.output_len(),
+        }
+    }
+}
+
+type Report = (String, bool, Vec<CaseResult>, Vec<(String, f64)>);
+
+pub fn run(b: CryptoBench) -> anyhow::Result<Report> {
+    let (what, a) = match b {
+        CryptoBench::Cipher(a) => ("cipher", a),
+        CryptoBench::Digest(a) => ("digest", a),
+    };
+    let op = match (what, a.alg.as_deref()) {
+        ("cipher", None | Some("aes-256-gcm")) => Op::Seal(CipherAlg::AesGcm, 32),
+        ("cipher", Some("aes-128-gcm")) => Op::Seal(CipherAlg::AesGcm, 16),
+        ("cipher", Some("chacha20-poly1305")) => Op::Seal(CipherAlg::ChaCha20Poly1305, 32),
+        ("cipher", Some(o)) => anyhow::bail!("unknown cipher {o:?} (aes-256-gcm, aes-128-gcm, chacha20-poly1305)"),
+        (_, None) => Op::Digest(DigestAlg::Sha256),
+        (_, Some(o)) => Op::Digest(DigestAlg::from_name(o).ok_or_else(|| anyhow!("unknown digest {o:?}"))?),
+    };
+    let sizes = if a.sizes.is_empty() { SIZES.to_vec() } else { a.sizes.clone() };
+    let case_time = Duration::from_millis(a.millis.max(10));
+    let rt = Runtime::embedded()?;
+    let mut rows = Vec::new();
+    let mut ratios = Vec::new();
+    let mut crossover: Option<usize> = None;
+    for &size in &sizes {
+        let direct = direct(op, size, case_time)?;
+        let d1 = framework(&rt, op, size, 1, case_time)?;
+        let d32 = framework(&rt, op, size, 32, case_time)?;
+        // Inline beats the queue while the work itself takes less than
+        // the round trip adds (depth-1 latency minus the engine's time).
+        if let (Some(eng), Some(q)) = (direct.p50_ns, d1.p50_ns) {
+            if crossover.is_none() && eng >= q - eng {
+                crossover = Some(size);
+            }
+        }
+        if size == 16 << 10 {
+            if let (Some(f), Some(e)) = (d32.gb_per_sec, direct.gb_per_sec) {
+                ratios.push(("16KiB wd-d32/engine".to_string(), f / e));
+            }
+        }
+        let ossl = if a.no_openssl { None } else { Some(openssl(op, size)) };
+        if let (Some(Ok(o)), true) = (&ossl, size == 16 << 10) {
+            if let (Some(f), Some(og)) = (d32.gb_per_sec, o.gb_per_sec) {
+                ratios.push(("16KiB wd-d32/openssl".to_string(), f / og));
+            }
+            if let (Some(e), Some(og)) = (direct.gb_per_sec, o.gb_per_sec) {
+                ratios.push(("16KiB engine/openssl".to_string(), e / og));
+            }
+        }
+        rows.push(direct);
+        rows.push(d1);
+        rows.push(d32);
+        match ossl {
+            Some(Ok(r)) => rows.push(r),
+            Some(Err(e)) => {
+                rows.push(CaseResult::skipped(format!("{} openssl", op.name()), e.to_string()).with_size(size as u64))
+            }
+            None => {}
+        }
+    }
+    match crossover {
+        Some(c) => ratios.push(("crossover bytes (inline below)".to_string(), c as f64)),
+        None => rows.push(CaseResult::skipped("crossover", "inline beat the queue round trip at every size measured")),
+    }
+    Ok((format!("wd bench {what} ({})", op.name()), a.json, rows, ratios))
+}
+
+fn engine_key(op: Op) -> anyhow::Result<Option<wd_sec::cipher::CipherKey>> {
+    Ok(match op {
+        Op::Seal(alg, k) => Some(wd_sec::cipher::CipherKey::new(alg, &vec![0x42; k]).map_err(|e| anyhow!("{e}"))?),
+        Op::Digest(_) => None,
+    })
+}
+
+/// The engine on this thread, no queue: latency of one call and throughput.
+fn direct(op: Op, size: usize, case_time: Duration) -> anyhow::Result<CaseResult> {
+    let key = engine_key(op)?;
+    let mut buf = vec![0x5au8; size];
+    let mut out = [0u8; 64];
+    let mut f = || match (op, &key) {
+        (Op::Seal(..), Some(k)) => {
+            let t = k.seal(&[7; 12], &[], &mut buf).expect("seal");
+            std::hint::black_box(t);
+        }
+        (Op::Digest(d), _) => {
+            std::hint::black_box(wd_sec::hash::digest_into(d, &buf, &mut out));
+        }
+        _ => unreachable!("key exists for ciphers"),
+    };
+    let (ops, elapsed) = spin_for(case_time, &mut f);
+    let lat = stats::time_rtt_bounded(2000, 50, Some(case_time / 2), || {
+        f();
+        true
+    });
+    let mut row = CaseResult::throughput(format!("{} engine", op.name()), ops, Some(ops * size as u64), elapsed)
+        .with_size(size as u64);
+    if let Some(l) = lat {
+        row.p50_ns = Some(l.p50_ns as f64);
+        row.p99_ns = Some(l.p99_ns as f64);
+        row.p999_ns = Some(l.p999_ns as f64);
+    }
+    Ok(row.with_note("inline, this thread"))
+}
+
+fn spin_for(case_time: Duration, f: &mut dyn FnMut()) -> (u64, Duration) {
+    for _ in 0..20 {
+        f();
+    }
+    let start = Instant::now();
+    let mut ops = 0u64;
+    while start.elapsed() < case_time {
+        for _ in 0..8 {
+            f();
+        }
+        ops += 8;
+    }
+    (ops, start.elapsed())
+}
+
+fn request(op: Op, session: u32, src: Buf, dst: Buf) -> Req {
+    match op {
+        Op::Seal(..) => Req {
+            session,
+            params: wd_sec::alg::encode_iv(&[7; 12], 0).expect("12-byte nonce"),
+            src: src.into(),
+            dst: dst.into(),
+            ..Req::new(Opcode::SEC_ENCRYPT)
+        },
+        Op::Digest(d) => {
+            Req { params: [d as u64, 0], src: src.into(), dst: dst.into(), ..Req::new(Opcode::SEC_DIGEST) }
+        }
+    }
+}
+
+/// Registered buffers through a polled `sec` queue with `depth` requests in flight.
+fn framework(rt: &Runtime, op: Op, size: usize, depth: usize, case_time: Duration) -> anyhow::Result<CaseResult> {
+    let key = match op {
+        Op::Seal(alg, k) => Some(CipherKey::new(rt, "sec", alg, &vec![0x42; k])?),
+        Op::Digest(_) => None,
+    };
+    let session = key.as_ref().map_or(0, CipherKey::session);
+    let opts = QueueOptions { depth: 64, wait: WaitMode::Poll, ..Default::default() };
+    let mut q = rt.queue_with("sec", &opts)?;
+    let block = op.out_len(size).max(size).next_power_of_two().max(4096);
+    let pool = rt.pool(block, depth * 2)?;
+    let mut bufs = Vec::new();
+    for _ in 0..depth {
+        let mut s = pool.alloc().ok_or_else(|| anyhow!("pool exhausted"))?;
+        s.set_len(size);
+        s.as_mut_slice().fill(0x5a);
+        let mut d = pool.alloc().ok_or_else(|| anyhow!("pool exhausted"))?;
+        d.set_len(op.out_len(size));
+        bufs.push((s, d));
+    }
+    let name = format!("{} wd d{depth}", op.name());
+    let mut done = Vec::with_capacity(depth);
+    let mut samples = stats::Samples::with_capacity(1 << 16);
+    let mut ops = 0u64;
+    let start = Instant::now();
+    if depth == 1 {
+        let (mut s, mut d) = bufs.pop().expect("one pair");
+        while start.elapsed() < case_time {
+            let t0 = Instant::now();
+            let t = q.submit(request(op, session, s, d)).map_err(|e| anyhow!("{e}"))?;
+            let r = q.wait_for(t)?;
+            samples.record_duration(t0.elapsed());
+            ensure!(r.status.is_ok(), "{name}: {:?}", r.status);
+            ops += 1;
+            (s, d) = (take_reg(r.src)?, take_reg(r.dst)?);
+        }
+    } else {
+        for (s, d) in bufs.drain(..) {
+            q.submit(request(op, session, s, d)).map_err(|e| anyhow!("{e}"))?;
+        }
+        while start.elapsed() < case_time {
+            q.wait(1, &mut done)?;
+            for r in done.drain(..) {
+                ensure!(r.status.is_ok(), "{name}: {:?}", r.status);
+                ops += 1;
+                q.submit(request(op, session, take_reg(r.src)?, take_reg(r.dst)?)).map_err(|e| anyhow!("{e}"))?;
+            }
+        }
+    }
+    let elapsed = start.elapsed();
+    while q.in_flight() > 0 {
+        q.wait(1, &mut done)?;
+        done.clear();
+    }
+    let mut row = CaseResult::throughput(name, ops, Some(ops * size as u64), elapsed).with_size(size as u64);
+    if let Some(l) = samples.summarize() {
+        row.p50_ns = Some(l.p50_ns as f64);
+        row.p99_ns = Some(l.p99_ns as f64);
+        row.p999_ns = Some(l.p999_ns as f64);
+    }
+    Ok(row.with_note("registered buffers, polled"))
+}
+
+fn take_reg(b: warpdrive::Buffer) -> anyhow::Result<Buf> {
+    match b {
+        warpdrive::Buffer::Reg(b) => Ok(b),
+        _ => Err(anyhow!("buffer did not come back")),
+    }
+}
+
+/// `openssl speed -evp ALG -bytes SIZE -seconds 1 -mr`, one process, one core.
+fn openssl(op: Op, size: usize) -> anyhow::Result<CaseResult> {
+    let out = Command::new("openssl")
+        .args(["speed", "-mr", "-seconds", "1", "-bytes", &size.to_string(), "-evp", &op.openssl_name()])
+        .output()
+        .map_err(|e| anyhow!("openssl not runnable: {e}"))?;
+    ensure!(out.status.success(), "openssl speed failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "+F:<n>:<name>:<bytes per second>"
+    let bps: f64 = text
+        .lines()
+        .find(|l| l.starts_with("+F:"))
+        .and_then(|l| l.rsplit(':').next())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| anyhow!("unrecognized openssl speed output"))?;
+    let ops = bps / size as f64;
+    Ok(CaseResult {
+        ops_per_sec: Some(ops),
+        gb_per_sec: Some(bps / 1e9),
+        ..CaseResult::skipped(format!("{} openssl", op.name()), "")
+    }
+    .with_size(size as u64)
+    .with_note("openssl speed -evp, 1 s"))
+}

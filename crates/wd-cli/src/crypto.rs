@@ -1,0 +1,528 @@
+//! `wd digest`, `wd hmac`, `wd encrypt`, `wd decrypt`: crypto on the `sec`
+//! device from the command line.
+//!
+//! `wd digest` prints exactly what `sha256sum` (and its siblings) print,
+//! and `--check` reads their files. `wd encrypt` writes the chunked
+//! container described in docs/CRYPTO.md.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Args, Subcommand};
+use warpdrive::crypto::{self, CipherAlg, CipherKey, CryptoError, DigestAlg, MacAlg, Stream};
+use warpdrive::{Buffer, Done, Queue, Req, Runtime};
+use zeroize::Zeroizing;
+
+/// Bytes read from a file per device request.
+const CHUNK: usize = 1 << 20;
+
+#[derive(Subcommand)]
+pub enum CryptoCmd {
+    /// Print or check message digests, in the format of sha256sum & co.
+    Digest(DigestArgs),
+    /// Print HMAC (or CMAC) tags of files, in the digest format.
+    Hmac(HmacArgs),
+    /// Encrypt a file into an authenticated chunked container.
+    Encrypt(CryptArgs),
+    /// Decrypt and verify a container; no unverified plaintext is written.
+    Decrypt(CryptArgs),
+}
+
+#[derive(Args)]
+pub struct DigestArgs {
+    /// Algorithm: md5, sha1, sha224, sha256, sha384, sha512, sha512-256,
+    /// sha3-256, sha3-384, sha3-512, sm3.
+    #[arg(short = 'a', long = "algorithm", default_value = "sha256")]
+    alg: String,
+    /// Read checksums from the FILEs and check them.
+    #[arg(short = 'c', long)]
+    check: bool,
+    /// With --check: do not print OK for each verified file.
+    #[arg(long)]
+    quiet: bool,
+    /// With --check: print nothing, the exit status tells.
+    #[arg(long)]
+    status: bool,
+    /// Files ("-" or none: standard input).
+    files: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct HmacArgs {
+    /// Digest under the HMAC (sha256, sha512, sm3, ...), or "cmac-aes".
+    #[arg(short = 'a', long = "algorithm", default_value = "sha256")]
+    alg: String,
+    /// Key as hex.
+    #[arg(long, conflicts_with = "key_file")]
+    key_hex: Option<String>,
+    /// File holding the raw key bytes.
+    #[arg(long)]
+    key_file: Option<String>,
+    /// Files ("-" or none: standard input).
+    files: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct CryptArgs {
+    /// aes-256-gcm or chacha20-poly1305 (decrypt reads it from the header).
+    #[arg(short = 'a', long = "algorithm", default_value = "aes-256-gcm")]
+    alg: String,
+    /// Key file: 32 raw bytes, or 64 hex digits.
+    #[arg(short = 'k', long)]
+    key_file: String,
+    /// Input ("-": standard input).
+    #[arg(short = 'i', long, default_value = "-")]
+    input: String,
+    /// Output ("-": standard output). A file is written under a temporary
+    /// name and renamed only when everything verified.
+    #[arg(short = 'o', long, default_value = "-")]
+    output: String,
+    /// Plaintext bytes per chunk, as a power of two (encrypt only).
+    #[arg(long, default_value_t = 16)]
+    chunk_log2: u8,
+}
+
+pub fn run(cmd: CryptoCmd) -> anyhow::Result<i32> {
+    let rt = Runtime::embedded()?;
+    match cmd {
+        CryptoCmd::Digest(a) => digest_cmd(&rt, a),
+        CryptoCmd::Hmac(a) => hmac_cmd(&rt, a),
+        CryptoCmd::Encrypt(a) => encrypt_cmd(&rt, a).map(|()| 0),
+        CryptoCmd::Decrypt(a) => decrypt_cmd(&rt, a).map(|()| 0),
+    }
+}
+
+fn open_input(name: &str) -> io::Result<Box<dyn Read>> {
+    if name == "-" {
+        Ok(Box::new(io::stdin().lock()))
+    } else {
+        Ok(Box::new(File::open(name)?))
+    }
+}
+
+/// Reads into `buf` until it is full or the input ends.
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Digest or MAC of a whole input, streamed: the next chunk is read while
+/// the device absorbs the previous one.
+fn hash_input(q: &mut Queue, s: &Stream, r: &mut dyn Read) -> anyhow::Result<Vec<u8>> {
+    let mut spare = vec![0u8; CHUNK];
+    let mut pending: Option<warpdrive::Ticket> = None;
+    loop {
+        spare.resize(CHUNK, 0);
+        let n = read_full(r, &mut spare)?;
+        spare.truncate(n);
+        if let Some(t) = pending.take() {
+            let d = q.wait_for(t)?;
+            crypto::check(&d)?;
+            if let Buffer::Heap(v) = d.src {
+                // Reuse the returned buffer for the next read.
+                let full = std::mem::replace(&mut spare, v);
+                if n < CHUNK {
+                    return Ok(s.finish(q, &full)?);
+                }
+                pending = Some(submit_update(q, s, full)?);
+                continue;
+            }
+        }
+        if n < CHUNK {
+            return Ok(s.finish(q, &spare)?);
+        }
+        let full = std::mem::take(&mut spare);
+        pending = Some(submit_update(q, s, full)?);
+    }
+}
+
+fn submit_update(q: &mut Queue, s: &Stream, data: Vec<u8>) -> anyhow::Result<warpdrive::Ticket> {
+    let req = s.update_req(data);
+    q.submit(req).map_err(|e| anyhow!("submit: {}", e.into_error()))
+}
+
+/// sha256sum's escaping: a name with a backslash or newline is printed
+/// with those escaped and the line starts with a backslash.
+fn escape_name(name: &str) -> (bool, String) {
+    if !name.contains(['\\', '\n', '\r']) {
+        return (false, name.to_string());
+    }
+    (true, name.replace('\\', "\\\\").replace('\n', "\\n").replace('\r', "\\r"))
+}
+
+fn unescape_name(s: &str) -> String {
+    let mut out = String::new();
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            match it.next() {
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some(o) => out.push(o),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim();
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+fn print_sums(rt: &Runtime, s: &Stream, files: &[String], tool: &str) -> anyhow::Result<i32> {
+    let mut q = rt.queue("sec")?;
+    let files = if files.is_empty() { vec!["-".to_string()] } else { files.to_vec() };
+    let mut out = io::stdout().lock();
+    let mut rc = 0;
+    for f in &files {
+        let res = open_input(f).map_err(anyhow::Error::from).and_then(|mut r| hash_input(&mut q, s, &mut *r));
+        match res {
+            Ok(d) => {
+                let (esc, name) = escape_name(f);
+                writeln!(out, "{}{}  {}", if esc { "\\" } else { "" }, hex(&d), name)?;
+            }
+            Err(e) => {
+                out.flush()?;
+                eprintln!("{tool}: {f}: {}", io_reason(&e));
+                rc = 1;
+            }
+        }
+    }
+    Ok(rc)
+}
+
+fn io_reason(e: &anyhow::Error) -> String {
+    match e.downcast_ref::<io::Error>() {
+        Some(io) if io.kind() == io::ErrorKind::NotFound => "No such file or directory".into(),
+        Some(io) if io.kind() == io::ErrorKind::PermissionDenied => "Permission denied".into(),
+        Some(io) if io.raw_os_error() == Some(21) => "Is a directory".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn digest_cmd(rt: &Runtime, a: DigestArgs) -> anyhow::Result<i32> {
+    let alg = DigestAlg::from_name(&a.alg).ok_or_else(|| anyhow!("unknown digest algorithm {:?}", a.alg))?;
+    let s = Stream::digest(rt, "sec", alg)?;
+    if a.check {
+        return check_cmd(rt, &s, alg, &a);
+    }
+    print_sums(rt, &s, &a.files, "wd")
+}
+
+/// `--check`: the coreutils behaviour and messages, with `wd` as the tool name.
+fn check_cmd(rt: &Runtime, s: &Stream, alg: DigestAlg, a: &DigestArgs) -> anyhow::Result<i32> {
+    let mut q = rt.queue("sec")?;
+    let lists = if a.files.is_empty() { vec!["-".to_string()] } else { a.files.clone() };
+    let mut out = io::stdout().lock();
+    let (mut bad, mut unread, mut malformed, mut ok_any) = (0usize, 0usize, 0usize, false);
+    for list in &lists {
+        let r = open_input(list).with_context(|| list.clone())?;
+        for line in BufReader::new(r).lines() {
+            let line = line?;
+            let (esc, body) = match line.strip_prefix('\\') {
+                Some(rest) => (true, rest),
+                None => (false, line.as_str()),
+            };
+            let hexlen = alg.output_len() * 2;
+            let parsed = body.get(..hexlen).and_then(unhex).filter(|_| {
+                let sep = body.get(hexlen..hexlen + 2);
+                sep == Some("  ") || sep == Some(" *")
+            });
+            let Some(want) = parsed else {
+                malformed += 1;
+                continue;
+            };
+            let raw = &body[hexlen + 2..];
+            let name = if esc { unescape_name(raw) } else { raw.to_string() };
+            let got = open_input(&name).map_err(anyhow::Error::from).and_then(|mut r| hash_input(&mut q, s, &mut *r));
+            match got {
+                Ok(d) if d == want => {
+                    ok_any = true;
+                    if !a.quiet && !a.status {
+                        writeln!(out, "{name}: OK")?;
+                    }
+                }
+                Ok(_) => {
+                    bad += 1;
+                    if !a.status {
+                        writeln!(out, "{name}: FAILED")?;
+                    }
+                }
+                Err(e) => {
+                    unread += 1;
+                    if !a.status {
+                        out.flush()?;
+                        eprintln!("wd: {name}: {}", io_reason(&e));
+                        writeln!(out, "{name}: FAILED open or read")?;
+                    }
+                }
+            }
+        }
+    }
+    out.flush()?;
+    let plural = |n: usize, one: &'static str, many: &'static str| if n == 1 { one } else { many };
+    if !a.status {
+        if malformed > 0 {
+            eprintln!("wd: WARNING: {malformed} {} improperly formatted", plural(malformed, "line is", "lines are"));
+        }
+        if unread > 0 {
+            eprintln!("wd: WARNING: {unread} listed {} could not be read", plural(unread, "file", "files"));
+        }
+        if bad > 0 {
+            eprintln!("wd: WARNING: {bad} computed {} did NOT match", plural(bad, "checksum", "checksums"));
+        }
+    }
+    if !ok_any && bad == 0 && unread == 0 {
+        eprintln!("wd: {}: no properly formatted checksum lines found", lists.join(", "));
+        return Ok(1);
+    }
+    Ok(i32::from(bad > 0 || unread > 0))
+}
+
+fn read_key(hex_key: Option<&str>, file: Option<&str>) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    if let Some(h) = hex_key {
+        return unhex(h).map(Zeroizing::new).ok_or_else(|| anyhow!("--key-hex is not hex"));
+    }
+    let f = file.ok_or_else(|| anyhow!("give --key-hex or --key-file"))?;
+    let raw = Zeroizing::new(std::fs::read(f).with_context(|| f.to_string())?);
+    // A file of hex digits (with an optional newline) is read as hex.
+    let text = std::str::from_utf8(&raw).ok().map(str::trim);
+    if let Some(k) =
+        text.filter(|t| !t.is_empty() && t.len() % 2 == 0 && t.bytes().all(|b| b.is_ascii_hexdigit())).and_then(unhex)
+    {
+        return Ok(Zeroizing::new(k));
+    }
+    Ok(raw)
+}
+
+fn hmac_cmd(rt: &Runtime, a: HmacArgs) -> anyhow::Result<i32> {
+    let alg = if a.alg.eq_ignore_ascii_case("cmac-aes") || a.alg.eq_ignore_ascii_case("cmac") {
+        MacAlg::CmacAes
+    } else {
+        MacAlg::Hmac(DigestAlg::from_name(&a.alg).ok_or_else(|| anyhow!("unknown digest algorithm {:?}", a.alg))?)
+    };
+    let key = read_key(a.key_hex.as_deref(), a.key_file.as_deref())?;
+    let s = Stream::mac(rt, "sec", alg, &key)?;
+    print_sums(rt, &s, &a.files, "wd")
+}
+
+// ---------------------------------------------------------------------------
+// The container (docs/CRYPTO.md):
+//
+//   header, 24 bytes: "WDCRYPT1" | alg u8 (1 AES-256-GCM, 2 ChaCha20-Poly1305)
+//                     | chunk_log2 u8 | 0u16 | nonce prefix, 7 random bytes | 0u8 | 0u32
+//   chunks: ciphertext (2^chunk_log2 bytes; the last one shorter, possibly
+//           empty) | 16-byte tag.
+//   chunk i's nonce: prefix (7) | i as u32 big-endian | 1 if last else 0.
+//   chunk AAD: the 24 header bytes.
+//
+// The counter and the last flag in the nonce make reordering, dropping,
+// duplicating and truncating chunks fail authentication.
+
+const MAGIC: &[u8; 8] = b"WDCRYPT1";
+const HEADER: usize = 24;
+
+fn container_alg(s: &str) -> anyhow::Result<(u8, CipherAlg)> {
+    match s.to_ascii_lowercase().as_str() {
+        "aes-256-gcm" | "aes256gcm" => Ok((1, CipherAlg::AesGcm)),
+        "chacha20-poly1305" | "chacha20poly1305" => Ok((2, CipherAlg::ChaCha20Poly1305)),
+        _ => bail!("unknown algorithm {s:?} (aes-256-gcm, chacha20-poly1305)"),
+    }
+}
+
+fn chunk_nonce(prefix: &[u8], i: u32, last: bool) -> [u8; 12] {
+    let mut n = [0u8; 12];
+    n[..7].copy_from_slice(prefix);
+    n[7..11].copy_from_slice(&i.to_be_bytes());
+    n[11] = u8::from(last);
+    n
+}
+
+struct Output {
+    w: Box<dyn Write>,
+    tmp: Option<(std::path::PathBuf, String)>,
+}
+
+fn open_output(name: &str) -> anyhow::Result<Output> {
+    if name == "-" {
+        return Ok(Output { w: Box::new(io::BufWriter::new(io::stdout().lock())), tmp: None });
+    }
+    let tmp = Path::new(name).with_file_name(format!(
+        ".{}.wd-tmp-{}",
+        Path::new(name).file_name().and_then(|s| s.to_str()).unwrap_or("out"),
+        std::process::id()
+    ));
+    let f = File::create(&tmp).with_context(|| tmp.display().to_string())?;
+    Ok(Output { w: Box::new(io::BufWriter::new(f)), tmp: Some((tmp, name.to_string())) })
+}
+
+impl Output {
+    fn commit(mut self) -> anyhow::Result<()> {
+        self.w.flush()?;
+        if let Some((tmp, name)) = self.tmp.take() {
+            std::fs::rename(&tmp, &name).with_context(|| name.clone())?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        if let Some((tmp, _)) = self.tmp.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Chunks in flight on the device.
+const WINDOW: usize = 8;
+
+fn encrypt_cmd(rt: &Runtime, a: CryptArgs) -> anyhow::Result<()> {
+    let (id, alg) = container_alg(&a.alg)?;
+    if !(10..=24).contains(&a.chunk_log2) {
+        bail!("--chunk-log2 must be 10..=24");
+    }
+    let key = read_key(None, Some(&a.key_file))?;
+    let k = CipherKey::new(rt, "sec", alg, &key)?;
+    let mut q = rt.queue("sec")?;
+    let mut prefix = [0u8; 7];
+    File::open("/dev/urandom")?.read_exact(&mut prefix)?;
+    let mut header = [0u8; HEADER];
+    header[..8].copy_from_slice(MAGIC);
+    header[8] = id;
+    header[9] = a.chunk_log2;
+    header[12..19].copy_from_slice(&prefix);
+    let chunk = 1usize << a.chunk_log2;
+    let mut input = open_input(&a.input).with_context(|| a.input.clone())?;
+    let mut out = open_output(&a.output)?;
+    out.w.write_all(&header)?;
+    let mut inflight = std::collections::VecDeque::new();
+    // One chunk of lookahead tells whether the current one is the last.
+    let mut cur = read_chunk(&mut *input, &header, chunk)?;
+    let mut i: u32 = 0;
+    loop {
+        let next = if cur.len() - HEADER == chunk { read_chunk(&mut *input, &header, chunk)? } else { Vec::new() };
+        let last = next.len() <= HEADER;
+        let nonce = chunk_nonce(&prefix, i, last);
+        let n = cur.len() - HEADER + 16;
+        let req = k.encrypt_req(&nonce, HEADER, Buffer::Heap(cur), Buffer::Heap(vec![0; n]))?;
+        submit_window(&mut q, &mut inflight, req, &mut *out.w)?;
+        if last {
+            break;
+        }
+        i = i.checked_add(1).ok_or_else(|| anyhow!("input too large for the container"))?;
+        cur = next;
+    }
+    drain(&mut q, &mut inflight, &mut *out.w)?;
+    out.commit()
+}
+
+/// Reads one chunk, returned behind a copy of the header (the AAD).
+fn read_chunk(r: &mut dyn Read, header: &[u8], chunk: usize) -> io::Result<Vec<u8>> {
+    let mut v = vec![0u8; HEADER + chunk];
+    v[..HEADER].copy_from_slice(header);
+    let n = read_full(r, &mut v[HEADER..])?;
+    v.truncate(HEADER + n);
+    Ok(v)
+}
+
+fn submit_window(
+    q: &mut Queue,
+    inflight: &mut std::collections::VecDeque<warpdrive::Ticket>,
+    req: Req,
+    w: &mut dyn Write,
+) -> anyhow::Result<()> {
+    if inflight.len() >= WINDOW {
+        write_done(q.wait_for(inflight.pop_front().expect("non-empty"))?, w)?;
+    }
+    inflight.push_back(q.submit(req).map_err(|e| anyhow!("submit: {}", e.into_error()))?);
+    Ok(())
+}
+
+fn drain(
+    q: &mut Queue,
+    inflight: &mut std::collections::VecDeque<warpdrive::Ticket>,
+    w: &mut dyn Write,
+) -> anyhow::Result<()> {
+    while let Some(t) = inflight.pop_front() {
+        write_done(q.wait_for(t)?, w)?;
+    }
+    Ok(())
+}
+
+fn write_done(d: Done, w: &mut dyn Write) -> anyhow::Result<()> {
+    match crypto::check(&d) {
+        Ok(()) => {}
+        Err(CryptoError::AuthFailed) => {
+            bail!("authentication failed: the file was altered, truncated, or the key is wrong")
+        }
+        Err(e) => return Err(e.into()),
+    }
+    w.write_all(&d.dst.as_slice()[..d.produced as usize])?;
+    Ok(())
+}
+
+fn decrypt_cmd(rt: &Runtime, a: CryptArgs) -> anyhow::Result<()> {
+    let key = read_key(None, Some(&a.key_file))?;
+    let mut input = BufReader::with_capacity(1 << 20, open_input(&a.input).with_context(|| a.input.clone())?);
+    let mut header = [0u8; HEADER];
+    if read_full(&mut input, &mut header)? < HEADER || &header[..8] != MAGIC {
+        bail!("not a wd container (bad magic)");
+    }
+    let alg = match header[8] {
+        1 => CipherAlg::AesGcm,
+        2 => CipherAlg::ChaCha20Poly1305,
+        x => bail!("unknown container algorithm {x}"),
+    };
+    let log2 = header[9];
+    if !(10..=24).contains(&log2) || header[10..12] != [0, 0] || header[19..] != [0; 5] {
+        bail!("malformed container header");
+    }
+    let prefix = header[12..19].to_vec();
+    let k = CipherKey::new(rt, "sec", alg, &key)?;
+    let mut q = rt.queue("sec")?;
+    let frame = (1usize << log2) + 16;
+    let mut out = open_output(&a.output)?;
+    let mut inflight = std::collections::VecDeque::new();
+    let mut i: u32 = 0;
+    loop {
+        let mut v = vec![0u8; HEADER + frame];
+        v[..HEADER].copy_from_slice(&header);
+        let n = read_full(&mut input, &mut v[HEADER..])?;
+        if n < 16 {
+            bail!("container truncated");
+        }
+        v.truncate(HEADER + n);
+        let last = n < frame || input.fill_buf()?.is_empty();
+        let nonce = chunk_nonce(&prefix, i, last);
+        let req = k.decrypt_req(&nonce, HEADER, Buffer::Heap(v), Buffer::Heap(vec![0; n - 16]))?;
+        submit_window(&mut q, &mut inflight, req, &mut *out.w)?;
+        if last {
+            break;
+        }
+        i = i.checked_add(1).ok_or_else(|| anyhow!("container too large"))?;
+    }
+    drain(&mut q, &mut inflight, &mut *out.w)?;
+    out.commit()
+}
