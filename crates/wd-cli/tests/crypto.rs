@@ -1,0 +1,164 @@
+//! The crypto commands of the real `wd` binary, checked against coreutils
+//! and the `openssl` CLI where they are installed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn wd(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wd"))
+        .args(args)
+        .current_dir(dir)
+        .env("WD_PIN", "0")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("run wd")
+}
+
+fn tool(prog: &str, args: &[&str], dir: &Path) -> Option<Output> {
+    Command::new(prog).args(args).current_dir(dir).stdin(Stdio::null()).output().ok().filter(|o| o.status.success())
+}
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        let p = std::env::temp_dir().join(format!("wd-crypto-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Dir(p)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn data(n: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn digest_prints_what_sha256sum_prints_and_checks_its_files() {
+    let d = Dir::new("digest");
+    std::fs::write(d.0.join("abc"), b"abc").unwrap();
+    std::fs::write(d.0.join("empty"), b"").unwrap();
+    std::fs::write(d.0.join("big"), data(2_500_000, 1)).unwrap();
+    std::fs::write(d.0.join("back\\slash"), b"x").unwrap();
+    let files = ["abc", "empty", "big", "back\\slash"];
+    let mut args = vec!["digest", "-a", "sha256"];
+    args.extend(files);
+    let out = wd(&args, &d.0);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  abc\n"), "{text}");
+    assert!(
+        text.contains("\\2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881  back\\\\slash\n"),
+        "{text}"
+    );
+    if let Some(theirs) = tool("sha256sum", &files, &d.0) {
+        assert_eq!(text, String::from_utf8(theirs.stdout).unwrap());
+    }
+    for (alg, prog) in [
+        ("md5", "md5sum"),
+        ("sha1", "sha1sum"),
+        ("sha512", "sha512sum"),
+        ("sha224", "sha224sum"),
+        ("sha384", "sha384sum"),
+    ] {
+        let mine = wd(&["digest", "-a", alg, "big", "abc"], &d.0);
+        assert!(mine.status.success());
+        if let Some(theirs) = tool(prog, &["big", "abc"], &d.0) {
+            assert_eq!(mine.stdout, theirs.stdout, "{alg}");
+        }
+    }
+    // --check on our own output: all OK, exit 0.
+    std::fs::write(d.0.join("sums"), &text).unwrap();
+    let ok = wd(&["digest", "-c", "sums"], &d.0);
+    assert!(ok.status.success());
+    assert_eq!(String::from_utf8_lossy(&ok.stdout), "abc: OK\nempty: OK\nbig: OK\nback\\slash: OK\n");
+    // A changed file: FAILED, the coreutils warning, exit 1.
+    std::fs::write(d.0.join("abc"), b"abd").unwrap();
+    let bad = wd(&["digest", "-c", "sums"], &d.0);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("abc: FAILED\n"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("WARNING: 1 computed checksum did NOT match"));
+    // A missing file on the command line: error message, exit 1.
+    let missing = wd(&["digest", "nope"], &d.0);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope: No such file or directory"));
+}
+
+#[test]
+fn hmac_matches_rfc4231_and_openssl() {
+    let d = Dir::new("hmac");
+    std::fs::write(d.0.join("m"), b"what do ya want for nothing?").unwrap();
+    let out = wd(&["hmac", "-a", "sha256", "--key-hex", "4a656665", "m"], &d.0);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843  m\n"
+    );
+    std::fs::write(d.0.join("big"), data(300_000, 2)).unwrap();
+    let mine = wd(&["hmac", "-a", "sha512", "--key-hex", "00112233", "big"], &d.0);
+    assert!(mine.status.success());
+    if let Some(o) =
+        tool("openssl", &["dgst", "-sha512", "-mac", "HMAC", "-macopt", "hexkey:00112233", "-r", "big"], &d.0)
+    {
+        let theirs = String::from_utf8_lossy(&o.stdout);
+        let mine = String::from_utf8_lossy(&mine.stdout);
+        assert_eq!(mine.split_whitespace().next(), theirs.split_whitespace().next());
+    }
+}
+
+#[test]
+fn encrypt_decrypt_round_trip_and_tampering_releases_nothing() {
+    let d = Dir::new("crypt");
+    let plain = data(200_000, 3);
+    std::fs::write(d.0.join("p"), &plain).unwrap();
+    std::fs::write(d.0.join("key"), [7u8; 32]).unwrap();
+    for alg in ["aes-256-gcm", "chacha20-poly1305"] {
+        let e = wd(&["encrypt", "-a", alg, "-k", "key", "--chunk-log2", "12", "-i", "p", "-o", "c"], &d.0);
+        assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+        let c = std::fs::read(d.0.join("c")).unwrap();
+        // 24-byte header, 49 chunks of 4 KiB (the last one partial), a tag each.
+        assert_eq!(c.len(), 24 + plain.len() + plain.len().div_ceil(4096) * 16);
+        let o = wd(&["decrypt", "-k", "key", "-i", "c", "-o", "p2"], &d.0);
+        assert!(o.status.success());
+        assert_eq!(std::fs::read(d.0.join("p2")).unwrap(), plain);
+        std::fs::remove_file(d.0.join("p2")).unwrap();
+
+        // One flipped bit, a dropped chunk, a truncation: all refused, and
+        // no output file appears.
+        let mut flipped = c.clone();
+        flipped[5000] ^= 1;
+        let mut dropped = c[..24 + 4112].to_vec();
+        dropped.extend_from_slice(&c[24 + 2 * 4112..]);
+        let truncated = c[..24 + 3 * 4112].to_vec();
+        for (what, bytes) in [("flipped", flipped), ("dropped", dropped), ("truncated", truncated)] {
+            std::fs::write(d.0.join("bad"), bytes).unwrap();
+            let o = wd(&["decrypt", "-k", "key", "-i", "bad", "-o", "out"], &d.0);
+            assert!(!o.status.success(), "{alg} {what} accepted");
+            assert!(String::from_utf8_lossy(&o.stderr).contains("authentication failed"), "{what}");
+            assert!(!d.0.join("out").exists(), "{what}: plaintext released");
+        }
+        // The wrong key fails the same way.
+        std::fs::write(d.0.join("key2"), [8u8; 32]).unwrap();
+        assert!(!wd(&["decrypt", "-k", "key2", "-i", "c", "-o", "out"], &d.0).status.success());
+    }
+    // Empty input round trips too.
+    std::fs::write(d.0.join("e"), b"").unwrap();
+    assert!(wd(&["encrypt", "-k", "key", "-i", "e", "-o", "ec"], &d.0).status.success());
+    assert_eq!(std::fs::metadata(d.0.join("ec")).unwrap().len(), 24 + 16);
+    let o = wd(&["decrypt", "-k", "key", "-i", "ec"], &d.0);
+    assert!(o.status.success() && o.stdout.is_empty());
+}
