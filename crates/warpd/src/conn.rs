@@ -96,6 +96,11 @@ impl Client {
                 let _ = wd_proto::send(sock, &Response::error(ErrorCode::Protocol, "expected hello"), &[]);
                 return "no handshake".into();
             }
+            Err(e @ FrameError::Protocol(_)) => {
+                // Garbage instead of a handshake is explained like garbage later.
+                let _ = wd_proto::send(sock, &Response::error(ErrorCode::Protocol, e.to_string()), &[]);
+                return e.to_string();
+            }
             Err(e) => return e.to_string(),
         }
         loop {

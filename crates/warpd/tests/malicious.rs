@@ -1,0 +1,701 @@
+//! Hostile clients. Each attack costs the attacker only its own
+//! connection or queue, with an explained error, while a well-behaved
+//! client process keeps running verified work next to it; afterwards the
+//! daemon holds exactly what it held before.
+
+mod common;
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{packet, spawn, ChildProc, Daemon, Footprint, Raw};
+use warpdrive::{Error, Req, Runtime, Status};
+use wd_abi::layout::{OFF_CQ_HEAD, OFF_CQ_TAIL, OFF_SQ_HEAD, OFF_SQ_TAIL, SQ_NEED_WAKEUP};
+use wd_abi::{BufRef, Completion, Descriptor, Opcode, QueueState};
+use wd_proto::{ErrorCode, Request, Response, PROTO_VERSION};
+use wd_ring::{QueueMem, UserEnd};
+use wd_sys::Mapping;
+
+#[test]
+#[ignore = "entry point of the client processes the other tests start"]
+fn child_entry() {
+    common::child_main(|role| match role {
+        "worker" => common::worker_role(),
+        "victim" => victim_role(),
+        other => panic!("unknown role {other}"),
+    });
+}
+
+/// A client with a region (pattern 0xab), a queue and a heap buffer
+/// (pattern 0xcd). Reports `ready REGION QUEUE HEAP_ADDR HEAP_LEN`, waits
+/// for a line, then reports `intact` if nothing of it changed and its
+/// queue still works.
+fn victim_role() -> i32 {
+    let rt = Runtime::new().expect("runtime");
+    let mut q = rt.queue("dma").expect("queue");
+    let pool = rt.pool(4096, 4).expect("pool");
+    let mut bufs: Vec<_> = (0..4).map(|_| pool.alloc().expect("buf")).collect();
+    for b in &mut bufs {
+        b.as_mut_slice().fill(0xab);
+    }
+    let heap = vec![0xcdu8; 8192];
+    q.nop().expect("nop");
+    common::report(format!("ready {} {} {} {}", pool.region().id(), q.id(), heap.as_ptr() as u64, heap.len()));
+    common::await_line();
+    let region_ok = bufs.iter().all(|b| b.as_slice().iter().all(|&x| x == 0xab));
+    let heap_ok = heap.iter().all(|&x| x == 0xcd);
+    let mut dst = vec![0u8; 100];
+    let queue_ok = q.nop().is_ok() && q.copy(&heap[..100], &mut dst).is_ok() && dst == heap[..100];
+    common::report(format!(
+        "{} region={region_ok} heap={heap_ok} queue={queue_ok}",
+        if region_ok && heap_ok && queue_ok { "intact" } else { "damaged" }
+    ));
+    0
+}
+
+/// A well-behaved client process running verified work until told to stop.
+fn bystander(d: &Daemon) -> ChildProc {
+    let mut c = spawn("worker", &d.path, &[]);
+    c.expect("ready", Duration::from_secs(10));
+    c
+}
+
+/// Stops the bystander; it must have verified every result.
+fn bystander_ok(c: ChildProc) {
+    let (rounds, reqs) = common::parse_done(&c.finish(Duration::from_secs(20)));
+    assert!(rounds > 0 && reqs == rounds * 10, "bystander: {rounds} rounds, {reqs} requests");
+}
+
+/// The daemon's footprint returns to `base` (attackers' resources released).
+fn settles(d: &Daemon, base: Footprint) {
+    let after = d.settle_to(base, Duration::from_secs(5));
+    assert_eq!(after, base, "daemon footprint after the attack");
+}
+
+fn memfd(len: u64, seal: bool) -> OwnedFd {
+    if seal {
+        return wd_sys::create_sealed("wd-test-hostile", len).unwrap();
+    }
+    let fd = rustix::fs::memfd_create(
+        "wd-test-unsealed",
+        rustix::fs::MemfdFlags::CLOEXEC | rustix::fs::MemfdFlags::ALLOW_SEALING,
+    )
+    .unwrap();
+    rustix::fs::ftruncate(&fd, len).unwrap();
+    fd
+}
+
+/// Each kind of garbage on its own connection: an explanation, then the
+/// daemon hangs up (or, for a well-formed but refused request, answers and
+/// carries on).
+#[test]
+fn protocol_garbage_loses_only_that_connection_with_an_explanation() {
+    let d = Daemon::start("garbage", "");
+    let base = d.baseline();
+    let by = bystander(&d);
+    let hello = |v: u32| format!(r#"{{"op":"hello","version":{v},"client":"evil"}}"#);
+
+    // (what, handshake first, packet, expected code, words in the explanation)
+    let cases: Vec<(&str, bool, Vec<u8>, ErrorCode, &str)> = vec![
+        (
+            "length prefix too large",
+            true,
+            {
+                let mut p = packet(br#"{"op":"list_devices"}"#);
+                p[0] = p[0].wrapping_add(7);
+                p
+            },
+            ErrorCode::Protocol,
+            "length prefix",
+        ),
+        (
+            "length prefix too small",
+            false,
+            {
+                let mut p = packet(hello(PROTO_VERSION).as_bytes());
+                p[0] -= 3;
+                p
+            },
+            ErrorCode::Protocol,
+            "length prefix",
+        ),
+        ("packet shorter than a prefix", true, b"ab".to_vec(), ErrorCode::Protocol, "shorter"),
+        ("invalid JSON", true, packet(b"{\"op\": nope"), ErrorCode::Protocol, ""),
+        ("invalid JSON instead of hello", false, packet(b"\xff\xfe garbage"), ErrorCode::Protocol, ""),
+        ("unknown op", true, packet(br#"{"op":"frobnicate"}"#), ErrorCode::Protocol, "frobnicate"),
+        ("wrong field types", true, packet(br#"{"op":"close_queue","queue":"one"}"#), ErrorCode::Protocol, ""),
+        ("no hello", false, packet(br#"{"op":"list_devices"}"#), ErrorCode::Protocol, "hello"),
+        ("wrong version", false, packet(hello(PROTO_VERSION + 41).as_bytes()), ErrorCode::Version, "42"),
+        (
+            "oversized packet",
+            true,
+            {
+                let body = vec![b' '; wd_proto::MAX_MESSAGE + 100];
+                packet(&body)
+            },
+            ErrorCode::Protocol,
+            "truncated",
+        ),
+    ];
+    for (what, handshake, bytes, code, words) in &cases {
+        let r = if *handshake { Raw::hello(&d.path) } else { Raw::connect(&d.path) };
+        r.send_bytes(bytes, &[]);
+        let (c, m) = match r.recv() {
+            Ok((Response::Error { code, message }, _)) => (code, message),
+            other => panic!("{what}: expected an explanation, got {other:?}"),
+        };
+        assert_eq!((c, what), (*code, what), "{m}");
+        assert!(m.contains(words), "{what}: explanation {m:?} lacks {words:?}");
+        r.expect_closed();
+    }
+
+    // Too many descriptors in one message.
+    let r = Raw::hello(&d.path);
+    let fds: Vec<_> = (0..6).map(|_| memfd(4096, true)).collect();
+    let borrowed: Vec<_> = fds.iter().map(|f| f.as_fd()).collect();
+    r.send_bytes(&packet(br#"{"op":"register_memory","len":4096}"#), &borrowed);
+    let (c, m) = r.expect_error();
+    assert_eq!(c, ErrorCode::Protocol, "{m}");
+    r.expect_closed();
+
+    // Well-formed but unwelcome: refused with an explanation, and the
+    // connection carries on.
+    let r = Raw::hello(&d.path);
+    let stray = memfd(4096, true);
+    match r.call(&Request::ListDevices, &[stray.as_fd()]) {
+        Ok((Response::Error { code: ErrorCode::Protocol, message }, _)) => {
+            assert!(message.contains("descriptors"), "{message}")
+        }
+        other => panic!("descriptors on list_devices: {other:?}"),
+    }
+    match r.call(&Request::Hello { version: PROTO_VERSION, client: "again".into() }, &[]) {
+        Ok((Response::Error { code: ErrorCode::Protocol, message }, _)) => {
+            assert!(message.contains("hello"), "{message}")
+        }
+        other => panic!("second hello: {other:?}"),
+    }
+    assert!(matches!(r.call(&Request::ListDevices, &[]), Ok((Response::Devices { .. }, _))), "connection still serves");
+    drop(r);
+
+    // An empty packet reads as a hang-up on SEQPACKET: the daemon closes.
+    let r = Raw::hello(&d.path);
+    r.send_bytes(&[], &[]);
+    r.expect_closed();
+
+    // Garbage on one connection never reaches another.
+    let good = Raw::hello(&d.path);
+    let bad = Raw::hello(&d.path);
+    bad.send_bytes(b"\x00\x00\x00\x10{{{{{{{{{{{{{{{{", &[]);
+    assert!(matches!(good.call(&Request::ListDevices, &[]), Ok((Response::Devices { .. }, _))));
+    drop((good, bad, fds, stray));
+
+    bystander_ok(by);
+    settles(&d, base);
+}
+
+/// Registered memory must be a sealed memfd at least as long as claimed;
+/// anything else is refused (Unsealed), the connection carries on, and a
+/// sealed region can never shrink or grow under the daemon's mapping.
+#[test]
+fn unsealed_memory_is_refused_and_sealed_memory_cannot_be_truncated() {
+    let d = Daemon::start("memory", "");
+    let base = d.baseline();
+    let by = bystander(&d);
+    let r = Raw::hello(&d.path);
+    let refuse = |fds: &[std::os::fd::BorrowedFd<'_>], len: u64| match r.call(&Request::RegisterMemory { len }, fds) {
+        Ok((Response::Error { code, message }, _)) => (code, message),
+        other => panic!("register_memory was not refused: {other:?}"),
+    };
+    let unsealed = memfd(4096, false);
+    let (c, m) = refuse(&[unsealed.as_fd()], 4096);
+    assert_eq!(c, ErrorCode::Unsealed, "{m}");
+    assert!(m.contains("F_SEAL_SHRINK"), "{m}");
+    // Only one of the two size seals.
+    rustix::fs::fcntl_add_seals(&unsealed, rustix::fs::SealFlags::GROW).unwrap();
+    assert_eq!(refuse(&[unsealed.as_fd()], 4096).0, ErrorCode::Unsealed);
+    let short = memfd(4096, true);
+    let (c, m) = refuse(&[short.as_fd()], 1 << 20);
+    assert_eq!(c, ErrorCode::Unsealed, "{m}");
+    assert!(m.contains("4096") && m.contains("1048576"), "{m}");
+    // Not a memfd at all: the connection itself, or a device file.
+    let (c, _) = refuse(&[r.sock.as_fd()], 4096);
+    assert_eq!(c, ErrorCode::Unsealed);
+    let devnull = std::fs::File::open("/dev/null").unwrap();
+    assert_eq!(refuse(&[devnull.as_fd()], 4096).0, ErrorCode::Unsealed);
+    assert_eq!(refuse(&[], 4096).0, ErrorCode::Protocol, "no memfd");
+    assert_eq!(refuse(&[short.as_fd(), short.as_fd()], 4096).0, ErrorCode::Protocol, "two memfds");
+    assert_eq!(refuse(&[short.as_fd()], 0).0, ErrorCode::Invalid, "empty region");
+    assert!(matches!(r.call(&Request::ListDevices, &[]), Ok((Response::Devices { .. }, _))), "connection carries on");
+
+    // Through the library: the region's size cannot change any more, and
+    // no seal can be added that would break the daemon's mapping.
+    let rt = d.runtime();
+    let mut q = rt.queue("dma").unwrap();
+    let pool = rt.pool(4096, 4).unwrap();
+    let fd = pool.region().as_fd();
+    assert_eq!(rustix::fs::ftruncate(fd, 0), Err(rustix::io::Errno::PERM), "shrink");
+    assert_eq!(rustix::fs::ftruncate(fd, 1 << 20), Err(rustix::io::Errno::PERM), "grow");
+    assert_eq!(
+        rustix::fs::fcntl_add_seals(fd, rustix::fs::SealFlags::WRITE),
+        Err(rustix::io::Errno::PERM),
+        "more seals"
+    );
+    let mut a = pool.alloc().unwrap();
+    a.as_mut_slice().fill(0x77);
+    let t = q.submit(Req::copy(a, pool.alloc().unwrap())).map_err(|e| e.into_error()).unwrap();
+    let c = q.wait_for(t).unwrap();
+    assert_eq!(c.status, Status::Ok);
+    assert!(c.dst.as_slice().iter().all(|&x| x == 0x77));
+    drop((c, q, pool, rt, r));
+    bystander_ok(by);
+    settles(&d, base);
+}
+
+/// A raw queue: the broker's memfd mapped by hand, descriptors written
+/// without the library.
+struct RawQueue {
+    id: u32,
+    qm: QueueMem<Mapping>,
+    end: UserEnd<Mapping>,
+    _fd: OwnedFd,
+}
+
+impl RawQueue {
+    fn open(r: &Raw, depth: u32, bind_slots: u32) -> RawQueue {
+        let req = Request::OpenQueue {
+            device: "dma".into(),
+            depth,
+            weight: 1,
+            eventfd: false,
+            allowed_ops: None,
+            bind_slots,
+        };
+        let (resp, mut fds) = r.call(&req, &[]).unwrap();
+        let Response::Queue(desc) = resp else { panic!("open_queue: {resp:?}") };
+        let fd = fds.remove(0);
+        RawQueue::attach(desc.queue, fd)
+    }
+
+    fn attach(id: u32, fd: OwnedFd) -> RawQueue {
+        let len = wd_sys::verify_sealed(&fd, 0).unwrap() as usize;
+        let qm = QueueMem::attach(Arc::new(Mapping::map_shared(&fd, len).unwrap())).unwrap();
+        let end = qm.user_end();
+        RawQueue { id, qm, end, _fd: fd }
+    }
+
+    fn kick(&self) {
+        let d = self.qm.doorbell();
+        d.fetch_add(1, Ordering::SeqCst);
+        let _ = wd_sys::futex::wake(d, 1);
+    }
+
+    /// Publishes `descs` (user_data = index) and waits for as many completions.
+    fn run(&mut self, descs: &[Descriptor]) -> Vec<Completion> {
+        for (i, d) in descs.iter().enumerate() {
+            self.end.sq.stage(&Descriptor { user_data: i as u64, ..*d }).expect("ring has room");
+        }
+        self.end.sq.publish();
+        self.kick();
+        let mut out = Vec::new();
+        let ok = common::wait_until(Duration::from_secs(5), || {
+            while let Ok(Some(c)) = self.end.cq.pop() {
+                out.push(c);
+            }
+            self.end.cq.release();
+            if self.qm.sq_flags().load(Ordering::SeqCst) & SQ_NEED_WAKEUP != 0 {
+                self.kick();
+            }
+            out.len() >= descs.len()
+        });
+        assert!(ok, "{} of {} completions", out.len(), descs.len());
+        out.sort_by_key(|c| c.user_data);
+        out
+    }
+}
+
+/// Corrupt ring indices written into a queue's memfd fault that queue
+/// (Error::QueueFaulted with the fault code); the same client's other
+/// queues, other clients and the daemon carry on.
+#[test]
+fn corrupt_ring_indices_fault_only_that_queue() {
+    let d = Daemon::start("indices", "");
+    let base = d.baseline();
+    let by = bystander(&d);
+    let rt = d.runtime();
+    let mut sq_victim = rt.queue("dma").unwrap();
+    let mut cq_victim = rt.queue("dma").unwrap();
+    let mut fine = rt.queue("dma").unwrap();
+    for q in [&mut sq_victim, &mut cq_victim, &mut fine] {
+        q.nop().unwrap();
+    }
+
+    // SQ tail far ahead of the head: more entries than the ring holds.
+    let evil = RawQueue::attach(sq_victim.id(), sq_victim.memfd().try_clone_to_owned().unwrap());
+    let head = evil.qm.mem().atomic_u32(OFF_SQ_HEAD).load(Ordering::SeqCst);
+    evil.qm.mem().atomic_u32(OFF_SQ_TAIL).store(head.wrapping_add(100_000), Ordering::SeqCst);
+    evil.kick();
+    assert!(common::wait_until(Duration::from_secs(5), || evil.qm.state().0 == QueueState::Faulted));
+    assert_eq!(evil.qm.state(), (QueueState::Faulted, wd_device::fault::SQ_TAIL));
+    assert!(matches!(sq_victim.nop(), Err(Error::QueueFaulted(c)) if c == wd_device::fault::SQ_TAIL));
+
+    // CQ head beyond the CQ tail, written by a peer that then submits
+    // through the same memfd behind the library's back: once the device
+    // looks at the head again it refuses to complete into that ring.
+    let mut evil2 = RawQueue::attach(cq_victim.id(), cq_victim.memfd().try_clone_to_owned().unwrap());
+    let tail = evil2.qm.mem().atomic_u32(OFF_CQ_TAIL).load(Ordering::SeqCst);
+    evil2.qm.mem().atomic_u32(OFF_CQ_HEAD).store(tail.wrapping_add(5000), Ordering::SeqCst);
+    let faulted = common::wait_until(Duration::from_secs(5), || {
+        while evil2.end.sq.stage(&Descriptor::nop(0)).is_ok() {}
+        evil2.end.sq.publish();
+        evil2.kick();
+        std::thread::sleep(Duration::from_millis(5));
+        evil2.qm.state().0 == QueueState::Faulted
+    });
+    assert!(faulted, "a corrupt CQ head never faulted the queue");
+    assert_eq!(evil2.qm.state(), (QueueState::Faulted, wd_device::fault::CQ_HEAD));
+    match cq_victim.nop() {
+        Err(Error::QueueFaulted(c)) => assert_eq!(c, wd_device::fault::CQ_HEAD),
+        other => panic!("queue with a corrupt CQ head: {other:?}"),
+    }
+
+    // Everything else carries on, the daemon reports the faults.
+    fine.nop().unwrap();
+    let src = vec![5u8; 3000];
+    let mut dst = vec![0u8; 3000];
+    fine.copy(&src, &mut dst).unwrap();
+    assert_eq!(src, dst);
+    let (_, stats) = rt.daemon_stats().unwrap();
+    let me = std::process::id() as i32;
+    let state = |id| stats.iter().find(|s| s.pid == me && s.queue == id).map(|s| s.state.clone()).unwrap_or_default();
+    assert_eq!(state(sq_victim.id()), "faulted");
+    assert_eq!(state(cq_victim.id()), "faulted");
+    assert_eq!(state(fine.id()), "active");
+    let mut again = rt.queue("dma").expect("the client may open a new queue");
+    again.nop().unwrap();
+    drop((evil, evil2, sq_victim, cq_victim, fine, again, rt));
+    bystander_ok(by);
+    settles(&d, base);
+}
+
+/// Raw descriptors with out-of-range references complete with error
+/// statuses (nothing is touched, nothing crashes); valid ones still work,
+/// SVA included; past `fault_threshold` errors the queue is isolated.
+#[test]
+fn out_of_range_references_complete_with_errors_then_the_queue_is_isolated() {
+    let d = Daemon::start("refs", "[daemon]\nfault_threshold = 40\n");
+    let base = d.baseline();
+    let by = bystander(&d);
+    let r = Raw::hello(&d.path);
+    let mut q = RawQueue::open(&r, 64, 4);
+    let mem = memfd(16384, true);
+    let (resp, _) = r.call(&Request::RegisterMemory { len: 16384 }, &[mem.as_fd()]).unwrap();
+    let Response::Region { region: rid } = resp else { panic!("{resp:?}") };
+    let map = Mapping::map_shared(&mem, 16384).unwrap();
+    let words = map.atomic_u64s(0, 16384 / 8);
+    for (i, w) in words.iter().enumerate() {
+        w.store((i as u64).wrapping_mul(0x0101_0101_0101_0101), Ordering::Relaxed);
+    }
+    let heap: Vec<u8> = (0..4096u32).map(|i| (i * 31) as u8).collect();
+    let bind = Request::BindRange { queue: q.id, addr: heap.as_ptr() as u64, len: 4096, perms: 1 };
+    let (resp, _) = r.call(&bind, &[]).unwrap();
+    let Response::Binding { slot } = resp else { panic!("{resp:?}") };
+    let hp = heap.as_ptr() as u64;
+
+    let op = |o: Opcode, src: BufRef, dst: BufRef| Descriptor { opcode: o.0, src, dst, ..Descriptor::nop(0) };
+    let copy = |src, dst| op(Opcode::COPY, src, dst);
+    let ok_dst = BufRef::region(rid, 8192, 64);
+    let cases = [
+        ("past the region end", copy(BufRef::region(rid, 16384 - 10, 64), ok_dst), Status::OutOfBounds),
+        ("offset overflows", copy(BufRef::region(rid, u64::MAX - 8, 64), ok_dst), Status::OutOfBounds),
+        ("unknown region", copy(BufRef::region(rid + 7, 0, 64), ok_dst), Status::BadRegion),
+        ("dst past the end", copy(BufRef::region(rid, 0, 64), BufRef::region(rid, 16380, 64)), Status::OutOfBounds),
+        ("unbound SVA slot", copy(BufRef::sva(slot + 1, hp, 64), ok_dst), Status::BadRegion),
+        ("SVA slot beyond the table", copy(BufRef::sva(1000, hp, 64), ok_dst), Status::BadRegion),
+        ("SVA outside its binding", copy(BufRef::sva(slot, hp + 4000, 200), ok_dst), Status::OutOfBounds),
+        ("SVA below its binding", copy(BufRef::sva(slot, hp - 64, 64), ok_dst), Status::OutOfBounds),
+        (
+            "write through a read-only binding",
+            op(Opcode::FILL, BufRef::NONE, BufRef::sva(slot, hp, 64)),
+            Status::Permission,
+        ),
+        ("unknown opcode", op(Opcode(0x77), BufRef::NONE, BufRef::NONE), Status::BadOpcode),
+        ("unknown session", Descriptor { session: 1, ..copy(BufRef::region(rid, 0, 64), ok_dst) }, Status::BadSession),
+        ("valid region copy", copy(BufRef::region(rid, 0, 64), ok_dst), Status::Ok),
+        ("valid SVA crc", op(Opcode::CRC32C, BufRef::sva(slot, hp, 4096), BufRef::NONE), Status::Ok),
+        ("valid SVA to region copy", copy(BufRef::sva(slot, hp, 4096), BufRef::region(rid, 4096, 4096)), Status::Ok),
+    ];
+    let descs: Vec<_> = cases.iter().map(|c| c.1).collect();
+    let done = q.run(&descs);
+    for (c, (what, _, want)) in done.iter().zip(&cases) {
+        assert_eq!(c.status(), *want, "{what}");
+    }
+    assert_eq!(done[12].result as u32, crc32c::crc32c(&heap), "SVA crc through process_vm_readv");
+    let mut copied = vec![0u8; 4096];
+    for (i, b) in copied.iter_mut().enumerate() {
+        let w = words[(4096 + i) / 8].load(Ordering::Relaxed).to_le_bytes();
+        *b = w[i % 8];
+    }
+    assert_eq!(copied, heap, "SVA to region copy");
+    // The failed writes touched nothing: the FILL target is intact.
+    assert_eq!(heap[..64], (0..64u32).map(|i| (i * 31) as u8).collect::<Vec<u8>>()[..]);
+    assert_eq!(q.qm.state().0, QueueState::Active, "11 errors are under the threshold of 40");
+
+    // Keep failing: past 40 errors the queue is isolated.
+    let bad = copy(BufRef::region(rid + 7, 0, 64), ok_dst);
+    for _ in 0..3 {
+        if q.qm.state().0 != QueueState::Active {
+            break;
+        }
+        for i in 0..16u64 {
+            let _ = q.end.sq.stage(&Descriptor { user_data: i, ..bad });
+        }
+        q.end.sq.publish();
+        q.kick();
+        common::wait_until(Duration::from_secs(2), || {
+            while let Ok(Some(_)) = q.end.cq.pop() {}
+            q.end.cq.release();
+            q.qm.state().0 != QueueState::Active || q.end.sq.free().is_ok_and(|n| n == 64)
+        });
+    }
+    assert!(common::wait_until(Duration::from_secs(5), || q.qm.state().0 == QueueState::Faulted));
+    assert_eq!(q.qm.state(), (QueueState::Faulted, wd_device::fault::ERROR_LIMIT));
+    // Only that queue: the same connection opens another that works.
+    let mut q2 = RawQueue::open(&r, 64, 0);
+    assert_eq!(q2.run(&[Descriptor::nop(0)])[0].status(), Status::Ok);
+    drop((q, q2, r, map, mem));
+    bystander_ok(by);
+    settles(&d, base);
+}
+
+/// Floods: control requests, connections, queues past the quota, a ring
+/// kept full without reaping. Refused (Quota, Busy, back-pressure), never
+/// fatal.
+#[test]
+fn floods_are_refused_not_fatal() {
+    let d = Daemon::start("flood", "");
+    let base = d.baseline();
+    let by = bystander(&d);
+    let r = Raw::hello(&d.path);
+    for i in 0..3000 {
+        let req = if i % 2 == 0 { Request::Stats } else { Request::ListDevices };
+        assert!(r.call(&req, &[]).is_ok(), "control request {i}");
+    }
+    // Many connections at once.
+    let conns: Vec<_> = (0..100).map(|_| Raw::hello(&d.path)).collect();
+    assert!(matches!(conns[99].call(&Request::ListDevices, &[]), Ok((Response::Devices { .. }, _))));
+    drop(conns);
+    // Queues until the per-user quota (64, the bystander holds one).
+    let mut queues = Vec::new();
+    let refusal = loop {
+        let req = Request::OpenQueue {
+            device: "dma".into(),
+            depth: 4,
+            weight: 1,
+            eventfd: false,
+            allowed_ops: None,
+            bind_slots: 0,
+        };
+        match r.call(&req, &[]).unwrap() {
+            (Response::Queue(desc), fds) => queues.push((desc, fds)),
+            (Response::Error { code, message }, _) => break (code, message),
+            other => panic!("{other:?}"),
+        }
+        assert!(queues.len() <= 64, "no queue quota");
+    };
+    assert_eq!(refusal.0, ErrorCode::Quota, "{}", refusal.1);
+    assert!(refusal.1.contains("queue quota of 64"), "{}", refusal.1);
+    assert_eq!(queues.len(), 63);
+    drop(queues);
+    drop(r);
+
+    // A ring flooded without reaping: back-pressure, not a fault.
+    let r = Raw::hello(&d.path);
+    let mut q = RawQueue::open(&r, 16, 0);
+    let mut staged = 0u64;
+    for _ in 0..5 {
+        while q.end.sq.stage(&Descriptor::nop(staged)).is_ok() {
+            staged += 1;
+        }
+        q.end.sq.publish();
+        q.kick();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(staged, 16 + 32, "a full SQ behind a full CQ (2 x 16)");
+    assert_eq!(q.qm.state().0, QueueState::Active);
+    let mut n = 0;
+    common::wait_until(Duration::from_secs(5), || {
+        while let Ok(Some(c)) = q.end.cq.pop() {
+            assert_eq!(c.status(), Status::Ok);
+            n += 1;
+        }
+        q.end.cq.release();
+        q.kick();
+        n == staged
+    });
+    assert_eq!(n, staged, "every flooded request completes once reaped");
+
+    // Through the library: Busy, the request comes back.
+    let rt = d.runtime();
+    let mut lq = rt.queue("dma").unwrap();
+    let mut tickets = 0;
+    let busy = loop {
+        match lq.submit(Req::nop()) {
+            Ok(_) => tickets += 1,
+            Err(warpdrive::SubmitError::Busy(req)) => break req,
+            Err(e) => panic!("{e}"),
+        }
+        assert!(tickets <= 4096, "never busy");
+    };
+    assert_eq!(busy.opcode, Opcode::NOP);
+    let mut out = Vec::new();
+    while out.len() < tickets {
+        lq.wait(1, &mut out).unwrap();
+    }
+    assert!(out.iter().all(|c| c.status == Status::Ok));
+    drop((q, r, lq, rt, out));
+    bystander_ok(by);
+    settles(&d, base);
+}
+
+/// Binding addresses the client does not have fails at bind time with an
+/// Os error; malformed bindings are Invalid; slots run out with Quota.
+#[test]
+fn binding_addresses_the_client_does_not_have_is_refused() {
+    let d = Daemon::start("bind", "");
+    let base = d.baseline();
+    let r = Raw::hello(&d.path);
+    let mut q = RawQueue::open(&r, 16, 2);
+    let bind = |queue, addr, len, perms| r.call(&Request::BindRange { queue, addr, len, perms }, &[]).unwrap().0;
+    for (what, addr) in [("page zero", 0x10u64), ("low unmapped", 0x1000), ("kernel half", 0xffff_8000_0000_0000)] {
+        match bind(q.id, addr, 4096, 3) {
+            Response::Error { code: ErrorCode::Os, message } => {
+                assert!(message.contains("process_vm_readv") && message.contains("registered memory"), "{message}")
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+    let heap = vec![3u8; 4096];
+    let hp = heap.as_ptr() as u64;
+    assert!(matches!(bind(q.id, hp, 0, 3), Response::Error { code: ErrorCode::Invalid, .. }), "empty");
+    assert!(matches!(bind(q.id, u64::MAX - 10, 100, 3), Response::Error { code: ErrorCode::Invalid, .. }), "overflow");
+    assert!(matches!(bind(q.id, hp, 4096, 0), Response::Error { code: ErrorCode::Invalid, .. }), "no permission");
+    assert!(
+        matches!(bind(q.id + 100, hp, 4096, 3), Response::Error { code: ErrorCode::NotFound, .. }),
+        "no such queue"
+    );
+    // A range that starts in our memory and runs far past it: refused at
+    // bind time, or (the probe reads its first byte) every access past the
+    // mapping completes OutOfBounds.
+    match bind(q.id, hp, 1 << 40, 1) {
+        Response::Error { code, .. } => assert_eq!(code, ErrorCode::Os),
+        Response::Binding { slot } => {
+            let far = Descriptor {
+                opcode: Opcode::CRC32C.0,
+                src: BufRef::sva(slot, hp + (1 << 39), 4096),
+                ..Descriptor::nop(0)
+            };
+            assert_eq!(q.run(&[far])[0].status(), Status::OutOfBounds);
+            assert!(matches!(r.call(&Request::UnbindRange { queue: q.id, slot }, &[]), Ok((Response::Ok, _))));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(bind(q.id, hp, 4096, 1), Response::Binding { .. }));
+    assert!(matches!(bind(q.id, hp, 4096, 1), Response::Binding { .. }));
+    match bind(q.id, hp, 4096, 1) {
+        Response::Error { code: ErrorCode::Quota, message } => assert!(message.contains("binding slot"), "{message}"),
+        other => panic!("third binding on two slots: {other:?}"),
+    }
+    assert!(matches!(
+        r.call(&Request::UnbindRange { queue: q.id, slot: 7 }, &[]),
+        Ok((Response::Error { code: ErrorCode::NotFound, .. }, _))
+    ));
+    drop((q, r, heap));
+    settles(&d, base);
+}
+
+/// Ids are per connection: naming another client's queue, region, binding
+/// or session finds nothing of it (NotFound, BadRegion), the same number
+/// names the attacker's own objects, and the victim's memory is untouched.
+#[test]
+fn another_clients_ids_name_nothing_of_it() {
+    let d = Daemon::start("ids", "");
+    let base = d.baseline();
+    let mut victim = spawn("victim", &d.path, &[]);
+    let ready = victim.expect("ready", Duration::from_secs(10));
+    let v: Vec<u64> = ready.split_whitespace().map(|x| x.parse().unwrap()).collect();
+    let (vregion, vqueue, vheap, vlen) = (v[0] as u32, v[1] as u32, v[2], v[3]);
+
+    let r = Raw::hello(&d.path);
+    let not_found = |req: Request| match r.call(&req, &[]) {
+        Ok((Response::Error { code: ErrorCode::NotFound, .. }, _)) => {}
+        other => panic!("{req:?}: {other:?}"),
+    };
+    not_found(Request::CloseQueue { queue: vqueue });
+    not_found(Request::UnregisterMemory { region: vregion });
+    not_found(Request::UnbindRange { queue: vqueue, slot: 0 });
+    not_found(Request::BindRange { queue: vqueue, addr: vheap, len: vlen, perms: 3 });
+    not_found(Request::CloseSession { device: "dma".into(), session: 1 });
+
+    // Our own queue: the victim's region id names nothing here...
+    let mut q = RawQueue::open(&r, 16, 2);
+    let fill = |region| Descriptor {
+        opcode: Opcode::FILL.0,
+        dst: BufRef::region(region, 0, 4096),
+        params: [0, 0],
+        ..Descriptor::nop(0)
+    };
+    assert_eq!(q.run(&[fill(vregion)])[0].status(), Status::BadRegion);
+    // ...until we register a region of our own, which gets the same number
+    // and is the only memory that number reaches.
+    let mem = memfd(16384, true);
+    let (resp, _) = r.call(&Request::RegisterMemory { len: 16384 }, &[mem.as_fd()]).unwrap();
+    assert_eq!(resp, Response::Region { region: vregion }, "region ids are per connection");
+    let map = Mapping::map_shared(&mem, 16384).unwrap();
+    map.atomic_u64s(0, 8)[0].store(u64::MAX, Ordering::Relaxed);
+    assert_eq!(q.run(&[fill(vregion)])[0].status(), Status::Ok);
+    assert_eq!(map.atomic_u64s(0, 8)[0].load(Ordering::Relaxed), 0, "the fill reached our own region");
+    // The victim's heap address, bound by us, is our address space (the
+    // daemon reaches the peer SO_PEERCRED names): refused, or not the
+    // victim's bytes.
+    match r.call(&Request::BindRange { queue: q.id, addr: vheap, len: vlen, perms: 1 }, &[]).unwrap().0 {
+        Response::Error { code, .. } => assert_eq!(code, ErrorCode::Os),
+        Response::Binding { slot } => {
+            let read = Descriptor {
+                opcode: Opcode::COPY.0,
+                src: BufRef::sva(slot, vheap, 4096),
+                dst: BufRef::region(vregion, 8192, 4096),
+                ..Descriptor::nop(0)
+            };
+            let st = q.run(&[read])[0].status();
+            let got = map.atomic_u64s(8192, 512).iter().all(|w| w.load(Ordering::Relaxed) == 0xcdcd_cdcd_cdcd_cdcd);
+            assert!(st != Status::Ok || !got, "read the victim's heap through our own binding");
+        }
+        other => panic!("{other:?}"),
+    }
+    drop((q, map, mem, r));
+    victim.tell("check");
+    let verdict = victim.line(Duration::from_secs(10));
+    assert!(verdict.starts_with("intact"), "victim: {verdict}");
+    victim.finish(Duration::from_secs(10));
+    settles(&d, base);
+}
+
+/// A garbage handshake from a client that then just sits there does not
+/// keep the daemon from serving anyone else.
+#[test]
+fn silent_and_half_open_connections_do_not_block_others() {
+    let d = Daemon::start("silent", "");
+    let base = d.baseline();
+    let silent: Vec<_> = (0..20).map(|_| Raw::connect(&d.path)).collect();
+    let half = Raw::connect(&d.path);
+    half.send_bytes(&packet(br#"{"op":"hel"#), &[]);
+    let rt = d.runtime();
+    let mut q = rt.queue("dma").unwrap();
+    q.nop().unwrap();
+    assert!(matches!(half.recv(), Ok((Response::Error { code: ErrorCode::Protocol, .. }, _))));
+    half.expect_closed();
+    drop((silent, half, q, rt));
+    settles(&d, base);
+}
