@@ -41,6 +41,7 @@
 
 mod buffer;
 pub mod crypto;
+pub mod crypto_asym;
 mod daemon;
 mod error;
 mod memory;

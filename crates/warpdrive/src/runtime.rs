@@ -19,6 +19,8 @@ pub struct EmbeddedConfig {
     pub dma_devices: usize,
     /// `sec` (symmetric crypto) devices to create (`sec0`, ...).
     pub sec_devices: usize,
+    /// `hpre` (public-key) devices to create (`hpre0`, ...).
+    pub hpre_devices: usize,
     /// Engine threads per device.
     pub engines: usize,
     /// Pin engines to CPUs other than the first.
@@ -29,7 +31,7 @@ pub struct EmbeddedConfig {
 
 impl Default for EmbeddedConfig {
     fn default() -> Self {
-        EmbeddedConfig { dma_devices: 1, sec_devices: 1, engines: 1, pin: true, idle_spin: Duration::from_micros(50) }
+        EmbeddedConfig { dma_devices: 1, sec_devices: 1, hpre_devices: 1, engines: 1, pin: true, idle_spin: Duration::from_micros(50) }
     }
 }
 
@@ -185,6 +187,10 @@ impl Runtime {
         }
         for i in 0..cfg.sec_devices {
             let dev = Arc::new(wd_sec::SecDevice::new(&format!("sec{i}"), node));
+            devices.push(DeviceHost::start(dev, &host_cfg)?);
+        }
+        for i in 0..cfg.hpre_devices {
+            let dev = Arc::new(wd_hpre::HpreDevice::new(&format!("hpre{i}"), node));
             devices.push(DeviceHost::start(dev, &host_cfg)?);
         }
         Ok(Runtime { inner: Arc::new(RtInner { devices, mem: Arc::new(Owner::new()), daemon: None }) })

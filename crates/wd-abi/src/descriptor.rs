@@ -149,6 +149,8 @@ impl Opcode {
     pub const HPRE_DECRYPT: Opcode = Opcode(0x0304);
     /// Key agreement (ECDH, X25519): peer public key in `src`, shared secret to `dst`.
     pub const HPRE_DERIVE: Opcode = Opcode(0x0305);
+    /// The public key (SubjectPublicKeyInfo DER) of the private-key session, to `dst`.
+    pub const HPRE_PUBLIC: Opcode = Opcode(0x0306);
 
     /// Device class (high byte): 0 = data movement, 1 = compression,
     /// 2 = symmetric crypto, 3 = asymmetric crypto.

@@ -1,0 +1,215 @@
+//! Public-key operations on the `hpre` device: key generation, signatures,
+//! RSA-OAEP and key agreement. Keys are PKCS#8 DER (private) and
+//! SubjectPublicKeyInfo DER (public), the formats `openssl` reads and
+//! writes (X25519 keys are raw 32 bytes); [`pem`] and [`from_pem`]
+//! convert to and from PEM.
+//!
+//! ```
+//! use warpdrive::crypto_asym::{self, KeyType, PrivateKey, PublicKey, Scheme};
+//! let rt = warpdrive::Runtime::embedded()?;
+//! let mut q = rt.queue("hpre")?;
+//! let der = crypto_asym::keygen(&mut q, KeyType::Ed25519)?;
+//! let sk = PrivateKey::new(&rt, "hpre", Scheme::Ed25519, &der)?;
+//! let pk = PublicKey::new(&rt, "hpre", Scheme::Ed25519, &sk.public_der(&mut q)?)?;
+//! let sig = sk.sign(&mut q, b"message")?;
+//! assert!(pk.verify(&mut q, b"message", &sig)?);
+//! assert!(!pk.verify(&mut q, b"massage", &sig)?);
+//! # Ok::<(), warpdrive::crypto::CryptoError>(())
+//! ```
+
+use wd_abi::Opcode;
+pub use wd_hpre::{KeyType, Scheme};
+use zeroize::Zeroizing;
+
+use crate::crypto::{check, CryptoError};
+use crate::{Buffer, Done, Error, Queue, Req, Runtime};
+
+fn run(q: &mut Queue, req: Req) -> Result<Done, CryptoError> {
+    let t = q.submit(req).map_err(|e| CryptoError::Queue(e.into_error()))?;
+    let d = q.wait_for(t)?;
+    check(&d)?;
+    Ok(d)
+}
+
+fn out(d: Done) -> Vec<u8> {
+    let n = d.produced as usize;
+    let mut v = match d.dst {
+        Buffer::Heap(v) => v,
+        other => other.as_slice().to_vec(),
+    };
+    v.truncate(n);
+    v
+}
+
+/// Generates a key on the device: PKCS#8 DER (X25519: 32 raw bytes).
+pub fn keygen(q: &mut Queue, t: KeyType) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let req = Req { params: [t as u64, 0], dst: Buffer::Heap(vec![0; 4096]), ..Req::new(Opcode::HPRE_KEYGEN) };
+    Ok(Zeroizing::new(out(run(q, req)?)))
+}
+
+struct Session {
+    rt: Runtime,
+    dev: String,
+    id: u32,
+}
+
+impl Session {
+    fn open(rt: &Runtime, dev: &str, kind: u32, scheme: Scheme, key: &[u8]) -> Result<Session, CryptoError> {
+        let params = wd_hpre::encode_session(scheme, key);
+        let id = rt.create_session(dev, kind, &params)?;
+        Ok(Session { rt: rt.clone(), dev: dev.to_string(), id })
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.rt.close_session(&self.dev, self.id);
+    }
+}
+
+/// A private key held by the device for one scheme.
+pub struct PrivateKey {
+    s: Session,
+}
+
+/// A public key held by the device for one scheme.
+pub struct PublicKey {
+    s: Session,
+}
+
+impl PrivateKey {
+    /// Loads a PKCS#8 DER key (X25519: 32 raw bytes) for `scheme`.
+    /// A key that does not parse, or does not fit the scheme, is
+    /// `Error::Status(BadParam)`.
+    pub fn new(rt: &Runtime, dev: &str, scheme: Scheme, der: &[u8]) -> Result<PrivateKey, CryptoError> {
+        Ok(PrivateKey { s: Session::open(rt, dev, wd_hpre::kind::PRIVATE, scheme, der)? })
+    }
+
+    /// Session id.
+    pub fn session(&self) -> u32 {
+        self.s.id
+    }
+
+    /// The public key: SubjectPublicKeyInfo DER (X25519: 32 raw bytes).
+    pub fn public_der(&self, q: &mut Queue) -> Result<Vec<u8>, CryptoError> {
+        let req = Req { session: self.s.id, dst: Buffer::Heap(vec![0; 1024]), ..Req::new(Opcode::HPRE_PUBLIC) };
+        Ok(out(run(q, req)?))
+    }
+
+    /// A signing request with owned buffers, for pipelining.
+    pub fn sign_req(&self, msg: Buffer, sig: Buffer) -> Req {
+        Req { session: self.s.id, src: msg, dst: sig, ..Req::new(Opcode::HPRE_SIGN) }
+    }
+
+    /// Signs `msg`.
+    pub fn sign(&self, q: &mut Queue, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Ok(out(run(q, self.sign_req(Buffer::Heap(msg.to_vec()), Buffer::Heap(vec![0; 1024])))?))
+    }
+
+    /// RSA-OAEP decryption (scheme `RsaOaepSha256`).
+    pub fn decrypt(&self, q: &mut Queue, ct: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let req = Req {
+            session: self.s.id,
+            src: Buffer::Heap(ct.to_vec()),
+            dst: Buffer::Heap(vec![0; 1024]),
+            ..Req::new(Opcode::HPRE_DECRYPT)
+        };
+        Ok(Zeroizing::new(out(run(q, req)?)))
+    }
+
+    /// Key agreement (ECDH, X25519) with the peer's public key (uncompressed
+    /// point, or 32 bytes for X25519).
+    pub fn derive(&self, q: &mut Queue, peer: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let req = Req {
+            session: self.s.id,
+            src: Buffer::Heap(peer.to_vec()),
+            dst: Buffer::Heap(vec![0; 128]),
+            ..Req::new(Opcode::HPRE_DERIVE)
+        };
+        Ok(Zeroizing::new(out(run(q, req)?)))
+    }
+}
+
+impl PublicKey {
+    /// Loads a SubjectPublicKeyInfo DER key for `scheme`.
+    pub fn new(rt: &Runtime, dev: &str, scheme: Scheme, der: &[u8]) -> Result<PublicKey, CryptoError> {
+        Ok(PublicKey { s: Session::open(rt, dev, wd_hpre::kind::PUBLIC, scheme, der)? })
+    }
+
+    /// `Ok(true)` for a valid signature, `Ok(false)` for an invalid one;
+    /// errors only for queue or session failures.
+    pub fn verify(&self, q: &mut Queue, msg: &[u8], sig: &[u8]) -> Result<bool, CryptoError> {
+        let req = Req {
+            session: self.s.id,
+            src: Buffer::Heap(msg.to_vec()),
+            dst: Buffer::Heap(sig.to_vec()),
+            ..Req::new(Opcode::HPRE_VERIFY)
+        };
+        Ok(run(q, req)?.result == 1)
+    }
+
+    /// RSA-OAEP encryption (scheme `RsaOaepSha256`).
+    pub fn encrypt(&self, q: &mut Queue, pt: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let req = Req {
+            session: self.s.id,
+            src: Buffer::Heap(pt.to_vec()),
+            dst: Buffer::Heap(vec![0; 1024]),
+            ..Req::new(Opcode::HPRE_ENCRYPT)
+        };
+        Ok(out(run(q, req)?))
+    }
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// PEM armour: `label` is `PRIVATE KEY` or `PUBLIC KEY`.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    let mut b = String::new();
+    for c in der.chunks(3) {
+        let n =
+            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                b.push(B64[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                b.push('=');
+            }
+        }
+    }
+    let mut s = format!("-----BEGIN {label}-----\n");
+    for line in b.as_bytes().chunks(64) {
+        s.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        s.push('\n');
+    }
+    s + &format!("-----END {label}-----\n")
+}
+
+/// The DER inside the first PEM block of `text` and its label; plain DER
+/// input is returned as is with an empty label.
+pub fn from_pem(text: &[u8]) -> Result<(String, Zeroizing<Vec<u8>>), CryptoError> {
+    let bad = || CryptoError::Queue(Error::Unavailable("malformed PEM".into()));
+    let Some(start) = text.windows(11).position(|w| w == b"-----BEGIN ") else {
+        return Ok((String::new(), Zeroizing::new(text.to_vec())));
+    };
+    let s = std::str::from_utf8(&text[start..]).map_err(|_| bad())?;
+    let label_end = s[11..].find("-----").ok_or_else(bad)? + 11;
+    let label = s[11..label_end].to_string();
+    let body_start = label_end + 5;
+    let end = s.find("-----END ").ok_or_else(bad)?;
+    let mut bits = 0u32;
+    let mut nbits = 0;
+    let mut der = Zeroizing::new(Vec::new());
+    for ch in s[body_start..end].bytes().filter(|c| !c.is_ascii_whitespace()) {
+        if ch == b'=' {
+            break;
+        }
+        let v = B64.iter().position(|&x| x == ch).ok_or_else(bad)? as u32;
+        bits = (bits << 6) | v;
+        nbits += 6;
+        if nbits >= 8 {
+            nbits -= 8;
+            der.push((bits >> nbits) as u8);
+        }
+    }
+    Ok((label, der))
+}

@@ -1,0 +1,505 @@
+//! The `hpre` device: public-key operations behind WarpDrive queues (the
+//! software model of HiSilicon HPRE), on aws-lc.
+//!
+//! # Sessions
+//!
+//! `params` = `scheme id (u16 LE) | 0u16 | key`, kind [`kind::PRIVATE`]
+//! (PKCS#8 DER; X25519: the raw 32-byte scalar) or [`kind::PUBLIC`]
+//! (SubjectPublicKeyInfo DER, as `openssl pkey -pubout -outform DER`
+//! writes; X25519: raw 32 bytes). Keys are parsed and checked at
+//! creation (`BadParam` when they do not parse or do not fit the scheme);
+//! aws-lc wipes them when the session is dropped.
+//!
+//! # Requests
+//!
+//! | opcode | session | params[0] | src | dst | result |
+//! |---|---|---|---|---|---|
+//! | `HPRE_KEYGEN` | 0 | [`KeyType`] | - | PKCS#8 DER (X25519: 32 raw bytes) | - |
+//! | `HPRE_PUBLIC` | private | - | - | SPKI DER (X25519: 32 raw bytes) | - |
+//! | `HPRE_SIGN` | private | - | message | signature (RSA: modulus size; ECDSA: ASN.1 DER; Ed25519: 64) | - |
+//! | `HPRE_VERIFY` | public | - | message | signature (read) | 1 valid, 0 invalid (status `Ok` either way) |
+//! | `HPRE_ENCRYPT` | public (RSA-OAEP) | - | plaintext | ciphertext | - |
+//! | `HPRE_DECRYPT` | private (RSA-OAEP) | - | ciphertext | plaintext | - |
+//! | `HPRE_DERIVE` | private (ECDH, X25519) | - | peer public key (uncompressed point / 32 bytes) | shared secret | - |
+//!
+//! A bad signature is a clean answer (`result` 0), distinct from an error
+//! status; a `dst` too small is `Overflow`; undecryptable OAEP input is
+//! `BadData`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::any::Any;
+use std::sync::Arc;
+
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
+use aws_lc_rs::signature::KeyPair as _;
+use aws_lc_rs::{agreement, rand, rsa, signature};
+use wd_abi::{Opcode, Status};
+use wd_device::{Device, DeviceClass, DeviceInfo, OpInfo, Outcome, Request, Session};
+
+/// Session kinds.
+pub mod kind {
+    /// A private key.
+    pub const PRIVATE: u32 = 1;
+    /// A public key.
+    pub const PUBLIC: u32 = 2;
+}
+
+/// Largest request, bytes (messages to sign).
+pub const MAX_REQUEST: u32 = 1 << 30;
+
+/// Key types for `HPRE_KEYGEN` (`params[0]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+pub enum KeyType {
+    /// RSA-2048.
+    Rsa2048 = 1,
+    /// RSA-3072.
+    Rsa3072 = 2,
+    /// RSA-4096.
+    Rsa4096 = 3,
+    /// ECDSA/ECDH on P-256.
+    P256 = 0x10,
+    /// ECDSA/ECDH on P-384.
+    P384 = 0x11,
+    /// Ed25519.
+    Ed25519 = 0x20,
+    /// X25519.
+    X25519 = 0x21,
+}
+
+impl KeyType {
+    /// Decodes an id.
+    pub fn from_id(v: u64) -> Option<KeyType> {
+        [
+            KeyType::Rsa2048,
+            KeyType::Rsa3072,
+            KeyType::Rsa4096,
+            KeyType::P256,
+            KeyType::P384,
+            KeyType::Ed25519,
+            KeyType::X25519,
+        ]
+        .into_iter()
+        .find(|k| *k as u64 == v)
+    }
+}
+
+/// What a session's key is used for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+pub enum Scheme {
+    /// RSA PKCS#1 v1.5 signatures with SHA-256.
+    RsaPkcs1Sha256 = 0x01,
+    /// RSA-PSS with SHA-256 (salt = hash length).
+    RsaPssSha256 = 0x02,
+    /// RSA-OAEP with SHA-256 and MGF1-SHA-256.
+    RsaOaepSha256 = 0x03,
+    /// RSA PKCS#1 v1.5 with SHA-384.
+    RsaPkcs1Sha384 = 0x04,
+    /// RSA PKCS#1 v1.5 with SHA-512.
+    RsaPkcs1Sha512 = 0x05,
+    /// ECDSA P-256 with SHA-256, ASN.1 DER signatures.
+    EcdsaP256Sha256 = 0x10,
+    /// ECDSA P-384 with SHA-384, ASN.1 DER signatures.
+    EcdsaP384Sha384 = 0x11,
+    /// ECDH on P-256.
+    EcdhP256 = 0x12,
+    /// ECDH on P-384.
+    EcdhP384 = 0x13,
+    /// Ed25519 (RFC 8032).
+    Ed25519 = 0x20,
+    /// X25519 (RFC 7748).
+    X25519 = 0x21,
+}
+
+impl Scheme {
+    /// Decodes an id.
+    pub fn from_id(v: u16) -> Option<Scheme> {
+        use Scheme::*;
+        [
+            RsaPkcs1Sha256,
+            RsaPssSha256,
+            RsaOaepSha256,
+            RsaPkcs1Sha384,
+            RsaPkcs1Sha512,
+            EcdsaP256Sha256,
+            EcdsaP384Sha384,
+            EcdhP256,
+            EcdhP384,
+            Ed25519,
+            X25519,
+        ]
+        .into_iter()
+        .find(|s| *s as u16 == v)
+    }
+}
+
+/// Errors of key parsing and use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HpreError {
+    /// Malformed session parameters or unknown scheme.
+    #[error("malformed session parameters")]
+    BadParams,
+    /// The key did not parse or does not fit the scheme.
+    #[error("key rejected: {0}")]
+    KeyRejected(String),
+}
+
+enum Priv {
+    Rsa(rsa::KeyPair, Option<rsa::OaepPrivateDecryptingKey>),
+    Ecdsa(signature::EcdsaKeyPair),
+    Ed(signature::Ed25519KeyPair),
+    Agree(agreement::PrivateKey),
+}
+
+/// A private-key session.
+pub struct PrivateSession {
+    scheme: Scheme,
+    key: Priv,
+}
+
+/// A public-key session.
+pub struct PublicSession {
+    scheme: Scheme,
+    der: Vec<u8>,
+    oaep: Option<rsa::OaepPublicEncryptingKey>,
+}
+
+impl Session for PrivateSession {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+impl Session for PublicSession {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+fn rej(e: impl std::fmt::Display) -> HpreError {
+    HpreError::KeyRejected(e.to_string())
+}
+
+fn split(params: &[u8]) -> Result<(Scheme, &[u8]), HpreError> {
+    if params.len() < 4 || params[2] != 0 || params[3] != 0 {
+        return Err(HpreError::BadParams);
+    }
+    let s = Scheme::from_id(u16::from_le_bytes([params[0], params[1]])).ok_or(HpreError::BadParams)?;
+    Ok((s, &params[4..]))
+}
+
+/// Session parameters: `scheme | 0u16 | key`.
+pub fn encode_session(scheme: Scheme, key: &[u8]) -> zeroize::Zeroizing<Vec<u8>> {
+    let mut v = zeroize::Zeroizing::new(Vec::with_capacity(4 + key.len()));
+    v.extend_from_slice(&(scheme as u16).to_le_bytes());
+    v.extend_from_slice(&[0, 0]);
+    v.extend_from_slice(key);
+    v
+}
+
+fn ecdsa_signing(s: Scheme) -> &'static signature::EcdsaSigningAlgorithm {
+    if s == Scheme::EcdsaP384Sha384 {
+        &signature::ECDSA_P384_SHA384_ASN1_SIGNING
+    } else {
+        &signature::ECDSA_P256_SHA256_ASN1_SIGNING
+    }
+}
+
+/// Parses a private key for `scheme`.
+pub fn new_private(params: &[u8]) -> Result<PrivateSession, HpreError> {
+    let (scheme, der) = split(params)?;
+    let key = match scheme {
+        Scheme::RsaPkcs1Sha256 | Scheme::RsaPssSha256 | Scheme::RsaPkcs1Sha384 | Scheme::RsaPkcs1Sha512 => {
+            Priv::Rsa(rsa::KeyPair::from_pkcs8(der).map_err(rej)?, None)
+        }
+        Scheme::RsaOaepSha256 => {
+            let kp = rsa::KeyPair::from_pkcs8(der).map_err(rej)?;
+            let dk = rsa::PrivateDecryptingKey::from_pkcs8(der).map_err(rej)?;
+            Priv::Rsa(kp, Some(rsa::OaepPrivateDecryptingKey::new(dk).map_err(rej)?))
+        }
+        Scheme::EcdsaP256Sha256 | Scheme::EcdsaP384Sha384 => {
+            Priv::Ecdsa(signature::EcdsaKeyPair::from_pkcs8(ecdsa_signing(scheme), der).map_err(rej)?)
+        }
+        Scheme::EcdhP256 => {
+            Priv::Agree(agreement::PrivateKey::from_private_key_der(&agreement::ECDH_P256, der).map_err(rej)?)
+        }
+        Scheme::EcdhP384 => {
+            Priv::Agree(agreement::PrivateKey::from_private_key_der(&agreement::ECDH_P384, der).map_err(rej)?)
+        }
+        Scheme::Ed25519 => Priv::Ed(signature::Ed25519KeyPair::from_pkcs8(der).map_err(rej)?),
+        Scheme::X25519 => Priv::Agree(agreement::PrivateKey::from_private_key(&agreement::X25519, der).map_err(rej)?),
+    };
+    Ok(PrivateSession { scheme, key })
+}
+
+/// Parses a public key (SPKI DER; X25519 raw) for `scheme`.
+pub fn new_public(params: &[u8]) -> Result<PublicSession, HpreError> {
+    let (scheme, der) = split(params)?;
+    let oaep = if scheme == Scheme::RsaOaepSha256 {
+        let pk = rsa::PublicEncryptingKey::from_der(der).map_err(rej)?;
+        Some(rsa::OaepPublicEncryptingKey::new(pk).map_err(rej)?)
+    } else {
+        None
+    };
+    let s = PublicSession { scheme, der: der.to_vec(), oaep };
+    // Check that the key parses for verification now, not at first use.
+    if let Some(alg) = verify_alg(scheme) {
+        let probe = signature::ParsedPublicKey::new(alg, der).map_err(rej)?;
+        drop(probe);
+    }
+    Ok(s)
+}
+
+fn verify_alg(s: Scheme) -> Option<&'static dyn signature::VerificationAlgorithm> {
+    Some(match s {
+        Scheme::RsaPkcs1Sha256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Scheme::RsaPkcs1Sha384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+        Scheme::RsaPkcs1Sha512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+        Scheme::RsaPssSha256 => &signature::RSA_PSS_2048_8192_SHA256,
+        Scheme::EcdsaP256Sha256 => &signature::ECDSA_P256_SHA256_ASN1,
+        Scheme::EcdsaP384Sha384 => &signature::ECDSA_P384_SHA384_ASN1,
+        Scheme::Ed25519 => &signature::ED25519,
+        _ => return None,
+    })
+}
+
+fn rsa_padding(s: Scheme) -> &'static dyn signature::RsaEncoding {
+    match s {
+        Scheme::RsaPssSha256 => &signature::RSA_PSS_SHA256,
+        Scheme::RsaPkcs1Sha384 => &signature::RSA_PKCS1_SHA384,
+        Scheme::RsaPkcs1Sha512 => &signature::RSA_PKCS1_SHA512,
+        _ => &signature::RSA_PKCS1_SHA256,
+    }
+}
+
+/// Generates a key: PKCS#8 DER (X25519: the raw 32-byte scalar).
+pub fn keygen(t: KeyType) -> Result<zeroize::Zeroizing<Vec<u8>>, Status> {
+    let e = |_| Status::DeviceError;
+    let v = match t {
+        KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => {
+            let size = match t {
+                KeyType::Rsa2048 => rsa::KeySize::Rsa2048,
+                KeyType::Rsa3072 => rsa::KeySize::Rsa3072,
+                _ => rsa::KeySize::Rsa4096,
+            };
+            let kp = rsa::KeyPair::generate(size).map_err(e)?;
+            AsDer::<Pkcs8V1Der>::as_der(&kp).map_err(e)?.as_ref().to_vec()
+        }
+        KeyType::P256 | KeyType::P384 => {
+            let alg = if t == KeyType::P256 {
+                &signature::ECDSA_P256_SHA256_ASN1_SIGNING
+            } else {
+                &signature::ECDSA_P384_SHA384_ASN1_SIGNING
+            };
+            let kp = signature::EcdsaKeyPair::generate(alg).map_err(e)?;
+            kp.to_pkcs8v1().map_err(e)?.as_ref().to_vec()
+        }
+        KeyType::Ed25519 => {
+            signature::Ed25519KeyPair::generate().map_err(e)?.to_pkcs8v1().map_err(e)?.as_ref().to_vec()
+        }
+        KeyType::X25519 => {
+            let k = agreement::PrivateKey::generate(&agreement::X25519).map_err(e)?;
+            let b: aws_lc_rs::encoding::Curve25519SeedBin =
+                aws_lc_rs::encoding::AsBigEndian::as_be_bytes(&k).map_err(e)?;
+            b.as_ref().to_vec()
+        }
+    };
+    Ok(zeroize::Zeroizing::new(v))
+}
+
+/// The public key of a private session: SPKI DER (X25519: raw 32 bytes).
+pub fn public_of(p: &PrivateSession) -> Result<Vec<u8>, Status> {
+    let e = |_| Status::DeviceError;
+    Ok(match &p.key {
+        Priv::Rsa(kp, _) => AsDer::<PublicKeyX509Der>::as_der(kp.public_key()).map_err(e)?.as_ref().to_vec(),
+        Priv::Ecdsa(kp) => AsDer::<PublicKeyX509Der>::as_der(kp.public_key()).map_err(e)?.as_ref().to_vec(),
+        Priv::Ed(kp) => AsDer::<PublicKeyX509Der>::as_der(kp.public_key()).map_err(e)?.as_ref().to_vec(),
+        Priv::Agree(k) => {
+            let pk = k.compute_public_key().map_err(e)?;
+            if p.scheme == Scheme::X25519 {
+                pk.as_ref().to_vec()
+            } else {
+                AsDer::<PublicKeyX509Der>::as_der(&pk).map_err(e)?.as_ref().to_vec()
+            }
+        }
+    })
+}
+
+/// Signs `msg` into a new vector.
+pub fn sign(p: &PrivateSession, msg: &[u8]) -> Result<Vec<u8>, Status> {
+    let rng = rand::SystemRandom::new();
+    match &p.key {
+        Priv::Rsa(kp, None) => {
+            let mut sig = vec![0u8; kp.public_modulus_len()];
+            kp.sign(rsa_padding(p.scheme), &rng, msg, &mut sig).map_err(|_| Status::DeviceError)?;
+            Ok(sig)
+        }
+        Priv::Ecdsa(kp) => Ok(kp.sign(&rng, msg).map_err(|_| Status::DeviceError)?.as_ref().to_vec()),
+        Priv::Ed(kp) => Ok(kp.sign(msg).as_ref().to_vec()),
+        _ => Err(Status::BadSession),
+    }
+}
+
+/// Verifies: `Ok(true)` valid, `Ok(false)` invalid.
+pub fn verify(p: &PublicSession, msg: &[u8], sig: &[u8]) -> Result<bool, Status> {
+    let alg = verify_alg(p.scheme).ok_or(Status::BadSession)?;
+    Ok(signature::UnparsedPublicKey::new(alg, &p.der).verify(msg, sig).is_ok())
+}
+
+/// The `hpre` device driver.
+pub struct HpreDevice {
+    info: DeviceInfo,
+}
+
+impl HpreDevice {
+    /// A device named `name` on NUMA node `numa_node`.
+    pub fn new(name: &str, numa_node: u32) -> HpreDevice {
+        let op = |opcode, name| OpInfo { opcode, name, max_len: MAX_REQUEST, param_range: None };
+        HpreDevice {
+            info: DeviceInfo {
+                name: name.to_string(),
+                driver: "hpre",
+                class: DeviceClass::Asym,
+                ops: vec![
+                    op(Opcode::HPRE_KEYGEN, "keygen"),
+                    op(Opcode::HPRE_SIGN, "sign"),
+                    op(Opcode::HPRE_VERIFY, "verify"),
+                    op(Opcode::HPRE_ENCRYPT, "encrypt"),
+                    op(Opcode::HPRE_DECRYPT, "decrypt"),
+                    op(Opcode::HPRE_DERIVE, "derive"),
+                    op(Opcode::HPRE_PUBLIC, "public"),
+                ],
+                max_request: MAX_REQUEST,
+                max_queues: 1024,
+                max_depth: 4096,
+                numa_node,
+                chainable: false,
+            },
+        }
+    }
+}
+
+fn put(req: &mut Request<'_>, bytes: &[u8], consumed: usize) -> Result<Outcome, Status> {
+    let dst = req.dst.bytes_mut()?;
+    if dst.len() < bytes.len() {
+        return Err(Status::Overflow);
+    }
+    dst[..bytes.len()].copy_from_slice(bytes);
+    Ok(Outcome::ok(u32::try_from(consumed).unwrap_or(u32::MAX), bytes.len() as u32))
+}
+
+fn private(req: &Request<'_>) -> Result<Arc<dyn Session>, Status> {
+    let s = req.session.clone().ok_or(Status::BadSession)?;
+    if s.as_any().downcast_ref::<PrivateSession>().is_none() {
+        return Err(Status::BadSession);
+    }
+    Ok(s)
+}
+
+fn public(req: &Request<'_>) -> Result<Arc<dyn Session>, Status> {
+    let s = req.session.clone().ok_or(Status::BadSession)?;
+    if s.as_any().downcast_ref::<PublicSession>().is_none() {
+        return Err(Status::BadSession);
+    }
+    Ok(s)
+}
+
+fn run(req: &mut Request<'_>) -> Result<Outcome, Status> {
+    if req.dst.is_aliased() {
+        return Err(Status::BadParam);
+    }
+    match req.desc.op() {
+        Opcode::HPRE_KEYGEN => {
+            if req.session.is_some() || !req.src.is_empty() {
+                return Err(Status::BadParam);
+            }
+            let t = KeyType::from_id(req.desc.params[0]).ok_or(Status::BadParam)?;
+            let k = keygen(t)?;
+            put(req, &k, 0)
+        }
+        Opcode::HPRE_PUBLIC => {
+            let s = private(req)?;
+            let p = s.as_any().downcast_ref::<PrivateSession>().ok_or(Status::BadSession)?;
+            let pk = public_of(p)?;
+            put(req, &pk, 0)
+        }
+        Opcode::HPRE_SIGN => {
+            let s = private(req)?;
+            let p = s.as_any().downcast_ref::<PrivateSession>().ok_or(Status::BadSession)?;
+            let msg = req.src.bytes()?;
+            let n = msg.len();
+            let sig = sign(p, msg)?;
+            put(req, &sig, n)
+        }
+        Opcode::HPRE_VERIFY => {
+            let s = public(req)?;
+            let p = s.as_any().downcast_ref::<PublicSession>().ok_or(Status::BadSession)?;
+            let ok = verify(p, req.src.bytes()?, req.dst.bytes()?)?;
+            Ok(Outcome::ok(req.src.len() as u32, 0).with_result(u64::from(ok)))
+        }
+        Opcode::HPRE_ENCRYPT => {
+            let s = public(req)?;
+            let p = s.as_any().downcast_ref::<PublicSession>().ok_or(Status::BadSession)?;
+            let k = p.oaep.as_ref().ok_or(Status::BadSession)?;
+            let msg = req.src.bytes()?;
+            if msg.len() > k.max_plaintext_size(&rsa::OAEP_SHA256_MGF1SHA256) {
+                return Err(Status::BadParam);
+            }
+            let mut out = vec![0u8; k.ciphertext_size()];
+            let n =
+                k.encrypt(&rsa::OAEP_SHA256_MGF1SHA256, msg, &mut out, None).map_err(|_| Status::DeviceError)?.len();
+            let consumed = msg.len();
+            put(req, &out[..n], consumed)
+        }
+        Opcode::HPRE_DECRYPT => {
+            let s = private(req)?;
+            let p = s.as_any().downcast_ref::<PrivateSession>().ok_or(Status::BadSession)?;
+            let Priv::Rsa(_, Some(k)) = &p.key else { return Err(Status::BadSession) };
+            let ct = req.src.bytes()?;
+            let mut out = zeroize::Zeroizing::new(vec![0u8; k.min_output_size()]);
+            let n = k.decrypt(&rsa::OAEP_SHA256_MGF1SHA256, ct, &mut out, None).map_err(|_| Status::BadData)?.len();
+            let consumed = ct.len();
+            put(req, &out[..n], consumed)
+        }
+        Opcode::HPRE_DERIVE => {
+            let s = private(req)?;
+            let p = s.as_any().downcast_ref::<PrivateSession>().ok_or(Status::BadSession)?;
+            let Priv::Agree(k) = &p.key else { return Err(Status::BadSession) };
+            let alg = match p.scheme {
+                Scheme::X25519 => &agreement::X25519,
+                Scheme::EcdhP384 => &agreement::ECDH_P384,
+                _ => &agreement::ECDH_P256,
+            };
+            let peer = req.src.bytes()?;
+            let n = peer.len();
+            let secret = agreement::agree(k, agreement::UnparsedPublicKey::new(alg, peer), Status::BadData, |s| {
+                Ok(zeroize::Zeroizing::new(s.to_vec()))
+            })?;
+            put(req, &secret, n)
+        }
+        _ => Err(Status::BadOpcode),
+    }
+}
+
+impl Device for HpreDevice {
+    fn info(&self) -> &DeviceInfo {
+        &self.info
+    }
+
+    fn execute(&self, req: &mut Request<'_>) -> Outcome {
+        run(req).unwrap_or_else(Outcome::err)
+    }
+
+    fn create_session(&self, kind: u32, params: &[u8]) -> Result<Arc<dyn Session>, Status> {
+        let map = |e: HpreError| match e {
+            HpreError::BadParams => Status::BadSession,
+            HpreError::KeyRejected(_) => Status::BadParam,
+        };
+        match kind {
+            kind::PRIVATE => Ok(Arc::new(new_private(params).map_err(map)?)),
+            kind::PUBLIC => Ok(Arc::new(new_public(params).map_err(map)?)),
+            _ => Err(Status::BadSession),
+        }
+    }
+}
