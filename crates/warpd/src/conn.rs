@@ -48,6 +48,10 @@ pub fn serve(server: Arc<Server>, sock: OwnedFd) {
     };
     if !server.admitted(&creds) {
         tracing::warn!(uid = creds.uid, pid = creds.pid, "user not allowed");
+        // Answer the client's first message (its hello): refused before it
+        // spoke, it would find the connection closed under its hello and
+        // never read why.
+        let _ = wd_proto::recv::<Request>(&sock);
         let _ = wd_proto::send(&sock, &Response::error(ErrorCode::Permission, "user not allowed by warpd"), &[]);
         return;
     }

@@ -699,3 +699,24 @@ fn silent_and_half_open_connections_do_not_block_others() {
     drop((silent, half, q, rt));
     settles(&d, base);
 }
+
+/// A queue restricted to some operations completes anything else with
+/// NotPermitted, and its owner cannot widen the restriction.
+#[test]
+fn a_restricted_queue_runs_only_its_allowed_operations() {
+    let d = Daemon::start("allowed-ops", "");
+    let rt = d.runtime();
+    let opts = warpdrive::QueueOptions { allowed_ops: Some(vec![Opcode::CRC32C]), ..Default::default() };
+    let mut q = rt.queue_with("dma", &opts).unwrap();
+    let src = vec![1u8; 4096];
+    let mut dst = vec![0u8; 4096];
+    assert_eq!(q.crc32c(&src, 0).unwrap(), crc32c::crc32c(&src));
+    assert!(matches!(q.copy(&src, &mut dst), Err(Error::Status(Status::NotPermitted))));
+    assert!(dst.iter().all(|&x| x == 0), "a refused copy wrote nothing");
+    assert!(matches!(q.fill(&mut dst, 7), Err(Error::Status(Status::NotPermitted))));
+    q.nop().expect("NOP is always allowed");
+    // Written raw into the ring, behind the library's back: the same.
+    let mut evil = RawQueue::attach(q.id(), q.memfd().try_clone_to_owned().unwrap());
+    let fill = Descriptor { opcode: Opcode::FILL.0, ..Descriptor::nop(0) };
+    assert_eq!(evil.run(&[fill])[0].status(), Status::NotPermitted);
+}

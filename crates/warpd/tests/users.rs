@@ -1,0 +1,105 @@
+//! Several users: access control, per-user quotas and administration are
+//! decided by the uid the kernel reports (SO_PEERCRED). Needs root to run
+//! a client as another user (`nobody`); elsewhere these tests say so and
+//! pass without checking.
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::time::Duration;
+
+use common::{child_command, spawn_cmd, ChildProc, Daemon};
+use warpdrive::Runtime;
+
+const NOBODY: u32 = 65534;
+
+#[test]
+#[ignore = "entry point of the client processes the other tests start"]
+fn child_entry() {
+    common::child_main(|role| match role {
+        "other_user" => other_user_role(),
+        other => panic!("unknown role {other}"),
+    });
+}
+
+/// As `nobody`: reports `connect ERR` or, connected, how many queues the
+/// quota granted, the refusal, and what suspending `WD_TEST_TARGET` and
+/// ourselves answered.
+fn other_user_role() -> i32 {
+    let rt = match Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            common::report(format!("connect {e}"));
+            return 0;
+        }
+    };
+    let mut queues = Vec::new();
+    let refusal = loop {
+        match rt.queue("dma") {
+            Ok(mut q) => {
+                q.nop().expect("nop");
+                queues.push(q);
+            }
+            Err(e) => break e.to_string(),
+        }
+        if queues.len() > 8 {
+            break "no quota".into();
+        }
+    };
+    common::report(format!("queues {} {refusal}", queues.len()));
+    let target = common::env_u64("WD_TEST_TARGET", 0) as i32;
+    let show = |r: Result<(), warpdrive::Error>| r.map_or_else(|e| e.to_string(), |()| "ok".into());
+    common::report(format!("suspend-other {}", show(rt.suspend_process(target, true))));
+    common::report(format!("suspend-self {}", show(rt.suspend_process(std::process::id() as i32, true))));
+    0
+}
+
+fn as_nobody(d: &Daemon, target: i32) -> Option<ChildProc> {
+    if !rustix::process::getuid().is_root() {
+        eprintln!("not root: cannot run a client as another user; skipped");
+        return None;
+    }
+    let mut cmd = child_command("other_user");
+    cmd.env("WARPD_SOCKET", &d.path).env("WD_TEST_TARGET", target.to_string()).uid(NOBODY).gid(NOBODY);
+    Some(spawn_cmd("other_user", cmd))
+}
+
+/// Quotas are per user: root holding its two queues does not stop
+/// `nobody` from opening its own two. `nobody` is no administrator: it
+/// cannot suspend root's process, nor its own.
+#[test]
+fn each_user_has_its_own_quota_and_only_admins_suspend() {
+    let d = Daemon::start("users", "[quota]\nqueues = 2\n");
+    let rt = d.runtime();
+    let mut a = rt.queue("dma").unwrap();
+    let _b = rt.queue("dma").unwrap();
+    assert!(matches!(rt.queue("dma"), Err(warpdrive::Error::Daemon(m)) if m.contains("queue quota")));
+    let me = std::process::id() as i32;
+    let Some(mut c) = as_nobody(&d, me) else { return };
+    let q = c.line(Duration::from_secs(10));
+    assert!(q.starts_with("queues 2 ") && q.contains("queue quota of 2"), "nobody: {q}");
+    for what in ["suspend-other", "suspend-self"] {
+        let r = c.expect(what, Duration::from_secs(10));
+        assert!(r.contains("permission") && r.contains("administrators"), "{what}: {r}");
+    }
+    c.finish(Duration::from_secs(10));
+    // Root's queue was never suspended.
+    a.nop().unwrap();
+    // Root is an administrator (same uid as the daemon).
+    rt.suspend_process(me, true).unwrap();
+    rt.suspend_process(me, false).unwrap();
+    a.nop().unwrap();
+}
+
+/// `allowed_uids` admits only the users it lists (and root): anyone else
+/// is told why and disconnected.
+#[test]
+fn users_outside_allowed_uids_are_refused_with_a_reason() {
+    let d = Daemon::start("allowed", "[daemon]\nallowed_uids = [4242]\n");
+    let mut q = d.runtime().queue("dma").expect("root is always admitted");
+    q.nop().unwrap();
+    let Some(mut c) = as_nobody(&d, 0) else { return };
+    let r = c.expect("connect", Duration::from_secs(10));
+    assert!(r.contains("permission") && r.contains("not allowed"), "{r}");
+    c.finish(Duration::from_secs(10));
+}
