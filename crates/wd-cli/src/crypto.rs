@@ -28,6 +28,60 @@ pub enum CryptoCmd {
     Encrypt(CryptArgs),
     /// Decrypt and verify a container; no unverified plaintext is written.
     Decrypt(CryptArgs),
+    /// Generate a key pair (PKCS#8 private key, SPKI public key; PEM or DER).
+    Keygen(KeygenArgs),
+    /// Sign a file with a private key (PEM or DER, as openssl writes them).
+    Sign(SignArgs),
+    /// Verify a signature: prints "Verified OK" (exit 0) or "Verification failure" (exit 1).
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+pub struct KeygenArgs {
+    /// rsa2048, rsa3072, rsa4096, p256, p384, ed25519, x25519.
+    #[arg(short = 't', long = "type", default_value = "ed25519")]
+    key_type: String,
+    /// Private key output ("-": standard output).
+    #[arg(short = 'o', long, default_value = "-")]
+    out: String,
+    /// Also write the public key here.
+    #[arg(long = "pub")]
+    public: Option<String>,
+    /// Write DER instead of PEM.
+    #[arg(long)]
+    der: bool,
+}
+
+#[derive(Args)]
+pub struct SignArgs {
+    /// Private key (PKCS#8, PEM or DER).
+    #[arg(short = 'k', long)]
+    key: String,
+    /// RSA: use PSS instead of PKCS#1 v1.5.
+    #[arg(long)]
+    pss: bool,
+    /// Message ("-": standard input).
+    #[arg(short = 'i', long, default_value = "-")]
+    input: String,
+    /// Signature output ("-": standard output).
+    #[arg(short = 'o', long, default_value = "-")]
+    out: String,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// Public key (SubjectPublicKeyInfo, PEM or DER).
+    #[arg(short = 'p', long = "pub")]
+    public: String,
+    /// Signature file.
+    #[arg(short = 's', long)]
+    sig: String,
+    /// RSA: the signature is PSS.
+    #[arg(long)]
+    pss: bool,
+    /// Message ("-": standard input).
+    #[arg(short = 'i', long, default_value = "-")]
+    input: String,
 }
 
 #[derive(Args)]
@@ -91,6 +145,9 @@ pub fn run(cmd: CryptoCmd) -> anyhow::Result<i32> {
         CryptoCmd::Hmac(a) => hmac_cmd(&rt, a),
         CryptoCmd::Encrypt(a) => encrypt_cmd(&rt, a).map(|()| 0),
         CryptoCmd::Decrypt(a) => decrypt_cmd(&rt, a).map(|()| 0),
+        CryptoCmd::Keygen(a) => keygen_cmd(&rt, a).map(|()| 0),
+        CryptoCmd::Sign(a) => sign_cmd(&rt, a).map(|()| 0),
+        CryptoCmd::Verify(a) => verify_cmd(&rt, a),
     }
 }
 
@@ -525,4 +582,127 @@ fn decrypt_cmd(rt: &Runtime, a: CryptArgs) -> anyhow::Result<()> {
     }
     drain(&mut q, &mut inflight, &mut *out.w)?;
     out.commit()
+}
+
+// ---------------------------------------------------------------------------
+// keygen / sign / verify
+
+use warpdrive::crypto_asym::{self, KeyType, PrivateKey, PublicKey, Scheme};
+
+/// PKCS#8 and SPKI prefixes of X25519 keys (RFC 8410), which the device
+/// keeps raw.
+const X25519_PKCS8: &str = "302e020100300506032b656e04220420";
+const X25519_SPKI: &str = "302a300506032b656e032100";
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Rsa,
+    P256,
+    P384,
+    Ed25519,
+    X25519,
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    let n = unhex(needle).expect("constant hex");
+    hay.windows(n.len()).any(|w| w == n.as_slice())
+}
+
+/// The key's algorithm, from the OIDs in its PKCS#8 or SPKI encoding.
+fn kind_of(der: &[u8]) -> anyhow::Result<Kind> {
+    Ok(if contains(der, "2a864886f70d010101") {
+        Kind::Rsa
+    } else if contains(der, "2a8648ce3d030107") {
+        Kind::P256
+    } else if contains(der, "2b81040022") {
+        Kind::P384
+    } else if contains(der, "06032b6570") {
+        Kind::Ed25519
+    } else if contains(der, "06032b656e") {
+        Kind::X25519
+    } else {
+        bail!("unsupported key type (RSA, P-256, P-384, Ed25519, X25519)")
+    })
+}
+
+fn sig_scheme(k: Kind, pss: bool) -> anyhow::Result<Scheme> {
+    Ok(match k {
+        Kind::Rsa if pss => Scheme::RsaPssSha256,
+        Kind::Rsa => Scheme::RsaPkcs1Sha256,
+        Kind::P256 => Scheme::EcdsaP256Sha256,
+        Kind::P384 => Scheme::EcdsaP384Sha384,
+        Kind::Ed25519 => Scheme::Ed25519,
+        Kind::X25519 => bail!("X25519 keys are for key agreement, not signatures"),
+    })
+}
+
+fn write_out(name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    if name == "-" {
+        io::stdout().lock().write_all(bytes)?;
+        return Ok(());
+    }
+    std::fs::write(name, bytes).with_context(|| name.to_string())
+}
+
+fn read_all(name: &str) -> anyhow::Result<Vec<u8>> {
+    let mut v = Vec::new();
+    open_input(name).with_context(|| name.to_string())?.read_to_end(&mut v)?;
+    Ok(v)
+}
+
+fn keygen_cmd(rt: &Runtime, a: KeygenArgs) -> anyhow::Result<()> {
+    let (t, scheme) = match a.key_type.to_ascii_lowercase().as_str() {
+        "rsa2048" | "rsa" => (KeyType::Rsa2048, Scheme::RsaPkcs1Sha256),
+        "rsa3072" => (KeyType::Rsa3072, Scheme::RsaPkcs1Sha256),
+        "rsa4096" => (KeyType::Rsa4096, Scheme::RsaPkcs1Sha256),
+        "p256" | "p-256" | "prime256v1" => (KeyType::P256, Scheme::EcdsaP256Sha256),
+        "p384" | "p-384" | "secp384r1" => (KeyType::P384, Scheme::EcdsaP384Sha384),
+        "ed25519" => (KeyType::Ed25519, Scheme::Ed25519),
+        "x25519" => (KeyType::X25519, Scheme::X25519),
+        o => bail!("unknown key type {o:?}"),
+    };
+    let mut q = rt.queue("hpre")?;
+    let raw = crypto_asym::keygen(&mut q, t)?;
+    let sk = PrivateKey::new(rt, "hpre", scheme, &raw)?;
+    let mut public = sk.public_der(&mut q)?;
+    let private = if t == KeyType::X25519 {
+        public = [unhex(X25519_SPKI).expect("hex"), public].concat();
+        Zeroizing::new([unhex(X25519_PKCS8).expect("hex").as_slice(), &raw[..]].concat())
+    } else {
+        raw
+    };
+    let enc = |label: &str, der: &[u8]| if a.der { der.to_vec() } else { crypto_asym::pem(label, der).into_bytes() };
+    write_out(&a.out, &Zeroizing::new(enc("PRIVATE KEY", &private)))?;
+    if let Some(p) = &a.public {
+        write_out(p, &enc("PUBLIC KEY", &public))?;
+    }
+    Ok(())
+}
+
+fn sign_cmd(rt: &Runtime, a: SignArgs) -> anyhow::Result<()> {
+    let text = Zeroizing::new(std::fs::read(&a.key).with_context(|| a.key.clone())?);
+    let (_, der) = crypto_asym::from_pem(&text)?;
+    let scheme = sig_scheme(kind_of(&der)?, a.pss)?;
+    let mut q = rt.queue("hpre")?;
+    let sk = PrivateKey::new(rt, "hpre", scheme, &der).map_err(|e| anyhow!("{}: key rejected ({e})", a.key))?;
+    let msg = read_all(&a.input)?;
+    let sig = sk.sign(&mut q, &msg)?;
+    write_out(&a.out, &sig)
+}
+
+fn verify_cmd(rt: &Runtime, a: VerifyArgs) -> anyhow::Result<i32> {
+    let text = std::fs::read(&a.public).with_context(|| a.public.clone())?;
+    let (_, der) = crypto_asym::from_pem(&text)?;
+    let scheme = sig_scheme(kind_of(&der)?, a.pss)?;
+    let mut q = rt.queue("hpre")?;
+    let pk = PublicKey::new(rt, "hpre", scheme, &der).map_err(|e| anyhow!("{}: key rejected ({e})", a.public))?;
+    let sig = std::fs::read(&a.sig).with_context(|| a.sig.clone())?;
+    let msg = read_all(&a.input)?;
+    if pk.verify(&mut q, &msg, &sig)? {
+        println!("Verified OK");
+        Ok(0)
+    } else {
+        println!("Verification failure");
+        Ok(1)
+    }
 }

@@ -162,3 +162,47 @@ fn encrypt_decrypt_round_trip_and_tampering_releases_nothing() {
     let o = wd(&["decrypt", "-k", "key", "-i", "ec"], &d.0);
     assert!(o.status.success() && o.stdout.is_empty());
 }
+
+#[test]
+fn keys_and_signatures_interoperate_with_openssl() {
+    let d = Dir::new("sign");
+    std::fs::write(d.0.join("msg"), data(10_000, 4)).unwrap();
+    let have_openssl = tool("openssl", &["version"], &d.0).is_some();
+    for (t, dgst) in [("rsa2048", "-sha256"), ("p256", "-sha256"), ("p384", "-sha384"), ("ed25519", "")] {
+        let (sk, pk, sig) = (format!("{t}.pem"), format!("{t}.pub"), format!("{t}.sig"));
+        assert!(wd(&["keygen", "-t", t, "-o", &sk, "--pub", &pk], &d.0).status.success(), "{t}");
+        assert!(wd(&["sign", "-k", &sk, "-i", "msg", "-o", &sig], &d.0).status.success(), "{t}");
+        let ok = wd(&["verify", "-p", &pk, "-s", &sig, "-i", "msg"], &d.0);
+        assert_eq!(ok.status.code(), Some(0), "{t}");
+        assert_eq!(String::from_utf8_lossy(&ok.stdout), "Verified OK\n");
+        // A different message: a clean "failure" answer, exit 1.
+        std::fs::write(d.0.join("other"), b"other").unwrap();
+        let bad = wd(&["verify", "-p", &pk, "-s", &sig, "-i", "other"], &d.0);
+        assert_eq!(bad.status.code(), Some(1), "{t}");
+        assert_eq!(String::from_utf8_lossy(&bad.stdout), "Verification failure\n");
+        if !have_openssl {
+            continue;
+        }
+        // openssl reads our keys and verifies our signatures...
+        assert!(tool("openssl", &["pkey", "-in", &sk, "-noout"], &d.0).is_some(), "{t} private key");
+        let verified = if dgst.is_empty() {
+            tool(
+                "openssl",
+                &["pkeyutl", "-verify", "-pubin", "-inkey", &pk, "-rawin", "-in", "msg", "-sigfile", &sig],
+                &d.0,
+            )
+        } else {
+            tool("openssl", &["dgst", dgst, "-verify", &pk, "-signature", &sig, "msg"], &d.0)
+        };
+        assert!(verified.is_some(), "openssl rejected the {t} signature");
+        // ...and we verify signatures openssl made with our key.
+        let osig = format!("{t}.osig");
+        let made = if dgst.is_empty() {
+            tool("openssl", &["pkeyutl", "-sign", "-inkey", &sk, "-rawin", "-in", "msg", "-out", &osig], &d.0)
+        } else {
+            tool("openssl", &["dgst", dgst, "-sign", &sk, "-out", &osig, "msg"], &d.0)
+        };
+        assert!(made.is_some());
+        assert!(wd(&["verify", "-p", &pk, "-s", &osig, "-i", "msg"], &d.0).status.success(), "{t}");
+    }
+}
