@@ -79,11 +79,13 @@ impl Server {
         let q = &self.cfg.quota;
         let mut all = self.usage.lock().unwrap_or_else(|p| p.into_inner());
         let u = all.entry(uid).or_default();
+        // Saturating: a client asks for any u32 ring size, and an overflow
+        // must read as "over quota", not panic or wrap under the limit.
         let next = Usage {
-            queues: u.queues + delta.queues,
-            registered_bytes: u.registered_bytes + delta.registered_bytes,
-            sessions: u.sessions + delta.sessions,
-            in_flight: u.in_flight + delta.in_flight,
+            queues: u.queues.saturating_add(delta.queues),
+            registered_bytes: u.registered_bytes.saturating_add(delta.registered_bytes),
+            sessions: u.sessions.saturating_add(delta.sessions),
+            in_flight: u.in_flight.saturating_add(delta.in_flight),
         };
         if next.queues > q.queues {
             return Err(format!("queue quota of {} reached", q.queues));

@@ -24,6 +24,21 @@ pub enum CryptoBench {
     Cipher(CryptoBenchArgs),
     /// Digests (sha256, sha512, sha1, sha3-256, sm3, md5, ...).
     Digest(CryptoBenchArgs),
+    /// Signatures: RSA-2048 (PKCS#1 v1.5, SHA-256), ECDSA P-256, Ed25519.
+    Asym(AsymBenchArgs),
+}
+
+#[derive(Args)]
+pub struct AsymBenchArgs {
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Milliseconds per case.
+    #[arg(long, default_value_t = 1000)]
+    millis: u64,
+    /// Skip `openssl speed`.
+    #[arg(long)]
+    no_openssl: bool,
 }
 
 #[derive(Args)]
@@ -78,6 +93,7 @@ pub fn run(b: CryptoBench) -> anyhow::Result<Report> {
     let (what, a) = match b {
         CryptoBench::Cipher(a) => ("cipher", a),
         CryptoBench::Digest(a) => ("digest", a),
+        CryptoBench::Asym(a) => return asym(a),
     };
     let op = match (what, a.alg.as_deref()) {
         ("cipher", None | Some("aes-256-gcm")) => Op::Seal(CipherAlg::AesGcm, 32),
@@ -296,4 +312,99 @@ fn openssl(op: Op, size: usize) -> anyhow::Result<CaseResult> {
     }
     .with_size(size as u64)
     .with_note("openssl speed -evp, 1 s"))
+}
+
+// ---------------------------------------------------------------------------
+// wd bench asym
+
+use warpdrive::crypto_asym::{self, KeyType, PrivateKey, Scheme};
+
+fn asym(a: AsymBenchArgs) -> anyhow::Result<Report> {
+    let rt = Runtime::embedded()?;
+    let case_time = Duration::from_millis(a.millis.max(10));
+    let mut rows = Vec::new();
+    let mut ratios = Vec::new();
+    let cases = [
+        ("rsa2048-sign", KeyType::Rsa2048, Scheme::RsaPkcs1Sha256, "rsa2048", "+F2:"),
+        ("ecdsa-p256-sign", KeyType::P256, Scheme::EcdsaP256Sha256, "ecdsap256", "+F4:"),
+        ("ed25519-sign", KeyType::Ed25519, Scheme::Ed25519, "ed25519", "+F6:"),
+    ];
+    let msg = [0x61u8; 32];
+    for (name, t, scheme, ossl, tag) in cases {
+        let mut q = rt.queue_with("hpre", &QueueOptions { depth: 64, wait: WaitMode::Poll, ..Default::default() })?;
+        let der = crypto_asym::keygen(&mut q, t)?;
+        // The engine directly.
+        let sess = wd_hpre::new_private(&wd_hpre::encode_session(scheme, &der)).map_err(|e| anyhow!("{e}"))?;
+        let mut f = || {
+            std::hint::black_box(wd_hpre::sign(&sess, &msg).expect("sign"));
+        };
+        let (ops, el) = spin_for(case_time, &mut f);
+        let eng = CaseResult::throughput(format!("{name} engine"), ops, None, el).with_note("inline, this thread");
+        // Through the queue.
+        let sk = PrivateKey::new(&rt, "hpre", scheme, &der)?;
+        let mut wd_rows = Vec::new();
+        for depth in [1usize, 32] {
+            let mut done = Vec::new();
+            let start = Instant::now();
+            let mut n = 0u64;
+            for _ in 0..depth {
+                q.submit(sk.sign_req(msg.to_vec().into(), vec![0u8; 512].into())).map_err(|e| anyhow!("{e}"))?;
+            }
+            while start.elapsed() < case_time {
+                q.wait(1, &mut done)?;
+                for r in done.drain(..) {
+                    ensure!(r.status.is_ok(), "{name}: {:?}", r.status);
+                    n += 1;
+                    q.submit(sk.sign_req(r.src, r.dst)).map_err(|e| anyhow!("{e}"))?;
+                }
+            }
+            let el = start.elapsed();
+            while q.in_flight() > 0 {
+                q.wait(1, &mut done)?;
+                done.clear();
+            }
+            wd_rows.push(
+                CaseResult::throughput(format!("{name} wd d{depth}"), n, None, el).with_note("heap buffers, polled"),
+            );
+        }
+        if let (Some(w), Some(e)) = (wd_rows[1].ops_per_sec, eng.ops_per_sec) {
+            ratios.push((format!("{name} wd-d32/engine"), w / e));
+        }
+        rows.push(eng);
+        rows.extend(wd_rows);
+        if a.no_openssl {
+            continue;
+        }
+        match openssl_asym(ossl, tag) {
+            Ok(sign_per_s) => {
+                if let Some(w) = rows[rows.len() - 1].ops_per_sec {
+                    ratios.push((format!("{name} wd-d32/openssl"), w / sign_per_s));
+                }
+                rows.push(
+                    CaseResult { ops_per_sec: Some(sign_per_s), ..CaseResult::skipped(format!("{name} openssl"), "") }
+                        .with_note("openssl speed, 1 s"),
+                );
+            }
+            Err(e) => rows.push(CaseResult::skipped(format!("{name} openssl"), e.to_string())),
+        }
+    }
+    Ok(("wd bench asym (signatures per second)".into(), a.json, rows, ratios))
+}
+
+/// Sign operations per second from `openssl speed -mr -seconds 1 ALG`.
+fn openssl_asym(alg: &str, tag: &str) -> anyhow::Result<f64> {
+    let out = Command::new("openssl")
+        .args(["speed", "-mr", "-seconds", "1", alg])
+        .output()
+        .map_err(|e| anyhow!("openssl not runnable: {e}"))?;
+    ensure!(out.status.success(), "openssl speed failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "+F2:n:bits:sign/s:verify/s", "+F6:n:bits:name:sign/s:verify/s"
+    let line = text.lines().find(|l| l.starts_with(tag)).ok_or_else(|| anyhow!("unrecognized openssl speed output"))?;
+    let f: Vec<&str> = line.split(':').collect();
+    let v = f
+        .get(f.len().wrapping_sub(2))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow!("unrecognized openssl speed output"))?;
+    Ok(v)
 }
