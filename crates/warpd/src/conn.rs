@@ -75,7 +75,11 @@ pub fn serve(server: Arc<Server>, sock: OwnedFd) {
         next_queue: 1,
     };
     tracing::info!(pid = creds.pid, uid = creds.uid, client = id, "connected");
-    let why = c.run(&server, &sock);
+    // A bug in serving one client must cost only that client: its
+    // resources are released and its registry entry (which holds a
+    // duplicate of the socket) removed, so the client sees a hang-up.
+    let why = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.run(&server, &sock)))
+        .unwrap_or_else(|_| "internal error (panic) while serving this client".into());
     tracing::info!(pid = creds.pid, client = id, reason = %why, "disconnected; releasing its resources");
     c.release(&server);
     server.clients.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);

@@ -720,3 +720,52 @@ fn a_restricted_queue_runs_only_its_allowed_operations() {
     let fill = Descriptor { opcode: Opcode::FILL.0, ..Descriptor::nop(0) };
     assert_eq!(evil.run(&[fill])[0].status(), Status::NotPermitted);
 }
+
+/// Absurd parameters are refused with an explanation; the connection, the
+/// daemon and the user's quota accounting stay intact.
+#[test]
+fn absurd_queue_parameters_are_refused_and_accounting_stays_exact() {
+    let d = Daemon::start("absurd", "[quota]\nin_flight = 1024\n");
+    let base = d.baseline();
+    let r = Raw::hello(&d.path);
+    let open = |depth: u32, weight: u32, bind_slots: u32, device: &str| {
+        let req =
+            Request::OpenQueue { device: device.into(), depth, weight, eventfd: false, allowed_ops: None, bind_slots };
+        r.call(&req, &[]).map(|(resp, _)| resp)
+    };
+    // One queue first: the absurd requests then add to a non-zero usage.
+    let mut held = match open(256, 1, 0, "dma") {
+        Ok(Response::Queue(q)) => vec![q],
+        other => panic!("first queue: {other:?}"),
+    };
+    for (what, depth, weight, slots, dev, want) in [
+        ("depth u32::MAX", u32::MAX, 1, 0, "dma", ErrorCode::Quota),
+        ("depth above the quota", 2048, 1, 0, "dma", ErrorCode::Quota),
+        ("depth above the device", 4096 + 1024, 1, 0, "dma", ErrorCode::Quota),
+        ("depth 0", 0, 1, 0, "dma", ErrorCode::Invalid),
+        ("depth not a power of two", 100, 1, 0, "dma", ErrorCode::Invalid),
+        ("weight 0", 16, 0, 0, "dma", ErrorCode::Invalid),
+        ("weight 1000", 16, 1000, 0, "dma", ErrorCode::Invalid),
+        ("a million bind slots", 16, 1, 1_000_000, "dma", ErrorCode::Invalid),
+        ("no such device", 16, 1, 0, "warp-core", ErrorCode::NotFound),
+    ] {
+        match open(depth, weight, slots, dev) {
+            Ok(Response::Error { code, message }) => assert_eq!(code, want, "{what}: {message}"),
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+    // The refusals gave back exactly what they reserved: 4 x 256 fits the
+    // in-flight quota of 1024, a fifth does not.
+    for i in 1..4 {
+        match open(256, 1, 0, "dma") {
+            Ok(Response::Queue(q)) => held.push(q),
+            other => panic!("queue {i} of 4 x 256: {other:?}"),
+        }
+    }
+    match open(16, 1, 0, "dma") {
+        Ok(Response::Error { code: ErrorCode::Quota, message }) => assert!(message.contains("in-flight"), "{message}"),
+        other => panic!("fifth queue: {other:?}"),
+    }
+    drop((held, r));
+    settles(&d, base);
+}
