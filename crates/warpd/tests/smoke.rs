@@ -95,7 +95,14 @@ fn daemon_death_completes_in_flight_with_device_lost() {
     assert!(out.iter().all(|d| d.status == Status::DeviceLost));
     assert!(matches!(q.nop(), Err(warpdrive::Error::DeviceLost)));
     // The library reconnects on the next open once a broker is back.
-    let d2 = Daemon { child: Command::new(env!("CARGO_BIN_EXE_warpd")).args(["--foreground", "--socket", &d.path]).stderr(Stdio::null()).spawn().unwrap(), path: d.path.clone() };
+    let d2 = Daemon {
+        child: Command::new(env!("CARGO_BIN_EXE_warpd"))
+            .args(["--foreground", "--socket", &d.path])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+        path: d.path.clone(),
+    };
     let t0 = Instant::now();
     let mut q2 = loop {
         match rt.queue("dma") {
