@@ -178,12 +178,18 @@ fn sigterm_completes_in_flight_work_and_the_runtime_reconnects_after_restart() {
         let r = q2.copy(&src, &mut dst);
         (r, dst.iter().all(|&x| x == 0))
     });
-    std::thread::sleep(Duration::from_millis(100));
+    // The daemon sees all 17 requests queued (the blocking call's once its
+    // thread has bound its slices and submitted).
+    let mut queued = 0;
+    let mut stats = Vec::new();
+    common::wait_until(Duration::from_secs(5), || {
+        stats = rt.daemon_stats().unwrap().1;
+        queued = stats.iter().filter(|s| s.pid == me).map(|s| s.in_flight).sum::<u64>();
+        queued == 17
+    });
+    assert_eq!(queued, 17, "16 queued on q, 1 on q2: {stats:?}");
     let mut early = Vec::new();
     assert_eq!(q.poll(&mut early).unwrap(), 0, "nothing runs on a suspended queue");
-    let (_, stats) = rt.daemon_stats().unwrap();
-    let queued: u64 = stats.iter().filter(|s| s.pid == me).map(|s| s.in_flight).sum();
-    assert_eq!(queued, 17, "16 queued on q, 1 on q2: {stats:?}");
     assert!(!blocked.is_finished());
 
     d.sigterm();
