@@ -128,6 +128,42 @@ impl CipherKey {
         Ok(tag)
     }
 
+    /// AEAD seal out of place: `src` encrypted into `out[..src.len()]`, the
+    /// tag into `out[src.len()..src.len() + 16]` (`out` must hold both).
+    /// aws-lc keys encrypt straight from `src` (no copy).
+    pub fn seal_to(&self, nonce: &[u8; 12], aad: &[u8], src: &[u8], out: &mut [u8]) -> Result<(), SecError> {
+        let out = out.get_mut(..src.len() + 16).ok_or(SecError::Overflow)?;
+        if let Key::AwsAead(k) = &self.key {
+            return engine(k.seal_in_place_scatter(
+                Nonce::assume_unique_for_key(*nonce),
+                Aad::from(aad),
+                &mut [],
+                src,
+                out,
+            ));
+        }
+        let (ct, tag) = out.split_at_mut(src.len());
+        ct.copy_from_slice(src);
+        tag.copy_from_slice(&self.seal(nonce, aad, ct)?);
+        Ok(())
+    }
+
+    /// AEAD open out of place into `out` (exactly `ct.len()` bytes). On a
+    /// tag mismatch `out` is zeroed and `AuthFailed` returned.
+    pub fn open_to(&self, nonce: &[u8; 12], aad: &[u8], ct: &[u8], tag: &[u8], out: &mut [u8]) -> Result<(), SecError> {
+        if let Key::AwsAead(k) = &self.key {
+            return match k.open_separate_gather(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), ct, tag, out) {
+                Ok(()) => Ok(()),
+                Err(_) => {
+                    zeroize::Zeroize::zeroize(out);
+                    Err(SecError::AuthFailed)
+                }
+            };
+        }
+        out.copy_from_slice(ct);
+        self.open(nonce, aad, out, tag)
+    }
+
     /// AEAD open of `buf` in place. On a tag mismatch `buf` is zeroed and
     /// `AuthFailed` returned: no unauthenticated plaintext escapes.
     pub fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> Result<(), SecError> {

@@ -270,18 +270,16 @@ fn crypt(req: &mut Request<'_>, encrypt: bool) -> Result<Outcome, SecError> {
             if dst.len() < body.len() + 16 {
                 return Err(SecError::Overflow);
             }
-            let (out, tag) = dst[..body.len() + 16].split_at_mut(body.len());
-            out.copy_from_slice(body);
-            tag.copy_from_slice(&key.seal(&nonce, aad, out)?);
+            key.seal_to(&nonce, aad, body, dst)?;
             return Ok(Outcome::ok(consumed, len32(body.len() + 16)));
         }
         let (ct, tag) = body.split_at(body.len() - 16);
         if dst.len() < ct.len() {
             return Err(SecError::Overflow);
         }
-        let out = &mut dst[..ct.len()];
-        out.copy_from_slice(ct);
-        return key.open(&nonce, aad, out, tag).map(|()| Outcome::ok(consumed, len32(ct.len())));
+        return key
+            .open_to(&nonce, aad, ct, tag, &mut dst[..ct.len()])
+            .map(|()| Outcome::ok(consumed, len32(ct.len())));
     }
     if params[1] >> 32 != 0 && alg.iv_len() < 16 {
         return Err(SecError::IvSize { got: 16, want: alg.iv_len() });
