@@ -409,16 +409,6 @@ impl<A: HashAlg> Default for Hasher<A> {
     }
 }
 
-impl<A: HashAlg> Clone for Hasher<A> {
-    /// Cloning replays nothing on the device: the clone starts over from
-    /// the data not yet sent; cloning a hasher that already sent data is
-    /// not supported and panics.
-    fn clone(&self) -> Self {
-        assert!(self.stream.is_none(), "warpdrive::crypto::Hasher cannot be cloned after 64 KiB of input");
-        Hasher { stream: None, buf: self.buf.clone(), _a: PhantomData }
-    }
-}
-
 impl<A: HashAlg> Hasher<A> {
     fn flush(&mut self) -> Result<(), CryptoError> {
         let data = std::mem::take(&mut self.buf);
