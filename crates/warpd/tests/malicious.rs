@@ -769,3 +769,47 @@ fn absurd_queue_parameters_are_refused_and_accounting_stays_exact() {
     drop((held, r));
     settles(&d, base);
 }
+
+/// CPU time (user + system) a process has used, in clock ticks.
+fn cpu_ticks(pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): 14 and 15 are utime, stime.
+    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+    f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)
+}
+
+/// Silent connections until the daemon runs out of descriptors (its
+/// RLIMIT_NOFILE lowered): it drops what it cannot hold, neither spins nor
+/// dies, and serves again once they go. (While they stay, nobody else gets
+/// in: there is no handshake timeout and no per-user connection limit.)
+#[test]
+fn descriptor_exhaustion_by_a_connection_flood_is_survived() {
+    let d = Daemon::start("nofile", "");
+    let base = d.baseline();
+    let limit = base.fds as u64 + 24;
+    let lim = rustix::process::Rlimit { current: Some(limit), maximum: Some(limit) };
+    let pid = rustix::process::Pid::from_raw(d.pid).unwrap();
+    rustix::process::prlimit(Some(pid), rustix::process::Resource::Nofile, lim).unwrap();
+    let mut flood = Vec::new();
+    for _ in 0..40 {
+        if let Some(r) = Raw::try_connect(&d.path) {
+            flood.push(r);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let held = d.footprint().fds as u64;
+    assert!(held + 1 >= limit && held <= limit, "descriptors exhausted: {held} of {limit}");
+    let t0 = cpu_ticks(d.pid);
+    std::thread::sleep(Duration::from_millis(1000));
+    let used = cpu_ticks(d.pid) - t0;
+    assert!(used < 30, "the daemon spent {used} ticks of the last second with its descriptors exhausted");
+    drop(flood);
+    assert!(common::wait_until(Duration::from_secs(5), || Raw::try_connect(&d.path)
+        .is_some_and(|r| r.call(&Request::Hello { version: PROTO_VERSION, client: "after".into() }, &[]).is_ok())));
+    let rt = d.runtime();
+    let mut q = rt.queue("dma").unwrap();
+    q.nop().unwrap();
+    drop((q, rt));
+    settles(&d, base);
+}
