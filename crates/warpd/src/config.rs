@@ -104,7 +104,10 @@ impl Default for Config {
         Config {
             daemon: DaemonCfg::default(),
             quota: Quota::default(),
-            devices: vec![DeviceCfg { driver: "dma".into(), name: None, engines: 1, pin: true, idle_spin_us: 50 }],
+            devices: crate::server::DRIVERS
+                .iter()
+                .map(|d| DeviceCfg { driver: d.to_string(), name: None, engines: 1, pin: true, idle_spin_us: 50 })
+                .collect(),
         }
     }
 }
@@ -117,7 +120,12 @@ impl Config {
             .map_err(|_| anyhow::anyhow!("socket_mode {:?} is not octal", c.daemon.socket_mode))?;
         anyhow::ensure!(!c.devices.is_empty(), "no [[device]] configured");
         for d in &c.devices {
-            anyhow::ensure!(d.driver == "dma", "unknown driver {:?} (known: dma)", d.driver);
+            anyhow::ensure!(
+                crate::server::DRIVERS.contains(&d.driver.as_str()),
+                "unknown driver {:?} (known: {})",
+                d.driver,
+                crate::server::DRIVERS.join(", ")
+            );
             anyhow::ensure!((1..=64).contains(&d.engines), "engines must be 1..=64");
         }
         Ok(c)

@@ -50,8 +50,10 @@ impl Server {
         let node = wd_sys::topology::numa_node_of_cpu(wd_sys::thread::current_cpu());
         let mut hosts = Vec::new();
         for (i, d) in cfg.devices.iter().enumerate() {
-            let name = d.name.clone().unwrap_or_else(|| format!("{}{i}", d.driver));
-            let dev = Arc::new(wd_dma::DmaDevice::new(&name, node));
+            // Default names count per driver: dma0, dma1, zip0, ...
+            let nth = cfg.devices[..i].iter().filter(|p| p.driver == d.driver).count();
+            let name = d.name.clone().unwrap_or_else(|| format!("{}{nth}", d.driver));
+            let dev = make_device(&d.driver, &name, node)?;
             let hc = HostConfig { engines: d.engines, pin: d.pin, idle_spin: Duration::from_micros(d.idle_spin_us) };
             hosts.push(DeviceHost::start(dev, &hc)?);
             tracing::info!(device = %name, engines = d.engines, "device up");
@@ -136,6 +138,19 @@ impl Server {
             let _ = rustix::net::shutdown(&c.sock, rustix::net::Shutdown::Both);
         }
     }
+}
+
+/// Drivers warpd can run.
+pub const DRIVERS: [&str; 4] = ["dma", "zip", "sec", "hpre"];
+
+fn make_device(driver: &str, name: &str, node: u32) -> anyhow::Result<Arc<dyn wd_device::Device>> {
+    Ok(match driver {
+        "dma" => Arc::new(wd_dma::DmaDevice::new(name, node)),
+        "zip" => Arc::new(wd_zip::ZipDevice::new(name, node)),
+        "sec" => Arc::new(wd_sec::SecDevice::new(name, node)),
+        "hpre" => Arc::new(wd_hpre::HpreDevice::new(name, node)),
+        other => anyhow::bail!("unknown driver {other:?} (known: {})", DRIVERS.join(", ")),
+    })
 }
 
 /// Creates the listening socket at `path` with the configured mode.
