@@ -40,6 +40,7 @@
 #![warn(missing_docs)]
 
 mod buffer;
+pub mod comp;
 pub mod crypto;
 pub mod crypto_asym;
 mod daemon;

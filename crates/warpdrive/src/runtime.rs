@@ -21,6 +21,8 @@ pub struct EmbeddedConfig {
     pub sec_devices: usize,
     /// `hpre` (public-key) devices to create (`hpre0`, ...).
     pub hpre_devices: usize,
+    /// `zip` (compression) devices to create (`zip0`, ...).
+    pub zip_devices: usize,
     /// Engine threads per device.
     pub engines: usize,
     /// Pin engines to CPUs other than the first.
@@ -31,7 +33,7 @@ pub struct EmbeddedConfig {
 
 impl Default for EmbeddedConfig {
     fn default() -> Self {
-        EmbeddedConfig { dma_devices: 1, sec_devices: 1, hpre_devices: 1, engines: 1, pin: true, idle_spin: Duration::from_micros(50) }
+        EmbeddedConfig { dma_devices: 1, sec_devices: 1, hpre_devices: 1, zip_devices: 1, engines: 1, pin: true, idle_spin: Duration::from_micros(50) }
     }
 }
 
@@ -191,6 +193,10 @@ impl Runtime {
         }
         for i in 0..cfg.hpre_devices {
             let dev = Arc::new(wd_hpre::HpreDevice::new(&format!("hpre{i}"), node));
+            devices.push(DeviceHost::start(dev, &host_cfg)?);
+        }
+        for i in 0..cfg.zip_devices {
+            let dev = Arc::new(wd_zip::ZipDevice::new(&format!("zip{i}"), node));
             devices.push(DeviceHost::start(dev, &host_cfg)?);
         }
         Ok(Runtime { inner: Arc::new(RtInner { devices, mem: Arc::new(Owner::new()), daemon: None }) })
