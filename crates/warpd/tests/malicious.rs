@@ -227,6 +227,13 @@ fn unsealed_memory_is_refused_and_sealed_memory_cannot_be_truncated() {
     assert_eq!(refuse(&[], 4096).0, ErrorCode::Protocol, "no memfd");
     assert_eq!(refuse(&[short.as_fd(), short.as_fd()], 4096).0, ErrorCode::Protocol, "two memfds");
     assert_eq!(refuse(&[short.as_fd()], 0).0, ErrorCode::Invalid, "empty region");
+    // Sealed against writing: the daemon cannot map it writable, and says so.
+    for seal in [rustix::fs::SealFlags::WRITE, rustix::fs::SealFlags::FUTURE_WRITE] {
+        let ro = memfd(4096, false);
+        rustix::fs::fcntl_add_seals(&ro, rustix::fs::SealFlags::SHRINK | rustix::fs::SealFlags::GROW | seal).unwrap();
+        let (c, m) = refuse(&[ro.as_fd()], 4096);
+        assert_eq!(c, ErrorCode::Os, "{seal:?}: {m}");
+    }
     assert!(matches!(r.call(&Request::ListDevices, &[]), Ok((Response::Devices { .. }, _))), "connection carries on");
 
     // Through the library: the region's size cannot change any more, and
@@ -812,4 +819,41 @@ fn descriptor_exhaustion_by_a_connection_flood_is_survived() {
     q.nop().unwrap();
     drop((q, rt));
     settles(&d, base);
+}
+
+/// The header and the state word are the client's to scribble on, but the
+/// device never trusts them back: it keeps its own layout and state, so
+/// the queue still works (only a library reading them would be confused).
+#[test]
+fn scribbling_on_the_queue_header_and_state_changes_nothing_for_the_device() {
+    let d = Daemon::start("header", "");
+    let r = Raw::hello(&d.path);
+    let mut q = RawQueue::open(&r, 16, 0);
+    let mem = memfd(8192, true);
+    let (resp, _) = r.call(&Request::RegisterMemory { len: 8192 }, &[mem.as_fd()]).unwrap();
+    let Response::Region { region } = resp else { panic!("{resp:?}") };
+    for w in q.qm.mem().atomic_u64s(0, 0x80 / 8) {
+        w.store(u64::MAX, Ordering::SeqCst);
+    }
+    q.qm.mem().atomic_u32(wd_abi::layout::OFF_STATE).store(0xdead, Ordering::SeqCst);
+    q.qm.mem().atomic_u32(wd_abi::layout::OFF_FAULT).store(0xbeef, Ordering::SeqCst);
+    let fill = Descriptor {
+        opcode: Opcode::FILL.0,
+        dst: BufRef::region(region, 0, 4096),
+        params: [0x0807_0605_0403_0201, 0],
+        ..Descriptor::nop(0)
+    };
+    let done = q.run(&[Descriptor::nop(0), fill]);
+    assert_eq!(done.iter().map(|c| c.status()).collect::<Vec<_>>(), [Status::Ok, Status::Ok]);
+    let map = Mapping::map_shared(&mem, 8192).unwrap();
+    assert_eq!(map.atomic_u64s(0, 1)[0].load(Ordering::Relaxed), 0x0807_0605_0403_0201);
+    // Our own view of the (scribbled) state is ours alone: the daemon's
+    // statistics still call the queue active.
+    let (resp, _) = r.call(&Request::Stats, &[]).unwrap();
+    let Response::Stats { queues, .. } = resp else { panic!("{resp:?}") };
+    let me = std::process::id() as i32;
+    assert!(
+        queues.iter().any(|s| s.pid == me && s.queue == q.id && s.state == "active" && s.requests == 2),
+        "{queues:?}"
+    );
 }
