@@ -165,6 +165,7 @@ fn kill9_chaos_survivors_correct_nothing_leaks() {
     for s in survivors {
         let (rounds, reqs) = common::parse_done(&s.finish(Duration::from_secs(20)));
         assert!(rounds > 0 && reqs == rounds * 10, "survivor did {rounds} rounds, {reqs} requests");
+        eprintln!("survivor: {rounds} rounds, {reqs} verified requests through {kills} kills");
     }
     drop(victims);
     let after: Footprint = d.settle_to(base, Duration::from_secs(10));
