@@ -857,3 +857,77 @@ fn scribbling_on_the_queue_header_and_state_changes_nothing_for_the_device() {
         "{queues:?}"
     );
 }
+
+/// Session ids are per connection too: another connection's session id
+/// names nothing (NotFound, BadSession) until we create one of our own,
+/// which gets the same number and our own key; the owner's session is
+/// untouched throughout.
+#[test]
+fn another_connections_session_id_names_only_our_own_session() {
+    let d = Daemon::start("sessions", "[[device]]\ndriver = \"sec\"\npin = false\n");
+    let hmac = wd_sec::MacAlg::Hmac(wd_sec::DigestAlg::Sha256).id();
+    let session = |r: &Raw, key: &[u8]| {
+        let params = wd_sec::alg::encode_session(hmac, key).to_vec();
+        let req = Request::CreateSession { device: "sec".into(), kind: wd_sec::alg::kind::MAC, params };
+        match r.call(&req, &[]).unwrap().0 {
+            Response::Session { session } => session,
+            other => panic!("create_session: {other:?}"),
+        }
+    };
+    // A sec queue and a region holding the message at 0, the MAC at 4096.
+    let setup = |r: &Raw| {
+        let req = Request::OpenQueue {
+            device: "sec".into(),
+            depth: 16,
+            weight: 1,
+            eventfd: false,
+            allowed_ops: None,
+            bind_slots: 0,
+        };
+        let (resp, mut fds) = r.call(&req, &[]).unwrap();
+        let Response::Queue(desc) = resp else { panic!("{resp:?}") };
+        let q = RawQueue::attach(desc.queue, fds.remove(0));
+        let mem = memfd(8192, true);
+        let (resp, _) = r.call(&Request::RegisterMemory { len: 8192 }, &[mem.as_fd()]).unwrap();
+        let Response::Region { region } = resp else { panic!("{resp:?}") };
+        let map = Mapping::map_shared(&mem, 8192).unwrap();
+        map.atomic_u64s(0, 1)[0].store(u64::from_le_bytes(*b"message!"), Ordering::Relaxed);
+        (q, region, map, mem)
+    };
+    let mac = |q: &mut RawQueue, region: u32, map: &Mapping, session: u32| {
+        let desc = Descriptor {
+            opcode: Opcode::SEC_DIGEST.0,
+            session,
+            src: BufRef::region(region, 0, 8),
+            dst: BufRef::region(region, 4096, 32),
+            ..Descriptor::nop(0)
+        };
+        let c = q.run(&[desc])[0];
+        let tag: Vec<u64> = map.atomic_u64s(4096, 4).iter().map(|w| w.load(Ordering::Relaxed)).collect();
+        (c.status(), tag)
+    };
+
+    let victim = Raw::hello(&d.path);
+    let sv = session(&victim, b"the victim's key");
+    let (mut vq, vr, vmap, _vmem) = setup(&victim);
+    let (st, victim_tag) = mac(&mut vq, vr, &vmap, sv);
+    assert_eq!(st, Status::Ok);
+
+    let attacker = Raw::hello(&d.path);
+    match attacker.call(&Request::CloseSession { device: "sec".into(), session: sv }, &[]).unwrap().0 {
+        Response::Error { code: ErrorCode::NotFound, .. } => {}
+        other => panic!("closing another connection's session: {other:?}"),
+    }
+    let (mut aq, ar, amap, _amem) = setup(&attacker);
+    assert_eq!(mac(&mut aq, ar, &amap, sv).0, Status::BadSession, "no session of ours has that id");
+    let sa = session(&attacker, b"the attacker's key");
+    assert_eq!(sa, sv, "session ids are per connection");
+    let (st, tag) = mac(&mut aq, ar, &amap, sa);
+    assert_eq!(st, Status::Ok);
+    assert_ne!(tag, victim_tag, "the same id is the attacker's own key");
+    let same_key = session(&attacker, b"the victim's key");
+    assert_eq!(mac(&mut aq, ar, &amap, same_key), (Status::Ok, victim_tag.clone()), "same key, same MAC");
+
+    // The victim's session is intact.
+    assert_eq!(mac(&mut vq, vr, &vmap, sv), (Status::Ok, victim_tag));
+}
