@@ -6,8 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{spawn, Daemon};
+use common::{spawn, Daemon, Raw};
 use warpdrive::{Error, QueueOptions, Runtime};
+use wd_proto::{ErrorCode, Request, Response};
 
 const QUOTA: &str = "[quota]\nqueues = 2\nin_flight = 768\nregistered_bytes = 1048576\n";
 
@@ -35,8 +36,67 @@ fn child_entry() {
             common::await_line();
             0
         }
+        "hold_sessions" => {
+            let r = common::Raw::hello(&std::env::var("WARPD_SOCKET").expect("WARPD_SOCKET"));
+            for _ in 0..2 {
+                let (resp, _) = r.call(&mac_session(), &[]).expect("create_session");
+                assert!(matches!(resp, Response::Session { .. }), "{resp:?}");
+            }
+            common::report("ready");
+            common::await_line();
+            0
+        }
         other => panic!("unknown role {other}"),
     });
+}
+
+/// An HMAC-SHA256 session on the sec device.
+fn mac_session() -> Request {
+    let alg = wd_sec::MacAlg::Hmac(wd_sec::DigestAlg::Sha256).id();
+    let params = wd_sec::alg::encode_session(alg, b"key").to_vec();
+    Request::CreateSession { device: "sec".into(), kind: wd_sec::alg::kind::MAC, params }
+}
+
+/// The session quota: refused with an explanation, per user across
+/// connections, released by CloseSession, by closing the connection and by
+/// the holder's SIGKILL.
+#[test]
+fn session_quota_refuses_then_releases() {
+    let d = Daemon::start("sessions-quota", "[quota]\nsessions = 2\n[[device]]\ndriver = \"sec\"\npin = false\n");
+    let create = |r: &Raw| match r.call(&mac_session(), &[]).unwrap().0 {
+        Response::Session { session } => Ok(session),
+        Response::Error { code, message } => Err((code, message)),
+        other => panic!("{other:?}"),
+    };
+    let a = Raw::hello(&d.path);
+    let s1 = create(&a).unwrap();
+    let b = Raw::hello(&d.path);
+    create(&b).unwrap();
+    let (code, msg) = create(&a).unwrap_err();
+    assert_eq!(code, ErrorCode::Quota, "{msg}");
+    assert!(msg.contains("session quota of 2"), "{msg}");
+    assert!(create(&b).is_err(), "per user, not per connection");
+    let close = Request::CloseSession { device: "sec".into(), session: s1 };
+    assert_eq!(a.call(&close, &[]).unwrap().0, Response::Ok);
+    create(&a).expect("a closed session's quota is reusable");
+    drop(b);
+    assert!(
+        common::wait_until(Duration::from_secs(5), || create(&a).is_ok()),
+        "a closed connection's sessions are released"
+    );
+    drop(a);
+
+    let mut h = spawn("hold_sessions", &d.path, &[]);
+    h.expect("ready", Duration::from_secs(10));
+    let c = Raw::hello(&d.path);
+    assert!(create(&c).is_err(), "the holder has the quota");
+    h.kill9();
+    let mut got = 0;
+    common::wait_until(Duration::from_secs(5), || {
+        got += usize::from(create(&c).is_ok());
+        got == 2
+    });
+    assert_eq!(got, 2, "the killed holder's sessions were released");
 }
 
 fn assert_quota(r: Result<impl Sized, Error>, what: &str) {
