@@ -272,6 +272,7 @@ impl Client {
         self.next_queue += 1;
         let desc = QueueDesc {
             queue: local,
+            device: host.info().name.clone(),
             len: handle.map.len() as u64,
             eventfd: handle.eventfd.is_some(),
             max_request: host.info().max_request,

@@ -84,6 +84,8 @@ pub(crate) enum Backend {
 struct Inner {
     backend: Backend,
     id: QueueId,
+    /// Name of the device serving the queue.
+    device: String,
     _fd: OwnedFd,
     /// Identity of the owner whose regions the device checks `Buf`s against.
     owner_key: usize,
@@ -128,9 +130,11 @@ impl Queue {
         };
         let h = host.create_queue(&cfg, owner.clone())?;
         let max_request = host.info().max_request;
+        let device = host.info().name.clone();
         let free_binds = (0..h.binds.capacity() as u32).rev().collect();
         let backend = Backend::Embedded { host, binds: h.binds };
-        Self::attach(backend, h.id, h.fd, h.map, h.eventfd, Arc::as_ptr(&owner) as usize, max_request, free_binds, opts)
+        let key = Arc::as_ptr(&owner) as usize;
+        Self::attach(backend, (h.id, device), h.fd, h.map, h.eventfd, key, max_request, free_binds, opts)
     }
 
     /// Opens a queue through the broker: it creates the memfd, we map it.
@@ -158,13 +162,14 @@ impl Queue {
         wd_sys::verify_sealed(&fd, desc.len).map_err(|e| Error::DeviceProtocol(e.to_string()))?;
         let map = Arc::new(Mapping::map_private_to_process(&fd, len)?);
         let key = Arc::as_ptr(&conn) as usize;
-        Self::attach(Backend::Daemon(conn), desc.queue, fd, map, eventfd, key, desc.max_request, Vec::new(), opts)
+        let id = (desc.queue, desc.device);
+        Self::attach(Backend::Daemon(conn), id, fd, map, eventfd, key, desc.max_request, Vec::new(), opts)
     }
 
     #[allow(clippy::too_many_arguments)]
     fn attach(
         backend: Backend,
-        id: QueueId,
+        (id, device): (QueueId, String),
         fd: OwnedFd,
         map: Arc<Mapping>,
         eventfd: Option<EventFd>,
@@ -181,6 +186,7 @@ impl Queue {
             q: ManuallyDrop::new(Inner {
                 backend,
                 id,
+                device,
                 _fd: fd,
                 owner_key,
                 qmem,
@@ -203,9 +209,14 @@ impl Queue {
         })
     }
 
-    /// Queue id on its device.
+    /// Queue id on its device (ids are per device: see [`Queue::device`]).
     pub fn id(&self) -> u32 {
         self.q.id
+    }
+
+    /// Name of the device serving this queue (`dma0`).
+    pub fn device(&self) -> &str {
+        &self.q.device
     }
 
     /// Requests accepted and not yet reaped.
@@ -276,11 +287,16 @@ impl Queue {
 
     /// Moves every available completion into `out` without waiting.
     pub fn poll(&mut self, out: &mut Vec<Done>) -> Result<usize, Error> {
-        self.q.check_usable()?;
         let before = out.len();
         out.extend(self.q.ready.drain(..));
+        // Completions already posted are handed out even if the queue has
+        // since faulted or stopped; the error comes when there are none.
         self.q.reap(out)?;
-        Ok(out.len() - before)
+        let n = out.len() - before;
+        if n == 0 {
+            self.q.check_usable()?;
+        }
+        Ok(n)
     }
 
     /// Waits until at least `min` completions were moved into `out`.
@@ -786,6 +802,11 @@ impl Inner {
         // A blocking call waits for ring space and binding slots rather
         // than failing: reap (keeping others' completions) until there is.
         let need = usize::from(s.1 > 0) + usize::from(d.1 > 0);
+        if let Backend::Embedded { binds, .. } = &self.backend {
+            if binds.capacity() < need {
+                return Err(Error::NoBindSlot);
+            }
+        }
         let start = Instant::now();
         let mut spins = 0;
         loop {

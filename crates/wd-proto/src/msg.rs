@@ -162,6 +162,8 @@ pub struct QueueStat {
 pub struct QueueDesc {
     /// Queue id (per connection).
     pub queue: u32,
+    /// Name of the device serving it.
+    pub device: String,
     /// Mapping length of the memfd.
     pub len: u64,
     /// Whether an eventfd follows the memfd.
