@@ -106,6 +106,7 @@ pub fn run(b: CryptoBench) -> anyhow::Result<Report> {
     let sizes = if a.sizes.is_empty() { SIZES.to_vec() } else { a.sizes.clone() };
     let case_time = Duration::from_millis(a.millis.max(10));
     let rt = Runtime::embedded()?;
+    pin_submitter();
     let mut rows = Vec::new();
     let mut ratios = Vec::new();
     let mut crossover: Option<usize> = None;
@@ -152,6 +153,19 @@ pub fn run(b: CryptoBench) -> anyhow::Result<Report> {
     Ok((format!("wd bench {what} ({})", op.name()), a.json, rows, ratios))
 }
 
+/// Pins this (submitting) thread to the first CPU: engines are pinned to
+/// the CPUs after it, so a polling submitter must not land on an engine's
+/// CPU, where the two would take turns by time slice. Only when the
+/// engines are pinned (`WD_PIN` unset or 1) and there are two CPUs or more.
+fn pin_submitter() {
+    let cpus = wd_sys::thread::allowed_cpus();
+    if cpus.len() >= 2 && std::env::var("WD_PIN").map_or(true, |v| v != "0") {
+        if let Err(e) = wd_sys::thread::pin_current(cpus[0]) {
+            eprintln!("wd: could not pin the submitting thread: {e}");
+        }
+    }
+}
+
 fn engine_key(op: Op) -> anyhow::Result<Option<wd_sec::cipher::CipherKey>> {
     Ok(match op {
         Op::Seal(alg, k) => Some(wd_sec::cipher::CipherKey::new(alg, &vec![0x42; k]).map_err(|e| anyhow!("{e}"))?),
@@ -162,12 +176,14 @@ fn engine_key(op: Op) -> anyhow::Result<Option<wd_sec::cipher::CipherKey>> {
 /// The engine on this thread, no queue: latency of one call and throughput.
 fn direct(op: Op, size: usize, case_time: Duration) -> anyhow::Result<CaseResult> {
     let key = engine_key(op)?;
-    let mut buf = vec![0x5au8; size];
+    let buf = vec![0x5au8; size];
+    // The same work the device does: out of place, source to destination.
+    let mut dst = vec![0u8; size + 16];
     let mut out = [0u8; 64];
     let mut f = || match (op, &key) {
         (Op::Seal(..), Some(k)) => {
-            let t = k.seal(&[7; 12], &[], &mut buf).expect("seal");
-            std::hint::black_box(t);
+            k.seal_to(&[7; 12], &[], &buf, &mut dst).expect("seal");
+            std::hint::black_box(&dst);
         }
         (Op::Digest(d), _) => {
             std::hint::black_box(wd_sec::hash::digest_into(d, &buf, &mut out));
@@ -321,6 +337,7 @@ use warpdrive::crypto_asym::{self, KeyType, PrivateKey, Scheme};
 
 fn asym(a: AsymBenchArgs) -> anyhow::Result<Report> {
     let rt = Runtime::embedded()?;
+    pin_submitter();
     let case_time = Duration::from_millis(a.millis.max(10));
     let mut rows = Vec::new();
     let mut ratios = Vec::new();
