@@ -40,8 +40,12 @@ pub struct DaemonCfg {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Quota {
+    /// Open connections to the broker.
+    pub connections: u32,
     /// Open queues.
     pub queues: u32,
+    /// Registered regions (each is a mapping in the broker).
+    pub regions: u32,
     /// Registered bytes.
     pub registered_bytes: u64,
     /// Open sessions.
@@ -95,7 +99,7 @@ impl Default for DaemonCfg {
 
 impl Default for Quota {
     fn default() -> Self {
-        Quota { queues: 64, registered_bytes: 1 << 30, sessions: 4096, in_flight: 64 * 1024 }
+        Quota { connections: 256, queues: 64, regions: 4096, registered_bytes: 1 << 30, sessions: 4096, in_flight: 64 * 1024 }
     }
 }
 

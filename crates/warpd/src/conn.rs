@@ -29,9 +29,14 @@ struct Client {
     regions: HashMap<u32, u64>,
     sessions: HashMap<u32, usize>,
     next_queue: u32,
+    /// The peer process, for emulated SVA.
+    remote: Option<Arc<wd_sys::process_vm::RemoteProcess>>,
 }
 
 type Reply = (Response, Vec<OwnedFd>);
+
+/// How long a new connection may take to say hello.
+const HELLO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn err(code: ErrorCode, msg: impl Into<String>) -> Reply {
     (Response::error(code, msg), Vec::new())
@@ -55,10 +60,29 @@ pub fn serve(server: Arc<Server>, sock: OwnedFd) {
         let _ = wd_proto::send(&sock, &Response::error(ErrorCode::Permission, "user not allowed by warpd"), &[]);
         return;
     }
+    if let Err(m) = server.reserve(creds.uid, Usage { connections: 1, ..Default::default() }) {
+        tracing::warn!(uid = creds.uid, pid = creds.pid, "{m}");
+        let _ = wd_proto::recv::<Request>(&sock);
+        let _ = wd_proto::send(&sock, &Response::error(ErrorCode::Quota, m), &[]);
+        return;
+    }
+    let conn_quota = Usage { connections: 1, ..Default::default() };
+    // Emulated SVA reaches the peer through a pidfd taken now, so a pid
+    // recycled after the client dies can never stand in for it.
+    let remote = match wd_sys::process_vm::RemoteProcess::of_peer(&sock, creds.pid) {
+        Ok(r) => Some(Arc::new(r)),
+        Err(e) => {
+            tracing::debug!(%e, pid = creds.pid, "no pidfd for the peer: SVA disabled for it");
+            None
+        }
+    };
     let id = server.next_client.fetch_add(1, Ordering::Relaxed);
     let dup = match sock.try_clone() {
         Ok(d) => d,
-        Err(_) => return,
+        Err(_) => {
+            server.release(creds.uid, conn_quota);
+            return;
+        }
     };
     server
         .clients
@@ -73,6 +97,7 @@ pub fn serve(server: Arc<Server>, sock: OwnedFd) {
         regions: HashMap::new(),
         sessions: HashMap::new(),
         next_queue: 1,
+        remote,
     };
     tracing::info!(pid = creds.pid, uid = creds.uid, client = id, "connected");
     // A bug in serving one client must cost only that client: its
@@ -82,13 +107,18 @@ pub fn serve(server: Arc<Server>, sock: OwnedFd) {
         .unwrap_or_else(|_| "internal error (panic) while serving this client".into());
     tracing::info!(pid = creds.pid, client = id, reason = %why, "disconnected; releasing its resources");
     c.release(&server);
+    server.release(creds.uid, conn_quota);
     server.clients.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
 }
 
 impl Client {
     fn run(&mut self, server: &Server, sock: &OwnedFd) -> String {
-        // Handshake first; anything else is a protocol error.
-        match wd_proto::recv::<Request>(sock) {
+        // Handshake first, within a few seconds (a silent connection must
+        // not hold a thread forever); anything else is a protocol error.
+        let _ = rustix::net::sockopt::set_socket_timeout(sock, rustix::net::sockopt::Timeout::Recv, Some(HELLO_TIMEOUT));
+        let hello = wd_proto::recv::<Request>(sock);
+        let _ = rustix::net::sockopt::set_socket_timeout(sock, rustix::net::sockopt::Timeout::Recv, None);
+        match hello {
             Ok((Request::Hello { version, .. }, _)) if version == PROTO_VERSION => {
                 let hello = Response::Hello { version: PROTO_VERSION, pid: std::process::id() as i32 };
                 if let Err(e) = wd_proto::send(sock, &hello, &[]) {
@@ -165,7 +195,7 @@ impl Client {
             Request::UnregisterMemory { region } => match self.regions.remove(&region) {
                 Some(bytes) => {
                     self.owner.mem.unregister(region);
-                    server.release(self.creds.uid, Usage { registered_bytes: bytes, ..Default::default() });
+                    server.release(self.creds.uid, Usage { registered_bytes: bytes, regions: 1, ..Default::default() });
                     (Response::Ok, Vec::new())
                 }
                 None => err(ErrorCode::NotFound, format!("no region {region}")),
@@ -208,7 +238,7 @@ impl Client {
                 q.free_slots.push(slot);
                 (Response::Ok, Vec::new())
             }
-            Request::Stats => stats(server),
+            Request::Stats => stats(server, (!server.is_admin(&self.creds)).then_some(self.creds.uid)),
             Request::Suspend { pid, on } => {
                 if !server.is_admin(&self.creds) {
                     return err(ErrorCode::Permission, "suspend is for administrators");
@@ -257,7 +287,7 @@ impl Client {
             bind_slots,
             // Never dereference this client's addresses: reach them with
             // process_vm_readv/writev on the pid the kernel vouched for.
-            remote_pid: Some(self.creds.pid),
+            remote: self.remote.clone(),
             error_limit: Some(server.cfg.daemon.fault_threshold),
         };
         let host = &server.hosts[h];
@@ -298,13 +328,14 @@ impl Client {
         if let Err(e) = wd_sys::verify_sealed(&fd, len) {
             return err(ErrorCode::Unsealed, e.to_string());
         }
-        if let Err(m) = server.reserve(self.creds.uid, Usage { registered_bytes: len, ..Default::default() }) {
+        let region_quota = Usage { registered_bytes: len, regions: 1, ..Default::default() };
+        if let Err(m) = server.reserve(self.creds.uid, region_quota) {
             return err(ErrorCode::Quota, m);
         }
         let map = match Mapping::map_shared(&fd, len as usize) {
             Ok(m) => Arc::new(m),
             Err(e) => {
-                server.release(self.creds.uid, Usage { registered_bytes: len, ..Default::default() });
+                server.release(self.creds.uid, region_quota);
                 return err(ErrorCode::Os, e.to_string());
             }
         };
@@ -314,7 +345,7 @@ impl Client {
                 (Response::Region { region: id }, Vec::new())
             }
             None => {
-                server.release(self.creds.uid, Usage { registered_bytes: len, ..Default::default() });
+                server.release(self.creds.uid, region_quota);
                 err(ErrorCode::Quota, "region table full")
             }
         }
@@ -328,14 +359,20 @@ impl Client {
         if len == 0 || perms == Perms::NONE || addr.checked_add(len).is_none() {
             return err(ErrorCode::Invalid, "empty or overflowing range");
         }
-        // Ask the kernel now whether it lets us reach this process at all,
-        // so the client learns at bind time, not on every request.
+        let Some(remote) = &self.remote else {
+            return err(ErrorCode::Os, "no pidfd for this process: SVA unavailable; use registered memory");
+        };
+        // Ask the kernel now whether it lets us reach this process, at both
+        // ends of the range, so the client learns at bind time rather than
+        // on every request.
         let mut probe = [0u8; 1];
-        if let Err(e) = wd_sys::process_vm::read(self.creds.pid, addr, &mut probe) {
-            return err(
-                ErrorCode::Os,
-                format!("kernel refuses process_vm_readv on this range ({e}); use registered memory instead"),
-            );
+        for at in [addr, addr + len - 1] {
+            if let Err(e) = remote.read(at, &mut probe) {
+                return err(
+                    ErrorCode::Os,
+                    format!("kernel refuses process_vm_readv at {at:#x} ({e}); use registered memory instead"),
+                );
+            }
         }
         let Some(slot) = q.free_slots.pop() else {
             return err(ErrorCode::Quota, "no free binding slot on this queue");
@@ -368,16 +405,17 @@ impl Client {
         }
         for (id, bytes) in std::mem::take(&mut self.regions) {
             self.owner.mem.unregister(id);
-            server.release(self.creds.uid, Usage { registered_bytes: bytes, ..Default::default() });
+            server.release(self.creds.uid, Usage { registered_bytes: bytes, regions: 1, ..Default::default() });
         }
     }
 }
 
-fn stats(server: &Server) -> Reply {
+/// Figures of every queue, or only of `only_uid`'s (what non-administrators see).
+fn stats(server: &Server, only_uid: Option<u32>) -> Reply {
     let per_host: Vec<_> = server.hosts.iter().map(|h| h.stats()).collect();
     let clients = server.clients.lock().unwrap_or_else(|p| p.into_inner());
     let mut queues = Vec::new();
-    for c in clients.values() {
+    for c in clients.values().filter(|c| only_uid.is_none_or(|u| u == c.creds.uid)) {
         for q in &c.queues {
             let s = per_host[q.host].per_queue.iter().find(|s| s.queue == q.host_qid);
             queues.push(QueueStat {

@@ -14,7 +14,9 @@ use crate::config::Config;
 /// What one user holds, across all its connections (for quotas).
 #[derive(Default, Clone, Copy, Debug)]
 pub struct Usage {
+    pub connections: u32,
     pub queues: u32,
+    pub regions: u32,
     pub registered_bytes: u64,
     pub sessions: u32,
     pub in_flight: u32,
@@ -84,11 +86,19 @@ impl Server {
         // Saturating: a client asks for any u32 ring size, and an overflow
         // must read as "over quota", not panic or wrap under the limit.
         let next = Usage {
+            connections: u.connections.saturating_add(delta.connections),
             queues: u.queues.saturating_add(delta.queues),
+            regions: u.regions.saturating_add(delta.regions),
             registered_bytes: u.registered_bytes.saturating_add(delta.registered_bytes),
             sessions: u.sessions.saturating_add(delta.sessions),
             in_flight: u.in_flight.saturating_add(delta.in_flight),
         };
+        if next.connections > q.connections {
+            return Err(format!("connection quota of {} reached", q.connections));
+        }
+        if next.regions > q.regions {
+            return Err(format!("region quota of {} reached", q.regions));
+        }
         if next.queues > q.queues {
             return Err(format!("queue quota of {} reached", q.queues));
         }
@@ -109,6 +119,8 @@ impl Server {
     pub fn release(&self, uid: u32, d: Usage) {
         let mut all = self.usage.lock().unwrap_or_else(|p| p.into_inner());
         let u = all.entry(uid).or_default();
+        u.connections = u.connections.saturating_sub(d.connections);
+        u.regions = u.regions.saturating_sub(d.regions);
         u.queues = u.queues.saturating_sub(d.queues);
         u.registered_bytes = u.registered_bytes.saturating_sub(d.registered_bytes);
         u.sessions = u.sessions.saturating_sub(d.sessions);

@@ -112,9 +112,9 @@ fn resources_return_to_baseline_after_clean_exit_and_kill9() {
         let mut c = spawn("hold", &d.path, &[]);
         c.expect("ready", Duration::from_secs(10));
         let held = d.footprint();
-        // Two connections (the socket and the registry's duplicate each),
-        // and the eventfd the daemon keeps to signal q2.
-        assert_eq!(held.fds, base.fds + 5, "held {held:?} base {base:?}");
+        // Two connections (the socket, the registry's duplicate and the
+        // peer's pidfd each), and the eventfd the daemon keeps to signal q2.
+        assert_eq!(held.fds, base.fds + 7, "held {held:?} base {base:?}");
         // Three queues and three regions (pool, region, raw memfd).
         assert_eq!(held.memfd_maps, 6, "held {held:?}");
         assert!(held.memfd_bytes >= 4096 * 8 + 64 * 1024 + 16384, "held {held:?}");

@@ -8,6 +8,9 @@ use wd_proto::{ErrorCode, Request, Response, PROTO_VERSION};
 
 use crate::Error;
 
+/// Longest wait for a reply from the broker.
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The control connection. Requests and replies strictly alternate, so a
 /// mutex around the socket is the whole concurrency story.
 pub(crate) struct Conn {
@@ -48,6 +51,9 @@ impl Conn {
             .map_err(|e| Error::Io(e.into()))?;
         let addr = SocketAddrUnix::new(path).map_err(|e| Error::Io(e.into()))?;
         connect(&sock, &addr).map_err(|e| Error::Unavailable(format!("cannot connect to warpd at {path}: {e}")))?;
+        // A broker that stops answering (SIGSTOP, a deadlock) must not hang
+        // its clients' control calls forever.
+        let _ = rustix::net::sockopt::set_socket_timeout(&sock, rustix::net::sockopt::Timeout::Recv, Some(CALL_TIMEOUT));
         let hello = Request::Hello { version: PROTO_VERSION, client: std::env::args().next().unwrap_or_default() };
         wd_proto::send(&sock, &hello, &[]).map_err(proto_err)?;
         let (r, _): (Response, _) = wd_proto::recv(&sock).map_err(proto_err)?;

@@ -125,7 +125,7 @@ impl Queue {
             eventfd: opts.eventfd || opts.wait == WaitMode::Event,
             allowed_ops: opts.allowed_ops.clone(),
             bind_slots: opts.bind_slots,
-            remote_pid: None,
+            remote: None,
             error_limit: None,
         };
         let h = host.create_queue(&cfg, owner.clone())?;

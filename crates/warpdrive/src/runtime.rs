@@ -131,6 +131,11 @@ impl Runtime {
     /// `WARPD_SOCKET` or the default socket says so, embedded otherwise
     /// (see [`choose_mode`]).
     pub fn new() -> Result<Runtime, Error> {
+        if let Ok(m) = std::env::var("WD_MODE") {
+            if m != "embedded" && m != "daemon" {
+                return Err(Error::Unavailable(format!("WD_MODE={m:?}: expected \"embedded\" or \"daemon\"")));
+            }
+        }
         match choose_mode() {
             ModeChoice::Embedded(_) => Runtime::embedded(),
             ModeChoice::Daemon(path, _) => Runtime::connect(&path),

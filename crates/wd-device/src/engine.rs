@@ -329,7 +329,7 @@ pub fn execute_one(
     d: &Descriptor,
 ) -> Outcome {
     let mut regions = None;
-    let cx = Ctx { mem, sessions: None, binds, remote_pid: None, allows: &allows };
+    let cx = Ctx { mem, sessions: None, binds, remote: None, allows: &allows };
     validate_and_run(dev, &cx, d, &mut regions)
 }
 
@@ -338,8 +338,8 @@ struct Ctx<'m, 'a> {
     mem: &'m MemTable,
     sessions: Option<(&'a SessionTable, usize)>,
     binds: &'a BindTable,
-    /// SVA references are another process's addresses.
-    remote_pid: Option<i32>,
+    /// SVA references are this other process's addresses.
+    remote: Option<&'a wd_sys::process_vm::RemoteProcess>,
     allows: &'a dyn Fn(Opcode) -> bool,
 }
 
@@ -349,14 +349,14 @@ fn execute<'q>(dev: &dyn Device, q: &'q QueueShared, d: &Descriptor, regions: &m
         mem: &q.owner.mem,
         sessions: Some((&q.owner.sessions, q.device_key)),
         binds: &q.binds,
-        remote_pid: q.remote_pid,
+        remote: q.remote.as_deref(),
         allows: &allows,
     };
     validate_and_run(dev, &cx, d, regions)
 }
 
 fn validate_and_run<'m>(dev: &dyn Device, cx: &Ctx<'m, '_>, d: &Descriptor, regions: &mut Regions<'m>) -> Outcome {
-    let Ctx { mem, sessions, binds, remote_pid, allows } = *cx;
+    let Ctx { mem, sessions, binds, remote, allows } = *cx;
     let op = d.op();
     if d.flags & !DescFlags::KNOWN != 0 {
         return Outcome::err(Status::BadParam);
@@ -385,26 +385,24 @@ fn validate_and_run<'m>(dev: &dyn Device, cx: &Ctx<'m, '_>, d: &Descriptor, regi
         *regions = Some(mem.read());
     }
     let table: &[Option<RegionEntry>] = regions.as_deref().map_or(&[], |v| v.as_slice());
-    let remote = remote_pid.is_some();
-    let src = match resolve(&d.src, Perms::READ, table, binds, info.max_request, remote) {
+    let src = match resolve(&d.src, Perms::READ, table, binds, info.max_request, remote.is_some()) {
         Ok(v) => v,
         Err(s) => return Outcome::err(s),
     };
     // The destination's rights are checked when the driver reads or writes it.
-    let dst = match resolve(&d.dst, Perms::NONE, table, binds, info.max_request, remote) {
+    let dst = match resolve(&d.dst, Perms::NONE, table, binds, info.max_request, remote.is_some()) {
         Ok(v) => v,
         Err(s) => return Outcome::err(s),
     };
     // A remote owner's SVA buffers are copied through private bounce
     // buffers: in with process_vm_readv, out with process_vm_writev.
-    let pid = remote_pid.unwrap_or(0);
     let (mut src_bounce, mut dst_bounce) = (Vec::new(), Vec::new());
     let mut write_back = None;
     let src = match src {
         Resolved::Local(v) => v,
         Resolved::Remote { addr, len, perms } => {
             src_bounce = vec![0u8; len];
-            if wd_sys::process_vm::read(pid, addr, &mut src_bounce).is_err() {
+            if remote.is_none_or(|r| r.read(addr, &mut src_bounce).is_err()) {
                 return Outcome::err(Status::OutOfBounds);
             }
             BufView::from_slice(&mut src_bounce, perms)
@@ -414,7 +412,7 @@ fn validate_and_run<'m>(dev: &dyn Device, cx: &Ctx<'m, '_>, d: &Descriptor, regi
         Resolved::Local(v) => v,
         Resolved::Remote { addr, len, perms } => {
             dst_bounce = vec![0u8; len];
-            if perms.contains(Perms::READ) && wd_sys::process_vm::read(pid, addr, &mut dst_bounce).is_err() {
+            if perms.contains(Perms::READ) && remote.is_none_or(|r| r.read(addr, &mut dst_bounce).is_err()) {
                 return Outcome::err(Status::OutOfBounds);
             }
             if perms.contains(Perms::WRITE) {
@@ -448,7 +446,7 @@ fn validate_and_run<'m>(dev: &dyn Device, cx: &Ctx<'m, '_>, d: &Descriptor, regi
     drop(req);
     if let Some(addr) = write_back {
         let n = (out.produced as usize).min(dst_bounce.len());
-        if n > 0 && wd_sys::process_vm::write(pid, addr, &dst_bounce[..n]).is_err() {
+        if n > 0 && remote.is_none_or(|r| r.write(addr, &dst_bounce[..n]).is_err()) {
             out = Outcome::err(Status::OutOfBounds);
         }
     }

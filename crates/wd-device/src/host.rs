@@ -177,7 +177,7 @@ impl DeviceHost {
             ctl: AtomicU32::new(ctl::RUNNING),
             stats: QueueStats::default(),
             notify,
-            remote_pid: cfg.remote_pid,
+            remote: cfg.remote.clone(),
             error_limit: cfg.error_limit.unwrap_or(u64::MAX),
         });
         // The least loaded engine serves it.

@@ -29,16 +29,15 @@ pub struct QueueConfig {
     /// Number of SVA binding slots.
     pub bind_slots: u32,
     /// The owner is another process (the broker's clients): SVA references
-    /// are reached with process_vm_readv/writev on this pid, never
-    /// dereferenced.
-    pub remote_pid: Option<i32>,
+    /// are reached with process_vm_readv/writev on it, never dereferenced.
+    pub remote: Option<Arc<wd_sys::process_vm::RemoteProcess>>,
     /// Error completions after which the queue is isolated (faulted).
     pub error_limit: Option<u64>,
 }
 
 impl Default for QueueConfig {
     fn default() -> Self {
-        QueueConfig { sq_entries: 256, cq_entries: 512, weight: 1, eventfd: false, allowed_ops: None, bind_slots: 64, remote_pid: None, error_limit: None }
+        QueueConfig { sq_entries: 256, cq_entries: 512, weight: 1, eventfd: false, allowed_ops: None, bind_slots: 64, remote: None, error_limit: None }
     }
 }
 
@@ -88,7 +87,7 @@ pub(crate) struct QueueShared {
     pub ctl: AtomicU32,
     pub stats: QueueStats,
     pub notify: Option<EventFd>,
-    pub remote_pid: Option<i32>,
+    pub remote: Option<Arc<wd_sys::process_vm::RemoteProcess>>,
     pub error_limit: u64,
 }
 
