@@ -353,16 +353,19 @@ pub trait HashAlg: Default + Clone {
     const ALG: DigestAlg;
     /// Output size.
     type OutputSize: digest::generic_array::ArrayLength<u8> + 'static;
+    /// Input block size (the HMAC key size of `digest::KeyInit`).
+    type BlockSize: digest::generic_array::ArrayLength<u8> + 'static;
 }
 
 macro_rules! hash_alg {
-    ($(#[$m:meta])* $name:ident, $alias:ident, $alg:expr, $size:ty) => {
+    ($(#[$m:meta])* $name:ident, $alias:ident, $alg:expr, $size:ty, $block:ty) => {
         $(#[$m])*
         #[derive(Clone, Copy, Debug, Default)]
         pub struct $name;
         impl HashAlg for $name {
             const ALG: DigestAlg = $alg;
             type OutputSize = $size;
+            type BlockSize = $block;
         }
         $(#[$m])*
         /// (`digest::Digest` on the `sec` device.)
@@ -373,21 +376,21 @@ macro_rules! hash_alg {
 /// Type-level algorithm markers.
 pub mod algs {
     use super::*;
-    use digest::consts::{U20, U28, U32, U48, U64};
+    use digest::consts::{U128, U136, U20, U28, U32, U48, U64};
     hash_alg!(/// SHA-1 (legacy).
-        Sha1Alg, Sha1, DigestAlg::Sha1, U20);
+        Sha1Alg, Sha1, DigestAlg::Sha1, U20, U64);
     hash_alg!(/// SHA-224.
-        Sha224Alg, Sha224, DigestAlg::Sha224, U28);
+        Sha224Alg, Sha224, DigestAlg::Sha224, U28, U64);
     hash_alg!(/// SHA-256.
-        Sha256Alg, Sha256, DigestAlg::Sha256, U32);
+        Sha256Alg, Sha256, DigestAlg::Sha256, U32, U64);
     hash_alg!(/// SHA-384.
-        Sha384Alg, Sha384, DigestAlg::Sha384, U48);
+        Sha384Alg, Sha384, DigestAlg::Sha384, U48, U128);
     hash_alg!(/// SHA-512.
-        Sha512Alg, Sha512, DigestAlg::Sha512, U64);
+        Sha512Alg, Sha512, DigestAlg::Sha512, U64, U128);
     hash_alg!(/// SHA3-256.
-        Sha3_256Alg, Sha3_256, DigestAlg::Sha3_256, U32);
+        Sha3_256Alg, Sha3_256, DigestAlg::Sha3_256, U32, U136);
     hash_alg!(/// SM3.
-        Sm3Alg, Sm3, DigestAlg::Sm3, U32);
+        Sm3Alg, Sm3, DigestAlg::Sm3, U32, U64);
 }
 pub use algs::{Sha1, Sha224, Sha256, Sha384, Sha3_256, Sha512, Sm3};
 
@@ -474,5 +477,83 @@ impl<A: HashAlg> digest::FixedOutputReset for Hasher<A> {
         let d = self.finish().expect("sec device failed");
         out.copy_from_slice(&d);
         self.buf.clear();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// `digest::Mac` over the device.
+
+/// HMAC computed on the `sec` device (key held in a session), usable
+/// wherever RustCrypto's `digest::Mac` is: `HmacSha256::new_from_slice(key)`,
+/// `update`, `finalize`, `verify_slice` (constant time). Like [`Hasher`], it
+/// uses a per-thread queue on a process-wide runtime and coalesces small
+/// updates; device failures, which the trait cannot report, panic.
+pub struct Hmac<A: HashAlg> {
+    stream: Stream,
+    buf: Vec<u8>,
+    _a: PhantomData<A>,
+}
+
+/// HMAC-SHA-256 on the device.
+pub type HmacSha256 = Hmac<algs::Sha256Alg>;
+/// HMAC-SHA-512 on the device.
+pub type HmacSha512 = Hmac<algs::Sha512Alg>;
+/// HMAC-SM3 on the device.
+pub type HmacSm3 = Hmac<algs::Sm3Alg>;
+
+impl<A: HashAlg> Hmac<A> {
+    fn flush(&mut self) {
+        let data = std::mem::take(&mut self.buf);
+        let s = &self.stream;
+        let mut back = with_queue(|q| s.update_owned(q, data)).expect("sec device failed");
+        back.clear();
+        self.buf = back;
+    }
+}
+
+impl<A: HashAlg> digest::MacMarker for Hmac<A> {}
+
+impl<A: HashAlg> digest::crypto_common::KeySizeUser for Hmac<A> {
+    type KeySize = A::BlockSize;
+}
+
+impl<A: HashAlg> digest::KeyInit for Hmac<A> {
+    fn new(key: &digest::Key<Self>) -> Self {
+        <Self as digest::KeyInit>::new_from_slice(key).expect("sec device failed")
+    }
+
+    /// Any key length works (HMAC hashes long keys); `InvalidLength` here
+    /// means the device could not be reached.
+    fn new_from_slice(key: &[u8]) -> Result<Self, digest::InvalidLength> {
+        let sh = shared().map_err(|_| digest::InvalidLength)?;
+        let stream = Stream::mac(&sh.rt, "sec", MacAlg::Hmac(A::ALG), key).map_err(|_| digest::InvalidLength)?;
+        Ok(Hmac { stream, buf: Vec::new(), _a: PhantomData })
+    }
+}
+
+impl<A: HashAlg> digest::OutputSizeUser for Hmac<A> {
+    type OutputSize = A::OutputSize;
+}
+
+impl<A: HashAlg> digest::Update for Hmac<A> {
+    fn update(&mut self, data: &[u8]) {
+        let mut data = data;
+        while !data.is_empty() {
+            let n = (HASHER_CHUNK - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if self.buf.len() == HASHER_CHUNK {
+                self.flush();
+            }
+        }
+    }
+}
+
+impl<A: HashAlg> digest::FixedOutput for Hmac<A> {
+    fn finalize_into(mut self, out: &mut digest::Output<Self>) {
+        let data = std::mem::take(&mut self.buf);
+        let s = &self.stream;
+        let tag = with_queue(|q| s.finish(q, &data)).expect("sec device failed");
+        out.copy_from_slice(&tag);
     }
 }

@@ -312,3 +312,25 @@ fn digest_trait_matches_device_oneshot() {
         h("66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0")
     );
 }
+
+#[test]
+fn mac_trait_matches_rfc4231() {
+    use digest::Mac;
+    let mut m = crypto::HmacSha256::new_from_slice(b"Jefe").unwrap();
+    m.update(b"what do ya ");
+    m.update(b"want for nothing?");
+    let tag = h("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    m.verify_slice(&tag).expect("RFC 4231 case 2");
+    let mut m = crypto::HmacSha256::new_from_slice(b"Jefe").unwrap();
+    m.update(b"what do ya want for nothing!");
+    assert!(m.verify_slice(&tag).is_err());
+    // Long input (several coalesced chunks), against the session API.
+    let data: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+    let mut m = crypto::HmacSha512::new_from_slice(&[0x0b; 20]).unwrap();
+    for c in data.chunks(777) {
+        m.update(c);
+    }
+    let (rt, mut q) = setup();
+    let s = Stream::mac(&rt, "sec", MacAlg::Hmac(DigestAlg::Sha512), &[0x0b; 20]).unwrap();
+    assert_eq!(m.finalize().into_bytes().to_vec(), s.oneshot(&mut q, &data).unwrap());
+}
