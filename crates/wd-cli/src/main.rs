@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod compress;
 mod crypto;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +40,10 @@ enum Cmd {
         #[arg(long)]
         iterations: Option<u64>,
     },
+    /// Compress files like gzip (through the zip device).
+    Compress(compress::CompressArgs),
+    /// Decompress files like gunzip (format auto-detected).
+    Decompress(compress::CompressArgs),
     /// Run a benchmark.
     Bench {
         #[command(subcommand)]
@@ -86,6 +91,9 @@ enum BenchCmd {
     },
     #[command(flatten)]
     Crypto(bench::crypto::CryptoBench),
+    /// Compression: the zip device against the codec called directly and
+    /// the installed gzip, pigz, igzip, zstd and lz4.
+    Comp(bench::comp::CompBench),
     /// Only the baseline cases (spin, socket, io_uring, memcpy).
     Baseline {
         /// Print one JSON object instead of a table.
@@ -150,6 +158,8 @@ fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().cmd {
         Cmd::List { json } => list(json),
+        Cmd::Compress(a) => std::process::exit(compress::run(a, false)?),
+        Cmd::Decompress(a) => std::process::exit(compress::run(a, true)?),
         Cmd::Crypto(c) => {
             let rc = crypto::run(c)?;
             if rc != 0 {
@@ -180,6 +190,11 @@ fn main() -> anyhow::Result<()> {
             BenchCmd::Crypto(b) => {
                 let (title, json, r, ratios) = bench::crypto::run(b)?;
                 emit(&title, json, &r, &ratios);
+                Ok(())
+            }
+            BenchCmd::Comp(b) => {
+                let (title, (r, ratios)) = bench::comp::run(&b)?;
+                emit(&title, b.json, &r, &ratios);
                 Ok(())
             }
             BenchCmd::Baseline { json } => {

@@ -30,11 +30,13 @@
 //! compressed independently, its window primed with the preceding 32 KiB,
 //! and ends byte-aligned (sync flush) unless `params[1]` bit 0 marks it
 //! final, so blocks concatenate into one deflate stream.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod codec;
 mod error;
+#[cfg(wd_isal)]
+mod isal;
 pub mod params;
 
 use std::cell::RefCell;
@@ -116,6 +118,19 @@ thread_local! {
 /// deflate family, zstd's one-shot API, lz4 frames.
 pub fn compress_oneshot(p: &ZipParams, src: &[u8], dst: &mut [u8]) -> Result<usize, Status> {
     let level = p.effective_level();
+    #[cfg(wd_isal)]
+    if level == 1 && (p.window_log == 0 || p.window_log == 15) {
+        // ISA-L wins level 1 (docs/COMPRESSION.md).
+        let wrap = match p.format {
+            Format::Deflate => Some(isal::Wrap::Deflate),
+            Format::Zlib => Some(isal::Wrap::Zlib),
+            Format::Gzip => Some(isal::Wrap::Gzip),
+            _ => None,
+        };
+        if let Some(w) = wrap {
+            return isal::compress(1, w, src, dst).ok_or(Status::Overflow);
+        }
+    }
     match p.format {
         Format::Deflate | Format::Zlib | Format::Gzip if p.window_log == 0 || p.window_log == 15 => {
             DEFLATERS.with(|c| {
@@ -344,5 +359,68 @@ impl Device for ZipDevice {
             params: p,
             state: Mutex::new(StreamState { codec, produced: 0, failed: None }),
         }))
+    }
+}
+
+/// The candidate engines, callable directly: what `wd bench comp` compares
+/// the device against and what chose the device's engines
+/// (docs/COMPRESSION.md).
+pub mod engines {
+    /// Whether ISA-L was found at build time.
+    pub const ISAL: bool = cfg!(wd_isal);
+
+    /// ISA-L raw-deflate compression at ISA-L level 0..=3; `None` when too
+    /// small or when ISA-L is not built in.
+    pub fn isal_compress(level: u8, src: &[u8], dst: &mut [u8]) -> Option<usize> {
+        #[cfg(wd_isal)]
+        {
+            super::isal::compress(level, super::isal::Wrap::Deflate, src, dst)
+        }
+        #[cfg(not(wd_isal))]
+        {
+            let _ = (level, src, dst);
+            None
+        }
+    }
+
+    use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
+
+    /// libdeflate raw-deflate compression; `None` when `dst` is too small.
+    pub fn libdeflate_compress(c: &mut libdeflater::Compressor, src: &[u8], dst: &mut [u8]) -> Option<usize> {
+        c.deflate_compress(src, dst).ok()
+    }
+
+    /// A libdeflate compressor at `level` (1..=12).
+    pub fn libdeflate_compressor(level: i32) -> libdeflater::Compressor {
+        libdeflater::Compressor::new(libdeflater::CompressionLvl::new(level).unwrap_or_default())
+    }
+
+    /// libdeflate raw-deflate decompression into `dst` (exact size known).
+    pub fn libdeflate_inflate(d: &mut libdeflater::Decompressor, src: &[u8], dst: &mut [u8]) -> Option<usize> {
+        d.deflate_decompress(src, dst).ok()
+    }
+
+    /// A libdeflate decompressor.
+    pub fn libdeflate_decompressor() -> libdeflater::Decompressor {
+        libdeflater::Decompressor::new()
+    }
+
+    /// zlib-rs raw-deflate compression (fresh state per call, as a
+    /// one-shot request would use it).
+    pub fn zlibrs_compress(level: u32, src: &[u8], dst: &mut [u8]) -> Option<usize> {
+        let mut c = Compress::new(Compression::new(level), false);
+        match c.compress(src, dst, FlushCompress::Finish) {
+            Ok(flate2::Status::StreamEnd) => Some(c.total_out() as usize),
+            _ => None,
+        }
+    }
+
+    /// zlib-rs raw-deflate decompression.
+    pub fn zlibrs_inflate(src: &[u8], dst: &mut [u8]) -> Option<usize> {
+        let mut d = Decompress::new(false);
+        match d.decompress(src, dst, FlushDecompress::Finish) {
+            Ok(flate2::Status::StreamEnd) => Some(d.total_out() as usize),
+            _ => None,
+        }
     }
 }

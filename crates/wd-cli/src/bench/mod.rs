@@ -2,6 +2,7 @@
 //! cases that WarpDrive's own queue and DMA cases are compared with.
 
 pub mod baseline;
+pub mod comp;
 pub mod crypto;
 pub mod dma;
 pub mod queue;

@@ -1,0 +1,379 @@
+//! `wd compress` / `wd decompress`: gzip-like file compression through the
+//! `zip` device.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+use warpdrive::comp::{CompError, Decoder, Encoder, Format};
+use warpdrive::{EmbeddedConfig, Runtime};
+
+/// Options shared by `wd compress` and `wd decompress`.
+#[derive(Args, Debug, Clone)]
+pub struct CompressArgs {
+    /// Files to (de)compress; none or `-` means stdin to stdout.
+    pub files: Vec<PathBuf>,
+    /// Decompress.
+    #[arg(short = 'd', long = "decompress")]
+    pub decompress: bool,
+    /// Write to standard output, keep the input files.
+    #[arg(short = 'c', long = "stdout", visible_alias = "to-stdout")]
+    pub stdout: bool,
+    /// Keep the input files.
+    #[arg(short = 'k', long)]
+    pub keep: bool,
+    /// Overwrite existing outputs; write compressed data to a terminal.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Test the integrity of compressed files.
+    #[arg(short = 't', long)]
+    pub test: bool,
+    /// Format to write (read: auto-detected from the data unless given).
+    #[arg(long, value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// Compression level (also `-1` .. `-9`); 0 is the format's default.
+    #[arg(long, default_value_t = 0)]
+    pub level: u8,
+    /// Suffix of compressed files (default: by format, `.gz` for gzip).
+    #[arg(short = 'S', long)]
+    pub suffix: Option<String>,
+    /// Requests in flight for parallel compression (default: 2 per engine).
+    #[arg(long)]
+    pub depth: Option<usize>,
+    /// Largest decompressed output per file, bytes (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub limit: u64,
+    /// Print a line per file with its ratio.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// No progress bar, no warnings.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    #[arg(short = '1', hide = true)]
+    l1: bool,
+    #[arg(short = '2', hide = true)]
+    l2: bool,
+    #[arg(short = '3', hide = true)]
+    l3: bool,
+    #[arg(short = '4', hide = true)]
+    l4: bool,
+    #[arg(short = '5', hide = true)]
+    l5: bool,
+    #[arg(short = '6', hide = true)]
+    l6: bool,
+    #[arg(short = '7', hide = true)]
+    l7: bool,
+    #[arg(short = '8', hide = true)]
+    l8: bool,
+    #[arg(short = '9', hide = true)]
+    l9: bool,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    Format::from_name(s).ok_or_else(|| format!("unknown format {s:?} (gzip, zlib, deflate, zstd, lz4)"))
+}
+
+impl CompressArgs {
+    fn level(&self) -> u8 {
+        let flags = [self.l1, self.l2, self.l3, self.l4, self.l5, self.l6, self.l7, self.l8, self.l9];
+        match flags.iter().rposition(|&b| b) {
+            Some(i) => i as u8 + 1,
+            None => self.level,
+        }
+    }
+
+    fn suffix(&self, f: Format) -> String {
+        self.suffix.clone().unwrap_or_else(|| default_suffix(f).to_string())
+    }
+}
+
+/// The file suffix of a format.
+pub fn default_suffix(f: Format) -> &'static str {
+    match f {
+        Format::Gzip => ".gz",
+        Format::Zlib => ".zz",
+        Format::Deflate => ".deflate",
+        Format::Zstd => ".zst",
+        Format::Lz4 => ".lz4",
+    }
+}
+
+/// A reader that draws a progress bar on stderr for large inputs.
+struct Progress<R> {
+    r: R,
+    total: u64,
+    done: u64,
+    shown: u64,
+    on: bool,
+    start: Instant,
+}
+
+impl<R: Read> Read for Progress<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.r.read(buf)?;
+        self.done += n as u64;
+        if self.on && (self.done - self.shown >= 8 << 20 || (n == 0 && self.shown != self.done)) {
+            self.shown = self.done;
+            let pct = (self.done as f64 / self.total.max(1) as f64 * 100.0).min(100.0);
+            let bar = "#".repeat((pct / 5.0) as usize);
+            let mbs = self.done as f64 / 1e6 / self.start.elapsed().as_secs_f64().max(1e-9);
+            eprint!("\r[{bar:<20}] {pct:5.1}% {mbs:8.1} MB/s");
+            if n == 0 {
+                eprintln!();
+            }
+        }
+        Ok(n)
+    }
+}
+
+fn runtime() -> anyhow::Result<Runtime> {
+    let mut cfg = EmbeddedConfig::from_env();
+    if std::env::var_os("WD_ENGINES").is_none() {
+        // Parallel compression wants every core.
+        cfg.engines = std::thread::available_parallelism().map_or(1, |n| n.get());
+    }
+    Ok(Runtime::embedded_with(&cfg)?)
+}
+
+/// Reads up to 4 bytes to detect the format, returning them for replay.
+fn sniff<R: Read>(r: &mut R) -> io::Result<Vec<u8>> {
+    let mut head = vec![0u8; 4];
+    let mut n = 0;
+    while n < 4 {
+        match r.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    head.truncate(n);
+    Ok(head)
+}
+
+fn describe(e: &CompError) -> String {
+    match e {
+        CompError::Data(d) => format!("invalid compressed data: {d}"),
+        other => other.to_string(),
+    }
+}
+
+struct Ctx<'a> {
+    rt: &'a Runtime,
+    a: &'a CompressArgs,
+    depth: usize,
+}
+
+impl Ctx<'_> {
+    /// Compresses `r` onto `w`; returns bytes in and out.
+    fn compress(&self, r: impl Read, w: impl Write, total: u64) -> Result<(u64, u64), CompError> {
+        let f = self.a.format.unwrap_or(Format::Gzip);
+        let mut counted = Counter { w, n: 0 };
+        let depth = if total > 0 && total < 1 << 20 { 1 } else { self.depth };
+        let mut enc = Encoder::with_depth(self.rt, &mut counted, f, self.a.level(), depth)?;
+        let mut p = self.progress(r, total);
+        let n = io::copy(&mut p, &mut enc).map_err(CompError::from_io)?;
+        enc.finish()?;
+        Ok((n, counted.n))
+    }
+
+    /// Decompresses `r` onto `w` (format detected unless given).
+    fn decompress(&self, mut r: impl Read, w: impl Write, total: u64) -> Result<(u64, u64), CompError> {
+        let head = sniff(&mut r)?;
+        let f = match self.a.format {
+            Some(f) => f,
+            None => Format::detect(&head).ok_or_else(|| {
+                CompError::Io(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "not in a known compressed format (raw deflate needs --format deflate)",
+                ))
+            })?,
+        };
+        let src = self.progress(io::Cursor::new(head).chain(r), total);
+        let mut counted = Counter { w, n: 0 };
+        let mut dec = Decoder::new(self.rt, src, f, self.a.limit)?;
+        io::copy(&mut dec, &mut counted).map_err(CompError::from_io)?;
+        counted.flush()?;
+        Ok((total, counted.n))
+    }
+
+    fn progress<R: Read>(&self, r: R, total: u64) -> Progress<R> {
+        let on = !self.a.quiet && total >= 64 << 20 && io::stderr().is_terminal();
+        Progress { r, total, done: 0, shown: 0, on, start: Instant::now() }
+    }
+}
+
+struct Counter<W> {
+    w: W,
+    n: u64,
+}
+
+impl<W: Write> Write for Counter<W> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        let n = self.w.write(b)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// Runs the command; returns the exit code (0 ok, 1 error, 2 warning).
+pub fn run(mut a: CompressArgs, decompress: bool) -> anyhow::Result<i32> {
+    a.decompress |= decompress;
+    if let Some(f) = a.format {
+        let (lo, hi) = f.levels();
+        let l = a.level();
+        if l != 0 && !(lo..=hi).contains(&l) {
+            anyhow::bail!("level {l} out of range for {} ({lo}..={hi})", f.name());
+        }
+    }
+    let rt = runtime()?;
+    let engines = rt.devices()?.iter().find(|d| d.name.starts_with("zip")).map_or(1, |d| d.engines.max(1));
+    let depth = a.depth.unwrap_or(2 * engines as usize).max(1);
+    let cx = Ctx { rt: &rt, a: &a, depth };
+    let files: Vec<PathBuf> = if a.files.is_empty() { vec![PathBuf::from("-")] } else { a.files.clone() };
+    let mut rc = 0;
+    for file in &files {
+        let r = if file.as_os_str() == "-" { stdio(&cx) } else { one_file(&cx, file) };
+        match r {
+            Ok(()) => {}
+            Err(Failure::Warn(m)) => {
+                if !a.quiet {
+                    eprintln!("wd: {}: {m}", file.display());
+                }
+                rc = rc.max(2);
+            }
+            Err(Failure::Error(m)) => {
+                eprintln!("wd: {}: {m}", file.display());
+                rc = 1;
+            }
+        }
+    }
+    Ok(rc)
+}
+
+enum Failure {
+    Warn(String),
+    Error(String),
+}
+
+impl From<CompError> for Failure {
+    fn from(e: CompError) -> Failure {
+        Failure::Error(describe(&e))
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Failure {
+        Failure::Error(e.to_string())
+    }
+}
+
+fn stdio(cx: &Ctx<'_>) -> Result<(), Failure> {
+    let a = cx.a;
+    let stdin = io::stdin().lock();
+    let stdout = io::stdout().lock();
+    if a.test {
+        cx.decompress(stdin, io::sink(), 0)?;
+        return Ok(());
+    }
+    if a.decompress {
+        cx.decompress(stdin, BufWriter::with_capacity(1 << 20, stdout), 0)?;
+    } else {
+        if stdout.is_terminal() && !a.force {
+            return Err(Failure::Error("compressed data not written to a terminal (use -f to force)".into()));
+        }
+        cx.compress(stdin, BufWriter::with_capacity(1 << 20, stdout), 0)?;
+    }
+    Ok(())
+}
+
+fn one_file(cx: &Ctx<'_>, path: &Path) -> Result<(), Failure> {
+    let a = cx.a;
+    let meta = fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(Failure::Warn("not a regular file -- ignored".into()));
+    }
+    let input = File::open(path)?;
+    let total = meta.len();
+    if a.test {
+        cx.decompress(input, io::sink(), total)?;
+        if a.verbose {
+            eprintln!("{}: OK", path.display());
+        }
+        return Ok(());
+    }
+    if a.stdout {
+        let out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
+        if a.decompress {
+            cx.decompress(input, out, total)?;
+        } else {
+            cx.compress(input, out, total)?;
+        }
+        return Ok(());
+    }
+    let name = path.to_string_lossy();
+    let target: PathBuf = if a.decompress {
+        let sfx: Vec<String> = match (&a.suffix, a.format) {
+            (Some(s), _) => vec![s.clone()],
+            (None, Some(f)) => vec![default_suffix(f).to_string()],
+            (None, None) => Format::ALL.iter().map(|&f| default_suffix(f).to_string()).chain([".tgz".into()]).collect(),
+        };
+        match sfx.iter().find(|s| name.len() > s.len() && name.ends_with(s.as_str())) {
+            Some(s) if s == ".tgz" => PathBuf::from(format!("{}.tar", &name[..name.len() - 4])),
+            Some(s) => PathBuf::from(&name[..name.len() - s.len()]),
+            None => return Err(Failure::Warn("unknown suffix -- ignored".into())),
+        }
+    } else {
+        let s = a.suffix(a.format.unwrap_or(Format::Gzip));
+        if name.ends_with(&s) {
+            return Err(Failure::Warn(format!("already has {s} suffix -- unchanged")));
+        }
+        PathBuf::from(format!("{name}{s}"))
+    };
+    let mut oo = OpenOptions::new();
+    oo.write(true);
+    if a.force {
+        oo.create(true).truncate(true);
+    } else {
+        oo.create_new(true);
+    }
+    let out = match oo.open(&target) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            return Err(Failure::Error(format!("{} already exists (use -f to overwrite)", target.display())));
+        }
+        Err(e) => return Err(Failure::Error(format!("{}: {e}", target.display()))),
+    };
+    let mut w = BufWriter::with_capacity(1 << 20, out);
+    let r = if a.decompress { cx.decompress(input, &mut w, total) } else { cx.compress(input, &mut w, total) };
+    let r = r.and_then(|v| w.flush().map(|_| v).map_err(CompError::Io));
+    let (n_in, n_out) = match r {
+        Ok(v) => v,
+        Err(e) => {
+            drop(w);
+            let _ = fs::remove_file(&target);
+            return Err(e.into());
+        }
+    };
+    let out = w.into_inner().map_err(|e| Failure::Error(e.to_string()))?;
+    // Keep the original's mode and modification time, like gzip.
+    let mtime = meta.modified()?;
+    out.set_times(fs::FileTimes::new().set_modified(mtime).set_accessed(meta.accessed().unwrap_or(mtime)))?;
+    out.set_permissions(meta.permissions())?;
+    out.sync_all().ok();
+    drop(out);
+    if !a.keep {
+        fs::remove_file(path)?;
+    }
+    if a.verbose {
+        let (c, u) = if a.decompress { (n_in, n_out) } else { (n_out, n_in) };
+        let saved = if u == 0 { 0.0 } else { 100.0 * (1.0 - c as f64 / u as f64) };
+        eprintln!("{}:\t{saved:5.1}% -- replaced with {}", path.display(), target.display());
+    }
+    Ok(())
+}

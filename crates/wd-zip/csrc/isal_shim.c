@@ -1,0 +1,59 @@
+/* One-shot deflate through ISA-L (igzip), behind a flat C signature so the
+ * Rust side never mirrors ISA-L's large stream structs. Compiled only when
+ * the ISA-L headers are installed (libisal-dev); see build.rs. */
+#include <isa-l/igzip_lib.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+/* Per-thread state: engine threads live as long as their device. */
+static __thread struct isal_zstream *wd_zs;
+static __thread uint8_t *wd_lvl_buf;
+static __thread uint32_t wd_lvl_size;
+
+/* Returns 0 and the output length in *out, -1 when dst is too small,
+ * another negative value on any other failure. gzip_flag: 0 raw deflate,
+ * 1 gzip, 3 zlib. level: 0..=3 (ISA-L's levels). */
+int wd_isal_compress(const uint8_t *src, uint32_t n, uint8_t *dst, uint32_t cap, int level, int gzip_flag,
+                     uint32_t *out)
+{
+    uint32_t need;
+    int r;
+
+    switch (level) {
+    case 0: need = ISAL_DEF_LVL0_DEFAULT; break;
+    case 1: need = ISAL_DEF_LVL1_DEFAULT; break;
+    case 2: need = ISAL_DEF_LVL2_DEFAULT; break;
+    case 3: need = ISAL_DEF_LVL3_DEFAULT; break;
+    default: return -100;
+    }
+    if (wd_zs == NULL) {
+        wd_zs = malloc(sizeof(*wd_zs));
+        if (wd_zs == NULL)
+            return -101;
+    }
+    if (wd_lvl_size < need) {
+        free(wd_lvl_buf);
+        wd_lvl_buf = malloc(need);
+        wd_lvl_size = wd_lvl_buf ? need : 0;
+        if (wd_lvl_buf == NULL)
+            return -101;
+    }
+    isal_deflate_stateless_init(wd_zs);
+    wd_zs->next_in = (uint8_t *)src;
+    wd_zs->avail_in = n;
+    wd_zs->next_out = dst;
+    wd_zs->avail_out = cap;
+    wd_zs->level = (uint32_t)level;
+    wd_zs->level_buf = wd_lvl_buf;
+    wd_zs->level_buf_size = need;
+    wd_zs->gzip_flag = (uint16_t)gzip_flag;
+    wd_zs->end_of_stream = 1;
+    wd_zs->flush = NO_FLUSH;
+    r = isal_deflate_stateless(wd_zs);
+    if (r == STATELESS_OVERFLOW)
+        return -1;
+    if (r != COMP_OK)
+        return -102;
+    *out = wd_zs->total_out;
+    return 0;
+}
