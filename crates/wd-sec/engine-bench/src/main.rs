@@ -15,7 +15,11 @@ fn rate(name: &str, size: usize, mut f: impl FnMut()) {
         iters += 16;
     }
     let s = t.elapsed().as_secs_f64();
-    println!("{name:<36} {size:>8} B  {:>8.3} GB/s  {:>10.0} ops/s", iters as f64 * size as f64 / s / 1e9, iters as f64 / s);
+    println!(
+        "{name:<36} {size:>8} B  {:>8.3} GB/s  {:>10.0} ops/s",
+        iters as f64 * size as f64 / s / 1e9,
+        iters as f64 / s
+    );
 }
 
 fn main() {
@@ -27,12 +31,14 @@ fn main() {
             use ring::aead::*;
             let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).unwrap());
             rate("ring aes-256-gcm seal", size, || {
-                let t = k.seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf).unwrap();
+                let t =
+                    k.seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf).unwrap();
                 black_box(t);
             });
             let k = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &key).unwrap());
             rate("ring chacha20-poly1305 seal", size, || {
-                let t = k.seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf).unwrap();
+                let t =
+                    k.seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf).unwrap();
                 black_box(t);
             });
             rate("ring sha256", size, || {
@@ -46,12 +52,14 @@ fn main() {
             use aws_lc_rs::aead::*;
             let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).unwrap());
             rate("aws-lc-rs aes-256-gcm seal", size, || {
-                let t = k.seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf).unwrap();
+                let t =
+                    k.seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf).unwrap();
                 black_box(t);
             });
             let k = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &key).unwrap());
             rate("aws-lc-rs chacha20-poly1305 seal", size, || {
-                let t = k.seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf).unwrap();
+                let t =
+                    k.seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf).unwrap();
                 black_box(t);
             });
             rate("aws-lc-rs sha256", size, || {
