@@ -295,7 +295,17 @@ fn crypt(req: &mut Request<'_>, encrypt: bool) -> Result<Outcome, SecError> {
             return Ok(Outcome::ok(consumed, len32(n)));
         }
         key.decrypt(&iv, buf)?;
-        let out = if alg.pads() { cipher::unpad_len(buf)? } else { n };
+        let out = if alg.pads() {
+            match cipher::unpad_len(buf) {
+                Ok(k) => k,
+                Err(e) => {
+                    zeroize::Zeroize::zeroize(buf);
+                    return Err(e);
+                }
+            }
+        } else {
+            n
+        };
         return Ok(Outcome::ok(consumed, len32(out)));
     }
     let src = req.src.bytes().map_err(|_| SecError::Engine)?;
