@@ -35,6 +35,7 @@
 
 pub mod codec;
 mod error;
+mod fastinflate;
 #[cfg(wd_isal)]
 mod isal;
 pub mod params;
@@ -187,6 +188,11 @@ pub fn decompress_oneshot(
     src: &[u8],
     dst: &mut [u8],
 ) -> Result<usize, Result<codec::Step, ZipError>> {
+    if matches!(format, Format::Deflate | Format::Zlib | Format::Gzip) {
+        if let Some(n) = fastinflate::decompress(format, src, dst) {
+            return Ok(n);
+        }
+    }
     let mut d = codec::decoder(format, window_log).map_err(Err)?;
     let s = d.run(src, dst, Flush::Finish).map_err(Err)?;
     if s.more {

@@ -200,7 +200,8 @@ fn device_compress(
 ) -> anyhow::Result<(u64, u64, u64, Duration, f64)> {
     let size = blocks[0].len();
     let depth = depth.min(blocks.len()).max(1);
-    let opts = QueueOptions { depth: 64, wait: WaitMode::Poll, ..Default::default() };
+    let opts =
+        QueueOptions { depth: 64, wait: WaitMode::SpinThenSleep(Duration::from_micros(20)), ..Default::default() };
     let mut q = rt.queue_with("zip", &opts)?;
     // Every block sits in its own registered buffer, and requests cycle
     // through all of them, like the direct case.
@@ -255,7 +256,8 @@ fn device_decompress(
 ) -> anyhow::Result<(u64, u64, Duration, f64)> {
     let max_c = comp.iter().map(|c| c.0.len()).max().unwrap_or(1);
     let max_u = comp.iter().map(|c| c.1).max().unwrap_or(1);
-    let opts = QueueOptions { depth: 64, wait: WaitMode::Poll, ..Default::default() };
+    let opts =
+        QueueOptions { depth: 64, wait: WaitMode::SpinThenSleep(Duration::from_micros(20)), ..Default::default() };
     let mut q = rt.queue_with("zip", &opts)?;
     let n = depth.min(comp.len()).max(1);
     let pool = rt.pool(max_c.max(max_u), 2 * n)?;
