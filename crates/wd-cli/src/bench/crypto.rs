@@ -58,6 +58,9 @@ pub struct CryptoBenchArgs {
     /// Skip `openssl speed`.
     #[arg(long)]
     no_openssl: bool,
+    /// The deep case's queue depth (requests in flight).
+    #[arg(long, default_value_t = 32)]
+    depth: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -113,7 +116,7 @@ pub fn run(b: CryptoBench) -> anyhow::Result<Report> {
     for &size in &sizes {
         let direct = direct(op, size, case_time)?;
         let d1 = framework(&rt, op, size, 1, case_time)?;
-        let d32 = framework(&rt, op, size, 32, case_time)?;
+        let d32 = framework(&rt, op, size, a.depth.clamp(2, 64), case_time)?;
         // Inline beats the queue while the work itself takes less than
         // the round trip adds (depth-1 latency minus the engine's time).
         if let (Some(eng), Some(q)) = (direct.p50_ns, d1.p50_ns) {
@@ -123,13 +126,13 @@ pub fn run(b: CryptoBench) -> anyhow::Result<Report> {
         }
         if size == 16 << 10 {
             if let (Some(f), Some(e)) = (d32.gb_per_sec, direct.gb_per_sec) {
-                ratios.push(("16KiB wd-d32/engine".to_string(), f / e));
+                ratios.push((format!("16KiB wd-d{}/engine", a.depth), f / e));
             }
         }
         let ossl = if a.no_openssl { None } else { Some(openssl(op, size)) };
         if let (Some(Ok(o)), true) = (&ossl, size == 16 << 10) {
             if let (Some(f), Some(og)) = (d32.gb_per_sec, o.gb_per_sec) {
-                ratios.push(("16KiB wd-d32/openssl".to_string(), f / og));
+                ratios.push((format!("16KiB wd-d{}/openssl", a.depth), f / og));
             }
             if let (Some(e), Some(og)) = (direct.gb_per_sec, o.gb_per_sec) {
                 ratios.push(("16KiB engine/openssl".to_string(), e / og));
@@ -244,7 +247,8 @@ fn framework(rt: &Runtime, op: Op, size: usize, depth: usize, case_time: Duratio
     let session = key.as_ref().map_or(0, CipherKey::session);
     let opts = QueueOptions { depth: 64, wait: WaitMode::Poll, ..Default::default() };
     let mut q = rt.queue_with("sec", &opts)?;
-    let block = op.out_len(size).max(size).next_power_of_two().max(4096);
+    // Whole pages, no more: the working set in flight is what it is.
+    let block = op.out_len(size).max(size).div_ceil(4096) * 4096;
     let pool = rt.pool(block, depth * 2)?;
     let mut bufs = Vec::new();
     for _ in 0..depth {
