@@ -60,6 +60,8 @@ fn sign_verify_round_trips_for_every_signature_scheme() {
     let cases = [
         (KeyType::Rsa2048, Scheme::RsaPkcs1Sha256),
         (KeyType::Rsa2048, Scheme::RsaPssSha256),
+        (KeyType::Rsa2048, Scheme::RsaPssSha512),
+        (KeyType::Rsa2048, Scheme::RsaPkcs1Sha384),
         (KeyType::P256, Scheme::EcdsaP256Sha256),
         (KeyType::P384, Scheme::EcdsaP384Sha384),
         (KeyType::Ed25519, Scheme::Ed25519),

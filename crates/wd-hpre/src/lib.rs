@@ -99,6 +99,10 @@ pub enum Scheme {
     RsaPkcs1Sha384 = 0x04,
     /// RSA PKCS#1 v1.5 with SHA-512.
     RsaPkcs1Sha512 = 0x05,
+    /// RSA-PSS with SHA-384.
+    RsaPssSha384 = 0x06,
+    /// RSA-PSS with SHA-512.
+    RsaPssSha512 = 0x07,
     /// ECDSA P-256 with SHA-256, ASN.1 DER signatures.
     EcdsaP256Sha256 = 0x10,
     /// ECDSA P-384 with SHA-384, ASN.1 DER signatures.
@@ -123,6 +127,8 @@ impl Scheme {
             RsaOaepSha256,
             RsaPkcs1Sha384,
             RsaPkcs1Sha512,
+            RsaPssSha384,
+            RsaPssSha512,
             EcdsaP256Sha256,
             EcdsaP384Sha384,
             EcdhP256,
@@ -210,9 +216,12 @@ fn ecdsa_signing(s: Scheme) -> &'static signature::EcdsaSigningAlgorithm {
 pub fn new_private(params: &[u8]) -> Result<PrivateSession, HpreError> {
     let (scheme, der) = split(params)?;
     let key = match scheme {
-        Scheme::RsaPkcs1Sha256 | Scheme::RsaPssSha256 | Scheme::RsaPkcs1Sha384 | Scheme::RsaPkcs1Sha512 => {
-            Priv::Rsa(rsa::KeyPair::from_pkcs8(der).map_err(rej)?, None)
-        }
+        Scheme::RsaPkcs1Sha256
+        | Scheme::RsaPssSha256
+        | Scheme::RsaPssSha384
+        | Scheme::RsaPssSha512
+        | Scheme::RsaPkcs1Sha384
+        | Scheme::RsaPkcs1Sha512 => Priv::Rsa(rsa::KeyPair::from_pkcs8(der).map_err(rej)?, None),
         Scheme::RsaOaepSha256 => {
             let kp = rsa::KeyPair::from_pkcs8(der).map_err(rej)?;
             let dk = rsa::PrivateDecryptingKey::from_pkcs8(der).map_err(rej)?;
@@ -257,6 +266,8 @@ fn verify_alg(s: Scheme) -> Option<&'static dyn signature::VerificationAlgorithm
         Scheme::RsaPkcs1Sha384 => &signature::RSA_PKCS1_2048_8192_SHA384,
         Scheme::RsaPkcs1Sha512 => &signature::RSA_PKCS1_2048_8192_SHA512,
         Scheme::RsaPssSha256 => &signature::RSA_PSS_2048_8192_SHA256,
+        Scheme::RsaPssSha384 => &signature::RSA_PSS_2048_8192_SHA384,
+        Scheme::RsaPssSha512 => &signature::RSA_PSS_2048_8192_SHA512,
         Scheme::EcdsaP256Sha256 => &signature::ECDSA_P256_SHA256_ASN1,
         Scheme::EcdsaP384Sha384 => &signature::ECDSA_P384_SHA384_ASN1,
         Scheme::Ed25519 => &signature::ED25519,
@@ -267,6 +278,8 @@ fn verify_alg(s: Scheme) -> Option<&'static dyn signature::VerificationAlgorithm
 fn rsa_padding(s: Scheme) -> &'static dyn signature::RsaEncoding {
     match s {
         Scheme::RsaPssSha256 => &signature::RSA_PSS_SHA256,
+        Scheme::RsaPssSha384 => &signature::RSA_PSS_SHA384,
+        Scheme::RsaPssSha512 => &signature::RSA_PSS_SHA512,
         Scheme::RsaPkcs1Sha384 => &signature::RSA_PKCS1_SHA384,
         Scheme::RsaPkcs1Sha512 => &signature::RSA_PKCS1_SHA512,
         _ => &signature::RSA_PKCS1_SHA256,
