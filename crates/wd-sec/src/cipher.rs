@@ -133,7 +133,9 @@ impl CipherKey {
     /// aws-lc keys encrypt straight from `src` (no copy).
     pub fn seal_to(&self, nonce: &[u8; 12], aad: &[u8], src: &[u8], out: &mut [u8]) -> Result<(), SecError> {
         let out = out.get_mut(..src.len() + 16).ok_or(SecError::Overflow)?;
-        if let Key::AwsAead(k) = &self.key {
+        // aws-lc's scatter path is as fast as in-place for GCM, but a slow
+        // block-at-a-time loop for ChaCha20-Poly1305: copy there instead.
+        if let (Key::AwsAead(k), CipherAlg::AesGcm) = (&self.key, self.alg) {
             return engine(k.seal_in_place_scatter(
                 Nonce::assume_unique_for_key(*nonce),
                 Aad::from(aad),
@@ -151,7 +153,7 @@ impl CipherKey {
     /// AEAD open out of place into `out` (exactly `ct.len()` bytes). On a
     /// tag mismatch `out` is zeroed and `AuthFailed` returned.
     pub fn open_to(&self, nonce: &[u8; 12], aad: &[u8], ct: &[u8], tag: &[u8], out: &mut [u8]) -> Result<(), SecError> {
-        if let Key::AwsAead(k) = &self.key {
+        if let (Key::AwsAead(k), CipherAlg::AesGcm) = (&self.key, self.alg) {
             return match k.open_separate_gather(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), ct, tag, out) {
                 Ok(()) => Ok(()),
                 Err(_) => {
