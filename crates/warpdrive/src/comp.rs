@@ -85,6 +85,9 @@ pub fn compress_bound(n: usize) -> usize {
 pub struct Zip {
     rt: Runtime,
     q: Queue,
+    /// More queues for parallel compression, one per further engine
+    /// (each queue is served by one engine).
+    extra: Vec<Queue>,
     dev: String,
     depth: usize,
     block: usize,
@@ -94,14 +97,18 @@ pub struct Zip {
 impl Zip {
     /// Opens a queue on the first `zip` device of `rt`.
     pub fn open(rt: &Runtime) -> Result<Zip, CompError> {
-        let dev = rt
+        let (dev, engines) = rt
             .devices()?
             .into_iter()
-            .map(|d| d.name)
-            .find(|n| n.starts_with("zip"))
+            .find(|d| d.name.starts_with("zip"))
+            .map(|d| (d.name, d.engines))
             .ok_or_else(|| Error::NoDevice("zip".into()))?;
         let q = rt.queue(&dev)?;
-        Ok(Zip { rt: rt.clone(), q, dev, depth: 1, block: DEFAULT_BLOCK, limit: 0 })
+        let mut extra = Vec::new();
+        for _ in 1..engines.clamp(1, 16) {
+            extra.push(rt.queue(&dev)?);
+        }
+        Ok(Zip { rt: rt.clone(), q, extra, dev, depth: 1, block: DEFAULT_BLOCK, limit: 0 })
     }
 
     /// Requests kept in flight by parallel compression (1: serial).
@@ -167,8 +174,16 @@ impl Zip {
         check(self.q.wait_for(t)?)
     }
 
-    fn submit(&mut self, req: Req) -> Result<Ticket, CompError> {
-        Ok(self.q.submit(req).map_err(SubmitError::into_error)?)
+    /// Submits block `i` of a parallel job on queue `i % queues`.
+    fn submit_on(&mut self, i: usize, req: Req) -> Result<(usize, Ticket), CompError> {
+        let k = i % (1 + self.extra.len());
+        let q = if k == 0 { &mut self.q } else { &mut self.extra[k - 1] };
+        Ok((k, q.submit(req).map_err(SubmitError::into_error)?))
+    }
+
+    fn wait_on(&mut self, k: usize, t: Ticket) -> Result<Done, CompError> {
+        let q = if k == 0 { &mut self.q } else { &mut self.extra[k - 1] };
+        check(q.wait_for(t)?)
     }
 
     fn session(&self, k: u32, format: Format, level: u8) -> Result<u32, CompError> {
@@ -201,7 +216,7 @@ struct Parallel {
     level: u8,
     depth: usize,
     block: usize,
-    inflight: VecDeque<Ticket>,
+    inflight: VecDeque<(usize, Ticket)>,
     started: bool,
     tail: Vec<u8>,
     crc: crc32fast::Hasher,
@@ -295,7 +310,7 @@ impl Parallel {
             while self.inflight.len() >= self.depth {
                 self.reap_one(zip, out)?;
             }
-            let t = zip.submit(req)?;
+            let t = zip.submit_on(self.blocks as usize + i, req)?;
             self.inflight.push_back(t);
         }
         if last {
@@ -313,8 +328,8 @@ impl Parallel {
     }
 
     fn reap_one(&mut self, zip: &mut Zip, out: &mut Vec<u8>) -> Result<(), CompError> {
-        if let Some(t) = self.inflight.pop_front() {
-            let d = check(zip.q.wait_for(t)?)?;
+        if let Some((k, t)) = self.inflight.pop_front() {
+            let d = zip.wait_on(k, t)?;
             out.extend_from_slice(&d.dst.as_slice()[..d.produced as usize]);
         }
         Ok(())

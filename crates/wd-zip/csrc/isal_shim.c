@@ -10,20 +10,13 @@ static __thread struct isal_zstream *wd_zs;
 static __thread uint8_t *wd_lvl_buf;
 static __thread uint32_t wd_lvl_size;
 
-/* Returns 0 and the output length in *out, -1 when dst is too small,
- * another negative value on any other failure. gzip_flag: 0 raw deflate,
- * 1 gzip, 3 zlib. level: 0..=3 (ISA-L's levels). */
-int wd_isal_compress(const uint8_t *src, uint32_t n, uint8_t *dst, uint32_t cap, int level, int gzip_flag,
-                     uint32_t *out)
+static int wd_prepare(int level, uint32_t *need)
 {
-    uint32_t need;
-    int r;
-
     switch (level) {
-    case 0: need = ISAL_DEF_LVL0_DEFAULT; break;
-    case 1: need = ISAL_DEF_LVL1_DEFAULT; break;
-    case 2: need = ISAL_DEF_LVL2_DEFAULT; break;
-    case 3: need = ISAL_DEF_LVL3_DEFAULT; break;
+    case 0: *need = ISAL_DEF_LVL0_DEFAULT; break;
+    case 1: *need = ISAL_DEF_LVL1_DEFAULT; break;
+    case 2: *need = ISAL_DEF_LVL2_DEFAULT; break;
+    case 3: *need = ISAL_DEF_LVL3_DEFAULT; break;
     default: return -100;
     }
     if (wd_zs == NULL) {
@@ -31,13 +24,63 @@ int wd_isal_compress(const uint8_t *src, uint32_t n, uint8_t *dst, uint32_t cap,
         if (wd_zs == NULL)
             return -101;
     }
-    if (wd_lvl_size < need) {
+    if (wd_lvl_size < *need) {
         free(wd_lvl_buf);
-        wd_lvl_buf = malloc(need);
-        wd_lvl_size = wd_lvl_buf ? need : 0;
+        wd_lvl_buf = malloc(*need);
+        wd_lvl_size = wd_lvl_buf ? *need : 0;
         if (wd_lvl_buf == NULL)
             return -101;
     }
+    return 0;
+}
+
+/* One block of a parallel raw-deflate stream: the window is primed with
+ * dict (at most 32 KiB), the output ends byte-aligned (sync flush) unless
+ * last, where it ends the stream. Same return codes as wd_isal_compress. */
+int wd_isal_block(const uint8_t *dict, uint32_t dict_len, const uint8_t *src, uint32_t n, uint8_t *dst, uint32_t cap,
+                  int level, int last, uint32_t *out)
+{
+    uint32_t need;
+    int r = wd_prepare(level, &need);
+
+    if (r != 0)
+        return r;
+    isal_deflate_init(wd_zs);
+    wd_zs->level = (uint32_t)level;
+    wd_zs->level_buf = wd_lvl_buf;
+    wd_zs->level_buf_size = need;
+    wd_zs->gzip_flag = IGZIP_DEFLATE;
+    if (dict_len > 0 && isal_deflate_set_dict(wd_zs, (uint8_t *)dict, dict_len) != COMP_OK)
+        return -103;
+    wd_zs->next_in = (uint8_t *)src;
+    wd_zs->avail_in = n;
+    wd_zs->next_out = dst;
+    wd_zs->avail_out = cap;
+    wd_zs->end_of_stream = last ? 1 : 0;
+    wd_zs->flush = last ? NO_FLUSH : SYNC_FLUSH;
+    r = isal_deflate(wd_zs);
+    if (r != COMP_OK)
+        return -102;
+    /* Everything consumed and room left over: the flush (or end) is complete. */
+    if (wd_zs->avail_in != 0 || wd_zs->avail_out == 0)
+        return -1;
+    if (last && wd_zs->internal_state.state != ZSTATE_END)
+        return -1;
+    *out = wd_zs->total_out;
+    return 0;
+}
+
+/* Returns 0 and the output length in *out, -1 when dst is too small,
+ * another negative value on any other failure. gzip_flag: 0 raw deflate,
+ * 1 gzip, 3 zlib. level: 0..=3 (ISA-L's levels). */
+int wd_isal_compress(const uint8_t *src, uint32_t n, uint8_t *dst, uint32_t cap, int level, int gzip_flag,
+                     uint32_t *out)
+{
+    uint32_t need;
+    int r = wd_prepare(level, &need);
+
+    if (r != 0)
+        return r;
     isal_deflate_stateless_init(wd_zs);
     wd_zs->next_in = (uint8_t *)src;
     wd_zs->avail_in = n;

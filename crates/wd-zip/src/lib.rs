@@ -219,6 +219,11 @@ pub fn deflate_block(
     }
     let (dict, data) = src.split_at(dict_len);
     let dict = &dict[dict.len().saturating_sub(32 << 10)..];
+    #[cfg(wd_isal)]
+    if level == 1 {
+        let n = isal::block(1, dict, data, last, dst).ok_or(Status::Overflow)?;
+        return Ok((n, crc32fast::hash(data)));
+    }
     let mut c = Compress::new(Compression::new(u32::from(level)), false);
     if !dict.is_empty() {
         c.set_dictionary(dict).map_err(|_| Status::DeviceError)?;

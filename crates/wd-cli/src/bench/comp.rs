@@ -472,7 +472,9 @@ pub fn run(b: &CompBench) -> anyhow::Result<(String, RunReport)> {
     let tmp = std::env::temp_dir().join(format!("wd-bench-comp-{}", std::process::id()));
     std::fs::File::create(&tmp)?.write_all(&data)?;
     let whole = data.len() as u64;
-    let mut zip = Zip::open(&rt)?;
+    let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rt_par = Runtime::embedded_with(&EmbeddedConfig { engines: ncpu, pin: false, ..EmbeddedConfig::from_env() })?;
+    let mut zip = Zip::open(&rt_par)?;
     let mut ours = std::collections::BTreeMap::new();
     for (f, l) in [(Format::Gzip, lvl), (Format::Zstd, 1), (Format::Lz4, 1)] {
         let mut dst = vec![0u8; compress_bound(data.len())];
@@ -507,7 +509,7 @@ pub fn run(b: &CompBench) -> anyhow::Result<(String, RunReport)> {
     }
     let t = start.elapsed();
     results.push(row(
-        &format!("gzip -{lvl} zip parallel d32 whole"),
+        &format!("gzip -{lvl} zip parallel d32 {ncpu} engines whole"),
         whole,
         whole * n,
         n,
