@@ -163,6 +163,45 @@ impl Zip {
 
     /// Decompresses `data` (one or more complete members or frames).
     pub fn decompress(&mut self, format: Format, data: &[u8]) -> Result<Vec<u8>, CompError> {
+        // One-shot first (libdeflate for the deflate family) when the size
+        // is known or guessable; the stream path handles everything else.
+        let guess = match format {
+            Format::Gzip if data.len() >= 18 => {
+                let t = &data[data.len() - 4..];
+                u32::from_le_bytes([t[0], t[1], t[2], t[3]]) as usize
+            }
+            _ => data.len().saturating_mul(4),
+        };
+        let cap = data.len().saturating_mul(64).saturating_add(1 << 20).min(1 << 30);
+        let mut room = guess.min(cap);
+        if self.limit != 0 {
+            room = room.min(usize::try_from(self.limit).unwrap_or(usize::MAX));
+        }
+        if room > 0 && !data.is_empty() {
+            let req = Req {
+                params: [ZipParams::new(format, 0).encode(), self.limit],
+                src: Buffer::Heap(data.to_vec()),
+                dst: Buffer::Heap(vec![0; room]),
+                ..Req::new(Opcode::DECOMPRESS)
+            };
+            let t = self.q.submit(req).map_err(SubmitError::into_error)?;
+            let d = self.q.wait_for(t)?;
+            match d.status {
+                Status::Ok => {
+                    let n = d.produced as usize;
+                    let mut v = match d.dst {
+                        Buffer::Heap(v) => v,
+                        other => other.as_slice().to_vec(),
+                    };
+                    v.truncate(n);
+                    return Ok(v);
+                }
+                Status::BadData if ZipError::from_code(d.result) != ZipError::LimitExceeded => {
+                    return Err(CompError::Data(ZipError::from_code(d.result)));
+                }
+                _ => {}
+            }
+        }
         let mut out = Vec::with_capacity(data.len() * 3);
         let mut d = Decoder::with_zip(self, format, data)?;
         d.read_to_end(&mut out).map_err(CompError::from_io)?;
