@@ -64,7 +64,17 @@ pub fn block(level: u8, dict: &[u8], src: &[u8], last: bool, dst: &mut [u8]) -> 
     // `dst` and to `out`, copies the dictionary into its own state, and
     // keeps no pointer after returning.
     let r = unsafe {
-        wd_isal_block(dict.as_ptr(), dl, src.as_ptr(), n, dst.as_mut_ptr(), cap, i32::from(level), i32::from(last), &mut out)
+        wd_isal_block(
+            dict.as_ptr(),
+            dl,
+            src.as_ptr(),
+            n,
+            dst.as_mut_ptr(),
+            cap,
+            i32::from(level),
+            i32::from(last),
+            &mut out,
+        )
     };
     (r == 0).then_some(out as usize)
 }

@@ -264,3 +264,17 @@ proptest! {
         prop_assert!(r.is_err() || data.len() >= 4);
     }
 }
+
+/// Found by the fuzzer: libdeflate accepted this raw deflate stream
+/// (fixed-Huffman block) that zlib refuses; one-shot and stream must agree.
+#[test]
+fn raw_deflate_verdicts_agree_between_paths() {
+    let runs: [(u8, usize); 9] =
+        [(0x13, 34), (0x1b, 1), (0x13, 32), (0xab, 22), (0x13, 33), (0xab, 15), (0xa4, 1), (0xab, 1), (0x00, 2)];
+    let b: Vec<u8> = runs.iter().flat_map(|&(x, n)| std::iter::repeat_n(x, n)).collect();
+    let mut dst = vec![0u8; 1 << 16];
+    let one = decompress_oneshot(Format::Deflate, 0, &b, &mut dst);
+    let mut d = decoder(Format::Deflate, 0).unwrap();
+    let stream = pump(d.as_mut(), &b, 1 << 20, 1 << 16, Flush::Finish);
+    assert_eq!(one.is_ok(), stream.is_ok(), "one-shot {one:?} vs stream {stream:?}");
+}
