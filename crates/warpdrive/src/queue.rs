@@ -58,8 +58,11 @@ impl Default for QueueOptions {
     }
 }
 
-/// Binding slot index meaning "none".
+/// Binding slot index meaning "none" (or "cached, nothing to undo").
 const NO_BIND: u32 = u32::MAX;
+/// Broker-side SVA bindings a queue keeps for reuse (the default queue has
+/// 64 slots; leave room for callers' own).
+const SVA_CACHE: usize = 32;
 
 #[derive(Default)]
 struct Slot {
@@ -95,6 +98,9 @@ struct Inner {
     free_binds: Vec<u32>,
     /// The broker went away: everything in flight completes `DeviceLost`.
     lost: bool,
+    /// Broker-side SVA bindings kept for reuse: (addr, len, slot, last use).
+    sva_cache: Vec<(u64, u64, u32, u64)>,
+    sva_clock: u64,
     slots: Vec<Slot>,
     free_slots: Vec<u32>,
     in_flight: u32,
@@ -193,6 +199,8 @@ impl Queue {
                 end,
                 free_binds,
                 lost: false,
+                sva_cache: Vec::new(),
+                sva_clock: 0,
                 slots: Vec::new(),
                 free_slots: Vec::new(),
                 in_flight: 0,
@@ -417,15 +425,44 @@ impl Inner {
             }
             // Across processes a binding is a control message: the broker
             // records the range and reaches it with process_vm_readv/writev.
+            // Bindings are cached (buffers are reused), so the round trip is
+            // paid once per buffer, not per request. A cached range may
+            // outlive its buffer: it only ever names our own memory, and we
+            // name it in a descriptor only for a buffer we hold.
             Backend::Daemon(c) => {
-                let req = wd_proto::Request::BindRange { queue: self.id, addr: addr as u64, len: len as u64, perms: perms.bits() };
-                match c.call(&req, &[]) {
-                    Ok((wd_proto::Response::Binding { slot }, _)) => slot,
-                    _ => return None,
+                let (a, l) = (addr as u64, len as u64);
+                self.sva_clock += 1;
+                if let Some(e) = self.sva_cache.iter_mut().find(|e| e.0 <= a && a + l <= e.0 + e.1) {
+                    e.3 = self.sva_clock;
+                    return Some((BufRef::sva(e.2, a, len as u32), NO_BIND));
                 }
+                let c = c.clone();
+                let rw = perms.union(Perms::RW);
+                let req = wd_proto::Request::BindRange { queue: self.id, addr: a, len: l, perms: rw.bits() };
+                let slot = loop {
+                    if self.sva_cache.len() >= SVA_CACHE {
+                        self.evict_lru(&c);
+                    }
+                    match c.call(&req, &[]) {
+                        Ok((wd_proto::Response::Binding { slot }, _)) => break slot,
+                        // Out of slots on the broker side: give one back and retry.
+                        Err(Error::Daemon(_)) if !self.sva_cache.is_empty() => self.evict_lru(&c),
+                        _ => return None,
+                    }
+                };
+                self.sva_cache.push((a, l, slot, self.sva_clock));
+                return Some((BufRef::sva(slot, a, len as u32), NO_BIND));
             }
         };
         Some((BufRef::sva(i, addr as u64, len as u32), i))
+    }
+
+    /// Drops the least recently used cached broker binding.
+    fn evict_lru(&mut self, c: &Conn) {
+        if let Some(lru) = (0..self.sva_cache.len()).min_by_key(|&i| self.sva_cache[i].3) {
+            let (_, _, slot, _) = self.sva_cache.swap_remove(lru);
+            let _ = c.call(&wd_proto::Request::UnbindRange { queue: self.id, slot }, &[]);
+        }
     }
 
     fn unbind(&mut self, i: u32) {

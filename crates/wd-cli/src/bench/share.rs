@@ -175,6 +175,36 @@ fn copy_gbps(rt: &Runtime, case: &str, sva: bool, size: usize) -> anyhow::Result
     Ok(CaseResult::throughput(case, ops, Some(bytes), start.elapsed()).with_size(size as u64))
 }
 
+/// gzip level 1 of 64 KiB of text-like data through the broker's `zip`
+/// device, from registered buffers or from heap vectors (SVA).
+fn gzip_gbps(rt: &Runtime, case: &str, sva: bool) -> anyhow::Result<CaseResult> {
+    const SIZE: usize = 64 << 10;
+    let mut q = rt.queue_with("zip", &QueueOptions { wait: WaitMode::Poll, ..Default::default() })?;
+    let text: Vec<u8> = (0..SIZE).map(|i| b"the quick brown fox jumps over the lazy dog 0123456789\n"[i % 55] ^ (i / 4096) as u8).collect();
+    let params = [2 | (1 << 8), 0]; // gzip, level 1 (wd-zip params encoding)
+    let (mut src, mut dst): (warpdrive::Buffer, warpdrive::Buffer) = if sva {
+        (text.clone().into(), vec![0u8; SIZE * 2].into())
+    } else {
+        let pool = rt.pool(SIZE * 2, 2)?;
+        let (mut a, b) = (pool.alloc().expect("buffer"), pool.alloc().expect("buffer"));
+        a.set_len(SIZE);
+        a.as_mut_slice().copy_from_slice(&text);
+        (a.into(), b.into())
+    };
+    let (mut bytes, mut ops) = (0u64, 0u64);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(500) {
+        let req = Req { params, src, dst, ..Req::new(warpdrive::Opcode::COMPRESS) };
+        let t = q.submit(req).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let d = q.wait_for(t)?;
+        anyhow::ensure!(d.status.is_ok(), "compress failed: {:?}", d.status);
+        bytes += u64::from(d.consumed);
+        ops += 1;
+        (src, dst) = (d.src, d.dst);
+    }
+    Ok(CaseResult::throughput(case, ops, Some(bytes), start.elapsed()).with_size(SIZE as u64))
+}
+
 /// Runs every case.
 pub fn run(millis: u64) -> anyhow::Result<RunReport> {
     let broker = Broker::start()?;
@@ -203,16 +233,22 @@ pub fn run(millis: u64) -> anyhow::Result<RunReport> {
         results.push(copy_gbps(&daemon, &format!("daemon-copy-registered-{}k", size >> 10), false, size)?);
         results.push(copy_gbps(&daemon, &format!("daemon-copy-sva-{}k", size >> 10), true, size)?);
     }
+    results.push(gzip_gbps(&daemon, "daemon-gzip1-registered-64k", false)?);
+    results.push(gzip_gbps(&daemon, "daemon-gzip1-sva-64k", true)?);
     for (n, d) in [
         ("daemon-poll-rtt", "embedded-poll-rtt"),
         ("unix-socket-rtt", "daemon-poll-rtt"),
     ] {
         ratios.extend(p50_ratio(&results, n, d));
     }
-    for k in ["4k", "64k"] {
-        let g = |c: String| results.iter().find(|r| r.case == c).and_then(|r| r.gb_per_sec);
-        if let (Some(r), Some(s)) = (g(format!("daemon-copy-registered-{k}")), g(format!("daemon-copy-sva-{k}"))) {
-            ratios.push((format!("copy {k}: registered / sva"), r / s));
+    let g = |c: &str| results.iter().find(|r| r.case == c).and_then(|r| r.gb_per_sec);
+    for (name, reg, sva) in [
+        ("copy 4k", "daemon-copy-registered-4k", "daemon-copy-sva-4k"),
+        ("copy 64k", "daemon-copy-registered-64k", "daemon-copy-sva-64k"),
+        ("gzip-1 64k", "daemon-gzip1-registered-64k", "daemon-gzip1-sva-64k"),
+    ] {
+        if let (Some(r), Some(s)) = (g(reg), g(sva)) {
+            ratios.push((format!("{name}: registered / sva"), r / s));
         }
     }
     Ok((results, ratios))
