@@ -116,3 +116,59 @@ fn daemon_death_completes_in_flight_with_device_lost() {
     q2.nop().unwrap();
     drop(d2);
 }
+
+#[test]
+fn sva_bindings_are_reused_and_evicted_within_a_small_queue() {
+    let d = Daemon::start("svacache");
+    let rt = Runtime::connect(&d.path).unwrap();
+    let opts = warpdrive::QueueOptions { bind_slots: 4, ..Default::default() };
+    let mut q = rt.queue_with("dma", &opts).unwrap();
+    // Twelve distinct buffers through a queue with four broker slots: the
+    // library's binding cache must give slots back to bind new ranges.
+    let bufs: Vec<Vec<u8>> = (0..12u8).map(|i| vec![i; 1000 + i as usize]).collect();
+    for round in 0..3 {
+        for b in &bufs {
+            let mut out = vec![0u8; b.len()];
+            q.copy(b, &mut out).unwrap_or_else(|e| panic!("round {round}: {e}"));
+            assert_eq!(&out, b);
+        }
+    }
+    // The same buffer again and again costs no new binding: the broker
+    // still serves it after the others were evicted.
+    let src = vec![0x5au8; 4096];
+    let mut dst = vec![0u8; 4096];
+    for _ in 0..50 {
+        q.copy(&src, &mut dst).unwrap();
+    }
+    assert_eq!(src, dst);
+}
+
+#[test]
+fn cached_bindings_in_use_are_never_evicted() {
+    let d = Daemon::start("svainuse");
+    let rt = Runtime::connect(&d.path).unwrap();
+    let opts = warpdrive::QueueOptions { bind_slots: 4, ..Default::default() };
+    let mut q = rt.queue_with("dma", &opts).unwrap();
+    let me = std::process::id() as i32;
+    // Hold requests in flight: their four bindings fill the broker's slots.
+    rt.suspend_process(me, true).unwrap();
+    let t1 = q.submit(Req::copy(vec![1u8; 100], vec![0u8; 100])).map_err(|e| e.into_error()).unwrap();
+    let t2 = q.submit(Req::copy(vec![2u8; 200], vec![0u8; 200])).map_err(|e| e.into_error()).unwrap();
+    // A third needs two more: refused as busy, not served by stealing a
+    // binding a queued request still names.
+    let third = Req::copy(vec![3u8; 300], vec![0u8; 300]);
+    let third = match q.submit(third) {
+        Err(warpdrive::SubmitError::Busy(r)) => r,
+        other => panic!("expected Busy, got {other:?}"),
+    };
+    rt.suspend_process(me, false).unwrap();
+    for (t, v, n) in [(t1, 1u8, 100), (t2, 2, 200)] {
+        let done = q.wait_for(t).unwrap();
+        assert_eq!(done.status, Status::Ok);
+        assert_eq!(done.dst.as_slice(), &vec![v; n][..]);
+    }
+    let t3 = q.submit(third).map_err(|e| e.into_error()).unwrap();
+    let done = q.wait_for(t3).unwrap();
+    assert_eq!(done.status, Status::Ok);
+    assert_eq!(done.dst.as_slice(), &[3u8; 300][..]);
+}

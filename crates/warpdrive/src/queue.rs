@@ -63,6 +63,8 @@ const NO_BIND: u32 = u32::MAX;
 /// Broker-side SVA bindings a queue keeps for reuse (the default queue has
 /// 64 slots; leave room for callers' own).
 const SVA_CACHE: usize = 32;
+/// Marks a request's binding as a cached broker slot (released by count).
+const CACHED: u32 = 0x4000_0000;
 
 #[derive(Default)]
 struct Slot {
@@ -98,8 +100,9 @@ struct Inner {
     free_binds: Vec<u32>,
     /// The broker went away: everything in flight completes `DeviceLost`.
     lost: bool,
-    /// Broker-side SVA bindings kept for reuse: (addr, len, slot, last use).
-    sva_cache: Vec<(u64, u64, u32, u64)>,
+    /// Broker-side SVA bindings kept for reuse:
+    /// (addr, len, slot, last use, requests in flight using it).
+    sva_cache: Vec<(u64, u64, u32, u64, u32)>,
     sva_clock: u64,
     slots: Vec<Slot>,
     free_slots: Vec<u32>,
@@ -434,39 +437,51 @@ impl Inner {
                 self.sva_clock += 1;
                 if let Some(e) = self.sva_cache.iter_mut().find(|e| e.0 <= a && a + l <= e.0 + e.1) {
                     e.3 = self.sva_clock;
-                    return Some((BufRef::sva(e.2, a, len as u32), NO_BIND));
+                    e.4 += 1;
+                    return Some((BufRef::sva(e.2, a, len as u32), e.2 | CACHED));
                 }
                 let c = c.clone();
                 let rw = perms.union(Perms::RW);
                 let req = wd_proto::Request::BindRange { queue: self.id, addr: a, len: l, perms: rw.bits() };
                 let slot = loop {
-                    if self.sva_cache.len() >= SVA_CACHE {
-                        self.evict_lru(&c);
+                    if self.sva_cache.len() >= SVA_CACHE && !self.evict_lru(&c) {
+                        return None;
                     }
                     match c.call(&req, &[]) {
                         Ok((wd_proto::Response::Binding { slot }, _)) => break slot,
                         // Out of slots on the broker side: give one back and retry.
-                        Err(Error::Daemon(_)) if !self.sva_cache.is_empty() => self.evict_lru(&c),
+                        Err(Error::Daemon(_)) if self.evict_lru(&c) => {}
                         _ => return None,
                     }
                 };
-                self.sva_cache.push((a, l, slot, self.sva_clock));
-                return Some((BufRef::sva(slot, a, len as u32), NO_BIND));
+                self.sva_cache.push((a, l, slot, self.sva_clock, 1));
+                return Some((BufRef::sva(slot, a, len as u32), slot | CACHED));
             }
         };
         Some((BufRef::sva(i, addr as u64, len as u32), i))
     }
 
-    /// Drops the least recently used cached broker binding.
-    fn evict_lru(&mut self, c: &Conn) {
-        if let Some(lru) = (0..self.sva_cache.len()).min_by_key(|&i| self.sva_cache[i].3) {
-            let (_, _, slot, _) = self.sva_cache.swap_remove(lru);
-            let _ = c.call(&wd_proto::Request::UnbindRange { queue: self.id, slot }, &[]);
-        }
+    /// Drops the least recently used cached broker binding that no request
+    /// in flight uses; false when every one is in use.
+    fn evict_lru(&mut self, c: &Conn) -> bool {
+        let idle = (0..self.sva_cache.len()).filter(|&i| self.sva_cache[i].4 == 0);
+        let Some(lru) = idle.min_by_key(|&i| self.sva_cache[i].3) else {
+            return false;
+        };
+        let (_, _, slot, _, _) = self.sva_cache.swap_remove(lru);
+        let _ = c.call(&wd_proto::Request::UnbindRange { queue: self.id, slot }, &[]);
+        true
     }
 
     fn unbind(&mut self, i: u32) {
         if i == NO_BIND {
+            return;
+        }
+        if i & CACHED != 0 {
+            // A cached broker binding: the request no longer uses it.
+            if let Some(e) = self.sva_cache.iter_mut().find(|e| e.2 == i & !CACHED) {
+                e.4 = e.4.saturating_sub(1);
+            }
             return;
         }
         match &self.backend {
@@ -858,7 +873,10 @@ impl Inner {
             self.idle(start, &mut spins)?;
         }
         let (sr, sb) = self.bind(s.0, s.1, s.2).ok_or(Error::NoBindSlot)?;
-        let (dr, db) = self.bind(d.0, d.1, d.2).ok_or(Error::NoBindSlot)?;
+        let Some((dr, db)) = self.bind(d.0, d.1, d.2) else {
+            self.unbind(sb);
+            return Err(Error::NoBindSlot);
+        };
         let t = self.stage_raw((op, 0, 0, params), [sr, dr], [sb, db], [Buffer::None, Buffer::None]);
         self.publish();
         let done = match self.wait_for(t) {
