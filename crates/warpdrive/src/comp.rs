@@ -140,7 +140,9 @@ impl Zip {
     pub fn compress(&mut self, format: Format, level: u8, data: &[u8]) -> Result<Vec<u8>, CompError> {
         let p = ZipParams::new(format, level);
         p.check().map_err(|s| CompError::Queue(Error::Status(s)))?;
-        if self.depth > 1 && data.len() > self.block {
+        // Huge inputs always go in blocks (bounded buffers, still one
+        // member or frame sequence), in parallel when depth allows.
+        if (self.depth > 1 && data.len() > self.block) || data.len() > 64 << 20 {
             let mut out = Vec::with_capacity(data.len() / 2);
             let mut par = Parallel::new(format, level, self.depth, self.block);
             par.push(self, data, true, &mut out)?;
