@@ -219,3 +219,23 @@ fn small_destination_continues_with_more() {
     assert!(rt.close_session(&dev, cs).unwrap());
     assert!(rt.close_session(&dev, sess).unwrap());
 }
+
+#[test]
+fn parallel_stream_ending_on_a_block_boundary_is_complete() {
+    let rt = rt();
+    let data = corpus(2 * warpdrive::comp::DEFAULT_BLOCK);
+    for f in [Format::Gzip, Format::Zlib, Format::Deflate, Format::Zstd] {
+        for level in [1, 6] {
+            let mut e = Encoder::with_depth(&rt, Vec::new(), f, level, 4).unwrap();
+            e.write_all(&data).unwrap();
+            let out = e.finish().unwrap();
+            let mut zip = Zip::open(&rt).unwrap();
+            assert!(zip.decompress(f, &out).unwrap() == data, "{f:?} level {level}");
+            if f == Format::Gzip {
+                if let Some(v) = system("gzip", &["-dc"], &out) {
+                    assert!(v == data, "system gzip, level {level}");
+                }
+            }
+        }
+    }
+}
