@@ -99,7 +99,14 @@ impl Default for DaemonCfg {
 
 impl Default for Quota {
     fn default() -> Self {
-        Quota { connections: 256, queues: 64, regions: 4096, registered_bytes: 1 << 30, sessions: 4096, in_flight: 64 * 1024 }
+        Quota {
+            connections: 256,
+            queues: 64,
+            regions: 4096,
+            registered_bytes: 1 << 30,
+            sessions: 4096,
+            in_flight: 64 * 1024,
+        }
     }
 }
 

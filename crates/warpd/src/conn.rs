@@ -115,7 +115,8 @@ impl Client {
     fn run(&mut self, server: &Server, sock: &OwnedFd) -> String {
         // Handshake first, within a few seconds (a silent connection must
         // not hold a thread forever); anything else is a protocol error.
-        let _ = rustix::net::sockopt::set_socket_timeout(sock, rustix::net::sockopt::Timeout::Recv, Some(HELLO_TIMEOUT));
+        let _ =
+            rustix::net::sockopt::set_socket_timeout(sock, rustix::net::sockopt::Timeout::Recv, Some(HELLO_TIMEOUT));
         let hello = wd_proto::recv::<Request>(sock);
         let _ = rustix::net::sockopt::set_socket_timeout(sock, rustix::net::sockopt::Timeout::Recv, None);
         match hello {
@@ -172,8 +173,11 @@ impl Client {
         match req {
             Request::Hello { .. } => err(ErrorCode::Protocol, "already said hello"),
             Request::ListDevices => {
-                let devices =
-                    server.hosts.iter().map(|h| h.info().describe(h.engines() as u32, h.queue_count() as u32)).collect();
+                let devices = server
+                    .hosts
+                    .iter()
+                    .map(|h| h.info().describe(h.engines() as u32, h.queue_count() as u32))
+                    .collect();
                 (Response::Devices { devices }, Vec::new())
             }
             Request::OpenQueue { device, depth, weight, eventfd, allowed_ops, bind_slots } => {

@@ -75,7 +75,9 @@ impl Server {
         if let Some(i) = self.hosts.iter().position(|h| h.info().name == name) {
             return Some(i);
         }
-        (0..self.hosts.len()).filter(|&i| self.hosts[i].info().driver == name).min_by_key(|&i| self.hosts[i].queue_count())
+        (0..self.hosts.len())
+            .filter(|&i| self.hosts[i].info().driver == name)
+            .min_by_key(|&i| self.hosts[i].queue_count())
     }
 
     /// Reserves `delta` of a user's quota, or says which limit it would pass.

@@ -53,7 +53,8 @@ impl Conn {
         connect(&sock, &addr).map_err(|e| Error::Unavailable(format!("cannot connect to warpd at {path}: {e}")))?;
         // A broker that stops answering (SIGSTOP, a deadlock) must not hang
         // its clients' control calls forever.
-        let _ = rustix::net::sockopt::set_socket_timeout(&sock, rustix::net::sockopt::Timeout::Recv, Some(CALL_TIMEOUT));
+        let _ =
+            rustix::net::sockopt::set_socket_timeout(&sock, rustix::net::sockopt::Timeout::Recv, Some(CALL_TIMEOUT));
         let hello = Request::Hello { version: PROTO_VERSION, client: std::env::args().next().unwrap_or_default() };
         wd_proto::send(&sock, &hello, &[]).map_err(proto_err)?;
         let (r, _): (Response, _) = wd_proto::recv(&sock).map_err(proto_err)?;

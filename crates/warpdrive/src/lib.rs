@@ -57,5 +57,5 @@ pub use queue::{Queue, QueueOptions, WaitMode};
 pub use request::{Done, Req, Ticket};
 pub use runtime::{choose_mode, DeviceSummary, EmbeddedConfig, ModeChoice, Runtime};
 pub use wd_abi::{Opcode, Status};
-pub use wd_proto::QueueStat;
 pub use wd_device::{DeviceInfo, DeviceStats};
+pub use wd_proto::QueueStat;

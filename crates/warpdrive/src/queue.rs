@@ -78,10 +78,7 @@ struct Slot {
 /// Who serves the queue.
 pub(crate) enum Backend {
     /// A device host inside this process; SVA bindings are written directly.
-    Embedded {
-        host: Arc<DeviceHost>,
-        binds: Arc<BindTable>,
-    },
+    Embedded { host: Arc<DeviceHost>, binds: Arc<BindTable> },
     /// The broker, over the control connection.
     Daemon(Arc<Conn>),
 }
@@ -126,7 +123,11 @@ pub struct Queue {
 }
 
 impl Queue {
-    pub(crate) fn open(host: Arc<DeviceHost>, owner: Arc<wd_device::Owner>, opts: &QueueOptions) -> Result<Queue, Error> {
+    pub(crate) fn open(
+        host: Arc<DeviceHost>,
+        owner: Arc<wd_device::Owner>,
+        opts: &QueueOptions,
+    ) -> Result<Queue, Error> {
         let cfg = wd_device::QueueConfig {
             sq_entries: opts.depth,
             cq_entries: opts.depth.saturating_mul(2),
@@ -819,7 +820,9 @@ impl Inner {
             Backend::Embedded { host, .. } => host.close_queue(self.id).map_err(Error::from),
             // The broker replies once its engine let go; a lost broker has
             // no engine left to touch anything.
-            Backend::Daemon(c) if !self.lost => c.call(&wd_proto::Request::CloseQueue { queue: self.id }, &[]).map(drop),
+            Backend::Daemon(c) if !self.lost => {
+                c.call(&wd_proto::Request::CloseQueue { queue: self.id }, &[]).map(drop)
+            }
             Backend::Daemon(_) => Ok(()),
         };
         if let Err(e) = r {
@@ -830,14 +833,25 @@ impl Inner {
     /// Runs a request on borrowed memory and waits for it. The slices are
     /// bound for the duration; on any failure the queue is quiesced before
     /// returning, so the device never touches them after we return.
-    fn run_borrowed(&mut self, op: Opcode, params: [u64; 2], src: Option<&[u8]>, dst: Option<&mut [u8]>) -> Result<Completion, Error> {
+    fn run_borrowed(
+        &mut self,
+        op: Opcode,
+        params: [u64; 2],
+        src: Option<&[u8]>,
+        dst: Option<&mut [u8]>,
+    ) -> Result<Completion, Error> {
         let (s_addr, s_len) = src.map_or((0, 0), |s| (s.as_ptr() as usize, s.len()));
         let (d_addr, d_len) = dst.map_or((0, 0), |d| (d.as_mut_ptr() as usize, d.len()));
         self.run_bound(op, params, (s_addr, s_len, Perms::READ), (d_addr, d_len, Perms::RW))
     }
 
     fn run_borrowed_ro(&mut self, op: Opcode, a: &[u8], b: &[u8]) -> Result<Completion, Error> {
-        self.run_bound(op, [0, 0], (a.as_ptr() as usize, a.len(), Perms::READ), (b.as_ptr() as usize, b.len(), Perms::READ))
+        self.run_bound(
+            op,
+            [0, 0],
+            (a.as_ptr() as usize, a.len(), Perms::READ),
+            (b.as_ptr() as usize, b.len(), Perms::READ),
+        )
     }
 
     fn run_bound(

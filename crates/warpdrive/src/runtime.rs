@@ -33,7 +33,15 @@ pub struct EmbeddedConfig {
 
 impl Default for EmbeddedConfig {
     fn default() -> Self {
-        EmbeddedConfig { dma_devices: 1, sec_devices: 1, hpre_devices: 1, zip_devices: 1, engines: 1, pin: true, idle_spin: Duration::from_micros(50) }
+        EmbeddedConfig {
+            dma_devices: 1,
+            sec_devices: 1,
+            hpre_devices: 1,
+            zip_devices: 1,
+            engines: 1,
+            pin: true,
+            idle_spin: Duration::from_micros(50),
+        }
     }
 }
 

@@ -27,14 +27,7 @@ pub struct Completion {
 impl Completion {
     /// A completion with `status` and nothing else.
     pub const fn with_status(user_data: u64, status: Status) -> Completion {
-        Completion {
-            user_data,
-            status: status as u32,
-            flags: 0,
-            consumed: 0,
-            produced: 0,
-            result: 0,
-        }
+        Completion { user_data, status: status as u32, flags: 0, consumed: 0, produced: 0, result: 0 }
     }
 
     /// The status as a typed value.

@@ -32,29 +32,17 @@ pub struct BufRef {
 
 impl BufRef {
     /// The empty reference.
-    pub const NONE: BufRef = BufRef {
-        addr: 0,
-        len: 0,
-        region: REGION_NONE,
-    };
+    pub const NONE: BufRef = BufRef { addr: 0, len: 0, region: REGION_NONE };
 
     /// A reference into registered region `region` (must be non-zero and
     /// below [`REGION_SVA_BIT`]).
     pub const fn region(region: u32, offset: u64, len: u32) -> BufRef {
-        BufRef {
-            addr: offset,
-            len,
-            region,
-        }
+        BufRef { addr: offset, len, region }
     }
 
     /// A virtual-address reference covered by SVA binding `binding`.
     pub const fn sva(binding: u32, addr: u64, len: u32) -> BufRef {
-        BufRef {
-            addr,
-            len,
-            region: REGION_SVA_BIT | binding,
-        }
+        BufRef { addr, len, region: REGION_SVA_BIT | binding }
     }
 
     /// True when this names no buffer.
@@ -68,18 +56,11 @@ impl BufRef {
     }
 
     fn to_words(self) -> [u64; 2] {
-        [
-            self.addr,
-            u64::from(self.len) | (u64::from(self.region) << 32),
-        ]
+        [self.addr, u64::from(self.len) | (u64::from(self.region) << 32)]
     }
 
     fn from_words(w: [u64; 2]) -> BufRef {
-        BufRef {
-            addr: w[0],
-            len: w[1] as u32,
-            region: (w[1] >> 32) as u32,
-        }
+        BufRef { addr: w[0], len: w[1] as u32, region: (w[1] >> 32) as u32 }
     }
 }
 
@@ -223,9 +204,7 @@ impl Entry for Descriptor {
     fn encode(&self, out: &mut [u64]) {
         let s = self.src.to_words();
         let d = self.dst.to_words();
-        out[0] = u64::from(self.opcode)
-            | (u64::from(self.flags) << 16)
-            | (u64::from(self.session) << 32);
+        out[0] = u64::from(self.opcode) | (u64::from(self.flags) << 16) | (u64::from(self.session) << 32);
         out[1] = self.user_data;
         out[2] = s[0];
         out[3] = s[1];

@@ -163,10 +163,7 @@ pub enum LayoutError {
 impl core::fmt::Display for LayoutError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            LayoutError::BadEntries(n) => write!(
-                f,
-                "ring size {n} is not a power of two in 1..={MAX_ENTRIES}"
-            ),
+            LayoutError::BadEntries(n) => write!(f, "ring size {n} is not a power of two in 1..={MAX_ENTRIES}"),
             LayoutError::BadMagic(m) => write!(f, "bad queue magic {m:#x}"),
             LayoutError::BadVersion(v) => {
                 write!(f, "queue ABI version {v}, expected {ABI_VERSION}")
@@ -207,13 +204,7 @@ impl Layout {
         let cq_off = sq_off + sq_entries as usize * 64;
         let end = cq_off + cq_entries as usize * 32;
         let total_len = end.div_ceil(4096) * 4096;
-        Ok(Layout {
-            sq_entries,
-            cq_entries,
-            sq_off,
-            cq_off,
-            total_len,
-        })
+        Ok(Layout { sq_entries, cq_entries, sq_off, cq_off, total_len })
     }
 
     /// The static header describing this layout.
@@ -293,33 +284,18 @@ mod tests {
     fn rejects_bad_headers() {
         assert_eq!(Layout::new(0, 8), Err(LayoutError::BadEntries(0)));
         assert_eq!(Layout::new(3, 8), Err(LayoutError::BadEntries(3)));
-        assert_eq!(
-            Layout::new(8, MAX_ENTRIES * 2),
-            Err(LayoutError::BadEntries(MAX_ENTRIES * 2))
-        );
+        assert_eq!(Layout::new(8, MAX_ENTRIES * 2), Err(LayoutError::BadEntries(MAX_ENTRIES * 2)));
         let l = Layout::new(8, 8).unwrap();
         let mut h = l.header(0, 0);
         h.magic ^= 1;
-        assert!(matches!(
-            Layout::from_header(&h, l.total_len),
-            Err(LayoutError::BadMagic(_))
-        ));
+        assert!(matches!(Layout::from_header(&h, l.total_len), Err(LayoutError::BadMagic(_))));
         let mut h = l.header(0, 0);
         h.version = 99;
-        assert_eq!(
-            Layout::from_header(&h, l.total_len),
-            Err(LayoutError::BadVersion(99))
-        );
+        assert_eq!(Layout::from_header(&h, l.total_len), Err(LayoutError::BadVersion(99)));
         let mut h = l.header(0, 0);
         h.cq_off += 64;
-        assert_eq!(
-            Layout::from_header(&h, l.total_len),
-            Err(LayoutError::BadGeometry)
-        );
+        assert_eq!(Layout::from_header(&h, l.total_len), Err(LayoutError::BadGeometry));
         let h = l.header(0, 0);
-        assert_eq!(
-            Layout::from_header(&h, l.total_len - 4096),
-            Err(LayoutError::BadGeometry)
-        );
+        assert_eq!(Layout::from_header(&h, l.total_len - 4096), Err(LayoutError::BadGeometry));
     }
 }

@@ -41,14 +41,22 @@ pub fn doctor() -> anyhow::Result<()> {
     }
     let memlock = rustix::process::getrlimit(rustix::process::Resource::Memlock);
     let fmt = |v: Option<u64>| v.map_or("unlimited".to_string(), |b| format!("{} KiB", b / 1024));
-    println!("[ok  ] RLIMIT_MEMLOCK soft {} hard {} (queues are memfds; nothing is pinned)", fmt(memlock.current), fmt(memlock.maximum));
+    println!(
+        "[ok  ] RLIMIT_MEMLOCK soft {} hard {} (queues are memfds; nothing is pinned)",
+        fmt(memlock.current),
+        fmt(memlock.maximum)
+    );
     let kernel = read_trim("/proc/sys/kernel/osrelease").unwrap_or_default();
     let (maj, min) = {
         let mut it = kernel.split(['.', '-']).map(|x| x.parse::<u32>().unwrap_or(0));
         (it.next().unwrap_or(0), it.next().unwrap_or(0))
     };
     let waitv = (maj, min) >= (5, 16);
-    println!("[{}] kernel {kernel}: futex_waitv {}", check(waitv), if waitv { "available (engines sleep on all doorbells)" } else { "missing (engines nap instead of sleeping)" });
+    println!(
+        "[{}] kernel {kernel}: futex_waitv {}",
+        check(waitv),
+        if waitv { "available (engines sleep on all doorbells)" } else { "missing (engines nap instead of sleeping)" }
+    );
     match read_trim("/proc/sys/kernel/yama/ptrace_scope") {
         Some(s) if s != "0" => println!(
             "[WARN] Yama ptrace_scope={s}: warpd needs CAP_SYS_PTRACE to reach client memory (SVA); registered memory always works"
@@ -84,7 +92,10 @@ pub fn status(json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("{clients} client(s)");
-    println!("{:>7} {:>6} {:<8} {:>5} {:<10} {:>12} {:>14} {:>14} {:>8} {:>9}", "pid", "uid", "device", "queue", "state", "requests", "bytes-in", "bytes-out", "errors", "in-flight");
+    println!(
+        "{:>7} {:>6} {:<8} {:>5} {:<10} {:>12} {:>14} {:>14} {:>8} {:>9}",
+        "pid", "uid", "device", "queue", "state", "requests", "bytes-in", "bytes-out", "errors", "in-flight"
+    );
     for q in queues {
         println!(
             "{:>7} {:>6} {:<8} {:>5} {:<10} {:>12} {:>14} {:>14} {:>8} {:>9}",
@@ -109,7 +120,10 @@ pub fn top(interval: Duration, iterations: Option<u64>) -> anyhow::Result<()> {
             print!("\x1b[2J\x1b[H");
         }
         println!("warpd: {clients} client(s), {} queue(s)", queues.len());
-        println!("{:>7} {:<8} {:>5} {:<10} {:>12} {:>12} {:>9} {:>8}", "pid", "device", "queue", "state", "req/s", "MB/s", "in-flight", "errors");
+        println!(
+            "{:>7} {:<8} {:>5} {:<10} {:>12} {:>12} {:>9} {:>8}",
+            "pid", "device", "queue", "state", "req/s", "MB/s", "in-flight", "errors"
+        );
         for q in &queues {
             let key = (q.pid, q.device.clone(), q.queue);
             let (r, b) = prev.get(&key).map_or((0.0, 0.0), |p| {
@@ -118,7 +132,10 @@ pub fn top(interval: Duration, iterations: Option<u64>) -> anyhow::Result<()> {
                     (q.bytes_in + q.bytes_out).saturating_sub(p.bytes_in + p.bytes_out) as f64 / dt / 1e6,
                 )
             });
-            println!("{:>7} {:<8} {:>5} {:<10} {:>12.0} {:>12.1} {:>9} {:>8}", q.pid, q.device, q.queue, q.state, r, b, q.in_flight, q.errors);
+            println!(
+                "{:>7} {:<8} {:>5} {:<10} {:>12.0} {:>12.1} {:>9} {:>8}",
+                q.pid, q.device, q.queue, q.state, r, b, q.in_flight, q.errors
+            );
         }
         prev = queues.into_iter().map(|q| ((q.pid, q.device.clone(), q.queue), q)).collect();
         n += 1;

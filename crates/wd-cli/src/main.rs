@@ -118,7 +118,10 @@ fn list(json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::json!({ "mode": mode, "devices": v }));
         return Ok(());
     }
-    println!("{:<8} {:<6} {:<12} {:>4} {:>7} {:>6} {:>10}  ops", "device", "driver", "class", "numa", "engines", "queues", "max-req");
+    println!(
+        "{:<8} {:<6} {:<12} {:>4} {:>7} {:>6} {:>10}  ops",
+        "device", "driver", "class", "numa", "engines", "queues", "max-req"
+    );
     for d in devs {
         let ops: Vec<_> = d.ops.iter().map(|o| o.name.as_str()).collect();
         println!(

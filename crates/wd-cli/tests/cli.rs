@@ -3,11 +3,7 @@
 use std::process::Command;
 
 fn wd(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_wd"))
-        .args(args)
-        .env("WD_PIN", "0")
-        .output()
-        .expect("run wd")
+    Command::new(env!("CARGO_BIN_EXE_wd")).args(args).env("WD_PIN", "0").output().expect("run wd")
 }
 
 #[test]

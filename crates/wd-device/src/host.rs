@@ -181,11 +181,8 @@ impl DeviceHost {
             error_limit: cfg.error_limit.unwrap_or(u64::MAX),
         });
         // The least loaded engine serves it.
-        let e = (0..self.engines.len())
-            .min_by_key(|&i| {
-                queues.values().filter(|(_, ei)| *ei == i).count()
-            })
-            .unwrap_or(0);
+        let e =
+            (0..self.engines.len()).min_by_key(|&i| queues.values().filter(|(_, ei)| *ei == i).count()).unwrap_or(0);
         queues.insert(id, (q.clone(), e));
         drop(queues);
         self.engines[e].incoming.lock().unwrap_or_else(|p| p.into_inner()).push(q);

@@ -155,11 +155,7 @@ pub(crate) enum Resolved<'a> {
     /// Memory this process can address.
     Local(BufView<'a>),
     /// SVA of a remote owner: reached through process_vm_readv/writev.
-    Remote {
-        addr: u64,
-        len: usize,
-        perms: Perms,
-    },
+    Remote { addr: u64, len: usize, perms: Perms },
 }
 
 /// Resolves one buffer reference, checking everything. SVA references of a

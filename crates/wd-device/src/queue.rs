@@ -37,7 +37,16 @@ pub struct QueueConfig {
 
 impl Default for QueueConfig {
     fn default() -> Self {
-        QueueConfig { sq_entries: 256, cq_entries: 512, weight: 1, eventfd: false, allowed_ops: None, bind_slots: 64, remote: None, error_limit: None }
+        QueueConfig {
+            sq_entries: 256,
+            cq_entries: 512,
+            weight: 1,
+            eventfd: false,
+            allowed_ops: None,
+            bind_slots: 64,
+            remote: None,
+            error_limit: None,
+        }
     }
 }
 

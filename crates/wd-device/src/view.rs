@@ -36,7 +36,13 @@ pub struct BufView<'a> {
 impl<'a> BufView<'a> {
     /// The view of "no buffer".
     pub fn empty() -> BufView<'a> {
-        BufView { ptr: std::ptr::NonNull::dangling().as_ptr(), len: 0, perms: Perms::NONE, aliased: false, _life: PhantomData }
+        BufView {
+            ptr: std::ptr::NonNull::dangling().as_ptr(),
+            len: 0,
+            perms: Perms::NONE,
+            aliased: false,
+            _life: PhantomData,
+        }
     }
 
     /// # Safety

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use wd_abi::layout::SQ_NEED_WAKEUP;
 use wd_abi::{Completion, Descriptor, Opcode, Status};
-use wd_device::{Device, DeviceClass, DeviceHost, DeviceInfo, HostConfig, OpInfo, Outcome, Owner, QueueConfig, Request};
+use wd_device::{
+    Device, DeviceClass, DeviceHost, DeviceInfo, HostConfig, OpInfo, Outcome, Owner, QueueConfig, Request,
+};
 use wd_ring::{QueueMem, UserEnd};
 use wd_sys::Mapping;
 

@@ -83,7 +83,13 @@ fn compare(req: &mut Request<'_>) -> Result<Outcome, Status> {
     for (ca, cb) in a.chunks(4096).zip(b.chunks(4096)) {
         if ca != cb {
             let i = ca.iter().zip(cb).position(|(x, y)| x != y).unwrap_or(0);
-            return Ok(Outcome { status: Status::Mismatch, consumed: n, produced: 0, result: (off + i) as u64, flags: 0 });
+            return Ok(Outcome {
+                status: Status::Mismatch,
+                consumed: n,
+                produced: 0,
+                result: (off + i) as u64,
+                flags: 0,
+            });
         }
         off += ca.len();
     }

@@ -13,10 +13,7 @@ pub struct EventFd(OwnedFd);
 impl EventFd {
     /// Creates a new eventfd with count 0.
     pub fn new() -> io::Result<EventFd> {
-        Ok(EventFd(eventfd(
-            0,
-            EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK,
-        )?))
+        Ok(EventFd(eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?))
     }
 
     /// Wraps an eventfd received from elsewhere (for example over SCM_RIGHTS).
@@ -47,10 +44,7 @@ impl EventFd {
 
     /// Blocks until the counter is non-zero or `timeout_ms` passes (-1: forever).
     pub fn wait_readable(&self, timeout_ms: i32) -> io::Result<bool> {
-        let mut fds = [rustix::event::PollFd::new(
-            &self.0,
-            rustix::event::PollFlags::IN,
-        )];
+        let mut fds = [rustix::event::PollFd::new(&self.0, rustix::event::PollFlags::IN)];
         let ts = if timeout_ms < 0 {
             None
         } else {

@@ -43,23 +43,12 @@ fn classify(ret: libc::c_long) -> io::Result<Wait> {
 /// Sleeps while `*word == expected`, at most `timeout` (forever if `None`).
 pub fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> io::Result<Wait> {
     let ts = timeout.map(timespec);
-    let ts_ptr = ts
-        .as_ref()
-        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: `word` is a valid, aligned u32 for the duration of the call;
     // the timeout pointer is null or points at a live timespec; the other
     // arguments are unused by FUTEX_WAIT.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAIT,
-            expected,
-            ts_ptr,
-            0usize,
-            0u32,
-        )
-    };
+    let ret =
+        unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT, expected, ts_ptr, 0usize, 0u32) };
     classify(ret)
 }
 
@@ -68,17 +57,7 @@ pub fn wake(word: &AtomicU32, n: u32) -> io::Result<usize> {
     let n = n.min(i32::MAX as u32);
     // SAFETY: `word` is a valid, aligned u32; FUTEX_WAKE only reads the
     // address as a key.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAKE,
-            n,
-            0usize,
-            0usize,
-            0u32,
-        )
-    };
+    let ret = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, n, 0usize, 0usize, 0u32) };
     if ret < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -104,24 +83,12 @@ pub const WAITV_MAX: usize = 128;
 ///
 /// # Panics
 /// If the slices differ in length or hold more than [`WAITV_MAX`] words.
-pub fn wait_any(
-    words: &[&AtomicU32],
-    expected: &[u32],
-    timeout: Option<Duration>,
-) -> io::Result<Wait> {
-    assert!(
-        words.len() == expected.len() && words.len() <= WAITV_MAX,
-        "bad futex_waitv arguments"
-    );
+pub fn wait_any(words: &[&AtomicU32], expected: &[u32], timeout: Option<Duration>) -> io::Result<Wait> {
+    assert!(words.len() == expected.len() && words.len() <= WAITV_MAX, "bad futex_waitv arguments");
     let v: Vec<FutexWaitv> = words
         .iter()
         .zip(expected)
-        .map(|(w, &e)| FutexWaitv {
-            val: u64::from(e),
-            uaddr: w.as_ptr() as u64,
-            flags: FUTEX2_SIZE_U32,
-            reserved: 0,
-        })
+        .map(|(w, &e)| FutexWaitv { val: u64::from(e), uaddr: w.as_ptr() as u64, flags: FUTEX2_SIZE_U32, reserved: 0 })
         .collect();
     // futex_waitv takes an absolute CLOCK_MONOTONIC deadline.
     let deadline = match timeout {
@@ -132,22 +99,12 @@ pub fn wait_any(
         }
         None => None,
     };
-    let ts_ptr = deadline
-        .as_ref()
-        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    let ts_ptr = deadline.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: `v` is a live array of `v.len()` kernel-ABI entries whose
     // addresses are valid aligned u32s borrowed for the call; the deadline
     // pointer is null or live.
-    let ret = unsafe {
-        libc::syscall(
-            SYS_FUTEX_WAITV,
-            v.as_ptr(),
-            v.len() as u32,
-            0u32,
-            ts_ptr,
-            libc::CLOCK_MONOTONIC,
-        )
-    };
+    let ret =
+        unsafe { libc::syscall(SYS_FUTEX_WAITV, v.as_ptr(), v.len() as u32, 0u32, ts_ptr, libc::CLOCK_MONOTONIC) };
     classify(ret)
 }
 
@@ -161,10 +118,7 @@ mod tests {
     fn wait_returns_changed_when_value_differs() {
         let w = AtomicU32::new(5);
         assert_eq!(wait(&w, 4, None).unwrap(), Wait::Changed);
-        assert_eq!(
-            wait(&w, 5, Some(Duration::from_millis(1))).unwrap(),
-            Wait::TimedOut
-        );
+        assert_eq!(wait(&w, 5, Some(Duration::from_millis(1))).unwrap(), Wait::TimedOut);
     }
 
     #[test]
@@ -187,9 +141,6 @@ mod tests {
         let a = AtomicU32::new(1);
         let b = AtomicU32::new(2);
         assert_eq!(wait_any(&[&a, &b], &[1, 3], None).unwrap(), Wait::Changed);
-        assert_eq!(
-            wait_any(&[&a, &b], &[1, 2], Some(Duration::from_millis(1))).unwrap(),
-            Wait::TimedOut
-        );
+        assert_eq!(wait_any(&[&a, &b], &[1, 2], Some(Duration::from_millis(1))).unwrap(), Wait::TimedOut);
     }
 }

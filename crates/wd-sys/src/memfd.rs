@@ -6,9 +6,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 
-use rustix::fs::{
-    fcntl_add_seals, fcntl_get_seals, ftruncate, memfd_create, MemfdFlags, SealFlags,
-};
+use rustix::fs::{fcntl_add_seals, fcntl_get_seals, ftruncate, memfd_create, MemfdFlags, SealFlags};
 
 /// The seals WarpDrive requires on shared memory: its size can never change
 /// again, so a mapping of it can never start faulting (SIGBUS) because the
@@ -66,10 +64,7 @@ pub fn verify_sealed(fd: impl AsFd, len: u64) -> Result<u64, SealError> {
     let file = File::from(fd.as_fd().try_clone_to_owned().map_err(SealError::Io)?);
     let actual = file.metadata().map_err(SealError::Io)?.len();
     if actual < len {
-        return Err(SealError::TooShort {
-            actual,
-            claimed: len,
-        });
+        return Err(SealError::TooShort { actual, claimed: len });
     }
     Ok(actual)
 }
@@ -84,23 +79,13 @@ mod tests {
         assert_eq!(verify_sealed(&fd, 8192).unwrap(), 8192);
         assert!(ftruncate(&fd, 4096).is_err());
         assert!(ftruncate(&fd, 16384).is_err());
-        assert!(matches!(
-            verify_sealed(&fd, 16384),
-            Err(SealError::TooShort { .. })
-        ));
+        assert!(matches!(verify_sealed(&fd, 16384), Err(SealError::TooShort { .. })));
     }
 
     #[test]
     fn unsealed_memfd_is_refused() {
-        let fd = memfd_create(
-            "wd-unsealed",
-            MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
-        )
-        .unwrap();
+        let fd = memfd_create("wd-unsealed", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING).unwrap();
         ftruncate(&fd, 4096).unwrap();
-        assert!(matches!(
-            verify_sealed(&fd, 4096),
-            Err(SealError::MissingSeals)
-        ));
+        assert!(matches!(verify_sealed(&fd, 4096), Err(SealError::MissingSeals)));
     }
 }

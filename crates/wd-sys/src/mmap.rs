@@ -58,18 +58,9 @@ impl Mapping {
         }
         // SAFETY: a fresh mapping at a kernel-chosen address overlaps nothing
         // Rust owns; the fd is borrowed only for the duration of the call.
-        let raw = unsafe {
-            mmap(
-                std::ptr::null_mut(),
-                len,
-                ProtFlags::READ | ProtFlags::WRITE,
-                MapFlags::SHARED,
-                fd,
-                0,
-            )?
-        };
-        let ptr =
-            NonNull::new(raw.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))?;
+        let raw =
+            unsafe { mmap(std::ptr::null_mut(), len, ProtFlags::READ | ProtFlags::WRITE, MapFlags::SHARED, fd, 0)? };
+        let ptr = NonNull::new(raw.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))?;
         let m = Mapping { ptr, len, dontfork, fork_gen: crate::fork::generation() };
         if dontfork {
             // SAFETY: the range is exactly the mapping created above.
@@ -99,10 +90,7 @@ impl Mapping {
     /// If `off` is misaligned or out of bounds: offsets come from a
     /// validated layout, so this is a bug in the caller, not peer input.
     pub fn atomic_u32(&self, off: usize) -> &AtomicU32 {
-        assert!(
-            off % 4 == 0 && off.checked_add(4).is_some_and(|e| e <= self.len),
-            "bad u32 offset {off}"
-        );
+        assert!(off % 4 == 0 && off.checked_add(4).is_some_and(|e| e <= self.len), "bad u32 offset {off}");
         // SAFETY: in bounds and aligned (checked above, and the base is page
         // aligned); AtomicU32 has u32's layout and every bit pattern is a valid
         // u32; the memory lives as long as `&self`. A peer process writing it
@@ -117,10 +105,7 @@ impl Mapping {
     /// If the range is misaligned or out of bounds (a caller bug).
     pub fn atomic_u64s(&self, off: usize, n: usize) -> &[AtomicU64] {
         let end = n.checked_mul(8).and_then(|b| b.checked_add(off));
-        assert!(
-            off % 8 == 0 && end.is_some_and(|e| e <= self.len),
-            "bad u64 range {off}+{n}"
-        );
+        assert!(off % 8 == 0 && end.is_some_and(|e| e <= self.len), "bad u64 range {off}+{n}");
         // SAFETY: as in `atomic_u32`: in bounds, aligned, valid for any bits,
         // alive for `&self`.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(off).cast::<AtomicU64>(), n) }
@@ -142,10 +127,7 @@ impl Drop for Mapping {
 
 impl std::fmt::Debug for Mapping {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mapping")
-            .field("ptr", &self.ptr)
-            .field("len", &self.len)
-            .finish()
+        f.debug_struct("Mapping").field("ptr", &self.ptr).field("len", &self.len).finish()
     }
 }
 

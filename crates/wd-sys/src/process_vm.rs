@@ -10,7 +10,8 @@ pub fn read(pid: i32, remote: u64, buf: &mut [u8]) -> io::Result<()> {
     let mut done = 0;
     while done < buf.len() {
         let local = libc::iovec { iov_base: buf[done..].as_mut_ptr().cast(), iov_len: buf.len() - done };
-        let rem = libc::iovec { iov_base: (remote + done as u64) as usize as *mut libc::c_void, iov_len: buf.len() - done };
+        let rem =
+            libc::iovec { iov_base: (remote + done as u64) as usize as *mut libc::c_void, iov_len: buf.len() - done };
         // SAFETY: `local` describes the live, writable tail of `buf`; the
         // remote iovec is only an address for the kernel to check in `pid`.
         let n = unsafe { libc::process_vm_readv(pid, &local, 1, &rem, 1, 0) };
@@ -30,7 +31,8 @@ pub fn write(pid: i32, remote: u64, buf: &[u8]) -> io::Result<()> {
     let mut done = 0;
     while done < buf.len() {
         let local = libc::iovec { iov_base: buf[done..].as_ptr() as *mut libc::c_void, iov_len: buf.len() - done };
-        let rem = libc::iovec { iov_base: (remote + done as u64) as usize as *mut libc::c_void, iov_len: buf.len() - done };
+        let rem =
+            libc::iovec { iov_base: (remote + done as u64) as usize as *mut libc::c_void, iov_len: buf.len() - done };
         // SAFETY: `local` describes the live tail of `buf`, which the kernel
         // only reads; the remote iovec is checked by the kernel in `pid`.
         let n = unsafe { libc::process_vm_writev(pid, &local, 1, &rem, 1, 0) };
@@ -78,7 +80,8 @@ impl RemoteProcess {
         let pidfd = match peer_pidfd(sock.as_fd()) {
             Ok(fd) => fd,
             Err(_) => {
-                let p = rustix::process::Pid::from_raw(pid).ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+                let p =
+                    rustix::process::Pid::from_raw(pid).ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
                 rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty())?
             }
         };
@@ -128,7 +131,13 @@ fn peer_pidfd(sock: std::os::fd::BorrowedFd<'_>) -> io::Result<std::os::fd::Owne
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: getsockopt writes at most `len` bytes into `fd`, a live c_int.
     let r = unsafe {
-        libc::getsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, SO_PEERPIDFD, (&mut fd as *mut libc::c_int).cast(), &mut len)
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_PEERPIDFD,
+            (&mut fd as *mut libc::c_int).cast(),
+            &mut len,
+        )
     };
     if r < 0 {
         return Err(io::Error::last_os_error());
@@ -161,7 +170,14 @@ mod remote_tests {
         assert_eq!(dst, src);
         drop(b);
         let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pidfd = RemoteProcess { pid: child.id() as i32, pidfd: rustix::process::pidfd_open(rustix::process::Pid::from_raw(child.id() as i32).unwrap(), rustix::process::PidfdFlags::empty()).unwrap() };
+        let pidfd = RemoteProcess {
+            pid: child.id() as i32,
+            pidfd: rustix::process::pidfd_open(
+                rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+                rustix::process::PidfdFlags::empty(),
+            )
+            .unwrap(),
+        };
         child.wait().unwrap();
         assert!(!pidfd.alive(), "an exited child is not alive");
         assert!(pidfd.read(src.as_ptr() as u64, &mut dst).is_err());

@@ -97,9 +97,7 @@ fn spin_until_changed(a: &AtomicU64, old: u64) -> u64 {
 
 /// Pins the calling thread to `cpu`; the error text if that failed.
 fn pin(cpu: usize) -> Option<String> {
-    wd_sys::thread::pin_current(cpu)
-        .err()
-        .map(|e| format!("pin to cpu {cpu}: {e}"))
+    wd_sys::thread::pin_current(cpu).err().map(|e| format!("pin to cpu {cpu}: {e}"))
 }
 
 /// "spin-pingpong-rtt": the requester stores n in `ping`, the responder
@@ -117,33 +115,29 @@ pub fn spin_pingpong_rtt(iters: usize) -> CaseResult {
     let (ping, pong) = (&ping.0, &pong.0);
     let run = thread::scope(|s| -> io::Result<_> {
         // Both sides get their own thread so the caller's affinity is untouched.
-        let responder = thread::Builder::new()
-            .name("wd-bench-pong".into())
-            .spawn_scoped(s, move || {
-                let pin_err = pin(pong_cpu);
-                let mut last = 0;
-                loop {
-                    last = spin_until_changed(ping, last);
-                    if last == STOP {
-                        return pin_err;
-                    }
-                    pong.store(last, Ordering::Release);
+        let responder = thread::Builder::new().name("wd-bench-pong".into()).spawn_scoped(s, move || {
+            let pin_err = pin(pong_cpu);
+            let mut last = 0;
+            loop {
+                last = spin_until_changed(ping, last);
+                if last == STOP {
+                    return pin_err;
                 }
-            });
+                pong.store(last, Ordering::Release);
+            }
+        });
         let responder = responder?;
-        let requester = thread::Builder::new()
-            .name("wd-bench-ping".into())
-            .spawn_scoped(s, move || {
-                let pin_err = pin(ping_cpu);
-                let mut n = 0;
-                let lat = time_rtt_bounded(iters, warmup(iters), Some(CASE_BUDGET), || {
-                    n += 1;
-                    ping.store(n, Ordering::Release);
-                    spin_until_changed(pong, n - 1);
-                    true
-                });
-                (lat, pin_err)
+        let requester = thread::Builder::new().name("wd-bench-ping".into()).spawn_scoped(s, move || {
+            let pin_err = pin(ping_cpu);
+            let mut n = 0;
+            let lat = time_rtt_bounded(iters, warmup(iters), Some(CASE_BUDGET), || {
+                n += 1;
+                ping.store(n, Ordering::Release);
+                spin_until_changed(pong, n - 1);
+                true
             });
+            (lat, pin_err)
+        });
         // Whatever happened to the requester, the responder must be told to stop
         // before the scope joins it.
         let measured = requester.map(|h| h.join());
@@ -175,13 +169,11 @@ pub fn unix_socket_rtt(iters: usize) -> CaseResult {
         let (mut req, mut resp) = UnixStream::pair()?;
         // A responder that died must not hang the requester forever.
         req.set_read_timeout(Some(CASE_BUDGET))?;
-        let responder = thread::Builder::new()
-            .name("wd-bench-echo".into())
-            .spawn(move || {
-                let mut buf = [0u8; SOCKET_MSG];
-                // Ends when the requester closes its end (EOF).
-                while resp.read_exact(&mut buf).is_ok() && resp.write_all(&buf).is_ok() {}
-            })?;
+        let responder = thread::Builder::new().name("wd-bench-echo".into()).spawn(move || {
+            let mut buf = [0u8; SOCKET_MSG];
+            // Ends when the requester closes its end (EOF).
+            while resp.read_exact(&mut buf).is_ok() && resp.write_all(&buf).is_ok() {}
+        })?;
         let mut msg = [0u8; SOCKET_MSG];
         let mut err = None;
         let lat = time_rtt_bounded(iters, warmup(iters), Some(CASE_BUDGET), || {
@@ -237,10 +229,7 @@ pub fn io_uring_nop_rtt(iters: usize) -> CaseResult {
         match ring.completion().next() {
             Some(cqe) if cqe.result() >= 0 => true,
             Some(cqe) => {
-                err = Some(format!(
-                    "nop: {}",
-                    io::Error::from_raw_os_error(-cqe.result())
-                ));
+                err = Some(format!("nop: {}", io::Error::from_raw_os_error(-cqe.result())));
                 false
             }
             None => {

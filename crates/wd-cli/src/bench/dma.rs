@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use warpdrive::{QueueOptions, Req, Runtime, WaitMode};
 
 use super::baseline;
-use super::report::RunReport;
 use super::report::CaseResult;
+use super::report::RunReport;
 
 /// Sizes measured.
 pub const SIZES: [usize; 4] = [4 << 10, 64 << 10, 1 << 20, 4 << 20];

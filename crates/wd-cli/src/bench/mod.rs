@@ -6,8 +6,8 @@ pub mod comp;
 pub mod crypto;
 pub mod dma;
 pub mod queue;
-pub mod share;
 pub mod report;
+pub mod share;
 pub mod stats;
 
 pub use report::CaseResult;

@@ -60,12 +60,7 @@ impl CaseResult {
 
     /// A throughput case: `ops` operations moving `bytes` bytes (`None`
     /// when bytes are meaningless) in `elapsed`. GB is 1e9 bytes.
-    pub fn throughput(
-        case: impl Into<String>,
-        ops: u64,
-        bytes: Option<u64>,
-        elapsed: Duration,
-    ) -> CaseResult {
+    pub fn throughput(case: impl Into<String>, ops: u64, bytes: Option<u64>, elapsed: Duration) -> CaseResult {
         let secs = elapsed.as_secs_f64();
         CaseResult {
             ops_per_sec: finite(ops as f64 / secs),
@@ -93,9 +88,7 @@ impl CaseResult {
 
     /// Whether this case produced no number.
     pub fn is_skipped(&self) -> bool {
-        [self.p50_ns, self.ops_per_sec, self.gb_per_sec]
-            .iter()
-            .all(Option::is_none)
+        [self.p50_ns, self.ops_per_sec, self.gb_per_sec].iter().all(Option::is_none)
     }
 }
 
@@ -119,11 +112,7 @@ fn fmt_size(b: u64) -> String {
 /// Millions with at least three significant digits: a 64 MiB memcpy runs
 /// a few hundred times a second, which `{:.3}` would print as 0.000.
 fn fmt_mops(m: f64) -> String {
-    let prec = if m > 0.0 && m < 1.0 {
-        (2 - m.log10().floor() as i32).clamp(3, 9) as usize
-    } else {
-        3
-    };
+    let prec = if m > 0.0 && m < 1.0 { (2 - m.log10().floor() as i32).clamp(3, 9) as usize } else { 3 };
     format!("{m:.prec$}")
 }
 
@@ -143,9 +132,7 @@ fn cells(r: &CaseResult) -> [String; 8] {
 
 /// The table [`print_table`] prints.
 pub fn format_table(title: &str, results: &[CaseResult], ratios: &[(String, f64)]) -> String {
-    const HEAD: [&str; 8] = [
-        "case", "size", "p50 ns", "p99 ns", "p99.9 ns", "Mops/s", "GB/s", "note",
-    ];
+    const HEAD: [&str; 8] = ["case", "size", "p50 ns", "p99 ns", "p99.9 ns", "Mops/s", "GB/s", "note"];
     let rows: Vec<[String; 8]> = results.iter().map(cells).collect();
     let mut width = HEAD.map(str::len);
     for row in &rows {
@@ -191,13 +178,7 @@ struct Report<'a> {
 
 /// Exactly one JSON object: `{"results":[{...},...],"ratios":{name:number|null}}`.
 pub fn to_json(results: &[CaseResult], ratios: &[(String, f64)]) -> String {
-    let report = Report {
-        results,
-        ratios: ratios
-            .iter()
-            .map(|(k, v)| (k.as_str(), finite(*v)))
-            .collect(),
-    };
+    let report = Report { results, ratios: ratios.iter().map(|(k, v)| (k.as_str(), finite(*v))).collect() };
     serde_json::to_string(&report).expect("string keys and plain numbers always serialize")
 }
 
@@ -207,33 +188,16 @@ mod tests {
     use serde_json::Value;
 
     fn sample() -> Vec<CaseResult> {
-        let lat = Latency {
-            samples: 3,
-            min_ns: 90,
-            max_ns: 400,
-            p50_ns: 100,
-            p99_ns: 300,
-            p999_ns: 400,
-            mean_ns: 200.0,
-        };
+        let lat =
+            Latency { samples: 3, min_ns: 90, max_ns: 400, p50_ns: 100, p99_ns: 300, p999_ns: 400, mean_ns: 200.0 };
         vec![
             CaseResult::from_latency("spin", &lat),
-            CaseResult::throughput("memcpy", 1000, Some(4_096_000), Duration::from_millis(1))
-                .with_size(4096),
+            CaseResult::throughput("memcpy", 1000, Some(4_096_000), Duration::from_millis(1)).with_size(4096),
             CaseResult::skipped("uring", "io_uring_setup: EPERM"),
         ]
     }
 
-    const KEYS: [&str; 8] = [
-        "case",
-        "p50_ns",
-        "p99_ns",
-        "p999_ns",
-        "ops_per_sec",
-        "gb_per_sec",
-        "size",
-        "note",
-    ];
+    const KEYS: [&str; 8] = ["case", "p50_ns", "p99_ns", "p999_ns", "ops_per_sec", "gb_per_sec", "size", "note"];
 
     #[test]
     fn json_shape_and_nulls() {
@@ -302,10 +266,7 @@ mod tests {
     fn ratio_and_skip_helpers() {
         let rs = sample();
         assert!(rs[2].is_skipped() && !rs[0].is_skipped() && !rs[1].is_skipped());
-        assert_eq!(
-            p50_ratio(&rs, "spin", "spin"),
-            Some(("spin/spin p50".into(), 1.0))
-        );
+        assert_eq!(p50_ratio(&rs, "spin", "spin"), Some(("spin/spin p50".into(), 1.0)));
         assert_eq!(p50_ratio(&rs, "spin", "uring"), None);
         assert_eq!(p50_ratio(&rs, "nope", "spin"), None);
     }

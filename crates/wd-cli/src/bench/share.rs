@@ -35,7 +35,9 @@ impl Broker {
             .env("WD_LOG", "warn")
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| anyhow::anyhow!("cannot start {}: {e} (build it: cargo build --release -p warpd)", bin.display()))?;
+            .map_err(|e| {
+                anyhow::anyhow!("cannot start {}: {e} (build it: cargo build --release -p warpd)", bin.display())
+            })?;
         let t0 = Instant::now();
         while !std::path::Path::new(&path).exists() {
             anyhow::ensure!(t0.elapsed() < Duration::from_secs(10), "warpd did not start");
@@ -47,10 +49,8 @@ impl Broker {
 
 impl Drop for Broker {
     fn drop(&mut self) {
-        let _ = rustix::process::kill_process(
-            rustix::process::Pid::from_child(&self.child),
-            rustix::process::Signal::TERM,
-        );
+        let _ =
+            rustix::process::kill_process(rustix::process::Pid::from_child(&self.child), rustix::process::Signal::TERM);
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.path);
     }
@@ -180,7 +180,9 @@ fn copy_gbps(rt: &Runtime, case: &str, sva: bool, size: usize) -> anyhow::Result
 fn gzip_gbps(rt: &Runtime, case: &str, sva: bool) -> anyhow::Result<CaseResult> {
     const SIZE: usize = 64 << 10;
     let mut q = rt.queue_with("zip", &QueueOptions { wait: WaitMode::Poll, ..Default::default() })?;
-    let text: Vec<u8> = (0..SIZE).map(|i| b"the quick brown fox jumps over the lazy dog 0123456789\n"[i % 55] ^ (i / 4096) as u8).collect();
+    let text: Vec<u8> = (0..SIZE)
+        .map(|i| b"the quick brown fox jumps over the lazy dog 0123456789\n"[i % 55] ^ (i / 4096) as u8)
+        .collect();
     let params = [2 | (1 << 8), 0]; // gzip, level 1 (wd-zip params encoding)
     let (mut src, mut dst): (warpdrive::Buffer, warpdrive::Buffer) = if sva {
         (text.clone().into(), vec![0u8; SIZE * 2].into())
@@ -235,10 +237,7 @@ pub fn run(millis: u64) -> anyhow::Result<RunReport> {
     }
     results.push(gzip_gbps(&daemon, "daemon-gzip1-registered-64k", false)?);
     results.push(gzip_gbps(&daemon, "daemon-gzip1-sva-64k", true)?);
-    for (n, d) in [
-        ("daemon-poll-rtt", "embedded-poll-rtt"),
-        ("unix-socket-rtt", "daemon-poll-rtt"),
-    ] {
+    for (n, d) in [("daemon-poll-rtt", "embedded-poll-rtt"), ("unix-socket-rtt", "daemon-poll-rtt")] {
         ratios.extend(p50_ratio(&results, n, d));
     }
     let g = |c: &str| results.iter().find(|r| r.case == c).and_then(|r| r.gb_per_sec);

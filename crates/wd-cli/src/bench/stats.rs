@@ -21,9 +21,7 @@ pub struct Samples {
 impl Samples {
     /// Room for `n` samples without reallocating.
     pub fn with_capacity(n: usize) -> Samples {
-        Samples {
-            ns: Vec::with_capacity(n),
-        }
+        Samples { ns: Vec::with_capacity(n) }
     }
 
     /// Records one sample.
