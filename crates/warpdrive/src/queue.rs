@@ -97,6 +97,8 @@ struct Inner {
     free_binds: Vec<u32>,
     /// The broker went away: everything in flight completes `DeviceLost`.
     lost: bool,
+    /// Asymmetric fences with the engine (in-process, see `wd_sys::membarrier`).
+    asym: bool,
     /// Broker-side SVA bindings kept for reuse:
     /// (addr, len, slot, last use, requests in flight using it).
     sva_cache: Vec<(u64, u64, u32, u64, u32)>,
@@ -144,7 +146,12 @@ impl Queue {
         let free_binds = (0..h.binds.capacity() as u32).rev().collect();
         let backend = Backend::Embedded { host, binds: h.binds };
         let key = Arc::as_ptr(&owner) as usize;
-        Self::attach(backend, (h.id, device), h.fd, h.map, h.eventfd, key, max_request, free_binds, opts)
+        let asym = h.asym;
+        let q = Self::attach(backend, (h.id, device), h.fd, h.map, h.eventfd, key, max_request, free_binds, opts);
+        q.map(|mut q| {
+            q.q.asym = asym;
+            q
+        })
     }
 
     /// Opens a queue through the broker: it creates the memfd, we map it.
@@ -203,6 +210,7 @@ impl Queue {
                 end,
                 free_binds,
                 lost: false,
+                asym: false,
                 sva_cache: Vec::new(),
                 sva_clock: 0,
                 slots: Vec::new(),
@@ -596,9 +604,11 @@ impl Inner {
     #[inline]
     fn publish(&mut self) {
         self.end.sq.publish();
-        // publish() is a SeqCst store; this SeqCst load pairs with the
-        // engine's SeqCst set of NEED_WAKEUP then load of our tail.
-        if self.qmem.sq_flags().load(Ordering::SeqCst) & SQ_NEED_WAKEUP != 0 {
+        // Dekker with the engine, which sets NEED_WAKEUP, fences, then
+        // loads our tail: one of the two always sees the other. In-process,
+        // the engine's membarrier fences for us.
+        wd_sys::membarrier::light(self.asym);
+        if self.qmem.sq_flags().load(Ordering::Relaxed) & SQ_NEED_WAKEUP != 0 {
             self.ring_doorbell();
         }
     }
@@ -703,7 +713,14 @@ impl Inner {
     }
 
     fn arm(&mut self) -> bool {
+        // Dekker with the engine's publish, fence, load of WANT_INTERRUPT;
+        // in-process, the engine only has a compiler fence and we pay.
         self.qmem.cq_flags().fetch_or(CQ_WANT_INTERRUPT, Ordering::SeqCst);
+        if self.asym {
+            wd_sys::membarrier::heavy();
+        } else {
+            std::sync::atomic::fence(Ordering::SeqCst);
+        }
         self.cq_empty()
     }
 
@@ -735,7 +752,7 @@ impl Inner {
             WaitMode::SpinThenSleep(d) => start.elapsed() < d,
             WaitMode::Event => false,
         };
-        if (!spinning || *spins % 256 == 0) && self.qmem.sq_flags().load(Ordering::SeqCst) & SQ_NEED_WAKEUP != 0 {
+        if (!spinning || *spins % 256 == 0) && self.qmem.sq_flags().load(Ordering::Acquire) & SQ_NEED_WAKEUP != 0 {
             self.ring_doorbell();
         }
         if !spinning {

@@ -251,10 +251,11 @@ impl Engine {
             st.errors.add(errors);
             end.sq.release();
             end.cq.publish();
-            // publish() is a SeqCst store; this SeqCst load pairs with the
-            // user's SeqCst set of WANT_INTERRUPT then load of our tail, so
-            // one of the two always sees the other (no lost wake-up).
-            if q.qmem.cq_flags().load(Ordering::SeqCst) & CQ_WANT_INTERRUPT != 0 {
+            // Dekker with a user going to sleep, which sets WANT_INTERRUPT,
+            // fences, then loads our tail: one of the two always sees the
+            // other (no lost wake-up).
+            wd_sys::membarrier::light(q.asym);
+            if q.qmem.cq_flags().load(Ordering::Relaxed) & CQ_WANT_INTERRUPT != 0 {
                 wake_user(q);
             }
             if errors > 0 && st.errors.get() > q.error_limit {
@@ -283,8 +284,16 @@ impl Engine {
             expect.push(q.doorbell().load(Ordering::SeqCst));
             q.sq_flags().fetch_or(SQ_NEED_WAKEUP, Ordering::SeqCst);
         }
+        // The rare side of the handshake pays: in-process users only put a
+        // compiler fence between publishing and reading NEED_WAKEUP.
+        if runnable.iter().any(|&i| self.served[i].q.asym) {
+            wd_sys::membarrier::heavy();
+        } else {
+            std::sync::atomic::fence(Ordering::SeqCst);
+        }
         // Re-check after announcing: a user that published before seeing
-        // the flag is caught here (SeqCst store/load on both sides). A queue
+        // the flag is caught here (flag, fence, tail here; tail, fence, flag
+        // there). A queue
         // whose completion ring is full does not count: its user must reap
         // first, and rings the doorbell when it then sees NEED_WAKEUP.
         let mut work = false;

@@ -164,6 +164,8 @@ impl DeviceHost {
         let map = Arc::new(Mapping::map_private_to_process(&fd, layout.total_len)?);
         let qmem = QueueMem::create(map.clone(), layout, id, 0);
         let binds = Arc::new(BindTable::new(cfg.bind_slots as usize));
+        // A user in another process cannot be reached by our membarrier.
+        let asym = cfg.remote.is_none() && wd_sys::membarrier::available();
         let eventfd = if cfg.eventfd { Some(EventFd::new()?) } else { None };
         let notify = eventfd.as_ref().map(EventFd::try_clone).transpose()?;
         let q = Arc::new(QueueShared {
@@ -179,6 +181,7 @@ impl DeviceHost {
             notify,
             remote: cfg.remote.clone(),
             error_limit: cfg.error_limit.unwrap_or(u64::MAX),
+            asym,
         });
         // The least loaded engine serves it.
         let e =
@@ -187,7 +190,7 @@ impl DeviceHost {
         drop(queues);
         self.engines[e].incoming.lock().unwrap_or_else(|p| p.into_inner()).push(q);
         self.engines[e].ring();
-        Ok(QueueHandle { id, fd, map, binds, eventfd })
+        Ok(QueueHandle { id, fd, map, binds, eventfd, asym })
     }
 
     /// Closes a queue: its engine cancels what is still queued and lets

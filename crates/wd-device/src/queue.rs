@@ -62,6 +62,10 @@ pub struct QueueHandle {
     pub binds: Arc<BindTable>,
     /// Completion eventfd, when requested.
     pub eventfd: Option<EventFd>,
+    /// In-process queue with asymmetric fences (see `wd_sys::membarrier`):
+    /// the user must use `light(true)` after publishing and `heavy()` before
+    /// it sleeps.
+    pub asym: bool,
 }
 
 /// Control states, device-private (never read from shared memory).
@@ -98,6 +102,8 @@ pub(crate) struct QueueShared {
     pub notify: Option<EventFd>,
     pub remote: Option<Arc<wd_sys::process_vm::RemoteProcess>>,
     pub error_limit: u64,
+    /// Asymmetric fences (in-process user, membarrier available).
+    pub asym: bool,
 }
 
 impl QueueShared {

@@ -148,17 +148,19 @@ impl<E: Entry, M: RingMem> Producer<E, M> {
 
     /// Makes every staged entry visible to the consumer.
     ///
-    /// The store is `SeqCst`, not just `Release`: both sides follow it with
-    /// a `SeqCst` load of the peer's wake-up flag (`NEED_WAKEUP`,
-    /// `WANT_INTERRUPT`) while the peer sets that flag and then loads this
-    /// tail. That Dekker handshake needs store and load in the single total
-    /// order; with a `Release` store the two may pass each other (x86's
-    /// store buffer does exactly that) and both sides miss the other: a
-    /// lost wake-up.
+    /// A `Release` store. A caller that next checks the peer's wake-up flag
+    /// (`NEED_WAKEUP`, `WANT_INTERRUPT`) must put a `SeqCst` fence between
+    /// the two, as the peer does between setting the flag and loading this
+    /// tail: without that Dekker pairing the store and the load may pass
+    /// each other (x86's store buffer does exactly that) and both sides miss
+    /// the other, a lost wake-up. A fence after a plain store is also
+    /// cheaper than a `SeqCst` store here: x86's locked `xchg` would wait
+    /// for the entry's cache line before it even asks for the tail's, while
+    /// `mov` lets both transfers overlap.
     #[inline]
     pub fn publish(&mut self) {
         if self.published != self.tail {
-            self.mem.word32(self.g.tail_off).store(self.tail, Ordering::SeqCst);
+            self.mem.word32(self.g.tail_off).store(self.tail, Ordering::Release);
             self.published = self.tail;
         }
     }

@@ -11,6 +11,7 @@
 pub mod eventfd;
 pub mod fork;
 pub mod futex;
+pub mod membarrier;
 pub mod memfd;
 pub mod mmap;
 pub mod process_vm;
