@@ -23,9 +23,7 @@ fn membarrier(cmd: libc::c_long) -> bool {
 /// True when this process may use [`heavy`] (registered once, on first use).
 pub fn available() -> bool {
     static OK: OnceLock<bool> = OnceLock::new();
-    *OK.get_or_init(|| {
-        std::env::var_os("WD_NO_MEMBARRIER").is_none() && membarrier(CMD_REGISTER_PRIVATE_EXPEDITED)
-    })
+    *OK.get_or_init(|| std::env::var_os("WD_NO_MEMBARRIER").is_none() && membarrier(CMD_REGISTER_PRIVATE_EXPEDITED))
 }
 
 /// The rare side's barrier: a full fence here and on every other CPU
