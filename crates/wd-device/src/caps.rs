@@ -36,6 +36,18 @@ fn ser_opcode<S: serde::Serializer>(op: &Opcode, s: S) -> Result<S::Ok, S::Error
     s.serialize_u16(op.0)
 }
 
+/// The range of one request or session parameter, as the device accepts it
+/// (for example `gzip level` 1..=9).
+#[derive(Clone, Debug, Serialize)]
+pub struct ParamLimit {
+    /// What it is (`"zstd window_log"`).
+    pub name: String,
+    /// Smallest accepted value.
+    pub min: u64,
+    /// Largest accepted value.
+    pub max: u64,
+}
+
 /// Everything a user needs to choose a device.
 #[derive(Clone, Debug, Serialize)]
 pub struct DeviceInfo {
@@ -57,9 +69,45 @@ pub struct DeviceInfo {
     pub numa_node: u32,
     /// Whether this device can consume a `LINK`ed predecessor's output.
     pub chainable: bool,
+    /// Parameter ranges (levels, windows, key sizes, ...).
+    pub limits: Vec<ParamLimit>,
 }
 
 impl DeviceInfo {
+    /// A device of `driver`'s `class` named `name` on NUMA node `numa_node`,
+    /// whose operations all accept buffers up to `max_request` bytes; it
+    /// serves up to 1024 queues of up to 4096 entries and does not chain.
+    pub fn new(
+        name: &str,
+        driver: &'static str,
+        class: DeviceClass,
+        numa_node: u32,
+        max_request: u32,
+        ops: &[(Opcode, &'static str)],
+    ) -> DeviceInfo {
+        DeviceInfo {
+            name: name.to_string(),
+            driver,
+            class,
+            ops: ops
+                .iter()
+                .map(|&(opcode, name)| OpInfo { opcode, name, max_len: max_request, param_range: None })
+                .collect(),
+            max_request,
+            max_queues: 1024,
+            max_depth: 4096,
+            numa_node,
+            chainable: false,
+            limits: Vec::new(),
+        }
+    }
+
+    /// Adds a parameter range.
+    pub fn with_limit(mut self, name: impl Into<String>, min: u64, max: u64) -> DeviceInfo {
+        self.limits.push(ParamLimit { name: name.into(), min, max });
+        self
+    }
+
     /// The description the control protocol and `wd list` use.
     pub fn describe(&self, engines: u32, queues_in_use: u32) -> wd_proto::DeviceDesc {
         wd_proto::DeviceDesc {
@@ -78,6 +126,11 @@ impl DeviceInfo {
             chainable: self.chainable,
             engines,
             queues_in_use,
+            limits: self
+                .limits
+                .iter()
+                .map(|l| wd_proto::LimitDesc { name: l.name.clone(), min: l.min, max: l.max })
+                .collect(),
         }
     }
 

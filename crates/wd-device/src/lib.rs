@@ -21,7 +21,7 @@ mod session;
 mod stats;
 mod view;
 
-pub use caps::{DeviceClass, DeviceInfo, OpInfo};
+pub use caps::{DeviceClass, DeviceInfo, OpInfo, ParamLimit};
 pub use device::{Device, Outcome, Request};
 pub use engine::execute_one;
 pub use host::{DeviceHost, HostConfig, HostError};

@@ -41,6 +41,7 @@ fn slow_device() -> Arc<dyn Device> {
         max_depth: 1024,
         numa_node: 0,
         chainable: false,
+        limits: Vec::new(),
     }))
 }
 

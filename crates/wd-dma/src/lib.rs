@@ -13,7 +13,7 @@
 #![warn(missing_docs)]
 
 use wd_abi::{Opcode, Status};
-use wd_device::{Device, DeviceClass, DeviceInfo, OpInfo, Outcome, Request};
+use wd_device::{Device, DeviceClass, DeviceInfo, Outcome, Request};
 
 /// Largest single request, bytes.
 pub const MAX_REQUEST: u32 = 1 << 30;
@@ -26,26 +26,21 @@ pub struct DmaDevice {
 impl DmaDevice {
     /// A device named `name` on NUMA node `numa_node`.
     pub fn new(name: &str, numa_node: u32) -> DmaDevice {
-        let op = |opcode, name| OpInfo { opcode, name, max_len: MAX_REQUEST, param_range: None };
-        DmaDevice {
-            info: DeviceInfo {
-                name: name.to_string(),
-                driver: "dma",
-                class: DeviceClass::Dma,
-                ops: vec![
-                    op(Opcode::NOP, "nop"),
-                    op(Opcode::COPY, "copy"),
-                    op(Opcode::FILL, "fill"),
-                    op(Opcode::COMPARE, "compare"),
-                    op(Opcode::CRC32C, "crc32c"),
-                ],
-                max_request: MAX_REQUEST,
-                max_queues: 1024,
-                max_depth: 4096,
-                numa_node,
-                chainable: false,
-            },
-        }
+        let info = DeviceInfo::new(
+            name,
+            "dma",
+            DeviceClass::Dma,
+            numa_node,
+            MAX_REQUEST,
+            &[
+                (Opcode::NOP, "nop"),
+                (Opcode::COPY, "copy"),
+                (Opcode::FILL, "fill"),
+                (Opcode::COMPARE, "compare"),
+                (Opcode::CRC32C, "crc32c"),
+            ],
+        );
+        DmaDevice { info }
     }
 }
 

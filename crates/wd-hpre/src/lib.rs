@@ -35,7 +35,7 @@ use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::signature::KeyPair as _;
 use aws_lc_rs::{agreement, rand, rsa, signature};
 use wd_abi::{Opcode, Status};
-use wd_device::{Device, DeviceClass, DeviceInfo, OpInfo, Outcome, Request, Session};
+use wd_device::{Device, DeviceClass, DeviceInfo, Outcome, Request, Session};
 
 /// Session kinds.
 pub mod kind {
@@ -368,28 +368,24 @@ pub struct HpreDevice {
 impl HpreDevice {
     /// A device named `name` on NUMA node `numa_node`.
     pub fn new(name: &str, numa_node: u32) -> HpreDevice {
-        let op = |opcode, name| OpInfo { opcode, name, max_len: MAX_REQUEST, param_range: None };
-        HpreDevice {
-            info: DeviceInfo {
-                name: name.to_string(),
-                driver: "hpre",
-                class: DeviceClass::Asym,
-                ops: vec![
-                    op(Opcode::HPRE_KEYGEN, "keygen"),
-                    op(Opcode::HPRE_SIGN, "sign"),
-                    op(Opcode::HPRE_VERIFY, "verify"),
-                    op(Opcode::HPRE_ENCRYPT, "encrypt"),
-                    op(Opcode::HPRE_DECRYPT, "decrypt"),
-                    op(Opcode::HPRE_DERIVE, "derive"),
-                    op(Opcode::HPRE_PUBLIC, "public"),
-                ],
-                max_request: MAX_REQUEST,
-                max_queues: 1024,
-                max_depth: 4096,
-                numa_node,
-                chainable: false,
-            },
-        }
+        let info = DeviceInfo::new(
+            name,
+            "hpre",
+            DeviceClass::Asym,
+            numa_node,
+            MAX_REQUEST,
+            &[
+                (Opcode::HPRE_KEYGEN, "keygen"),
+                (Opcode::HPRE_SIGN, "sign"),
+                (Opcode::HPRE_VERIFY, "verify"),
+                (Opcode::HPRE_ENCRYPT, "encrypt"),
+                (Opcode::HPRE_DECRYPT, "decrypt"),
+                (Opcode::HPRE_DERIVE, "derive"),
+                (Opcode::HPRE_PUBLIC, "public"),
+            ],
+        )
+        .with_limit("rsa bits", 2048, 4096);
+        HpreDevice { info }
     }
 }
 

@@ -15,7 +15,7 @@ mod frame;
 mod msg;
 
 pub use frame::{peer_credentials, recv, send, Creds, FrameError};
-pub use msg::{DeviceDesc, ErrorCode, OpDesc, QueueDesc, QueueStat, Request, Response, PROTO_VERSION};
+pub use msg::{DeviceDesc, ErrorCode, LimitDesc, OpDesc, QueueDesc, QueueStat, Request, Response, PROTO_VERSION};
 
 /// Largest message body, bytes. A peer announcing more is cut off.
 pub const MAX_MESSAGE: usize = 64 * 1024;

@@ -105,6 +105,17 @@ pub struct OpDesc {
     pub max_len: u32,
 }
 
+/// A parameter range of a device.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LimitDesc {
+    /// What it is (`"gzip level"`).
+    pub name: String,
+    /// Smallest accepted value.
+    pub min: u64,
+    /// Largest accepted value.
+    pub max: u64,
+}
+
 /// A device as the broker describes it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DeviceDesc {
@@ -130,6 +141,9 @@ pub struct DeviceDesc {
     pub engines: u32,
     /// Queues open now, all processes.
     pub queues_in_use: u32,
+    /// Parameter ranges (levels, windows, key sizes).
+    #[serde(default)]
+    pub limits: Vec<LimitDesc>,
 }
 
 /// One queue in [`Response::Stats`].

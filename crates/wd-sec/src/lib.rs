@@ -55,7 +55,7 @@ use std::any::Any;
 use std::sync::{Arc, Mutex};
 
 use wd_abi::{Opcode, Status};
-use wd_device::{Device, DeviceClass, DeviceInfo, OpInfo, Outcome, Request, Session};
+use wd_device::{Device, DeviceClass, DeviceInfo, Outcome, Request, Session};
 
 pub use alg::{CipherAlg, DigestAlg, MacAlg};
 use cipher::CipherKey;
@@ -198,26 +198,22 @@ pub struct SecDevice {
 impl SecDevice {
     /// A device named `name` on NUMA node `numa_node`.
     pub fn new(name: &str, numa_node: u32) -> SecDevice {
-        let op = |opcode, name| OpInfo { opcode, name, max_len: MAX_REQUEST, param_range: None };
-        SecDevice {
-            info: DeviceInfo {
-                name: name.to_string(),
-                driver: "sec",
-                class: DeviceClass::Cipher,
-                ops: vec![
-                    op(Opcode::SEC_ENCRYPT, "encrypt"),
-                    op(Opcode::SEC_DECRYPT, "decrypt"),
-                    op(Opcode::SEC_DIGEST, "digest"),
-                    op(Opcode::SEC_UPDATE, "update"),
-                    op(Opcode::SEC_FINAL, "final"),
-                ],
-                max_request: MAX_REQUEST,
-                max_queues: 1024,
-                max_depth: 4096,
-                numa_node,
-                chainable: false,
-            },
-        }
+        let info = DeviceInfo::new(
+            name,
+            "sec",
+            DeviceClass::Cipher,
+            numa_node,
+            MAX_REQUEST,
+            &[
+                (Opcode::SEC_ENCRYPT, "encrypt"),
+                (Opcode::SEC_DECRYPT, "decrypt"),
+                (Opcode::SEC_DIGEST, "digest"),
+                (Opcode::SEC_UPDATE, "update"),
+                (Opcode::SEC_FINAL, "final"),
+            ],
+        )
+        .with_limit("aes key bytes", 16, 32);
+        SecDevice { info }
     }
 }
 

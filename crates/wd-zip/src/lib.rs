@@ -46,7 +46,7 @@ use std::sync::{Arc, Mutex};
 
 use flate2::{Compress, Compression, FlushCompress};
 use wd_abi::{Opcode, Status, CQE_FLAG_MORE};
-use wd_device::{Device, DeviceClass, DeviceInfo, OpInfo, Outcome, Request, Session};
+use wd_device::{Device, DeviceClass, DeviceInfo, Outcome, Request, Session};
 
 pub use error::ZipError;
 pub use params::{kind, Flush, Format, SessionParams, ZipParams};
@@ -74,24 +74,27 @@ pub struct FormatCaps {
 impl ZipDevice {
     /// A device named `name` on NUMA node `numa_node`.
     pub fn new(name: &str, numa_node: u32) -> ZipDevice {
-        let op = |opcode, name| OpInfo { opcode, name, max_len: MAX_REQUEST, param_range: None };
-        ZipDevice {
-            info: DeviceInfo {
-                name: name.to_string(),
-                driver: "zip",
-                class: DeviceClass::Compression,
-                ops: vec![
-                    op(Opcode::COMPRESS, "compress"),
-                    op(Opcode::DECOMPRESS, "decompress"),
-                    op(Opcode::DEFLATE_BLOCK, "deflate_block"),
-                ],
-                max_request: MAX_REQUEST,
-                max_queues: 1024,
-                max_depth: 4096,
-                numa_node,
-                chainable: false,
-            },
-        }
+        let info = DeviceInfo::new(
+            name,
+            "zip",
+            DeviceClass::Compression,
+            numa_node,
+            MAX_REQUEST,
+            &[
+                (Opcode::COMPRESS, "compress"),
+                (Opcode::DECOMPRESS, "decompress"),
+                (Opcode::DEFLATE_BLOCK, "deflate_block"),
+            ],
+        );
+        let info = Format::ALL.iter().fold(info, |info, f| {
+            let ((l0, l1), (w0, w1)) = (f.levels(), f.windows());
+            info.with_limit(format!("{} level", f.name()), l0.into(), l1.into()).with_limit(
+                format!("{} window_log", f.name()),
+                w0.into(),
+                w1.into(),
+            )
+        });
+        ZipDevice { info }
     }
 
     /// Levels and windows per format.
