@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use warpdrive::{EmbeddedConfig, QueueOptions, Req, Runtime, WaitMode};
+use warpdrive::{EmbeddedConfig, Queue, QueueOptions, Req, Runtime, WaitMode};
 
 use super::baseline;
 use super::report::RunReport;
@@ -94,44 +94,47 @@ fn sleep_rtt(iters: usize) -> anyhow::Result<CaseResult> {
     Ok(r.with_note(format!("engine slept {sleeps} times in {iters} requests")))
 }
 
-fn batch_throughput(rt: &Runtime, time: Duration) -> anyhow::Result<CaseResult> {
+/// Keeps a queue full of NOPs submitted in bursts of 32 for `time`, then
+/// drains it. Returns how many completed and how long that took.
+pub(super) fn nop_bursts(q: &mut Queue, time: Duration) -> anyhow::Result<(u64, Duration)> {
     const BURST: usize = 32;
-    let opts = QueueOptions { depth: 256, wait: WaitMode::Poll, ..Default::default() };
-    let mut q = rt.queue_with("dma", &opts)?;
     let depth = q.depth() as usize;
-    on_app_cpu(|| -> anyhow::Result<CaseResult> {
-        let mut reqs = Vec::with_capacity(BURST);
-        let mut tickets = Vec::with_capacity(depth);
-        let mut done = Vec::with_capacity(depth * 2);
-        let mut completed = 0u64;
-        let start = Instant::now();
-        let mut elapsed = Duration::ZERO;
-        while elapsed < time {
-            for _ in 0..64 {
-                while q.in_flight() as usize + BURST <= depth {
-                    reqs.extend((0..BURST).map(|_| Req::nop()));
-                    let n = q.submit_many(&mut reqs, &mut tickets)?;
-                    reqs.clear();
-                    if n == 0 {
-                        break;
-                    }
+    let mut reqs = Vec::with_capacity(BURST);
+    let mut tickets = Vec::with_capacity(depth);
+    let mut done = Vec::with_capacity(depth * 2);
+    let mut completed = 0u64;
+    let start = Instant::now();
+    while start.elapsed() < time {
+        // Read the clock only every 64 rounds.
+        for _ in 0..64 {
+            while q.in_flight() as usize + BURST <= depth {
+                reqs.extend((0..BURST).map(|_| Req::nop()));
+                let n = q.submit_many(&mut reqs, &mut tickets)?;
+                reqs.clear();
+                if n == 0 {
+                    break;
                 }
-                tickets.clear();
-                q.poll(&mut done)?;
-                completed += done.len() as u64;
-                done.clear();
             }
-            elapsed = start.elapsed();
-        }
-        // Drain what is still in flight so every request is accounted for.
-        while q.in_flight() > 0 {
-            q.wait(1, &mut done)?;
+            tickets.clear();
+            q.poll(&mut done)?;
             completed += done.len() as u64;
             done.clear();
         }
-        let elapsed = start.elapsed();
-        Ok(CaseResult::throughput("queue-batch32-throughput", completed, None, elapsed))
-    })
+    }
+    // Drain what is still in flight so every request is accounted for.
+    while q.in_flight() > 0 {
+        q.wait(1, &mut done)?;
+        completed += done.len() as u64;
+        done.clear();
+    }
+    Ok((completed, start.elapsed()))
+}
+
+fn batch_throughput(rt: &Runtime, time: Duration) -> anyhow::Result<CaseResult> {
+    let opts = QueueOptions { depth: 256, wait: WaitMode::Poll, ..Default::default() };
+    let mut q = rt.queue_with("dma", &opts)?;
+    let (completed, elapsed) = on_app_cpu(|| nop_bursts(&mut q, time))?;
+    Ok(CaseResult::throughput("queue-batch32-throughput", completed, None, elapsed))
 }
 
 fn row(case: &str, lat: Option<super::stats::Latency>, err: Option<String>) -> CaseResult {

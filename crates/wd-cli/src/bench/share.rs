@@ -66,30 +66,7 @@ pub fn client(socket: &str, millis: u64) -> anyhow::Result<()> {
     let rt = Runtime::connect(socket)?;
     let opts = QueueOptions { depth: 256, wait: WaitMode::Poll, ..Default::default() };
     let mut q = rt.queue_with("dma", &opts)?;
-    let depth = q.depth() as usize;
-    let (mut reqs, mut tickets, mut done) = (Vec::new(), Vec::new(), Vec::new());
-    let mut completed = 0u64;
-    let end = Instant::now() + Duration::from_millis(millis);
-    while Instant::now() < end {
-        for _ in 0..64 {
-            while q.in_flight() as usize + 32 <= depth {
-                reqs.extend((0..32).map(|_| Req::nop()));
-                let n = q.submit_many(&mut reqs, &mut tickets)?;
-                reqs.clear();
-                if n == 0 {
-                    break;
-                }
-            }
-            tickets.clear();
-            q.poll(&mut done)?;
-            completed += done.len() as u64;
-            done.clear();
-        }
-    }
-    while q.in_flight() > 0 {
-        q.wait(1, &mut done)?;
-        done.clear();
-    }
+    let (completed, _) = super::queue::nop_bursts(&mut q, Duration::from_millis(millis))?;
     println!("{completed}");
     Ok(())
 }
