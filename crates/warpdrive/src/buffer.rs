@@ -13,13 +13,17 @@ pub enum Buffer {
     /// Process memory reached by SVA: the queue binds the vector's bytes
     /// for the duration of the request.
     Heap(Vec<u8>),
+    /// As a request's `src`: the same bytes as its `dst` (an in-place
+    /// request, for example encrypting a buffer where it lies). Means
+    /// nothing anywhere else, and holds no bytes of its own.
+    InPlace,
 }
 
 impl Buffer {
     /// Length in bytes.
     pub fn len(&self) -> usize {
         match self {
-            Buffer::None => 0,
+            Buffer::None | Buffer::InPlace => 0,
             Buffer::Reg(b) => b.len(),
             Buffer::Heap(v) => v.len(),
         }
@@ -33,7 +37,7 @@ impl Buffer {
     /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
         match self {
-            Buffer::None => &[],
+            Buffer::None | Buffer::InPlace => &[],
             Buffer::Reg(b) => b.as_slice(),
             Buffer::Heap(v) => v,
         }
@@ -42,7 +46,7 @@ impl Buffer {
     /// The bytes, writable.
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         match self {
-            Buffer::None => &mut [],
+            Buffer::None | Buffer::InPlace => &mut [],
             Buffer::Reg(b) => b.as_mut_slice(),
             Buffer::Heap(v) => v,
         }

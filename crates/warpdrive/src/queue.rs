@@ -516,7 +516,8 @@ impl Inner {
 
     fn buffer_ref(&mut self, b: &mut Buffer, perms: Perms) -> Option<(BufRef, u32)> {
         match b {
-            Buffer::None => Some((BufRef::NONE, NO_BIND)),
+            // Resolved by `stage` once the destination is known.
+            Buffer::None | Buffer::InPlace => Some((BufRef::NONE, NO_BIND)),
             Buffer::Reg(r) => Some((r.buf_ref(), NO_BIND)),
             Buffer::Heap(v) => self.bind(v.as_mut_ptr() as usize, v.len(), perms),
         }
@@ -548,6 +549,17 @@ impl Inner {
         let Some((dst, db)) = self.buffer_ref(&mut req.dst, Perms::RW) else {
             self.unbind(sb);
             return Err(SubmitError::Busy(req));
+        };
+        // In place: the device sees identical src and dst references and
+        // hands the driver one buffer to read and write.
+        let src = match (&req.src, &req.dst) {
+            (Buffer::InPlace, Buffer::None | Buffer::InPlace) => {
+                self.unbind(db);
+                let e = Error::Unavailable("an in-place request needs a destination buffer".into());
+                return Err(SubmitError::Failed(e, req));
+            }
+            (Buffer::InPlace, _) => dst,
+            _ => src,
         };
         let head = (req.opcode, req.flags, req.session, req.params);
         let Req { src: sbuf, dst: dbuf, .. } = req;

@@ -1,7 +1,7 @@
 //! In-place requests on the `sec` device (`src` and `dst` naming the same
-//! registered bytes). The owned-buffer `Req` cannot express that yet, so
-//! the descriptors are written raw through a second mapping of a real
-//! queue, as another process holding the memfd would.
+//! bytes): raw descriptors through a second mapping of a real queue, as
+//! another process holding the memfd would write them, and the owned-buffer
+//! API's `Buffer::InPlace`.
 
 use std::os::fd::AsFd;
 use std::sync::atomic::Ordering;
@@ -103,4 +103,38 @@ fn aead_and_ctr_in_place() {
     // A partial overlap is refused by the host before the driver runs.
     let d = Descriptor { dst: BufRef::region(region, 16, 100), user_data: 6, ..d };
     assert_eq!(raw(raw_q.memfd(), &d).status(), Status::BadParam);
+}
+
+/// The same in-place CTR request through the owned-buffer API: `src` is
+/// `Buffer::InPlace`, and the buffer comes back encrypted where it lay.
+#[test]
+fn in_place_through_the_request_api() {
+    let rt = Runtime::embedded_with(&warpdrive::EmbeddedConfig { pin: false, ..Default::default() }).unwrap();
+    let mut q = rt.queue("sec").unwrap();
+    let ctr = CipherKey::new(&rt, "sec", CipherAlg::AesCtr, &[5; 16]).unwrap();
+    let iv = [7u8; 16];
+    let data: Vec<u8> = (0..100u8).collect();
+    let want = ctr.encrypt(&mut q, &iv, &data).unwrap();
+    let pool = rt.pool(128, 1).unwrap();
+    for dst in [warpdrive::Buffer::Heap(data.clone()), {
+        let mut b = pool.alloc().unwrap();
+        b.set_len(100);
+        b.as_mut_slice().copy_from_slice(&data);
+        warpdrive::Buffer::Reg(b)
+    }] {
+        let req = warpdrive::Req {
+            session: ctr.session(),
+            params: wd_sec::alg::encode_iv(&iv, 0).unwrap(),
+            src: warpdrive::Buffer::InPlace,
+            dst,
+            ..warpdrive::Req::new(Opcode::SEC_ENCRYPT)
+        };
+        let t = q.submit(req).map_err(|e| e.into_error()).unwrap();
+        let done = q.wait_for(t).unwrap();
+        assert_eq!(done.status, Status::Ok);
+        assert_eq!(done.dst.as_slice(), &want[..], "encrypted where it lay");
+    }
+    // In place without a destination is refused before submission.
+    let req = warpdrive::Req { src: warpdrive::Buffer::InPlace, ..warpdrive::Req::new(Opcode::SEC_ENCRYPT) };
+    assert!(matches!(q.submit(req), Err(warpdrive::SubmitError::Failed(..))));
 }
