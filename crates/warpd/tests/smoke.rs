@@ -172,3 +172,46 @@ fn cached_bindings_in_use_are_never_evicted() {
     assert_eq!(done.status, Status::Ok);
     assert_eq!(done.dst.as_slice(), &[3u8; 300][..]);
 }
+
+/// Sleep/wake handshakes across processes (engine idles at once, client
+/// sleeps at once): no request may wait for the 20 ms futex timeout, which
+/// is what a lost wake-up looks like. Release builds only, by hand:
+/// `cargo test --release -p warpd --test smoke -- --ignored`.
+#[test]
+#[ignore]
+fn stress_no_lost_wakeups_across_processes() {
+    let cfg = format!("/tmp/warpd-stress-{}.toml", std::process::id());
+    std::fs::write(&cfg, "[[device]]\ndriver = \"dma\"\nidle_spin_us = 0\npin = false\n").unwrap();
+    let path = format!("/tmp/warpd-test-{}-stress.sock", std::process::id());
+    let _ = std::fs::remove_file(&path);
+    let child = Command::new(env!("CARGO_BIN_EXE_warpd"))
+        .args(["--foreground", "--socket", &path, "--config", &cfg])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let d = Daemon { child, path };
+    let t0 = Instant::now();
+    while !std::path::Path::new(&d.path).exists() {
+        assert!(t0.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let rt = Runtime::connect(&d.path).unwrap();
+    let opts =
+        warpdrive::QueueOptions { wait: warpdrive::WaitMode::SpinThenSleep(Duration::ZERO), ..Default::default() };
+    let mut q = rt.queue_with("dma", &opts).unwrap();
+    let end = Instant::now() + Duration::from_secs(10);
+    let (mut n, mut stalls) = (0u64, Vec::new());
+    while Instant::now() < end {
+        let t = Instant::now();
+        q.nop().unwrap();
+        if t.elapsed() > Duration::from_millis(15) {
+            stalls.push(t.elapsed());
+        }
+        n += 1;
+    }
+    let _ = std::fs::remove_file(&cfg);
+    let band = Duration::from_micros(19_500)..Duration::from_millis(22);
+    let lost = stalls.iter().filter(|l| band.contains(l)).count();
+    eprintln!("{n} requests; stalls over 15 ms: {stalls:?}");
+    assert_eq!(lost, 0, "{lost} of {n} requests waited for the futex timeout: {stalls:?}");
+}
