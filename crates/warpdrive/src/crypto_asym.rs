@@ -136,6 +136,11 @@ impl PublicKey {
         Ok(PublicKey { s: Session::open(rt, dev, wd_hpre::kind::PUBLIC, scheme, der)? })
     }
 
+    /// Session id.
+    pub fn session(&self) -> u32 {
+        self.s.id
+    }
+
     /// `Ok(true)` for a valid signature, `Ok(false)` for an invalid one;
     /// errors only for queue or session failures.
     pub fn verify(&self, q: &mut Queue, msg: &[u8], sig: &[u8]) -> Result<bool, CryptoError> {

@@ -206,3 +206,41 @@ fn keys_and_signatures_interoperate_with_openssl() {
         assert!(wd(&["verify", "-p", &pk, "-s", &osig, "-i", "msg"], &d.0).status.success(), "{t}");
     }
 }
+
+#[test]
+fn bench_asym_covers_verify_oaep_and_key_agreement() {
+    let d = Dir::new("bench-asym");
+    let out = wd(&["bench", "asym", "--json", "--millis", "20", "--no-openssl"], &d.0);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("{\"results\":["), "{text}");
+    for case in [
+        "rsa2048-sign",
+        "rsa2048-verify",
+        "rsa2048-oaep-encrypt",
+        "rsa2048-oaep-decrypt",
+        "ecdsa-p256-sign",
+        "ecdsa-p256-verify",
+        "ecdh-p256-derive",
+        "x25519-derive",
+        "ed25519-sign",
+        "ed25519-verify",
+    ] {
+        for how in ["engine", "wd d1", "wd d32"] {
+            let key = format!("{{\"case\":\"{case} {how}\",");
+            let at = text.find(&key).unwrap_or_else(|| panic!("no {case} {how} in {text}"));
+            let row = &text[at..at + text[at..].find('}').unwrap()];
+            assert!(!row.contains("\"ops_per_sec\":null") && !row.contains("\"ops_per_sec\":0,"), "{row}");
+        }
+        assert!(text.contains(&format!("\"{case} wd-d32/engine\":")), "{text}");
+    }
+    // With openssl: one algorithm, its figure next to ours.
+    if tool("openssl", &["version"], &d.0).is_some() {
+        let out = wd(&["bench", "asym", "--json", "--millis", "20", "--cases", "x25519"], &d.0);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("{\"case\":\"x25519-derive openssl\""), "{text}");
+        assert!(text.contains("\"x25519-derive wd-d32/openssl\":"), "{text}");
+        assert!(!text.contains("rsa2048"), "--cases selects: {text}");
+    }
+}

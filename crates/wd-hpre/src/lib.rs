@@ -360,6 +360,43 @@ pub fn verify(p: &PublicSession, msg: &[u8], sig: &[u8]) -> Result<bool, Status>
     Ok(signature::UnparsedPublicKey::new(alg, &p.der).verify(msg, sig).is_ok())
 }
 
+/// RSA-OAEP (SHA-256) encryption with a public session of scheme
+/// `RsaOaepSha256`; a message too long for the key is `BadParam`.
+pub fn encrypt(p: &PublicSession, msg: &[u8]) -> Result<Vec<u8>, Status> {
+    let k = p.oaep.as_ref().ok_or(Status::BadSession)?;
+    if msg.len() > k.max_plaintext_size(&rsa::OAEP_SHA256_MGF1SHA256) {
+        return Err(Status::BadParam);
+    }
+    let mut out = vec![0u8; k.ciphertext_size()];
+    let n = k.encrypt(&rsa::OAEP_SHA256_MGF1SHA256, msg, &mut out, None).map_err(|_| Status::DeviceError)?.len();
+    out.truncate(n);
+    Ok(out)
+}
+
+/// RSA-OAEP (SHA-256) decryption; a ciphertext that does not decrypt is
+/// `BadData`.
+pub fn decrypt(p: &PrivateSession, ct: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, Status> {
+    let Priv::Rsa(_, Some(k)) = &p.key else { return Err(Status::BadSession) };
+    let mut out = zeroize::Zeroizing::new(vec![0u8; k.min_output_size()]);
+    let n = k.decrypt(&rsa::OAEP_SHA256_MGF1SHA256, ct, &mut out, None).map_err(|_| Status::BadData)?.len();
+    out.truncate(n);
+    Ok(out)
+}
+
+/// Key agreement (ECDH P-256/P-384 with an uncompressed point, X25519 with
+/// 32 raw bytes); a peer key that is not on the curve is `BadData`.
+pub fn derive(p: &PrivateSession, peer: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, Status> {
+    let Priv::Agree(k) = &p.key else { return Err(Status::BadSession) };
+    let alg = match p.scheme {
+        Scheme::X25519 => &agreement::X25519,
+        Scheme::EcdhP384 => &agreement::ECDH_P384,
+        _ => &agreement::ECDH_P256,
+    };
+    agreement::agree(k, agreement::UnparsedPublicKey::new(alg, peer), Status::BadData, |s| {
+        Ok(zeroize::Zeroizing::new(s.to_vec()))
+    })
+}
+
 /// The `hpre` device driver.
 pub struct HpreDevice {
     info: DeviceInfo,
@@ -450,41 +487,25 @@ fn run(req: &mut Request<'_>) -> Result<Outcome, Status> {
         Opcode::HPRE_ENCRYPT => {
             let s = public(req)?;
             let p = s.as_any().downcast_ref::<PublicSession>().ok_or(Status::BadSession)?;
-            let k = p.oaep.as_ref().ok_or(Status::BadSession)?;
             let msg = req.src.bytes()?;
-            if msg.len() > k.max_plaintext_size(&rsa::OAEP_SHA256_MGF1SHA256) {
-                return Err(Status::BadParam);
-            }
-            let mut out = vec![0u8; k.ciphertext_size()];
-            let n =
-                k.encrypt(&rsa::OAEP_SHA256_MGF1SHA256, msg, &mut out, None).map_err(|_| Status::DeviceError)?.len();
             let consumed = msg.len();
-            put(req, &out[..n], consumed)
+            let out = encrypt(p, msg)?;
+            put(req, &out, consumed)
         }
         Opcode::HPRE_DECRYPT => {
             let s = private(req)?;
             let p = s.as_any().downcast_ref::<PrivateSession>().ok_or(Status::BadSession)?;
-            let Priv::Rsa(_, Some(k)) = &p.key else { return Err(Status::BadSession) };
             let ct = req.src.bytes()?;
-            let mut out = zeroize::Zeroizing::new(vec![0u8; k.min_output_size()]);
-            let n = k.decrypt(&rsa::OAEP_SHA256_MGF1SHA256, ct, &mut out, None).map_err(|_| Status::BadData)?.len();
             let consumed = ct.len();
-            put(req, &out[..n], consumed)
+            let out = decrypt(p, ct)?;
+            put(req, &out, consumed)
         }
         Opcode::HPRE_DERIVE => {
             let s = private(req)?;
             let p = s.as_any().downcast_ref::<PrivateSession>().ok_or(Status::BadSession)?;
-            let Priv::Agree(k) = &p.key else { return Err(Status::BadSession) };
-            let alg = match p.scheme {
-                Scheme::X25519 => &agreement::X25519,
-                Scheme::EcdhP384 => &agreement::ECDH_P384,
-                _ => &agreement::ECDH_P256,
-            };
             let peer = req.src.bytes()?;
             let n = peer.len();
-            let secret = agreement::agree(k, agreement::UnparsedPublicKey::new(alg, peer), Status::BadData, |s| {
-                Ok(zeroize::Zeroizing::new(s.to_vec()))
-            })?;
+            let secret = derive(p, peer)?;
             put(req, &secret, n)
         }
         _ => Err(Status::BadOpcode),

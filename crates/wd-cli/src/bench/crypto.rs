@@ -24,7 +24,9 @@ pub enum CryptoBench {
     Cipher(CryptoBenchArgs),
     /// Digests (sha256, sha512, sha1, sha3-256, sm3, md5, ...).
     Digest(CryptoBenchArgs),
-    /// Signatures: RSA-2048 (PKCS#1 v1.5, SHA-256), ECDSA P-256, Ed25519.
+    /// Public-key operations: RSA-2048 sign/verify (PKCS#1 v1.5, SHA-256) and
+    /// OAEP encrypt/decrypt, ECDSA P-256 sign/verify, ECDH P-256 and X25519
+    /// derive, Ed25519 sign/verify.
     Asym(AsymBenchArgs),
 }
 
@@ -39,6 +41,10 @@ pub struct AsymBenchArgs {
     /// Skip `openssl speed`.
     #[arg(long)]
     no_openssl: bool,
+    /// Only the cases whose names contain one of these (comma separated),
+    /// e.g. `verify,x25519`; default all.
+    #[arg(long, value_delimiter = ',')]
+    cases: Vec<String>,
 }
 
 #[derive(Args)]
@@ -337,7 +343,177 @@ fn openssl(op: Op, size: usize) -> anyhow::Result<CaseResult> {
 // ---------------------------------------------------------------------------
 // wd bench asym
 
-use warpdrive::crypto_asym::{self, KeyType, PrivateKey, Scheme};
+use warpdrive::crypto_asym::{self, KeyType, PrivateKey, PublicKey, Scheme};
+
+/// One public-key operation measured by `wd bench asym`.
+#[derive(Clone, Copy, PartialEq)]
+enum AsymOp {
+    Sign,
+    Verify,
+    Encrypt,
+    Decrypt,
+    Derive,
+}
+
+/// One `wd bench asym` case: name, key, scheme, operation, and the
+/// `openssl speed` algorithm, line tag and field (counted from the end:
+/// 2 = first figure (sign, derive), 1 = second (verify)) to compare with.
+struct AsymCase {
+    name: &'static str,
+    key: KeyType,
+    scheme: Scheme,
+    op: AsymOp,
+    ossl: &'static str,
+    tag: &'static str,
+    field: usize,
+    ossl_note: &'static str,
+}
+
+const ASYM_CASES: [AsymCase; 10] = {
+    #[allow(clippy::too_many_arguments)]
+    const fn c(
+        name: &'static str,
+        key: KeyType,
+        scheme: Scheme,
+        op: AsymOp,
+        ossl: &'static str,
+        tag: &'static str,
+        field: usize,
+        ossl_note: &'static str,
+    ) -> AsymCase {
+        AsymCase { name, key, scheme, op, ossl, tag, field, ossl_note }
+    }
+    use AsymOp::*;
+    [
+        c("rsa2048-sign", KeyType::Rsa2048, Scheme::RsaPkcs1Sha256, Sign, "rsa2048", "+F2:", 2, "sign"),
+        c("rsa2048-verify", KeyType::Rsa2048, Scheme::RsaPkcs1Sha256, Verify, "rsa2048", "+F2:", 1, "verify"),
+        // OpenSSL 3.0's `speed` has no OAEP figures: the closest are the raw
+        // private (sign) and public (verify) operations on the same key size.
+        c(
+            "rsa2048-oaep-encrypt",
+            KeyType::Rsa2048,
+            Scheme::RsaOaepSha256,
+            Encrypt,
+            "rsa2048",
+            "+F2:",
+            1,
+            "verify (public op)",
+        ),
+        c(
+            "rsa2048-oaep-decrypt",
+            KeyType::Rsa2048,
+            Scheme::RsaOaepSha256,
+            Decrypt,
+            "rsa2048",
+            "+F2:",
+            2,
+            "sign (private op)",
+        ),
+        c("ecdsa-p256-sign", KeyType::P256, Scheme::EcdsaP256Sha256, Sign, "ecdsap256", "+F4:", 2, "sign"),
+        c("ecdsa-p256-verify", KeyType::P256, Scheme::EcdsaP256Sha256, Verify, "ecdsap256", "+F4:", 1, "verify"),
+        c("ecdh-p256-derive", KeyType::P256, Scheme::EcdhP256, Derive, "ecdhp256", "+F5:", 2, "derive"),
+        c("x25519-derive", KeyType::X25519, Scheme::X25519, Derive, "ecdhx25519", "+F5:", 2, "derive"),
+        c("ed25519-sign", KeyType::Ed25519, Scheme::Ed25519, Sign, "ed25519", "+F6:", 2, "sign"),
+        c("ed25519-verify", KeyType::Ed25519, Scheme::Ed25519, Verify, "ed25519", "+F6:", 1, "verify"),
+    ]
+};
+
+/// The input of one operation and the session it runs on.
+struct AsymWork {
+    src: Vec<u8>,
+    dst: Vec<u8>,
+    session: u32,
+    opcode: Opcode,
+    direct: Box<dyn FnMut()>,
+    // Sessions live as long as the work.
+    _keys: (Option<PrivateKey>, Option<PublicKey>),
+}
+
+fn asym_work(rt: &Runtime, q: &mut warpdrive::Queue, c: &AsymCase) -> anyhow::Result<AsymWork> {
+    let e = |e: wd_hpre::HpreError| anyhow!("{e}");
+    let msg = vec![0x61u8; 32];
+    let der = crypto_asym::keygen(q, c.key)?;
+    let sess = wd_hpre::new_private(&wd_hpre::encode_session(c.scheme, &der)).map_err(e)?;
+    let pub_der = wd_hpre::public_of(&sess).map_err(|s| anyhow!("{s:?}"))?;
+    let sk = PrivateKey::new(rt, "hpre", c.scheme, &der)?;
+    Ok(match c.op {
+        AsymOp::Sign => AsymWork {
+            src: msg.clone(),
+            dst: vec![0; 512],
+            session: sk.session(),
+            opcode: Opcode::HPRE_SIGN,
+            direct: Box::new(move || {
+                std::hint::black_box(wd_hpre::sign(&sess, &msg).expect("sign"));
+            }),
+            _keys: (Some(sk), None),
+        },
+        AsymOp::Verify => {
+            let sig = wd_hpre::sign(&sess, &msg).map_err(|s| anyhow!("{s:?}"))?;
+            let ps = wd_hpre::new_public(&wd_hpre::encode_session(c.scheme, &pub_der)).map_err(e)?;
+            let pk = PublicKey::new(rt, "hpre", c.scheme, &pub_der)?;
+            let (m, s2) = (msg.clone(), sig.clone());
+            AsymWork {
+                src: msg,
+                dst: sig,
+                session: pk.session(),
+                opcode: Opcode::HPRE_VERIFY,
+                direct: Box::new(move || {
+                    assert!(wd_hpre::verify(&ps, &m, &s2).expect("verify"));
+                }),
+                _keys: (None, Some(pk)),
+            }
+        }
+        AsymOp::Encrypt => {
+            let ps = wd_hpre::new_public(&wd_hpre::encode_session(c.scheme, &pub_der)).map_err(e)?;
+            let pk = PublicKey::new(rt, "hpre", c.scheme, &pub_der)?;
+            let m = msg.clone();
+            AsymWork {
+                src: msg,
+                dst: vec![0; 512],
+                session: pk.session(),
+                opcode: Opcode::HPRE_ENCRYPT,
+                direct: Box::new(move || {
+                    std::hint::black_box(wd_hpre::encrypt(&ps, &m).expect("encrypt"));
+                }),
+                _keys: (None, Some(pk)),
+            }
+        }
+        AsymOp::Decrypt => {
+            let ps = wd_hpre::new_public(&wd_hpre::encode_session(c.scheme, &pub_der)).map_err(e)?;
+            let ct = wd_hpre::encrypt(&ps, &msg).map_err(|s| anyhow!("{s:?}"))?;
+            let c2 = ct.clone();
+            AsymWork {
+                src: ct,
+                dst: vec![0; 512],
+                session: sk.session(),
+                opcode: Opcode::HPRE_DECRYPT,
+                direct: Box::new(move || {
+                    std::hint::black_box(wd_hpre::decrypt(&sess, &c2).expect("decrypt"));
+                }),
+                _keys: (Some(sk), None),
+            }
+        }
+        AsymOp::Derive => {
+            // The peer: a second key's public half (X25519: 32 raw bytes;
+            // ECDH: the uncompressed point, the SPKI's last 65 bytes).
+            let other = crypto_asym::keygen(q, c.key)?;
+            let os = wd_hpre::new_private(&wd_hpre::encode_session(c.scheme, &other)).map_err(e)?;
+            let op = wd_hpre::public_of(&os).map_err(|s| anyhow!("{s:?}"))?;
+            let peer = if c.scheme == Scheme::X25519 { op } else { op[op.len().saturating_sub(65)..].to_vec() };
+            let p2 = peer.clone();
+            AsymWork {
+                src: peer,
+                dst: vec![0; 128],
+                session: sk.session(),
+                opcode: Opcode::HPRE_DERIVE,
+                direct: Box::new(move || {
+                    std::hint::black_box(wd_hpre::derive(&sess, &p2).expect("derive"));
+                }),
+                _keys: (Some(sk), None),
+            }
+        }
+    })
+}
 
 fn asym(a: AsymBenchArgs) -> anyhow::Result<Report> {
     let rt = Runtime::embedded()?;
@@ -345,38 +521,35 @@ fn asym(a: AsymBenchArgs) -> anyhow::Result<Report> {
     let case_time = Duration::from_millis(a.millis.max(10));
     let mut rows = Vec::new();
     let mut ratios = Vec::new();
-    let cases = [
-        ("rsa2048-sign", KeyType::Rsa2048, Scheme::RsaPkcs1Sha256, "rsa2048", "+F2:"),
-        ("ecdsa-p256-sign", KeyType::P256, Scheme::EcdsaP256Sha256, "ecdsap256", "+F4:"),
-        ("ed25519-sign", KeyType::Ed25519, Scheme::Ed25519, "ed25519", "+F6:"),
-    ];
-    let msg = [0x61u8; 32];
-    for (name, t, scheme, ossl, tag) in cases {
+    let mut ossl_out: Vec<(&str, anyhow::Result<String>)> = Vec::new();
+    for c in &ASYM_CASES {
+        if !a.cases.is_empty() && !a.cases.iter().any(|n| c.name.contains(n.as_str())) {
+            continue;
+        }
+        let name = c.name;
         let mut q = rt.queue_with("hpre", &QueueOptions { depth: 64, wait: WaitMode::Poll, ..Default::default() })?;
-        let der = crypto_asym::keygen(&mut q, t)?;
+        let mut w = asym_work(&rt, &mut q, c)?;
         // The engine directly.
-        let sess = wd_hpre::new_private(&wd_hpre::encode_session(scheme, &der)).map_err(|e| anyhow!("{e}"))?;
-        let mut f = || {
-            std::hint::black_box(wd_hpre::sign(&sess, &msg).expect("sign"));
-        };
-        let (ops, el) = spin_for(case_time, &mut f);
+        let (ops, el) = spin_for(case_time, &mut w.direct);
         let eng = CaseResult::throughput(format!("{name} engine"), ops, None, el).with_note("inline, this thread");
         // Through the queue.
-        let sk = PrivateKey::new(&rt, "hpre", scheme, &der)?;
+        let req =
+            |src: warpdrive::Buffer, dst: warpdrive::Buffer| Req { session: w.session, src, dst, ..Req::new(w.opcode) };
         let mut wd_rows = Vec::new();
         for depth in [1usize, 32] {
             let mut done = Vec::new();
+            for _ in 0..depth {
+                q.submit(req(w.src.clone().into(), w.dst.clone().into())).map_err(|e| anyhow!("{e}"))?;
+            }
             let start = Instant::now();
             let mut n = 0u64;
-            for _ in 0..depth {
-                q.submit(sk.sign_req(msg.to_vec().into(), vec![0u8; 512].into())).map_err(|e| anyhow!("{e}"))?;
-            }
             while start.elapsed() < case_time {
                 q.wait(1, &mut done)?;
                 for r in done.drain(..) {
                     ensure!(r.status.is_ok(), "{name}: {:?}", r.status);
+                    ensure!(w.opcode != Opcode::HPRE_VERIFY || r.result == 1, "{name}: the signature did not verify");
                     n += 1;
-                    q.submit(sk.sign_req(r.src, r.dst)).map_err(|e| anyhow!("{e}"))?;
+                    q.submit(req(r.src, r.dst)).map_err(|e| anyhow!("{e}"))?;
                 }
             }
             let el = start.elapsed();
@@ -391,41 +564,52 @@ fn asym(a: AsymBenchArgs) -> anyhow::Result<Report> {
         if let (Some(w), Some(e)) = (wd_rows[1].ops_per_sec, eng.ops_per_sec) {
             ratios.push((format!("{name} wd-d32/engine"), w / e));
         }
+        let d32 = wd_rows[1].ops_per_sec;
         rows.push(eng);
         rows.extend(wd_rows);
         if a.no_openssl {
             continue;
         }
-        match openssl_asym(ossl, tag) {
-            Ok(sign_per_s) => {
-                if let Some(w) = rows[rows.len() - 1].ops_per_sec {
-                    ratios.push((format!("{name} wd-d32/openssl"), w / sign_per_s));
+        // One `openssl speed` run per algorithm serves both of its figures.
+        if !ossl_out.iter().any(|(n, _)| *n == c.ossl) {
+            ossl_out.push((c.ossl, openssl_speed_asym(c.ossl)));
+        }
+        let text = &ossl_out.iter().find(|(n, _)| *n == c.ossl).expect("just added").1;
+        let note = format!("openssl speed {} {}, 1 s", c.ossl, c.ossl_note);
+        match text.as_ref().map_err(|e| anyhow!("{e}")).and_then(|t| openssl_asym_field(t, c.tag, c.field)) {
+            Ok(per_s) => {
+                if let Some(w) = d32 {
+                    ratios.push((format!("{name} wd-d32/openssl"), w / per_s));
                 }
                 rows.push(
-                    CaseResult { ops_per_sec: Some(sign_per_s), ..CaseResult::skipped(format!("{name} openssl"), "") }
-                        .with_note("openssl speed, 1 s"),
+                    CaseResult { ops_per_sec: Some(per_s), ..CaseResult::skipped(format!("{name} openssl"), "") }
+                        .with_note(note),
                 );
             }
             Err(e) => rows.push(CaseResult::skipped(format!("{name} openssl"), e.to_string())),
         }
     }
-    Ok(("wd bench asym (signatures per second)".into(), a.json, rows, ratios))
+    Ok(("wd bench asym (operations per second)".into(), a.json, rows, ratios))
 }
 
-/// Sign operations per second from `openssl speed -mr -seconds 1 ALG`.
-fn openssl_asym(alg: &str, tag: &str) -> anyhow::Result<f64> {
+/// The output of `openssl speed -mr -seconds 1 ALG`.
+fn openssl_speed_asym(alg: &str) -> anyhow::Result<String> {
     let out = Command::new("openssl")
         .args(["speed", "-mr", "-seconds", "1", alg])
         .output()
         .map_err(|e| anyhow!("openssl not runnable: {e}"))?;
-    ensure!(out.status.success(), "openssl speed failed");
-    let text = String::from_utf8_lossy(&out.stdout);
-    // "+F2:n:bits:sign/s:verify/s", "+F6:n:bits:name:sign/s:verify/s"
+    ensure!(out.status.success(), "openssl speed {alg} failed");
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// One figure of a machine-readable `openssl speed` line: `from_end` 2 is
+/// the first (sign, derive), 1 the second (verify).
+/// "+F2:n:bits:sign/s:verify/s", "+F5:n:bits:derive/s:s/op",
+/// "+F6:n:bits:name:sign/s:verify/s".
+fn openssl_asym_field(text: &str, tag: &str, from_end: usize) -> anyhow::Result<f64> {
     let line = text.lines().find(|l| l.starts_with(tag)).ok_or_else(|| anyhow!("unrecognized openssl speed output"))?;
     let f: Vec<&str> = line.split(':').collect();
-    let v = f
-        .get(f.len().wrapping_sub(2))
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| anyhow!("unrecognized openssl speed output"))?;
-    Ok(v)
+    f.get(f.len().wrapping_sub(from_end))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| anyhow!("unrecognized openssl speed output"))
 }
