@@ -77,8 +77,11 @@ struct Session {
 
 impl Session {
     fn open(rt: &Runtime, dev: &str, kind: u32, alg: u16, key: &[u8]) -> Result<Session, CryptoError> {
-        let params = wd_sec::alg::encode_session(alg, key);
-        let id = rt.create_session(dev, kind, &params).map_err(session_err)?;
+        Session::open_params(rt, dev, kind, &wd_sec::alg::encode_session(alg, key))
+    }
+
+    fn open_params(rt: &Runtime, dev: &str, kind: u32, params: &[u8]) -> Result<Session, CryptoError> {
+        let id = rt.create_session(dev, kind, params).map_err(session_err)?;
         Ok(Session { rt: rt.clone(), dev: dev.to_string(), id })
     }
 }
@@ -93,6 +96,8 @@ impl Drop for Session {
 pub struct CipherKey {
     s: Session,
     alg: CipherAlg,
+    tag_len: usize,
+    iv_len: usize,
 }
 
 impl CipherKey {
@@ -103,7 +108,42 @@ impl CipherKey {
         if !alg.key_lens().contains(&key.len()) {
             return Err(SecError::KeySize { got: key.len(), allowed: alg.key_lens() }.into());
         }
-        Ok(CipherKey { s: Session::open(rt, dev, wd_sec::alg::kind::CIPHER, alg as u16, key)?, alg })
+        let s = Session::open(rt, dev, wd_sec::alg::kind::CIPHER, alg as u16, key)?;
+        Ok(CipherKey { s, alg, tag_len: alg.tag_len(), iv_len: alg.iv_len() })
+    }
+
+    /// An AEAD key with `tag_len`-byte tags and `nonce_len`-byte nonces:
+    /// GCM tags of 12..=16 bytes (NIST SP 800-38D), CCM nonces of 7..=13
+    /// and tags of 4, 6, ..., 16 bytes (SP 800-38C). Other lengths are
+    /// [`SecError::TagSize`] or [`SecError::NonceSize`] (checked here and
+    /// again by the device when it creates the session); a plain cipher is
+    /// [`SecError::NotAead`].
+    pub fn new_aead(
+        rt: &Runtime,
+        dev: &str,
+        alg: CipherAlg,
+        key: &[u8],
+        tag_len: usize,
+        nonce_len: usize,
+    ) -> Result<CipherKey, CryptoError> {
+        if !alg.key_lens().contains(&key.len()) {
+            return Err(SecError::KeySize { got: key.len(), allowed: alg.key_lens() }.into());
+        }
+        alg.check_aead(tag_len, nonce_len)?;
+        // Both fit a byte: check_aead allows at most 16.
+        let params = wd_sec::alg::encode_session_aead(alg as u16, key, tag_len as u8, nonce_len as u8);
+        let s = Session::open_params(rt, dev, wd_sec::alg::kind::CIPHER, &params)?;
+        Ok(CipherKey { s, alg, tag_len, iv_len: nonce_len })
+    }
+
+    /// AEAD tag length in bytes (0 for plain ciphers).
+    pub fn tag_len(&self) -> usize {
+        self.tag_len
+    }
+
+    /// IV or nonce length in bytes.
+    pub fn iv_len(&self) -> usize {
+        self.iv_len
     }
 
     /// The algorithm.
@@ -117,10 +157,13 @@ impl CipherKey {
     }
 
     fn params(&self, iv: &[u8], aad_len: usize) -> Result<[u64; 2], CryptoError> {
-        if iv.len() != self.alg.iv_len() {
-            return Err(SecError::IvSize { got: iv.len(), want: self.alg.iv_len() }.into());
+        if iv.len() != self.iv_len {
+            return Err(SecError::IvSize { got: iv.len(), want: self.iv_len }.into());
         }
         let aad = u32::try_from(aad_len).map_err(|_| SecError::InputLength)?;
+        if self.alg.is_aead() {
+            return Ok(wd_sec::alg::encode_nonce(iv, aad)?);
+        }
         Ok(wd_sec::alg::encode_iv(iv, aad)?)
     }
 
@@ -147,7 +190,8 @@ impl CipherKey {
         }
     }
 
-    /// AEAD: encrypts `pt` with `aad`; returns ciphertext followed by the 16-byte tag.
+    /// AEAD: encrypts `pt` with `aad`; returns ciphertext followed by the
+    /// tag ([`CipherKey::tag_len`] bytes: 16 unless chosen otherwise).
     pub fn seal(&self, q: &mut Queue, nonce: &[u8], aad: &[u8], pt: &[u8]) -> Result<Vec<u8>, CryptoError> {
         self.need_aead()?;
         let mut src = Vec::with_capacity(aad.len() + pt.len());
@@ -165,7 +209,7 @@ impl CipherKey {
         src: Vec<u8>,
     ) -> Result<Vec<u8>, CryptoError> {
         self.need_aead()?;
-        let n = src.len().checked_sub(aad_len).ok_or(SecError::Truncated)? + 16;
+        let n = src.len().checked_sub(aad_len).ok_or(SecError::Truncated)? + self.tag_len;
         let req = self.encrypt_req(nonce, aad_len, Buffer::Heap(src), Buffer::Heap(vec![0; n]))?;
         let d = run(q, req)?;
         let mut out = take_heap(d.dst);
@@ -178,13 +222,14 @@ impl CipherKey {
     /// input shorter than a tag is [`SecError::Truncated`].
     pub fn open(&self, q: &mut Queue, nonce: &[u8], aad: &[u8], ct_tag: &[u8]) -> Result<Vec<u8>, CryptoError> {
         self.need_aead()?;
-        if ct_tag.len() < 16 {
+        if ct_tag.len() < self.tag_len {
             return Err(SecError::Truncated.into());
         }
         let mut src = Vec::with_capacity(aad.len() + ct_tag.len());
         src.extend_from_slice(aad);
         src.extend_from_slice(ct_tag);
-        let req = self.decrypt_req(nonce, aad.len(), Buffer::Heap(src), Buffer::Heap(vec![0; ct_tag.len() - 16]))?;
+        let req =
+            self.decrypt_req(nonce, aad.len(), Buffer::Heap(src), Buffer::Heap(vec![0; ct_tag.len() - self.tag_len]))?;
         let d = run(q, req)?;
         let mut out = take_heap(d.dst);
         out.truncate(d.produced as usize);

@@ -27,9 +27,11 @@ pub enum CipherAlg {
     AesCtr = 0x04,
     /// AES-XTS (key is two AES keys: 32 or 64 bytes; IV = 16-byte tweak).
     AesXts = 0x05,
-    /// AES-GCM, 12-byte nonce, 16-byte tag.
+    /// AES-GCM, 12-byte nonce, 16-byte tag (12..=16 per session:
+    /// [`encode_session_aead`]).
     AesGcm = 0x06,
-    /// AES-CCM, 12-byte nonce, 16-byte tag.
+    /// AES-CCM, 12-byte nonce, 16-byte tag by default; 7..=13-byte nonces
+    /// and 4, 6, ..., 16-byte tags per session ([`encode_session_aead`]).
     AesCcm = 0x07,
     /// ChaCha20-Poly1305 (RFC 8439), 12-byte nonce, 16-byte tag.
     ChaCha20Poly1305 = 0x08,
@@ -43,7 +45,7 @@ pub enum CipherAlg {
     Sm4Ctr = 0x14,
     /// SM4-XTS (32-byte key).
     Sm4Xts = 0x15,
-    /// SM4-GCM, 12-byte nonce, 16-byte tag.
+    /// SM4-GCM, 12-byte nonce, 16-byte tag (12..=16 per session).
     Sm4Gcm = 0x16,
 }
 
@@ -105,7 +107,7 @@ impl CipherAlg {
         }
     }
 
-    /// IV (nonce, tweak) length in bytes; 0 for ECB.
+    /// Default IV (nonce, tweak) length in bytes; 0 for ECB.
     pub fn iv_len(self) -> usize {
         match self {
             CipherAlg::AesEcb | CipherAlg::Sm4Ecb => 0,
@@ -114,7 +116,42 @@ impl CipherAlg {
         }
     }
 
-    /// Authentication tag length (AEAD), else 0.
+    /// Tag lengths a session may choose (NIST SP 800-38D for GCM,
+    /// SP 800-38C for CCM); empty for plain ciphers.
+    pub fn tag_lens(self) -> &'static [usize] {
+        match self {
+            CipherAlg::AesGcm | CipherAlg::Sm4Gcm => &[12, 13, 14, 15, 16],
+            CipherAlg::AesCcm => &[4, 6, 8, 10, 12, 14, 16],
+            CipherAlg::ChaCha20Poly1305 => &[16],
+            _ => &[],
+        }
+    }
+
+    /// Nonce lengths a session may choose (CCM: 7..=13, SP 800-38C);
+    /// empty for plain ciphers.
+    pub fn nonce_lens(self) -> &'static [usize] {
+        match self {
+            CipherAlg::AesCcm => &[7, 8, 9, 10, 11, 12, 13],
+            CipherAlg::AesGcm | CipherAlg::Sm4Gcm | CipherAlg::ChaCha20Poly1305 => &[12],
+            _ => &[],
+        }
+    }
+
+    /// Checks an AEAD session's tag and nonce lengths.
+    pub fn check_aead(self, tag_len: usize, nonce_len: usize) -> Result<(), SecError> {
+        if !self.is_aead() {
+            return Err(SecError::NotAead);
+        }
+        if !self.tag_lens().contains(&tag_len) {
+            return Err(SecError::TagSize { got: tag_len, allowed: self.tag_lens() });
+        }
+        if !self.nonce_lens().contains(&nonce_len) {
+            return Err(SecError::NonceSize { got: nonce_len, allowed: self.nonce_lens() });
+        }
+        Ok(())
+    }
+
+    /// Default authentication tag length (AEAD: 16), else 0.
     pub fn tag_len(self) -> usize {
         if self.is_aead() {
             16
@@ -315,12 +352,64 @@ pub fn encode_session(alg: u16, key: &[u8]) -> zeroize::Zeroizing<Vec<u8>> {
     v
 }
 
+/// AEAD session parameters with a chosen tag and nonce length:
+/// `alg id (u16 LE) | tag length (u8) | nonce length (u8) | key bytes`
+/// (a zero length byte means the default, 16 and 12). The device checks
+/// them against [`CipherAlg::check_aead`] when the session is created.
+pub fn encode_session_aead(alg: u16, key: &[u8], tag_len: u8, nonce_len: u8) -> zeroize::Zeroizing<Vec<u8>> {
+    let mut v = encode_session(alg, key);
+    v[2] = tag_len;
+    v[3] = nonce_len;
+    v
+}
+
 /// Splits session parameters into the algorithm id and the key.
 pub fn decode_session(p: &[u8]) -> Result<(u16, &[u8]), SecError> {
-    if p.len() < SESSION_HEADER || p[2] != 0 || p[3] != 0 {
+    match decode_cipher_session(p)? {
+        (id, 0, 0, key) => Ok((id, key)),
+        _ => Err(SecError::BadSessionParams),
+    }
+}
+
+/// Splits cipher session parameters into the algorithm id, tag length,
+/// nonce length (0: default) and the key.
+pub fn decode_cipher_session(p: &[u8]) -> Result<(u16, u8, u8, &[u8]), SecError> {
+    if p.len() < SESSION_HEADER {
         return Err(SecError::BadSessionParams);
     }
-    Ok((u16::from_le_bytes([p[0], p[1]]), &p[SESSION_HEADER..]))
+    Ok((u16::from_le_bytes([p[0], p[1]]), p[2], p[3], &p[SESSION_HEADER..]))
+}
+
+/// Packs an AEAD nonce of up to 13 bytes and the AAD length into `params`.
+/// Up to 12-byte nonces: as [`encode_iv`] (AAD length in the high 32 bits
+/// of `params[1]`). 13-byte nonces (CCM) take byte 12 at bits 32..40 of
+/// `params[1]` and leave 24 bits for the AAD length (`params[1] >> 40`,
+/// below 16 MiB); the session's nonce length tells the device which.
+pub fn encode_nonce(nonce: &[u8], aad_len: u32) -> Result<[u64; 2], SecError> {
+    if nonce.len() <= 12 {
+        return encode_iv(nonce, aad_len);
+    }
+    if nonce.len() > 13 {
+        return Err(SecError::NonceSize { got: nonce.len(), allowed: &[7, 8, 9, 10, 11, 12, 13] });
+    }
+    if aad_len >= 1 << 24 {
+        return Err(SecError::InputLength);
+    }
+    let [lo, hi] = encode_iv(nonce, 0)?;
+    Ok([lo, hi | (u64::from(aad_len) << 40)])
+}
+
+/// The nonce (first `nonce_len` bytes of the result) and AAD length packed
+/// by [`encode_nonce`] for a session with `nonce_len`-byte nonces.
+pub fn decode_nonce(params: [u64; 2], nonce_len: usize) -> ([u8; 16], usize) {
+    let mut iv = decode_iv(params);
+    if nonce_len == 13 {
+        iv[13..].fill(0);
+        (iv, (params[1] >> 40) as usize)
+    } else {
+        iv[12..].fill(0);
+        (iv, (params[1] >> 32) as usize)
+    }
 }
 
 /// Packs an IV of up to 16 bytes (and, for AEAD, the AAD length) into the
@@ -375,6 +464,33 @@ mod tests {
         assert_eq!(decode_iv(encode_iv(&iv16, 0).unwrap()).to_vec(), iv16);
         assert!(encode_iv(&iv16, 1).is_err());
         assert!(encode_iv(&[0; 17], 0).is_err());
+    }
+
+    #[test]
+    fn nonce_packing() {
+        for n in 7..=13usize {
+            let nonce: Vec<u8> = (1..=n as u8).collect();
+            let aad = if n == 13 { (1 << 24) - 1 } else { 0xfff_ffff };
+            let (iv, a) = decode_nonce(encode_nonce(&nonce, aad).unwrap(), n);
+            assert_eq!((&iv[..n], a), (&nonce[..], aad as usize), "{n}");
+        }
+        assert!(encode_nonce(&[0; 13], 1 << 24).is_err());
+        assert!(encode_nonce(&[0; 14], 0).is_err());
+    }
+
+    #[test]
+    fn aead_lengths() {
+        assert!(CipherAlg::AesGcm.check_aead(12, 12).is_ok());
+        assert!(matches!(CipherAlg::AesGcm.check_aead(8, 12), Err(SecError::TagSize { got: 8, .. })));
+        assert!(matches!(CipherAlg::AesGcm.check_aead(16, 8), Err(SecError::NonceSize { got: 8, .. })));
+        assert!(CipherAlg::AesCcm.check_aead(4, 7).is_ok());
+        assert!(matches!(CipherAlg::AesCcm.check_aead(5, 7), Err(SecError::TagSize { .. })));
+        assert!(matches!(CipherAlg::AesCcm.check_aead(16, 14), Err(SecError::NonceSize { .. })));
+        assert!(CipherAlg::ChaCha20Poly1305.check_aead(12, 12).is_err());
+        assert_eq!(CipherAlg::AesCbc.check_aead(16, 12), Err(SecError::NotAead));
+        let p = encode_session_aead(CipherAlg::AesCcm as u16, b"k", 8, 13);
+        assert_eq!(decode_cipher_session(&p).unwrap(), (CipherAlg::AesCcm as u16, 8, 13, &b"k"[..]));
+        assert!(decode_session(&p).is_err(), "digest and MAC sessions take no lengths");
     }
 
     #[test]

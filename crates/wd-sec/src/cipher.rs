@@ -9,32 +9,105 @@
 use aes_gcm::aead::AeadInPlace;
 use aws_lc_rs::aead::{self as awsa, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::cipher::{self as awsc, DecryptionContext, EncryptionContext, UnboundCipherKey};
-use cipher::consts::{U12, U16};
+use cipher::consts::{U10, U11, U12, U13, U14, U15, U16, U4, U6, U7, U8, U9};
+use cipher::generic_array::GenericArray;
 use cipher::{BlockDecrypt, BlockDecryptMut, BlockEncrypt, BlockEncryptMut, InnerIvInit, KeyInit, StreamCipher};
 
 use crate::alg::CipherAlg;
 use crate::SecError;
 
-type Sm4Gcm = aes_gcm::AesGcm<sm4::Sm4, U12>;
+/// A RustCrypto AEAD whose nonce and tag lengths are fixed by its type,
+/// behind one object-safe face so sessions can pick them at run time.
+trait DynAead: Send + Sync {
+    fn seal(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &mut [u8]) -> Result<(), SecError>;
+    fn open(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> bool;
+}
+
+impl<A: AeadInPlace + Send + Sync> DynAead for A {
+    // The lengths were checked when the session was made and again by
+    // the callers below, so `from_slice` cannot see a wrong length.
+    fn seal(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &mut [u8]) -> Result<(), SecError> {
+        let t = engine(self.encrypt_in_place_detached(GenericArray::from_slice(nonce), aad, buf))?;
+        tag.copy_from_slice(&t);
+        Ok(())
+    }
+
+    fn open(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> bool {
+        self.decrypt_in_place_detached(GenericArray::from_slice(nonce), aad, buf, GenericArray::from_slice(tag)).is_ok()
+    }
+}
+
+fn dyn_aead<A: AeadInPlace + KeyInit + Send + Sync + 'static>(key: &[u8]) -> Result<Box<dyn DynAead>, SecError> {
+    Ok(Box::new(engine(A::new_from_slice(key))?))
+}
+
+/// GCM with a `tag`-byte tag (12..=16) over block cipher `$c`.
+macro_rules! gcm_tag {
+    ($c:ty, $tag:expr, $key:expr) => {
+        match $tag {
+            12 => dyn_aead::<aes_gcm::AesGcm<$c, U12, U12>>($key),
+            13 => dyn_aead::<aes_gcm::AesGcm<$c, U12, U13>>($key),
+            14 => dyn_aead::<aes_gcm::AesGcm<$c, U12, U14>>($key),
+            15 => dyn_aead::<aes_gcm::AesGcm<$c, U12, U15>>($key),
+            16 => dyn_aead::<aes_gcm::AesGcm<$c, U12, U16>>($key),
+            t => Err(SecError::TagSize { got: t, allowed: CipherAlg::AesGcm.tag_lens() }),
+        }
+    };
+}
+
+/// CCM with an `$n`-byte nonce and a `tag`-byte tag over `$c`.
+macro_rules! ccm_tag {
+    ($c:ty, $n:ty, $tag:expr, $key:expr) => {
+        match $tag {
+            4 => dyn_aead::<ccm::Ccm<$c, U4, $n>>($key),
+            6 => dyn_aead::<ccm::Ccm<$c, U6, $n>>($key),
+            8 => dyn_aead::<ccm::Ccm<$c, U8, $n>>($key),
+            10 => dyn_aead::<ccm::Ccm<$c, U10, $n>>($key),
+            12 => dyn_aead::<ccm::Ccm<$c, U12, $n>>($key),
+            14 => dyn_aead::<ccm::Ccm<$c, U14, $n>>($key),
+            16 => dyn_aead::<ccm::Ccm<$c, U16, $n>>($key),
+            t => Err(SecError::TagSize { got: t, allowed: CipherAlg::AesCcm.tag_lens() }),
+        }
+    };
+}
+
+/// CCM with a `nonce`-byte nonce (7..=13) over `$c`.
+macro_rules! ccm_nonce {
+    ($c:ty, $nonce:expr, $tag:expr, $key:expr) => {
+        match $nonce {
+            7 => ccm_tag!($c, U7, $tag, $key),
+            8 => ccm_tag!($c, U8, $tag, $key),
+            9 => ccm_tag!($c, U9, $tag, $key),
+            10 => ccm_tag!($c, U10, $tag, $key),
+            11 => ccm_tag!($c, U11, $tag, $key),
+            12 => ccm_tag!($c, U12, $tag, $key),
+            13 => ccm_tag!($c, U13, $tag, $key),
+            n => Err(SecError::NonceSize { got: n, allowed: CipherAlg::AesCcm.nonce_lens() }),
+        }
+    };
+}
 
 enum Key {
-    /// AES-GCM and ChaCha20-Poly1305 on aws-lc.
+    /// AES-GCM (16-byte tags) and ChaCha20-Poly1305 on aws-lc.
     AwsAead(LessSafeKey),
     /// AES-ECB/CBC/CTR on aws-lc: an encrypting and a decrypting key.
     AwsBlock(Box<(awsc::EncryptingKey, awsc::DecryptingKey)>),
-    Ccm128(Box<ccm::Ccm<aes::Aes128, U16, U12>>),
-    Ccm256(Box<ccm::Ccm<aes::Aes256, U16, U12>>),
+    /// RustCrypto AEADs: AES-CCM (any nonce and tag length), SM4-GCM, and
+    /// AES-GCM with a tag shorter than 16 bytes.
+    Aead(Box<dyn DynAead>),
     Xts128(Box<xts_mode::Xts128<aes::Aes128>>),
     Xts256(Box<xts_mode::Xts128<aes::Aes256>>),
     Sm4(Box<sm4::Sm4>),
     Sm4Xts(Box<xts_mode::Xts128<sm4::Sm4>>),
-    Sm4Gcm(Box<Sm4Gcm>),
 }
 
-/// A cipher key bound to its algorithm.
+/// A cipher key bound to its algorithm (and, for AEAD, its tag and nonce
+/// lengths).
 pub struct CipherKey {
     alg: CipherAlg,
     key: Key,
+    tag_len: usize,
+    nonce_len: usize,
 }
 
 fn engine<T, E>(r: Result<T, E>) -> Result<T, SecError> {
@@ -50,12 +123,32 @@ fn aws_block_alg(len: usize) -> &'static awsc::Algorithm {
 }
 
 impl CipherKey {
-    /// Schedules `key` for `alg` after checking its length.
+    /// Schedules `key` for `alg` after checking its length (AEAD: the
+    /// default 16-byte tag and 12-byte nonce).
     pub fn new(alg: CipherAlg, key: &[u8]) -> Result<CipherKey, SecError> {
+        if alg.is_aead() {
+            return CipherKey::with_aead(alg, key, 16, 12);
+        }
+        CipherKey::make(alg, key, 0, 0)
+    }
+
+    /// Schedules an AEAD `key` with `tag_len`-byte tags and
+    /// `nonce_len`-byte nonces, checked by [`CipherAlg::check_aead`].
+    pub fn with_aead(alg: CipherAlg, key: &[u8], tag_len: usize, nonce_len: usize) -> Result<CipherKey, SecError> {
+        alg.check_aead(tag_len, nonce_len)?;
+        CipherKey::make(alg, key, tag_len, nonce_len)
+    }
+
+    fn make(alg: CipherAlg, key: &[u8], tag_len: usize, nonce_len: usize) -> Result<CipherKey, SecError> {
         if !alg.key_lens().contains(&key.len()) {
             return Err(SecError::KeySize { got: key.len(), allowed: alg.key_lens() });
         }
         let k = match alg {
+            CipherAlg::AesGcm if tag_len < 16 => Key::Aead(match key.len() {
+                16 => gcm_tag!(aes::Aes128, tag_len, key)?,
+                24 => gcm_tag!(aes::Aes192, tag_len, key)?,
+                _ => gcm_tag!(aes::Aes256, tag_len, key)?,
+            }),
             CipherAlg::AesGcm | CipherAlg::ChaCha20Poly1305 => {
                 let a = match (alg, key.len()) {
                     (CipherAlg::ChaCha20Poly1305, _) => &awsa::CHACHA20_POLY1305,
@@ -75,8 +168,8 @@ impl CipherKey {
                 };
                 Key::AwsBlock(Box::new((engine(e)?, engine(d)?)))
             }
-            CipherAlg::AesCcm if key.len() == 16 => Key::Ccm128(Box::new(engine(ccm::Ccm::new_from_slice(key))?)),
-            CipherAlg::AesCcm => Key::Ccm256(Box::new(engine(ccm::Ccm::new_from_slice(key))?)),
+            CipherAlg::AesCcm if key.len() == 16 => Key::Aead(ccm_nonce!(aes::Aes128, nonce_len, tag_len, key)?),
+            CipherAlg::AesCcm => Key::Aead(ccm_nonce!(aes::Aes256, nonce_len, tag_len, key)?),
             CipherAlg::AesXts => {
                 let (a, b) = key.split_at(key.len() / 2);
                 if key.len() == 32 {
@@ -98,12 +191,12 @@ impl CipherKey {
                     engine(sm4::Sm4::new_from_slice(b))?,
                 )))
             }
-            CipherAlg::Sm4Gcm => Key::Sm4Gcm(Box::new(engine(Sm4Gcm::new_from_slice(key))?)),
+            CipherAlg::Sm4Gcm => Key::Aead(gcm_tag!(sm4::Sm4, tag_len, key)?),
             CipherAlg::Sm4Ecb | CipherAlg::Sm4Cbc | CipherAlg::Sm4CbcPkcs7 | CipherAlg::Sm4Ctr => {
                 Key::Sm4(Box::new(engine(sm4::Sm4::new_from_slice(key))?))
             }
         };
-        Ok(CipherKey { alg, key: k })
+        Ok(CipherKey { alg, key: k, tag_len, nonce_len })
     }
 
     /// The algorithm.
@@ -111,50 +204,69 @@ impl CipherKey {
         self.alg
     }
 
-    /// AEAD seal of `buf` in place; returns the tag.
-    pub fn seal(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> Result<[u8; 16], SecError> {
-        let mut tag = [0u8; 16];
+    /// AEAD tag length in bytes (0 for plain ciphers).
+    pub fn tag_len(&self) -> usize {
+        self.tag_len
+    }
+
+    /// AEAD nonce length in bytes (0 for plain ciphers).
+    pub fn nonce_len(&self) -> usize {
+        self.nonce_len
+    }
+
+    fn check_aead_lens(&self, nonce: &[u8], tag: usize) -> Result<(), SecError> {
+        if !self.alg.is_aead() {
+            return Err(SecError::NotAead);
+        }
+        if nonce.len() != self.nonce_len {
+            return Err(SecError::IvSize { got: nonce.len(), want: self.nonce_len });
+        }
+        if tag != self.tag_len {
+            return Err(SecError::Truncated);
+        }
+        Ok(())
+    }
+
+    fn aws_nonce(nonce: &[u8]) -> Result<Nonce, SecError> {
+        engine(Nonce::try_assume_unique_for_key(nonce))
+    }
+
+    /// AEAD seal of `buf` in place; the tag (`tag_len` bytes) into `tag`.
+    pub fn seal(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &mut [u8]) -> Result<(), SecError> {
+        self.check_aead_lens(nonce, tag.len())?;
         match &self.key {
             Key::AwsAead(k) => {
-                let t =
-                    engine(k.seal_in_place_separate_tag(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), buf))?;
+                let t = engine(k.seal_in_place_separate_tag(Self::aws_nonce(nonce)?, Aad::from(aad), buf))?;
                 tag.copy_from_slice(t.as_ref());
+                Ok(())
             }
-            Key::Ccm128(k) => tag.copy_from_slice(&engine(k.encrypt_in_place_detached(nonce.into(), aad, buf))?),
-            Key::Ccm256(k) => tag.copy_from_slice(&engine(k.encrypt_in_place_detached(nonce.into(), aad, buf))?),
-            Key::Sm4Gcm(k) => tag.copy_from_slice(&engine(k.encrypt_in_place_detached(nonce.into(), aad, buf))?),
-            _ => return Err(SecError::NotAead),
+            Key::Aead(k) => k.seal(nonce, aad, buf, tag),
+            _ => Err(SecError::NotAead),
         }
-        Ok(tag)
     }
 
     /// AEAD seal out of place: `src` encrypted into `out[..src.len()]`, the
-    /// tag into `out[src.len()..src.len() + 16]` (`out` must hold both).
+    /// tag into `out[src.len()..src.len() + tag_len]` (`out` must hold both).
     /// aws-lc keys encrypt straight from `src` (no copy).
-    pub fn seal_to(&self, nonce: &[u8; 12], aad: &[u8], src: &[u8], out: &mut [u8]) -> Result<(), SecError> {
-        let out = out.get_mut(..src.len() + 16).ok_or(SecError::Overflow)?;
+    pub fn seal_to(&self, nonce: &[u8], aad: &[u8], src: &[u8], out: &mut [u8]) -> Result<(), SecError> {
+        let out = out.get_mut(..src.len() + self.tag_len).ok_or(SecError::Overflow)?;
         // aws-lc's scatter path is as fast as in-place for GCM, but a slow
         // block-at-a-time loop for ChaCha20-Poly1305: copy there instead.
         if let (Key::AwsAead(k), CipherAlg::AesGcm) = (&self.key, self.alg) {
-            return engine(k.seal_in_place_scatter(
-                Nonce::assume_unique_for_key(*nonce),
-                Aad::from(aad),
-                &mut [],
-                src,
-                out,
-            ));
+            self.check_aead_lens(nonce, self.tag_len)?;
+            return engine(k.seal_in_place_scatter(Self::aws_nonce(nonce)?, Aad::from(aad), &mut [], src, out));
         }
         let (ct, tag) = out.split_at_mut(src.len());
         ct.copy_from_slice(src);
-        tag.copy_from_slice(&self.seal(nonce, aad, ct)?);
-        Ok(())
+        self.seal(nonce, aad, ct, tag)
     }
 
     /// AEAD open out of place into `out` (exactly `ct.len()` bytes). On a
     /// tag mismatch `out` is zeroed and `AuthFailed` returned.
-    pub fn open_to(&self, nonce: &[u8; 12], aad: &[u8], ct: &[u8], tag: &[u8], out: &mut [u8]) -> Result<(), SecError> {
+    pub fn open_to(&self, nonce: &[u8], aad: &[u8], ct: &[u8], tag: &[u8], out: &mut [u8]) -> Result<(), SecError> {
         if let (Key::AwsAead(k), CipherAlg::AesGcm) = (&self.key, self.alg) {
-            return match k.open_separate_gather(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), ct, tag, out) {
+            self.check_aead_lens(nonce, tag.len())?;
+            return match k.open_separate_gather(Self::aws_nonce(nonce)?, Aad::from(aad), ct, tag, out) {
                 Ok(()) => Ok(()),
                 Err(_) => {
                     zeroize::Zeroize::zeroize(out);
@@ -168,14 +280,11 @@ impl CipherKey {
 
     /// AEAD open of `buf` in place. On a tag mismatch `buf` is zeroed and
     /// `AuthFailed` returned: no unauthenticated plaintext escapes.
-    pub fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> Result<(), SecError> {
+    pub fn open(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> Result<(), SecError> {
+        self.check_aead_lens(nonce, tag.len())?;
         let ok = match &self.key {
-            Key::AwsAead(k) => {
-                k.open_in_place_separate_tag(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), tag, buf).is_ok()
-            }
-            Key::Ccm128(k) => k.decrypt_in_place_detached(nonce.into(), aad, buf, tag.into()).is_ok(),
-            Key::Ccm256(k) => k.decrypt_in_place_detached(nonce.into(), aad, buf, tag.into()).is_ok(),
-            Key::Sm4Gcm(k) => k.decrypt_in_place_detached(nonce.into(), aad, buf, tag.into()).is_ok(),
+            Key::AwsAead(k) => k.open_in_place_separate_tag(Self::aws_nonce(nonce)?, Aad::from(aad), tag, buf).is_ok(),
+            Key::Aead(k) => k.open(nonce, aad, buf, tag),
             _ => return Err(SecError::NotAead),
         };
         if ok {

@@ -15,6 +15,12 @@
 //! | 2 digest | [`DigestAlg`] | none |
 //! | 3 MAC | [`MacAlg::id`]: `0x0100 \| digest id` (HMAC), `0x0200` (CMAC-AES) | any (HMAC), 16/24/32 (CMAC) |
 //!
+//! AEAD sessions may choose their tag and nonce lengths in the two header
+//! bytes ([`alg::encode_session_aead`]): GCM tags of 12..=16 bytes (NIST
+//! SP 800-38D), CCM nonces of 7..=13 bytes and tags of 4, 6, ..., 16 bytes
+//! (SP 800-38C); anything else is refused at creation
+//! ([`SecError::TagSize`], [`SecError::NonceSize`]: `Status::BadParam`).
+//!
 //! Key and parameter sizes are checked at creation; a bad one is
 //! `Status::BadParam`, an unknown kind or algorithm `Status::BadSession`.
 //! The IV policy is "caller supplies one per request": the session holds
@@ -26,7 +32,7 @@
 //! |---|---|---|---|---|---|
 //! | `SEC_ENCRYPT`, cipher | cipher | IV (16 bytes: [`alg::encode_iv`]) | plaintext | ciphertext (`>=` [`CipherAlg::sealed_len`]) | ciphertext length |
 //! | `SEC_DECRYPT`, cipher | cipher | IV | ciphertext | plaintext | plaintext length (padding removed) |
-//! | `SEC_ENCRYPT`, AEAD | cipher | 12-byte nonce, AAD length `a` in `params[1] >> 32` | `a` bytes AAD, plaintext | ciphertext, 16-byte tag | text + 16 |
+//! | `SEC_ENCRYPT`, AEAD | cipher | nonce, AAD length `a` ([`alg::encode_nonce`]) | `a` bytes AAD, plaintext | ciphertext, tag (16 bytes unless the session chose fewer) | text + tag |
 //! | `SEC_DECRYPT`, AEAD | cipher | nonce, `a` | AAD, ciphertext, tag | plaintext | text length |
 //! | `SEC_DIGEST` | 0 | `params[0]` = [`DigestAlg`] id | data | digest | digest length |
 //! | `SEC_DIGEST` | digest/MAC | - | data | digest or MAC (stream untouched) | length |
@@ -86,6 +92,24 @@ pub enum SecError {
         got: usize,
         /// Bytes expected.
         want: usize,
+    },
+    /// The AEAD tag length does not fit the algorithm (GCM: 12..=16, CCM:
+    /// 4, 6, ..., 16, ChaCha20-Poly1305: 16).
+    #[error("tag of {got} bytes; the algorithm takes {allowed:?}")]
+    TagSize {
+        /// Bytes asked for.
+        got: usize,
+        /// Lengths accepted.
+        allowed: &'static [usize],
+    },
+    /// The AEAD nonce length chosen for a session does not fit the
+    /// algorithm (CCM: 7..=13; the others: 12).
+    #[error("nonce of {got} bytes; the algorithm takes {allowed:?}")]
+    NonceSize {
+        /// Bytes asked for.
+        got: usize,
+        /// Lengths accepted.
+        allowed: &'static [usize],
     },
     /// Input length not acceptable for the mode (not whole blocks, too short).
     #[error("input length not acceptable for this mode")]
@@ -167,12 +191,20 @@ impl Session for MacSession {
 
 /// Creates a session object from `kind` and `params` (see the crate docs).
 pub fn new_session(kind: u32, params: &[u8]) -> Result<Arc<dyn Session>, SecError> {
+    if kind == alg::kind::CIPHER {
+        let (id, tag, nonce, key) = alg::decode_cipher_session(params)?;
+        let a = CipherAlg::from_id(id).ok_or(SecError::UnknownAlgorithm(id))?;
+        let key = if tag == 0 && nonce == 0 {
+            CipherKey::new(a, key)?
+        } else {
+            let tag = if tag == 0 { a.tag_len() } else { usize::from(tag) };
+            let nonce = if nonce == 0 { a.iv_len() } else { usize::from(nonce) };
+            CipherKey::with_aead(a, key, tag, nonce)?
+        };
+        return Ok(Arc::new(CipherSession { key }));
+    }
     let (id, key) = alg::decode_session(params)?;
     match kind {
-        alg::kind::CIPHER => {
-            let a = CipherAlg::from_id(id).ok_or(SecError::UnknownAlgorithm(id))?;
-            Ok(Arc::new(CipherSession { key: CipherKey::new(a, key)? }))
-        }
         alg::kind::DIGEST => {
             let a = DigestAlg::from_id(id).ok_or(SecError::UnknownAlgorithm(id))?;
             if !key.is_empty() {
@@ -240,42 +272,40 @@ fn crypt(req: &mut Request<'_>, encrypt: bool) -> Result<Outcome, SecError> {
     let iv = alg::decode_iv(params);
     let consumed = len32(req.src.len());
     if alg.is_aead() {
-        let aad_len = (params[1] >> 32) as usize;
-        let nonce: [u8; 12] = iv[..12].try_into().expect("12 of 16");
+        let (t, nl) = (key.tag_len(), key.nonce_len());
+        let (iv, aad_len) = alg::decode_nonce(params, nl);
+        let nonce = &iv[..nl];
         if req.dst.is_aliased() {
             let buf = req.in_place().map_err(|_| SecError::Engine)?;
-            if buf.len() < aad_len + 16 {
+            if buf.len() < aad_len + t {
                 return Err(SecError::Truncated);
             }
             let (aad, rest) = buf.split_at_mut(aad_len);
-            let (text, tag) = rest.split_at_mut(rest.len() - 16);
+            let (text, tag) = rest.split_at_mut(rest.len() - t);
             if encrypt {
-                let t = key.seal(&nonce, aad, text)?;
-                tag.copy_from_slice(&t);
-                return Ok(Outcome::ok(consumed, len32(text.len() + 16)));
+                key.seal(nonce, aad, text, tag)?;
+                return Ok(Outcome::ok(consumed, len32(text.len() + t)));
             }
-            return key.open(&nonce, aad, text, tag).map(|()| Outcome::ok(consumed, len32(text.len())));
+            return key.open(nonce, aad, text, tag).map(|()| Outcome::ok(consumed, len32(text.len())));
         }
         let src = req.src.bytes().map_err(|_| SecError::Engine)?;
-        if src.len() < aad_len || (!encrypt && src.len() < aad_len + 16) {
+        if src.len() < aad_len || (!encrypt && src.len() < aad_len + t) {
             return Err(SecError::Truncated);
         }
         let (aad, body) = src.split_at(aad_len);
         let dst = req.dst.bytes_mut().map_err(|_| SecError::Overflow)?;
         if encrypt {
-            if dst.len() < body.len() + 16 {
+            if dst.len() < body.len() + t {
                 return Err(SecError::Overflow);
             }
-            key.seal_to(&nonce, aad, body, dst)?;
-            return Ok(Outcome::ok(consumed, len32(body.len() + 16)));
+            key.seal_to(nonce, aad, body, dst)?;
+            return Ok(Outcome::ok(consumed, len32(body.len() + t)));
         }
-        let (ct, tag) = body.split_at(body.len() - 16);
+        let (ct, tag) = body.split_at(body.len() - t);
         if dst.len() < ct.len() {
             return Err(SecError::Overflow);
         }
-        return key
-            .open_to(&nonce, aad, ct, tag, &mut dst[..ct.len()])
-            .map(|()| Outcome::ok(consumed, len32(ct.len())));
+        return key.open_to(nonce, aad, ct, tag, &mut dst[..ct.len()]).map(|()| Outcome::ok(consumed, len32(ct.len())));
     }
     if params[1] >> 32 != 0 && alg.iv_len() < 16 {
         return Err(SecError::IvSize { got: 16, want: alg.iv_len() });

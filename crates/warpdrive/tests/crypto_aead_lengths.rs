@@ -1,0 +1,250 @@
+//! AEAD sessions with chosen tag and nonce lengths: GCM tags of 12..=16
+//! bytes (NIST SP 800-38D, 5.2.1.2), CCM nonces of 7..=13 bytes and tags
+//! of 4, 6, ..., 16 bytes (SP 800-38C, A.1), through real queues. The CCM
+//! examples are SP 800-38C Appendix C (C.1-C.4); every (nonce, tag) pair
+//! is cross-checked against OpenSSL through pyca/cryptography when
+//! `python3` has it.
+
+use std::process::Command;
+
+use warpdrive::crypto::{CipherAlg, CipherKey, CryptoError, SecError};
+use warpdrive::{Queue, Runtime};
+
+fn h(s: &str) -> Vec<u8> {
+    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn setup() -> (Runtime, Queue) {
+    let rt = Runtime::embedded_with(&warpdrive::EmbeddedConfig { pin: false, ..Default::default() }).unwrap();
+    let q = rt.queue("sec").unwrap();
+    (rt, q)
+}
+
+/// SP 800-38C Appendix C: (tag bytes, nonce, AAD, payload, ciphertext | tag),
+/// all under K = 40414243 44454647 48494a4b 4c4d4e4f.
+const CCM_EXAMPLES: [(usize, &str, &str, &str, &str); 3] = [
+    // C.1: Tlen 32, Nlen 56, Alen 64, Plen 32.
+    (4, "10111213141516", "0001020304050607", "20212223", "7162015b 4dac255d"),
+    // C.2: Tlen 48, Nlen 64, Alen 128, Plen 128.
+    (
+        6,
+        "1011121314151617",
+        "000102030405060708090a0b0c0d0e0f",
+        "202122232425262728292a2b2c2d2e2f",
+        "d2a1f0e0 51ea5f62 081a7792 073d593d 1fc64fbf accd",
+    ),
+    // C.3: Tlen 64, Nlen 96, Alen 160, Plen 192.
+    (
+        8,
+        "101112131415161718191a1b",
+        "000102030405060708090a0b0c0d0e0f10111213",
+        "202122232425262728292a2b2c2d2e2f3031323334353637",
+        "e3b201a9 f5b71a7a 9b1ceaec cd97e70b 6176aad9 a4428aa5 484392fb c1b09951",
+    ),
+];
+
+#[test]
+fn ccm_sp800_38c_examples() {
+    let (rt, mut q) = setup();
+    let key = h("404142434445464748494a4b4c4d4e4f");
+    for (i, (t, n, a, p, c)) in CCM_EXAMPLES.iter().enumerate() {
+        let (nonce, aad, pt, want) = (h(n), h(a), h(p), h(c));
+        let k = CipherKey::new_aead(&rt, "sec", CipherAlg::AesCcm, &key, *t, nonce.len()).unwrap();
+        assert_eq!((k.tag_len(), k.iv_len()), (*t, nonce.len()));
+        let ct = k.seal(&mut q, &nonce, &aad, &pt).unwrap();
+        assert_eq!(hex(&ct), hex(&want), "C.{}", i + 1);
+        assert_eq!(k.open(&mut q, &nonce, &aad, &ct).unwrap(), pt, "C.{}", i + 1);
+        for j in 0..ct.len() {
+            let mut bad = ct.clone();
+            bad[j] ^= 0x80;
+            assert!(matches!(k.open(&mut q, &nonce, &aad, &bad), Err(CryptoError::AuthFailed)), "C.{} byte {j}", i + 1);
+        }
+        // A ciphertext shorter than the tag is a typed error, not a panic.
+        assert!(matches!(k.open(&mut q, &nonce, &aad, &ct[..t - 1]), Err(CryptoError::Param(SecError::Truncated))));
+        // The nonce length is the session's.
+        assert!(matches!(k.seal(&mut q, &nonce[1..], &aad, &pt), Err(CryptoError::Param(SecError::IvSize { .. }))));
+    }
+}
+
+#[test]
+fn ccm_sp800_38c_example_c4_13_byte_nonce_and_64k_aad() {
+    // C.4: Tlen 112, Nlen 104, Alen 524288 (the 256 bytes 00..ff, 256
+    // times), Plen 256. A 13-byte nonce shares params[1] with a 24-bit AAD
+    // length (wd_sec::alg::encode_nonce).
+    let (rt, mut q) = setup();
+    let key = h("404142434445464748494a4b4c4d4e4f");
+    let nonce = h("101112131415161718191a1b1c");
+    let aad: Vec<u8> = (0..=255u8).cycle().take(65536).collect();
+    let pt: Vec<u8> = (0x20..0x40).collect();
+    let k = CipherKey::new_aead(&rt, "sec", CipherAlg::AesCcm, &key, 14, 13).unwrap();
+    let ct = k.seal(&mut q, &nonce, &aad, &pt).unwrap();
+    let want = "69915dad1e84c6376a68c2967e4dab615ae0fd1faec44cc484828529463ccf72b4ac6bec93e8598e7f0dadbcea5b";
+    assert_eq!(hex(&ct), want);
+    assert_eq!(k.open(&mut q, &nonce, &aad, &ct).unwrap(), pt);
+    let mut bad_aad = aad.clone();
+    bad_aad[65535] ^= 1;
+    assert!(matches!(k.open(&mut q, &nonce, &bad_aad, &ct), Err(CryptoError::AuthFailed)));
+    // 16 MiB of AAD does not fit beside a 13-byte nonce: typed, not truncated.
+    assert!(matches!(k.seal(&mut q, &nonce, &vec![0; 1 << 24], b"x"), Err(CryptoError::Param(SecError::InputLength))));
+}
+
+#[test]
+fn gcm_short_tags_are_the_full_tag_truncated() {
+    // SP 800-38D 7.1: the tag is MSB_t of the full tag. The GCM paper's
+    // test case 2 (K = 0^128, IV = 0^96, P = 0^128) and test case 14
+    // (the same with K = 0^256).
+    let (rt, mut q) = setup();
+    let cases = [
+        (16usize, "0388dace60b6a392f328c2b971b2fe78", "ab6e47d42cec13bdf53a67b21257bddf"),
+        (32, "cea7403d4d606b6e074ec5d3baf39d18", "d0d1c8a799996bf0265b98b5d48ab919"),
+    ];
+    for (klen, c, t) in cases {
+        let (c, full) = (h(c), h(t));
+        for tag in 12..=16 {
+            let k = CipherKey::new_aead(&rt, "sec", CipherAlg::AesGcm, &vec![0; klen], tag, 12).unwrap();
+            let ct = k.seal(&mut q, &[0; 12], b"", &[0; 16]).unwrap();
+            assert_eq!(ct.len(), 16 + tag);
+            assert_eq!(ct[..16], c[..], "AES-{} tag {tag}", klen * 8);
+            assert_eq!(ct[16..], full[..tag], "AES-{} tag {tag}", klen * 8);
+            assert_eq!(k.open(&mut q, &[0; 12], b"", &ct).unwrap(), [0; 16]);
+            let mut bad = ct.clone();
+            bad[16 + tag - 1] ^= 1;
+            assert!(matches!(k.open(&mut q, &[0; 12], b"", &bad), Err(CryptoError::AuthFailed)), "tag {tag}");
+            if tag < 16 {
+                // A full 16-byte tag is not accepted by a short-tag session.
+                let mut long = c.clone();
+                long.extend_from_slice(&full);
+                assert!(matches!(k.open(&mut q, &[0; 12], b"", &long), Err(CryptoError::AuthFailed)));
+            }
+        }
+    }
+    // AES-192 and SM4-GCM short tags: the prefix of the 16-byte tag, with AAD.
+    let pt: Vec<u8> = (0..100).collect();
+    for (alg, klen) in [(CipherAlg::AesGcm, 24), (CipherAlg::Sm4Gcm, 16), (CipherAlg::AesGcm, 32)] {
+        let key: Vec<u8> = (1..=klen as u8).collect();
+        let full = CipherKey::new(&rt, "sec", alg, &key).unwrap().seal(&mut q, &[9; 12], b"head", &pt).unwrap();
+        for tag in [12, 13, 15] {
+            let k = CipherKey::new_aead(&rt, "sec", alg, &key, tag, 12).unwrap();
+            let ct = k.seal(&mut q, &[9; 12], b"head", &pt).unwrap();
+            assert_eq!(ct[..], full[..100 + tag], "{alg:?} tag {tag}");
+            assert_eq!(k.open(&mut q, &[9; 12], b"head", &ct).unwrap(), pt);
+        }
+    }
+}
+
+#[test]
+fn bad_lengths_are_refused_at_session_creation() {
+    let (rt, _q) = setup();
+    let key = [0u8; 16];
+    for (alg, tag, nonce) in [
+        (CipherAlg::AesGcm, 8, 12),
+        (CipherAlg::AesGcm, 4, 12),
+        (CipherAlg::AesGcm, 17, 12),
+        (CipherAlg::AesCcm, 5, 12),
+        (CipherAlg::AesCcm, 2, 12),
+        (CipherAlg::AesCcm, 18, 12),
+        (CipherAlg::Sm4Gcm, 11, 12),
+    ] {
+        assert!(
+            matches!(
+                CipherKey::new_aead(&rt, "sec", alg, &key, tag, nonce),
+                Err(CryptoError::Param(SecError::TagSize { got, .. })) if got == tag
+            ),
+            "{alg:?} tag {tag}"
+        );
+    }
+    for (alg, nonce) in
+        [(CipherAlg::AesCcm, 6), (CipherAlg::AesCcm, 14), (CipherAlg::AesGcm, 16), (CipherAlg::AesGcm, 8)]
+    {
+        assert!(
+            matches!(
+                CipherKey::new_aead(&rt, "sec", alg, &key, 16, nonce),
+                Err(CryptoError::Param(SecError::NonceSize { got, .. })) if got == nonce
+            ),
+            "{alg:?} nonce {nonce}"
+        );
+    }
+    assert!(matches!(
+        CipherKey::new_aead(&rt, "sec", CipherAlg::ChaCha20Poly1305, &[0; 32], 12, 12),
+        Err(CryptoError::Param(SecError::TagSize { .. }))
+    ));
+    assert!(matches!(
+        CipherKey::new_aead(&rt, "sec", CipherAlg::AesCbc, &key, 16, 12),
+        Err(CryptoError::Param(SecError::NotAead))
+    ));
+    // The device checks on its own: raw session parameters with bad lengths.
+    for (alg, tag, nonce) in [(CipherAlg::AesGcm, 8u8, 12u8), (CipherAlg::AesCcm, 16, 14), (CipherAlg::AesCcm, 7, 12)] {
+        let raw = wd_sec::alg::encode_session_aead(alg as u16, &key, tag, nonce);
+        assert!(
+            matches!(
+                rt.create_session("sec", wd_sec::alg::kind::CIPHER, &raw),
+                Err(warpdrive::Error::Status(warpdrive::Status::BadParam))
+            ),
+            "{alg:?} {tag} {nonce}"
+        );
+    }
+    // Lengths on a plain cipher's session are malformed parameters.
+    let raw = wd_sec::alg::encode_session_aead(CipherAlg::AesCtr as u16, &key, 16, 12);
+    assert!(rt.create_session("sec", wd_sec::alg::kind::CIPHER, &raw).is_err());
+}
+
+/// A deterministic byte stream (xorshift).
+fn bytes(n: usize, seed: &mut u64) -> Vec<u8> {
+    (0..n)
+        .map(|_| {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            (*seed >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn every_ccm_nonce_and_tag_length_matches_openssl() {
+    let (rt, mut q) = setup();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut cases = Vec::new();
+    for nonce_len in 7..=13usize {
+        for tag in (4..=16).step_by(2) {
+            let klen = if (nonce_len + tag) % 2 == 0 { 16 } else { 32 };
+            let key = bytes(klen, &mut seed);
+            let nonce = bytes(nonce_len, &mut seed);
+            let aad = bytes((nonce_len * tag) % 40, &mut seed);
+            let pt = bytes(nonce_len * 7 + tag, &mut seed);
+            let k = CipherKey::new_aead(&rt, "sec", CipherAlg::AesCcm, &key, tag, nonce_len).unwrap();
+            let ct = k.seal(&mut q, &nonce, &aad, &pt).unwrap();
+            assert_eq!(ct.len(), pt.len() + tag);
+            assert_eq!(k.open(&mut q, &nonce, &aad, &ct).unwrap(), pt, "nonce {nonce_len} tag {tag}");
+            cases.push(format!(
+                "({tag},'{}','{}','{}','{}','{}')",
+                hex(&key),
+                hex(&nonce),
+                hex(&aad),
+                hex(&pt),
+                hex(&ct)
+            ));
+        }
+    }
+    // OpenSSL (through pyca/cryptography) opens what we sealed.
+    let script = format!(
+        "from cryptography.hazmat.primitives.ciphers.aead import AESCCM\n\
+         f=bytes.fromhex\n\
+         for t,k,n,a,p,c in [{}]:\n    \
+         assert AESCCM(f(k),tag_length=t).encrypt(f(n),f(p),f(a))==f(c),(t,n)\n\
+         print('ok')\n",
+        cases.join(",")
+    );
+    match Command::new("python3").args(["-c", &script]).output() {
+        Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named") => {
+            eprintln!("pyca/cryptography not installed: cross-check skipped")
+        }
+        Ok(o) => assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "ok", "{}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) => eprintln!("python3 not runnable ({e}): cross-check skipped"),
+    }
+}
