@@ -18,7 +18,7 @@
 //! ```
 
 use wd_abi::Opcode;
-pub use wd_hpre::{KeyType, Scheme};
+pub use wd_hpre::{KeyType, Scheme, SigFormat};
 use zeroize::Zeroizing;
 
 use crate::crypto::{check, CryptoError};
@@ -54,8 +54,15 @@ struct Session {
 }
 
 impl Session {
-    fn open(rt: &Runtime, dev: &str, kind: u32, scheme: Scheme, key: &[u8]) -> Result<Session, CryptoError> {
-        let params = wd_hpre::encode_session(scheme, key);
+    fn open(
+        rt: &Runtime,
+        dev: &str,
+        kind: u32,
+        scheme: Scheme,
+        key: &[u8],
+        fmt: SigFormat,
+    ) -> Result<Session, CryptoError> {
+        let params = wd_hpre::encode_session_fmt(scheme, key, fmt);
         let id = rt.create_session(dev, kind, &params)?;
         Ok(Session { rt: rt.clone(), dev: dev.to_string(), id })
     }
@@ -82,7 +89,21 @@ impl PrivateKey {
     /// A key that does not parse, or does not fit the scheme, is
     /// `Error::Status(BadParam)`.
     pub fn new(rt: &Runtime, dev: &str, scheme: Scheme, der: &[u8]) -> Result<PrivateKey, CryptoError> {
-        Ok(PrivateKey { s: Session::open(rt, dev, wd_hpre::kind::PRIVATE, scheme, der)? })
+        PrivateKey::with_format(rt, dev, scheme, der, SigFormat::Der)
+    }
+
+    /// As [`PrivateKey::new`], with the ECDSA signature format: `Raw`
+    /// signs as fixed-size `r || s` (64 bytes on P-256, 96 on P-384). A
+    /// format other than `Der` on a non-ECDSA scheme is
+    /// `Error::Status(BadSession)`.
+    pub fn with_format(
+        rt: &Runtime,
+        dev: &str,
+        scheme: Scheme,
+        der: &[u8],
+        fmt: SigFormat,
+    ) -> Result<PrivateKey, CryptoError> {
+        Ok(PrivateKey { s: Session::open(rt, dev, wd_hpre::kind::PRIVATE, scheme, der, fmt)? })
     }
 
     /// Session id.
@@ -133,7 +154,18 @@ impl PrivateKey {
 impl PublicKey {
     /// Loads a SubjectPublicKeyInfo DER key for `scheme`.
     pub fn new(rt: &Runtime, dev: &str, scheme: Scheme, der: &[u8]) -> Result<PublicKey, CryptoError> {
-        Ok(PublicKey { s: Session::open(rt, dev, wd_hpre::kind::PUBLIC, scheme, der)? })
+        PublicKey::with_format(rt, dev, scheme, der, SigFormat::Der)
+    }
+
+    /// As [`PublicKey::new`], verifying ECDSA signatures in `fmt`.
+    pub fn with_format(
+        rt: &Runtime,
+        dev: &str,
+        scheme: Scheme,
+        der: &[u8],
+        fmt: SigFormat,
+    ) -> Result<PublicKey, CryptoError> {
+        Ok(PublicKey { s: Session::open(rt, dev, wd_hpre::kind::PUBLIC, scheme, der, fmt)? })
     }
 
     /// Session id.

@@ -3,12 +3,16 @@
 //!
 //! # Sessions
 //!
-//! `params` = `scheme id (u16 LE) | 0u16 | key`, kind [`kind::PRIVATE`]
+//! `params` = `scheme id (u16 LE) | flags (u8) | 0u8 | key`, kind [`kind::PRIVATE`]
 //! (PKCS#8 DER; X25519: the raw 32-byte scalar) or [`kind::PUBLIC`]
 //! (SubjectPublicKeyInfo DER, as `openssl pkey -pubout -outform DER`
 //! writes; X25519: raw 32 bytes). Keys are parsed and checked at
 //! creation (`BadParam` when they do not parse or do not fit the scheme);
-//! aws-lc wipes them when the session is dropped.
+//! aws-lc wipes them when the session is dropped. The only flag is
+//! [`FLAG_ECDSA_RAW`] (ECDSA sessions only; anything else is
+//! `BadSession`): signatures are the fixed-size `r || s` (IEEE P1363,
+//! JOSE/WebAuthn/PKCS#11 style: 64 bytes for P-256, 96 for P-384) instead
+//! of ASN.1 DER ([`SigFormat`], [`encode_session_fmt`]).
 //!
 //! # Requests
 //!
@@ -16,7 +20,7 @@
 //! |---|---|---|---|---|---|
 //! | `HPRE_KEYGEN` | 0 | [`KeyType`] | - | PKCS#8 DER (X25519: 32 raw bytes) | - |
 //! | `HPRE_PUBLIC` | private | - | - | SPKI DER (X25519: 32 raw bytes) | - |
-//! | `HPRE_SIGN` | private | - | message | signature (RSA: modulus size; ECDSA: ASN.1 DER; Ed25519: 64) | - |
+//! | `HPRE_SIGN` | private | - | message | signature (RSA: modulus size; ECDSA: ASN.1 DER, or `r \|\| s` with [`FLAG_ECDSA_RAW`]; Ed25519: 64) | - |
 //! | `HPRE_VERIFY` | public | - | message | signature (read) | 1 valid, 0 invalid (status `Ok` either way) |
 //! | `HPRE_ENCRYPT` | public (RSA-OAEP) | - | plaintext | ciphertext | - |
 //! | `HPRE_DECRYPT` | private (RSA-OAEP) | - | ciphertext | plaintext | - |
@@ -43,6 +47,21 @@ pub mod kind {
     pub const PRIVATE: u32 = 1;
     /// A public key.
     pub const PUBLIC: u32 = 2;
+}
+
+/// Session flag: ECDSA signatures as fixed-size `r || s` instead of DER.
+pub const FLAG_ECDSA_RAW: u8 = 1;
+
+/// How ECDSA signatures are encoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SigFormat {
+    /// ASN.1 DER `SEQUENCE { r INTEGER, s INTEGER }` (what `openssl dgst
+    /// -sign` writes, X.509 and TLS use).
+    #[default]
+    Der,
+    /// Fixed-size big-endian `r || s`, each as long as the curve order
+    /// (IEEE P1363; JOSE ES256, WebAuthn, PKCS#11).
+    Raw,
 }
 
 /// Largest request, bytes (messages to sign).
@@ -168,6 +187,7 @@ pub struct PrivateSession {
 /// A public-key session.
 pub struct PublicSession {
     scheme: Scheme,
+    fmt: SigFormat,
     der: Vec<u8>,
     oaep: Option<rsa::OaepPublicEncryptingKey>,
 }
@@ -187,12 +207,27 @@ fn rej(e: impl std::fmt::Display) -> HpreError {
     HpreError::KeyRejected(e.to_string())
 }
 
-fn split(params: &[u8]) -> Result<(Scheme, &[u8]), HpreError> {
-    if params.len() < 4 || params[2] != 0 || params[3] != 0 {
+fn split(params: &[u8]) -> Result<(Scheme, SigFormat, &[u8]), HpreError> {
+    if params.len() < 4 || params[3] != 0 {
         return Err(HpreError::BadParams);
     }
     let s = Scheme::from_id(u16::from_le_bytes([params[0], params[1]])).ok_or(HpreError::BadParams)?;
-    Ok((s, &params[4..]))
+    let fmt = match params[2] {
+        0 => SigFormat::Der,
+        FLAG_ECDSA_RAW if matches!(s, Scheme::EcdsaP256Sha256 | Scheme::EcdsaP384Sha384) => SigFormat::Raw,
+        _ => return Err(HpreError::BadParams),
+    };
+    Ok((s, fmt, &params[4..]))
+}
+
+/// Session parameters with a signature format: `Raw` sets
+/// [`FLAG_ECDSA_RAW`] (only ECDSA schemes accept it).
+pub fn encode_session_fmt(scheme: Scheme, key: &[u8], fmt: SigFormat) -> zeroize::Zeroizing<Vec<u8>> {
+    let mut v = encode_session(scheme, key);
+    if fmt == SigFormat::Raw {
+        v[2] = FLAG_ECDSA_RAW;
+    }
+    v
 }
 
 /// Session parameters: `scheme | 0u16 | key`.
@@ -204,17 +239,18 @@ pub fn encode_session(scheme: Scheme, key: &[u8]) -> zeroize::Zeroizing<Vec<u8>>
     v
 }
 
-fn ecdsa_signing(s: Scheme) -> &'static signature::EcdsaSigningAlgorithm {
-    if s == Scheme::EcdsaP384Sha384 {
-        &signature::ECDSA_P384_SHA384_ASN1_SIGNING
-    } else {
-        &signature::ECDSA_P256_SHA256_ASN1_SIGNING
+fn ecdsa_signing(s: Scheme, fmt: SigFormat) -> &'static signature::EcdsaSigningAlgorithm {
+    match (s, fmt) {
+        (Scheme::EcdsaP384Sha384, SigFormat::Der) => &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+        (Scheme::EcdsaP384Sha384, SigFormat::Raw) => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+        (_, SigFormat::Der) => &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        (_, SigFormat::Raw) => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
     }
 }
 
 /// Parses a private key for `scheme`.
 pub fn new_private(params: &[u8]) -> Result<PrivateSession, HpreError> {
-    let (scheme, der) = split(params)?;
+    let (scheme, fmt, der) = split(params)?;
     let key = match scheme {
         Scheme::RsaPkcs1Sha256
         | Scheme::RsaPssSha256
@@ -228,7 +264,7 @@ pub fn new_private(params: &[u8]) -> Result<PrivateSession, HpreError> {
             Priv::Rsa(kp, Some(rsa::OaepPrivateDecryptingKey::new(dk).map_err(rej)?))
         }
         Scheme::EcdsaP256Sha256 | Scheme::EcdsaP384Sha384 => {
-            Priv::Ecdsa(signature::EcdsaKeyPair::from_pkcs8(ecdsa_signing(scheme), der).map_err(rej)?)
+            Priv::Ecdsa(signature::EcdsaKeyPair::from_pkcs8(ecdsa_signing(scheme, fmt), der).map_err(rej)?)
         }
         Scheme::EcdhP256 => {
             Priv::Agree(agreement::PrivateKey::from_private_key_der(&agreement::ECDH_P256, der).map_err(rej)?)
@@ -244,23 +280,30 @@ pub fn new_private(params: &[u8]) -> Result<PrivateSession, HpreError> {
 
 /// Parses a public key (SPKI DER; X25519 raw) for `scheme`.
 pub fn new_public(params: &[u8]) -> Result<PublicSession, HpreError> {
-    let (scheme, der) = split(params)?;
+    let (scheme, fmt, der) = split(params)?;
     let oaep = if scheme == Scheme::RsaOaepSha256 {
         let pk = rsa::PublicEncryptingKey::from_der(der).map_err(rej)?;
         Some(rsa::OaepPublicEncryptingKey::new(pk).map_err(rej)?)
     } else {
         None
     };
-    let s = PublicSession { scheme, der: der.to_vec(), oaep };
+    let s = PublicSession { scheme, fmt, der: der.to_vec(), oaep };
     // Check that the key parses for verification now, not at first use.
-    if let Some(alg) = verify_alg(scheme) {
+    if let Some(alg) = verify_alg(scheme, fmt) {
         let probe = signature::ParsedPublicKey::new(alg, der).map_err(rej)?;
         drop(probe);
     }
     Ok(s)
 }
 
-fn verify_alg(s: Scheme) -> Option<&'static dyn signature::VerificationAlgorithm> {
+fn verify_alg(s: Scheme, fmt: SigFormat) -> Option<&'static dyn signature::VerificationAlgorithm> {
+    if fmt == SigFormat::Raw {
+        return match s {
+            Scheme::EcdsaP256Sha256 => Some(&signature::ECDSA_P256_SHA256_FIXED),
+            Scheme::EcdsaP384Sha384 => Some(&signature::ECDSA_P384_SHA384_FIXED),
+            _ => None,
+        };
+    }
     Some(match s {
         Scheme::RsaPkcs1Sha256 => &signature::RSA_PKCS1_2048_8192_SHA256,
         Scheme::RsaPkcs1Sha384 => &signature::RSA_PKCS1_2048_8192_SHA384,
@@ -356,7 +399,7 @@ pub fn sign(p: &PrivateSession, msg: &[u8]) -> Result<Vec<u8>, Status> {
 
 /// Verifies: `Ok(true)` valid, `Ok(false)` invalid.
 pub fn verify(p: &PublicSession, msg: &[u8], sig: &[u8]) -> Result<bool, Status> {
-    let alg = verify_alg(p.scheme).ok_or(Status::BadSession)?;
+    let alg = verify_alg(p.scheme, p.fmt).ok_or(Status::BadSession)?;
     Ok(signature::UnparsedPublicKey::new(alg, &p.der).verify(msg, sig).is_ok())
 }
 
