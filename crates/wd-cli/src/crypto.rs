@@ -60,6 +60,10 @@ pub struct SignArgs {
     /// RSA: use PSS instead of PKCS#1 v1.5.
     #[arg(long)]
     pss: bool,
+    /// ECDSA: write the fixed-size r||s (IEEE P1363, as JOSE and WebAuthn
+    /// use) instead of ASN.1 DER.
+    #[arg(long)]
+    raw: bool,
     /// Message ("-": standard input).
     #[arg(short = 'i', long, default_value = "-")]
     input: String,
@@ -79,6 +83,9 @@ pub struct VerifyArgs {
     /// RSA: the signature is PSS.
     #[arg(long)]
     pss: bool,
+    /// ECDSA: the signature is fixed-size r||s, not DER.
+    #[arg(long)]
+    raw: bool,
     /// Message ("-": standard input).
     #[arg(short = 'i', long, default_value = "-")]
     input: String,
@@ -587,7 +594,7 @@ fn decrypt_cmd(rt: &Runtime, a: CryptArgs) -> anyhow::Result<()> {
 // ---------------------------------------------------------------------------
 // keygen / sign / verify
 
-use warpdrive::crypto_asym::{self, KeyType, PrivateKey, PublicKey, Scheme};
+use warpdrive::crypto_asym::{self, KeyType, PrivateKey, PublicKey, Scheme, SigFormat};
 
 /// PKCS#8 and SPKI prefixes of X25519 keys (RFC 8410), which the device
 /// keeps raw.
@@ -634,6 +641,14 @@ fn sig_scheme(k: Kind, pss: bool) -> anyhow::Result<Scheme> {
         Kind::Ed25519 => Scheme::Ed25519,
         Kind::X25519 => bail!("X25519 keys are for key agreement, not signatures"),
     })
+}
+
+fn sig_format(scheme: Scheme, raw: bool) -> anyhow::Result<SigFormat> {
+    match (raw, scheme) {
+        (false, _) => Ok(SigFormat::Der),
+        (true, Scheme::EcdsaP256Sha256 | Scheme::EcdsaP384Sha384) => Ok(SigFormat::Raw),
+        (true, _) => bail!("--raw is for ECDSA keys only"),
+    }
 }
 
 fn write_out(name: &str, bytes: &[u8]) -> anyhow::Result<()> {
@@ -684,7 +699,9 @@ fn sign_cmd(rt: &Runtime, a: SignArgs) -> anyhow::Result<()> {
     let (_, der) = crypto_asym::from_pem(&text)?;
     let scheme = sig_scheme(kind_of(&der)?, a.pss)?;
     let mut q = rt.queue("hpre")?;
-    let sk = PrivateKey::new(rt, "hpre", scheme, &der).map_err(|e| anyhow!("{}: key rejected ({e})", a.key))?;
+    let fmt = sig_format(scheme, a.raw)?;
+    let sk =
+        PrivateKey::with_format(rt, "hpre", scheme, &der, fmt).map_err(|e| anyhow!("{}: key rejected ({e})", a.key))?;
     let msg = read_all(&a.input)?;
     let sig = sk.sign(&mut q, &msg)?;
     write_out(&a.out, &sig)
@@ -695,7 +712,9 @@ fn verify_cmd(rt: &Runtime, a: VerifyArgs) -> anyhow::Result<i32> {
     let (_, der) = crypto_asym::from_pem(&text)?;
     let scheme = sig_scheme(kind_of(&der)?, a.pss)?;
     let mut q = rt.queue("hpre")?;
-    let pk = PublicKey::new(rt, "hpre", scheme, &der).map_err(|e| anyhow!("{}: key rejected ({e})", a.public))?;
+    let fmt = sig_format(scheme, a.raw)?;
+    let pk = PublicKey::with_format(rt, "hpre", scheme, &der, fmt)
+        .map_err(|e| anyhow!("{}: key rejected ({e})", a.public))?;
     let sig = std::fs::read(&a.sig).with_context(|| a.sig.clone())?;
     let msg = read_all(&a.input)?;
     if pk.verify(&mut q, &msg, &sig)? {

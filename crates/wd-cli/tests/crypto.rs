@@ -244,3 +244,26 @@ fn bench_asym_covers_verify_oaep_and_key_agreement() {
         assert!(!text.contains("rsa2048"), "--cases selects: {text}");
     }
 }
+
+#[test]
+fn ecdsa_raw_signatures_from_the_cli() {
+    let d = Dir::new("ecdsa-raw");
+    std::fs::write(d.0.join("msg"), b"raw please").unwrap();
+    for (t, n) in [("p256", 64), ("p384", 96)] {
+        let (sk, pk) = (format!("{t}.pem"), format!("{t}.pub"));
+        assert!(wd(&["keygen", "-t", t, "-o", &sk, "--pub", &pk], &d.0).status.success(), "{t}");
+        let raw = format!("{t}.raw");
+        assert!(wd(&["sign", "-k", &sk, "--raw", "-i", "msg", "-o", &raw], &d.0).status.success(), "{t}");
+        assert_eq!(std::fs::read(d.0.join(&raw)).unwrap().len(), n, "{t}: fixed-size r||s");
+        let ok = wd(&["verify", "-p", &pk, "--raw", "-s", &raw, "-i", "msg"], &d.0);
+        assert_eq!((ok.status.code(), String::from_utf8_lossy(&ok.stdout).as_ref()), (Some(0), "Verified OK\n"));
+        // Read as DER it is not a valid signature.
+        let der = wd(&["verify", "-p", &pk, "-s", &raw, "-i", "msg"], &d.0);
+        assert_eq!(der.status.code(), Some(1), "{t}");
+    }
+    let ed = wd(&["keygen", "-t", "ed25519", "-o", "ed.pem"], &d.0);
+    assert!(ed.status.success());
+    let refused = wd(&["sign", "-k", "ed.pem", "--raw", "-i", "msg", "-o", "x"], &d.0);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("ECDSA"));
+}
