@@ -248,3 +248,42 @@ fn every_ccm_nonce_and_tag_length_matches_openssl() {
         Err(e) => eprintln!("python3 not runnable ({e}): cross-check skipped"),
     }
 }
+
+#[test]
+fn short_tags_in_place() {
+    // `Buffer::InPlace`: `AAD | plaintext | room for the tag` becomes
+    // `AAD | ciphertext | tag`, and back, for a 13-byte-nonce, 6-byte-tag
+    // CCM session and a 13-byte-tag GCM session.
+    let (rt, mut q) = setup();
+    let aad = b"header";
+    let pt: Vec<u8> = (0..77).collect();
+    for (alg, klen, tag, nonce) in [(CipherAlg::AesCcm, 16, 6, 13), (CipherAlg::AesGcm, 32, 13, 12)] {
+        let k = CipherKey::new_aead(&rt, "sec", alg, &vec![3; klen], tag, nonce).unwrap();
+        let iv = vec![9u8; nonce];
+        let want = k.seal(&mut q, &iv, aad, &pt).unwrap();
+        let run = |q: &mut Queue, op, buf: Vec<u8>| {
+            let req = warpdrive::Req {
+                session: k.session(),
+                params: wd_sec::alg::encode_nonce(&iv, aad.len() as u32).unwrap(),
+                src: warpdrive::Buffer::InPlace,
+                dst: warpdrive::Buffer::Heap(buf),
+                ..warpdrive::Req::new(op)
+            };
+            let t = q.submit(req).map_err(|e| e.into_error()).unwrap();
+            q.wait_for(t).unwrap()
+        };
+        let buf = [&aad[..], &pt, &vec![0; tag]].concat();
+        let d = run(&mut q, warpdrive::Opcode::SEC_ENCRYPT, buf);
+        assert_eq!(d.status, warpdrive::Status::Ok, "{alg:?}");
+        assert_eq!(d.produced as usize, pt.len() + tag);
+        assert_eq!(&d.dst.as_slice()[aad.len()..], &want[..], "{alg:?}");
+        let d = run(&mut q, warpdrive::Opcode::SEC_DECRYPT, d.dst.as_slice().to_vec());
+        assert_eq!(d.status, warpdrive::Status::Ok, "{alg:?}");
+        assert_eq!(&d.dst.as_slice()[aad.len()..aad.len() + pt.len()], &pt[..], "{alg:?}");
+        let mut bad = [&aad[..], &want].concat();
+        *bad.last_mut().unwrap() ^= 1;
+        let d = run(&mut q, warpdrive::Opcode::SEC_DECRYPT, bad);
+        assert_eq!((d.status, d.result), (warpdrive::Status::BadData, wd_sec::RESULT_AUTH_FAILED), "{alg:?}");
+        assert!(d.dst.as_slice()[aad.len()..aad.len() + pt.len()].iter().all(|b| *b == 0), "no plaintext released");
+    }
+}

@@ -41,7 +41,7 @@
 //!
 //! In place (`src` and `dst` the same bytes): ciphers transform the buffer
 //! (not for PKCS#7 encryption, whose output is longer); AEAD encryption
-//! takes `AAD | plaintext | 16 bytes of room` and leaves `AAD | ciphertext |
+//! takes `AAD | plaintext | room for the tag` and leaves `AAD | ciphertext |
 //! tag`; AEAD decryption takes `AAD | ciphertext | tag` and leaves the
 //! plaintext after the AAD. `consumed` is always the whole `src`.
 //!
