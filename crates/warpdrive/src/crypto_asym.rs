@@ -138,8 +138,9 @@ impl PrivateKey {
         Ok(Zeroizing::new(out(run(q, req)?)))
     }
 
-    /// Key agreement (ECDH, X25519) with the peer's public key (uncompressed
-    /// point, or 32 bytes for X25519).
+    /// Key agreement (ECDH, X25519) with the peer's public key:
+    /// SubjectPublicKeyInfo DER, or the uncompressed point (32 raw bytes for
+    /// X25519).
     pub fn derive(&self, q: &mut Queue, peer: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let req = Req {
             session: self.s.id,

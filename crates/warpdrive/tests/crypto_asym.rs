@@ -120,3 +120,57 @@ fn bad_keys_are_refused_at_session_creation() {
         PrivateKey::new(&rt, "hpre", Scheme::X25519, &crypto_asym::keygen(&mut q, KeyType::X25519).unwrap()).unwrap();
     assert!(x.sign(&mut q, b"m").is_err());
 }
+
+#[test]
+fn key_agreement_takes_spki_peers_and_matches_openssl() {
+    let (rt, mut q) = setup();
+    // SPKI DER and the bare point / raw key give the same secret.
+    let a =
+        PrivateKey::new(&rt, "hpre", Scheme::EcdhP256, &crypto_asym::keygen(&mut q, KeyType::P256).unwrap()).unwrap();
+    let b =
+        PrivateKey::new(&rt, "hpre", Scheme::EcdhP256, &crypto_asym::keygen(&mut q, KeyType::P256).unwrap()).unwrap();
+    let pb = b.public_der(&mut q).unwrap();
+    assert_eq!(*a.derive(&mut q, &pb).unwrap(), *a.derive(&mut q, &pb[pb.len() - 65..]).unwrap());
+    let x =
+        PrivateKey::new(&rt, "hpre", Scheme::X25519, &crypto_asym::keygen(&mut q, KeyType::X25519).unwrap()).unwrap();
+    let y =
+        PrivateKey::new(&rt, "hpre", Scheme::X25519, &crypto_asym::keygen(&mut q, KeyType::X25519).unwrap()).unwrap();
+    let py = y.public_der(&mut q).unwrap();
+    let spki = [h("302a300506032b656e032100"), py.clone()].concat();
+    assert_eq!(*x.derive(&mut q, &spki).unwrap(), *x.derive(&mut q, &py).unwrap());
+    // A P-256 SPKI offered to X25519 is refused, not misread.
+    assert!(x.derive(&mut q, &pb).is_err());
+
+    // Against `openssl pkeyutl -derive`, OpenSSL's key on one side.
+    let dir = std::env::temp_dir().join(format!("wd-ecdh-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ossl = |args: &[&str]| {
+        std::process::Command::new("openssl").args(args).current_dir(&dir).output().ok().filter(|o| o.status.success())
+    };
+    if ossl(&["version"]).is_none() {
+        eprintln!("openssl not installed: cross-check skipped");
+        return;
+    }
+    for (alg, scheme) in [
+        (&["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"][..], Scheme::EcdhP256),
+        (&["-algorithm", "X25519"][..], Scheme::X25519),
+    ] {
+        let mut args = vec!["genpkey", "-out", "theirs.pem"];
+        args.extend_from_slice(alg);
+        ossl(&args).expect("openssl genpkey");
+        ossl(&["pkey", "-in", "theirs.pem", "-pubout", "-outform", "DER", "-out", "theirs.pub.der"]).unwrap();
+        let theirs_pub = std::fs::read(dir.join("theirs.pub.der")).unwrap();
+        let t = if scheme == Scheme::X25519 { KeyType::X25519 } else { KeyType::P256 };
+        let ours = PrivateKey::new(&rt, "hpre", scheme, &crypto_asym::keygen(&mut q, t).unwrap()).unwrap();
+        let mut ours_pub = ours.public_der(&mut q).unwrap();
+        if scheme == Scheme::X25519 {
+            ours_pub = [h("302a300506032b656e032100"), ours_pub].concat();
+        }
+        std::fs::write(dir.join("ours.pub.pem"), crypto_asym::pem("PUBLIC KEY", &ours_pub)).unwrap();
+        let o =
+            ossl(&["pkeyutl", "-derive", "-inkey", "theirs.pem", "-peerkey", "ours.pub.pem"]).expect("openssl derive");
+        let mine = ours.derive(&mut q, &theirs_pub).unwrap();
+        assert_eq!(*mine, o.stdout, "{scheme:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

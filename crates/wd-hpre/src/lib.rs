@@ -24,7 +24,7 @@
 //! | `HPRE_VERIFY` | public | - | message | signature (read) | 1 valid, 0 invalid (status `Ok` either way) |
 //! | `HPRE_ENCRYPT` | public (RSA-OAEP) | - | plaintext | ciphertext | - |
 //! | `HPRE_DECRYPT` | private (RSA-OAEP) | - | ciphertext | plaintext | - |
-//! | `HPRE_DERIVE` | private (ECDH, X25519) | - | peer public key (uncompressed point / 32 bytes) | shared secret | - |
+//! | `HPRE_DERIVE` | private (ECDH, X25519) | - | peer public key: SPKI DER, or the uncompressed point / 32 raw bytes | shared secret | - |
 //!
 //! A bad signature is a clean answer (`result` 0), distinct from an error
 //! status; a `dst` too small is `Overflow`; undecryptable OAEP input is
@@ -426,8 +426,10 @@ pub fn decrypt(p: &PrivateSession, ct: &[u8]) -> Result<zeroize::Zeroizing<Vec<u
     Ok(out)
 }
 
-/// Key agreement (ECDH P-256/P-384 with an uncompressed point, X25519 with
-/// 32 raw bytes); a peer key that is not on the curve is `BadData`.
+/// Key agreement (ECDH P-256/P-384, X25519). The peer key is its
+/// SubjectPublicKeyInfo DER (as `openssl pkey -pubout -outform DER` writes)
+/// or the bare uncompressed point / 32 raw bytes; a key that does not parse
+/// or is not on the curve is `BadData`.
 pub fn derive(p: &PrivateSession, peer: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, Status> {
     let Priv::Agree(k) = &p.key else { return Err(Status::BadSession) };
     let alg = match p.scheme {
