@@ -5,7 +5,9 @@
 //! the 96-bit `Taglen` sections through a 12-byte-tag session) and
 //! `gcmDecrypt256.rsp` (open must return PT for the passing records and
 //! `AuthFailed`, with no plaintext, for the `FAIL` ones), from
-//! gcmtestvectors.zip. SHA-256: `SHA256ShortMsg.rsp` and
+//! gcmtestvectors.zip. AES-CCM: `DVPT128.rsp`, `DVPT256.rsp`, `VNT128.rsp`,
+//! `VNT256.rsp` from ccmtestvectors.zip (7-, 12- and 13-byte nonces, 4- and
+//! 16-byte tags). SHA-256: `SHA256ShortMsg.rsp` and
 //! `SHA256LongMsg.rsp` from shabytetestvectors.zip (byte-oriented), as a
 //! one-shot digest and streamed in uneven pieces.
 
@@ -315,6 +317,147 @@ fn aes_gcm_cavp_decrypt() {
             v.file,
             v.section
         );
+    }
+}
+
+/// One CAVP CCM record: `DVPT*.rsp` (decryption-verification, here the
+/// 7-byte-nonce, 4-byte-tag sections, `Result = Pass` records) and
+/// `VNT*.rsp` (variable nonce length, 16-byte tag). AES-192 records left
+/// out: the device's CCM takes 128- and 256-bit keys.
+struct Ccm {
+    file: &'static str,
+    key: &'static str,
+    nonce: &'static str,
+    pt: &'static str,
+    aad: &'static str,
+    ct: &'static str,
+    tag: &'static str,
+}
+
+const CCM: &[Ccm] = &[
+    Ccm {
+        file: "DVPT128.rsp",
+        key: "4ae701103c63deca5b5a3939d7d05992",
+        nonce: "5a8aa485c316e9",
+        pt: "",
+        aad: "",
+        ct: "",
+        tag: "02209f55",
+    },
+    Ccm {
+        file: "DVPT128.rsp",
+        key: "19ebfde2d5468ba0a3031bde629b11fd",
+        nonce: "5a8aa485c316e9",
+        pt: "3796cf51b8726652a4204733b8fbb047cf00fb91a9837e22",
+        aad: "",
+        ct: "a90e8ea44085ced791b2fdb7fd44b5cf0bd7d27718029bb7",
+        tag: "03e1fa6b",
+    },
+    Ccm {
+        file: "DVPT128.rsp",
+        key: "90929a4b0ac65b350ad1591611fe4829",
+        nonce: "5a8aa485c316e9",
+        pt: "",
+        aad: "3796cf51b8726652a4204733b8fbb047cf00fb91a9837e22ec22b1a268f88e2c",
+        ct: "",
+        tag: "782e4318",
+    },
+    Ccm {
+        file: "DVPT256.rsp",
+        key: "eda32f751456e33195f1f499cf2dc7c97ea127b6d488f211ccc5126fbb24afa6",
+        nonce: "a544218dadd3c1",
+        pt: "",
+        aad: "",
+        ct: "",
+        tag: "469c90bb",
+    },
+    Ccm {
+        file: "DVPT256.rsp",
+        key: "af063639e66c284083c5cf72b70d8bc277f5978e80d9322d99f2fdc718cda569",
+        nonce: "a544218dadd3c1",
+        pt: "d3d5424e20fbec43ae495353ed830271515ab104f8860c98",
+        aad: "",
+        ct: "64a1341679972dc5869fcf69b19d5c5ea50aa0b5e985f5b7",
+        tag: "22aa8d59",
+    },
+    Ccm {
+        file: "DVPT256.rsp",
+        key: "1b0e8df63c57f05d9ac457575ea764524b8610ae5164e6215f426f5a7ae6ede4",
+        nonce: "a544218dadd3c1",
+        pt: "",
+        aad: "d3d5424e20fbec43ae495353ed830271515ab104f8860c988d15b6d36c038eab",
+        ct: "",
+        tag: "92d00fbe",
+    },
+    Ccm {
+        file: "VNT128.rsp",
+        key: "c0425ed20cd28fda67a2bcc0ab342a49",
+        nonce: "37667f334dce90",
+        pt: "4f065a23eeca6b18d118e1de4d7e5ca1a7c0e556d786d407",
+        aad: "0b3e8d9785c74c8f41ea257d4d87495ffbbb335542b12e0d62bb177ec7a164d9",
+        ct: "768fccdf4898bca099e33c3d40565497dec22dd6e33dcf43",
+        tag: "84d71be8565c21a455db45816da8158c",
+    },
+    Ccm {
+        file: "VNT128.rsp",
+        key: "005e8f4d8e0cbf4e1ceeb5d87a275848",
+        nonce: "0ec3ac452b547b9062aac8fa",
+        pt: "b6f345204526439daf84998f380dcfb4b4167c959c04ff65",
+        aad: "2f1821aa57e5278ffd33c17d46615b77363149dbc98470413f6543a6b749f2ca",
+        ct: "9575e16f35da3c88a19c26a7b762044f4d7bbbafeff05d75",
+        tag: "4829e2a7752fa3a14890972884b511d8",
+    },
+    Ccm {
+        file: "VNT128.rsp",
+        key: "ac87fef3b76e725d66d905625a387e82",
+        nonce: "61bf06b9fa5a450d094f3ddcb5",
+        pt: "959403e0771c21a416bd03f3898390e90d0a0899f69f9552",
+        aad: "0245484bcd987787fe97fda6c8ffb6e7058d7b8f7064f27514afaac4048767fd",
+        ct: "cabf8aa613d5357aa3e70173d43f1f202b628a61d18e8b57",
+        tag: "2eb66bb8213a515aa61e5f0945cd57f4",
+    },
+    Ccm {
+        file: "VNT256.rsp",
+        key: "553521a765ab0c3fd203654e9916330e189bdf951feee9b44b10da208fee7acf",
+        nonce: "aaa23f101647d8",
+        pt: "644eb34b9a126e437b5e015eea141ca1a88020f2d5d6cc2c",
+        aad: "a355d4c611812e5f9258d7188b3df8851477094ffc2af2cf0c8670db903fbbe0",
+        ct: "27ed90668174ebf8241a3c74b35e1246b6617e4123578f15",
+        tag: "3bdb67062a13ef4e986f5bb3d0bb4307",
+    },
+    Ccm {
+        file: "VNT256.rsp",
+        key: "d6ff67379a2ead2ca87aa4f29536258f9fb9fc2e91b0ed18e7b9f5df332dd1dc",
+        nonce: "2f1d0717a822e20c7cd28f0a",
+        pt: "98626ffc6c44f13c964e7fcb7d16e988990d6d063d012d33",
+        aad: "d50741d34c8564d92f396b97be782923ff3c855ea9757bde419f632c83997630",
+        ct: "50e22db70ac2bab6d6af7059c90d00fbf0fb52eee5eb650e",
+        tag: "08aca7dec636170f481dcb9fefb85c05",
+    },
+    Ccm {
+        file: "VNT256.rsp",
+        key: "4a75ff2f66dae2935403cce27e829ad8be98185c73f8bc61d3ce950a83007e11",
+        nonce: "46eb390b175e75da6193d7edb6",
+        pt: "205f2a664a8512e18321a91c13ec13b9e6b633228c57cc1e",
+        aad: "282f05f734f249c0535ee396282218b7c4913c39b59ad2a03ffaf5b0e9b0f780",
+        ct: "58f1584f761983bef4d0060746b5d5ee610ecfda31101a7f",
+        tag: "5460e9b7856d60a5ad9803c0762f8176",
+    },
+];
+
+#[test]
+fn aes_ccm_cavp() {
+    let (rt, mut q) = setup();
+    for v in CCM {
+        let (nonce, tag) = (h(v.nonce), h(v.tag));
+        let what = format!("{} nonce {} tag {}", v.file, nonce.len(), tag.len());
+        let k = CipherKey::new_aead(&rt, "sec", CipherAlg::AesCcm, &h(v.key), tag.len(), nonce.len()).unwrap();
+        let ct_tag = [h(v.ct), tag].concat();
+        assert_eq!(k.seal(&mut q, &nonce, &h(v.aad), &h(v.pt)).unwrap(), ct_tag, "{what}");
+        assert_eq!(k.open(&mut q, &nonce, &h(v.aad), &ct_tag).unwrap(), h(v.pt), "{what}");
+        let mut bad = ct_tag.clone();
+        bad[0] ^= 1;
+        assert!(matches!(k.open(&mut q, &nonce, &h(v.aad), &bad), Err(CryptoError::AuthFailed)), "{what}");
     }
 }
 
