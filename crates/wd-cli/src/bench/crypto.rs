@@ -531,25 +531,50 @@ fn asym(a: AsymBenchArgs) -> anyhow::Result<Report> {
         let mut w = asym_work(&rt, &mut q, c)?;
         // The engine directly.
         let (ops, el) = spin_for(case_time, &mut w.direct);
-        let eng = CaseResult::throughput(format!("{name} engine"), ops, None, el).with_note("inline, this thread");
+        let mut eng = CaseResult::throughput(format!("{name} engine"), ops, None, el).with_note("inline, this thread");
+        let lat = stats::time_rtt_bounded(2000, 10, Some(case_time / 2), || {
+            (w.direct)();
+            true
+        });
+        set_latency(&mut eng, lat);
         // Through the queue.
         let req =
             |src: warpdrive::Buffer, dst: warpdrive::Buffer| Req { session: w.session, src, dst, ..Req::new(w.opcode) };
         let mut wd_rows = Vec::new();
         for depth in [1usize, 32] {
             let mut done = Vec::new();
-            for _ in 0..depth {
-                q.submit(req(w.src.clone().into(), w.dst.clone().into())).map_err(|e| anyhow!("{e}"))?;
-            }
+            let check = |r: &warpdrive::Done| -> anyhow::Result<()> {
+                ensure!(r.status.is_ok(), "{name}: {:?}", r.status);
+                ensure!(w.opcode != Opcode::HPRE_VERIFY || r.result == 1, "{name}: the signature did not verify");
+                Ok(())
+            };
+            let mut samples = stats::Samples::with_capacity(1 << 14);
             let start = Instant::now();
             let mut n = 0u64;
-            while start.elapsed() < case_time {
-                q.wait(1, &mut done)?;
-                for r in done.drain(..) {
-                    ensure!(r.status.is_ok(), "{name}: {:?}", r.status);
-                    ensure!(w.opcode != Opcode::HPRE_VERIFY || r.result == 1, "{name}: the signature did not verify");
+            if depth == 1 {
+                // One request at a time: each round trip is a latency sample.
+                let (mut src, mut dst): (warpdrive::Buffer, warpdrive::Buffer) =
+                    (w.src.clone().into(), w.dst.clone().into());
+                while start.elapsed() < case_time {
+                    let t0 = Instant::now();
+                    let t = q.submit(req(src, dst)).map_err(|e| anyhow!("{e}"))?;
+                    let r = q.wait_for(t)?;
+                    samples.record_duration(t0.elapsed());
+                    check(&r)?;
                     n += 1;
-                    q.submit(req(r.src, r.dst)).map_err(|e| anyhow!("{e}"))?;
+                    (src, dst) = (r.src, r.dst);
+                }
+            } else {
+                for _ in 0..depth {
+                    q.submit(req(w.src.clone().into(), w.dst.clone().into())).map_err(|e| anyhow!("{e}"))?;
+                }
+                while start.elapsed() < case_time {
+                    q.wait(1, &mut done)?;
+                    for r in done.drain(..) {
+                        check(&r)?;
+                        n += 1;
+                        q.submit(req(r.src, r.dst)).map_err(|e| anyhow!("{e}"))?;
+                    }
                 }
             }
             let el = start.elapsed();
@@ -557,9 +582,10 @@ fn asym(a: AsymBenchArgs) -> anyhow::Result<Report> {
                 q.wait(1, &mut done)?;
                 done.clear();
             }
-            wd_rows.push(
-                CaseResult::throughput(format!("{name} wd d{depth}"), n, None, el).with_note("heap buffers, polled"),
-            );
+            let mut row =
+                CaseResult::throughput(format!("{name} wd d{depth}"), n, None, el).with_note("heap buffers, polled");
+            set_latency(&mut row, samples.summarize());
+            wd_rows.push(row);
         }
         if let (Some(w), Some(e)) = (wd_rows[1].ops_per_sec, eng.ops_per_sec) {
             ratios.push((format!("{name} wd-d32/engine"), w / e));
@@ -590,6 +616,14 @@ fn asym(a: AsymBenchArgs) -> anyhow::Result<Report> {
         }
     }
     Ok(("wd bench asym (operations per second)".into(), a.json, rows, ratios))
+}
+
+fn set_latency(row: &mut CaseResult, lat: Option<stats::Latency>) {
+    if let Some(l) = lat {
+        row.p50_ns = Some(l.p50_ns as f64);
+        row.p99_ns = Some(l.p99_ns as f64);
+        row.p999_ns = Some(l.p999_ns as f64);
+    }
 }
 
 /// The output of `openssl speed -mr -seconds 1 ALG`.
