@@ -287,3 +287,38 @@ fn short_tags_in_place() {
         assert!(d.dst.as_slice()[aad.len()..aad.len() + pt.len()].iter().all(|b| *b == 0), "no plaintext released");
     }
 }
+
+#[test]
+fn short_gcm_tags_over_many_lengths() {
+    // Seal equals the 16-byte-tag session truncated; open accepts exactly
+    // that and rejects any flipped bit of ciphertext, tag or AAD, at
+    // lengths around the block and counter boundaries.
+    let (rt, mut q) = setup();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for klen in [16, 24, 32] {
+        let key = bytes(klen, &mut seed);
+        let full = CipherKey::new(&rt, "sec", CipherAlg::AesGcm, &key).unwrap();
+        let short: Vec<CipherKey> =
+            (12..=15).map(|t| CipherKey::new_aead(&rt, "sec", CipherAlg::AesGcm, &key, t, 12).unwrap()).collect();
+        for len in [0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255, 256, 1000, 4097] {
+            let (nonce, aad, pt) = (bytes(12, &mut seed), bytes(len % 29, &mut seed), bytes(len, &mut seed));
+            let want = full.seal(&mut q, &nonce, &aad, &pt).unwrap();
+            for k in &short {
+                let t = k.tag_len();
+                let ct = k.seal(&mut q, &nonce, &aad, &pt).unwrap();
+                assert_eq!(ct[..], want[..len + t], "AES-{} len {len} tag {t}", klen * 8);
+                assert_eq!(k.open(&mut q, &nonce, &aad, &ct).unwrap(), pt);
+                for i in [0, len / 2, len, len + t - 1] {
+                    let mut bad = ct.clone();
+                    bad[i] ^= 0x10;
+                    assert!(matches!(k.open(&mut q, &nonce, &aad, &bad), Err(CryptoError::AuthFailed)), "byte {i}");
+                }
+                if !aad.is_empty() {
+                    let mut bad_aad = aad.clone();
+                    bad_aad[0] ^= 1;
+                    assert!(matches!(k.open(&mut q, &nonce, &bad_aad, &ct), Err(CryptoError::AuthFailed)));
+                }
+            }
+        }
+    }
+}

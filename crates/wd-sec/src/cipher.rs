@@ -92,8 +92,13 @@ enum Key {
     AwsAead(LessSafeKey),
     /// AES-ECB/CBC/CTR on aws-lc: an encrypting and a decrypting key.
     AwsBlock(Box<(awsc::EncryptingKey, awsc::DecryptingKey)>),
-    /// RustCrypto AEADs: AES-CCM (any nonce and tag length), SM4-GCM, and
-    /// AES-GCM with a tag shorter than 16 bytes.
+    /// AES-GCM with a tag shorter than 16 bytes on aws-lc: the GCM key
+    /// seals (the tag is the full tag's prefix, SP 800-38D 7.1), and since
+    /// aws-lc-rs opens only full tags, opening decrypts with AES-CTR from
+    /// counter block `nonce || 2` and re-seals the plaintext to recompute
+    /// the full tag, compared in constant time.
+    AwsGcmShort(Box<(LessSafeKey, awsc::EncryptingKey)>),
+    /// RustCrypto AEADs: AES-CCM (any nonce and tag length), SM4-GCM.
     Aead(Box<dyn DynAead>),
     Xts128(Box<xts_mode::Xts128<aes::Aes128>>),
     Xts256(Box<xts_mode::Xts128<aes::Aes256>>),
@@ -144,11 +149,17 @@ impl CipherKey {
             return Err(SecError::KeySize { got: key.len(), allowed: alg.key_lens() });
         }
         let k = match alg {
-            CipherAlg::AesGcm if tag_len < 16 => Key::Aead(match key.len() {
-                16 => gcm_tag!(aes::Aes128, tag_len, key)?,
-                24 => gcm_tag!(aes::Aes192, tag_len, key)?,
-                _ => gcm_tag!(aes::Aes256, tag_len, key)?,
-            }),
+            CipherAlg::AesGcm if tag_len < 16 => {
+                let a = match key.len() {
+                    16 => &awsa::AES_128_GCM,
+                    24 => &awsa::AES_192_GCM,
+                    _ => &awsa::AES_256_GCM,
+                };
+                let gcm = LessSafeKey::new(engine(UnboundKey::new(a, key))?);
+                let ctr =
+                    engine(awsc::EncryptingKey::ctr(engine(UnboundCipherKey::new(aws_block_alg(key.len()), key))?))?;
+                Key::AwsGcmShort(Box::new((gcm, ctr)))
+            }
             CipherAlg::AesGcm | CipherAlg::ChaCha20Poly1305 => {
                 let a = match (alg, key.len()) {
                     (CipherAlg::ChaCha20Poly1305, _) => &awsa::CHACHA20_POLY1305,
@@ -240,6 +251,11 @@ impl CipherKey {
                 tag.copy_from_slice(t.as_ref());
                 Ok(())
             }
+            Key::AwsGcmShort(k) => {
+                let t = engine(k.0.seal_in_place_separate_tag(Self::aws_nonce(nonce)?, Aad::from(aad), buf))?;
+                tag.copy_from_slice(&t.as_ref()[..tag.len()]);
+                Ok(())
+            }
             Key::Aead(k) => k.seal(nonce, aad, buf, tag),
             _ => Err(SecError::NotAead),
         }
@@ -284,6 +300,25 @@ impl CipherKey {
         self.check_aead_lens(nonce, tag.len())?;
         let ok = match &self.key {
             Key::AwsAead(k) => k.open_in_place_separate_tag(Self::aws_nonce(nonce)?, Aad::from(aad), tag, buf).is_ok(),
+            Key::AwsGcmShort(k) => {
+                let mut j = [0u8; 16];
+                j[..12].copy_from_slice(nonce);
+                j[15] = 2;
+                let n = Self::aws_nonce(nonce)?;
+                let recomputed = k.1.less_safe_encrypt(buf, EncryptionContext::Iv128(j.into())).and_then(|_| {
+                    let mut again = zeroize::Zeroizing::new(buf.to_vec());
+                    k.0.seal_in_place_separate_tag(n, Aad::from(aad), &mut again)
+                });
+                match recomputed {
+                    Ok(full) => {
+                        aws_lc_rs::constant_time::verify_slices_are_equal(&full.as_ref()[..tag.len()], tag).is_ok()
+                    }
+                    Err(_) => {
+                        zeroize::Zeroize::zeroize(buf);
+                        return Err(SecError::Engine);
+                    }
+                }
+            }
             Key::Aead(k) => k.open(nonce, aad, buf, tag),
             _ => return Err(SecError::NotAead),
         };

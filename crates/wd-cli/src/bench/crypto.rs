@@ -67,30 +67,39 @@ pub struct CryptoBenchArgs {
     /// The deep case's queue depth (requests in flight).
     #[arg(long, default_value_t = 32)]
     depth: usize,
+    /// AES-GCM tag length in bytes (12..=16; `openssl speed` always
+    /// computes the full tag).
+    #[arg(long, default_value_t = 16)]
+    tag: usize,
 }
 
 #[derive(Clone, Copy)]
 enum Op {
-    Seal(CipherAlg, usize),
+    /// Algorithm, key bytes, tag bytes.
+    Seal(CipherAlg, usize, usize),
     Digest(DigestAlg),
 }
 
 impl Op {
     fn name(self) -> String {
         match self {
-            Op::Seal(CipherAlg::ChaCha20Poly1305, _) => "chacha20-poly1305".into(),
-            Op::Seal(_, k) => format!("aes-{}-gcm", k * 8),
+            Op::Seal(CipherAlg::ChaCha20Poly1305, ..) => "chacha20-poly1305".into(),
+            Op::Seal(_, k, 16) => format!("aes-{}-gcm", k * 8),
+            Op::Seal(_, k, t) => format!("aes-{}-gcm-tag{t}", k * 8),
             Op::Digest(d) => d.name().into(),
         }
     }
 
     fn openssl_name(self) -> String {
-        self.name()
+        match self {
+            Op::Seal(a, k, _) => Op::Seal(a, k, 16).name(),
+            o => o.name(),
+        }
     }
 
     fn out_len(self, size: usize) -> usize {
         match self {
-            Op::Seal(..) => size + 16,
+            Op::Seal(_, _, t) => size + t,
             Op::Digest(d) => d.output_len(),
         }
     }
@@ -105,9 +114,9 @@ pub fn run(b: CryptoBench) -> anyhow::Result<Report> {
         CryptoBench::Asym(a) => return asym(a),
     };
     let op = match (what, a.alg.as_deref()) {
-        ("cipher", None | Some("aes-256-gcm")) => Op::Seal(CipherAlg::AesGcm, 32),
-        ("cipher", Some("aes-128-gcm")) => Op::Seal(CipherAlg::AesGcm, 16),
-        ("cipher", Some("chacha20-poly1305")) => Op::Seal(CipherAlg::ChaCha20Poly1305, 32),
+        ("cipher", None | Some("aes-256-gcm")) => Op::Seal(CipherAlg::AesGcm, 32, a.tag),
+        ("cipher", Some("aes-128-gcm")) => Op::Seal(CipherAlg::AesGcm, 16, a.tag),
+        ("cipher", Some("chacha20-poly1305")) => Op::Seal(CipherAlg::ChaCha20Poly1305, 32, a.tag),
         ("cipher", Some(o)) => anyhow::bail!("unknown cipher {o:?} (aes-256-gcm, aes-128-gcm, chacha20-poly1305)"),
         (_, None) => Op::Digest(DigestAlg::Sha256),
         (_, Some(o)) => Op::Digest(DigestAlg::from_name(o).ok_or_else(|| anyhow!("unknown digest {o:?}"))?),
@@ -177,7 +186,9 @@ fn pin_submitter() {
 
 fn engine_key(op: Op) -> anyhow::Result<Option<wd_sec::cipher::CipherKey>> {
     Ok(match op {
-        Op::Seal(alg, k) => Some(wd_sec::cipher::CipherKey::new(alg, &vec![0x42; k]).map_err(|e| anyhow!("{e}"))?),
+        Op::Seal(alg, k, t) => {
+            Some(wd_sec::cipher::CipherKey::with_aead(alg, &vec![0x42; k], t, 12).map_err(|e| anyhow!("{e}"))?)
+        }
         Op::Digest(_) => None,
     })
 }
@@ -247,7 +258,7 @@ fn request(op: Op, session: u32, src: Buf, dst: Buf) -> Req {
 /// Registered buffers through a polled `sec` queue with `depth` requests in flight.
 fn framework(rt: &Runtime, op: Op, size: usize, depth: usize, case_time: Duration) -> anyhow::Result<CaseResult> {
     let key = match op {
-        Op::Seal(alg, k) => Some(CipherKey::new(rt, "sec", alg, &vec![0x42; k])?),
+        Op::Seal(alg, k, t) => Some(CipherKey::new_aead(rt, "sec", alg, &vec![0x42; k], t, 12)?),
         Op::Digest(_) => None,
     };
     let session = key.as_ref().map_or(0, CipherKey::session);
