@@ -366,6 +366,15 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// round trip per 64 KiB, not one per write.
 pub const HASHER_CHUNK: usize = 64 * 1024;
 
+/// Appends `data` to `buf` up to [`HASHER_CHUNK`] bytes. When the chunk is
+/// full, returns what did not fit (possibly empty): the caller sends the
+/// chunk to the device and calls again with the rest.
+fn fill_chunk<'d>(buf: &mut Vec<u8>, data: &'d [u8]) -> Option<&'d [u8]> {
+    let n = (HASHER_CHUNK - buf.len()).min(data.len());
+    buf.extend_from_slice(&data[..n]);
+    (buf.len() == HASHER_CHUNK).then_some(&data[n..])
+}
+
 struct Shared {
     rt: Runtime,
 }
@@ -489,13 +498,9 @@ impl<A: HashAlg> digest::OutputSizeUser for Hasher<A> {
 impl<A: HashAlg> digest::Update for Hasher<A> {
     fn update(&mut self, data: &[u8]) {
         let mut data = data;
-        while !data.is_empty() {
-            let n = (HASHER_CHUNK - self.buf.len()).min(data.len());
-            self.buf.extend_from_slice(&data[..n]);
-            data = &data[n..];
-            if self.buf.len() == HASHER_CHUNK {
-                self.flush().expect("sec device failed");
-            }
+        while let Some(rest) = fill_chunk(&mut self.buf, data) {
+            self.flush().expect("sec device failed");
+            data = rest;
         }
     }
 }
@@ -583,13 +588,9 @@ impl<A: HashAlg> digest::OutputSizeUser for Hmac<A> {
 impl<A: HashAlg> digest::Update for Hmac<A> {
     fn update(&mut self, data: &[u8]) {
         let mut data = data;
-        while !data.is_empty() {
-            let n = (HASHER_CHUNK - self.buf.len()).min(data.len());
-            self.buf.extend_from_slice(&data[..n]);
-            data = &data[n..];
-            if self.buf.len() == HASHER_CHUNK {
-                self.flush();
-            }
+        while let Some(rest) = fill_chunk(&mut self.buf, data) {
+            self.flush();
+            data = rest;
         }
     }
 }
