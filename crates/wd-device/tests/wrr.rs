@@ -1,7 +1,7 @@
 //! Weighted round-robin between queues of one engine, on the real host
 //! with a deliberately slow device so both rings stay full.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,13 +15,21 @@ use wd_sys::Mapping;
 
 const SLOW: Opcode = Opcode(0x00f0);
 
-struct Slow(DeviceInfo);
+/// A device that takes 20 µs a request and holds its first request until
+/// the gate opens, so both rings are full before the scheduler picks
+/// between them, however late the test thread gets to fill the second.
+struct Slow(DeviceInfo, Arc<AtomicBool>);
 
 impl Device for Slow {
     fn info(&self) -> &DeviceInfo {
         &self.0
     }
     fn execute(&self, _req: &mut Request<'_>) -> Outcome {
+        let t = Instant::now();
+        // Bounded so a broken test cannot hang the suite.
+        while !self.1.load(Ordering::Acquire) && t.elapsed() < Duration::from_secs(10) {
+            std::hint::spin_loop();
+        }
         let t = Instant::now();
         while t.elapsed() < Duration::from_micros(20) {
             std::hint::spin_loop();
@@ -30,19 +38,22 @@ impl Device for Slow {
     }
 }
 
-fn slow_device() -> Arc<dyn Device> {
-    Arc::new(Slow(DeviceInfo {
-        name: "slow0".into(),
-        driver: "slow",
-        class: DeviceClass::Dma,
-        ops: vec![OpInfo { opcode: SLOW, name: "slow", max_len: 0, param_range: None }],
-        max_request: 0,
-        max_queues: 8,
-        max_depth: 1024,
-        numa_node: 0,
-        chainable: false,
-        limits: Vec::new(),
-    }))
+fn slow_device(gate: Arc<AtomicBool>) -> Arc<dyn Device> {
+    Arc::new(Slow(
+        DeviceInfo {
+            name: "slow0".into(),
+            driver: "slow",
+            class: DeviceClass::Dma,
+            ops: vec![OpInfo { opcode: SLOW, name: "slow", max_len: 0, param_range: None }],
+            max_request: 0,
+            max_queues: 8,
+            max_depth: 1024,
+            numa_node: 0,
+            chainable: false,
+            limits: Vec::new(),
+        },
+        gate,
+    ))
 }
 
 fn open(host: &DeviceHost, owner: &Arc<Owner>, weight: u32) -> (QueueMem<Mapping>, UserEnd<Mapping>) {
@@ -77,14 +88,19 @@ fn reap(u: &mut UserEnd<Mapping>) -> u64 {
 
 #[test]
 fn heavier_queue_gets_its_weight() {
-    let host = DeviceHost::start(slow_device(), &HostConfig { engines: 1, pin: false, ..Default::default() }).unwrap();
+    let gate = Arc::new(AtomicBool::new(false));
+    let host =
+        DeviceHost::start(slow_device(gate.clone()), &HostConfig { engines: 1, pin: false, ..Default::default() })
+            .unwrap();
     let owner = Arc::new(Owner::new());
-    // Fill both while the engine cannot have drained either: it takes 20 µs
-    // a request, filling takes a few.
+    // Fill both while the engine holds at most one request at the gate: on
+    // a loaded machine the test thread can be descheduled between the two
+    // fills for milliseconds (CI once saw 288:448 without the gate).
     let (qa, mut a) = open(&host, &owner, 1);
     let (qb, mut b) = open(&host, &owner, 4);
     fill(&qa, &mut a);
     fill(&qb, &mut b);
+    gate.store(true, Ordering::Release);
     let (mut na, mut nb) = (0u64, 0u64);
     let t0 = Instant::now();
     // Both rings stay non-empty until the heavy one has done 400 of 512.
