@@ -65,6 +65,23 @@ pub trait Device: Send + Sync + 'static {
     /// Executes one request. Called concurrently from engine threads.
     fn execute(&self, req: &mut Request<'_>) -> Outcome;
 
+    /// How many requests [`Device::execute_batch`] puts to use at once (a
+    /// multi-buffer engine computes several in one pass). 1, the default,
+    /// keeps the engine on [`Device::execute`].
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    /// Executes consecutive requests of one queue together, writing
+    /// `outs[i]` for `reqs[i]`; the effect must be that of running them in
+    /// order. The engine never puts two requests whose buffers overlap into
+    /// one batch, so a driver may hold the bytes of several at once.
+    fn execute_batch(&self, reqs: &mut [Request<'_>], outs: &mut [Outcome]) {
+        for (r, o) in reqs.iter_mut().zip(outs.iter_mut()) {
+            *o = self.execute(r);
+        }
+    }
+
     /// Creates a session of device-defined `kind` from serialized `params`
     /// (algorithm, key, IV policy, ...), checking them against the
     /// capabilities. Devices without sessions keep the default.

@@ -75,11 +75,14 @@ pub(crate) struct Engine {
     served: Vec<Served>,
     bell_seen: u32,
     idle_spin: Duration,
+    /// `dev.batch_size()`, read once.
+    batch: usize,
 }
 
 impl Engine {
     pub fn new(dev: Arc<dyn Device>, shared: Arc<EngineShared>, idle_spin: Duration) -> Engine {
-        Engine { dev, shared, served: Vec::new(), bell_seen: u32::MAX, idle_spin }
+        let batch = dev.batch_size().clamp(1, 64);
+        Engine { dev, shared, served: Vec::new(), bell_seen: u32::MAX, idle_spin, batch }
     }
 
     pub fn run(mut self) {
@@ -192,6 +195,9 @@ impl Engine {
 
     /// Serves up to `weight * QUANTUM` descriptors of queue `i`.
     fn serve(&mut self, i: usize) -> u32 {
+        if self.batch > 1 {
+            return self.serve_batched(i);
+        }
         let Served { q, end } = &mut self.served[i];
         let q: &QueueShared = q;
         if q.ctl.load(Ordering::Relaxed) != ctl::RUNNING {
@@ -241,28 +247,109 @@ impl Engine {
             n += 1;
         }
         drop(regions);
-        if n > 0 {
-            // Counters first, so that anyone who sees a completion also
-            // sees it counted.
-            let st = &q.stats;
-            st.requests.add(u64::from(n));
-            st.bytes_in.add(bytes_in);
-            st.bytes_out.add(bytes_out);
-            st.errors.add(errors);
-            end.sq.release();
-            end.cq.publish();
-            // Dekker with a user going to sleep, which sets WANT_INTERRUPT,
-            // fences, then loads our tail: one of the two always sees the
-            // other (no lost wake-up).
-            wd_sys::membarrier::light(q.asym);
-            if q.qmem.cq_flags().load(Ordering::Relaxed) & CQ_WANT_INTERRUPT != 0 {
-                wake_user(q);
+        Self::finish_pass(q, end, n, Totals { bytes_in, bytes_out, errors });
+        n
+    }
+
+    /// Publishes a pass's completions and counts them.
+    fn finish_pass(q: &QueueShared, end: &mut DeviceEnd<Mapping>, n: u32, t: Totals) {
+        if n == 0 {
+            return;
+        }
+        // Counters first, so that anyone who sees a completion also
+        // sees it counted.
+        let st = &q.stats;
+        st.requests.add(u64::from(n));
+        st.bytes_in.add(t.bytes_in);
+        st.bytes_out.add(t.bytes_out);
+        st.errors.add(t.errors);
+        end.sq.release();
+        end.cq.publish();
+        // Dekker with a user going to sleep, which sets WANT_INTERRUPT,
+        // fences, then loads our tail: one of the two always sees the
+        // other (no lost wake-up).
+        wd_sys::membarrier::light(q.asym);
+        if q.qmem.cq_flags().load(Ordering::Relaxed) & CQ_WANT_INTERRUPT != 0 {
+            wake_user(q);
+        }
+        if t.errors > 0 && st.errors.get() > q.error_limit {
+            let why = format_args!("{} error completions, limit {}", st.errors.get(), q.error_limit);
+            Self::fault(q, fault::ERROR_LIMIT, &why);
+        }
+    }
+
+    /// [`Engine::serve`] for a device that computes several requests at
+    /// once: consecutive descriptors are checked and collected, up to the
+    /// device's batch size, and run together. A request that overlaps one
+    /// already collected, or that needs bounce buffers, first runs the
+    /// collected ones, so execution stays in queue order.
+    fn serve_batched(&mut self, i: usize) -> u32 {
+        let batch = self.batch;
+        let dev = &*self.dev;
+        let Served { q, end } = &mut self.served[i];
+        let q: &QueueShared = q;
+        if q.ctl.load(Ordering::Relaxed) != ctl::RUNNING {
+            return 0;
+        }
+        let room = match end.cq.free() {
+            Ok(r) => r,
+            Err(e) => {
+                Self::fault(q, fault::CQ_HEAD, &e);
+                return 0;
             }
-            if errors > 0 && st.errors.get() > q.error_limit {
-                let why = format_args!("{} error completions, limit {}", st.errors.get(), q.error_limit);
-                Self::fault(q, fault::ERROR_LIMIT, &why);
+        };
+        let budget = room.min(q.weight * QUANTUM);
+        if budget == 0 {
+            return 0;
+        }
+        let guard = q.owner.mem.read();
+        let table: &[Option<RegionEntry>] = guard.as_slice();
+        let allows = |op| q.allows(op);
+        let cx = Ctx {
+            mem: &q.owner.mem,
+            sessions: Some((&q.owner.sessions, q.device_key)),
+            binds: &q.binds,
+            remote: q.remote.as_deref(),
+            allows: &allows,
+        };
+        let mut b =
+            Batch { reqs: Vec::with_capacity(batch), outs: Vec::new(), pending: Vec::new(), t: Totals::default() };
+        let mut n = 0;
+        let mut ok = true;
+        while n < budget && ok {
+            let d = match end.sq.pop() {
+                Ok(Some(d)) => d,
+                Ok(None) => break,
+                Err(e) => {
+                    Self::fault(q, fault::SQ_TAIL, &e);
+                    break;
+                }
+            };
+            n += 1;
+            match prepare(dev, &cx, &d, table) {
+                Prepared::Done(o) => b.pending.push((d.user_data, Some(o))),
+                Prepared::Ready(r) => {
+                    if b.reqs.len() == batch || b.reqs.iter().any(|x| overlaps(x, &r)) {
+                        ok = b.flush(dev, q, end);
+                    }
+                    b.reqs.push(r);
+                    b.pending.push((d.user_data, None));
+                }
+                Prepared::Remote => {
+                    ok = b.flush(dev, q, end);
+                    let o = run_with_table(dev, &cx, &d, table);
+                    b.pending.push((d.user_data, Some(o)));
+                }
             }
         }
+        if ok {
+            b.flush(dev, q, end);
+        }
+        let t = b.t;
+        drop(b);
+        // The region table is not needed to publish.
+        drop(guard);
+        Self::finish_pass(q, end, n, t);
         n
     }
 
@@ -325,6 +412,77 @@ fn wake_user(q: &QueueShared) {
     }
 }
 
+/// Byte and error counts of one pass.
+#[derive(Default, Clone, Copy)]
+struct Totals {
+    bytes_in: u64,
+    bytes_out: u64,
+    errors: u64,
+}
+
+impl Totals {
+    fn count(&mut self, o: &Outcome) {
+        self.bytes_in += u64::from(o.consumed);
+        self.bytes_out += u64::from(o.produced);
+        self.errors += u64::from(o.status != Status::Ok);
+    }
+}
+
+/// Requests collected for one `execute_batch`, and the completions (in
+/// queue order) waiting for them.
+struct Batch<'t> {
+    reqs: Vec<Request<'t>>,
+    outs: Vec<Outcome>,
+    /// user_data and, for requests that did not run in the batch, the outcome.
+    pending: Vec<(u64, Option<Outcome>)>,
+    t: Totals,
+}
+
+impl Batch<'_> {
+    /// Runs the collected requests and stages every pending completion.
+    /// False when the completion ring turned hostile (the queue is faulted).
+    fn flush(&mut self, dev: &dyn Device, q: &QueueShared, end: &mut DeviceEnd<Mapping>) -> bool {
+        self.outs.clear();
+        self.outs.resize(self.reqs.len(), Outcome::err(Status::DeviceError));
+        if !self.reqs.is_empty() {
+            dev.execute_batch(&mut self.reqs, &mut self.outs);
+        }
+        self.reqs.clear();
+        let mut ran = self.outs.iter();
+        for (user_data, o) in self.pending.drain(..) {
+            let o = o.or_else(|| ran.next().copied()).unwrap_or(Outcome::err(Status::DeviceError));
+            self.t.count(&o);
+            let c = Completion {
+                user_data,
+                status: o.status.raw(),
+                flags: o.flags,
+                consumed: o.consumed,
+                produced: o.produced,
+                result: o.result,
+            };
+            match end.cq.stage(&c) {
+                Ok(()) => {}
+                // Room was reserved; only a hostile CQ head gets here.
+                Err(PushError::Full(_)) => return false,
+                Err(PushError::Ring(e)) => {
+                    Engine::fault(q, fault::CQ_HEAD, &e);
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}
+
+/// True when any buffer of `a` shares bytes with any buffer of `b`.
+fn overlaps(a: &Request<'_>, b: &Request<'_>) -> bool {
+    let hit = |x: &BufView<'_>, y: &BufView<'_>| {
+        let ((x0, x1), (y0, y1)) = (x.range(), y.range());
+        !x.is_empty() && !y.is_empty() && x0 < y1 && y0 < x1
+    };
+    [&a.src, &a.dst].into_iter().any(|x| hit(x, &b.src) || hit(x, &b.dst))
+}
+
 type Regions<'a> = Option<std::sync::RwLockReadGuard<'a, Vec<Option<RegionEntry>>>>;
 
 /// Validates one descriptor (a private copy) and runs it, outside any
@@ -365,43 +523,116 @@ fn execute<'q>(dev: &dyn Device, q: &'q QueueShared, d: &Descriptor, regions: &m
 }
 
 fn validate_and_run<'m>(dev: &dyn Device, cx: &Ctx<'m, '_>, d: &Descriptor, regions: &mut Regions<'m>) -> Outcome {
-    let Ctx { mem, sessions, binds, remote, allows } = *cx;
+    let needs_regions = !(d.src.is_none() || d.src.is_sva()) || !(d.dst.is_none() || d.dst.is_sva());
+    if needs_regions && regions.is_none() {
+        *regions = Some(cx.mem.read());
+    }
+    let table: &[Option<RegionEntry>] = regions.as_deref().map_or(&[], |v| v.as_slice());
+    run_with_table(dev, cx, d, table)
+}
+
+/// A descriptor checked and resolved, not yet run.
+enum Prepared<'t> {
+    /// Refused (or a NOP): its outcome, nothing to run.
+    Done(Outcome),
+    /// Ready to run: both buffers are this process's memory.
+    Ready(Request<'t>),
+    /// Names a remote owner's SVA memory: run it alone through bounce
+    /// buffers ([`run_with_table`]).
+    Remote,
+}
+
+/// Every check of a descriptor, and its buffers resolved against `table`.
+fn prepare<'t>(dev: &dyn Device, cx: &Ctx<'_, '_>, d: &Descriptor, table: &'t [Option<RegionEntry>]) -> Prepared<'t> {
+    let Ctx { sessions, binds, remote, allows, .. } = *cx;
     let op = d.op();
     if d.flags & !DescFlags::KNOWN != 0 {
-        return Outcome::err(Status::BadParam);
+        return Prepared::Done(Outcome::err(Status::BadParam));
     }
     if DescFlags(d.flags).has(DescFlags::LINK) && !dev.info().chainable {
-        return Outcome::err(Status::BadParam);
+        return Prepared::Done(Outcome::err(Status::BadParam));
     }
     if op == Opcode::NOP {
         // Every device supports NOP; it must name no buffers (and, as for
         // any "no buffer" reference, with addr and len 0).
-        return if d.src == BufRef::NONE && d.dst == BufRef::NONE {
+        return Prepared::Done(if d.src == BufRef::NONE && d.dst == BufRef::NONE {
             Outcome::ok(0, 0)
         } else {
             Outcome::err(Status::BadParam)
-        };
+        });
     }
     let info = dev.info();
     if info.op(op).is_none() {
-        return Outcome::err(Status::BadOpcode);
+        return Prepared::Done(Outcome::err(Status::BadOpcode));
     }
     if !allows(op) {
-        return Outcome::err(Status::NotPermitted);
+        return Prepared::Done(Outcome::err(Status::NotPermitted));
     }
-    let needs_regions = !(d.src.is_none() || d.src.is_sva()) || !(d.dst.is_none() || d.dst.is_sva());
-    if needs_regions && regions.is_none() {
-        *regions = Some(mem.read());
-    }
-    let table: &[Option<RegionEntry>] = regions.as_deref().map_or(&[], |v| v.as_slice());
     let src = match resolve(&d.src, Perms::READ, table, binds, info.max_request, remote.is_some()) {
         Ok(v) => v,
-        Err(s) => return Outcome::err(s),
+        Err(s) => return Prepared::Done(Outcome::err(s)),
     };
     // The destination's rights are checked when the driver reads or writes it.
     let dst = match resolve(&d.dst, Perms::NONE, table, binds, info.max_request, remote.is_some()) {
         Ok(v) => v,
-        Err(s) => return Outcome::err(s),
+        Err(s) => return Prepared::Done(Outcome::err(s)),
+    };
+    let (Resolved::Local(mut src), Resolved::Local(mut dst)) = (src, dst) else {
+        return Prepared::Remote;
+    };
+    if let Err(s) = check_overlap(&mut src, &mut dst) {
+        return Prepared::Done(Outcome::err(s));
+    }
+    match session(d, sessions) {
+        Ok(session) => Prepared::Ready(Request { desc: *d, src, dst, session }),
+        Err(s) => Prepared::Done(Outcome::err(s)),
+    }
+}
+
+/// Source and destination may be disjoint or exactly the same bytes (in
+/// place), never partly overlapping.
+fn check_overlap(src: &mut BufView<'_>, dst: &mut BufView<'_>) -> Result<(), Status> {
+    if !src.is_empty() && !dst.is_empty() {
+        let (a0, a1) = src.range();
+        let (b0, b1) = dst.range();
+        if a0 < b1 && b0 < a1 {
+            if (a0, a1) != (b0, b1) {
+                return Err(Status::BadParam);
+            }
+            src.set_aliased();
+            dst.set_aliased();
+        }
+    }
+    Ok(())
+}
+
+fn session(
+    d: &Descriptor,
+    sessions: Option<(&SessionTable, usize)>,
+) -> Result<Option<Arc<dyn crate::Session>>, Status> {
+    match (d.session, sessions) {
+        (0, _) => Ok(None),
+        (id, Some((table, key))) => table.get(key, id).map(Some).ok_or(Status::BadSession),
+        (_, None) => Err(Status::BadSession),
+    }
+}
+
+/// Checks and runs one descriptor; a remote owner's SVA buffers go through
+/// private bounce buffers.
+fn run_with_table(dev: &dyn Device, cx: &Ctx<'_, '_>, d: &Descriptor, table: &[Option<RegionEntry>]) -> Outcome {
+    let Ctx { sessions, binds, remote, .. } = *cx;
+    match prepare(dev, cx, d, table) {
+        Prepared::Done(o) => return o,
+        Prepared::Ready(mut req) => return dev.execute(&mut req),
+        Prepared::Remote => {}
+    }
+    let info = dev.info();
+    let (Ok(src), Ok(dst)) = (
+        resolve(&d.src, Perms::READ, table, binds, info.max_request, remote.is_some()),
+        resolve(&d.dst, Perms::NONE, table, binds, info.max_request, remote.is_some()),
+    ) else {
+        // `prepare` resolved both already.
+        return Outcome::err(Status::BadParam);
     };
     // A remote owner's SVA buffers are copied through private bounce
     // buffers: in with process_vm_readv, out with process_vm_writev.
@@ -431,24 +662,12 @@ fn validate_and_run<'m>(dev: &dyn Device, cx: &Ctx<'m, '_>, d: &Descriptor, regi
         }
     };
     let mut src: BufView<'_> = src;
-    if !src.is_empty() && !dst.is_empty() {
-        let (a0, a1) = src.range();
-        let (b0, b1) = dst.range();
-        if a0 < b1 && b0 < a1 {
-            if (a0, a1) != (b0, b1) {
-                return Outcome::err(Status::BadParam);
-            }
-            src.set_aliased();
-            dst.set_aliased();
-        }
+    if let Err(s) = check_overlap(&mut src, &mut dst) {
+        return Outcome::err(s);
     }
-    let session = match (d.session, sessions) {
-        (0, _) => None,
-        (id, Some((table, key))) => match table.get(key, id) {
-            Some(s) => Some(s),
-            None => return Outcome::err(Status::BadSession),
-        },
-        (_, None) => return Outcome::err(Status::BadSession),
+    let session = match session(d, sessions) {
+        Ok(s) => s,
+        Err(s) => return Outcome::err(s),
     };
     let mut req = Request { desc: *d, src, dst, session };
     let mut out = dev.execute(&mut req);
