@@ -6,8 +6,8 @@
 //! `gcmDecrypt256.rsp` (open must return PT for the passing records and
 //! `AuthFailed`, with no plaintext, for the `FAIL` ones), from
 //! gcmtestvectors.zip. AES-CCM: `DVPT128.rsp`, `DVPT256.rsp`, `VNT128.rsp`,
-//! `VNT256.rsp` from ccmtestvectors.zip (7-, 12- and 13-byte nonces, 4- and
-//! 16-byte tags). SHA-256: `SHA256ShortMsg.rsp` and
+//! `VNT256.rsp` and (AES-192) `VPT192.rsp` from ccmtestvectors.zip (7-, 12-
+//! and 13-byte nonces, 4- and 16-byte tags). SHA-256: `SHA256ShortMsg.rsp` and
 //! `SHA256LongMsg.rsp` from shabytetestvectors.zip (byte-oriented), as a
 //! one-shot digest and streamed in uneven pieces.
 
@@ -442,6 +442,15 @@ const CCM: &[Ccm] = &[
         aad: "282f05f734f249c0535ee396282218b7c4913c39b59ad2a03ffaf5b0e9b0f780",
         ct: "58f1584f761983bef4d0060746b5d5ee610ecfda31101a7f",
         tag: "5460e9b7856d60a5ad9803c0762f8176",
+    },
+    Ccm {
+        file: "VPT192.rsp",
+        key: "91f9d636a071c3aad1743137e0644a73de9e47bd76acd919",
+        nonce: "1bf491ac320d660eb2dd45c6c3",
+        pt: "4eaf9384cad976f65f98042d561d760b5a787330dc658f6c",
+        aad: "3bdfd7f18d2b6d0804d779f0679aaa2d7d32978c2df8015ae4b758d337be81dd",
+        ct: "635530cab14e3d0a135bb6eebb5829412676e6dd4995f99c",
+        tag: "b7e17f235bd660e7e17b2c65320e9fd4",
     },
 ];
 

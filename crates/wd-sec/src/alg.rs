@@ -96,10 +96,12 @@ impl CipherAlg {
     /// Accepted key lengths in bytes.
     pub fn key_lens(self) -> &'static [usize] {
         match self {
-            CipherAlg::AesEcb | CipherAlg::AesCbc | CipherAlg::AesCbcPkcs7 | CipherAlg::AesCtr | CipherAlg::AesGcm => {
-                &[16, 24, 32]
-            }
-            CipherAlg::AesCcm => &[16, 32],
+            CipherAlg::AesEcb
+            | CipherAlg::AesCbc
+            | CipherAlg::AesCbcPkcs7
+            | CipherAlg::AesCtr
+            | CipherAlg::AesGcm
+            | CipherAlg::AesCcm => &[16, 24, 32],
             CipherAlg::AesXts => &[32, 64],
             CipherAlg::ChaCha20Poly1305 => &[32],
             CipherAlg::Sm4Xts => &[32],

@@ -180,6 +180,7 @@ impl CipherKey {
                 Key::AwsBlock(Box::new((engine(e)?, engine(d)?)))
             }
             CipherAlg::AesCcm if key.len() == 16 => Key::Aead(ccm_nonce!(aes::Aes128, nonce_len, tag_len, key)?),
+            CipherAlg::AesCcm if key.len() == 24 => Key::Aead(ccm_nonce!(aes::Aes192, nonce_len, tag_len, key)?),
             CipherAlg::AesCcm => Key::Aead(ccm_nonce!(aes::Aes256, nonce_len, tag_len, key)?),
             CipherAlg::AesXts => {
                 let (a, b) = key.split_at(key.len() / 2);
