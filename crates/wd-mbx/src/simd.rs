@@ -231,18 +231,30 @@ mod imp {
     }
 
     def_sqr!(sqr20, 20; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19);
+    def_sqr!(sqr30, 30; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29);
+    def_sqr!(sqr40, 40; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29
+        30 31 32 33 34 35 36 37 38 39);
+
+    /// Runs `$f` on `a`, `m` viewed as `[_; $n]` when `N == $n`.
+    macro_rules! try_sqr {
+        ($f:ident, $n:literal, $a:ident, $m:ident, $k0:ident) => {
+            if let (Ok(a), Ok(m)) = (<&[__m512i; $n]>::try_from(&$a[..]), <&[__m512i; $n]>::try_from(&$m[..])) {
+                let r = $f(a, m, $k0);
+                let mut out = [_mm512_setzero_si512(); N];
+                out.copy_from_slice(&r);
+                return out;
+            }
+        };
+    }
 
     /// Almost-Montgomery squaring: the dedicated code where there is one
     /// for `N`, else `amm(a, a)`.
     #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn ams<const N: usize>(a: &[__m512i; N], m: &[__m512i; N], k0: __m512i) -> [__m512i; N] {
-        if let (Ok(a20), Ok(m20)) = (<&[__m512i; 20]>::try_from(&a[..]), <&[__m512i; 20]>::try_from(&m[..])) {
-            let r = sqr20(a20, m20, k0);
-            let mut out = [_mm512_setzero_si512(); N];
-            out.copy_from_slice(&r);
-            return out;
-        }
+        try_sqr!(sqr20, 20, a, m, k0);
+        try_sqr!(sqr30, 30, a, m, k0);
+        try_sqr!(sqr40, 40, a, m, k0);
         amm(a, a, m, k0)
     }
 
@@ -321,7 +333,7 @@ mod imp {
         let mut acc = amm(&rr, &one, &m, k0); // R mod m
         let top = p.e.iter().map(|&e| 64 - e.leading_zeros()).max().unwrap_or(0);
         for bit in (0..top).rev() {
-            acc = amm(&acc, &acc, &m, k0);
+            acc = ams(&acc, &m, k0);
             let mut sel: __mmask8 = 0;
             for (l, &e) in p.e.iter().enumerate() {
                 sel |= (((e >> bit) & 1) as u8) << l;
