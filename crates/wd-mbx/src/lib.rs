@@ -172,7 +172,9 @@ impl RsaKey {
     /// Parses a PKCS#1 `RSAPrivateKey` (see [`RsaKey::from_pkcs8_der`]).
     pub fn from_pkcs1_der(der: &[u8]) -> Result<RsaKey, MbxError> {
         let f = der::rsa_private_key(der)?;
-        let bits = f.n.len() * 8 - f.n.first().map_or(8, |b| b.leading_zeros() as usize);
+        // `uint` guarantees no leading zero byte; zero is the empty slice.
+        let top = *f.n.first().ok_or(MbxError::BadKey)?;
+        let bits = f.n.len() * 8 - top.leading_zeros() as usize;
         let (l52, n52l) = shape(bits).ok_or(MbxError::BadKey)?;
         let ln = bits / 64;
         let lh = ln / 2;
@@ -412,4 +414,27 @@ fn run<const NH: usize, const NN: usize>(
     }
     sigs.truncate(lanes);
     Ok(sigs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// PKCS#1 `RSAPrivateKey` from small integers (each one content byte).
+    fn tiny(ints: [u8; 9]) -> Vec<u8> {
+        let mut v = vec![0x30, 27];
+        for i in ints {
+            v.extend_from_slice(&[0x02, 0x01, i]);
+        }
+        v
+    }
+
+    #[test]
+    fn tiny_and_zero_keys_rejected() {
+        assert_eq!(RsaKey::from_pkcs1_der(&tiny([0; 9])).unwrap_err(), MbxError::BadKey);
+        assert_eq!(RsaKey::from_pkcs1_der(&tiny([0, 33, 3, 7, 3, 11, 1, 1, 2])).unwrap_err(), MbxError::BadKey);
+        assert_eq!(RsaKey::from_pkcs1_der(&tiny([1, 33, 3, 7, 3, 11, 1, 1, 2])).unwrap_err(), MbxError::BadKey);
+        assert_eq!(RsaKey::from_pkcs8_der(&tiny([0, 33, 3, 7, 3, 11, 1, 1, 2])).unwrap_err(), MbxError::BadKey);
+        assert_eq!(RsaKey::from_pkcs8_der(&[]).unwrap_err(), MbxError::BadKey);
+    }
 }
