@@ -742,7 +742,7 @@ impl Inner {
             return Err(Error::NothingInFlight);
         }
         *spins = spins.wrapping_add(1);
-        if *spins % 4096 == 0 {
+        if (*spins).is_multiple_of(4096) {
             self.check_lost();
             if self.lost {
                 // The next reap hands out the DeviceLost completions.
@@ -751,7 +751,7 @@ impl Inner {
         }
         // The state checks cost a few loads; a polling waiter does them
         // every 64 spins so that it notices a completion as early as it can.
-        if self.wait == WaitMode::Poll && *spins % 64 != 0 {
+        if self.wait == WaitMode::Poll && !(*spins).is_multiple_of(64) {
             std::hint::spin_loop();
             return Ok(());
         }
@@ -764,7 +764,9 @@ impl Inner {
             WaitMode::SpinThenSleep(d) => start.elapsed() < d,
             WaitMode::Event => false,
         };
-        if (!spinning || *spins % 256 == 0) && self.qmem.sq_flags().load(Ordering::Acquire) & SQ_NEED_WAKEUP != 0 {
+        if (!spinning || (*spins).is_multiple_of(256))
+            && self.qmem.sq_flags().load(Ordering::Acquire) & SQ_NEED_WAKEUP != 0
+        {
             self.ring_doorbell();
         }
         if !spinning {

@@ -95,7 +95,7 @@ fn small_queue_with_a_lazy_reaper_loses_nothing() {
         while q.in_flight() < max {
             assert!(Instant::now() < deadline, "could not fill the queue");
             seq = seq.wrapping_add(1);
-            let req = if seq % 2 == 0 { Req::copy(vec![seq; 100], vec![0u8; 100]) } else { Req::nop() };
+            let req = if seq.is_multiple_of(2) { Req::copy(vec![seq; 100], vec![0u8; 100]) } else { Req::nop() };
             match q.submit(req) {
                 Ok(t) => assert!(accepted.insert(t)),
                 Err(SubmitError::Busy(_)) => std::thread::yield_now(),

@@ -20,7 +20,7 @@ fn corpus(n: usize) -> Vec<u8> {
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
-        if x % 4 == 0 {
+        if x.is_multiple_of(4) {
             v.extend_from_slice(&x.to_le_bytes());
         } else {
             v.extend_from_slice(format!("record {i} key={} ", x % 977).as_bytes());

@@ -115,7 +115,7 @@ impl Engine {
             // Reading the clock costs ~20 ns; doing it on every empty pass
             // would delay noticing new work by as much. Look every 64 passes.
             idle_passes = idle_passes.wrapping_add(1);
-            if idle_passes % 64 != 0 {
+            if !idle_passes.is_multiple_of(64) {
                 std::hint::spin_loop();
                 continue;
             }

@@ -57,11 +57,11 @@ impl HeapMem {
 
 impl RingMem for HeapMem {
     fn word32(&self, off: usize) -> &AtomicU32 {
-        assert!(off % 4 == 0);
+        assert!(off.is_multiple_of(4));
         &self.u32s[off / 4]
     }
     fn words64(&self, off: usize, n: usize) -> &[AtomicU64] {
-        assert!(off % 8 == 0);
+        assert!(off.is_multiple_of(8));
         &self.u64s[off / 8..off / 8 + n]
     }
     fn len(&self) -> usize {

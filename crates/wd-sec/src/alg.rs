@@ -183,7 +183,7 @@ impl CipherAlg {
         if self.pads() {
             return Some(input / 16 * 16 + 16);
         }
-        if self.needs_blocks() && input % 16 != 0 {
+        if self.needs_blocks() && !input.is_multiple_of(16) {
             return None;
         }
         if matches!(self, CipherAlg::AesXts | CipherAlg::Sm4Xts) && input < 16 {

@@ -380,7 +380,7 @@ impl CipherKey {
     /// Non-AEAD decryption of `buf` in place (padding left for the caller).
     pub fn decrypt(&self, iv: &[u8; 16], buf: &mut [u8]) -> Result<(), SecError> {
         self.check_len(buf.len())?;
-        if self.alg.pads() && (buf.is_empty() || buf.len() % 16 != 0) {
+        if self.alg.pads() && (buf.is_empty() || !buf.len().is_multiple_of(16)) {
             return Err(SecError::InputLength);
         }
         match &self.key {
@@ -431,7 +431,7 @@ impl CipherKey {
 
     fn check_len(&self, n: usize) -> Result<(), SecError> {
         let blocks = self.alg.needs_blocks() || self.alg.pads();
-        if blocks && n % 16 != 0 {
+        if blocks && !n.is_multiple_of(16) {
             return Err(SecError::InputLength);
         }
         if matches!(self.alg, CipherAlg::AesXts | CipherAlg::Sm4Xts) && n < 16 {

@@ -90,7 +90,7 @@ impl Mapping {
     /// If `off` is misaligned or out of bounds: offsets come from a
     /// validated layout, so this is a bug in the caller, not peer input.
     pub fn atomic_u32(&self, off: usize) -> &AtomicU32 {
-        assert!(off % 4 == 0 && off.checked_add(4).is_some_and(|e| e <= self.len), "bad u32 offset {off}");
+        assert!(off.is_multiple_of(4) && off.checked_add(4).is_some_and(|e| e <= self.len), "bad u32 offset {off}");
         // SAFETY: in bounds and aligned (checked above, and the base is page
         // aligned); AtomicU32 has u32's layout and every bit pattern is a valid
         // u32; the memory lives as long as `&self`. A peer process writing it
@@ -105,7 +105,7 @@ impl Mapping {
     /// If the range is misaligned or out of bounds (a caller bug).
     pub fn atomic_u64s(&self, off: usize, n: usize) -> &[AtomicU64] {
         let end = n.checked_mul(8).and_then(|b| b.checked_add(off));
-        assert!(off % 8 == 0 && end.is_some_and(|e| e <= self.len), "bad u64 range {off}+{n}");
+        assert!(off.is_multiple_of(8) && end.is_some_and(|e| e <= self.len), "bad u64 range {off}+{n}");
         // SAFETY: as in `atomic_u32`: in bounds, aligned, valid for any bits,
         // alive for `&self`.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(off).cast::<AtomicU64>(), n) }

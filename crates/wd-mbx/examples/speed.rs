@@ -1,0 +1,55 @@
+//! RSA-2048 private-key throughput on one thread: aws-lc-rs PKCS#1 v1.5
+//! SHA-256 signing vs `rsa_private_batch` with 8 lanes and with 1 lane.
+//!
+//! `cargo run --release -p wd-mbx --example speed [seconds]`
+
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::{rand, signature};
+use wd_mbx::{available, rsa_private_batch, RsaKey, LANES};
+
+/// Runs `f` (which does `per_call` operations) for about `secs`; ops/s.
+fn rate(secs: f64, per_call: usize, mut f: impl FnMut()) -> f64 {
+    f(); // warm up
+    let limit = Duration::from_secs_f64(secs);
+    let start = Instant::now();
+    let mut ops = 0usize;
+    while start.elapsed() < limit {
+        f();
+        ops += per_call;
+    }
+    ops as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let secs: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    let aws = KeyPair::generate(KeySize::Rsa2048).expect("keygen");
+    let der = AsDer::<Pkcs8V1Der>::as_der(&aws).expect("der");
+    let rng = rand::SystemRandom::new();
+    let msg = [0x5Au8; 32];
+    let mut sig = vec![0u8; aws.public_modulus_len()];
+    let aws_rate = rate(secs, 1, || {
+        aws.sign(&signature::RSA_PKCS1_SHA256, &rng, &msg, &mut sig).expect("sign");
+    });
+    println!("aws-lc-rs RSA-2048 PKCS#1 SHA-256 sign : {aws_rate:8.0} ops/s");
+    if !available() {
+        println!("wd-mbx: no AVX-512 IFMA on this CPU; nothing else to measure");
+        return;
+    }
+    let key = RsaKey::from_pkcs8_der(der.as_ref()).expect("wd-mbx key");
+    let len = key.modulus_len();
+    // An input below n: the top byte of n is >= 0x80.
+    let x: Vec<u8> = (0..len).map(|i| if i == 0 { 0x12 } else { (i * 31) as u8 }).collect();
+    let mut outs = vec![vec![0u8; len]; LANES];
+    for lanes in [LANES, 1] {
+        let ks = vec![&key; lanes];
+        let xs: Vec<&[u8]> = vec![&x; lanes];
+        let r = rate(secs, lanes, || {
+            let mut or: Vec<&mut [u8]> = outs.iter_mut().take(lanes).map(|o| o.as_mut_slice()).collect();
+            rsa_private_batch(&ks, &xs, &mut or).expect("batch");
+        });
+        println!("wd-mbx rsa_private_batch, {lanes} lane(s)     : {r:8.0} ops/s  ({:.2}x aws-lc)", r / aws_rate);
+    }
+}

@@ -1,0 +1,256 @@
+//! The little scalar big-number code the crate needs: little-endian `u64`
+//! limbs, fixed lengths chosen by the caller. Used for key precomputation
+//! (once per key), radix conversion and the CRT recombination (Garner).
+//!
+//! Everything that touches secret values avoids secret-dependent branches
+//! and indices: conditional subtractions select with masks.
+
+/// Big-endian bytes to `limbs` little-endian `u64` limbs; `None` when the
+/// value does not fit.
+pub(crate) fn from_be(bytes: &[u8], limbs: usize) -> Option<Vec<u64>> {
+    let mut out = vec![0u64; limbs];
+    for (i, &b) in bytes.iter().rev().enumerate() {
+        let w = i / 8;
+        if w >= limbs {
+            if b != 0 {
+                return None;
+            }
+            continue;
+        }
+        out[w] |= u64::from(b) << (8 * (i % 8));
+    }
+    Some(out)
+}
+
+/// Little-endian limbs to big-endian bytes filling `out` exactly (the
+/// value must fit; higher limbs are ignored).
+pub(crate) fn to_be(a: &[u64], out: &mut [u8]) {
+    let len = out.len();
+    for (i, o) in out.iter_mut().enumerate() {
+        let bi = len - 1 - i;
+        let w = bi / 8;
+        *o = a.get(w).map_or(0, |&l| (l >> (8 * (bi % 8))) as u8);
+    }
+}
+
+/// Number of significant bits (public values only).
+pub(crate) fn bits(a: &[u64]) -> usize {
+    for (i, &l) in a.iter().enumerate().rev() {
+        if l != 0 {
+            return 64 * i + 64 - l.leading_zeros() as usize;
+        }
+    }
+    0
+}
+
+/// `a < b` for equal-length operands (public values only).
+pub(crate) fn lt(a: &[u64], b: &[u64]) -> bool {
+    for (x, y) in a.iter().zip(b).rev() {
+        if x != y {
+            return x < y;
+        }
+    }
+    false
+}
+
+/// `a - b` in place over `a.len()` limbs (`b` zero-extended); returns the
+/// borrow (0 or 1).
+fn sub_in(a: &mut [u64], b: &[u64]) -> u64 {
+    let mut borrow = 0u64;
+    for (i, x) in a.iter_mut().enumerate() {
+        let y = b.get(i).copied().unwrap_or(0);
+        let (d1, b1) = x.overflowing_sub(y);
+        let (d2, b2) = d1.overflowing_sub(borrow);
+        *x = d2;
+        borrow = u64::from(b1 | b2);
+    }
+    borrow
+}
+
+/// `a + b` in place over `a.len()` limbs; returns the carry.
+fn add_in(a: &mut [u64], b: &[u64]) -> u64 {
+    let mut carry = 0u64;
+    for (i, x) in a.iter_mut().enumerate() {
+        let y = b.get(i).copied().unwrap_or(0);
+        let (s1, c1) = x.overflowing_add(y);
+        let (s2, c2) = s1.overflowing_add(carry);
+        *x = s2;
+        carry = u64::from(c1 | c2);
+    }
+    carry
+}
+
+/// Constant-time: `a` with an extra top word `hi`; returns `a - m` if that
+/// is non-negative, else `a` (truncated to `m.len()` limbs). Requires the
+/// result to fit in `m.len()` limbs (e.g. `a < 2m`).
+fn cond_sub_hi(a: &[u64], hi: u64, m: &[u64]) -> Vec<u64> {
+    let mut r = a.to_vec();
+    let borrow = sub_in(&mut r, m);
+    // The full subtraction borrows only if hi is 0 and the low part borrowed.
+    let (_, neg) = hi.overflowing_sub(borrow);
+    let keep = 0u64.wrapping_sub(u64::from(neg)); // all ones: keep a
+    for (x, &y) in r.iter_mut().zip(a) {
+        *x = (y & keep) | (*x & !keep);
+    }
+    r
+}
+
+/// Constant-time `a mod m` for `a < 2m` (equal lengths).
+pub(crate) fn cond_sub(a: &[u64], m: &[u64]) -> Vec<u64> {
+    cond_sub_hi(a, 0, m)
+}
+
+/// Constant-time `(a - b) mod m` for `a, b < m`.
+pub(crate) fn sub_mod(a: &[u64], b: &[u64], m: &[u64]) -> Vec<u64> {
+    let mut r = a.to_vec();
+    let borrow = sub_in(&mut r, b);
+    let mask = 0u64.wrapping_sub(borrow);
+    let madd: Vec<u64> = m.iter().map(|&x| x & mask).collect();
+    add_in(&mut r, &madd);
+    r
+}
+
+/// `a * 2^k mod m` for `a < m`, by doubling with a conditional subtraction
+/// (constant time in the value of `a`).
+pub(crate) fn mul_pow2_mod(a: &[u64], k: usize, m: &[u64]) -> Vec<u64> {
+    let mut v = a.to_vec();
+    for _ in 0..k {
+        let mut carry = 0u64;
+        for x in v.iter_mut() {
+            let nc = *x >> 63;
+            *x = (*x << 1) | carry;
+            carry = nc;
+        }
+        v = cond_sub_hi(&v, carry, m);
+    }
+    v
+}
+
+/// `2^k mod m` (`m > 1`).
+pub(crate) fn pow2_mod(k: usize, m: &[u64]) -> Vec<u64> {
+    let mut one = vec![0u64; m.len()];
+    one[0] = 1;
+    mul_pow2_mod(&one, k, m)
+}
+
+/// Schoolbook product, `a.len() + b.len()` limbs.
+pub(crate) fn mul(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut r = vec![0u64; a.len() + b.len()];
+    for (i, &bi) in b.iter().enumerate() {
+        let mut c = 0u64;
+        for (j, &aj) in a.iter().enumerate() {
+            let x = u128::from(r[i + j]) + u128::from(aj) * u128::from(bi) + u128::from(c);
+            r[i + j] = x as u64;
+            c = (x >> 64) as u64;
+        }
+        r[i + a.len()] = c;
+    }
+    r
+}
+
+/// `a + b` with `a.len() >= b.len()`, result `a.len()` limbs (carry dropped;
+/// callers guarantee it fits).
+pub(crate) fn add(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut r = a.to_vec();
+    add_in(&mut r, b);
+    r
+}
+
+/// `-m^-1 mod 2^64` for odd `m0`.
+pub(crate) fn neg_inv64(m0: u64) -> u64 {
+    let mut x = m0; // correct to 3 bits for odd m0
+    for _ in 0..5 {
+        x = x.wrapping_mul(2u64.wrapping_sub(m0.wrapping_mul(x)));
+    }
+    x.wrapping_neg()
+}
+
+/// Montgomery product `a b 2^(-64 L) mod m` for `a, b < m` (CIOS, radix
+/// 2^64), fully reduced. `k0 = -m^-1 mod 2^64`.
+pub(crate) fn mont_mul(a: &[u64], b: &[u64], m: &[u64], k0: u64) -> Vec<u64> {
+    let l = m.len();
+    let mut t = vec![0u64; l + 2];
+    for &bi in &b[..l] {
+        let mut c = 0u64;
+        for j in 0..l {
+            let x = u128::from(t[j]) + u128::from(a[j]) * u128::from(bi) + u128::from(c);
+            t[j] = x as u64;
+            c = (x >> 64) as u64;
+        }
+        let x = u128::from(t[l]) + u128::from(c);
+        t[l] = x as u64;
+        t[l + 1] = (x >> 64) as u64;
+        let u = t[0].wrapping_mul(k0);
+        let x = u128::from(t[0]) + u128::from(u) * u128::from(m[0]);
+        let mut c = (x >> 64) as u64;
+        for j in 1..l {
+            let x = u128::from(t[j]) + u128::from(u) * u128::from(m[j]) + u128::from(c);
+            t[j - 1] = x as u64;
+            c = (x >> 64) as u64;
+        }
+        let x = u128::from(t[l]) + u128::from(c);
+        t[l - 1] = x as u64;
+        t[l] = t[l + 1] + (x >> 64) as u64;
+        t[l + 1] = 0;
+    }
+    cond_sub_hi(&t[..l], t[l], m)
+}
+
+/// Radix 2^64 (little-endian) to `n` limbs of 52 bits.
+pub(crate) fn to_r52(a: &[u64], n: usize) -> Vec<u64> {
+    const M: u64 = (1 << 52) - 1;
+    (0..n)
+        .map(|i| {
+            let bit = 52 * i;
+            let (w, s) = (bit / 64, bit % 64);
+            let lo = a.get(w).map_or(0, |&x| x >> s);
+            let hi = if s > 12 { a.get(w + 1).map_or(0, |&x| x << (64 - s)) } else { 0 };
+            (lo | hi) & M
+        })
+        .collect()
+}
+
+/// `n` limbs of 52 bits (each `< 2^52`) to `l` limbs of 64 bits (higher bits
+/// dropped).
+pub(crate) fn from_r52(a: &[u64], l: usize) -> Vec<u64> {
+    let mut out = vec![0u64; l];
+    for (i, &x) in a.iter().enumerate() {
+        let bit = 52 * i;
+        let (w, s) = (bit / 64, bit % 64);
+        if w < l {
+            out[w] |= x << s;
+        }
+        if s > 12 && w + 1 < l {
+            out[w + 1] |= x >> (64 - s);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radix_roundtrip() {
+        let a: Vec<u64> = (0..16u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xDEAD_BEEF).collect();
+        let r = to_r52(&a, 20);
+        assert!(r.iter().all(|&x| x < (1 << 52)));
+        assert_eq!(from_r52(&r, 16), a);
+    }
+
+    #[test]
+    fn mont_and_pow2() {
+        // m = 2^127 - 1 (odd), a few products checked against u128 arithmetic.
+        let m = [u64::MAX, (1u64 << 63) - 1];
+        let k0 = neg_inv64(m[0]);
+        assert_eq!(m[0].wrapping_mul(k0), u64::MAX);
+        let r2 = pow2_mod(256, &m); // R^2 mod m with R = 2^128
+        let a = [12345u64, 678];
+        let am = mont_mul(&a, &r2, &m, k0); // a R
+        let back = mont_mul(&am, &[1, 0], &m, k0);
+        assert_eq!(back, a.to_vec());
+        // 2^128 mod (2^127 - 1) = 2
+        assert_eq!(pow2_mod(128, &m), vec![2, 0]);
+    }
+}

@@ -1,0 +1,448 @@
+//! Multi-buffer ("vertical") big-number arithmetic for WarpDrive: up to 8
+//! independent RSA private-key operations at once on AVX-512 IFMA.
+//!
+//! # Layout
+//!
+//! Numbers are held in radix 2^52. A batch of eight numbers is stored
+//! *vertically*: vector register `j` holds limb `j` of all eight
+//! operations, one per 64-bit lane. Every instruction therefore works on
+//! eight independent operations at once, there are no cross-lane shuffles
+//! or horizontal carries, and each lane may use its own key. The 52-bit
+//! radix matches `vpmadd52luq`/`vpmadd52huq`, which multiply the low 52 bits
+//! of two lanes and add the low (or high) 52 bits of the 104-bit product
+//! to a 64-bit accumulator. Those 12 spare bits let us add products
+//! lazily (a limb collects at most `4 N` terms of `< 2^52` before it
+//! is consumed) and propagate carries only once per multiplication. Since
+//! the instructions ignore bits 52..63 of their multiplicands, every input
+//! of a multiplication is carry-normalized first (all limbs `< 2^52`).
+//!
+//! # Almost-Montgomery multiplication
+//!
+//! With `N` limbs, `R = 2^(52 N)`, the word-by-word Montgomery product
+//! returns `(a b + M m) / R` with `M < R`, which is `< a b / R + m`. We never
+//! do the final conditional subtraction inside the exponentiation: when
+//! `a, b < 2m` and `4m < R` the result is again `< 2m`, so it can be fed
+//! straight back in. For RSA-2048, the 1024-bit CRT primes use `N = 20`
+//! (`R = 2^1040`), so `m < R / 2^16` and there is ample headroom (even the
+//! `< 4m` sum used for the initial Montgomery conversion is a valid
+//! input). Only the final conversion out of Montgomery form (a product
+//! with 1, which lands in `[0, m]`) is followed by a constant-time
+//! conditional subtraction.
+//!
+//! # RSA
+//!
+//! [`rsa_private_batch`] does CRT: per prime, a constant-time fixed-window
+//! exponentiation (every table entry is read for every window, each lane
+//! selecting its own entry with a mask), then Garner's recombination in
+//! scalar code, then the fault check `s^e mod n == x` (vectorized too);
+//! a mismatch is an error, never a wrong result. The base is brought into
+//! Montgomery form without a division: with `x = lo + R hi`,
+//! `AMM(lo, R^2) + AMM(hi, R^3) = x R (mod p)`.
+//!
+//! Squarings (five in six products of the exponentiation) use dedicated
+//! code: each off-diagonal product once, the sum doubled, the diagonal
+//! added, then a separate Montgomery reduction (about a quarter fewer
+//! multiply instructions than the general product). On a 2-vCPU AMD EPYC
+//! (Zen 4) one thread does about 12,500 RSA-2048 private operations per
+//! second in full batches, against about 4,600 for aws-lc signing; a batch
+//! of one costs as much as a full batch, so batch as much as possible.
+//!
+//! Use [`available`] to check for CPU support; callers fall back to another
+//! implementation on [`MbxError::Unsupported`].
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+mod bn;
+mod der;
+#[allow(unsafe_code)]
+mod simd;
+
+use simd::Row;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+/// Operations per batch (lanes of a 512-bit register of 64-bit limbs).
+pub const LANES: usize = 8;
+
+/// Window width of the fixed-window exponentiation.
+const WINDOW: u32 = 5;
+
+const MASK52: u64 = (1 << 52) - 1;
+
+/// Errors of this crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MbxError {
+    /// No AVX-512 IFMA on this CPU (or not x86_64), or a modulus size the
+    /// kernel does not handle.
+    #[error("unsupported: no AVX-512 IFMA, or unsupported modulus size")]
+    Unsupported,
+    /// The key does not parse, is not a consistent two-prime RSA key, or
+    /// has parameters outside what the kernel accepts.
+    #[error("malformed or unsupported RSA private key")]
+    BadKey,
+    /// Wrong lane count, lengths, mixed key sizes, or an input `>= n`.
+    #[error("bad batch input")]
+    BadInput,
+    /// The result failed the `s^e mod n == x` check (a computation fault);
+    /// the outputs were zeroed.
+    #[error("fault check failed")]
+    Fault,
+}
+
+/// True when this CPU runs the AVX-512 IFMA kernel.
+pub fn available() -> bool {
+    simd::available()
+}
+
+/// One CRT prime, precomputed.
+#[derive(Zeroize)]
+struct Prime {
+    /// The prime, 64-bit limbs.
+    m64: Vec<u64>,
+    /// `-m^-1 mod 2^64`.
+    k0_64: u64,
+    /// The prime, 52-bit limbs.
+    m52: Vec<u64>,
+    /// `R mod m`, `R^2 mod m`, `R^3 mod m` (`R = 2^(52 N)`), 52-bit limbs.
+    one52: Vec<u64>,
+    rr52: Vec<u64>,
+    rrr52: Vec<u64>,
+    /// The CRT exponent (`d mod (m - 1)`), 64-bit limbs.
+    d: Vec<u64>,
+}
+
+impl Prime {
+    fn new(m: &[u8], d: &[u8], limbs64: usize, limbs52: usize) -> Result<Prime, MbxError> {
+        let m64 = bn::from_be(m, limbs64).ok_or(MbxError::BadKey)?;
+        let d = bn::from_be(d, limbs64).ok_or(MbxError::BadKey)?;
+        if bn::bits(&m64) != 64 * limbs64 || m64[0] & 1 == 0 || !bn::lt(&d, &m64) {
+            return Err(MbxError::BadKey);
+        }
+        let k0_64 = bn::neg_inv64(m64[0]);
+        let rb = 52 * limbs52;
+        let one = bn::pow2_mod(rb, &m64);
+        let rr = bn::mul_pow2_mod(&one, rb, &m64);
+        let rrr = bn::mul_pow2_mod(&rr, rb, &m64);
+        Ok(Prime {
+            m52: bn::to_r52(&m64, limbs52),
+            one52: bn::to_r52(&one, limbs52),
+            rr52: bn::to_r52(&rr, limbs52),
+            rrr52: bn::to_r52(&rrr, limbs52),
+            m64,
+            k0_64,
+            d,
+        })
+    }
+}
+
+/// An RSA private key prepared for [`rsa_private_batch`]. Wiped on drop.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct RsaKey {
+    bits: usize,
+    /// Modulus, 64-bit limbs.
+    n: Vec<u64>,
+    /// Modulus, 52-bit limbs, and its Montgomery constants for the check.
+    n52: Vec<u64>,
+    n_k0: u64,
+    n_rr52: Vec<u64>,
+    e: u64,
+    p: Prime,
+    q: Prime,
+    /// `q^-1 * 2^(64 L) mod p` (scalar Montgomery form, `L` limbs of `p`).
+    qinv_mont: Vec<u64>,
+}
+
+impl core::fmt::Debug for RsaKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RsaKey").field("bits", &self.bits).field("e", &self.e).finish_non_exhaustive()
+    }
+}
+
+/// (limbs of 52 bits per prime, limbs of 52 bits for n) by modulus size.
+fn shape(bits: usize) -> Option<(usize, usize)> {
+    match bits {
+        2048 => Some((20, 40)),
+        3072 => Some((30, 60)),
+        4096 => Some((40, 80)),
+        _ => None,
+    }
+}
+
+impl RsaKey {
+    /// Parses a PKCS#8 `PrivateKeyInfo` (v1, rsaEncryption) wrapping a
+    /// PKCS#1 `RSAPrivateKey`, checks it and precomputes the Montgomery
+    /// constants. Moduli of 2048, 3072 and 4096 bits with two primes of
+    /// exactly half that size are accepted.
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<RsaKey, MbxError> {
+        Self::from_pkcs1_der(der::pkcs8_rsa(der)?)
+    }
+
+    /// Parses a PKCS#1 `RSAPrivateKey` (see [`RsaKey::from_pkcs8_der`]).
+    pub fn from_pkcs1_der(der: &[u8]) -> Result<RsaKey, MbxError> {
+        let f = der::rsa_private_key(der)?;
+        // `uint` guarantees no leading zero byte; zero is the empty slice.
+        let top = *f.n.first().ok_or(MbxError::BadKey)?;
+        let bits = f.n.len() * 8 - top.leading_zeros() as usize;
+        let (l52, n52l) = shape(bits).ok_or(MbxError::BadKey)?;
+        let ln = bits / 64;
+        let lh = ln / 2;
+        let n = bn::from_be(f.n, ln).ok_or(MbxError::BadKey)?;
+        if f.e < 3 || f.e & 1 == 0 {
+            return Err(MbxError::BadKey);
+        }
+        let p = Prime::new(f.p, f.dp, lh, l52)?;
+        let q = Prime::new(f.q, f.dq, lh, l52)?;
+        if bn::mul(&p.m64, &q.m64) != n {
+            return Err(MbxError::BadKey);
+        }
+        let qinv = Zeroizing::new(bn::from_be(f.qinv, lh).ok_or(MbxError::BadKey)?);
+        if !bn::lt(&qinv, &p.m64) {
+            return Err(MbxError::BadKey);
+        }
+        let qinv_mont = bn::mul_pow2_mod(&qinv, 64 * lh, &p.m64);
+        // q^-1 q == 1 (mod p); q < 2p as both have the same length.
+        let q_mod_p = Zeroizing::new(bn::cond_sub(&q.m64, &p.m64));
+        let check = Zeroizing::new(bn::mont_mul(&qinv_mont, &q_mod_p, &p.m64, p.k0_64));
+        if check[0] != 1 || check[1..].iter().any(|&x| x != 0) {
+            return Err(MbxError::BadKey);
+        }
+        let n_rr = bn::pow2_mod(2 * 52 * n52l, &n);
+        Ok(RsaKey {
+            bits,
+            n52: bn::to_r52(&n, n52l),
+            n_k0: bn::neg_inv64(n[0]) & MASK52,
+            n_rr52: bn::to_r52(&n_rr, n52l),
+            n,
+            e: f.e,
+            p,
+            q,
+            qinv_mont,
+        })
+    }
+
+    /// Modulus length in bytes (256 for RSA-2048).
+    pub fn modulus_len(&self) -> usize {
+        self.bits / 8
+    }
+
+    /// The modulus, big-endian, `modulus_len` bytes.
+    pub fn modulus(&self) -> Vec<u8> {
+        let mut out = vec![0u8; self.modulus_len()];
+        bn::to_be(&self.n, &mut out);
+        out
+    }
+
+    /// The public exponent.
+    pub fn public_exponent(&self) -> u64 {
+        self.e
+    }
+
+    /// Modulus size in bits.
+    pub fn modulus_bits(&self) -> usize {
+        self.bits
+    }
+}
+
+/// Raw RSA private operation `x^d mod n` (via CRT) for 1 to [`LANES`]
+/// operations at once. `keys`, `inputs` and `outputs` have one entry per
+/// operation; keys may differ per lane but must all have the same modulus
+/// size. Each input is big-endian, exactly `modulus_len` bytes, and must
+/// be `< n`; each output is exactly `modulus_len` bytes.
+///
+/// Fewer than [`LANES`] operations cost the same as a full batch.
+///
+/// Errors: [`MbxError::BadInput`] for lane counts, lengths, mixed sizes or
+/// inputs `>= n` (checked before any work); [`MbxError::Unsupported`]
+/// without IFMA; [`MbxError::Fault`] when the result check fails (the
+/// outputs are then zeroed).
+pub fn rsa_private_batch(keys: &[&RsaKey], inputs: &[&[u8]], outputs: &mut [&mut [u8]]) -> Result<(), MbxError> {
+    let lanes = keys.len();
+    if lanes == 0 || lanes > LANES || inputs.len() != lanes || outputs.len() != lanes {
+        return Err(MbxError::BadInput);
+    }
+    let bits = keys[0].bits;
+    let len = bits / 8;
+    if keys.iter().any(|k| k.bits != bits)
+        || inputs.iter().any(|i| i.len() != len)
+        || outputs.iter().any(|o| o.len() != len)
+    {
+        return Err(MbxError::BadInput);
+    }
+    let mut xs = Vec::with_capacity(lanes);
+    for (k, i) in keys.iter().zip(inputs) {
+        let x = bn::from_be(i, k.n.len()).ok_or(MbxError::BadInput)?;
+        if !bn::lt(&x, &k.n) {
+            return Err(MbxError::BadInput);
+        }
+        xs.push(Zeroizing::new(x));
+    }
+    if !available() {
+        return Err(MbxError::Unsupported);
+    }
+    let sigs = match bits {
+        2048 => run::<20, 40>(keys, &xs),
+        3072 => run::<30, 60>(keys, &xs),
+        4096 => run::<40, 80>(keys, &xs),
+        _ => Err(MbxError::Unsupported),
+    };
+    let sigs = match sigs {
+        Ok(s) => s,
+        Err(e) => {
+            for o in outputs.iter_mut() {
+                o.fill(0);
+            }
+            return Err(e);
+        }
+    };
+    for (s, o) in sigs.iter().zip(outputs.iter_mut()) {
+        bn::to_be(s, o);
+    }
+    Ok(())
+}
+
+/// Exponent windows (most significant first) for up to 8 lanes.
+fn windows(ds: &[&[u64]; LANES], bits: usize, w: u32) -> Zeroizing<Vec<Row>> {
+    let w = w as usize;
+    let count = bits.div_ceil(w);
+    let mut out = Zeroizing::new(vec![[0u64; LANES]; count]);
+    for (k, row) in out.iter_mut().enumerate() {
+        let pos = (count - 1 - k) * w;
+        for (lane, d) in ds.iter().enumerate() {
+            let (i, s) = (pos / 64, pos % 64);
+            let lo = d.get(i).map_or(0, |&x| x >> s);
+            let hi = if s + w > 64 { d.get(i + 1).map_or(0, |&x| x << (64 - s)) } else { 0 };
+            row[lane] = (lo | hi) & ((1 << w) - 1);
+        }
+    }
+    out
+}
+
+/// One CRT half for all lanes: `x^d mod m` per lane, fully reduced, as
+/// 64-bit limbs.
+fn half<const N: usize>(
+    primes: &[&Prime; LANES],
+    xs52: &[Zeroizing<Vec<u64>>; LANES],
+) -> Result<Vec<Zeroizing<Vec<u64>>>, MbxError> {
+    let mut h = simd::Half::<N> {
+        m: [[0; LANES]; N],
+        k0: [0; LANES],
+        one: [[0; LANES]; N],
+        rr: [[0; LANES]; N],
+        rrr: [[0; LANES]; N],
+        xlo: [[0; LANES]; N],
+        xhi: [[0; LANES]; N],
+        win: Vec::new(),
+    };
+    for (lane, (pr, x)) in primes.iter().zip(xs52).enumerate() {
+        h.k0[lane] = pr.k0_64 & MASK52;
+        for j in 0..N {
+            h.m[j][lane] = pr.m52[j];
+            h.one[j][lane] = pr.one52[j];
+            h.rr[j][lane] = pr.rr52[j];
+            h.rrr[j][lane] = pr.rrr52[j];
+            h.xlo[j][lane] = x[j];
+            h.xhi[j][lane] = x[N + j];
+        }
+    }
+    let ds: [&[u64]; LANES] = core::array::from_fn(|l| primes[l].d.as_slice());
+    let win = windows(&ds, 64 * primes[0].m64.len(), WINDOW);
+    h.win = win.to_vec();
+    let res = simd::modexp(&h, WINDOW);
+    h.win.zeroize();
+    h.xlo.zeroize();
+    h.xhi.zeroize();
+    let mut res = res?;
+    let out = primes
+        .iter()
+        .enumerate()
+        .map(|(lane, pr)| {
+            let col = Zeroizing::new(res.iter().map(|r| r[lane]).collect::<Vec<u64>>());
+            let v = Zeroizing::new(bn::from_r52(&col, pr.m64.len()));
+            // The kernel returns a value in [0, m]: one conditional subtraction.
+            Zeroizing::new(bn::cond_sub(&v, &pr.m64))
+        })
+        .collect();
+    res.zeroize();
+    Ok(out)
+}
+
+/// The whole batch for one modulus size (`NH` limbs per prime, `NN` for n).
+fn run<const NH: usize, const NN: usize>(
+    keys: &[&RsaKey],
+    xs: &[Zeroizing<Vec<u64>>],
+) -> Result<Vec<Zeroizing<Vec<u64>>>, MbxError> {
+    let lanes = keys.len();
+    // Unused lanes repeat lane 0 (same cost, result discarded).
+    let key: [&RsaKey; LANES] = core::array::from_fn(|l| keys[if l < lanes { l } else { 0 }]);
+    let xs52: [Zeroizing<Vec<u64>>; LANES] =
+        core::array::from_fn(|l| Zeroizing::new(bn::to_r52(&xs[if l < lanes { l } else { 0 }], 2 * NH)));
+    let sp = half::<NH>(&core::array::from_fn(|l| &key[l].p), &xs52)?;
+    let sq = half::<NH>(&core::array::from_fn(|l| &key[l].q), &xs52)?;
+
+    // Garner: h = (sp - sq) q^-1 mod p, s = sq + h q  (< n).
+    let mut sigs = Vec::with_capacity(LANES);
+    for l in 0..LANES {
+        let (k, p) = (key[l], &key[l].p);
+        let sq_p = Zeroizing::new(bn::cond_sub(&sq[l], &p.m64)); // sq < q < 2p
+        let diff = Zeroizing::new(bn::sub_mod(&sp[l], &sq_p, &p.m64));
+        let h = Zeroizing::new(bn::mont_mul(&diff, &k.qinv_mont, &p.m64, p.k0_64));
+        let hq = Zeroizing::new(bn::mul(&h, &k.q.m64));
+        sigs.push(Zeroizing::new(bn::add(&hq, &sq[l])));
+    }
+
+    // Fault check: s^e mod n == x for every lane.
+    let mut pb = simd::Public::<NN> {
+        m: [[0; LANES]; NN],
+        k0: [0; LANES],
+        rr: [[0; LANES]; NN],
+        x: [[0; LANES]; NN],
+        e: [0; LANES],
+    };
+    for (l, (k, s)) in key.iter().zip(&sigs).enumerate() {
+        let s52 = Zeroizing::new(bn::to_r52(s, NN));
+        pb.k0[l] = k.n_k0;
+        pb.e[l] = k.e;
+        for j in 0..NN {
+            pb.m[j][l] = k.n52[j];
+            pb.rr[j][l] = k.n_rr52[j];
+            pb.x[j][l] = s52[j];
+        }
+    }
+    let chk = simd::pow_public(&pb);
+    pb.x.zeroize();
+    let chk = chk?;
+    let mut ok = true;
+    for l in 0..lanes {
+        let col: Vec<u64> = chk.iter().map(|r| r[l]).collect();
+        let v = bn::cond_sub(&bn::from_r52(&col, key[l].n.len()), &key[l].n);
+        ok &= v == **xs[l];
+    }
+    if !ok {
+        return Err(MbxError::Fault);
+    }
+    sigs.truncate(lanes);
+    Ok(sigs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// PKCS#1 `RSAPrivateKey` from small integers (each one content byte).
+    fn tiny(ints: [u8; 9]) -> Vec<u8> {
+        let mut v = vec![0x30, 27];
+        for i in ints {
+            v.extend_from_slice(&[0x02, 0x01, i]);
+        }
+        v
+    }
+
+    #[test]
+    fn tiny_and_zero_keys_rejected() {
+        assert_eq!(RsaKey::from_pkcs1_der(&tiny([0; 9])).unwrap_err(), MbxError::BadKey);
+        assert_eq!(RsaKey::from_pkcs1_der(&tiny([0, 33, 3, 7, 3, 11, 1, 1, 2])).unwrap_err(), MbxError::BadKey);
+        assert_eq!(RsaKey::from_pkcs1_der(&tiny([1, 33, 3, 7, 3, 11, 1, 1, 2])).unwrap_err(), MbxError::BadKey);
+        assert_eq!(RsaKey::from_pkcs8_der(&tiny([0, 33, 3, 7, 3, 11, 1, 1, 2])).unwrap_err(), MbxError::BadKey);
+        assert_eq!(RsaKey::from_pkcs8_der(&[]).unwrap_err(), MbxError::BadKey);
+    }
+}
