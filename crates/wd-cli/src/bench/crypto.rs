@@ -436,6 +436,9 @@ struct AsymWork {
     session: u32,
     opcode: Opcode,
     direct: Box<dyn FnMut()>,
+    /// The engine's multi-buffer call on `MB_LANES` requests, where the
+    /// device has one (RSA signing on AVX-512 IFMA).
+    batch: Option<Box<dyn FnMut()>>,
     // Sessions live as long as the work.
     _keys: (Option<PrivateKey>, Option<PublicKey>),
 }
@@ -448,16 +451,33 @@ fn asym_work(rt: &Runtime, q: &mut warpdrive::Queue, c: &AsymCase) -> anyhow::Re
     let pub_der = wd_hpre::public_of(&sess).map_err(|s| anyhow!("{s:?}"))?;
     let sk = PrivateKey::new(rt, "hpre", c.scheme, &der)?;
     Ok(match c.op {
-        AsymOp::Sign => AsymWork {
-            src: msg.clone(),
-            dst: vec![0; 512],
-            session: sk.session(),
-            opcode: Opcode::HPRE_SIGN,
-            direct: Box::new(move || {
-                std::hint::black_box(wd_hpre::sign(&sess, &msg).expect("sign"));
-            }),
-            _keys: (Some(sk), None),
-        },
+        AsymOp::Sign => {
+            let sess = std::sync::Arc::new(sess);
+            let (s2, m2) = (sess.clone(), msg.clone());
+            let batch: Option<Box<dyn FnMut()>> =
+                if wd_hpre::multi_buffer_available() && matches!(c.key, KeyType::Rsa2048) {
+                    Some(Box::new(move || {
+                        let keys = [&*s2; wd_hpre::MB_LANES];
+                        let msgs = [m2.as_slice(); wd_hpre::MB_LANES];
+                        for r in wd_hpre::sign_batch(&keys, &msgs) {
+                            std::hint::black_box(r.expect("sign"));
+                        }
+                    }))
+                } else {
+                    None
+                };
+            AsymWork {
+                src: msg.clone(),
+                dst: vec![0; 512],
+                session: sk.session(),
+                opcode: Opcode::HPRE_SIGN,
+                direct: Box::new(move || {
+                    std::hint::black_box(wd_hpre::sign(&sess, &msg).expect("sign"));
+                }),
+                batch,
+                _keys: (Some(sk), None),
+            }
+        }
         AsymOp::Verify => {
             let sig = wd_hpre::sign(&sess, &msg).map_err(|s| anyhow!("{s:?}"))?;
             let ps = wd_hpre::new_public(&wd_hpre::encode_session(c.scheme, &pub_der)).map_err(e)?;
@@ -471,6 +491,7 @@ fn asym_work(rt: &Runtime, q: &mut warpdrive::Queue, c: &AsymCase) -> anyhow::Re
                 direct: Box::new(move || {
                     assert!(wd_hpre::verify(&ps, &m, &s2).expect("verify"));
                 }),
+                batch: None,
                 _keys: (None, Some(pk)),
             }
         }
@@ -486,6 +507,7 @@ fn asym_work(rt: &Runtime, q: &mut warpdrive::Queue, c: &AsymCase) -> anyhow::Re
                 direct: Box::new(move || {
                     std::hint::black_box(wd_hpre::encrypt(&ps, &m).expect("encrypt"));
                 }),
+                batch: None,
                 _keys: (None, Some(pk)),
             }
         }
@@ -501,6 +523,7 @@ fn asym_work(rt: &Runtime, q: &mut warpdrive::Queue, c: &AsymCase) -> anyhow::Re
                 direct: Box::new(move || {
                     std::hint::black_box(wd_hpre::decrypt(&sess, &c2).expect("decrypt"));
                 }),
+                batch: None,
                 _keys: (Some(sk), None),
             }
         }
@@ -520,6 +543,7 @@ fn asym_work(rt: &Runtime, q: &mut warpdrive::Queue, c: &AsymCase) -> anyhow::Re
                 direct: Box::new(move || {
                     std::hint::black_box(wd_hpre::derive(&sess, &p2).expect("derive"));
                 }),
+                batch: None,
                 _keys: (Some(sk), None),
             }
         }
@@ -548,6 +572,12 @@ fn asym(a: AsymBenchArgs) -> anyhow::Result<Report> {
             true
         });
         set_latency(&mut eng, lat);
+        let eng_mb = w.batch.as_mut().map(|f| {
+            let (calls, el) = spin_for(case_time, f);
+            let ops = calls * wd_hpre::MB_LANES as u64;
+            CaseResult::throughput(format!("{name} engine x{}", wd_hpre::MB_LANES), ops, None, el)
+                .with_note("inline, this thread, one multi-buffer call per 8")
+        });
         // Through the queue.
         let req =
             |src: warpdrive::Buffer, dst: warpdrive::Buffer| Req { session: w.session, src, dst, ..Req::new(w.opcode) };
@@ -601,8 +631,12 @@ fn asym(a: AsymBenchArgs) -> anyhow::Result<Report> {
         if let (Some(w), Some(e)) = (wd_rows[1].ops_per_sec, eng.ops_per_sec) {
             ratios.push((format!("{name} wd-d32/engine"), w / e));
         }
+        if let (Some(w), Some(e)) = (wd_rows[1].ops_per_sec, eng_mb.as_ref().and_then(|r| r.ops_per_sec)) {
+            ratios.push((format!("{name} wd-d32/engine-x{}", wd_hpre::MB_LANES), w / e));
+        }
         let d32 = wd_rows[1].ops_per_sec;
         rows.push(eng);
+        rows.extend(eng_mb);
         rows.extend(wd_rows);
         if a.no_openssl {
             continue;
