@@ -28,6 +28,12 @@ use crate::{BindTable, BufView, Device, MemTable, Outcome, Perms, RegionEntry, R
 
 /// Descriptors per weight unit per pass.
 const QUANTUM: u32 = 16;
+/// Bytes of work after which an engine publishes the completions it has
+/// so far instead of waiting for the end of the pass: a pass of big
+/// requests (16 × 64 KiB) would otherwise leave a shallow queue's user
+/// nothing to reap, and so nothing to resubmit, until all of them are done.
+/// Small requests (NOPs, 4 KiB) still publish once per pass.
+const EAGER_PUBLISH_BYTES: u64 = 16 << 10;
 /// Longest sleep without a wake: a backstop, not a mechanism.
 const SLEEP_BACKSTOP: Duration = Duration::from_millis(50);
 
@@ -213,7 +219,8 @@ impl Engine {
         let budget = room.min(q.weight * QUANTUM);
         let mut regions = None;
         let mut n = 0;
-        let (mut bytes_in, mut bytes_out, mut errors) = (0u64, 0u64, 0u64);
+        // Completions staged since the last publish.
+        let (mut since_n, mut since) = (0u32, Totals::default());
         while n < budget {
             let d = match end.sq.pop() {
                 Ok(Some(d)) => d,
@@ -224,9 +231,6 @@ impl Engine {
                 }
             };
             let out = execute(&*self.dev, q, &d, &mut regions);
-            bytes_in += u64::from(out.consumed);
-            bytes_out += u64::from(out.produced);
-            errors += u64::from(out.status != Status::Ok);
             let c = Completion {
                 user_data: d.user_data,
                 status: out.status.raw(),
@@ -245,9 +249,17 @@ impl Engine {
                 }
             }
             n += 1;
+            since_n += 1;
+            since.count(&out);
+            if since.bytes_in + since.bytes_out >= EAGER_PUBLISH_BYTES {
+                Self::finish_pass(q, end, std::mem::take(&mut since_n), std::mem::take(&mut since));
+                if q.ctl.load(Ordering::Relaxed) != ctl::RUNNING {
+                    break;
+                }
+            }
         }
         drop(regions);
-        Self::finish_pass(q, end, n, Totals { bytes_in, bytes_out, errors });
+        Self::finish_pass(q, end, since_n, since);
         n
     }
 
@@ -299,6 +311,16 @@ impl Engine {
             }
         };
         let budget = room.min(q.weight * QUANTUM);
+        // An empty pass must stay as cheap as on the single path: no lock,
+        // no allocation.
+        match end.sq.available() {
+            Ok(0) => return 0,
+            Ok(_) => {}
+            Err(e) => {
+                Self::fault(q, fault::SQ_TAIL, &e);
+                return 0;
+            }
+        }
         if budget == 0 {
             return 0;
         }
@@ -312,8 +334,13 @@ impl Engine {
             remote: q.remote.as_deref(),
             allows: &allows,
         };
-        let mut b =
-            Batch { reqs: Vec::with_capacity(batch), outs: Vec::new(), pending: Vec::new(), t: Totals::default() };
+        let mut b = Batch {
+            reqs: Vec::with_capacity(batch),
+            outs: Vec::new(),
+            pending: Vec::new(),
+            staged: 0,
+            t: Totals::default(),
+        };
         let mut n = 0;
         let mut ok = true;
         while n < budget && ok {
@@ -330,7 +357,11 @@ impl Engine {
                 Prepared::Done(o) => b.pending.push((d.user_data, Some(o))),
                 Prepared::Ready(r) => {
                     if b.reqs.len() == batch || b.reqs.iter().any(|x| overlaps(x, &r)) {
+                        // A batch is heavy work: publish its completions now.
                         ok = b.flush(dev, q, end);
+                        let (staged, t) = b.take();
+                        Self::finish_pass(q, end, staged, t);
+                        ok &= q.ctl.load(Ordering::Relaxed) == ctl::RUNNING;
                     }
                     b.reqs.push(r);
                     b.pending.push((d.user_data, None));
@@ -345,11 +376,11 @@ impl Engine {
         if ok {
             b.flush(dev, q, end);
         }
-        let t = b.t;
+        let (staged, t) = b.take();
         drop(b);
         // The region table is not needed to publish.
         drop(guard);
-        Self::finish_pass(q, end, n, t);
+        Self::finish_pass(q, end, staged, t);
         n
     }
 
@@ -435,10 +466,17 @@ struct Batch<'t> {
     outs: Vec<Outcome>,
     /// user_data and, for requests that did not run in the batch, the outcome.
     pending: Vec<(u64, Option<Outcome>)>,
+    /// Completions staged, and their counts, since the last `take`.
+    staged: u32,
     t: Totals,
 }
 
 impl Batch<'_> {
+    /// What was staged since the last call, for publishing.
+    fn take(&mut self) -> (u32, Totals) {
+        (std::mem::take(&mut self.staged), std::mem::take(&mut self.t))
+    }
+
     /// Runs the collected requests and stages every pending completion.
     /// False when the completion ring turned hostile (the queue is faulted).
     fn flush(&mut self, dev: &dyn Device, q: &QueueShared, end: &mut DeviceEnd<Mapping>) -> bool {
@@ -461,7 +499,7 @@ impl Batch<'_> {
                 result: o.result,
             };
             match end.cq.stage(&c) {
-                Ok(()) => {}
+                Ok(()) => self.staged += 1,
                 // Room was reserved; only a hostile CQ head gets here.
                 Err(PushError::Full(_)) => return false,
                 Err(PushError::Ring(e)) => {

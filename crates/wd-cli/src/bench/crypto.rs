@@ -129,19 +129,25 @@ pub fn run(b: CryptoBench) -> anyhow::Result<Report> {
     let mut ratios = Vec::new();
     let mut crossover: Option<usize> = None;
     for &size in &sizes {
-        let direct = direct(op, size, case_time)?;
+        let direct1 = direct(op, size, 1, case_time)?;
+        // The engine over as many buffers as the deep case keeps in flight:
+        // what the cache costs, apart from the queue.
+        let direct_n = direct(op, size, a.depth.clamp(2, 64), case_time)?;
         let d1 = framework(&rt, op, size, 1, case_time)?;
         let d32 = framework(&rt, op, size, a.depth.clamp(2, 64), case_time)?;
         // Inline beats the queue while the work itself takes less than
         // the round trip adds (depth-1 latency minus the engine's time).
-        if let (Some(eng), Some(q)) = (direct.p50_ns, d1.p50_ns) {
+        if let (Some(eng), Some(q)) = (direct1.p50_ns, d1.p50_ns) {
             if crossover.is_none() && eng >= q - eng {
                 crossover = Some(size);
             }
         }
         if size == 16 << 10 {
-            if let (Some(f), Some(e)) = (d32.gb_per_sec, direct.gb_per_sec) {
+            if let (Some(f), Some(e)) = (d32.gb_per_sec, direct1.gb_per_sec) {
                 ratios.push((format!("16KiB wd-d{}/engine", a.depth), f / e));
+            }
+            if let (Some(f), Some(e)) = (d32.gb_per_sec, direct_n.gb_per_sec) {
+                ratios.push((format!("16KiB wd-d{0}/engine-x{0}-bufs", a.depth), f / e));
             }
         }
         let ossl = if a.no_openssl { None } else { Some(openssl(op, size)) };
@@ -149,11 +155,12 @@ pub fn run(b: CryptoBench) -> anyhow::Result<Report> {
             if let (Some(f), Some(og)) = (d32.gb_per_sec, o.gb_per_sec) {
                 ratios.push((format!("16KiB wd-d{}/openssl", a.depth), f / og));
             }
-            if let (Some(e), Some(og)) = (direct.gb_per_sec, o.gb_per_sec) {
+            if let (Some(e), Some(og)) = (direct1.gb_per_sec, o.gb_per_sec) {
                 ratios.push(("16KiB engine/openssl".to_string(), e / og));
             }
         }
-        rows.push(direct);
+        rows.push(direct1);
+        rows.push(direct_n);
         rows.push(d1);
         rows.push(d32);
         match ossl {
@@ -194,19 +201,24 @@ fn engine_key(op: Op) -> anyhow::Result<Option<wd_sec::cipher::CipherKey>> {
 }
 
 /// The engine on this thread, no queue: latency of one call and throughput.
-fn direct(op: Op, size: usize, case_time: Duration) -> anyhow::Result<CaseResult> {
+/// `pairs` source/destination buffers are used in turn: 1 keeps them in
+/// the L1 cache; the deep case's depth gives the working set the queue has.
+fn direct(op: Op, size: usize, pairs: usize, case_time: Duration) -> anyhow::Result<CaseResult> {
     let key = engine_key(op)?;
-    let buf = vec![0x5au8; size];
+    let bufs = vec![vec![0x5au8; size]; pairs.max(1)];
     // The same work the device does: out of place, source to destination.
-    let mut dst = vec![0u8; size + 16];
+    let mut dsts = vec![vec![0u8; size + 16]; pairs.max(1)];
     let mut out = [0u8; 64];
+    let mut next = 0usize;
     let mut f = || match (op, &key) {
         (Op::Seal(..), Some(k)) => {
-            k.seal_to(&[7; 12], &[], &buf, &mut dst).expect("seal");
-            std::hint::black_box(&dst);
+            next = (next + 1) % bufs.len();
+            k.seal_to(&[7; 12], &[], &bufs[next], &mut dsts[next]).expect("seal");
+            std::hint::black_box(&dsts[next]);
         }
         (Op::Digest(d), _) => {
-            std::hint::black_box(wd_sec::hash::digest_into(d, &buf, &mut out));
+            next = (next + 1) % bufs.len();
+            std::hint::black_box(wd_sec::hash::digest_into(d, &bufs[next], &mut out));
         }
         _ => unreachable!("key exists for ciphers"),
     };
@@ -215,8 +227,8 @@ fn direct(op: Op, size: usize, case_time: Duration) -> anyhow::Result<CaseResult
         f();
         true
     });
-    let mut row = CaseResult::throughput(format!("{} engine", op.name()), ops, Some(ops * size as u64), elapsed)
-        .with_size(size as u64);
+    let name = if pairs > 1 { format!("{} engine x{pairs} bufs", op.name()) } else { format!("{} engine", op.name()) };
+    let mut row = CaseResult::throughput(name, ops, Some(ops * size as u64), elapsed).with_size(size as u64);
     if let Some(l) = lat {
         row.p50_ns = Some(l.p50_ns as f64);
         row.p99_ns = Some(l.p99_ns as f64);
