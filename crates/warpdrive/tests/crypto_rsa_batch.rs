@@ -62,3 +62,65 @@ fn queued_rsa_signatures_match_one_at_a_time() {
     }
     assert!(want.is_empty());
 }
+
+#[test]
+fn queued_oaep_decryptions_match_one_at_a_time() {
+    let rt = Runtime::embedded_with(&warpdrive::EmbeddedConfig { pin: false, ..Default::default() }).unwrap();
+    let mut q = rt.queue_with("hpre", &QueueOptions { depth: 64, wait: WaitMode::Poll, ..Default::default() }).unwrap();
+    let der = crypto_asym::keygen(&mut q, KeyType::Rsa2048).unwrap();
+    let sk = PrivateKey::new(&rt, "hpre", Scheme::RsaOaepSha256, &der).unwrap();
+    let pk = PublicKey::new(&rt, "hpre", Scheme::RsaOaepSha256, &sk.public_der(&mut q).unwrap()).unwrap();
+    // 20 ciphertexts, every 5th corrupted (a flipped bit, or the all-ones
+    // value that is not below n): those must be BadData, the rest the
+    // plaintext, whichever path the engine took.
+    let mut cases = Vec::new();
+    for i in 0..20usize {
+        let msg: Vec<u8> = (0..(i * 11) % 190).map(|b| (b + i) as u8).collect();
+        let mut ct = pk.encrypt(&mut q, &msg).unwrap();
+        let good = i % 5 != 4;
+        if !good {
+            if i % 10 == 4 {
+                ct[57] ^= 0x20;
+            } else {
+                ct = vec![0xff; ct.len()];
+            }
+        }
+        cases.push((ct, good.then_some(msg)));
+    }
+    let mut want = HashMap::new();
+    let mut done = Vec::new();
+    for (ct, msg) in &cases {
+        let mut req = warpdrive::Req {
+            session: sk.session(),
+            src: Buffer::from(ct.clone()),
+            dst: Buffer::from(vec![0u8; 256]),
+            ..warpdrive::Req::new(warpdrive::Opcode::HPRE_DECRYPT)
+        };
+        let t = loop {
+            match q.submit(req) {
+                Ok(t) => break t,
+                Err(warpdrive::SubmitError::Busy(r)) => {
+                    req = r;
+                    q.wait(1, &mut done).unwrap();
+                }
+                Err(e) => panic!("{}", e.into_error()),
+            }
+        };
+        want.insert(t, (ct.clone(), msg.clone()));
+    }
+    while done.len() < cases.len() {
+        q.wait(1, &mut done).unwrap();
+    }
+    for d in done {
+        let (ct, msg) = want.remove(&d.ticket).expect("a ticket of ours, once");
+        match msg {
+            Some(m) => {
+                assert!(d.status.is_ok(), "{:?}", d.status);
+                assert_eq!(&d.dst.as_slice()[..d.produced as usize], m.as_slice());
+                assert_eq!(sk.decrypt(&mut q, &ct).unwrap().as_slice(), m.as_slice());
+            }
+            None => assert_eq!(d.status, warpdrive::Status::BadData, "a bad ciphertext is BadData"),
+        }
+    }
+    assert!(want.is_empty());
+}

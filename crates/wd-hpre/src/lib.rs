@@ -33,7 +33,7 @@
 #![warn(missing_docs)]
 
 mod mb;
-pub use mb::{sign_batch, LANES as MB_LANES};
+pub use mb::{decrypt_batch, sign_batch, LANES as MB_LANES};
 
 /// True when this CPU runs the multi-buffer RSA path (AVX-512 IFMA).
 pub fn multi_buffer_available() -> bool {
@@ -286,7 +286,7 @@ pub fn new_private(params: &[u8]) -> Result<PrivateSession, HpreError> {
         Scheme::X25519 => Priv::Agree(agreement::PrivateKey::from_private_key(&agreement::X25519, der).map_err(rej)?),
     };
     let mb = match key {
-        Priv::Rsa(_, None) => mb::key_for(scheme, der),
+        Priv::Rsa(..) => mb::key_for(scheme, der),
         _ => None,
     };
     Ok(PrivateSession { scheme, key, mb })
@@ -588,42 +588,47 @@ impl Device for HpreDevice {
         }
     }
 
-    /// RSA signing requests whose sessions have a multi-buffer key are
-    /// signed together ([`sign_batch`]); the rest one at a time.
+    /// RSA signing and OAEP decryption requests whose sessions have a
+    /// multi-buffer key run together ([`sign_batch`], [`decrypt_batch`]);
+    /// the rest one at a time.
     fn execute_batch(&self, reqs: &mut [Request<'_>], outs: &mut [Outcome]) {
-        let mut batched = Vec::with_capacity(reqs.len());
+        let (mut signs, mut decrypts) = (Vec::new(), Vec::new());
         for (i, (r, o)) in reqs.iter_mut().zip(outs.iter_mut()).enumerate() {
-            let mb = r.desc.op() == Opcode::HPRE_SIGN
-                && !r.dst.is_aliased()
-                && r.src.bytes().is_ok()
-                && r.session
-                    .as_ref()
-                    .and_then(|s| s.as_any().downcast_ref::<PrivateSession>())
-                    .is_some_and(mb::eligible);
-            if mb {
-                batched.push(i);
+            let op = r.desc.op();
+            let p = r.session.as_ref().and_then(|s| s.as_any().downcast_ref::<PrivateSession>());
+            let plain = !r.dst.is_aliased() && r.src.bytes().is_ok();
+            if plain && op == Opcode::HPRE_SIGN && p.is_some_and(mb::eligible) {
+                signs.push(i);
+            } else if plain && op == Opcode::HPRE_DECRYPT && p.is_some_and(mb::eligible_decrypt) {
+                decrypts.push(i);
             } else {
                 *o = self.execute(r);
             }
         }
-        if batched.is_empty() {
-            return;
-        }
-        let sessions: Vec<Arc<dyn Session>> = batched.iter().filter_map(|&i| reqs[i].session.clone()).collect();
-        let keys: Vec<&PrivateSession> =
-            sessions.iter().filter_map(|s| s.as_any().downcast_ref::<PrivateSession>()).collect();
-        let msgs: Vec<&[u8]> = batched.iter().filter_map(|&i| reqs[i].src.bytes().ok()).collect();
-        if keys.len() != batched.len() || msgs.len() != batched.len() {
-            // Checked above; kept total rather than trusted.
-            for &i in &batched {
-                outs[i] = self.execute(&mut reqs[i]);
+        for (idx, sign) in [(signs, true), (decrypts, false)] {
+            if idx.is_empty() {
+                continue;
             }
-            return;
-        }
-        let sigs = sign_batch(&keys, &msgs);
-        let lens: Vec<usize> = msgs.iter().map(|m| m.len()).collect();
-        for ((&i, sig), n) in batched.iter().zip(sigs).zip(lens) {
-            outs[i] = sig.and_then(|s| put(&mut reqs[i], &s, n)).unwrap_or_else(Outcome::err);
+            let sessions: Vec<Arc<dyn Session>> = idx.iter().filter_map(|&i| reqs[i].session.clone()).collect();
+            let keys: Vec<&PrivateSession> =
+                sessions.iter().filter_map(|s| s.as_any().downcast_ref::<PrivateSession>()).collect();
+            let srcs: Vec<&[u8]> = idx.iter().filter_map(|&i| reqs[i].src.bytes().ok()).collect();
+            if keys.len() != idx.len() || srcs.len() != idx.len() {
+                // Checked above; kept total rather than trusted.
+                for &i in &idx {
+                    outs[i] = self.execute(&mut reqs[i]);
+                }
+                continue;
+            }
+            let lens: Vec<usize> = srcs.iter().map(|m| m.len()).collect();
+            let results: Vec<Result<zeroize::Zeroizing<Vec<u8>>, Status>> = if sign {
+                sign_batch(&keys, &srcs).into_iter().map(|r| r.map(zeroize::Zeroizing::new)).collect()
+            } else {
+                decrypt_batch(&keys, &srcs)
+            };
+            for ((&i, r), n) in idx.iter().zip(results).zip(lens) {
+                outs[i] = r.and_then(|b| put(&mut reqs[i], &b, n)).unwrap_or_else(Outcome::err);
+            }
         }
     }
 

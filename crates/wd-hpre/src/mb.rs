@@ -1,12 +1,13 @@
-//! Multi-buffer RSA signing: up to eight PKCS#1 v1.5 or PSS signatures in
-//! one pass of `wd-mbx`'s AVX-512 IFMA exponentiation, the way a QAT-style
-//! engine batches what is queued. The engine hands the device consecutive
-//! requests of a queue ([`wd_device::Device::execute_batch`]); RSA-2048
-//! signing requests among them are encoded here (EMSA, RFC 8017 9.1/9.2)
-//! and raised to `d` together. Anything else, fewer than [`MIN_LANES`]
-//! such requests, or any failure of the batch (including its fault check)
-//! goes through aws-lc one at a time, so the answer never depends on the
-//! path.
+//! Multi-buffer RSA private-key operations: up to eight PKCS#1 v1.5 or PSS
+//! signatures, or RSA-OAEP decryptions, in one pass of `wd-mbx`'s AVX-512
+//! IFMA exponentiation, the way a QAT-style engine batches what is queued.
+//! The engine hands the device consecutive requests of a queue
+//! ([`wd_device::Device::execute_batch`]); signing requests among them are
+//! encoded here (EMSA, RFC 8017 9.1/9.2), decryption inputs checked, and
+//! all raised to `d` together; OAEP is then decoded here in constant time.
+//! Anything else, fewer than [`MIN_LANES`] requests of one key size, or
+//! any failure of a pass (including its fault check) goes through aws-lc
+//! one at a time, so the answer never depends on the path.
 
 use aws_lc_rs::rand::SecureRandom as _;
 use aws_lc_rs::{digest, rand};
@@ -24,7 +25,7 @@ pub const MIN_LANES: usize = 3;
 /// The multi-buffer form of a private RSA key, when this machine and key
 /// allow it (RSA-2048/3072/4096 on a CPU with AVX-512 IFMA).
 pub(crate) fn key_for(scheme: Scheme, der: &[u8]) -> Option<wd_mbx::RsaKey> {
-    if !wd_mbx::available() || hash_of(scheme).is_none() {
+    if !wd_mbx::available() || (hash_of(scheme).is_none() && scheme != Scheme::RsaOaepSha256) {
         return None;
     }
     wd_mbx::RsaKey::from_pkcs8_der(der).ok()
@@ -137,9 +138,15 @@ fn encode(p: &PrivateSession, msg: &[u8]) -> Option<Vec<u8>> {
 
 /// True when `p` signs through the multi-buffer path.
 pub(crate) fn eligible(p: &PrivateSession) -> bool {
-    p.mb.is_some()
+    p.mb.is_some() && hash_of(p.scheme).is_some()
 }
 
+/// True when `p` decrypts (RSA-OAEP) through the multi-buffer path.
+pub(crate) fn eligible_decrypt(p: &PrivateSession) -> bool {
+    p.mb.is_some() && p.scheme == Scheme::RsaOaepSha256
+}
+
+#[cfg(test)]
 /// One multi-buffer pass: signs `msgs[i]` with `keys[i]` (at most
 /// [`LANES`], every session with a multi-buffer key), no fallback.
 fn mb_sign(keys: &[&PrivateSession], msgs: &[&[u8]]) -> Result<Vec<Vec<u8>>, wd_mbx::MbxError> {
@@ -156,43 +163,122 @@ fn mb_sign(keys: &[&PrivateSession], msgs: &[&[u8]]) -> Result<Vec<Vec<u8>>, wd_
     Ok(sigs)
 }
 
-/// Signs every `msgs[i]` with `keys[i]`: in multi-buffer passes of up to
-/// [`LANES`] where the sessions allow, through aws-lc otherwise (and for
-/// any lane whose pass failed). Results in input order.
-pub fn sign_batch(keys: &[&PrivateSession], msgs: &[&[u8]]) -> Vec<Result<Vec<u8>, Status>> {
-    let n = keys.len().min(msgs.len());
-    let mut out: Vec<Option<Result<Vec<u8>, Status>>> = vec![None; n];
-    let mut lanes: Vec<usize> = Vec::with_capacity(LANES);
-    let mut run = |lanes: &mut Vec<usize>| {
-        if lanes.len() >= MIN_LANES {
-            let k: Vec<&PrivateSession> = lanes.iter().map(|&i| keys[i]).collect();
-            let m: Vec<&[u8]> = lanes.iter().map(|&i| msgs[i]).collect();
-            // On any failure (a fault check included) these lanes go
-            // through aws-lc below.
-            if let Ok(sigs) = mb_sign(&k, &m) {
-                for (&i, s) in lanes.iter().zip(sigs) {
-                    out[i] = Some(Ok(s));
-                }
+/// Raw private-key operations `inputs[i]^d mod n` with `keys[i]`, in
+/// multi-buffer passes of up to [`LANES`] keys of one size. `None` where
+/// there was no input, too few lanes of its size to be worth a pass, or
+/// the pass failed (its fault check included): the caller goes through
+/// aws-lc for those.
+fn private_batch(keys: &[&PrivateSession], inputs: &[Option<Vec<u8>>]) -> Vec<Option<Vec<u8>>> {
+    let n = keys.len().min(inputs.len());
+    let mut out: Vec<Option<Vec<u8>>> = vec![None; n];
+    let size = |i: usize| inputs[i].as_ref().and(keys[i].mb.as_ref()).map(wd_mbx::RsaKey::modulus_len);
+    let mut run = |lanes: &[usize]| {
+        if lanes.len() < MIN_LANES {
+            return;
+        }
+        let mk: Vec<&wd_mbx::RsaKey> = lanes.iter().filter_map(|&i| keys[i].mb.as_ref()).collect();
+        let ins: Vec<&[u8]> = lanes.iter().filter_map(|&i| inputs[i].as_deref()).collect();
+        let mut res: Vec<Vec<u8>> = ins.iter().map(|x| vec![0u8; x.len()]).collect();
+        let mut outs: Vec<&mut [u8]> = res.iter_mut().map(Vec::as_mut_slice).collect();
+        if mk.len() == lanes.len()
+            && ins.len() == lanes.len()
+            && wd_mbx::rsa_private_batch(&mk, &ins, &mut outs).is_ok()
+        {
+            for (&i, r) in lanes.iter().zip(res) {
+                out[i] = Some(r);
             }
         }
-        lanes.clear();
     };
     // One pass takes keys of one size: 2048-, 3072- and 4096-bit requests
     // form their own batches.
-    let size = |i: usize| keys[i].mb.as_ref().map(wd_mbx::RsaKey::modulus_len);
     let mut sizes: Vec<usize> = (0..n).filter_map(size).collect();
     sizes.sort_unstable();
     sizes.dedup();
     for want in sizes {
-        for i in (0..n).filter(|&i| size(i) == Some(want)) {
-            lanes.push(i);
-            if lanes.len() == LANES {
-                run(&mut lanes);
-            }
+        let lanes: Vec<usize> = (0..n).filter(|&i| size(i) == Some(want)).collect();
+        for c in lanes.chunks(LANES) {
+            run(c);
         }
-        run(&mut lanes);
     }
-    out.into_iter().enumerate().map(|(i, r)| r.unwrap_or_else(|| sign(keys[i], msgs[i]))).collect()
+    out
+}
+
+/// Signs every `msgs[i]` with `keys[i]`: in multi-buffer passes of up to
+/// [`LANES`] where the sessions allow, through aws-lc otherwise (and for
+/// any lane whose pass failed). Results in input order.
+pub fn sign_batch(keys: &[&PrivateSession], msgs: &[&[u8]]) -> Vec<Result<Vec<u8>, Status>> {
+    let ems: Vec<Option<Vec<u8>>> = keys.iter().zip(msgs).map(|(k, m)| encode(k, m)).collect();
+    let sigs = private_batch(keys, &ems);
+    sigs.into_iter().enumerate().map(|(i, s)| s.map_or_else(|| sign(keys[i], msgs[i]), Ok)).collect()
+}
+
+/// RSA-OAEP (SHA-256, empty label) decryption of every `cts[i]` with
+/// `keys[i]`, as [`crate::decrypt`] answers it, in multi-buffer passes
+/// where the sessions allow. A ciphertext that does not decrypt is
+/// `BadData` on either path.
+pub fn decrypt_batch(keys: &[&PrivateSession], cts: &[&[u8]]) -> Vec<Result<zeroize::Zeroizing<Vec<u8>>, Status>> {
+    // Only well-formed inputs (k bytes, below n) enter a pass: one bad
+    // ciphertext must not send its neighbours to the slow path.
+    let inputs: Vec<Option<Vec<u8>>> = keys
+        .iter()
+        .zip(cts)
+        .map(|(k, c)| {
+            let key = k.mb.as_ref().filter(|_| k.scheme == Scheme::RsaOaepSha256)?;
+            (c.len() == key.modulus_len() && *c < key.modulus().as_slice()).then(|| c.to_vec())
+        })
+        .collect();
+    let ems = private_batch(keys, &inputs);
+    ems.into_iter()
+        .enumerate()
+        .map(|(i, em)| match em {
+            Some(em) => {
+                let em = zeroize::Zeroizing::new(em);
+                oaep_decode(&digest::SHA256, &em).ok_or(Status::BadData)
+            }
+            None => crate::decrypt(keys[i], cts[i]),
+        })
+        .collect()
+}
+
+/// EME-OAEP decoding (RFC 8017 7.1.2 step 3) with an empty label. Every
+/// check runs over every byte and the failures are merged into one answer,
+/// so the time taken says nothing about which check failed (Manger's
+/// attack needs exactly that).
+fn oaep_decode(alg: &'static digest::Algorithm, em: &[u8]) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    let h_len = alg.output_len();
+    let k = em.len();
+    if k < 2 * h_len + 2 {
+        return None;
+    }
+    let mut seed = zeroize::Zeroizing::new(em[1..1 + h_len].to_vec());
+    let mut db = zeroize::Zeroizing::new(em[1 + h_len..].to_vec());
+    mgf1_xor(alg, &db, &mut seed);
+    mgf1_xor(alg, &seed, &mut db);
+    let l_hash = digest::digest(alg, b"");
+    // bad != 0 means invalid; built with ORs only.
+    let mut bad = em[0];
+    for (a, b) in db[..h_len].iter().zip(l_hash.as_ref()) {
+        bad |= a ^ b;
+    }
+    // Find the 0x01 after the zero padding without branching on the bytes.
+    let mut looking: u8 = 0xff; // 0xff until the first non-zero byte
+    let mut index: usize = 0;
+    for (i, &b) in db[h_len..].iter().enumerate() {
+        let is_zero = ((u16::from(b).wrapping_sub(1)) >> 8) as u8; // 0xff if b == 0
+        let is_one = ((u16::from(b ^ 1).wrapping_sub(1)) >> 8) as u8; // 0xff if b == 1
+        let first = looking & !is_zero; // 0xff at the first non-zero byte
+                                        // The first non-zero byte must be 0x01.
+        bad |= first & !is_one;
+        let mask = usize::from(first & 1).wrapping_neg();
+        index = (index & !mask) | (i & mask);
+        looking &= is_zero;
+    }
+    // No non-zero byte at all is invalid too.
+    bad |= looking;
+    if bad != 0 {
+        return None;
+    }
+    Some(zeroize::Zeroizing::new(db[h_len + index + 1..].to_vec()))
 }
 
 #[cfg(test)]
@@ -262,6 +348,84 @@ mod tests {
                 .verify(&msgs[i], &sig)
                 .unwrap_or_else(|_| panic!("lane {i} {s:?} does not verify"));
         }
+    }
+
+    #[test]
+    fn oaep_batches_decrypt_like_aws_lc() {
+        if !wd_mbx::available() {
+            eprintln!("skipped: no AVX-512 IFMA on this CPU");
+            return;
+        }
+        let der = crate::keygen(crate::KeyType::Rsa2048).unwrap();
+        let sk = session(Scheme::RsaOaepSha256, &der);
+        assert!(eligible_decrypt(&sk) && !eligible(&sk));
+        let pk_der = crate::public_of(&sk).unwrap();
+        let pk = crate::new_public(&crate::encode_session(Scheme::RsaOaepSha256, &pk_der)).unwrap();
+        let msgs: Vec<Vec<u8>> = (0..12).map(|i| (0..i * 17).map(|b| (b * 3 + i) as u8).collect()).collect();
+        let mut cts: Vec<Vec<u8>> = msgs.iter().map(|m| crate::encrypt(&pk, m).unwrap()).collect();
+        // Bad ones among them: a flipped bit, a truncation, a value >= n,
+        // and all zeros (which decrypts to zeros: Y = 0 but no lHash).
+        let mut flipped = cts[0].clone();
+        flipped[100] ^= 4;
+        cts.push(flipped);
+        cts.push(cts[1][..255].to_vec());
+        cts.push(vec![0xff; 256]);
+        cts.push(vec![0; 256]);
+        let keys = vec![&sk; cts.len()];
+        let refs: Vec<&[u8]> = cts.iter().map(Vec::as_slice).collect();
+        // The pass itself, no fallback: every well-formed ciphertext went
+        // through it.
+        let inputs: Vec<Option<Vec<u8>>> =
+            cts.iter().map(|c| (c.len() == 256 && c[0] != 0xff).then(|| c.clone())).collect();
+        let raw = private_batch(&keys, &inputs);
+        for (i, m) in msgs.iter().enumerate() {
+            let em = raw[i].as_ref().expect("ran in a pass");
+            assert_eq!(oaep_decode(&digest::SHA256, em).unwrap().as_slice(), m.as_slice(), "message {i}");
+        }
+        assert!(oaep_decode(&digest::SHA256, raw[12].as_ref().unwrap()).is_none(), "flipped bit");
+        assert!(oaep_decode(&digest::SHA256, raw[15].as_ref().unwrap()).is_none(), "zeros");
+        // The public entry agrees with aws-lc on every one.
+        for (i, r) in decrypt_batch(&keys, &refs).into_iter().enumerate() {
+            let want = crate::decrypt(&sk, &cts[i]);
+            assert_eq!(r.as_deref().map(|v| v.as_slice()), want.as_deref().map(|v| v.as_slice()), "case {i}");
+            if i < msgs.len() {
+                assert_eq!(r.unwrap().as_slice(), msgs[i].as_slice());
+            } else {
+                assert_eq!(r.unwrap_err(), Status::BadData, "case {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn oaep_decode_refuses_each_malformation() {
+        let alg = &digest::SHA256;
+        let l_hash = digest::digest(alg, b"");
+        // Builds EM = Y || maskedSeed || maskedDB from a chosen DB.
+        let build = |y: u8, db: &[u8]| {
+            let seed = [0x5au8; 32];
+            let mut masked_db = db.to_vec();
+            mgf1_xor(alg, &seed, &mut masked_db);
+            let mut masked_seed = seed.to_vec();
+            mgf1_xor(alg, &masked_db, &mut masked_seed);
+            [vec![y], masked_seed, masked_db].concat()
+        };
+        let db = |lh: &[u8], zeros: usize, sep: u8, m: &[u8]| {
+            let mut v = lh.to_vec();
+            v.resize(32 + zeros, 0);
+            v.push(sep);
+            v.extend_from_slice(m);
+            v
+        };
+        let k = 256;
+        let ok = build(0, &db(l_hash.as_ref(), k - 1 - 32 - 32 - 1 - 5, 1, b"hello"));
+        assert_eq!(oaep_decode(alg, &ok).unwrap().as_slice(), b"hello");
+        let empty = build(0, &db(l_hash.as_ref(), k - 1 - 32 - 32 - 1, 1, b""));
+        assert_eq!(oaep_decode(alg, &empty).unwrap().as_slice(), b"");
+        assert!(oaep_decode(alg, &build(1, &db(l_hash.as_ref(), 185, 1, b"hello"))).is_none(), "Y != 0");
+        assert!(oaep_decode(alg, &build(0, &db(&[7; 32], 185, 1, b"hello"))).is_none(), "label hash");
+        assert!(oaep_decode(alg, &build(0, &db(l_hash.as_ref(), 185, 2, b"hello"))).is_none(), "separator");
+        assert!(oaep_decode(alg, &build(0, &db(l_hash.as_ref(), 190, 0, b""))).is_none(), "no separator");
+        assert!(oaep_decode(alg, &[0u8; 40]).is_none(), "too short");
     }
 
     #[test]

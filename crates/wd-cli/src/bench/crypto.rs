@@ -527,6 +527,19 @@ fn asym_work(rt: &Runtime, q: &mut warpdrive::Queue, c: &AsymCase) -> anyhow::Re
             let ps = wd_hpre::new_public(&wd_hpre::encode_session(c.scheme, &pub_der)).map_err(e)?;
             let ct = wd_hpre::encrypt(&ps, &msg).map_err(|s| anyhow!("{s:?}"))?;
             let c2 = ct.clone();
+            let sess = std::sync::Arc::new(sess);
+            let (s3, c3) = (sess.clone(), ct.clone());
+            let batch: Option<Box<dyn FnMut()>> = if wd_hpre::multi_buffer_available() {
+                Some(Box::new(move || {
+                    let keys = [&*s3; wd_hpre::MB_LANES];
+                    let cts = [c3.as_slice(); wd_hpre::MB_LANES];
+                    for r in wd_hpre::decrypt_batch(&keys, &cts) {
+                        std::hint::black_box(r.expect("decrypt"));
+                    }
+                }))
+            } else {
+                None
+            };
             AsymWork {
                 src: ct,
                 dst: vec![0; 512],
@@ -535,7 +548,7 @@ fn asym_work(rt: &Runtime, q: &mut warpdrive::Queue, c: &AsymCase) -> anyhow::Re
                 direct: Box::new(move || {
                     std::hint::black_box(wd_hpre::decrypt(&sess, &c2).expect("decrypt"));
                 }),
-                batch: None,
+                batch,
                 _keys: (Some(sk), None),
             }
         }
