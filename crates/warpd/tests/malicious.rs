@@ -279,10 +279,20 @@ impl RawQueue {
             allowed_ops: None,
             bind_slots,
         };
-        let (resp, mut fds) = r.call(&req, &[]).unwrap();
-        let Response::Queue(desc) = resp else { panic!("open_queue: {resp:?}") };
-        let fd = fds.remove(0);
-        RawQueue::attach(desc.queue, fd)
+        // A connection of the same user that just closed may still be
+        // releasing its queues (its thread drains them): its share of the
+        // quota comes back a moment later, so a quota refusal is retried.
+        let t0 = std::time::Instant::now();
+        loop {
+            let (resp, mut fds) = r.call(&req, &[]).unwrap();
+            match resp {
+                Response::Queue(desc) => return RawQueue::attach(desc.queue, fds.remove(0)),
+                Response::Error { code: ErrorCode::Quota, .. } if t0.elapsed() < Duration::from_secs(10) => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => panic!("open_queue: {other:?}"),
+            }
+        }
     }
 
     fn attach(id: u32, fd: OwnedFd) -> RawQueue {
