@@ -153,6 +153,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_shipped_example_parses_and_serves_every_driver() {
+        let c = Config::parse(include_str!("../../../dist/warpd.toml")).unwrap();
+        let drivers: Vec<&str> = c.devices.iter().map(|d| d.driver.as_str()).collect();
+        assert_eq!(drivers, crate::server::DRIVERS);
+        assert_eq!(c.quota.queues, 64);
+    }
+
+    #[test]
     fn parses_a_full_file() {
         let c = Config::parse(
             r#"
