@@ -343,7 +343,9 @@ impl Engine {
         };
         let mut n = 0;
         let mut ok = true;
-        while n < budget && ok {
+        // A queue suspended or faulted meanwhile takes no more descriptors;
+        // those already taken still run and complete.
+        while n < budget && ok && q.ctl.load(Ordering::Relaxed) == ctl::RUNNING {
             let d = match end.sq.pop() {
                 Ok(Some(d)) => d,
                 Ok(None) => break,
@@ -361,7 +363,6 @@ impl Engine {
                         ok = b.flush(dev, q, end);
                         let (staged, t) = b.take();
                         Self::finish_pass(q, end, staged, t);
-                        ok &= q.ctl.load(Ordering::Relaxed) == ctl::RUNNING;
                     }
                     b.reqs.push(r);
                     b.pending.push((d.user_data, None));
