@@ -1,0 +1,305 @@
+//! The AVX-512 kernels: 16-block ChaCha20 and 8-lane IFMA Poly1305.
+//!
+//! This is the only module allowed to use `unsafe`: unaligned (and
+//! masked) vector loads and stores inside slices, and the calls into the
+//! `#[target_feature]` entry points after run-time CPU detection.
+
+use crate::soft::Fe;
+
+/// Bytes of message per Poly1305 lane step (8 blocks, one per lane).
+pub(crate) const POLY_STRIDE: usize = 128;
+
+/// True when this CPU can run the kernels.
+pub(crate) fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512ifma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `r^1 ..= r^8` of one message's Poly1305 key, radix 2^44.
+pub(crate) struct Powers(pub(crate) [Fe; 8]);
+
+impl Powers {
+    pub(crate) fn new(r: &Fe) -> Powers {
+        let mut p = [*r; 8];
+        for i in 1..8 {
+            p[i] = crate::soft::fe_mul(&p[i - 1], r);
+        }
+        Powers(p)
+    }
+}
+
+impl Drop for Powers {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+/// `dst = src ^ keystream` from block counter `ctr`; `dst.len() == src.len()`.
+/// The caller has checked [`available`].
+pub(crate) fn chacha_xor_to(state: &[u32; 16], ctr: u32, src: &[u8], dst: &mut [u8]) {
+    debug_assert!(available() && src.len() == dst.len());
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the caller only takes this path after `available()` returned true.
+    unsafe {
+        imp::chacha_xor(state, ctr, src.as_ptr(), dst.as_mut_ptr(), src.len().min(dst.len()))
+    }
+}
+
+/// In-place variant of [`chacha_xor_to`].
+pub(crate) fn chacha_xor_in_place(state: &[u32; 16], ctr: u32, buf: &mut [u8]) {
+    debug_assert!(available());
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as above; source and destination being the same buffer is fine
+    // because every 64-byte block is loaded before it is stored.
+    unsafe {
+        let p = buf.as_mut_ptr();
+        imp::chacha_xor(state, ctr, p, p, buf.len())
+    }
+}
+
+/// Absorbs `data` (a non-empty multiple of [`POLY_STRIDE`] bytes) into the
+/// accumulator `h`. The caller has checked [`available`].
+pub(crate) fn poly_blocks(h: &Fe, pw: &Powers, data: &[u8]) -> Fe {
+    debug_assert!(available() && !data.is_empty() && data.len() % POLY_STRIDE == 0);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the caller only takes this path after `available()` returned true.
+    unsafe {
+        imp::poly_blocks(h, pw, data)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod imp {
+    use super::Powers;
+    use crate::soft::Fe;
+    use core::arch::x86_64::*;
+
+    const M44: i64 = (1 << 44) - 1;
+    const M42: i64 = (1 << 42) - 1;
+
+    macro_rules! qr {
+        ($x:ident, $a:expr, $b:expr, $c:expr, $d:expr) => {
+            $x[$a] = _mm512_add_epi32($x[$a], $x[$b]);
+            $x[$d] = _mm512_rol_epi32::<16>(_mm512_xor_si512($x[$d], $x[$a]));
+            $x[$c] = _mm512_add_epi32($x[$c], $x[$d]);
+            $x[$b] = _mm512_rol_epi32::<12>(_mm512_xor_si512($x[$b], $x[$c]));
+            $x[$a] = _mm512_add_epi32($x[$a], $x[$b]);
+            $x[$d] = _mm512_rol_epi32::<8>(_mm512_xor_si512($x[$d], $x[$a]));
+            $x[$c] = _mm512_add_epi32($x[$c], $x[$d]);
+            $x[$b] = _mm512_rol_epi32::<7>(_mm512_xor_si512($x[$b], $x[$c]));
+        };
+    }
+
+    /// 16 keystream blocks (counters `ctr .. ctr + 16`), returned so that
+    /// vector `k` holds block `k` in memory order.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn keystream16(state: &[u32; 16], ctr: u32) -> [__m512i; 16] {
+        let mut init = [_mm512_setzero_si512(); 16];
+        for (v, &w) in init.iter_mut().zip(state.iter()) {
+            *v = _mm512_set1_epi32(w as i32);
+        }
+        let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        init[12] = _mm512_add_epi32(_mm512_set1_epi32(ctr as i32), lanes);
+        let mut x = init;
+        for _ in 0..10 {
+            qr!(x, 0, 4, 8, 12);
+            qr!(x, 1, 5, 9, 13);
+            qr!(x, 2, 6, 10, 14);
+            qr!(x, 3, 7, 11, 15);
+            qr!(x, 0, 5, 10, 15);
+            qr!(x, 1, 6, 11, 12);
+            qr!(x, 2, 7, 8, 13);
+            qr!(x, 3, 4, 9, 14);
+        }
+        for (v, i) in x.iter_mut().zip(init.iter()) {
+            *v = _mm512_add_epi32(*v, *i);
+        }
+        transpose(&x)
+    }
+
+    /// 16x16 transpose of 32-bit words: word `i` of block `j` is lane `j` of
+    /// `x[i]` on input and lane `i` of `out[j]` on output.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn transpose(x: &[__m512i; 16]) -> [__m512i; 16] {
+        // Per group of four words g (x[4g..4g+4]) and m in 0..4, b[g][m]
+        // holds, in 128-bit lane k, words 4g..4g+4 of block 4k+m.
+        let mut b = [[_mm512_setzero_si512(); 4]; 4];
+        for (g, bg) in b.iter_mut().enumerate() {
+            let x0 = x[4 * g];
+            let x1 = x[4 * g + 1];
+            let x2 = x[4 * g + 2];
+            let x3 = x[4 * g + 3];
+            let a01l = _mm512_unpacklo_epi32(x0, x1);
+            let a01h = _mm512_unpackhi_epi32(x0, x1);
+            let a23l = _mm512_unpacklo_epi32(x2, x3);
+            let a23h = _mm512_unpackhi_epi32(x2, x3);
+            bg[0] = _mm512_unpacklo_epi64(a01l, a23l);
+            bg[1] = _mm512_unpackhi_epi64(a01l, a23l);
+            bg[2] = _mm512_unpacklo_epi64(a01h, a23h);
+            bg[3] = _mm512_unpackhi_epi64(a01h, a23h);
+        }
+        let mut out = [_mm512_setzero_si512(); 16];
+        for m in 0..4 {
+            let t0 = _mm512_shuffle_i32x4::<0x44>(b[0][m], b[1][m]);
+            let t1 = _mm512_shuffle_i32x4::<0xee>(b[0][m], b[1][m]);
+            let t2 = _mm512_shuffle_i32x4::<0x44>(b[2][m], b[3][m]);
+            let t3 = _mm512_shuffle_i32x4::<0xee>(b[2][m], b[3][m]);
+            out[m] = _mm512_shuffle_i32x4::<0x88>(t0, t2);
+            out[4 + m] = _mm512_shuffle_i32x4::<0xdd>(t0, t2);
+            out[8 + m] = _mm512_shuffle_i32x4::<0x88>(t1, t3);
+            out[12 + m] = _mm512_shuffle_i32x4::<0xdd>(t1, t3);
+        }
+        out
+    }
+
+    /// `dst[..len] = src[..len] ^ keystream`. `src` and `dst` are either
+    /// disjoint or equal, each valid for `len` bytes.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(super) unsafe fn chacha_xor(state: &[u32; 16], mut ctr: u32, src: *const u8, dst: *mut u8, len: usize) {
+        let mut off = 0;
+        while off < len {
+            let ks = keystream16(state, ctr);
+            for k in ks {
+                let n = len - off;
+                if n >= 64 {
+                    // SAFETY: `off + 64 <= len`, inside both buffers.
+                    unsafe {
+                        let v = _mm512_loadu_si512(src.add(off).cast());
+                        _mm512_storeu_si512(dst.add(off).cast(), _mm512_xor_si512(v, k));
+                    }
+                } else {
+                    let mask: __mmask64 = (1u64 << n) - 1;
+                    // SAFETY: only the first `n = len - off` bytes are touched (masked lanes neither load nor store nor fault).
+                    unsafe {
+                        let v = _mm512_maskz_loadu_epi8(mask, src.add(off).cast());
+                        _mm512_mask_storeu_epi8(dst.add(off).cast(), mask, _mm512_xor_si512(v, k));
+                    }
+                    return;
+                }
+                off += 64;
+                if off == len {
+                    return;
+                }
+            }
+            ctr = ctr.wrapping_add(16);
+        }
+    }
+
+    /// Broadcast limbs of `r` with the `20 r1`, `20 r2` multiples.
+    struct VPow {
+        r: [__m512i; 3],
+        r1x: __m512i,
+        r2x: __m512i,
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn vpow(limbs: [[u64; 8]; 3]) -> VPow {
+        // SAFETY: each row is 64 readable bytes; unaligned loads.
+        let r = limbs.map(|l| unsafe { _mm512_loadu_si512(l.as_ptr().cast()) });
+        let x20 = |v: __m512i| _mm512_add_epi64(_mm512_slli_epi64::<4>(v), _mm512_slli_epi64::<2>(v));
+        VPow { r, r1x: x20(r[1]), r2x: x20(r[2]) }
+    }
+
+    /// `h * r + acc` per lane, partially reduced; `h` limbs `< 2^52`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn vmul(h: &[__m512i; 3], p: &VPow, acc: &[__m512i; 3]) -> [__m512i; 3] {
+        let z = _mm512_setzero_si512();
+        let [h0, h1, h2] = *h;
+        let [r0, r1, r2] = p.r;
+        // Low halves (bits 0..52 of each product) at limb weight; high
+        // halves (bits 52..104) are worth 2^8 more than the next limb.
+        let d0 = _mm512_madd52lo_epu64(acc[0], h0, r0);
+        let d1 = _mm512_madd52lo_epu64(acc[1], h0, r1);
+        let d2 = _mm512_madd52lo_epu64(acc[2], h0, r2);
+        let e0 = _mm512_madd52hi_epu64(z, h0, r0);
+        let e1 = _mm512_madd52hi_epu64(z, h0, r1);
+        let e2 = _mm512_madd52hi_epu64(z, h0, r2);
+        let d0 = _mm512_madd52lo_epu64(d0, h1, p.r2x);
+        let d1 = _mm512_madd52lo_epu64(d1, h1, r0);
+        let d2 = _mm512_madd52lo_epu64(d2, h1, r1);
+        let e0 = _mm512_madd52hi_epu64(e0, h1, p.r2x);
+        let e1 = _mm512_madd52hi_epu64(e1, h1, r0);
+        let e2 = _mm512_madd52hi_epu64(e2, h1, r1);
+        let d0 = _mm512_madd52lo_epu64(d0, h2, p.r1x);
+        let d1 = _mm512_madd52lo_epu64(d1, h2, p.r2x);
+        let d2 = _mm512_madd52lo_epu64(d2, h2, r0);
+        let e0 = _mm512_madd52hi_epu64(e0, h2, p.r1x);
+        let e1 = _mm512_madd52hi_epu64(e1, h2, p.r2x);
+        let e2 = _mm512_madd52hi_epu64(e2, h2, r0);
+        // e0 sits at 2^52 = 2^44 * 2^8, e1 at 2^88 * 2^8, e2 at 2^140 =
+        // 2^130 * 2^10, which is 5 * 2^10 = 5120 at weight 1.
+        let t0 = _mm512_add_epi64(d0, _mm512_add_epi64(_mm512_slli_epi64::<12>(e2), _mm512_slli_epi64::<10>(e2)));
+        let t1 = _mm512_add_epi64(d1, _mm512_slli_epi64::<8>(e0));
+        let t2 = _mm512_add_epi64(d2, _mm512_slli_epi64::<8>(e1));
+        carry(t0, t1, t2)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn carry(t0: __m512i, t1: __m512i, t2: __m512i) -> [__m512i; 3] {
+        let m44 = _mm512_set1_epi64(M44);
+        let m42 = _mm512_set1_epi64(M42);
+        let t1 = _mm512_add_epi64(t1, _mm512_srli_epi64::<44>(t0));
+        let t0 = _mm512_and_si512(t0, m44);
+        let t2 = _mm512_add_epi64(t2, _mm512_srli_epi64::<44>(t1));
+        let t1 = _mm512_and_si512(t1, m44);
+        let c = _mm512_srli_epi64::<42>(t2);
+        let t2 = _mm512_and_si512(t2, m42);
+        let t0 = _mm512_add_epi64(t0, _mm512_add_epi64(c, _mm512_slli_epi64::<2>(c)));
+        [t0, t1, t2]
+    }
+
+    /// Eight message blocks at `p` (128 bytes), block `j` in lane `j`, as
+    /// radix 2^44 limbs with the 2^128 padding bit.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn load_msg(chunk: &[u8]) -> [__m512i; 3] {
+        debug_assert!(chunk.len() >= 128);
+        // SAFETY: `chunk` has at least 128 readable bytes; unaligned loads.
+        let (a, b) =
+            unsafe { (_mm512_loadu_si512(chunk.as_ptr().cast()), _mm512_loadu_si512(chunk.as_ptr().add(64).cast())) };
+        let lo = _mm512_permutex2var_epi64(a, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), b);
+        let hi = _mm512_permutex2var_epi64(a, _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15), b);
+        let m44 = _mm512_set1_epi64(M44);
+        let m0 = _mm512_and_si512(lo, m44);
+        let m1 = _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64::<44>(lo), _mm512_slli_epi64::<20>(hi)), m44);
+        let m2 = _mm512_or_si512(_mm512_srli_epi64::<24>(hi), _mm512_set1_epi64(1 << 40));
+        [m0, m1, m2]
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub(super) fn poly_blocks(h: &Fe, pw: &Powers, data: &[u8]) -> Fe {
+        let p = &pw.0;
+        let r8 = vpow([[p[7][0]; 8], [p[7][1]; 8], [p[7][2]; 8]]);
+        // Lane j ends up multiplied by r^(8 - j).
+        let last = vpow(core::array::from_fn(|l| core::array::from_fn(|j| p[7 - j][l])));
+        let mut chunks = data.chunks_exact(super::POLY_STRIDE);
+        let Some(first) = chunks.next() else {
+            return *h;
+        };
+        let m = load_msg(first);
+        // The running accumulator joins the first block of lane 0.
+        let mut acc =
+            [0usize, 1, 2].map(|l| _mm512_add_epi64(m[l], _mm512_maskz_mov_epi64(1, _mm512_set1_epi64(h[l] as i64))));
+        for c in chunks {
+            acc = vmul(&acc, &r8, &load_msg(c));
+        }
+        let z = _mm512_setzero_si512();
+        let f = vmul(&acc, &last, &[z, z, z]);
+        let s = f.map(|v| _mm512_reduce_add_epi64(v) as u64);
+        crate::soft::fe_carry_u64(s)
+    }
+}
