@@ -73,8 +73,6 @@ pub const NONCE_LEN: usize = 12;
 /// Longest message for one nonce: block counters 1 ..= 2^32 - 1.
 const MAX_LEN: u64 = ((1u64 << 32) - 1) * 64;
 
-/// Sealing piece: encrypt this much, then MAC it while it is in L1.
-const PIECE: usize = 4096;
 /// Shorter ChaCha20 runs use the scalar code.
 const SIMD_CHACHA_MIN: usize = 192;
 
@@ -193,12 +191,15 @@ impl ChaChaPoly {
     pub fn seal_to(&self, nonce: &[u8; 12], aad: &[u8], src: &[u8], dst: &mut [u8]) -> Result<[u8; 16], Error> {
         let dst = dst.get_mut(..src.len()).ok_or(Error::DstTooSmall)?;
         let mut m = self.start(nonce, aad, src.len())?;
-        let mut ctr = 1u32;
-        for (s, d) in src.chunks(PIECE).zip(dst.chunks_mut(PIECE)) {
-            self.xor_to(&m, ctr, s, d);
-            Self::mac(&mut m, d);
-            ctr = ctr.wrapping_add((PIECE / 64) as u32);
+        let mut done = 0;
+        if let Some(pw) = &m.pw {
+            let (n, h) = simd::seal_bulk_to(&m.state, 1, src, dst, &m.poly.h, pw);
+            m.poly.h = h;
+            done = n;
         }
+        let ctr = 1 + (done / 64) as u32;
+        self.xor_to(&m, ctr, &src[done..], &mut dst[done..]);
+        Self::mac(&mut m, &dst[done..]);
         Ok(Self::finish(m, aad.len(), src.len()))
     }
 
@@ -206,12 +207,15 @@ impl ChaChaPoly {
     pub fn seal_in_place(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> Result<[u8; 16], Error> {
         let mut m = self.start(nonce, aad, buf.len())?;
         let len = buf.len();
-        let mut ctr = 1u32;
-        for d in buf.chunks_mut(PIECE) {
-            self.xor_in_place(&m, ctr, d);
-            Self::mac(&mut m, d);
-            ctr = ctr.wrapping_add((PIECE / 64) as u32);
+        let mut done = 0;
+        if let Some(pw) = &m.pw {
+            let (n, h) = simd::seal_bulk_in_place(&m.state, 1, buf, &m.poly.h, pw);
+            m.poly.h = h;
+            done = n;
         }
+        let rest = &mut buf[done..];
+        self.xor_in_place(&m, 1 + (done / 64) as u32, rest);
+        Self::mac(&mut m, rest);
         Ok(Self::finish(m, aad.len(), len))
     }
 

@@ -66,15 +66,58 @@ pub(crate) fn chacha_xor_in_place(state: &[u32; 16], ctr: u32, buf: &mut [u8]) {
     }
 }
 
+/// Encrypts the first `n = src.len() - src.len() % 1024` bytes of `src`
+/// into `dst` and absorbs that ciphertext into `h`; returns `(n, h')`.
+pub(crate) fn seal_bulk_to(
+    state: &[u32; 16],
+    ctr: u32,
+    src: &[u8],
+    dst: &mut [u8],
+    h: &Fe,
+    pw: &Powers,
+) -> (usize, Fe) {
+    debug_assert!(available() && src.len() == dst.len());
+    let n = src.len().min(dst.len()) / 1024 * 1024;
+    if n == 0 {
+        return (0, *h);
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `available()` was checked by the caller; both slices hold `n` bytes.
+    unsafe {
+        (n, imp::seal_stitched(state, ctr, src.as_ptr(), dst.as_mut_ptr(), n, h, pw))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    (0, *h)
+}
+
+/// In-place variant of [`seal_bulk_to`].
+pub(crate) fn seal_bulk_in_place(state: &[u32; 16], ctr: u32, buf: &mut [u8], h: &Fe, pw: &Powers) -> (usize, Fe) {
+    debug_assert!(available());
+    let n = buf.len() / 1024 * 1024;
+    if n == 0 {
+        return (0, *h);
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `available()` was checked by the caller; `buf` holds `n` bytes, read before written block by block.
+    unsafe {
+        let p = buf.as_mut_ptr();
+        (n, imp::seal_stitched(state, ctr, p, p, n, h, pw))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    (0, *h)
+}
+
 /// Absorbs `data` (a non-empty multiple of [`POLY_STRIDE`] bytes) into the
 /// accumulator `h`. The caller has checked [`available`].
 pub(crate) fn poly_blocks(h: &Fe, pw: &Powers, data: &[u8]) -> Fe {
-    debug_assert!(available() && !data.is_empty() && data.len() % POLY_STRIDE == 0);
+    debug_assert!(available() && !data.is_empty() && data.len().is_multiple_of(POLY_STRIDE));
     #[cfg(target_arch = "x86_64")]
     // SAFETY: the caller only takes this path after `available()` returned true.
     unsafe {
         imp::poly_blocks(h, pw, data)
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    *h
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -99,32 +142,55 @@ mod imp {
         };
     }
 
-    /// 16 keystream blocks (counters `ctr .. ctr + 16`), returned so that
-    /// vector `k` holds block `k` in memory order.
+    /// The initial state of 16 blocks with counters `ctr .. ctr + 16`, one
+    /// block per 32-bit lane.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn keystream16(state: &[u32; 16], ctr: u32) -> [__m512i; 16] {
+    fn init16(state: &[u32; 16], ctr: u32) -> [__m512i; 16] {
         let mut init = [_mm512_setzero_si512(); 16];
         for (v, &w) in init.iter_mut().zip(state.iter()) {
             *v = _mm512_set1_epi32(w as i32);
         }
         let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         init[12] = _mm512_add_epi32(_mm512_set1_epi32(ctr as i32), lanes);
-        let mut x = init;
-        for _ in 0..10 {
-            qr!(x, 0, 4, 8, 12);
-            qr!(x, 1, 5, 9, 13);
-            qr!(x, 2, 6, 10, 14);
-            qr!(x, 3, 7, 11, 15);
-            qr!(x, 0, 5, 10, 15);
-            qr!(x, 1, 6, 11, 12);
-            qr!(x, 2, 7, 8, 13);
-            qr!(x, 3, 4, 9, 14);
-        }
+        init
+    }
+
+    /// One ChaCha20 double round on 16 blocks.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn double_round(x: &mut [__m512i; 16]) {
+        qr!(x, 0, 4, 8, 12);
+        qr!(x, 1, 5, 9, 13);
+        qr!(x, 2, 6, 10, 14);
+        qr!(x, 3, 7, 11, 15);
+        qr!(x, 0, 5, 10, 15);
+        qr!(x, 1, 6, 11, 12);
+        qr!(x, 2, 7, 8, 13);
+        qr!(x, 3, 4, 9, 14);
+    }
+
+    /// Feed-forward and transpose: vector `k` holds block `k` in memory order.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn finish16(mut x: [__m512i; 16], init: &[__m512i; 16]) -> [__m512i; 16] {
         for (v, i) in x.iter_mut().zip(init.iter()) {
             *v = _mm512_add_epi32(*v, *i);
         }
         transpose(&x)
+    }
+
+    /// 16 keystream blocks (counters `ctr .. ctr + 16`), returned so that
+    /// vector `k` holds block `k` in memory order.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn keystream16(state: &[u32; 16], ctr: u32) -> [__m512i; 16] {
+        let init = init16(state, ctr);
+        let mut x = init;
+        for _ in 0..10 {
+            double_round(&mut x);
+        }
+        finish16(x, &init)
     }
 
     /// 16x16 transpose of 32-bit words: word `i` of block `j` is lane `j` of
@@ -280,26 +346,117 @@ mod imp {
         [m0, m1, m2]
     }
 
+    /// The 8-lane Poly1305 accumulator and its key powers.
+    struct Lanes {
+        acc: [__m512i; 3],
+        /// No block absorbed yet: `acc` holds the incoming value in lane 0.
+        fresh: bool,
+        r8: VPow,
+        last: VPow,
+    }
+
+    impl Lanes {
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        fn new(h: &Fe, pw: &Powers) -> Lanes {
+            let p = &pw.0;
+            let r8 = vpow([[p[7][0]; 8], [p[7][1]; 8], [p[7][2]; 8]]);
+            // Lane j ends up multiplied by r^(8 - j).
+            let last = vpow(core::array::from_fn(|l| core::array::from_fn(|j| p[7 - j][l])));
+            let acc = [0usize, 1, 2].map(|l| _mm512_maskz_mov_epi64(1, _mm512_set1_epi64(h[l] as i64)));
+            Lanes { acc, fresh: true, r8, last }
+        }
+
+        /// Absorbs 128 bytes (8 blocks, one per lane).
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512ifma")]
+        fn step(&mut self, chunk: &[u8]) {
+            let m = load_msg(chunk);
+            if self.fresh {
+                self.fresh = false;
+                for (a, m) in self.acc.iter_mut().zip(m) {
+                    *a = _mm512_add_epi64(*a, m);
+                }
+            } else {
+                self.acc = vmul(&self.acc, &self.r8, &m);
+            }
+        }
+
+        /// Applies the per-lane final powers and sums the lanes.
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512ifma")]
+        fn fold(&self) -> Fe {
+            let z = _mm512_setzero_si512();
+            let f = vmul(&self.acc, &self.last, &[z, z, z]);
+            let s = f.map(|v| _mm512_reduce_add_epi64(v) as u64);
+            crate::soft::fe_carry_u64(s)
+        }
+    }
+
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(super) fn poly_blocks(h: &Fe, pw: &Powers, data: &[u8]) -> Fe {
-        let p = &pw.0;
-        let r8 = vpow([[p[7][0]; 8], [p[7][1]; 8], [p[7][2]; 8]]);
-        // Lane j ends up multiplied by r^(8 - j).
-        let last = vpow(core::array::from_fn(|l| core::array::from_fn(|j| p[7 - j][l])));
-        let mut chunks = data.chunks_exact(super::POLY_STRIDE);
-        let Some(first) = chunks.next() else {
-            return *h;
-        };
-        let m = load_msg(first);
-        // The running accumulator joins the first block of lane 0.
-        let mut acc =
-            [0usize, 1, 2].map(|l| _mm512_add_epi64(m[l], _mm512_maskz_mov_epi64(1, _mm512_set1_epi64(h[l] as i64))));
-        for c in chunks {
-            acc = vmul(&acc, &r8, &load_msg(c));
+        let mut lanes = Lanes::new(h, pw);
+        for c in data.chunks_exact(super::POLY_STRIDE) {
+            lanes.step(c);
         }
-        let z = _mm512_setzero_si512();
-        let f = vmul(&acc, &last, &[z, z, z]);
-        let s = f.map(|v| _mm512_reduce_add_epi64(v) as u64);
-        crate::soft::fe_carry_u64(s)
+        if lanes.fresh {
+            return *h;
+        }
+        lanes.fold()
+    }
+
+    /// Encrypts `len` bytes (a non-zero multiple of 1024) from `src` to `dst`
+    /// (disjoint or equal) and absorbs the ciphertext into `h`: the
+    /// Poly1305 steps over ciphertext piece `i - 1` are interleaved with
+    /// the ChaCha20 rounds of piece `i`, so the multiplier and the adders
+    /// work side by side.
+    #[target_feature(enable = "avx512f,avx512bw,avx512ifma")]
+    pub(super) unsafe fn seal_stitched(
+        state: &[u32; 16],
+        mut ctr: u32,
+        src: *const u8,
+        dst: *mut u8,
+        len: usize,
+        h: &Fe,
+        pw: &Powers,
+    ) -> Fe {
+        debug_assert!(len > 0 && len.is_multiple_of(1024));
+        let mut lanes = Lanes::new(h, pw);
+        let mut off = 0;
+        while off < len {
+            let init = init16(state, ctr);
+            let mut x = init;
+            if off == 0 {
+                for _ in 0..10 {
+                    double_round(&mut x);
+                }
+            } else {
+                // SAFETY: the previous 1024 bytes of `dst` were written by the last iteration and nothing writes them now.
+                let prev = unsafe { core::slice::from_raw_parts(dst.add(off - 1024), 1024) };
+                for c in prev.chunks_exact(128) {
+                    double_round(&mut x);
+                    lanes.step(c);
+                }
+                double_round(&mut x);
+                double_round(&mut x);
+            }
+            let ks = finish16(x, &init);
+            for (k, v) in ks.into_iter().enumerate() {
+                let o = off + 64 * k;
+                // SAFETY: `o + 64 <= len`, inside both buffers; each block is loaded before it is stored.
+                unsafe {
+                    let s = _mm512_loadu_si512(src.add(o).cast());
+                    _mm512_storeu_si512(dst.add(o).cast(), _mm512_xor_si512(s, v));
+                }
+            }
+            off += 1024;
+            ctr = ctr.wrapping_add(16);
+        }
+        // SAFETY: the last 1024 bytes of `dst` are written and no longer mutated.
+        let prev = unsafe { core::slice::from_raw_parts(dst.add(len - 1024), 1024) };
+        for c in prev.chunks_exact(128) {
+            lanes.step(c);
+        }
+        lanes.fold()
     }
 }
