@@ -41,7 +41,11 @@ fn main() {
         "{:>8} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
         "bytes", "seal", "open", "open,bad", "aws seal", "aws open", "port seal", "seal/aws"
     );
-    for len in [64usize, 256, 1024, 4096, 16384, 65536] {
+    let sizes: Vec<usize> = match std::env::var("SIZES") {
+        Ok(v) => v.split(',').filter_map(|x| x.parse().ok()).collect(),
+        Err(_) => vec![64, 256, 1024, 4096, 16384, 65536],
+    };
+    for len in sizes {
         let mut buf = vec![0x44u8; len];
         let seal = rate(secs, len, || {
             std::hint::black_box(ours.seal_in_place(&nonce, &aad, &mut buf).expect("seal"));

@@ -94,16 +94,26 @@ impl core::fmt::Debug for ChaChaPoly {
     }
 }
 
+/// Messages up to this long take their keystream from one 8-block kernel
+/// call that also yields the Poly1305 key (block 0).
+const SMALL: usize = 7 * 64;
+
 /// Per-message state: the ChaCha20 input block and the MAC.
 struct Msg {
     state: [u32; 16],
     poly: soft::Poly,
     pw: Option<simd::Powers>,
+    /// Keystream blocks 0..8 when the message is at most [`SMALL`] bytes
+    /// on the AVX-512 path.
+    ks: Option<simd::Ks8>,
 }
 
 impl Drop for Msg {
     fn drop(&mut self) {
         self.state.zeroize();
+        if let Some(ks) = &mut self.ks {
+            ks.zeroize();
+        }
     }
 }
 
@@ -139,19 +149,37 @@ impl ChaChaPoly {
             return Err(Error::TooLong);
         }
         let state = soft::init_state(&self.key, nonce);
-        let mut b0 = soft::block(&state, 0);
         let mut pk = [0u8; 32];
-        pk.copy_from_slice(&b0[..32]);
-        b0.zeroize();
+        let mut ks = None;
+        if self.fast && len <= SMALL {
+            let k = simd::keystream8(&state, 0);
+            for (p, w) in pk.chunks_exact_mut(4).zip(k.iter()) {
+                p.copy_from_slice(&w[0].to_le_bytes());
+            }
+            ks = Some(k);
+        } else {
+            let mut b0 = soft::block(&state, 0);
+            pk.copy_from_slice(&b0[..32]);
+            b0.zeroize();
+        }
         let mut poly = soft::Poly::new(&pk);
         pk.zeroize();
         poly.update_padded(aad);
         let pw = (self.fast && len >= simd::POLY_STRIDE).then(|| simd::Powers::new(&poly.r));
-        Ok(Msg { state, poly, pw })
+        Ok(Msg { state, poly, pw, ks })
     }
 
     fn xor_to(&self, m: &Msg, ctr: u32, src: &[u8], dst: &mut [u8]) {
-        if self.fast && src.len() >= SIMD_CHACHA_MIN {
+        if let Some(ks) = &m.ks {
+            // Small messages are done in one piece from counter 1.
+            debug_assert_eq!(ctr, 1);
+            for (n, (d, s)) in dst.chunks_mut(4).zip(src.chunks(4)).enumerate() {
+                let k = ks[n % 16][1 + n / 16].to_le_bytes();
+                for ((d, s), k) in d.iter_mut().zip(s).zip(k) {
+                    *d = s ^ k;
+                }
+            }
+        } else if self.fast && src.len() >= SIMD_CHACHA_MIN {
             simd::chacha_xor_to(&m.state, ctr, src, dst);
         } else {
             soft::xor_to(&m.state, ctr, src, dst);
@@ -159,7 +187,15 @@ impl ChaChaPoly {
     }
 
     fn xor_in_place(&self, m: &Msg, ctr: u32, buf: &mut [u8]) {
-        if self.fast && buf.len() >= SIMD_CHACHA_MIN {
+        if let Some(ks) = &m.ks {
+            debug_assert_eq!(ctr, 1);
+            for (n, d) in buf.chunks_mut(4).enumerate() {
+                let k = ks[n % 16][1 + n / 16].to_le_bytes();
+                for (d, k) in d.iter_mut().zip(k) {
+                    *d ^= k;
+                }
+            }
+        } else if self.fast && buf.len() >= SIMD_CHACHA_MIN {
             simd::chacha_xor_in_place(&m.state, ctr, buf);
         } else {
             soft::xor_in_place(&m.state, ctr, buf);
@@ -223,12 +259,13 @@ impl ChaChaPoly {
         let mut m = self.start(nonce, aad, ct.len())?;
         Self::mac(&mut m, ct);
         let state = m.state;
+        let ks = m.ks.take();
         let want = Self::finish(m, aad.len(), ct.len());
         let diff = want.iter().zip(tag.iter()).fold(0u8, |d, (a, b)| d | (a ^ b));
         if core::hint::black_box(diff) != 0 {
             return Err(Error::AuthFailed);
         }
-        Ok(Msg { state, poly: soft::Poly::new(&[0; 32]), pw: None })
+        Ok(Msg { state, poly: soft::Poly::new(&[0; 32]), pw: None, ks })
     }
 
     /// Verifies `tag` over `aad` and `ct` (constant-time compare) and only

@@ -43,6 +43,30 @@ impl Drop for Powers {
     }
 }
 
+/// Eight keystream blocks, word `i` of block `j` at `[i][j]`.
+pub(crate) type Ks8 = [[u32; 8]; 16];
+
+/// Keystream blocks `ctr .. ctr + 8`. The caller has checked [`available`].
+pub(crate) fn keystream8(state: &[u32; 16], ctr: u32) -> Ks8 {
+    debug_assert!(available());
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the caller only takes this path after `available()` returned true.
+    unsafe {
+        imp::keystream8(state, ctr)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut out = [[0u32; 8]; 16];
+        for j in 0..8 {
+            let b = crate::soft::block(state, ctr.wrapping_add(j as u32));
+            for (i, w) in b.chunks_exact(4).enumerate() {
+                out[i][j] = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            }
+        }
+        out
+    }
+}
+
 /// `dst = src ^ keystream` from block counter `ctr`; `dst.len() == src.len()`.
 /// The caller has checked [`available`].
 pub(crate) fn chacha_xor_to(state: &[u32; 16], ctr: u32, src: &[u8], dst: &mut [u8]) {
@@ -122,7 +146,7 @@ pub(crate) fn poly_blocks(h: &Fe, pw: &Powers, data: &[u8]) -> Fe {
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::Powers;
+    use super::{Ks8, Powers};
     use crate::soft::Fe;
     use core::arch::x86_64::*;
 
@@ -260,6 +284,49 @@ mod imp {
             }
             ctr = ctr.wrapping_add(16);
         }
+    }
+
+    macro_rules! qr8 {
+        ($x:ident, $a:expr, $b:expr, $c:expr, $d:expr) => {
+            $x[$a] = _mm256_add_epi32($x[$a], $x[$b]);
+            $x[$d] = _mm256_rol_epi32::<16>(_mm256_xor_si256($x[$d], $x[$a]));
+            $x[$c] = _mm256_add_epi32($x[$c], $x[$d]);
+            $x[$b] = _mm256_rol_epi32::<12>(_mm256_xor_si256($x[$b], $x[$c]));
+            $x[$a] = _mm256_add_epi32($x[$a], $x[$b]);
+            $x[$d] = _mm256_rol_epi32::<8>(_mm256_xor_si256($x[$d], $x[$a]));
+            $x[$c] = _mm256_add_epi32($x[$c], $x[$d]);
+            $x[$b] = _mm256_rol_epi32::<7>(_mm256_xor_si256($x[$b], $x[$c]));
+        };
+    }
+
+    /// Eight keystream blocks (counters `ctr .. ctr + 8`) on 256-bit
+    /// vectors, one block per 32-bit lane: the short-message kernel, which
+    /// also yields the Poly1305 key block. Word `i` of block `j` is
+    /// `out[i][j]`.
+    #[target_feature(enable = "avx512f,avx512vl")]
+    pub(super) fn keystream8(state: &[u32; 16], ctr: u32) -> Ks8 {
+        let mut init = [_mm256_setzero_si256(); 16];
+        for (v, &w) in init.iter_mut().zip(state.iter()) {
+            *v = _mm256_set1_epi32(w as i32);
+        }
+        init[12] = _mm256_add_epi32(_mm256_set1_epi32(ctr as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        let mut x = init;
+        for _ in 0..10 {
+            qr8!(x, 0, 4, 8, 12);
+            qr8!(x, 1, 5, 9, 13);
+            qr8!(x, 2, 6, 10, 14);
+            qr8!(x, 3, 7, 11, 15);
+            qr8!(x, 0, 5, 10, 15);
+            qr8!(x, 1, 6, 11, 12);
+            qr8!(x, 2, 7, 8, 13);
+            qr8!(x, 3, 4, 9, 14);
+        }
+        let mut words = [[0u32; 8]; 16];
+        for ((w, v), i) in words.iter_mut().zip(x).zip(init) {
+            // SAFETY: `w` is 32 writable bytes; unaligned store.
+            unsafe { _mm256_storeu_si256(w.as_mut_ptr().cast(), _mm256_add_epi32(v, i)) };
+        }
+        words
     }
 
     /// Broadcast limbs of `r` with the `20 r1`, `20 r2` multiples.
