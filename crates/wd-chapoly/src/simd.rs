@@ -46,52 +46,52 @@ impl Drop for Powers {
 /// Eight keystream blocks, word `i` of block `j` at `[i][j]`.
 pub(crate) type Ks8 = [[u32; 8]; 16];
 
-/// Keystream blocks `ctr .. ctr + 8`. The caller has checked [`available`].
+// The wrappers below check `available()` themselves (std caches the CPU
+// detection, so this is a load and a test) and fall back to the scalar
+// code, so they are sound whatever the caller did.
+
+/// Keystream blocks `ctr .. ctr + 8`.
 pub(crate) fn keystream8(state: &[u32; 16], ctr: u32) -> Ks8 {
-    debug_assert!(available());
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: the caller only takes this path after `available()` returned true.
-    unsafe {
-        imp::keystream8(state, ctr)
+    if available() {
+        // SAFETY: the kernel's CPU features were detected at run time just above.
+        return unsafe { imp::keystream8(state, ctr) };
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let mut out = [[0u32; 8]; 16];
-        for j in 0..8 {
-            let b = crate::soft::block(state, ctr.wrapping_add(j as u32));
-            for (i, w) in b.chunks_exact(4).enumerate() {
-                out[i][j] = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-            }
+    let mut out = [[0u32; 8]; 16];
+    for (j, c) in (ctr..).take(8).enumerate() {
+        let b = crate::soft::block(state, c);
+        for (row, w) in out.iter_mut().zip(b.chunks_exact(4)) {
+            row[j] = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
         }
-        out
     }
+    out
 }
 
 /// `dst = src ^ keystream` from block counter `ctr`; `dst.len() == src.len()`.
-/// The caller has checked [`available`].
 pub(crate) fn chacha_xor_to(state: &[u32; 16], ctr: u32, src: &[u8], dst: &mut [u8]) {
-    debug_assert!(available() && src.len() == dst.len());
+    debug_assert_eq!(src.len(), dst.len());
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: the caller only takes this path after `available()` returned true.
-    unsafe {
-        imp::chacha_xor(state, ctr, src.as_ptr(), dst.as_mut_ptr(), src.len().min(dst.len()))
+    if available() {
+        // SAFETY: features detected just above; both pointers are valid for the shorter length.
+        return unsafe { imp::chacha_xor(state, ctr, src.as_ptr(), dst.as_mut_ptr(), src.len().min(dst.len())) };
     }
+    crate::soft::xor_to(state, ctr, src, dst);
 }
 
 /// In-place variant of [`chacha_xor_to`].
 pub(crate) fn chacha_xor_in_place(state: &[u32; 16], ctr: u32, buf: &mut [u8]) {
-    debug_assert!(available());
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: as above; source and destination being the same buffer is fine
-    // because every 64-byte block is loaded before it is stored.
-    unsafe {
+    if available() {
         let p = buf.as_mut_ptr();
-        imp::chacha_xor(state, ctr, p, p, buf.len())
+        // SAFETY: features detected just above; source equal to destination is fine because every 64-byte block is loaded before it is stored.
+        return unsafe { imp::chacha_xor(state, ctr, p, p, buf.len()) };
     }
+    crate::soft::xor_in_place(state, ctr, buf);
 }
 
 /// Encrypts the first `n = src.len() - src.len() % 1024` bytes of `src`
-/// into `dst` and absorbs that ciphertext into `h`; returns `(n, h')`.
+/// into `dst` and absorbs that ciphertext into `h`; returns `(n, h')`
+/// (`n = 0` without the kernels: the caller then does everything).
 pub(crate) fn seal_bulk_to(
     state: &[u32; 16],
     ctr: u32,
@@ -100,48 +100,42 @@ pub(crate) fn seal_bulk_to(
     h: &Fe,
     pw: &Powers,
 ) -> (usize, Fe) {
-    debug_assert!(available() && src.len() == dst.len());
+    debug_assert_eq!(src.len(), dst.len());
     let n = src.len().min(dst.len()) / 1024 * 1024;
-    if n == 0 {
-        return (0, *h);
-    }
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: `available()` was checked by the caller; both slices hold `n` bytes.
-    unsafe {
-        (n, imp::seal_stitched(state, ctr, src.as_ptr(), dst.as_mut_ptr(), n, h, pw))
+    if n > 0 && available() {
+        // SAFETY: features detected just above; both slices hold at least `n` bytes.
+        return (n, unsafe { imp::seal_stitched(state, ctr, src.as_ptr(), dst.as_mut_ptr(), n, h, pw) });
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (state, ctr, n, pw);
     (0, *h)
 }
 
 /// In-place variant of [`seal_bulk_to`].
 pub(crate) fn seal_bulk_in_place(state: &[u32; 16], ctr: u32, buf: &mut [u8], h: &Fe, pw: &Powers) -> (usize, Fe) {
-    debug_assert!(available());
     let n = buf.len() / 1024 * 1024;
-    if n == 0 {
-        return (0, *h);
-    }
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: `available()` was checked by the caller; `buf` holds `n` bytes, read before written block by block.
-    unsafe {
+    if n > 0 && available() {
         let p = buf.as_mut_ptr();
-        (n, imp::seal_stitched(state, ctr, p, p, n, h, pw))
+        // SAFETY: features detected just above; `buf` holds `n` bytes, each block read before it is written.
+        return (n, unsafe { imp::seal_stitched(state, ctr, p, p, n, h, pw) });
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (state, ctr, n, pw);
     (0, *h)
 }
 
-/// Absorbs `data` (a non-empty multiple of [`POLY_STRIDE`] bytes) into the
-/// accumulator `h`. The caller has checked [`available`].
+/// Absorbs `data` (a multiple of [`POLY_STRIDE`] bytes) into the
+/// accumulator `h`.
 pub(crate) fn poly_blocks(h: &Fe, pw: &Powers, data: &[u8]) -> Fe {
-    debug_assert!(available() && !data.is_empty() && data.len().is_multiple_of(POLY_STRIDE));
+    debug_assert!(data.len().is_multiple_of(POLY_STRIDE));
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: the caller only takes this path after `available()` returned true.
-    unsafe {
-        imp::poly_blocks(h, pw, data)
+    if available() {
+        // SAFETY: the kernel's CPU features were detected at run time just above.
+        return unsafe { imp::poly_blocks(h, pw, data) };
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    *h
+    let mut p = crate::soft::Poly::with_state(&pw.0[0], h);
+    p.update_padded(data);
+    p.h
 }
 
 #[cfg(target_arch = "x86_64")]

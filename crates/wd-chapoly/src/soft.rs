@@ -156,6 +156,11 @@ impl Poly {
         Poly { r: [lo & M44, ((lo >> 44) | (hi << 20)) & M44, hi >> 24], h: [0; 3], s }
     }
 
+    /// A MAC with key part `r` and accumulator `h` (no `s`: for absorbing only).
+    pub(crate) fn with_state(r: &Fe, h: &Fe) -> Poly {
+        Poly { r: *r, h: *h, s: [0; 16] }
+    }
+
     /// Absorbs `data` as 16-byte blocks; a final partial block is zero-padded.
     pub(crate) fn update_padded(&mut self, data: &[u8]) {
         let mut chunks = data.chunks_exact(16);
