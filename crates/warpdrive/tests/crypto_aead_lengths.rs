@@ -322,3 +322,40 @@ fn short_gcm_tags_over_many_lengths() {
         }
     }
 }
+
+/// ChaCha20-Poly1305 has two engines behind one session (aws-lc below
+/// 1 KiB, `wd-chapoly`'s AVX-512 code from there where the CPU has it):
+/// at every length around and past the switch, out of place and in place,
+/// the device's answer is aws-lc-rs's, opening returns the plaintext, and
+/// any flipped bit is `AuthFailed`.
+#[test]
+fn chacha20_poly1305_matches_aws_lc_across_the_engine_switch() {
+    use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
+    let (rt, mut q) = setup();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let key = bytes(32, &mut seed);
+    let k = CipherKey::new(&rt, "sec", CipherAlg::ChaCha20Poly1305, &key).unwrap();
+    let reference = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &key).unwrap());
+    for len in [0, 1, 63, 64, 1000, 1023, 1024, 1025, 1088, 4095, 16384, 70_001] {
+        let (nonce, aad, pt) = (bytes(12, &mut seed), bytes(len % 37, &mut seed), bytes(len, &mut seed));
+        let mut want = pt.clone();
+        let n = Nonce::try_assume_unique_for_key(&nonce).unwrap();
+        reference.seal_in_place_append_tag(n, Aad::from(&aad), &mut want).unwrap();
+        let got = k.seal(&mut q, &nonce, &aad, &pt).unwrap();
+        assert_eq!(got, want, "seal, out of place, len {len}");
+        assert_eq!(k.open(&mut q, &nonce, &aad, &got).unwrap(), pt, "open, len {len}");
+        // In place: AAD | plaintext | room for the tag, one buffer.
+        let mut buf = [aad.clone(), pt.clone(), vec![0; 16]].concat();
+        let req = k.encrypt_req(&nonce, aad.len(), warpdrive::Buffer::InPlace, buf.clone().into()).unwrap();
+        let t = q.submit(req).map_err(|e| e.into_error()).unwrap();
+        let d = q.wait_for(t).unwrap();
+        assert_eq!(d.status, warpdrive::Status::Ok, "len {len}");
+        buf[aad.len()..].copy_from_slice(&d.dst.as_slice()[aad.len()..]);
+        assert_eq!(&buf[aad.len()..], &want[..], "seal, in place, len {len}");
+        for i in [0, got.len() / 2, got.len() - 1] {
+            let mut bad = got.clone();
+            bad[i] ^= 0x80;
+            assert!(matches!(k.open(&mut q, &nonce, &aad, &bad), Err(CryptoError::AuthFailed)), "len {len} byte {i}");
+        }
+    }
+}

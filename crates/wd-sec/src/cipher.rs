@@ -87,9 +87,17 @@ macro_rules! ccm_nonce {
     };
 }
 
+/// Messages from this size up go through `wd-chapoly` (AVX-512 ChaCha20,
+/// IFMA Poly1305, stitched); below it aws-lc's fixed costs are lower
+/// (docs/CRYPTO.md has both curves).
+const CHAPOLY_MIN: usize = 1024;
+
 enum Key {
     /// AES-GCM (16-byte tags) and ChaCha20-Poly1305 on aws-lc.
     AwsAead(LessSafeKey),
+    /// ChaCha20-Poly1305 where the CPU has AVX-512 IFMA: `wd-chapoly` from
+    /// [`CHAPOLY_MIN`] bytes, aws-lc below.
+    ChaCha(Box<(LessSafeKey, wd_chapoly::ChaChaPoly)>),
     /// AES-ECB/CBC/CTR on aws-lc: an encrypting and a decrypting key.
     AwsBlock(Box<(awsc::EncryptingKey, awsc::DecryptingKey)>),
     /// AES-GCM with a tag shorter than 16 bytes on aws-lc: the GCM key
@@ -159,6 +167,11 @@ impl CipherKey {
                 let ctr =
                     engine(awsc::EncryptingKey::ctr(engine(UnboundCipherKey::new(aws_block_alg(key.len()), key))?))?;
                 Key::AwsGcmShort(Box::new((gcm, ctr)))
+            }
+            CipherAlg::ChaCha20Poly1305 if wd_chapoly::available() => {
+                let k32: &[u8; 32] = key.try_into().map_err(|_| SecError::Engine)?;
+                let aws = LessSafeKey::new(engine(UnboundKey::new(&awsa::CHACHA20_POLY1305, key))?);
+                Key::ChaCha(Box::new((aws, wd_chapoly::ChaChaPoly::new(k32))))
             }
             CipherAlg::AesGcm | CipherAlg::ChaCha20Poly1305 => {
                 let a = match (alg, key.len()) {
@@ -257,9 +270,22 @@ impl CipherKey {
                 tag.copy_from_slice(&t.as_ref()[..tag.len()]);
                 Ok(())
             }
+            Key::ChaCha(k) if buf.len() < CHAPOLY_MIN => {
+                let t = engine(k.0.seal_in_place_separate_tag(Self::aws_nonce(nonce)?, Aad::from(aad), buf))?;
+                tag.copy_from_slice(t.as_ref());
+                Ok(())
+            }
+            Key::ChaCha(k) => {
+                tag.copy_from_slice(&engine(k.1.seal_in_place(Self::chacha_nonce(nonce)?, aad, buf))?);
+                Ok(())
+            }
             Key::Aead(k) => k.seal(nonce, aad, buf, tag),
             _ => Err(SecError::NotAead),
         }
+    }
+
+    fn chacha_nonce(nonce: &[u8]) -> Result<&[u8; 12], SecError> {
+        nonce.try_into().map_err(|_| SecError::NonceSize { got: nonce.len(), allowed: &[12] })
     }
 
     /// AEAD seal out of place: `src` encrypted into `out[..src.len()]`, the
@@ -272,6 +298,14 @@ impl CipherKey {
         if let (Key::AwsAead(k), CipherAlg::AesGcm) = (&self.key, self.alg) {
             self.check_aead_lens(nonce, self.tag_len)?;
             return engine(k.seal_in_place_scatter(Self::aws_nonce(nonce)?, Aad::from(aad), &mut [], src, out));
+        }
+        if let Key::ChaCha(k) = &self.key {
+            if src.len() >= CHAPOLY_MIN {
+                self.check_aead_lens(nonce, self.tag_len)?;
+                let (ct, tag) = out.split_at_mut(src.len());
+                tag.copy_from_slice(&engine(k.1.seal_to(Self::chacha_nonce(nonce)?, aad, src, ct))?);
+                return Ok(());
+            }
         }
         let (ct, tag) = out.split_at_mut(src.len());
         ct.copy_from_slice(src);
@@ -291,6 +325,22 @@ impl CipherKey {
                 }
             };
         }
+        if let Key::ChaCha(k) = &self.key {
+            if ct.len() >= CHAPOLY_MIN {
+                self.check_aead_lens(nonce, tag.len())?;
+                let t: &[u8; 16] = tag.try_into().map_err(|_| SecError::AuthFailed)?;
+                // Verifies before it decrypts: on a mismatch `out` is not
+                // written; zeroed anyway so the answer is the same as aws-lc's.
+                return match k.1.open_to(Self::chacha_nonce(nonce)?, aad, ct, t, out) {
+                    Ok(()) => Ok(()),
+                    Err(wd_chapoly::Error::AuthFailed) => {
+                        zeroize::Zeroize::zeroize(out);
+                        Err(SecError::AuthFailed)
+                    }
+                    Err(_) => Err(SecError::Engine),
+                };
+            }
+        }
         out.copy_from_slice(ct);
         self.open(nonce, aad, out, tag)
     }
@@ -301,6 +351,20 @@ impl CipherKey {
         self.check_aead_lens(nonce, tag.len())?;
         let ok = match &self.key {
             Key::AwsAead(k) => k.open_in_place_separate_tag(Self::aws_nonce(nonce)?, Aad::from(aad), tag, buf).is_ok(),
+            Key::ChaCha(k) if buf.len() < CHAPOLY_MIN => {
+                k.0.open_in_place_separate_tag(Self::aws_nonce(nonce)?, Aad::from(aad), tag, buf).is_ok()
+            }
+            Key::ChaCha(k) => {
+                let t: &[u8; 16] = tag.try_into().map_err(|_| SecError::AuthFailed)?;
+                match k.1.open_in_place(Self::chacha_nonce(nonce)?, aad, buf, t) {
+                    Ok(()) => true,
+                    Err(wd_chapoly::Error::AuthFailed) => false,
+                    Err(_) => {
+                        zeroize::Zeroize::zeroize(buf);
+                        return Err(SecError::Engine);
+                    }
+                }
+            }
             Key::AwsGcmShort(k) => {
                 let mut j = [0u8; 16];
                 j[..12].copy_from_slice(nonce);
