@@ -315,14 +315,15 @@ mod imp {
         }
     }
 
-    /// Keystream blocks `0 .. 4G` in row layout, returned in memory order:
-    /// `out[g][k]` is block `4g + k`.
+    /// Keystream blocks `ctr .. ctr + 4G` in row layout, returned in
+    /// memory order: `out[g][k]` is block `ctr + 4g + k`. `step` runs once
+    /// per double round (the MAC steps interleaved with the rounds).
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn rows<const G: usize>(state: &[u32; 16]) -> [[__m512i; 4]; G] {
+    fn rows<const G: usize>(state: &[u32; 16], ctr: u32, mut step: impl FnMut()) -> [[__m512i; 4]; G] {
         // SAFETY: `state` is 64 readable bytes; unaligned 128-bit loads.
         let row = |i: usize| unsafe { _mm512_broadcast_i32x4(_mm_loadu_si128(state.as_ptr().add(4 * i).cast())) };
-        let base = [row(0), row(1), row(2), _mm512_maskz_mov_epi32(0xeeee, row(3))];
+        let base = [row(0), row(1), row(2), _mm512_mask_set1_epi32(row(3), 0x1111, ctr as i32)];
         let init: [[__m512i; 4]; G] = core::array::from_fn(|g| {
             let c = 4 * g as i32;
             let ctr = _mm512_setr_epi32(c, 0, 0, 0, c + 1, 0, 0, 0, c + 2, 0, 0, 0, c + 3, 0, 0, 0);
@@ -331,6 +332,7 @@ mod imp {
         let mut x = init;
         for _ in 0..10 {
             row_double_round(&mut x);
+            step();
         }
         core::array::from_fn(|g| {
             let [a, b, c, d] = core::array::from_fn(|i| _mm512_add_epi32(x[g][i], init[g][i]));
@@ -383,7 +385,7 @@ mod imp {
     pub(super) unsafe fn small(state: &[u32; 16], src: *const u8, dst: *mut u8, len: usize) -> [u64; 4] {
         debug_assert!(len <= super::SMALL);
         if len <= 3 * 64 {
-            let [ks] = rows::<1>(state);
+            let [ks] = rows::<1>(state, 0, || ());
             for (k, &v) in ks.iter().enumerate().skip(1) {
                 let o = 64 * (k - 1);
                 if o >= len {
@@ -394,7 +396,7 @@ mod imp {
             }
             key_of(ks[0])
         } else {
-            let ks = rows::<2>(state);
+            let ks = rows::<2>(state, 0, || ());
             for (k, &v) in ks.iter().flatten().enumerate().skip(1) {
                 let o = 64 * (k - 1);
                 if o >= len {
@@ -609,18 +611,34 @@ mod imp {
             }
             batch += 1;
             let target = if open { (end + 1024).min(len).next_multiple_of(128).min(full) } else { end / 128 * 128 };
-            let init = init16(state, 16 * batch as u32);
-            let mut x = init;
-            for _ in 0..10 {
-                double_round(&mut x);
+            let ctr = 16 * batch as u32;
+            let mut mac = || {
                 if macd < target {
                     // SAFETY: `macd + 128 <= target <= len`; when sealing these
                     // bytes of `dst` were written by the previous batch.
                     unsafe { lanes.step(mac_src.add(macd)) };
                     macd += 128;
                 }
+            };
+            // A last batch of at most 8 blocks uses the row kernel (latency
+            // bound, so the MAC steps come almost free).
+            let left = len + 64 - 1024 * batch;
+            if left <= 4 * 64 {
+                let [r] = rows::<1>(state, ctr, &mut mac);
+                ks[..4].copy_from_slice(&r);
+            } else if left <= 8 * 64 {
+                let [r0, r1] = rows::<2>(state, ctr, &mut mac);
+                ks[..4].copy_from_slice(&r0);
+                ks[4..8].copy_from_slice(&r1);
+            } else {
+                let init = init16(state, ctr);
+                let mut x = init;
+                for _ in 0..10 {
+                    double_round(&mut x);
+                    mac();
+                }
+                ks = finish16(x, &init);
             }
-            ks = finish16(x, &init);
         }
         if !open {
             while macd < full {

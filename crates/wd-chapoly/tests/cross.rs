@@ -135,13 +135,14 @@ fn aad_only_and_long_aad() {
 
 /// Lengths around every kernel and batch boundary: the 4- and 8-block
 /// short kernels (192, 448), the first 16-block batch (960 bytes after the
-/// key block), 128-byte MAC steps, later batches (1984, 3008) and the
+/// key block), 128-byte MAC steps, later batches (1984, 3008), a last
+/// batch on the 4- or 8-block kernel (up to 1216 or 1472) and the
 /// scalar MAC tail, each with several associated-data lengths.
 #[test]
 fn kernel_boundaries() {
     let mut rng = Rng(0x5eed_b0b0_cafe_f00d);
     let mut lens = Vec::new();
-    for b in [64usize, 128, 192, 256, 384, 448, 512, 896, 960, 1024, 1088, 1152, 1920, 1984, 2048, 3008, 4096] {
+    for b in [64usize, 128, 192, 256, 384, 448, 512, 896, 960, 1024, 1088, 1152, 1216, 1472, 1920, 1984, 2048, 2240, 2496, 3008, 4096] {
         lens.extend(b.saturating_sub(2)..=b + 2);
     }
     lens.extend([1, 15, 16, 17, 63, 65, 129, 449, 961, 1023 + 64, 2047 + 960, 4096 + 960 + 1]);
