@@ -19,7 +19,7 @@
 //! each step multiplies by `r^8`, and the last step multiplies lane `j` by
 //! `r^(8-j)` before the lanes are summed (`r^2 ..= r^8` cost three scalar
 //! multiplications in a row). Associated data, the trailing `len % 128`
-//! bytes and short messages go through the scalar code (radix 2^64 with
+//! bytes and messages under 384 bytes go through the scalar code (radix 2^64 with
 //! `u128` products, four multiplications a block), which is also the whole
 //! implementation on CPUs without AVX-512 ([`available`] says which one
 //! runs).
@@ -170,7 +170,7 @@ impl ChaChaPoly {
             let mut p = soft::Poly::from_words(&key);
             key.zeroize();
             p.update_padded(aad);
-            p.update_padded(if open { src } else { dst });
+            simd::mac_padded(&mut p, if open { src } else { dst });
             return p;
         }
         let mut key = simd::key_words(&st.0);
@@ -201,7 +201,7 @@ impl ChaChaPoly {
             let mut p = soft::Poly::from_words(&key);
             key.zeroize();
             p.update_padded(aad);
-            p.update_padded(if open { ct } else { buf });
+            simd::mac_padded(&mut p, if open { ct } else { buf });
             return p;
         }
         let mut key = simd::key_words(&st.0);

@@ -117,6 +117,25 @@ pub(crate) fn bulk_in_place(state: &[u32; 16], aad: &[u8], buf: &mut [u8], open:
     None
 }
 
+/// Absorbs `data` (zero-padded) into `poly`: whole 128-byte steps on the
+/// eight IFMA lanes when there are at least `VEC_MAC_MIN` bytes, the rest
+/// on the scalar code.
+pub(crate) fn mac_padded(poly: &mut crate::soft::Poly, data: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if data.len() >= VEC_MAC_MIN && available() {
+        let full = data.len() / 128 * 128;
+        // SAFETY: features detected just above.
+        let h = unsafe { imp::mac_steps(&poly.r44(), &poly.h44(), &data[..full]) };
+        poly.set_h44(&h);
+        poly.update_padded(&data[full..]);
+        return;
+    }
+    poly.update_padded(data);
+}
+
+/// Shortest ciphertext for the vector MAC on the short path.
+const VEC_MAC_MIN: usize = 384;
+
 /// `dst = src ^ keystream` from block counter `ctr` (tests).
 #[cfg(test)]
 pub(crate) fn chacha_xor_to(state: &[u32; 16], ctr: u32, src: &[u8], dst: &mut [u8]) {
@@ -539,6 +558,22 @@ mod imp {
             let s = f.map(|v| _mm512_reduce_add_epi64(v) as u64);
             crate::soft::fe_carry_u64(s)
         }
+    }
+
+    /// `h` after absorbing `data` (a multiple of 128 bytes, not empty) on
+    /// the eight lanes.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub(super) fn mac_steps(r: &Fe, h: &Fe, data: &[u8]) -> Fe {
+        let pw = Powers::new(r);
+        let mut lanes = Lanes::new(h, &pw);
+        for c in data.chunks_exact(128) {
+            // SAFETY: `c` is 128 readable bytes.
+            unsafe { lanes.step(c.as_ptr()) };
+        }
+        if lanes.fresh {
+            return *h;
+        }
+        lanes.fold()
     }
 
     /// The AEAD body for `len > SMALL` bytes in one pass. ChaCha20 runs in
