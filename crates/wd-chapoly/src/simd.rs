@@ -6,9 +6,6 @@
 
 use crate::soft::Fe;
 
-/// Bytes of message per Poly1305 lane step (8 blocks, one per lane).
-pub(crate) const POLY_STRIDE: usize = 128;
-
 /// True when this CPU can run the kernels.
 pub(crate) fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -28,12 +25,13 @@ pub(crate) fn available() -> bool {
 pub(crate) struct Powers(pub(crate) [Fe; 8]);
 
 impl Powers {
+    /// Three multiplications deep: `r^2`, then `r^3, r^4`, then `r^5..r^8`.
     pub(crate) fn new(r: &Fe) -> Powers {
-        let mut p = [*r; 8];
-        for i in 1..8 {
-            p[i] = crate::soft::fe_mul(&p[i - 1], r);
-        }
-        Powers(p)
+        use crate::soft::fe_mul;
+        let r2 = fe_mul(r, r);
+        let r3 = fe_mul(&r2, r);
+        let r4 = fe_mul(&r2, &r2);
+        Powers([*r, r2, r3, r4, fe_mul(&r4, r), fe_mul(&r4, &r2), fe_mul(&r4, &r3), fe_mul(&r4, &r4)])
     }
 }
 
@@ -43,105 +41,117 @@ impl Drop for Powers {
     }
 }
 
-/// Eight keystream blocks, word `i` of block `j` at `[i][j]`.
-pub(crate) type Ks8 = [[u32; 8]; 16];
+/// Longest message for [`small_xor`]: seven blocks after block 0.
+pub(crate) const SMALL: usize = 7 * 64;
 
 // The wrappers below check `available()` themselves (std caches the CPU
 // detection, so this is a load and a test) and fall back to the scalar
 // code, so they are sound whatever the caller did.
 
-/// Keystream blocks `ctr .. ctr + 8`.
-pub(crate) fn keystream8(state: &[u32; 16], ctr: u32) -> Ks8 {
+/// Short messages (`src.len() <= SMALL`): `dst = src ^ keystream` from
+/// block 1, returning the first 32 bytes of block 0 (the Poly1305 key) as
+/// little-endian words. One call of a 4- or 8-block kernel with the
+/// blocks in memory order (one block per 128-bit lane).
+pub(crate) fn small_xor_to(state: &[u32; 16], src: &[u8], dst: &mut [u8]) -> [u64; 4] {
+    assert!(src.len() <= SMALL && dst.len() == src.len());
     #[cfg(target_arch = "x86_64")]
     if available() {
-        // SAFETY: the kernel's CPU features were detected at run time just above.
-        return unsafe { imp::keystream8(state, ctr) };
+        // SAFETY: features detected just above; both buffers hold `src.len()` bytes.
+        return unsafe { imp::small(state, src.as_ptr(), dst.as_mut_ptr(), src.len()) };
     }
-    let mut out = [[0u32; 8]; 16];
-    for (j, c) in (ctr..).take(8).enumerate() {
-        let b = crate::soft::block(state, c);
-        for (row, w) in out.iter_mut().zip(b.chunks_exact(4)) {
-            row[j] = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-        }
-    }
-    out
+    crate::soft::xor_to(state, 1, src, dst);
+    key_words(state)
 }
 
-/// `dst = src ^ keystream` from block counter `ctr`; `dst.len() == src.len()`.
-pub(crate) fn chacha_xor_to(state: &[u32; 16], ctr: u32, src: &[u8], dst: &mut [u8]) {
-    debug_assert_eq!(src.len(), dst.len());
+/// In-place variant of [`small_xor_to`].
+pub(crate) fn small_xor_in_place(state: &[u32; 16], buf: &mut [u8]) -> [u64; 4] {
+    assert!(buf.len() <= SMALL);
     #[cfg(target_arch = "x86_64")]
     if available() {
-        // SAFETY: features detected just above; both pointers are valid for the shorter length.
-        return unsafe { imp::chacha_xor(state, ctr, src.as_ptr(), dst.as_mut_ptr(), src.len().min(dst.len())) };
+        let p = buf.as_mut_ptr();
+        // SAFETY: features detected just above; every block is loaded before it is stored.
+        return unsafe { imp::small(state, p, p, buf.len()) };
+    }
+    crate::soft::xor_in_place(state, 1, buf);
+    key_words(state)
+}
+
+/// The Poly1305 key (first half of block 0) as words, scalar.
+pub(crate) fn key_words(state: &[u32; 16]) -> [u64; 4] {
+    let mut b = crate::soft::block(state, 0);
+    let k = core::array::from_fn(|i| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap_or([0; 8])));
+    zeroize::Zeroize::zeroize(&mut b);
+    k
+}
+
+/// The whole AEAD body in one pass for messages over [`SMALL`] bytes:
+/// `dst = src ^ keystream` from block 1 and the MAC over `aad` and the
+/// ciphertext (`dst` when sealing, `src` when opening), returned before
+/// the length block. `None` without the kernels.
+pub(crate) fn bulk_to(
+    state: &[u32; 16],
+    aad: &[u8],
+    src: &[u8],
+    dst: &mut [u8],
+    open: bool,
+) -> Option<crate::soft::Poly> {
+    assert_eq!(src.len(), dst.len());
+    #[cfg(target_arch = "x86_64")]
+    if available() && src.len() > SMALL {
+        // SAFETY: features detected just above; both buffers hold `src.len()` bytes and are disjoint.
+        return Some(unsafe { imp::bulk(state, aad, src.as_ptr(), dst.as_mut_ptr(), src.len(), open) });
+    }
+    let _ = (state, aad, open);
+    None
+}
+
+/// In-place variant of [`bulk_to`].
+pub(crate) fn bulk_in_place(state: &[u32; 16], aad: &[u8], buf: &mut [u8], open: bool) -> Option<crate::soft::Poly> {
+    #[cfg(target_arch = "x86_64")]
+    if available() && buf.len() > SMALL {
+        let p = buf.as_mut_ptr();
+        // SAFETY: features detected just above; ciphertext is MACed before it is overwritten when opening, and each block is loaded before it is stored.
+        return Some(unsafe { imp::bulk(state, aad, p, p, buf.len(), open) });
+    }
+    let _ = (state, aad, open);
+    None
+}
+
+/// Absorbs `data` (zero-padded) into `poly`: whole 128-byte steps on the
+/// eight IFMA lanes when there are at least `VEC_MAC_MIN` bytes, the rest
+/// on the scalar code.
+pub(crate) fn mac_padded(poly: &mut crate::soft::Poly, data: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if data.len() >= VEC_MAC_MIN && available() {
+        let full = data.len() / 128 * 128;
+        // SAFETY: features detected just above.
+        let h = unsafe { imp::mac_steps(&poly.r44(), &poly.h44(), &data[..full]) };
+        poly.set_h44(&h);
+        poly.update_padded(&data[full..]);
+        return;
+    }
+    poly.update_padded(data);
+}
+
+/// Shortest ciphertext for the vector MAC on the short path.
+const VEC_MAC_MIN: usize = 384;
+
+/// `dst = src ^ keystream` from block counter `ctr` (tests).
+#[cfg(test)]
+pub(crate) fn chacha_xor_to(state: &[u32; 16], ctr: u32, src: &[u8], dst: &mut [u8]) {
+    assert_eq!(src.len(), dst.len());
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        // SAFETY: features detected just above; both pointers are valid for the length.
+        return unsafe { imp::chacha_xor(state, ctr, src.as_ptr(), dst.as_mut_ptr(), src.len()) };
     }
     crate::soft::xor_to(state, ctr, src, dst);
 }
 
-/// In-place variant of [`chacha_xor_to`].
-pub(crate) fn chacha_xor_in_place(state: &[u32; 16], ctr: u32, buf: &mut [u8]) {
-    #[cfg(target_arch = "x86_64")]
-    if available() {
-        let p = buf.as_mut_ptr();
-        // SAFETY: features detected just above; source equal to destination is fine because every 64-byte block is loaded before it is stored.
-        return unsafe { imp::chacha_xor(state, ctr, p, p, buf.len()) };
-    }
-    crate::soft::xor_in_place(state, ctr, buf);
-}
-
-/// Encrypts the first `n = src.len() - src.len() % 1024` bytes of `src`
-/// into `dst` and absorbs that ciphertext into `h`; returns `(n, h')`
-/// (`n = 0` without the kernels: the caller then does everything).
-pub(crate) fn seal_bulk_to(
-    state: &[u32; 16],
-    ctr: u32,
-    src: &[u8],
-    dst: &mut [u8],
-    h: &Fe,
-    pw: &Powers,
-) -> (usize, Fe) {
-    debug_assert_eq!(src.len(), dst.len());
-    let n = src.len().min(dst.len()) / 1024 * 1024;
-    #[cfg(target_arch = "x86_64")]
-    if n > 0 && available() {
-        // SAFETY: features detected just above; both slices hold at least `n` bytes.
-        return (n, unsafe { imp::seal_stitched(state, ctr, src.as_ptr(), dst.as_mut_ptr(), n, h, pw) });
-    }
-    let _ = (state, ctr, n, pw);
-    (0, *h)
-}
-
-/// In-place variant of [`seal_bulk_to`].
-pub(crate) fn seal_bulk_in_place(state: &[u32; 16], ctr: u32, buf: &mut [u8], h: &Fe, pw: &Powers) -> (usize, Fe) {
-    let n = buf.len() / 1024 * 1024;
-    #[cfg(target_arch = "x86_64")]
-    if n > 0 && available() {
-        let p = buf.as_mut_ptr();
-        // SAFETY: features detected just above; `buf` holds `n` bytes, each block read before it is written.
-        return (n, unsafe { imp::seal_stitched(state, ctr, p, p, n, h, pw) });
-    }
-    let _ = (state, ctr, n, pw);
-    (0, *h)
-}
-
-/// Absorbs `data` (a multiple of [`POLY_STRIDE`] bytes) into the
-/// accumulator `h`.
-pub(crate) fn poly_blocks(h: &Fe, pw: &Powers, data: &[u8]) -> Fe {
-    debug_assert!(data.len().is_multiple_of(POLY_STRIDE));
-    #[cfg(target_arch = "x86_64")]
-    if available() {
-        // SAFETY: the kernel's CPU features were detected at run time just above.
-        return unsafe { imp::poly_blocks(h, pw, data) };
-    }
-    let mut p = crate::soft::Poly::with_state(&pw.0[0], h);
-    p.update_padded(data);
-    p.h
-}
-
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::{Ks8, Powers};
-    use crate::soft::Fe;
+    use super::Powers;
+    use crate::soft::{Fe, Poly};
     use core::arch::x86_64::*;
 
     const M44: i64 = (1 << 44) - 1;
@@ -249,6 +259,7 @@ mod imp {
 
     /// `dst[..len] = src[..len] ^ keystream`. `src` and `dst` are either
     /// disjoint or equal, each valid for `len` bytes.
+    #[cfg(test)]
     #[target_feature(enable = "avx512f,avx512bw")]
     pub(super) unsafe fn chacha_xor(state: &[u32; 16], mut ctr: u32, src: *const u8, dst: *mut u8, len: usize) {
         let mut off = 0;
@@ -280,47 +291,141 @@ mod imp {
         }
     }
 
-    macro_rules! qr8 {
-        ($x:ident, $a:expr, $b:expr, $c:expr, $d:expr) => {
-            $x[$a] = _mm256_add_epi32($x[$a], $x[$b]);
-            $x[$d] = _mm256_rol_epi32::<16>(_mm256_xor_si256($x[$d], $x[$a]));
-            $x[$c] = _mm256_add_epi32($x[$c], $x[$d]);
-            $x[$b] = _mm256_rol_epi32::<12>(_mm256_xor_si256($x[$b], $x[$c]));
-            $x[$a] = _mm256_add_epi32($x[$a], $x[$b]);
-            $x[$d] = _mm256_rol_epi32::<8>(_mm256_xor_si256($x[$d], $x[$a]));
-            $x[$c] = _mm256_add_epi32($x[$c], $x[$d]);
-            $x[$b] = _mm256_rol_epi32::<7>(_mm256_xor_si256($x[$b], $x[$c]));
-        };
+    /// One ChaCha20 double round on `G` groups of four blocks in row
+    /// layout: register `x[g][i]` holds row `i` of four blocks, one per
+    /// 128-bit lane. The groups are independent, so interleaving them
+    /// hides the latency of the serial quarter-round chain.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn row_double_round<const G: usize>(x: &mut [[__m512i; 4]; G]) {
+        macro_rules! half {
+            () => {
+                for v in x.iter_mut() {
+                    v[0] = _mm512_add_epi32(v[0], v[1]);
+                    v[3] = _mm512_rol_epi32::<16>(_mm512_xor_si512(v[3], v[0]));
+                }
+                for v in x.iter_mut() {
+                    v[2] = _mm512_add_epi32(v[2], v[3]);
+                    v[1] = _mm512_rol_epi32::<12>(_mm512_xor_si512(v[1], v[2]));
+                }
+                for v in x.iter_mut() {
+                    v[0] = _mm512_add_epi32(v[0], v[1]);
+                    v[3] = _mm512_rol_epi32::<8>(_mm512_xor_si512(v[3], v[0]));
+                }
+                for v in x.iter_mut() {
+                    v[2] = _mm512_add_epi32(v[2], v[3]);
+                    v[1] = _mm512_rol_epi32::<7>(_mm512_xor_si512(v[1], v[2]));
+                }
+            };
+        }
+        half!();
+        // Diagonals into columns: row 1 left by one word, row 2 by two,
+        // row 3 by three.
+        for v in x.iter_mut() {
+            v[1] = _mm512_shuffle_epi32::<0x39>(v[1]);
+            v[2] = _mm512_shuffle_epi32::<0x4e>(v[2]);
+            v[3] = _mm512_shuffle_epi32::<0x93>(v[3]);
+        }
+        half!();
+        for v in x.iter_mut() {
+            v[1] = _mm512_shuffle_epi32::<0x93>(v[1]);
+            v[2] = _mm512_shuffle_epi32::<0x4e>(v[2]);
+            v[3] = _mm512_shuffle_epi32::<0x39>(v[3]);
+        }
     }
 
-    /// Eight keystream blocks (counters `ctr .. ctr + 8`) on 256-bit
-    /// vectors, one block per 32-bit lane: the short-message kernel, which
-    /// also yields the Poly1305 key block. Word `i` of block `j` is
-    /// `out[i][j]`.
-    #[target_feature(enable = "avx512f,avx512vl")]
-    pub(super) fn keystream8(state: &[u32; 16], ctr: u32) -> Ks8 {
-        let mut init = [_mm256_setzero_si256(); 16];
-        for (v, &w) in init.iter_mut().zip(state.iter()) {
-            *v = _mm256_set1_epi32(w as i32);
-        }
-        init[12] = _mm256_add_epi32(_mm256_set1_epi32(ctr as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    /// Keystream blocks `ctr .. ctr + 4G` in row layout, returned in
+    /// memory order: `out[g][k]` is block `ctr + 4g + k`. `step` runs once
+    /// per double round (the MAC steps interleaved with the rounds).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn rows<const G: usize>(state: &[u32; 16], ctr: u32, mut step: impl FnMut()) -> [[__m512i; 4]; G] {
+        // SAFETY: `state` is 64 readable bytes; unaligned 128-bit loads.
+        let row = |i: usize| unsafe { _mm512_broadcast_i32x4(_mm_loadu_si128(state.as_ptr().add(4 * i).cast())) };
+        let base = [row(0), row(1), row(2), _mm512_mask_set1_epi32(row(3), 0x1111, ctr as i32)];
+        let init: [[__m512i; 4]; G] = core::array::from_fn(|g| {
+            let c = 4 * g as i32;
+            let ctr = _mm512_setr_epi32(c, 0, 0, 0, c + 1, 0, 0, 0, c + 2, 0, 0, 0, c + 3, 0, 0, 0);
+            [base[0], base[1], base[2], _mm512_add_epi32(base[3], ctr)]
+        });
         let mut x = init;
         for _ in 0..10 {
-            qr8!(x, 0, 4, 8, 12);
-            qr8!(x, 1, 5, 9, 13);
-            qr8!(x, 2, 6, 10, 14);
-            qr8!(x, 3, 7, 11, 15);
-            qr8!(x, 0, 5, 10, 15);
-            qr8!(x, 1, 6, 11, 12);
-            qr8!(x, 2, 7, 8, 13);
-            qr8!(x, 3, 4, 9, 14);
+            row_double_round(&mut x);
+            step();
         }
-        let mut words = [[0u32; 8]; 16];
-        for ((w, v), i) in words.iter_mut().zip(x).zip(init) {
-            // SAFETY: `w` is 32 writable bytes; unaligned store.
-            unsafe { _mm256_storeu_si256(w.as_mut_ptr().cast(), _mm256_add_epi32(v, i)) };
+        core::array::from_fn(|g| {
+            let [a, b, c, d] = core::array::from_fn(|i| _mm512_add_epi32(x[g][i], init[g][i]));
+            let t0 = _mm512_shuffle_i32x4::<0x44>(a, b);
+            let t1 = _mm512_shuffle_i32x4::<0xee>(a, b);
+            let t2 = _mm512_shuffle_i32x4::<0x44>(c, d);
+            let t3 = _mm512_shuffle_i32x4::<0xee>(c, d);
+            [
+                _mm512_shuffle_i32x4::<0x88>(t0, t2),
+                _mm512_shuffle_i32x4::<0xdd>(t0, t2),
+                _mm512_shuffle_i32x4::<0x88>(t1, t3),
+                _mm512_shuffle_i32x4::<0xdd>(t1, t3),
+            ]
+        })
+    }
+
+    /// `dst[o..o + n] = src[o..o + n] ^ k` for `n = min(64, len - o)`.
+    /// `src` and `dst` are disjoint or equal, valid for `len > o` bytes.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn xor_block(src: *const u8, dst: *mut u8, o: usize, len: usize, k: __m512i) {
+        let n = len - o;
+        // SAFETY: `o + 64 <= len` (full block) or only the first `n` bytes are
+        // touched (masked lanes neither load nor store nor fault).
+        unsafe {
+            if n >= 64 {
+                let v = _mm512_loadu_si512(src.add(o).cast());
+                _mm512_storeu_si512(dst.add(o).cast(), _mm512_xor_si512(v, k));
+            } else {
+                let mask: __mmask64 = (1u64 << n) - 1;
+                let v = _mm512_maskz_loadu_epi8(mask, src.add(o).cast());
+                _mm512_mask_storeu_epi8(dst.add(o).cast(), mask, _mm512_xor_si512(v, k));
+            }
         }
-        words
+    }
+
+    /// First 32 bytes of a keystream block as words.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn key_of(b0: __m512i) -> [u64; 4] {
+        let mut k = [0u64; 4];
+        // SAFETY: `k` is 32 writable bytes; unaligned store.
+        unsafe { _mm256_storeu_si256(k.as_mut_ptr().cast(), _mm512_castsi512_si256(b0)) };
+        k
+    }
+
+    /// Short messages (`len <= SMALL`): keystream blocks 0..4 or 0..8 in
+    /// one call; `dst = src ^` blocks 1..; returns block 0's key words.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(super) unsafe fn small(state: &[u32; 16], src: *const u8, dst: *mut u8, len: usize) -> [u64; 4] {
+        debug_assert!(len <= super::SMALL);
+        if len <= 3 * 64 {
+            let [ks] = rows::<1>(state, 0, || ());
+            for (k, &v) in ks.iter().enumerate().skip(1) {
+                let o = 64 * (k - 1);
+                if o >= len {
+                    break;
+                }
+                // SAFETY: `o < len`, forwarded from the caller.
+                unsafe { xor_block(src, dst, o, len, v) };
+            }
+            key_of(ks[0])
+        } else {
+            let ks = rows::<2>(state, 0, || ());
+            for (k, &v) in ks.iter().flatten().enumerate().skip(1) {
+                let o = 64 * (k - 1);
+                if o >= len {
+                    break;
+                }
+                // SAFETY: `o < len`, forwarded from the caller.
+                unsafe { xor_block(src, dst, o, len, v) };
+            }
+            key_of(ks[0][0])
+        }
     }
 
     /// Broadcast limbs of `r` with the `20 r1`, `20 r2` multiples.
@@ -390,14 +495,13 @@ mod imp {
     }
 
     /// Eight message blocks at `p` (128 bytes), block `j` in lane `j`, as
-    /// radix 2^44 limbs with the 2^128 padding bit.
+    /// radix 2^44 limbs with the 2^128 padding bit. `p` must be valid for
+    /// reading 128 bytes.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn load_msg(chunk: &[u8]) -> [__m512i; 3] {
-        debug_assert!(chunk.len() >= 128);
-        // SAFETY: `chunk` has at least 128 readable bytes; unaligned loads.
-        let (a, b) =
-            unsafe { (_mm512_loadu_si512(chunk.as_ptr().cast()), _mm512_loadu_si512(chunk.as_ptr().add(64).cast())) };
+    unsafe fn load_msg(p: *const u8) -> [__m512i; 3] {
+        // SAFETY: the caller guarantees 128 readable bytes; unaligned loads.
+        let (a, b) = unsafe { (_mm512_loadu_si512(p.cast()), _mm512_loadu_si512(p.add(64).cast())) };
         let lo = _mm512_permutex2var_epi64(a, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), b);
         let hi = _mm512_permutex2var_epi64(a, _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15), b);
         let m44 = _mm512_set1_epi64(M44);
@@ -428,11 +532,13 @@ mod imp {
             Lanes { acc, fresh: true, r8, last }
         }
 
-        /// Absorbs 128 bytes (8 blocks, one per lane).
+        /// Absorbs 128 bytes at `p` (8 blocks, one per lane); `p` must be
+        /// valid for reading 128 bytes.
         #[inline]
         #[target_feature(enable = "avx512f,avx512ifma")]
-        fn step(&mut self, chunk: &[u8]) {
-            let m = load_msg(chunk);
+        unsafe fn step(&mut self, p: *const u8) {
+            // SAFETY: forwarded from the caller.
+            let m = unsafe { load_msg(p) };
             if self.fresh {
                 self.fresh = false;
                 for (a, m) in self.acc.iter_mut().zip(m) {
@@ -454,11 +560,15 @@ mod imp {
         }
     }
 
+    /// `h` after absorbing `data` (a multiple of 128 bytes, not empty) on
+    /// the eight lanes.
     #[target_feature(enable = "avx512f,avx512ifma")]
-    pub(super) fn poly_blocks(h: &Fe, pw: &Powers, data: &[u8]) -> Fe {
-        let mut lanes = Lanes::new(h, pw);
-        for c in data.chunks_exact(super::POLY_STRIDE) {
-            lanes.step(c);
+    pub(super) fn mac_steps(r: &Fe, h: &Fe, data: &[u8]) -> Fe {
+        let pw = Powers::new(r);
+        let mut lanes = Lanes::new(h, &pw);
+        for c in data.chunks_exact(128) {
+            // SAFETY: `c` is 128 readable bytes.
+            unsafe { lanes.step(c.as_ptr()) };
         }
         if lanes.fresh {
             return *h;
@@ -466,58 +576,117 @@ mod imp {
         lanes.fold()
     }
 
-    /// Encrypts `len` bytes (a non-zero multiple of 1024) from `src` to `dst`
-    /// (disjoint or equal) and absorbs the ciphertext into `h`: the
-    /// Poly1305 steps over ciphertext piece `i - 1` are interleaved with
-    /// the ChaCha20 rounds of piece `i`, so the multiplier and the adders
-    /// work side by side.
+    /// The AEAD body for `len > SMALL` bytes in one pass. ChaCha20 runs in
+    /// 16-block batches from counter 0, so batch 0 also yields the
+    /// Poly1305 key and batch `b` covers message bytes
+    /// `1024 b - 64 .. 1024 b + 960`. The MAC runs in whole 128-byte steps
+    /// interleaved with the rounds of the next batch, one per double round:
+    /// when sealing it lags behind (it reads ciphertext already written to
+    /// `dst`); when opening it runs ahead (it reads `src` up to the end of
+    /// what the batch is about to overwrite, so in-place works). The
+    /// trailing `len % 128` bytes go through the scalar code. Returns the
+    /// MAC over `aad` and the ciphertext, without the length block.
+    ///
+    /// `src` and `dst` are disjoint or equal, each valid for `len` bytes.
     #[target_feature(enable = "avx512f,avx512bw,avx512ifma")]
-    pub(super) unsafe fn seal_stitched(
+    pub(super) unsafe fn bulk(
         state: &[u32; 16],
-        mut ctr: u32,
+        aad: &[u8],
         src: *const u8,
         dst: *mut u8,
         len: usize,
-        h: &Fe,
-        pw: &Powers,
-    ) -> Fe {
-        debug_assert!(len > 0 && len.is_multiple_of(1024));
-        let mut lanes = Lanes::new(h, pw);
-        let mut off = 0;
-        while off < len {
-            let init = init16(state, ctr);
-            let mut x = init;
-            if off == 0 {
+        open: bool,
+    ) -> Poly {
+        let mut ks = keystream16(state, 0);
+        let mut key = key_of(ks[0]);
+        let mut poly = Poly::from_words(&key);
+        zeroize::Zeroize::zeroize(&mut key);
+        poly.update_padded(aad);
+        let pw = Powers::new(&poly.r44());
+        let mut lanes = Lanes::new(&poly.h44(), &pw);
+        let mac_src: *const u8 = if open { src } else { dst };
+        // Bytes of ciphertext for the vector MAC, and how many it has done.
+        let full = len / 128 * 128;
+        let mut macd = 0;
+        let mut tail_done = false;
+        let mut batch = 0usize;
+        loop {
+            let base = 1024 * batch;
+            let end = (base + 960).min(len);
+            if open {
+                // Everything this batch overwrites must be MACed first; in
+                // batch 0 that is eight steps outside the rounds.
+                let target = end.next_multiple_of(128).min(full);
+                while macd < target {
+                    // SAFETY: `macd + 128 <= full <= len`.
+                    unsafe { lanes.step(mac_src.add(macd)) };
+                    macd += 128;
+                }
+                // The scalar tail `full..len` may start in this batch even
+                // when the message ends in the next one.
+                if (end > full || end == len) && !tail_done {
+                    tail_done = true;
+                    if !lanes.fresh {
+                        poly.set_h44(&lanes.fold());
+                    }
+                    // SAFETY: `full <= len`; this tail of `src` is not yet overwritten.
+                    poly.update_padded(unsafe { core::slice::from_raw_parts(src.add(full), len - full) });
+                }
+            }
+            for (k, &v) in ks.iter().enumerate().skip(usize::from(batch == 0)) {
+                let o = base + 64 * k - 64;
+                if o >= len {
+                    break;
+                }
+                // SAFETY: `o < len`, inside both buffers.
+                unsafe { xor_block(src, dst, o, len, v) };
+            }
+            if end == len {
+                break;
+            }
+            batch += 1;
+            let target = if open { (end + 1024).min(len).next_multiple_of(128).min(full) } else { end / 128 * 128 };
+            let ctr = 16 * batch as u32;
+            let mut mac = || {
+                if macd < target {
+                    // SAFETY: `macd + 128 <= target <= len`; when sealing these
+                    // bytes of `dst` were written by the previous batch.
+                    unsafe { lanes.step(mac_src.add(macd)) };
+                    macd += 128;
+                }
+            };
+            // A last batch of at most 8 blocks uses the row kernel (latency
+            // bound, so the MAC steps come almost free).
+            let left = len + 64 - 1024 * batch;
+            if left <= 4 * 64 {
+                let [r] = rows::<1>(state, ctr, &mut mac);
+                ks[..4].copy_from_slice(&r);
+            } else if left <= 8 * 64 {
+                let [r0, r1] = rows::<2>(state, ctr, &mut mac);
+                ks[..4].copy_from_slice(&r0);
+                ks[4..8].copy_from_slice(&r1);
+            } else {
+                let init = init16(state, ctr);
+                let mut x = init;
                 for _ in 0..10 {
                     double_round(&mut x);
+                    mac();
                 }
-            } else {
-                // SAFETY: the previous 1024 bytes of `dst` were written by the last iteration and nothing writes them now.
-                let prev = unsafe { core::slice::from_raw_parts(dst.add(off - 1024), 1024) };
-                for c in prev.chunks_exact(128) {
-                    double_round(&mut x);
-                    lanes.step(c);
-                }
-                double_round(&mut x);
-                double_round(&mut x);
+                ks = finish16(x, &init);
             }
-            let ks = finish16(x, &init);
-            for (k, v) in ks.into_iter().enumerate() {
-                let o = off + 64 * k;
-                // SAFETY: `o + 64 <= len`, inside both buffers; each block is loaded before it is stored.
-                unsafe {
-                    let s = _mm512_loadu_si512(src.add(o).cast());
-                    _mm512_storeu_si512(dst.add(o).cast(), _mm512_xor_si512(s, v));
-                }
+        }
+        if !open {
+            while macd < full {
+                // SAFETY: `macd + 128 <= full <= len`, all written.
+                unsafe { lanes.step(mac_src.add(macd)) };
+                macd += 128;
             }
-            off += 1024;
-            ctr = ctr.wrapping_add(16);
+            if !lanes.fresh {
+                poly.set_h44(&lanes.fold());
+            }
+            // SAFETY: `full <= len`; the ciphertext is written and no longer mutated.
+            poly.update_padded(unsafe { core::slice::from_raw_parts(dst.add(full), len - full) });
         }
-        // SAFETY: the last 1024 bytes of `dst` are written and no longer mutated.
-        let prev = unsafe { core::slice::from_raw_parts(dst.add(len - 1024), 1024) };
-        for c in prev.chunks_exact(128) {
-            lanes.step(c);
-        }
-        lanes.fold()
+        poly
     }
 }

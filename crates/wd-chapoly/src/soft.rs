@@ -118,15 +118,24 @@ fn fe_carry128(d0: u128, mut d1: u128, mut d2: u128) -> Fe {
 
 /// Scalar Poly1305 state over whole 16-byte blocks (the AEAD never MACs a
 /// partial block: every piece is zero-padded to 16 bytes).
+///
+/// Radix 2^64: `h = h[0] + h[1] 2^64 + h[2] 2^128` with `h[2]` a few bits,
+/// `r = r0 + r1 2^64`; clamping makes `r1` a multiple of 4, so the product
+/// terms at 2^128 and above fold back with `s1 = 5 r1 / 4`. A block costs
+/// four 64x64-bit multiplies and a short carry chain.
 pub(crate) struct Poly {
-    pub(crate) r: Fe,
-    pub(crate) h: Fe,
+    r0: u64,
+    r1: u64,
+    s1: u64,
+    h: [u64; 3],
     s: [u8; 16],
 }
 
 impl Zeroize for Poly {
     fn zeroize(&mut self) {
-        self.r.zeroize();
+        self.r0.zeroize();
+        self.r1.zeroize();
+        self.s1.zeroize();
         self.h.zeroize();
         self.s.zeroize();
     }
@@ -138,88 +147,118 @@ impl Drop for Poly {
     }
 }
 
-/// A 16-byte little-endian block as an element, plus `2^128`.
-#[inline(always)]
-pub(crate) fn fe_block(b: &[u8]) -> Fe {
-    let lo = u64::from_le_bytes(b[0..8].try_into().unwrap_or([0; 8]));
-    let hi = u64::from_le_bytes(b[8..16].try_into().unwrap_or([0; 8]));
-    [lo & M44, ((lo >> 44) | (hi << 20)) & M44, (hi >> 24) | (1 << 40)]
+/// Radix 2^64 to radix 2^44 (`h[2]` below 2^20).
+fn to44(h: &[u64; 3]) -> Fe {
+    [h[0] & M44, ((h[0] >> 44) | (h[1] << 20)) & M44, (h[1] >> 24) | (h[2] << 40)]
+}
+
+/// Radix 2^44 (limbs below 2^60) to radix 2^64 with `h[2] < 8`.
+fn from44(l: &Fe) -> [u64; 3] {
+    let (mut a, mut b, mut c) = (l[0], l[1], l[2]);
+    b += a >> 44;
+    a &= M44;
+    c += b >> 44;
+    b &= M44;
+    // Bits of `c` from 2^130 up wrap around times 5.
+    let w = (c >> 42) * 5;
+    c &= M42;
+    let h0 = a | (b << 44);
+    let (h0, k) = h0.overflowing_add(w);
+    let h1 = (b >> 20) | (c << 24);
+    let (h1, k2) = h1.overflowing_add(u64::from(k));
+    [h0, h1, (c >> 40) + u64::from(k2)]
 }
 
 impl Poly {
     /// Key: `r` (clamped) from the first 16 bytes, `s` from the last 16.
+    #[cfg(test)]
     pub(crate) fn new(key: &[u8; 32]) -> Poly {
-        let lo = u64::from_le_bytes(key[0..8].try_into().unwrap_or([0; 8])) & 0x0fff_fffc_0fff_ffff;
-        let hi = u64::from_le_bytes(key[8..16].try_into().unwrap_or([0; 8])) & 0x0fff_fffc_0fff_fffc;
+        let r0 = u64::from_le_bytes(key[0..8].try_into().unwrap_or([0; 8])) & 0x0fff_fffc_0fff_ffff;
+        let r1 = u64::from_le_bytes(key[8..16].try_into().unwrap_or([0; 8])) & 0x0fff_fffc_0fff_fffc;
         let mut s = [0u8; 16];
         s.copy_from_slice(&key[16..32]);
-        Poly { r: [lo & M44, ((lo >> 44) | (hi << 20)) & M44, hi >> 24], h: [0; 3], s }
+        Poly { r0, r1, s1: r1 + (r1 >> 2), h: [0; 3], s }
     }
 
-    /// A MAC with key part `r` and accumulator `h` (no `s`: for absorbing only).
-    pub(crate) fn with_state(r: &Fe, h: &Fe) -> Poly {
-        Poly { r: *r, h: *h, s: [0; 16] }
+    /// Key from the first 32 bytes of keystream block 0, as words.
+    pub(crate) fn from_words(k: &[u64; 4]) -> Poly {
+        let mut s = [0u8; 16];
+        s[..8].copy_from_slice(&k[2].to_le_bytes());
+        s[8..].copy_from_slice(&k[3].to_le_bytes());
+        let r1 = k[1] & 0x0fff_fffc_0fff_fffc;
+        Poly { r0: k[0] & 0x0fff_fffc_0fff_ffff, r1, s1: r1 + (r1 >> 2), h: [0; 3], s }
+    }
+
+    /// `r` in radix 2^44 (for the vector code's powers).
+    pub(crate) fn r44(&self) -> Fe {
+        to44(&[self.r0, self.r1, 0])
+    }
+
+    /// The accumulator in radix 2^44.
+    pub(crate) fn h44(&self) -> Fe {
+        to44(&self.h)
+    }
+
+    /// Replaces the accumulator by `h` (radix 2^44, limbs below 2^60).
+    pub(crate) fn set_h44(&mut self, h: &Fe) {
+        self.h = from44(h);
     }
 
     /// Absorbs `data` as 16-byte blocks; a final partial block is zero-padded.
     pub(crate) fn update_padded(&mut self, data: &[u8]) {
         let mut chunks = data.chunks_exact(16);
         for b in &mut chunks {
-            self.absorb(&fe_block(b));
+            let lo = u64::from_le_bytes(b[0..8].try_into().unwrap_or([0; 8]));
+            let hi = u64::from_le_bytes(b[8..16].try_into().unwrap_or([0; 8]));
+            self.absorb(lo, hi, 1);
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
             let mut b = [0u8; 16];
             b[..rest.len()].copy_from_slice(rest);
-            self.absorb(&fe_block(&b));
+            let lo = u64::from_le_bytes(b[0..8].try_into().unwrap_or([0; 8]));
+            let hi = u64::from_le_bytes(b[8..16].try_into().unwrap_or([0; 8]));
+            self.absorb(lo, hi, 1);
         }
     }
 
+    /// `h = (h + m) r`, partially reduced (`h[2] <= 4`), where
+    /// `m = lo + hi 2^64 + pad 2^128`.
     #[inline(always)]
-    fn absorb(&mut self, m: &Fe) {
-        let h = [self.h[0] + m[0], self.h[1] + m[1], self.h[2] + m[2]];
-        self.h = fe_mul(&h, &self.r);
+    fn absorb(&mut self, lo: u64, hi: u64, pad: u64) {
+        let m = |x: u64, y: u64| u128::from(x) * u128::from(y);
+        let (h0, c) = self.h[0].overflowing_add(lo);
+        let (h1, c1) = self.h[1].overflowing_add(hi);
+        let (h1, c2) = h1.overflowing_add(u64::from(c));
+        // h2 <= 4 + 1 + 1 < 8
+        let h2 = self.h[2] + pad + u64::from(c1) + u64::from(c2);
+        let d0 = m(h0, self.r0) + m(h1, self.s1);
+        let d1 = m(h0, self.r1) + m(h1, self.r0) + u128::from(h2 * self.s1) + (d0 >> 64);
+        let t2 = h2 * self.r0 + (d1 >> 64) as u64;
+        // t2 at 2^128: keep two bits, wrap the rest (2^130 = 5).
+        let w = (t2 & !3) + (t2 >> 2);
+        let (n0, k) = (d0 as u64).overflowing_add(w);
+        let (n1, k1) = (d1 as u64).overflowing_add(u64::from(k));
+        self.h = [n0, n1, (t2 & 3) + u64::from(k1)];
     }
 
     /// Absorbs the length block and returns the tag.
     pub(crate) fn finish(mut self, aad_len: u64, ct_len: u64) -> [u8; 16] {
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&aad_len.to_le_bytes());
-        b[8..].copy_from_slice(&ct_len.to_le_bytes());
-        self.update_padded(&b);
+        self.absorb(aad_len, ct_len, 1);
         self.finish_raw()
     }
 
     /// `(h mod p) + s mod 2^128`.
     fn finish_raw(self) -> [u8; 16] {
-        // Full carry, then reduce mod p in constant time: h < 2p here, so
-        // one conditional subtraction (h + 5 - 2^130 when that is >= 0).
-        let mut h = self.h;
-        for _ in 0..2 {
-            h[1] += h[0] >> 44;
-            h[0] &= M44;
-            h[2] += h[1] >> 44;
-            h[1] &= M44;
-            h[0] += (h[2] >> 42) * 5;
-            h[2] &= M42;
-        }
-        h[1] += h[0] >> 44;
-        h[0] &= M44;
-        h[2] += h[1] >> 44;
-        h[1] &= M44;
-        let mut g = [h[0] + 5, 0, 0];
-        g[1] = h[1] + (g[0] >> 44);
-        g[0] &= M44;
-        g[2] = h[2] + (g[1] >> 44);
-        g[1] &= M44;
-        // g >= 2^130 exactly when h >= p.
-        let use_g = 0u64.wrapping_sub(g[2] >> 42);
-        g[2] &= M42;
-        for i in 0..3 {
-            h[i] = (h[i] & !use_g) | (g[i] & use_g);
-        }
-        let lo = h[0] | (h[1] << 44);
-        let hi = (h[1] >> 20) | (h[2] << 24);
+        // h < 5 * 2^128 < 2p: one conditional subtraction of p, in
+        // constant time (h + 5 - 2^130 when that is >= 0).
+        let [h0, h1, h2] = self.h;
+        let (g0, c) = h0.overflowing_add(5);
+        let (g1, c1) = h1.overflowing_add(u64::from(c));
+        let g2 = h2 + u64::from(c1);
+        let use_g = 0u64.wrapping_sub(g2 >> 2);
+        let lo = (h0 & !use_g) | (g0 & use_g);
+        let hi = (h1 & !use_g) | (g1 & use_g);
         let s0 = u64::from_le_bytes(self.s[0..8].try_into().unwrap_or([0; 8]));
         let s1 = u64::from_le_bytes(self.s[8..16].try_into().unwrap_or([0; 8]));
         let (t0, c) = lo.overflowing_add(s0);
@@ -266,9 +305,6 @@ mod tests {
             let mut out = vec![0u8; SUNSCREEN.len()];
             crate::simd::chacha_xor_to(&st, 1, SUNSCREEN, &mut out);
             assert_eq!(out, want);
-            let mut buf = SUNSCREEN.to_vec();
-            crate::simd::chacha_xor_in_place(&st, 1, &mut buf);
-            assert_eq!(buf, want);
         }
     }
 
@@ -301,34 +337,35 @@ mod tests {
         let mut p = Poly::new(&key);
         p.update_padded(&msg[..32]);
         // Last block: 2 bytes, then 0x01, then zeros (no 2^128 bit).
-        let mut b = [0u8; 16];
+        let mut b = [0u8; 8];
         b[..2].copy_from_slice(&msg[32..]);
         b[2] = 1;
-        let mut m = fe_block(&b);
-        m[2] &= !(1 << 40);
-        p.absorb(&m);
+        p.absorb(u64::from_le_bytes(b), 0, 0);
         let tag = p.finish_raw();
         assert_eq!(tag.to_vec(), unhex("a8061dc1305136c6c22b8baf0c0127a9"));
     }
 
-    /// The 8-lane IFMA Poly1305 agrees with the scalar one.
+    /// The radix 2^64 scalar MAC against a radix 2^44 reference built on
+    /// `fe_mul`, with extreme keys and blocks (all ones, near `p`).
     #[test]
-    fn poly1305_simd_matches_scalar() {
-        if !crate::simd::available() {
-            return;
-        }
-        let data: Vec<u8> = (0..1280u32).map(|i| (i * 13 + 1) as u8 ^ 0xff).collect();
-        for seed in 0..8u8 {
-            let key: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(seed).wrapping_add(seed | 0xf0));
-            for n in [128, 256, 640, 1280] {
+    fn poly1305_radix64_matches_radix44() {
+        let blocks: [[u8; 16]; 5] = [[0xff; 16], [0; 16], [0xfe; 16], [0x01; 16], [0xfb; 16]];
+        for key in [[0xffu8; 32], [0u8; 32], [0x5a; 32], core::array::from_fn(|i| (i * 37) as u8)] {
+            for n in [1usize, 2, 3, 7, 40] {
                 let mut a = Poly::new(&key);
-                a.update_padded(&data[..16]);
-                a.update_padded(&data[..n]);
+                let r = a.r44();
+                let mut h: Fe = [0; 3];
+                for i in 0..n {
+                    let b = &blocks[i % 5];
+                    a.update_padded(b);
+                    let lo = u64::from_le_bytes(b[0..8].try_into().unwrap());
+                    let hi = u64::from_le_bytes(b[8..16].try_into().unwrap());
+                    let m = [lo & M44, ((lo >> 44) | (hi << 20)) & M44, (hi >> 24) | (1 << 40)];
+                    h = fe_mul(&[h[0] + m[0], h[1] + m[1], h[2] + m[2]], &r);
+                }
                 let mut b = Poly::new(&key);
-                b.update_padded(&data[..16]);
-                let pw = crate::simd::Powers::new(&b.r);
-                b.h = crate::simd::poly_blocks(&b.h, &pw, &data[..n]);
-                assert_eq!(a.finish(1, 2), b.finish(1, 2), "seed {seed} n {n}");
+                b.set_h44(&h);
+                assert_eq!(a.finish(3, 4), b.finish(3, 4), "n {n}");
             }
         }
     }

@@ -1,6 +1,7 @@
 //! Cross-checks against aws-lc-rs on random keys, nonces and associated
-//! data, for every length 0..=600 and some long ones, on both the portable
-//! and the AVX-512 code; tampering must give `AuthFailed` and no plaintext.
+//! data, for every length 0..=600, around every kernel boundary and some
+//! long ones, on both the portable and the AVX-512 code; tampering must
+//! give `AuthFailed` and an all-zero output (nothing unauthenticated).
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
 use wd_chapoly::{available, ChaChaPoly, Error};
@@ -68,34 +69,41 @@ fn check(rng: &mut Rng, len: usize, aad_len: usize, tamper: bool) {
         if !tamper {
             continue;
         }
-        // One flipped bit in the ciphertext, the tag or the aad.
+        // One flipped bit in the ciphertext, the tag, the aad or the nonce:
+        // both open paths fail and leave only zeros behind.
         let bit = rng.next() as usize;
-        let mut bad_ct = ct.clone();
+        let fails = |nonce: &[u8; 12], aad: &[u8], ct: &[u8], tag: &[u8; 16], what: &str| {
+            let mut dst = vec![0x5au8; ct.len() + 2];
+            assert_eq!(k.open_to(nonce, aad, ct, tag, &mut dst), Err(Error::AuthFailed), "{what} len {len}");
+            assert!(dst[..ct.len()].iter().all(|&b| b == 0), "{what}: plaintext released, len {len} simd {simd}");
+            assert_eq!(&dst[ct.len()..], &[0x5a, 0x5a], "{what}: wrote past the end");
+            let mut b = ct.to_vec();
+            assert_eq!(k.open_in_place(nonce, aad, &mut b, tag), Err(Error::AuthFailed), "{what} len {len}");
+            assert!(b.iter().all(|&b| b == 0), "{what}: buffer not zeroed, len {len} simd {simd}");
+        };
         if len > 0 {
+            let mut bad_ct = ct.clone();
             bad_ct[bit / 8 % len] ^= 1 << (bit % 8);
-            let mut dst = vec![0u8; len];
-            assert_eq!(k.open_to(&nonce, &aad, &bad_ct, &tag, &mut dst), Err(Error::AuthFailed));
-            assert!(dst.iter().all(|&b| b == 0), "plaintext released");
-            let mut b = bad_ct.clone();
-            assert_eq!(k.open_in_place(&nonce, &aad, &mut b, &tag), Err(Error::AuthFailed));
-            assert_eq!(b, bad_ct, "buffer changed on failure");
+            fails(&nonce, &aad, &bad_ct, &tag, "ct");
+            // The very first and last bytes too (first and last MAC steps).
+            let mut bad_ct = ct.clone();
+            bad_ct[0] ^= 0x80;
+            fails(&nonce, &aad, &bad_ct, &tag, "ct[0]");
+            let mut bad_ct = ct.clone();
+            bad_ct[len - 1] ^= 1;
+            fails(&nonce, &aad, &bad_ct, &tag, "ct[last]");
         }
         let mut bad_tag = tag;
         bad_tag[bit % 16] ^= 1 << (bit / 16 % 8);
-        let mut b = ct.clone();
-        assert_eq!(k.open_in_place(&nonce, &aad, &mut b, &bad_tag), Err(Error::AuthFailed));
-        assert_eq!(b, ct);
+        fails(&nonce, &aad, &ct, &bad_tag, "tag");
         if aad_len > 0 {
             let mut bad_aad = aad.clone();
             bad_aad[bit % aad_len] ^= 0x10;
-            let mut dst = vec![0u8; len];
-            assert_eq!(k.open_to(&nonce, &bad_aad, &ct, &tag, &mut dst), Err(Error::AuthFailed));
-            assert!(dst.iter().all(|&b| b == 0));
+            fails(&nonce, &bad_aad, &ct, &tag, "aad");
         }
         let mut bad_nonce = nonce;
         bad_nonce[bit % 12] ^= 4;
-        let mut b = ct.clone();
-        assert_eq!(k.open_in_place(&bad_nonce, &aad, &mut b, &tag), Err(Error::AuthFailed));
+        fails(&bad_nonce, &aad, &ct, &tag, "nonce");
     }
 }
 
@@ -122,5 +130,28 @@ fn aad_only_and_long_aad() {
     for aad_len in [0, 1, 15, 16, 17, 300, 5000] {
         check(&mut rng, 0, aad_len, true);
         check(&mut rng, 200, aad_len, true);
+    }
+}
+
+/// Lengths around every kernel and batch boundary: the 4- and 8-block
+/// short kernels (192, 448), the first 16-block batch (960 bytes after the
+/// key block), 128-byte MAC steps, later batches (1984, 3008), a last
+/// batch on the 4- or 8-block kernel (up to 1216 or 1472) and the
+/// scalar MAC tail, each with several associated-data lengths.
+#[test]
+fn kernel_boundaries() {
+    let mut rng = Rng(0x5eed_b0b0_cafe_f00d);
+    let mut lens = Vec::new();
+    for b in [
+        64usize, 128, 192, 256, 384, 448, 512, 896, 960, 1024, 1088, 1152, 1216, 1472, 1920, 1984, 2048, 2240, 2496,
+        3008, 4096,
+    ] {
+        lens.extend(b.saturating_sub(2)..=b + 2);
+    }
+    lens.extend([1, 15, 16, 17, 63, 65, 129, 449, 961, 1023 + 64, 2047 + 960, 4096 + 960 + 1]);
+    for len in lens {
+        for aad_len in [0, 1, 12, 16, 31, 64, 130] {
+            check(&mut rng, len, aad_len, aad_len == 12 || aad_len == 31);
+        }
     }
 }
