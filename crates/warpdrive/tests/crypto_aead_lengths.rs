@@ -324,7 +324,7 @@ fn short_gcm_tags_over_many_lengths() {
 }
 
 /// ChaCha20-Poly1305 has two engines behind one session (aws-lc below
-/// 1 KiB, `wd-chapoly`'s AVX-512 code from there where the CPU has it):
+/// 384 bytes, `wd-chapoly`'s AVX-512 code from there where the CPU has it):
 /// at every length around and past the switch, out of place and in place,
 /// the device's answer is aws-lc-rs's, opening returns the plaintext, and
 /// any flipped bit is `AuthFailed`.
@@ -336,7 +336,7 @@ fn chacha20_poly1305_matches_aws_lc_across_the_engine_switch() {
     let key = bytes(32, &mut seed);
     let k = CipherKey::new(&rt, "sec", CipherAlg::ChaCha20Poly1305, &key).unwrap();
     let reference = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &key).unwrap());
-    for len in [0, 1, 63, 64, 1000, 1023, 1024, 1025, 1088, 4095, 16384, 70_001] {
+    for len in [0, 1, 63, 64, 383, 384, 385, 1000, 1023, 1024, 1025, 1088, 4095, 16384, 70_001] {
         let (nonce, aad, pt) = (bytes(12, &mut seed), bytes(len % 37, &mut seed), bytes(len, &mut seed));
         let mut want = pt.clone();
         let n = Nonce::try_assume_unique_for_key(&nonce).unwrap();
