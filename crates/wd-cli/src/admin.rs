@@ -74,6 +74,28 @@ pub fn doctor() -> anyhow::Result<()> {
         wd_sys::topology::numa_nodes(),
         if cpus.len() >= 2 { "; engines are pinned off CPU 0" } else { ": engines and the application share one CPU" }
     );
+    // Engines that need CPU features: without them the devices fall back
+    // to aws-lc, correct but slower.
+    let mbx = wd_hpre::multi_buffer_available();
+    println!(
+        "[{}] multi-buffer RSA (AVX-512 IFMA): {}",
+        if mbx { "ok  " } else { "note" },
+        if mbx {
+            "hpre signs and decrypts up to 8 queued RSA requests per pass"
+        } else {
+            "not on this CPU; RSA runs on aws-lc one request at a time"
+        }
+    );
+    let chacha = wd_sec::chacha_avx512();
+    println!(
+        "[{}] ChaCha20-Poly1305 AVX-512: {}",
+        if chacha { "ok  " } else { "note" },
+        if chacha {
+            format!("sec seals and opens messages from {} B on wd-chapoly", wd_sec::cipher::CHAPOLY_MIN)
+        } else {
+            "not on this CPU; aws-lc at every size".to_string()
+        }
+    );
     Ok(())
 }
 

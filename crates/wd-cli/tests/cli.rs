@@ -61,3 +61,14 @@ fn unknown_subcommand_fails_cleanly() {
     assert!(!out.status.success());
     assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
 }
+
+#[test]
+fn doctor_explains_the_mode_and_the_cpu_paths() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wd")).arg("doctor").env("WD_MODE", "embedded").output().expect("run wd");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("mode: embedded"), "{text}");
+    for what in ["RLIMIT_MEMLOCK", "futex_waitv", "multi-buffer RSA", "ChaCha20-Poly1305 AVX-512"] {
+        assert!(text.contains(what), "no {what:?} in:\n{text}");
+    }
+}

@@ -90,7 +90,7 @@ macro_rules! ccm_nonce {
 /// Messages from this size up go through `wd-chapoly` (AVX-512 ChaCha20,
 /// IFMA Poly1305, stitched); below it the two are level and aws-lc is the
 /// one with years of use (docs/CRYPTO.md has both curves).
-const CHAPOLY_MIN: usize = 384;
+pub const CHAPOLY_MIN: usize = 384;
 
 enum Key {
     /// AES-GCM (16-byte tags) and ChaCha20-Poly1305 on aws-lc.

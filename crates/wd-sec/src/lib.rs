@@ -53,6 +53,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// True when ChaCha20-Poly1305 runs on the AVX-512 engine (`wd-chapoly`)
+/// on this CPU, from 384-byte messages up.
+pub fn chacha_avx512() -> bool {
+    wd_chapoly::available()
+}
+
 pub mod alg;
 pub mod cipher;
 pub mod hash;
