@@ -549,6 +549,7 @@ struct Ctx<'m, 'a> {
     allows: &'a dyn Fn(Opcode) -> bool,
 }
 
+#[inline(always)]
 fn execute<'q>(dev: &dyn Device, q: &'q QueueShared, d: &Descriptor, regions: &mut Regions<'q>) -> Outcome {
     let allows = |op| q.allows(op);
     let cx = Ctx {
@@ -561,6 +562,7 @@ fn execute<'q>(dev: &dyn Device, q: &'q QueueShared, d: &Descriptor, regions: &m
     validate_and_run(dev, &cx, d, regions)
 }
 
+#[inline(always)]
 fn validate_and_run<'m>(dev: &dyn Device, cx: &Ctx<'m, '_>, d: &Descriptor, regions: &mut Regions<'m>) -> Outcome {
     let needs_regions = !(d.src.is_none() || d.src.is_sva()) || !(d.dst.is_none() || d.dst.is_sva());
     if needs_regions && regions.is_none() {
@@ -582,6 +584,7 @@ enum Prepared<'t> {
 }
 
 /// Every check of a descriptor, and its buffers resolved against `table`.
+#[inline(always)]
 fn prepare<'t>(dev: &dyn Device, cx: &Ctx<'_, '_>, d: &Descriptor, table: &'t [Option<RegionEntry>]) -> Prepared<'t> {
     let Ctx { sessions, binds, remote, allows, .. } = *cx;
     let op = d.op();
@@ -630,6 +633,7 @@ fn prepare<'t>(dev: &dyn Device, cx: &Ctx<'_, '_>, d: &Descriptor, table: &'t [O
 
 /// Source and destination may be disjoint or exactly the same bytes (in
 /// place), never partly overlapping.
+#[inline(always)]
 fn check_overlap(src: &mut BufView<'_>, dst: &mut BufView<'_>) -> Result<(), Status> {
     if !src.is_empty() && !dst.is_empty() {
         let (a0, a1) = src.range();
@@ -645,6 +649,7 @@ fn check_overlap(src: &mut BufView<'_>, dst: &mut BufView<'_>) -> Result<(), Sta
     Ok(())
 }
 
+#[inline(always)]
 fn session(
     d: &Descriptor,
     sessions: Option<(&SessionTable, usize)>,
@@ -658,6 +663,7 @@ fn session(
 
 /// Checks and runs one descriptor; a remote owner's SVA buffers go through
 /// private bounce buffers.
+#[inline(always)]
 fn run_with_table(dev: &dyn Device, cx: &Ctx<'_, '_>, d: &Descriptor, table: &[Option<RegionEntry>]) -> Outcome {
     let Ctx { sessions, binds, remote, .. } = *cx;
     match prepare(dev, cx, d, table) {
