@@ -319,18 +319,22 @@ mod imp {
             };
         }
         half!();
-        // Diagonals into columns: row 1 left by one word, row 2 by two,
-        // row 3 by three.
+        // Diagonals into columns, keeping row 1 in place: row 0 right by
+        // one word, row 2 left by one, row 3 by two (column j is then
+        // diagonal j - 1). Row 1 is the last one a half-round writes and
+        // the first the next one reads, so not shuffling it keeps the
+        // shuffles (2 cycles on Zen 5) off the serial chain: rows 0, 2
+        // and 3 are final a few operations before the half-round ends.
         for v in x.iter_mut() {
-            v[1] = _mm512_shuffle_epi32::<0x39>(v[1]);
-            v[2] = _mm512_shuffle_epi32::<0x4e>(v[2]);
-            v[3] = _mm512_shuffle_epi32::<0x93>(v[3]);
+            v[0] = _mm512_shuffle_epi32::<0x93>(v[0]);
+            v[2] = _mm512_shuffle_epi32::<0x39>(v[2]);
+            v[3] = _mm512_shuffle_epi32::<0x4e>(v[3]);
         }
         half!();
         for v in x.iter_mut() {
-            v[1] = _mm512_shuffle_epi32::<0x93>(v[1]);
-            v[2] = _mm512_shuffle_epi32::<0x4e>(v[2]);
-            v[3] = _mm512_shuffle_epi32::<0x39>(v[3]);
+            v[0] = _mm512_shuffle_epi32::<0x39>(v[0]);
+            v[2] = _mm512_shuffle_epi32::<0x93>(v[2]);
+            v[3] = _mm512_shuffle_epi32::<0x4e>(v[3]);
         }
     }
 
