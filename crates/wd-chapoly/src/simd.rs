@@ -344,19 +344,33 @@ mod imp {
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn rows<const G: usize>(state: &[u32; 16], ctr: u32, mut step: impl FnMut()) -> [[__m512i; 4]; G] {
-        // SAFETY: `state` is 64 readable bytes; unaligned 128-bit loads.
-        let row = |i: usize| unsafe { _mm512_broadcast_i32x4(_mm_loadu_si128(state.as_ptr().add(4 * i).cast())) };
-        let base = [row(0), row(1), row(2), _mm512_mask_set1_epi32(row(3), 0x1111, ctr as i32)];
-        let init: [[__m512i; 4]; G] = core::array::from_fn(|g| {
-            let c = 4 * g as i32;
-            let ctr = _mm512_setr_epi32(c, 0, 0, 0, c + 1, 0, 0, 0, c + 2, 0, 0, 0, c + 3, 0, 0, 0);
-            [base[0], base[1], base[2], _mm512_add_epi32(base[3], ctr)]
-        });
+        let init = rows_init::<G>(state, ctr);
         let mut x = init;
         for _ in 0..10 {
             row_double_round(&mut x);
             step();
         }
+        rows_out(&x, &init)
+    }
+
+    /// The input rows of blocks `ctr .. ctr + 4G` for [`rows`].
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn rows_init<const G: usize>(state: &[u32; 16], ctr: u32) -> [[__m512i; 4]; G] {
+        // SAFETY: `state` is 64 readable bytes; unaligned 128-bit loads.
+        let row = |i: usize| unsafe { _mm512_broadcast_i32x4(_mm_loadu_si128(state.as_ptr().add(4 * i).cast())) };
+        let base = [row(0), row(1), row(2), _mm512_mask_set1_epi32(row(3), 0x1111, ctr as i32)];
+        core::array::from_fn(|g| {
+            let c = 4 * g as i32;
+            let ctr = _mm512_setr_epi32(c, 0, 0, 0, c + 1, 0, 0, 0, c + 2, 0, 0, 0, c + 3, 0, 0, 0);
+            [base[0], base[1], base[2], _mm512_add_epi32(base[3], ctr)]
+        })
+    }
+
+    /// Feed-forward and back to memory order for [`rows`].
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn rows_out<const G: usize>(x: &[[__m512i; 4]; G], init: &[[__m512i; 4]; G]) -> [[__m512i; 4]; G] {
         core::array::from_fn(|g| {
             let [a, b, c, d] = core::array::from_fn(|i| _mm512_add_epi32(x[g][i], init[g][i]));
             let t0 = _mm512_shuffle_i32x4::<0x44>(a, b);
@@ -580,6 +594,55 @@ mod imp {
         lanes.fold()
     }
 
+    /// Longest message for [`fused`]: blocks 1 ..= 19.
+    pub(super) const FUSED: usize = 19 * 64;
+
+    /// Messages of `961 ..= FUSED` bytes (one sixteen-block batch is not
+    /// enough): the sixteen-block kernel
+    /// (blocks 0..16) and the four-block row kernel (blocks 16..20) run
+    /// their rounds in the same loop. Each is bound by the latency of its
+    /// serial chain with execution units to spare, so the extra blocks
+    /// cost little, where a second batch after the first (the loop of
+    /// [`bulk`]) would pay the whole chain again. The MAC goes over the
+    /// ciphertext before the xor when opening (in-place safe) and after it
+    /// when sealing. `src` and `dst` are disjoint or equal, each valid for
+    /// `len` bytes.
+    #[target_feature(enable = "avx512f,avx512bw,avx512ifma")]
+    unsafe fn fused(state: &[u32; 16], aad: &[u8], src: *const u8, dst: *mut u8, len: usize, open: bool) -> Poly {
+        debug_assert!(len <= FUSED);
+        let init = init16(state, 0);
+        let mut x = init;
+        let rinit = rows_init::<1>(state, 16);
+        let mut v = rinit;
+        for _ in 0..10 {
+            double_round(&mut x);
+            row_double_round(&mut v);
+        }
+        let ks = finish16(x, &init);
+        let [tail] = rows_out(&v, &rinit);
+        let mut key = key_of(ks[0]);
+        let mut poly = Poly::from_words(&key);
+        zeroize::Zeroize::zeroize(&mut key);
+        poly.update_padded(aad);
+        if open {
+            // SAFETY: `len` readable bytes at `src`, not yet overwritten.
+            super::mac_padded(&mut poly, unsafe { core::slice::from_raw_parts(src, len) });
+        }
+        for (k, &b) in ks.iter().chain(tail.iter()).enumerate().skip(1) {
+            let o = 64 * (k - 1);
+            if o >= len {
+                break;
+            }
+            // SAFETY: `o < len`, inside both buffers.
+            unsafe { xor_block(src, dst, o, len, b) };
+        }
+        if !open {
+            // SAFETY: `len` bytes at `dst`, all written just above.
+            super::mac_padded(&mut poly, unsafe { core::slice::from_raw_parts(dst, len) });
+        }
+        poly
+    }
+
     /// The AEAD body for `len > SMALL` bytes in one pass. ChaCha20 runs in
     /// 16-block batches from counter 0, so batch 0 also yields the
     /// Poly1305 key and batch `b` covers message bytes
@@ -601,6 +664,10 @@ mod imp {
         len: usize,
         open: bool,
     ) -> Poly {
+        if len > 15 * 64 && len <= FUSED {
+            // SAFETY: forwarded from the caller.
+            return unsafe { fused(state, aad, src, dst, len, open) };
+        }
         let mut ks = keystream16(state, 0);
         let mut key = key_of(ks[0]);
         let mut poly = Poly::from_words(&key);

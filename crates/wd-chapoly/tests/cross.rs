@@ -137,7 +137,8 @@ fn aad_only_and_long_aad() {
 /// short kernels (192, 448), the first 16-block batch (960 bytes after the
 /// key block), 128-byte MAC steps, later batches (1984, 3008), a last
 /// batch on the 4- or 8-block kernel (up to 1216 or 1472) and the
-/// scalar MAC tail, each with several associated-data lengths.
+/// scalar MAC tail, the fused 16 + 4 block kernel (961 ..= 1216), each
+/// with several associated-data lengths.
 #[test]
 fn kernel_boundaries() {
     let mut rng = Rng(0x5eed_b0b0_cafe_f00d);
