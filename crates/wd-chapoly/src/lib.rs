@@ -49,9 +49,9 @@
 //! [`Error::AuthFailed`] is returned, so nothing unauthenticated is ever
 //! returned.
 //!
-//! On the 2-vCPU AMD EPYC (Zen 4) test machine, one core, GB/s (seal /
-//! open): 64 B 0.35 / 0.34, 256 B 1.07 / 1.06, 1 KiB 2.6 / 2.45, 16 KiB
-//! about 6 / 6, against aws-lc-rs 0.31, 1.05, 1.9, 2.8.
+//! On the 2-vCPU AMD EPYC (family 26, Zen 5) test machine, one core,
+//! GB/s (seal / open): 64 B 0.36 / 0.36, 256 B 1.1 / 1.1, 1 KiB 2.9 /
+//! 3.0, 16 KiB about 6 / 6, against aws-lc-rs 0.32, 1.04, 1.96, 2.7.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
