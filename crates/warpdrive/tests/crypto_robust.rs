@@ -127,3 +127,62 @@ fn random_hpre_requests_complete_with_a_status() {
     let sig = sk.sign(&mut q, b"after").unwrap();
     assert!(pk.verify(&mut q, b"after", &sig).unwrap());
 }
+
+/// The same with many requests in flight, so the `hpre` engine collects
+/// them into multi-buffer batches: random RSA signing and OAEP requests
+/// (random messages, random "ciphertexts" of the right and wrong sizes,
+/// too-small destinations, wrong and foreign sessions) mixed with other
+/// operations. Every request completes exactly once with a status, and the
+/// device signs correctly afterwards.
+#[test]
+fn random_rsa_requests_in_flight_complete_once() {
+    let rt = runtime();
+    let mut q = rt
+        .queue_with(
+            "hpre",
+            &warpdrive::QueueOptions { depth: 64, wait: warpdrive::WaitMode::Poll, ..Default::default() },
+        )
+        .unwrap();
+    let der = crypto_asym::keygen(&mut q, KeyType::Rsa2048).unwrap();
+    let keys = [
+        PrivateKey::new(&rt, "hpre", Scheme::RsaPkcs1Sha256, &der).unwrap(),
+        PrivateKey::new(&rt, "hpre", Scheme::RsaPssSha384, &der).unwrap(),
+        PrivateKey::new(&rt, "hpre", Scheme::RsaOaepSha256, &der).unwrap(),
+    ];
+    let ids = [keys[0].session(), keys[1].session(), keys[2].session(), 0, 99];
+    let ops = [Opcode::HPRE_SIGN, Opcode::HPRE_DECRYPT, Opcode::HPRE_VERIFY, Opcode::HPRE_PUBLIC];
+    let mut rng = Rng(0x5eed_1234_dead_beef);
+    let mut done = Vec::new();
+    let mut submitted = std::collections::HashSet::new();
+    for _ in 0..300 {
+        let op = ops[rng.below(ops.len() as u64) as usize];
+        let session = ids[rng.below(ids.len() as u64) as usize];
+        let src_len = [0, 1, 100, 255, 256, 257, 300][rng.below(7) as usize];
+        let dst_len = [0, 64, 255, 256, 512][rng.below(5) as usize];
+        let fill = rng.next() as u8;
+        let src = if src_len == 0 { warpdrive::Buffer::None } else { vec![fill; src_len].into() };
+        let dst = if dst_len == 0 { warpdrive::Buffer::None } else { vec![0u8; dst_len].into() };
+        let mut req = Req { session, src, dst, ..Req::new(op) };
+        let t = loop {
+            match q.submit(req) {
+                Ok(t) => break t,
+                Err(warpdrive::SubmitError::Busy(r)) => {
+                    req = r;
+                    q.wait(1, &mut done).unwrap();
+                }
+                Err(e) => panic!("{}", e.into_error()),
+            }
+        };
+        assert!(submitted.insert(t));
+    }
+    while q.in_flight() > 0 {
+        q.wait(1, &mut done).unwrap();
+    }
+    assert_eq!(done.len(), 300, "every request completed");
+    for d in &done {
+        assert!(submitted.remove(&d.ticket), "a completion for a request of ours, once");
+    }
+    let sig = keys[0].sign(&mut q, b"after").unwrap();
+    let pk = PublicKey::new(&rt, "hpre", Scheme::RsaPkcs1Sha256, &keys[0].public_der(&mut q).unwrap()).unwrap();
+    assert!(pk.verify(&mut q, b"after", &sig).unwrap());
+}
