@@ -5,7 +5,7 @@
 //! ([`wd_device::Device::execute_batch`]); signing requests among them are
 //! encoded here (EMSA, RFC 8017 9.1/9.2), decryption inputs checked, and
 //! all raised to `d` together; OAEP is then decoded here in constant time.
-//! Anything else, fewer than [`MIN_LANES`] requests of one key size, or
+//! Anything else, fewer requests of one key size than [`min_lanes`], or
 //! any failure of a pass (including its fault check) goes through aws-lc
 //! one at a time, so the answer never depends on the path.
 
@@ -18,9 +18,19 @@ use crate::{sign, PrivateSession, Scheme};
 /// Lanes of one `wd-mbx` pass.
 pub const LANES: usize = 8;
 
-/// Below this many RSA signatures in a batch, aws-lc one at a time is
-/// quicker than a pass that computes eight lanes whatever their number.
-pub const MIN_LANES: usize = 3;
+/// Below this many private-key operations of one key size (`k`-byte
+/// modulus) in a batch, aws-lc one at a time is quicker than a pass, which
+/// costs the same for one lane as for eight. Measured on one core (`cargo
+/// run --release -p wd-mbx --example speed`): eight lanes against aws-lc
+/// are 2.6x at 2048 bits, 1.6x at 3072 and 1.23x at 4096, so a pass pays
+/// from 3.1, 4.9 and 6.5 lanes.
+pub fn min_lanes(k: usize) -> usize {
+    match k {
+        0..=256 => 4,
+        257..=384 => 5,
+        _ => 7,
+    }
+}
 
 /// The multi-buffer form of a private RSA key, when this machine and key
 /// allow it (RSA-2048/3072/4096 on a CPU with AVX-512 IFMA).
@@ -173,7 +183,8 @@ fn private_batch(keys: &[&PrivateSession], inputs: &[Option<Vec<u8>>]) -> Vec<Op
     let mut out: Vec<Option<Vec<u8>>> = vec![None; n];
     let size = |i: usize| inputs[i].as_ref().and(keys[i].mb.as_ref()).map(wd_mbx::RsaKey::modulus_len);
     let mut run = |lanes: &[usize]| {
-        if lanes.len() < MIN_LANES {
+        let Some(k) = lanes.first().and_then(|&i| size(i)) else { return };
+        if lanes.len() < min_lanes(k) {
             return;
         }
         let mk: Vec<&wd_mbx::RsaKey> = lanes.iter().filter_map(|&i| keys[i].mb.as_ref()).collect();

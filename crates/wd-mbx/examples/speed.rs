@@ -1,7 +1,8 @@
-//! RSA-2048 private-key throughput on one thread: aws-lc-rs PKCS#1 v1.5
-//! SHA-256 signing vs `rsa_private_batch` with 8 lanes and with 1 lane.
+//! RSA private-key throughput on one thread, for 2048-, 3072- and 4096-bit
+//! keys: aws-lc-rs PKCS#1 v1.5 SHA-256 signing vs `rsa_private_batch` with
+//! 8 lanes and with 1 lane.
 //!
-//! `cargo run --release -p wd-mbx --example speed [seconds]`
+//! `cargo run --release -p wd-mbx --example speed [seconds] [bits,...]`
 
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,26 @@ fn rate(secs: f64, per_call: usize, mut f: impl FnMut()) -> f64 {
 
 fn main() {
     let secs: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1.0);
-    let aws = KeyPair::generate(KeySize::Rsa2048).expect("keygen");
+    let sizes: Vec<usize> = std::env::args()
+        .nth(2)
+        .map(|s| s.split(',').filter_map(|b| b.parse().ok()).collect())
+        .unwrap_or_else(|| vec![2048, 3072, 4096]);
+    for bits in sizes {
+        let size = match bits {
+            2048 => KeySize::Rsa2048,
+            3072 => KeySize::Rsa3072,
+            4096 => KeySize::Rsa4096,
+            _ => {
+                eprintln!("skipping {bits}: 2048, 3072 or 4096");
+                continue;
+            }
+        };
+        one_size(secs, bits, size);
+    }
+}
+
+fn one_size(secs: f64, bits: usize, size: KeySize) {
+    let aws = KeyPair::generate(size).expect("keygen");
     let der = AsDer::<Pkcs8V1Der>::as_der(&aws).expect("der");
     let rng = rand::SystemRandom::new();
     let msg = [0x5Au8; 32];
@@ -33,7 +53,7 @@ fn main() {
     let aws_rate = rate(secs, 1, || {
         aws.sign(&signature::RSA_PKCS1_SHA256, &rng, &msg, &mut sig).expect("sign");
     });
-    println!("aws-lc-rs RSA-2048 PKCS#1 SHA-256 sign : {aws_rate:8.0} ops/s");
+    println!("aws-lc-rs RSA-{bits} PKCS#1 SHA-256 sign : {aws_rate:8.0} ops/s");
     if !available() {
         println!("wd-mbx: no AVX-512 IFMA on this CPU; nothing else to measure");
         return;
@@ -50,6 +70,6 @@ fn main() {
             let mut or: Vec<&mut [u8]> = outs.iter_mut().take(lanes).map(|o| o.as_mut_slice()).collect();
             rsa_private_batch(&ks, &xs, &mut or).expect("batch");
         });
-        println!("wd-mbx rsa_private_batch, {lanes} lane(s)     : {r:8.0} ops/s  ({:.2}x aws-lc)", r / aws_rate);
+        println!("wd-mbx RSA-{bits} rsa_private_batch, {lanes} lane(s): {r:8.0} ops/s  ({:.2}x aws-lc)", r / aws_rate);
     }
 }
