@@ -199,6 +199,22 @@ impl Engine {
         wake_user(q);
     }
 
+    /// Descriptors queue `q` may take in this pass: its weight's share,
+    /// bounded by the room in its completion ring; 0 unless it is running.
+    #[inline(always)]
+    fn budget(q: &QueueShared, end: &mut DeviceEnd<Mapping>) -> u32 {
+        if q.ctl.load(Ordering::Relaxed) != ctl::RUNNING {
+            return 0;
+        }
+        match end.cq.free() {
+            Ok(room) => room.min(q.weight * QUANTUM),
+            Err(e) => {
+                Self::fault(q, fault::CQ_HEAD, &e);
+                0
+            }
+        }
+    }
+
     /// Serves up to `weight * QUANTUM` descriptors of queue `i`.
     fn serve(&mut self, i: usize) -> u32 {
         if self.batch > 1 {
@@ -206,17 +222,7 @@ impl Engine {
         }
         let Served { q, end } = &mut self.served[i];
         let q: &QueueShared = q;
-        if q.ctl.load(Ordering::Relaxed) != ctl::RUNNING {
-            return 0;
-        }
-        let room = match end.cq.free() {
-            Ok(r) => r,
-            Err(e) => {
-                Self::fault(q, fault::CQ_HEAD, &e);
-                return 0;
-            }
-        };
-        let budget = room.min(q.weight * QUANTUM);
+        let budget = Self::budget(q, end);
         let mut regions = None;
         let mut n = 0;
         // Completions staged since the last publish.
@@ -300,17 +306,7 @@ impl Engine {
         let dev = &*self.dev;
         let Served { q, end } = &mut self.served[i];
         let q: &QueueShared = q;
-        if q.ctl.load(Ordering::Relaxed) != ctl::RUNNING {
-            return 0;
-        }
-        let room = match end.cq.free() {
-            Ok(r) => r,
-            Err(e) => {
-                Self::fault(q, fault::CQ_HEAD, &e);
-                return 0;
-            }
-        };
-        let budget = room.min(q.weight * QUANTUM);
+        let budget = Self::budget(q, end);
         // An empty pass must stay as cheap as on the single path: no lock,
         // no allocation.
         match end.sq.available() {

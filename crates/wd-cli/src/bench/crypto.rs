@@ -455,6 +455,27 @@ struct AsymWork {
     _keys: (Option<PrivateKey>, Option<PublicKey>),
 }
 
+/// `wd_hpre::sign_batch` or `wd_hpre::decrypt_batch`.
+type MbRun<R> = fn(&[&wd_hpre::PrivateSession], &[&[u8]]) -> Vec<Result<R, warpdrive::Status>>;
+
+/// The "engine x8" row's work: one inline multi-buffer call (`run`:
+/// `sign_batch` or `decrypt_batch`) on `MB_LANES` copies of one request,
+/// where this CPU has the multi-buffer path.
+fn mb_call<R: 'static>(
+    sess: std::sync::Arc<wd_hpre::PrivateSession>,
+    input: Vec<u8>,
+    run: MbRun<R>,
+) -> Option<Box<dyn FnMut()>> {
+    let f = move || {
+        let keys = [&*sess; wd_hpre::MB_LANES];
+        let inputs = [input.as_slice(); wd_hpre::MB_LANES];
+        for r in run(&keys, &inputs) {
+            std::hint::black_box(r.expect("multi-buffer call"));
+        }
+    };
+    wd_hpre::multi_buffer_available().then(|| Box::new(f) as Box<dyn FnMut()>)
+}
+
 fn asym_work(rt: &Runtime, q: &mut warpdrive::Queue, c: &AsymCase) -> anyhow::Result<AsymWork> {
     let e = |e: wd_hpre::HpreError| anyhow!("{e}");
     let msg = vec![0x61u8; 32];
@@ -465,19 +486,8 @@ fn asym_work(rt: &Runtime, q: &mut warpdrive::Queue, c: &AsymCase) -> anyhow::Re
     Ok(match c.op {
         AsymOp::Sign => {
             let sess = std::sync::Arc::new(sess);
-            let (s2, m2) = (sess.clone(), msg.clone());
-            let batch: Option<Box<dyn FnMut()>> =
-                if wd_hpre::multi_buffer_available() && matches!(c.key, KeyType::Rsa2048) {
-                    Some(Box::new(move || {
-                        let keys = [&*s2; wd_hpre::MB_LANES];
-                        let msgs = [m2.as_slice(); wd_hpre::MB_LANES];
-                        for r in wd_hpre::sign_batch(&keys, &msgs) {
-                            std::hint::black_box(r.expect("sign"));
-                        }
-                    }))
-                } else {
-                    None
-                };
+            let batch =
+                mb_call(sess.clone(), msg.clone(), wd_hpre::sign_batch).filter(|_| matches!(c.key, KeyType::Rsa2048));
             AsymWork {
                 src: msg.clone(),
                 dst: vec![0; 512],
@@ -528,18 +538,7 @@ fn asym_work(rt: &Runtime, q: &mut warpdrive::Queue, c: &AsymCase) -> anyhow::Re
             let ct = wd_hpre::encrypt(&ps, &msg).map_err(|s| anyhow!("{s:?}"))?;
             let c2 = ct.clone();
             let sess = std::sync::Arc::new(sess);
-            let (s3, c3) = (sess.clone(), ct.clone());
-            let batch: Option<Box<dyn FnMut()>> = if wd_hpre::multi_buffer_available() {
-                Some(Box::new(move || {
-                    let keys = [&*s3; wd_hpre::MB_LANES];
-                    let cts = [c3.as_slice(); wd_hpre::MB_LANES];
-                    for r in wd_hpre::decrypt_batch(&keys, &cts) {
-                        std::hint::black_box(r.expect("decrypt"));
-                    }
-                }))
-            } else {
-                None
-            };
+            let batch = mb_call(sess.clone(), ct.clone(), wd_hpre::decrypt_batch);
             AsymWork {
                 src: ct,
                 dst: vec![0; 512],
