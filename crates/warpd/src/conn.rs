@@ -71,6 +71,12 @@ pub fn serve(server: Arc<Server>, sock: OwnedFd) {
     // recycled after the client dies can never stand in for it.
     let remote = match wd_sys::process_vm::RemoteProcess::of_peer(&sock, creds.pid) {
         Ok(r) => Some(Arc::new(r)),
+        // Short of descriptors for a moment: refuse rather than hand out
+        // a connection quietly lacking SVA.
+        Err(e) if out_of_fds(&e) => {
+            refuse_out_of_fds(&server, &creds, &sock, conn_quota);
+            return;
+        }
         Err(e) => {
             tracing::debug!(%e, pid = creds.pid, "no pidfd for the peer: SVA disabled for it");
             None
@@ -80,7 +86,7 @@ pub fn serve(server: Arc<Server>, sock: OwnedFd) {
     let dup = match sock.try_clone() {
         Ok(d) => d,
         Err(_) => {
-            server.release(creds.uid, conn_quota);
+            refuse_out_of_fds(&server, &creds, &sock, conn_quota);
             return;
         }
     };
@@ -109,6 +115,18 @@ pub fn serve(server: Arc<Server>, sock: OwnedFd) {
     c.release(&server);
     server.release(creds.uid, conn_quota);
     server.clients.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+}
+
+fn out_of_fds(e: &std::io::Error) -> bool {
+    [rustix::io::Errno::MFILE, rustix::io::Errno::NFILE].iter().any(|n| e.raw_os_error() == Some(n.raw_os_error()))
+}
+
+/// Tells a client it cannot be served for want of descriptors (answering
+/// its hello), and gives back its connection quota.
+fn refuse_out_of_fds(server: &Server, creds: &wd_proto::Creds, sock: &OwnedFd, conn_quota: Usage) {
+    tracing::warn!(pid = creds.pid, "out of file descriptors: connection refused");
+    let _ = wd_proto::send(sock, &Response::error(ErrorCode::Os, crate::server::OUT_OF_FDS), &[]);
+    server.release(creds.uid, conn_quota);
 }
 
 impl Client {

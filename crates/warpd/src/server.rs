@@ -154,6 +154,9 @@ impl Server {
     }
 }
 
+/// What a client refused for want of descriptors is told.
+pub const OUT_OF_FDS: &str = "warpd is out of file descriptors; connection refused (try again later)";
+
 /// Drivers warpd can run.
 pub const DRIVERS: [&str; 4] = ["dma", "zip", "sec", "hpre"];
 
@@ -193,6 +196,7 @@ pub fn listen_at(cfg: &Config) -> anyhow::Result<OwnedFd> {
 /// control path is rare; the data path never touches these threads).
 pub fn run(server: Arc<Server>, listener: OwnedFd, term: Arc<AtomicBool>) -> anyhow::Result<()> {
     let mut threads = Vec::new();
+    let mut spare = SpareFd::new();
     while !term.load(Ordering::Acquire) {
         let mut fds = [rustix::event::PollFd::new(&listener, rustix::event::PollFlags::IN)];
         let tick = rustix::time::Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
@@ -204,6 +208,12 @@ pub fn run(server: Arc<Server>, listener: OwnedFd, term: Arc<AtomicBool>) -> any
         let conn = match accept_with(&listener, SocketFlags::CLOEXEC) {
             Ok(c) => c,
             Err(rustix::io::Errno::INTR) | Err(rustix::io::Errno::AGAIN) => continue,
+            Err(rustix::io::Errno::MFILE) | Err(rustix::io::Errno::NFILE) => {
+                // The connection stays in the backlog and the socket stays
+                // readable: without this the loop would spin on poll.
+                spare.refuse(&listener);
+                continue;
+            }
             Err(e) => {
                 tracing::warn!(%e, "accept");
                 continue;
@@ -223,4 +233,56 @@ pub fn run(server: Arc<Server>, listener: OwnedFd, term: Arc<AtomicBool>) -> any
     }
     let _ = listener.as_fd();
     Ok(())
+}
+
+/// A descriptor held in reserve for when the daemon runs out of them
+/// (RLIMIT_NOFILE, or the system table): closing it lets the listener
+/// accept the waiting connection, tell it why, and close it. The waiting
+/// connection would otherwise keep the listener readable, and the accept
+/// loop would spin at full speed on a full descriptor table.
+struct SpareFd {
+    fd: Option<OwnedFd>,
+    refused: u64,
+    last_report: Option<std::time::Instant>,
+}
+
+impl SpareFd {
+    fn new() -> Self {
+        SpareFd { fd: Self::open(), refused: 0, last_report: None }
+    }
+
+    fn open() -> Option<OwnedFd> {
+        rustix::fs::open(
+            "/dev/null",
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .ok()
+    }
+
+    /// Refuses one waiting connection after accept failed for want of descriptors.
+    fn refuse(&mut self, listener: &OwnedFd) {
+        self.refused += 1;
+        // Closed before accept (a named binding would live through it).
+        let had_spare = self.fd.take().is_some();
+        let accepted = if had_spare { accept_with(listener, SocketFlags::CLOEXEC).ok() } else { None };
+        match accepted {
+            Some(conn) => {
+                // Answers the client's hello: it learns why instead of
+                // finding a hang-up. A fresh socket has room for one message.
+                let _ = wd_proto::send(&conn, &wd_proto::Response::error(wd_proto::ErrorCode::Os, OUT_OF_FDS), &[]);
+                drop(conn);
+            }
+            // Another thread took the freed slot first (or there was no
+            // spare): wait a little instead of spinning.
+            None => std::thread::sleep(Duration::from_millis(10)),
+        }
+        self.fd = self.fd.take().or_else(Self::open);
+        // One line a second at most: a flood must not also flood the log.
+        if self.last_report.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+            tracing::warn!(refused = self.refused, "out of file descriptors: refusing connections");
+            self.refused = 0;
+            self.last_report = Some(std::time::Instant::now());
+        }
+    }
 }

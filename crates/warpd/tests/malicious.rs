@@ -797,9 +797,10 @@ fn cpu_ticks(pid: i32) -> u64 {
 }
 
 /// Silent connections until the daemon runs out of descriptors (its
-/// RLIMIT_NOFILE lowered): it drops what it cannot hold, neither spins nor
-/// dies, and serves again once they go. (While they stay, nobody else gets
-/// in: there is no handshake timeout and no per-user connection limit.)
+/// RLIMIT_NOFILE lowered): it refuses what it cannot hold with an
+/// explanation, neither spins nor dies, and serves again once they go.
+/// (While they stay, nobody else gets in, until the handshake timeout
+/// closes them.)
 #[test]
 fn descriptor_exhaustion_by_a_connection_flood_is_survived() {
     let d = Daemon::start("nofile", "");
@@ -821,6 +822,19 @@ fn descriptor_exhaustion_by_a_connection_flood_is_survived() {
     std::thread::sleep(Duration::from_millis(1000));
     let used = cpu_ticks(d.pid) - t0;
     assert!(used < 30, "the daemon spent {used} ticks of the last second with its descriptors exhausted");
+    // One more is told why, without having to speak first; the library
+    // reports it even if its hello meets a closed socket.
+    let late = Raw::try_connect(&d.path).expect("the backlog still takes connections");
+    match late.recv() {
+        Ok((Response::Error { code: ErrorCode::Os, message }, _)) => {
+            assert!(message.contains("out of file descriptors"), "{message}")
+        }
+        other => panic!("a refused connection: {other:?}"),
+    }
+    match warpdrive::Runtime::connect(&d.path) {
+        Err(Error::Daemon(m)) => assert!(m.contains("out of file descriptors"), "{m}"),
+        other => panic!("the library on a refused connection: {:?}", other.map(|_| ())),
+    }
     drop(flood);
     assert!(common::wait_until(Duration::from_secs(5), || Raw::try_connect(&d.path)
         .is_some_and(|r| r.call(&Request::Hello { version: PROTO_VERSION, client: "after".into() }, &[]).is_ok())));

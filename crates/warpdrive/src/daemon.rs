@@ -56,8 +56,14 @@ impl Conn {
         let _ =
             rustix::net::sockopt::set_socket_timeout(&sock, rustix::net::sockopt::Timeout::Recv, Some(CALL_TIMEOUT));
         let hello = Request::Hello { version: PROTO_VERSION, client: std::env::args().next().unwrap_or_default() };
-        wd_proto::send(&sock, &hello, &[]).map_err(proto_err)?;
-        let (r, _): (Response, _) = wd_proto::recv(&sock).map_err(proto_err)?;
+        // A broker that refuses the connection (out of descriptors, say)
+        // may answer and hang up before our hello lands: its answer is
+        // still queued, and says more than the failed send.
+        let sent = wd_proto::send(&sock, &hello, &[]);
+        let (r, _): (Response, _) = match (wd_proto::recv(&sock), sent) {
+            (Ok(r), _) => r,
+            (Err(_), Err(e)) | (Err(e), Ok(())) => return Err(proto_err(e)),
+        };
         let daemon_pid = match r {
             Response::Hello { version, pid } if version == PROTO_VERSION => pid,
             Response::Hello { version, .. } => {

@@ -69,11 +69,24 @@ pub fn recv<T: DeserializeOwned>(sock: impl AsFd) -> Result<(T, Vec<OwnedFd>), F
     let mut buf = vec![0u8; 4 + MAX_MESSAGE + 1];
     let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
     let mut anc = RecvAncillaryBuffer::new(&mut space);
+    let mut flags = RecvFlags::CMSG_CLOEXEC;
     let r = loop {
         let mut iov = [IoSliceMut::new(&mut buf)];
-        match recvmsg(&sock, &mut iov, &mut anc, RecvFlags::CMSG_CLOEXEC) {
+        match recvmsg(&sock, &mut iov, &mut anc, flags) {
             Err(rustix::io::Errno::INTR) => continue,
-            Err(rustix::io::Errno::CONNRESET) => return Err(FrameError::Closed),
+            // A peer that closes with our message unread leaves us
+            // ECONNRESET, reported (once) ahead of whatever it sent
+            // before closing: a refusal's reason, say. Collect that
+            // last message if there is one, without waiting.
+            Err(rustix::io::Errno::CONNRESET) if !flags.contains(RecvFlags::DONTWAIT) => {
+                flags |= RecvFlags::DONTWAIT;
+                continue;
+            }
+            Err(rustix::io::Errno::CONNRESET) | Err(rustix::io::Errno::AGAIN)
+                if flags.contains(RecvFlags::DONTWAIT) =>
+            {
+                return Err(FrameError::Closed)
+            }
             r => break r?,
         }
     };
@@ -158,6 +171,27 @@ mod tests {
         assert!(matches!(recv::<Request>(&b), Err(FrameError::Protocol(_))));
         drop(a);
         assert!(matches!(recv::<Request>(&b), Err(FrameError::Closed)));
+    }
+
+    /// A peer that answers and hangs up without reading what we sent:
+    /// the kernel reports ECONNRESET first, and its answer must still
+    /// reach us (a refusal's reason), then the close.
+    #[test]
+    fn last_words_of_a_peer_that_left_our_message_unread_arrive() {
+        let (client, broker) = pair();
+        send(&broker, &Response::error(crate::ErrorCode::Os, "no room"), &[]).unwrap();
+        send(&client, &Request::Stats, &[]).unwrap();
+        drop(broker);
+        match recv::<Response>(&client) {
+            Ok((Response::Error { message, .. }, _)) => assert_eq!(message, "no room"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(recv::<Response>(&client), Err(FrameError::Closed)));
+        // Reset with nothing queued: closed at once, no wait.
+        let (client, broker) = pair();
+        send(&client, &Request::Stats, &[]).unwrap();
+        drop(broker);
+        assert!(matches!(recv::<Response>(&client), Err(FrameError::Closed)));
     }
 
     #[test]
