@@ -836,6 +836,8 @@ fn descriptor_exhaustion_by_a_connection_flood_is_survived() {
         other => panic!("the library on a refused connection: {:?}", other.map(|_| ())),
     }
     drop(flood);
+    // Their connection threads notice the hang-ups one by one.
+    assert!(common::wait_until(Duration::from_secs(5), || d.footprint().fds <= base.fds));
     assert!(common::wait_until(Duration::from_secs(5), || Raw::try_connect(&d.path)
         .is_some_and(|r| r.call(&Request::Hello { version: PROTO_VERSION, client: "after".into() }, &[]).is_ok())));
     let rt = d.runtime();
