@@ -22,9 +22,12 @@ pub trait RingMem: Send + Sync {
 
 #[cfg(not(loom))]
 impl RingMem for wd_sys::Mapping {
+    // Inline: these sit on every ring access, across a crate boundary.
+    #[inline]
     fn word32(&self, off: usize) -> &AtomicU32 {
         self.atomic_u32(off)
     }
+    #[inline]
     fn words64(&self, off: usize, n: usize) -> &[AtomicU64] {
         self.atomic_u64s(off, n)
     }

@@ -89,6 +89,7 @@ impl Mapping {
     /// # Panics
     /// If `off` is misaligned or out of bounds: offsets come from a
     /// validated layout, so this is a bug in the caller, not peer input.
+    #[inline]
     pub fn atomic_u32(&self, off: usize) -> &AtomicU32 {
         assert!(off.is_multiple_of(4) && off.checked_add(4).is_some_and(|e| e <= self.len), "bad u32 offset {off}");
         // SAFETY: in bounds and aligned (checked above, and the base is page
@@ -103,6 +104,7 @@ impl Mapping {
     ///
     /// # Panics
     /// If the range is misaligned or out of bounds (a caller bug).
+    #[inline]
     pub fn atomic_u64s(&self, off: usize, n: usize) -> &[AtomicU64] {
         let end = n.checked_mul(8).and_then(|b| b.checked_add(off));
         assert!(off.is_multiple_of(8) && end.is_some_and(|e| e <= self.len), "bad u64 range {off}+{n}");
