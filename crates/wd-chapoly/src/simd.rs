@@ -520,13 +520,60 @@ mod imp {
     unsafe fn load_msg(p: *const u8) -> [__m512i; 3] {
         // SAFETY: the caller guarantees 128 readable bytes; unaligned loads.
         let (a, b) = unsafe { (_mm512_loadu_si512(p.cast()), _mm512_loadu_si512(p.add(64).cast())) };
+        split_msg(a, b, _mm512_set1_epi64(1 << 40))
+    }
+
+    /// Blocks `a` (lanes 0..4) and `b` (4..8) as radix 2^44 limbs; `pad`
+    /// is the 2^128 bit (as `1 << 40` in the top limb) of each lane.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn split_msg(a: __m512i, b: __m512i, pad: __m512i) -> [__m512i; 3] {
         let lo = _mm512_permutex2var_epi64(a, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), b);
         let hi = _mm512_permutex2var_epi64(a, _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15), b);
         let m44 = _mm512_set1_epi64(M44);
         let m0 = _mm512_and_si512(lo, m44);
         let m1 = _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64::<44>(lo), _mm512_slli_epi64::<20>(hi)), m44);
-        let m2 = _mm512_or_si512(_mm512_srli_epi64::<24>(hi), _mm512_set1_epi64(1 << 40));
+        let m2 = _mm512_or_si512(_mm512_srli_epi64::<24>(hi), pad);
         [m0, m1, m2]
+    }
+
+    /// The eight blocks starting `start` bytes into the `len` bytes at `p`
+    /// (`start` may be negative, down to -112), as [`load_msg`] but only
+    /// bytes `0..len` are read: bytes past the end read as zeros (the
+    /// AEAD's zero padding) and blocks before the start are absent (zero,
+    /// without the 2^128 bit). `p` must be valid for reading `len` bytes.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn load_part(p: *const u8, len: usize, start: isize) -> [__m512i; 3] {
+        let mask = |o: isize| -> u64 {
+            let lo = if o >= 0 {
+                !0
+            } else if o <= -64 {
+                0
+            } else {
+                !0u64 << -o
+            };
+            let rem = len as isize - o;
+            let hi = if rem >= 64 {
+                !0
+            } else if rem <= 0 {
+                0
+            } else {
+                (1u64 << rem) - 1
+            };
+            lo & hi
+        };
+        // SAFETY: the masks enable only bytes at offsets `0..len` from `p`;
+        // masked-off bytes are neither read nor fault, so the (wrapping)
+        // pointer may point before `p`.
+        let (a, b) = unsafe {
+            (
+                _mm512_maskz_loadu_epi8(mask(start), p.wrapping_offset(start).cast()),
+                _mm512_maskz_loadu_epi8(mask(start + 64), p.wrapping_offset(start + 64).cast()),
+            )
+        };
+        let absent = if start < 0 { (-start / 16) as u32 } else { 0 };
+        split_msg(a, b, _mm512_maskz_set1_epi64((0xffu32 << absent) as u8, 1 << 40))
     }
 
     /// The 8-lane Poly1305 accumulator and its key powers.
@@ -542,11 +589,19 @@ mod imp {
         #[inline]
         #[target_feature(enable = "avx512f")]
         fn new(h: &Fe, pw: &Powers) -> Lanes {
+            Lanes::new_at(h, pw, 0)
+        }
+
+        /// As [`Lanes::new`] with the incoming `h` in lane `lane` (the lane
+        /// of the first block when blocks are aligned to the end).
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        fn new_at(h: &Fe, pw: &Powers, lane: usize) -> Lanes {
             let p = &pw.0;
             let r8 = vpow([[p[7][0]; 8], [p[7][1]; 8], [p[7][2]; 8]]);
             // Lane j ends up multiplied by r^(8 - j).
             let last = vpow(core::array::from_fn(|l| core::array::from_fn(|j| p[7 - j][l])));
-            let acc = [0usize, 1, 2].map(|l| _mm512_maskz_mov_epi64(1, _mm512_set1_epi64(h[l] as i64)));
+            let acc = [0usize, 1, 2].map(|l| _mm512_maskz_mov_epi64(1 << lane, _mm512_set1_epi64(h[l] as i64)));
             Lanes { acc, fresh: true, r8, last }
         }
 
@@ -557,6 +612,13 @@ mod imp {
         unsafe fn step(&mut self, p: *const u8) {
             // SAFETY: forwarded from the caller.
             let m = unsafe { load_msg(p) };
+            self.absorb(m);
+        }
+
+        /// Absorbs eight blocks, one per lane.
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512ifma")]
+        fn absorb(&mut self, m: [__m512i; 3]) {
             if self.fresh {
                 self.fresh = false;
                 for (a, m) in self.acc.iter_mut().zip(m) {
@@ -576,6 +638,152 @@ mod imp {
             let s = f.map(|v| _mm512_reduce_add_epi64(v) as u64);
             crate::soft::fe_carry_u64(s)
         }
+    }
+
+    /// Poly1305 on the eight lanes over the `len` bytes at `p` with the
+    /// blocks aligned to the end: the `m = ceil(len / 16)` blocks are
+    /// preceded by `8 ceil(m / 8) - m` absent ones, so the last step is
+    /// always full, every lane ends on `r^(8 - j)` and no block is left
+    /// for the scalar code. The incoming `h` joins the first block's lane.
+    struct Front {
+        lanes: Lanes,
+        p: *const u8,
+        len: usize,
+        /// Offset of the next step's first block (negative: absent ones).
+        start: isize,
+    }
+
+    impl Front {
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        fn new(h: &Fe, pw: &Powers, p: *const u8, len: usize) -> Front {
+            let m = len.div_ceil(16);
+            let absent = m.next_multiple_of(8) - m;
+            Front { lanes: Lanes::new_at(h, pw, absent), p, len, start: -16 * absent as isize }
+        }
+
+        /// One 128-byte step, if any is left. The `len` bytes at `p` must
+        /// be readable and hold the final ciphertext.
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,avx512ifma")]
+        unsafe fn step(&mut self) {
+            if self.start < self.len as isize {
+                // SAFETY: forwarded from the caller.
+                let m = unsafe { load_part(self.p, self.len, self.start) };
+                self.lanes.absorb(m);
+                self.start += 128;
+            }
+        }
+
+        /// The remaining steps and the fold: `h` after all `len` bytes (`h`
+        /// itself when `len` is 0). Same contract as [`Front::step`].
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,avx512ifma")]
+        unsafe fn finish(&mut self, h: &Fe) -> Fe {
+            while self.start < self.len as isize {
+                // SAFETY: forwarded from the caller.
+                unsafe { self.step() };
+            }
+            if self.lanes.fresh {
+                return *h;
+            }
+            self.lanes.fold()
+        }
+    }
+
+    /// Longest message for [`short_open`]: sixteen blocks after block 0.
+    pub(super) const SHORT: usize = 16 * 64;
+
+    /// Opening `SMALL + 1 ..= SHORT` bytes: the keystream blocks
+    /// `1 ..= 16` on a vector kernel (eight blocks in row layout, or
+    /// sixteen vertically) and block 0, the Poly1305 key, on the scalar
+    /// ALUs in the same loop, two of its double rounds per vector one
+    /// (scalar operations take one cycle, vector ones two on Zen 5). The
+    /// key is there halfway through, so the MAC set-up (associated data,
+    /// powers of `r`) and the whole MAC over the ciphertext run during the
+    /// second half of the vector rounds instead of after them. (Sealing
+    /// cannot MAC before the keystream is out, and there the extra
+    /// thousand scalar instructions cost more than the early key saves, as
+    /// they do for shorter messages: consecutive calls overlap less.)
+    /// `src` and `dst` are disjoint or equal, each valid for `len` bytes.
+    #[target_feature(enable = "avx512f,avx512bw,avx512ifma")]
+    unsafe fn short_open(state: &[u32; 16], aad: &[u8], src: *const u8, dst: *mut u8, len: usize) -> Poly {
+        debug_assert!(len > super::SMALL && len <= SHORT);
+        if len <= 8 * 64 {
+            let init = rows_init::<2>(state, 1);
+            // SAFETY: forwarded from the caller.
+            unsafe {
+                short_open_with(state, aad, src, dst, len, init, |x| row_double_round(x), |x, i| flat(rows_out(x, i)))
+            }
+        } else {
+            let init = init16(state, 1);
+            // SAFETY: forwarded from the caller.
+            unsafe { short_open_with(state, aad, src, dst, len, init, |x| double_round(x), |x, i| finish16(*x, i)) }
+        }
+    }
+
+    /// Row-layout groups as a list of blocks (the rest zero).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn flat<const G: usize>(r: [[__m512i; 4]; G]) -> [__m512i; 16] {
+        let mut out = [_mm512_setzero_si512(); 16];
+        for (o, v) in out.iter_mut().zip(r.iter().flatten()) {
+            *o = *v;
+        }
+        out
+    }
+
+    /// The body of [`short_open`] for one vector kernel: `init` its input,
+    /// `dr` its double round, `out` its feed-forward into blocks `1..`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512ifma")]
+    unsafe fn short_open_with<S: Copy>(
+        state: &[u32; 16],
+        aad: &[u8],
+        src: *const u8,
+        dst: *mut u8,
+        len: usize,
+        init: S,
+        dr: impl Fn(&mut S),
+        out: impl Fn(&S, &S) -> [__m512i; 16],
+    ) -> Poly {
+        let mut x = init;
+        let mut s = *state;
+        for _ in 0..5 {
+            dr(&mut x);
+            crate::soft::double_round(&mut s);
+            crate::soft::double_round(&mut s);
+        }
+        let w = |i: usize| s[i].wrapping_add(state[i]);
+        let mut key: [u64; 4] = core::array::from_fn(|i| u64::from(w(2 * i)) | u64::from(w(2 * i + 1)) << 32);
+        zeroize::Zeroize::zeroize(&mut s);
+        let mut poly = Poly::from_words(&key);
+        zeroize::Zeroize::zeroize(&mut key);
+        poly.update_padded(aad);
+        let h = poly.h44();
+        let mut front = Front::new(&h, &Powers::new(&poly.r44()), src, len);
+        for _ in 0..5 {
+            dr(&mut x);
+            // Up to ten steps: all of `SHORT` bytes.
+            // SAFETY: `src` holds the ciphertext, not yet overwritten.
+            unsafe {
+                front.step();
+                front.step();
+            }
+        }
+        // SAFETY: as above (every step has run, this is the fold).
+        poly.set_h44(&unsafe { front.finish(&h) });
+        let ks = out(&x, &init);
+        for (k, &v) in ks.iter().enumerate() {
+            let o = 64 * k;
+            if o >= len {
+                break;
+            }
+            // SAFETY: `o < len`, inside both buffers.
+            unsafe { xor_block(src, dst, o, len, v) };
+        }
+        poly
     }
 
     /// `h` after absorbing `data` (a multiple of 128 bytes, not empty) on
@@ -664,6 +872,10 @@ mod imp {
         len: usize,
         open: bool,
     ) -> Poly {
+        if open && len <= SHORT {
+            // SAFETY: forwarded from the caller.
+            return unsafe { short_open(state, aad, src, dst, len) };
+        }
         if len > 15 * 64 && len <= FUSED {
             // SAFETY: forwarded from the caller.
             return unsafe { fused(state, aad, src, dst, len, open) };
