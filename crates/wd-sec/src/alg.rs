@@ -122,20 +122,34 @@ impl CipherAlg {
     /// SP 800-38C for CCM); empty for plain ciphers.
     pub fn tag_lens(self) -> &'static [usize] {
         match self {
-            CipherAlg::AesGcm | CipherAlg::Sm4Gcm => &[12, 13, 14, 15, 16],
+            CipherAlg::AesGcm | CipherAlg::Sm4Gcm => &[4, 8, 12, 13, 14, 15, 16],
             CipherAlg::AesCcm => &[4, 6, 8, 10, 12, 14, 16],
             CipherAlg::ChaCha20Poly1305 => &[16],
             _ => &[],
         }
     }
 
-    /// Nonce lengths a session may choose (CCM: 7..=13, SP 800-38C);
-    /// empty for plain ciphers.
+    /// Nonce lengths a session may choose where they form a short list
+    /// (CCM: 7..=13, SP 800-38C; ChaCha20-Poly1305: 12); for GCM the
+    /// recommended 12, though it takes any length in [`Self::nonce_range`].
+    /// Empty for plain ciphers.
     pub fn nonce_lens(self) -> &'static [usize] {
         match self {
             CipherAlg::AesCcm => &[7, 8, 9, 10, 11, 12, 13],
             CipherAlg::AesGcm | CipherAlg::Sm4Gcm | CipherAlg::ChaCha20Poly1305 => &[12],
             _ => &[],
+        }
+    }
+
+    /// The nonce lengths a session may choose, smallest and largest: GCM
+    /// takes any IV of 1..=[`GCM_MAX_NONCE`] bytes (SP 800-38D 5.2.1.1;
+    /// other than 12 bytes, the pre-counter block is derived by GHASH).
+    pub fn nonce_range(self) -> Option<(usize, usize)> {
+        match self {
+            CipherAlg::AesGcm | CipherAlg::Sm4Gcm => Some((1, GCM_MAX_NONCE)),
+            CipherAlg::AesCcm => Some((7, 13)),
+            CipherAlg::ChaCha20Poly1305 => Some((12, 12)),
+            _ => None,
         }
     }
 
@@ -147,10 +161,13 @@ impl CipherAlg {
         if !self.tag_lens().contains(&tag_len) {
             return Err(SecError::TagSize { got: tag_len, allowed: self.tag_lens() });
         }
-        if !self.nonce_lens().contains(&nonce_len) {
-            return Err(SecError::NonceSize { got: nonce_len, allowed: self.nonce_lens() });
+        match self.nonce_range() {
+            Some((lo, hi)) if (lo..=hi).contains(&nonce_len) => Ok(()),
+            Some((min, max)) if matches!(self, CipherAlg::AesGcm | CipherAlg::Sm4Gcm) => {
+                Err(SecError::NonceRange { got: nonce_len, min, max })
+            }
+            _ => Err(SecError::NonceSize { got: nonce_len, allowed: self.nonce_lens() }),
         }
-        Ok(())
     }
 
     /// Default authentication tag length (AEAD: 16), else 0.
@@ -382,6 +399,15 @@ pub fn decode_cipher_session(p: &[u8]) -> Result<(u16, u8, u8, &[u8]), SecError>
     Ok((u16::from_le_bytes([p[0], p[1]]), p[2], p[3], &p[SESSION_HEADER..]))
 }
 
+/// Longest GCM IV a session may choose, in bytes (SP 800-38D allows up to
+/// 2^64 - 1 bits; 128 bytes covers every use we know of).
+pub const GCM_MAX_NONCE: usize = 128;
+
+/// Longest nonce a descriptor's `params` carry. A session with longer
+/// nonces (GCM only) takes each request's nonce from the start of its
+/// source buffer instead, before the AAD: `nonce | AAD | text`.
+pub const PARAM_NONCE_MAX: usize = 13;
+
 /// Packs an AEAD nonce of up to 13 bytes and the AAD length into `params`.
 /// Up to 12-byte nonces: as [`encode_iv`] (AAD length in the high 32 bits
 /// of `params[1]`). 13-byte nonces (CCM) take byte 12 at bits 32..40 of
@@ -402,9 +428,15 @@ pub fn encode_nonce(nonce: &[u8], aad_len: u32) -> Result<[u64; 2], SecError> {
 }
 
 /// The nonce (first `nonce_len` bytes of the result) and AAD length packed
-/// by [`encode_nonce`] for a session with `nonce_len`-byte nonces.
+/// by [`encode_nonce`] for a session with `nonce_len`-byte nonces. Over
+/// [`PARAM_NONCE_MAX`] the nonce is in the source buffer: `params` carry
+/// only the AAD length (as `encode_nonce(&[], aad_len)` packs it) and the
+/// returned bytes are zero.
 pub fn decode_nonce(params: [u64; 2], nonce_len: usize) -> ([u8; 16], usize) {
     let mut iv = decode_iv(params);
+    if nonce_len > PARAM_NONCE_MAX {
+        return ([0; 16], (params[1] >> 32) as usize);
+    }
     if nonce_len == 13 {
         iv[13..].fill(0);
         (iv, (params[1] >> 40) as usize)
@@ -483,8 +515,13 @@ mod tests {
     #[test]
     fn aead_lengths() {
         assert!(CipherAlg::AesGcm.check_aead(12, 12).is_ok());
-        assert!(matches!(CipherAlg::AesGcm.check_aead(8, 12), Err(SecError::TagSize { got: 8, .. })));
-        assert!(matches!(CipherAlg::AesGcm.check_aead(16, 8), Err(SecError::NonceSize { got: 8, .. })));
+        assert!(matches!(CipherAlg::AesGcm.check_aead(10, 12), Err(SecError::TagSize { got: 10, .. })));
+        assert!(matches!(CipherAlg::AesGcm.check_aead(3, 12), Err(SecError::TagSize { got: 3, .. })));
+        assert!(CipherAlg::AesGcm.check_aead(8, 12).is_ok() && CipherAlg::AesGcm.check_aead(4, 12).is_ok());
+        assert!(CipherAlg::AesGcm.check_aead(16, 8).is_ok() && CipherAlg::AesGcm.check_aead(16, 128).is_ok());
+        assert!(matches!(CipherAlg::AesGcm.check_aead(16, 0), Err(SecError::NonceRange { got: 0, min: 1, max: 128 })));
+        assert!(matches!(CipherAlg::Sm4Gcm.check_aead(16, 129), Err(SecError::NonceRange { got: 129, .. })));
+        assert!(matches!(CipherAlg::ChaCha20Poly1305.check_aead(16, 8), Err(SecError::NonceSize { got: 8, .. })));
         assert!(CipherAlg::AesCcm.check_aead(4, 7).is_ok());
         assert!(matches!(CipherAlg::AesCcm.check_aead(5, 7), Err(SecError::TagSize { .. })));
         assert!(matches!(CipherAlg::AesCcm.check_aead(16, 14), Err(SecError::NonceSize { .. })));

@@ -18,7 +18,7 @@ use crate::SecError;
 
 /// A RustCrypto AEAD whose nonce and tag lengths are fixed by its type,
 /// behind one object-safe face so sessions can pick them at run time.
-trait DynAead: Send + Sync {
+pub(crate) trait DynAead: Send + Sync {
     fn seal(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &mut [u8]) -> Result<(), SecError>;
     fn open(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> bool;
 }
@@ -106,7 +106,8 @@ enum Key {
     /// counter block `nonce || 2` and re-seals the plaintext to recompute
     /// the full tag, compared in constant time.
     AwsGcmShort(Box<(LessSafeKey, awsc::EncryptingKey)>),
-    /// RustCrypto AEADs: AES-CCM (any nonce and tag length), SM4-GCM.
+    /// RustCrypto AEADs: AES-CCM (any nonce and tag length), SM4-GCM; and
+    /// GCM with other IV lengths or 4-/8-byte tags (`crate::gcm`).
     Aead(Box<dyn DynAead>),
     Xts128(Box<xts_mode::Xts128<aes::Aes128>>),
     Xts256(Box<xts_mode::Xts128<aes::Aes256>>),
@@ -156,7 +157,18 @@ impl CipherKey {
         if !alg.key_lens().contains(&key.len()) {
             return Err(SecError::KeySize { got: key.len(), allowed: alg.key_lens() });
         }
+        // IVs other than 96 bits and the 4- and 8-byte tags: our GCM over
+        // RustCrypto parts (crate::gcm); the usual cases stay on aws-lc.
+        let general_gcm = nonce_len != 12 || tag_len < 12;
         let k = match alg {
+            CipherAlg::AesGcm if general_gcm => Key::Aead(match key.len() {
+                16 => Box::new(crate::gcm::Gcm::new(engine(aes::Aes128::new_from_slice(key))?, tag_len)),
+                24 => Box::new(crate::gcm::Gcm::new(engine(aes::Aes192::new_from_slice(key))?, tag_len)),
+                _ => Box::new(crate::gcm::Gcm::new(engine(aes::Aes256::new_from_slice(key))?, tag_len)),
+            }),
+            CipherAlg::Sm4Gcm if general_gcm => {
+                Key::Aead(Box::new(crate::gcm::Gcm::new(engine(sm4::Sm4::new_from_slice(key))?, tag_len)))
+            }
             CipherAlg::AesGcm if tag_len < 16 => {
                 let a = match key.len() {
                     16 => &awsa::AES_128_GCM,

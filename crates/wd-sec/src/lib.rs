@@ -61,6 +61,7 @@ pub fn chacha_avx512() -> bool {
 
 pub mod alg;
 pub mod cipher;
+mod gcm;
 pub mod hash;
 
 use std::any::Any;
@@ -99,7 +100,7 @@ pub enum SecError {
         /// Bytes expected.
         want: usize,
     },
-    /// The AEAD tag length does not fit the algorithm (GCM: 12..=16, CCM:
+    /// The AEAD tag length does not fit the algorithm (GCM: 4, 8, 12..=16, CCM:
     /// 4, 6, ..., 16, ChaCha20-Poly1305: 16).
     #[error("tag of {got} bytes; the algorithm takes {allowed:?}")]
     TagSize {
@@ -109,13 +110,25 @@ pub enum SecError {
         allowed: &'static [usize],
     },
     /// The AEAD nonce length chosen for a session does not fit the
-    /// algorithm (CCM: 7..=13; the others: 12).
+    /// algorithm (CCM: 7..=13; ChaCha20-Poly1305: 12; GCM: see
+    /// [`SecError::NonceRange`]).
     #[error("nonce of {got} bytes; the algorithm takes {allowed:?}")]
     NonceSize {
         /// Bytes asked for.
         got: usize,
         /// Lengths accepted.
         allowed: &'static [usize],
+    },
+    /// The GCM IV length chosen for a session is outside what the device
+    /// takes (1..=[`alg::GCM_MAX_NONCE`] bytes).
+    #[error("nonce of {got} bytes; the algorithm takes {min}..={max}")]
+    NonceRange {
+        /// Bytes asked for.
+        got: usize,
+        /// Shortest accepted.
+        min: usize,
+        /// Longest accepted.
+        max: usize,
     },
     /// Input length not acceptable for the mode (not whole blocks, too short).
     #[error("input length not acceptable for this mode")]
