@@ -113,11 +113,12 @@ impl CipherKey {
     }
 
     /// An AEAD key with `tag_len`-byte tags and `nonce_len`-byte nonces:
-    /// GCM tags of 12..=16 bytes (NIST SP 800-38D), CCM nonces of 7..=13
-    /// and tags of 4, 6, ..., 16 bytes (SP 800-38C). Other lengths are
-    /// [`SecError::TagSize`] or [`SecError::NonceSize`] (checked here and
-    /// again by the device when it creates the session); a plain cipher is
-    /// [`SecError::NotAead`].
+    /// GCM IVs of 1..=128 bytes and tags of 4, 8, 12..=16 bytes (NIST SP
+    /// 800-38D; 96-bit IVs are the fast path), CCM nonces of 7..=13 and
+    /// tags of 4, 6, ..., 16 bytes (SP 800-38C). Other lengths are
+    /// [`SecError::TagSize`], [`SecError::NonceSize`] or
+    /// [`SecError::NonceRange`] (checked here and again by the device when
+    /// it creates the session); a plain cipher is [`SecError::NotAead`].
     pub fn new_aead(
         rt: &Runtime,
         dev: &str,
@@ -130,7 +131,7 @@ impl CipherKey {
             return Err(SecError::KeySize { got: key.len(), allowed: alg.key_lens() }.into());
         }
         alg.check_aead(tag_len, nonce_len)?;
-        // Both fit a byte: check_aead allows at most 16.
+        // Both fit a byte: check_aead allows at most 16 and 128.
         let params = wd_sec::alg::encode_session_aead(alg as u16, key, tag_len as u8, nonce_len as u8);
         let s = Session::open_params(rt, dev, wd_sec::alg::kind::CIPHER, &params)?;
         Ok(CipherKey { s, alg, tag_len, iv_len: nonce_len })
@@ -156,11 +157,23 @@ impl CipherKey {
         self.s.id
     }
 
+    /// True when the session's nonces are too long for the descriptor and
+    /// lead the source buffer instead.
+    fn nonce_in_src(&self) -> bool {
+        self.alg.is_aead() && self.iv_len > wd_sec::alg::PARAM_NONCE_MAX
+    }
+
     fn params(&self, iv: &[u8], aad_len: usize) -> Result<[u64; 2], CryptoError> {
+        let aad = u32::try_from(aad_len).map_err(|_| SecError::InputLength)?;
+        if self.nonce_in_src() {
+            if !iv.is_empty() {
+                return Err(SecError::IvSize { got: iv.len(), want: 0 }.into());
+            }
+            return Ok(wd_sec::alg::encode_nonce(&[], aad)?);
+        }
         if iv.len() != self.iv_len {
             return Err(SecError::IvSize { got: iv.len(), want: self.iv_len }.into());
         }
-        let aad = u32::try_from(aad_len).map_err(|_| SecError::InputLength)?;
         if self.alg.is_aead() {
             return Ok(wd_sec::alg::encode_nonce(iv, aad)?);
         }
@@ -170,7 +183,9 @@ impl CipherKey {
     /// An encryption request with owned buffers, for pipelining: `src` is
     /// `aad_len` bytes of AAD then the plaintext; `dst` receives the
     /// ciphertext (and tag). Pass the same registered `Buf` region twice
-    /// (`Buffer::Reg`) for in-place work.
+    /// (`Buffer::Reg`) for in-place work. A session whose nonces are over
+    /// 13 bytes (long GCM IVs) takes `iv = &[]` and the nonce at the start
+    /// of `src`, before the AAD.
     pub fn encrypt_req(&self, iv: &[u8], aad_len: usize, src: Buffer, dst: Buffer) -> Result<Req, CryptoError> {
         let params = self.params(iv, aad_len)?;
         Ok(Req { session: self.s.id, params, src, dst, ..Req::new(Opcode::SEC_ENCRYPT) })
@@ -194,10 +209,33 @@ impl CipherKey {
     /// tag ([`CipherKey::tag_len`] bytes: 16 unless chosen otherwise).
     pub fn seal(&self, q: &mut Queue, nonce: &[u8], aad: &[u8], pt: &[u8]) -> Result<Vec<u8>, CryptoError> {
         self.need_aead()?;
-        let mut src = Vec::with_capacity(aad.len() + pt.len());
+        let mut src = Vec::with_capacity(aad.len() + pt.len() + self.iv_len);
+        if self.nonce_in_src() {
+            src.extend_from_slice(self.long_nonce(nonce)?);
+        }
         src.extend_from_slice(aad);
         src.extend_from_slice(pt);
-        self.seal_owned(q, nonce, aad.len(), src)
+        self.seal_src(q, nonce, aad.len(), src)
+    }
+
+    /// A long nonce of the right length, to lead the source buffer.
+    fn long_nonce<'a>(&self, nonce: &'a [u8]) -> Result<&'a [u8], CryptoError> {
+        if nonce.len() != self.iv_len {
+            return Err(SecError::IvSize { got: nonce.len(), want: self.iv_len }.into());
+        }
+        Ok(nonce)
+    }
+
+    /// Seals `src` laid out as the device wants it (a long nonce already
+    /// leading it).
+    fn seal_src(&self, q: &mut Queue, nonce: &[u8], aad_len: usize, src: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
+        let (lead, iv) = if self.nonce_in_src() { (self.iv_len, &[][..]) } else { (0, nonce) };
+        let n = src.len().checked_sub(lead + aad_len).ok_or(SecError::Truncated)? + self.tag_len;
+        let req = self.encrypt_req(iv, aad_len, Buffer::Heap(src), Buffer::Heap(vec![0; n]))?;
+        let d = run(q, req)?;
+        let mut out = take_heap(d.dst);
+        out.truncate(d.produced as usize);
+        Ok(out)
     }
 
     /// AEAD seal of an owned `AAD | plaintext` buffer; returns ciphertext | tag.
@@ -209,12 +247,14 @@ impl CipherKey {
         src: Vec<u8>,
     ) -> Result<Vec<u8>, CryptoError> {
         self.need_aead()?;
-        let n = src.len().checked_sub(aad_len).ok_or(SecError::Truncated)? + self.tag_len;
-        let req = self.encrypt_req(nonce, aad_len, Buffer::Heap(src), Buffer::Heap(vec![0; n]))?;
-        let d = run(q, req)?;
-        let mut out = take_heap(d.dst);
-        out.truncate(d.produced as usize);
-        Ok(out)
+        if self.nonce_in_src() {
+            // Rare (long GCM IVs): one copy to put the nonce in front.
+            let mut led = Vec::with_capacity(self.iv_len + src.len());
+            led.extend_from_slice(self.long_nonce(nonce)?);
+            led.extend_from_slice(&src);
+            return self.seal_src(q, nonce, aad_len, led);
+        }
+        self.seal_src(q, nonce, aad_len, src)
     }
 
     /// AEAD: verifies and decrypts `ct_tag` (ciphertext then tag). A tag
@@ -225,11 +265,17 @@ impl CipherKey {
         if ct_tag.len() < self.tag_len {
             return Err(SecError::Truncated.into());
         }
-        let mut src = Vec::with_capacity(aad.len() + ct_tag.len());
+        let mut src = Vec::with_capacity(aad.len() + ct_tag.len() + self.iv_len);
+        let iv = if self.nonce_in_src() {
+            src.extend_from_slice(self.long_nonce(nonce)?);
+            &[][..]
+        } else {
+            nonce
+        };
         src.extend_from_slice(aad);
         src.extend_from_slice(ct_tag);
         let req =
-            self.decrypt_req(nonce, aad.len(), Buffer::Heap(src), Buffer::Heap(vec![0; ct_tag.len() - self.tag_len]))?;
+            self.decrypt_req(iv, aad.len(), Buffer::Heap(src), Buffer::Heap(vec![0; ct_tag.len() - self.tag_len]))?;
         let d = run(q, req)?;
         let mut out = take_heap(d.dst);
         out.truncate(d.produced as usize);

@@ -1,5 +1,6 @@
-//! AEAD sessions with chosen tag and nonce lengths: GCM tags of 12..=16
-//! bytes (NIST SP 800-38D, 5.2.1.2), CCM nonces of 7..=13 bytes and tags
+//! AEAD sessions with chosen tag and nonce lengths: GCM IVs of 1..=128
+//! bytes and tags of 4, 8, 12..=16 bytes (NIST SP 800-38D, 5.2.1), CCM
+//! nonces of 7..=13 bytes and tags
 //! of 4, 6, ..., 16 bytes (SP 800-38C, A.1), through real queues. The CCM
 //! examples are SP 800-38C Appendix C (C.1-C.4); every (nonce, tag) pair
 //! is cross-checked against OpenSSL through pyca/cryptography when
@@ -142,9 +143,10 @@ fn bad_lengths_are_refused_at_session_creation() {
     let (rt, _q) = setup();
     let key = [0u8; 16];
     for (alg, tag, nonce) in [
-        (CipherAlg::AesGcm, 8, 12),
-        (CipherAlg::AesGcm, 4, 12),
+        (CipherAlg::AesGcm, 10, 12),
+        (CipherAlg::AesGcm, 3, 12),
         (CipherAlg::AesGcm, 17, 12),
+        (CipherAlg::AesGcm, 6, 16),
         (CipherAlg::AesCcm, 5, 12),
         (CipherAlg::AesCcm, 2, 12),
         (CipherAlg::AesCcm, 18, 12),
@@ -158,13 +160,21 @@ fn bad_lengths_are_refused_at_session_creation() {
             "{alg:?} tag {tag}"
         );
     }
-    for (alg, nonce) in
-        [(CipherAlg::AesCcm, 6), (CipherAlg::AesCcm, 14), (CipherAlg::AesGcm, 16), (CipherAlg::AesGcm, 8)]
-    {
+    for (alg, nonce) in [(CipherAlg::AesCcm, 6), (CipherAlg::AesCcm, 14)] {
         assert!(
             matches!(
                 CipherKey::new_aead(&rt, "sec", alg, &key, 16, nonce),
                 Err(CryptoError::Param(SecError::NonceSize { got, .. })) if got == nonce
+            ),
+            "{alg:?} nonce {nonce}"
+        );
+    }
+    // GCM takes any IV of 1..=128 bytes.
+    for (alg, nonce) in [(CipherAlg::AesGcm, 0), (CipherAlg::AesGcm, 129), (CipherAlg::Sm4Gcm, 200)] {
+        assert!(
+            matches!(
+                CipherKey::new_aead(&rt, "sec", alg, &key, 16, nonce),
+                Err(CryptoError::Param(SecError::NonceRange { got, min: 1, max: 128 })) if got == nonce
             ),
             "{alg:?} nonce {nonce}"
         );
@@ -178,7 +188,12 @@ fn bad_lengths_are_refused_at_session_creation() {
         Err(CryptoError::Param(SecError::NotAead))
     ));
     // The device checks on its own: raw session parameters with bad lengths.
-    for (alg, tag, nonce) in [(CipherAlg::AesGcm, 8u8, 12u8), (CipherAlg::AesCcm, 16, 14), (CipherAlg::AesCcm, 7, 12)] {
+    for (alg, tag, nonce) in [
+        (CipherAlg::AesGcm, 10u8, 12u8),
+        (CipherAlg::AesGcm, 16, 129),
+        (CipherAlg::AesCcm, 16, 14),
+        (CipherAlg::AesCcm, 7, 12),
+    ] {
         let raw = wd_sec::alg::encode_session_aead(alg as u16, &key, tag, nonce);
         assert!(
             matches!(
@@ -358,4 +373,147 @@ fn chacha20_poly1305_matches_aws_lc_across_the_engine_switch() {
             assert!(matches!(k.open(&mut q, &nonce, &aad, &bad), Err(CryptoError::AuthFailed)), "len {len} byte {i}");
         }
     }
+}
+
+/// GCM with IVs other than 96 bits and 4- and 8-byte tags, through the
+/// queue: the GCM paper's test cases 5 (64-bit IV) and 6 (480-bit IV),
+/// every (IV length, tag) pair against OpenSSL through pyca/cryptography
+/// when `python3` has it, SM4-GCM short tags against the 16-byte-tag
+/// engine's prefix, and long IVs (which lead the source buffer) in place.
+#[test]
+fn gcm_any_iv_length_and_32_64_bit_tags() {
+    let (rt, mut q) = setup();
+    let key = h("feffe9928665731c6d6a8f9467308308");
+    let pt = h("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72
+                1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39");
+    let aad = h("feedfacedeadbeeffeedfacedeadbeefabaddad2");
+    for (iv, ct, tag) in [
+        (
+            "cafebabefacedbad",
+            "61353b4c2806934a777ff51fa22a4755699b2a714fcdc6f83766e5f97b6c7423
+             73806900e49f24b22b097544d4896b424989b5e1ebac0f07c23f4598",
+            "3612d2e79e3b0785561be14aaca2fccb",
+        ),
+        (
+            "9313225df88406e555909c5aff5269aa6a7a9538534f7da1e4c303d2a318a728
+             c3c0c95156809539fcf0e2429a6b525416aedbf5a0de6a57a637b39b",
+            "8ce24998625615b603a033aca13fb894be9112a5c3a211a8ba262a3cca7e2ca7
+             01e4a9a4fba43c90ccdcb281d48c7c6fd62875d2aca417034c34aee5",
+            "619cc5aefffe0bfa462af43c1699d050",
+        ),
+    ] {
+        let (iv, want) = (h(iv), [h(ct), h(tag)].concat());
+        for t in [4, 8, 12, 16] {
+            let k = CipherKey::new_aead(&rt, "sec", CipherAlg::AesGcm, &key, t, iv.len()).unwrap();
+            let got = k.seal(&mut q, &iv, &aad, &pt).unwrap();
+            assert_eq!(hex(&got), hex(&want[..pt.len() + t]), "iv {} tag {t}", iv.len());
+            assert_eq!(k.open(&mut q, &iv, &aad, &got).unwrap(), pt);
+            for i in [0, pt.len(), pt.len() + t - 1] {
+                let mut bad = got.clone();
+                bad[i] ^= 4;
+                assert!(matches!(k.open(&mut q, &iv, &aad, &bad), Err(CryptoError::AuthFailed)), "byte {i}");
+            }
+            // The session's IV length is the only one it takes.
+            assert!(matches!(k.seal(&mut q, &iv[1..], &aad, &pt), Err(CryptoError::Param(SecError::IvSize { .. }))));
+        }
+    }
+    // Random cases, AES-128/192/256, IVs around the params/buffer switch
+    // (13/14 bytes) and up to the 128-byte limit.
+    let mut seed = 0x0123_4567_89ab_cdefu64;
+    let mut cases = Vec::new();
+    for (i, iv_len) in [1usize, 8, 11, 12, 13, 14, 16, 60, 64, 128].into_iter().enumerate() {
+        for (j, t) in [4usize, 8, 13, 16].into_iter().enumerate() {
+            let klen = [16, 24, 32][(i + j) % 3];
+            let key = bytes(klen, &mut seed);
+            let iv = bytes(iv_len, &mut seed);
+            let aad = bytes((iv_len * 3 + t) % 37, &mut seed);
+            let pt = bytes(iv_len * 5 + t * 11, &mut seed);
+            let k = CipherKey::new_aead(&rt, "sec", CipherAlg::AesGcm, &key, t, iv_len).unwrap();
+            let ct = k.seal(&mut q, &iv, &aad, &pt).unwrap();
+            assert_eq!(ct.len(), pt.len() + t);
+            assert_eq!(k.open(&mut q, &iv, &aad, &ct).unwrap(), pt, "iv {iv_len} tag {t}");
+            // Owned-buffer sealing gives the same answer.
+            let owned = k.seal_owned(&mut q, &iv, aad.len(), [&aad[..], &pt].concat()).unwrap();
+            assert_eq!(owned, ct, "seal_owned, iv {iv_len} tag {t}");
+            if (8..=128).contains(&iv_len) {
+                cases.push(format!(
+                    "({t},'{}','{}','{}','{}','{}')",
+                    hex(&key),
+                    hex(&iv),
+                    hex(&aad),
+                    hex(&pt),
+                    hex(&ct)
+                ));
+            }
+        }
+    }
+    // OpenSSL (through pyca/cryptography, which takes IVs of 8..=128
+    // bytes) opens what we sealed.
+    let script = format!(
+        "from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes\n\
+         f=bytes.fromhex\n\
+         for t,k,n,a,p,c in [{}]:\n    \
+         d=Cipher(algorithms.AES(f(k)),modes.GCM(f(n),f(c)[len(f(p)):],min_tag_length=t)).decryptor()\n    \
+         d.authenticate_additional_data(f(a))\n    \
+         assert d.update(f(c)[:len(f(p))])+d.finalize()==f(p),(t,n)\n\
+         print('ok')\n",
+        cases.join(",")
+    );
+    match Command::new("python3").args(["-c", &script]).output() {
+        Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named") => {
+            eprintln!("pyca/cryptography not installed: cross-check skipped")
+        }
+        Ok(o) => assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "ok", "{}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) => eprintln!("python3 not runnable ({e}): cross-check skipped"),
+    }
+    // SM4-GCM: 4- and 8-byte tags (our GCM) are the prefix of the 16-byte
+    // tag (RustCrypto's), and a 16-byte IV round-trips.
+    let sm4_key: Vec<u8> = (0..16).collect();
+    let full =
+        CipherKey::new(&rt, "sec", CipherAlg::Sm4Gcm, &sm4_key).unwrap().seal(&mut q, &[5; 12], b"a", &pt).unwrap();
+    for t in [4, 8] {
+        let k = CipherKey::new_aead(&rt, "sec", CipherAlg::Sm4Gcm, &sm4_key, t, 12).unwrap();
+        assert_eq!(k.seal(&mut q, &[5; 12], b"a", &pt).unwrap(), full[..pt.len() + t], "SM4-GCM tag {t}");
+    }
+    let k = CipherKey::new_aead(&rt, "sec", CipherAlg::Sm4Gcm, &sm4_key, 16, 16).unwrap();
+    let ct = k.seal(&mut q, &[6; 16], b"a", &pt).unwrap();
+    assert_ne!(ct, full, "a different IV");
+    assert_eq!(k.open(&mut q, &[6; 16], b"a", &ct).unwrap(), pt);
+
+    // In place with a 16-byte IV: `IV | AAD | plaintext | room` becomes
+    // `IV | AAD | ciphertext | tag`; a request naming an IV in `params`
+    // as well is refused by the library.
+    let iv = [0x42u8; 16];
+    let k = CipherKey::new_aead(&rt, "sec", CipherAlg::AesGcm, &[7; 32], 8, 16).unwrap();
+    let want = k.seal(&mut q, &iv, &aad, &pt).unwrap();
+    let run = |q: &mut Queue, op, buf: Vec<u8>| {
+        let req = warpdrive::Req {
+            session: k.session(),
+            params: wd_sec::alg::encode_nonce(&[], aad.len() as u32).unwrap(),
+            src: warpdrive::Buffer::InPlace,
+            dst: warpdrive::Buffer::Heap(buf),
+            ..warpdrive::Req::new(op)
+        };
+        let t = q.submit(req).map_err(|e| e.into_error()).unwrap();
+        q.wait_for(t).unwrap()
+    };
+    let lead = iv.len() + aad.len();
+    let d = run(&mut q, warpdrive::Opcode::SEC_ENCRYPT, [&iv[..], &aad, &pt, &[0; 8]].concat());
+    assert_eq!((d.status, d.produced as usize), (warpdrive::Status::Ok, pt.len() + 8));
+    assert_eq!(&d.dst.as_slice()[lead..], &want[..]);
+    let d = run(&mut q, warpdrive::Opcode::SEC_DECRYPT, d.dst.as_slice().to_vec());
+    assert_eq!(d.status, warpdrive::Status::Ok);
+    assert_eq!(&d.dst.as_slice()[lead..lead + pt.len()], &pt[..]);
+    let mut bad = [&iv[..], &aad, &want].concat();
+    bad[0] ^= 1; // another IV: the tag no longer matches
+    let d = run(&mut q, warpdrive::Opcode::SEC_DECRYPT, bad);
+    assert_eq!((d.status, d.result), (warpdrive::Status::BadData, wd_sec::RESULT_AUTH_FAILED));
+    assert!(d.dst.as_slice()[lead..lead + pt.len()].iter().all(|b| *b == 0), "no plaintext released");
+    // Shorter than IV + AAD + tag: a typed error, not a panic.
+    let d = run(&mut q, warpdrive::Opcode::SEC_DECRYPT, vec![0; 20]);
+    assert_eq!(d.status, warpdrive::Status::BadParam);
+    assert!(matches!(
+        k.encrypt_req(&iv, 0, warpdrive::Buffer::Heap(vec![0; 16]), warpdrive::Buffer::Heap(vec![0; 40])),
+        Err(CryptoError::Param(SecError::IvSize { want: 0, .. }))
+    ));
 }

@@ -27,8 +27,8 @@ pub enum CipherAlg {
     AesCtr = 0x04,
     /// AES-XTS (key is two AES keys: 32 or 64 bytes; IV = 16-byte tweak).
     AesXts = 0x05,
-    /// AES-GCM, 12-byte nonce, 16-byte tag (12..=16 per session:
-    /// [`encode_session_aead`]).
+    /// AES-GCM, 12-byte nonce, 16-byte tag (per session: IVs of 1..=128
+    /// bytes, tags of 4, 8, 12..=16; [`encode_session_aead`]).
     AesGcm = 0x06,
     /// AES-CCM, 12-byte nonce, 16-byte tag by default; 7..=13-byte nonces
     /// and 4, 6, ..., 16-byte tags per session ([`encode_session_aead`]).
@@ -45,7 +45,7 @@ pub enum CipherAlg {
     Sm4Ctr = 0x14,
     /// SM4-XTS (32-byte key).
     Sm4Xts = 0x15,
-    /// SM4-GCM, 12-byte nonce, 16-byte tag (12..=16 per session).
+    /// SM4-GCM, 12-byte nonce, 16-byte tag (per session as AES-GCM).
     Sm4Gcm = 0x16,
 }
 

@@ -127,7 +127,6 @@ mod tests {
     use super::*;
     use aes_gcm::aead::AeadInPlace;
     use cipher::consts::{U1, U12, U16, U60, U8};
-    use cipher::KeyInit as _;
 
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()

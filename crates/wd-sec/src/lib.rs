@@ -16,10 +16,14 @@
 //! | 3 MAC | [`MacAlg::id`]: `0x0100 \| digest id` (HMAC), `0x0200` (CMAC-AES) | any (HMAC), 16/24/32 (CMAC) |
 //!
 //! AEAD sessions may choose their tag and nonce lengths in the two header
-//! bytes ([`alg::encode_session_aead`]): GCM tags of 12..=16 bytes (NIST
-//! SP 800-38D), CCM nonces of 7..=13 bytes and tags of 4, 6, ..., 16 bytes
-//! (SP 800-38C); anything else is refused at creation
-//! ([`SecError::TagSize`], [`SecError::NonceSize`]: `Status::BadParam`).
+//! bytes ([`alg::encode_session_aead`]): GCM IVs of 1..=128 bytes and tags
+//! of 4, 8 or 12..=16 bytes (NIST SP 800-38D; 96-bit IVs with 12..=16-byte
+//! tags run on aws-lc, the rest on our GCM over RustCrypto parts), CCM
+//! nonces of 7..=13 bytes and tags of 4, 6, ..., 16 bytes (SP 800-38C);
+//! anything else is refused at creation ([`SecError::TagSize`],
+//! [`SecError::NonceSize`], [`SecError::NonceRange`]: `Status::BadParam`).
+//! Nonces of up to 13 bytes travel in `params`; a longer GCM IV leads the
+//! source buffer, before the AAD ([`alg::PARAM_NONCE_MAX`]), in place too.
 //!
 //! Key and parameter sizes are checked at creation; a bad one is
 //! `Status::BadParam`, an unknown kind or algorithm `Status::BadSession`.
@@ -293,13 +297,18 @@ fn crypt(req: &mut Request<'_>, encrypt: bool) -> Result<Outcome, SecError> {
     if alg.is_aead() {
         let (t, nl) = (key.tag_len(), key.nonce_len());
         let (iv, aad_len) = alg::decode_nonce(params, nl);
-        let nonce = &iv[..nl];
+        // A nonce too long for `params` leads the source buffer; copied
+        // out before use, like everything the client can still write.
+        let lead = if nl > alg::PARAM_NONCE_MAX { nl } else { 0 };
+        let mut long = [0u8; alg::GCM_MAX_NONCE];
         if req.dst.is_aliased() {
             let buf = req.in_place().map_err(|_| SecError::Engine)?;
-            if buf.len() < aad_len + t {
+            if buf.len() < lead + aad_len + t {
                 return Err(SecError::Truncated);
             }
-            let (aad, rest) = buf.split_at_mut(aad_len);
+            long[..lead].copy_from_slice(&buf[..lead]);
+            let nonce = if lead > 0 { &long[..nl] } else { &iv[..nl] };
+            let (aad, rest) = buf[lead..].split_at_mut(aad_len);
             let (text, tag) = rest.split_at_mut(rest.len() - t);
             if encrypt {
                 key.seal(nonce, aad, text, tag)?;
@@ -308,10 +317,12 @@ fn crypt(req: &mut Request<'_>, encrypt: bool) -> Result<Outcome, SecError> {
             return key.open(nonce, aad, text, tag).map(|()| Outcome::ok(consumed, len32(text.len())));
         }
         let src = req.src.bytes().map_err(|_| SecError::Engine)?;
-        if src.len() < aad_len || (!encrypt && src.len() < aad_len + t) {
+        if src.len() < lead + aad_len || (!encrypt && src.len() < lead + aad_len + t) {
             return Err(SecError::Truncated);
         }
-        let (aad, body) = src.split_at(aad_len);
+        long[..lead].copy_from_slice(&src[..lead]);
+        let nonce = if lead > 0 { &long[..nl] } else { &iv[..nl] };
+        let (aad, body) = src[lead..].split_at(aad_len);
         let dst = req.dst.bytes_mut().map_err(|_| SecError::Overflow)?;
         if encrypt {
             if dst.len() < body.len() + t {
