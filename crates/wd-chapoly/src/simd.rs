@@ -462,7 +462,10 @@ mod imp {
         VPow { r, r1x: x20(r[1]), r2x: x20(r[2]) }
     }
 
-    /// `h * r + acc` per lane, partially reduced; `h` limbs `< 2^52`.
+    /// `h * r + acc` per lane, partially reduced; `h` limbs `< 2^52`
+    /// (they come out of here below `2^44 + 2^15`, `2^44 + 2^10` and
+    /// `2^42 + 2^10`; with `acc` message limbs, each sum of three 52-bit
+    /// product halves stays below 2^54).
     #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn vmul(h: &[__m512i; 3], p: &VPow, acc: &[__m512i; 3]) -> [__m512i; 3] {
@@ -471,24 +474,26 @@ mod imp {
         let [r0, r1, r2] = p.r;
         // Low halves (bits 0..52 of each product) at limb weight; high
         // halves (bits 52..104) are worth 2^8 more than the next limb.
-        let d0 = _mm512_madd52lo_epu64(acc[0], h0, r0);
-        let d1 = _mm512_madd52lo_epu64(acc[1], h0, r1);
-        let d2 = _mm512_madd52lo_epu64(acc[2], h0, r2);
-        let e0 = _mm512_madd52hi_epu64(z, h0, r0);
-        let e1 = _mm512_madd52hi_epu64(z, h0, r1);
-        let e2 = _mm512_madd52hi_epu64(z, h0, r2);
-        let d0 = _mm512_madd52lo_epu64(d0, h1, p.r2x);
-        let d1 = _mm512_madd52lo_epu64(d1, h1, r0);
-        let d2 = _mm512_madd52lo_epu64(d2, h1, r1);
-        let e0 = _mm512_madd52hi_epu64(e0, h1, p.r2x);
-        let e1 = _mm512_madd52hi_epu64(e1, h1, r0);
-        let e2 = _mm512_madd52hi_epu64(e2, h1, r1);
+        // `h0` goes in last: of the three limbs [`carry`] returns, it is
+        // the one with the longest chain.
+        let d0 = _mm512_madd52lo_epu64(acc[0], h1, p.r2x);
+        let d1 = _mm512_madd52lo_epu64(acc[1], h1, r0);
+        let d2 = _mm512_madd52lo_epu64(acc[2], h1, r1);
+        let e0 = _mm512_madd52hi_epu64(z, h1, p.r2x);
+        let e1 = _mm512_madd52hi_epu64(z, h1, r0);
+        let e2 = _mm512_madd52hi_epu64(z, h1, r1);
         let d0 = _mm512_madd52lo_epu64(d0, h2, p.r1x);
         let d1 = _mm512_madd52lo_epu64(d1, h2, p.r2x);
         let d2 = _mm512_madd52lo_epu64(d2, h2, r0);
         let e0 = _mm512_madd52hi_epu64(e0, h2, p.r1x);
         let e1 = _mm512_madd52hi_epu64(e1, h2, p.r2x);
         let e2 = _mm512_madd52hi_epu64(e2, h2, r0);
+        let d0 = _mm512_madd52lo_epu64(d0, h0, r0);
+        let d1 = _mm512_madd52lo_epu64(d1, h0, r1);
+        let d2 = _mm512_madd52lo_epu64(d2, h0, r2);
+        let e0 = _mm512_madd52hi_epu64(e0, h0, r0);
+        let e1 = _mm512_madd52hi_epu64(e1, h0, r1);
+        let e2 = _mm512_madd52hi_epu64(e2, h0, r2);
         // e0 sits at 2^52 = 2^44 * 2^8, e1 at 2^88 * 2^8, e2 at 2^140 =
         // 2^130 * 2^10, which is 5 * 2^10 = 5120 at weight 1.
         let t0 = _mm512_add_epi64(d0, _mm512_add_epi64(_mm512_slli_epi64::<12>(e2), _mm512_slli_epi64::<10>(e2)));
@@ -497,19 +502,20 @@ mod imp {
         carry(t0, t1, t2)
     }
 
+    /// One carry from each limb into the next, all three at once (not a
+    /// chain): limbs below 2^54 come out below `2^44 + 2^15`, `2^44 +
+    /// 2^10` and `2^42 + 2^10`, small enough for the next [`vmul`], and
+    /// `h1`, `h2` are ready two operations before `h0`.
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn carry(t0: __m512i, t1: __m512i, t2: __m512i) -> [__m512i; 3] {
         let m44 = _mm512_set1_epi64(M44);
         let m42 = _mm512_set1_epi64(M42);
-        let t1 = _mm512_add_epi64(t1, _mm512_srli_epi64::<44>(t0));
-        let t0 = _mm512_and_si512(t0, m44);
-        let t2 = _mm512_add_epi64(t2, _mm512_srli_epi64::<44>(t1));
-        let t1 = _mm512_and_si512(t1, m44);
         let c = _mm512_srli_epi64::<42>(t2);
-        let t2 = _mm512_and_si512(t2, m42);
-        let t0 = _mm512_add_epi64(t0, _mm512_add_epi64(c, _mm512_slli_epi64::<2>(c)));
-        [t0, t1, t2]
+        let u1 = _mm512_add_epi64(_mm512_and_si512(t1, m44), _mm512_srli_epi64::<44>(t0));
+        let u2 = _mm512_add_epi64(_mm512_and_si512(t2, m42), _mm512_srli_epi64::<44>(t1));
+        let u0 = _mm512_add_epi64(_mm512_and_si512(t0, m44), _mm512_add_epi64(c, _mm512_slli_epi64::<2>(c)));
+        [u0, u1, u2]
     }
 
     /// Eight message blocks at `p` (128 bytes), block `j` in lane `j`, as
