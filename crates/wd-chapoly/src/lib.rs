@@ -36,7 +36,10 @@
 //! (lagging by whole steps); opening MACs the ciphertext the batch is about
 //! to overwrite (running ahead), so both seal and open are one pass, in
 //! place or not. A last batch of at most eight blocks uses the row-layout
-//! kernel below instead of a full sixteen.
+//! kernel below instead of a full sixteen, and up to four blocks past a
+//! full batch run in its round loop as a row-layout group beside the
+//! sixteen vertical blocks (both latency bound, so the group costs far
+//! less than a batch of its own: 2 KiB is two batches, not three).
 //!
 //! Messages up to 448 bytes take the Poly1305 key and all their keystream
 //! from one call of a row-layout kernel: four blocks per 512-bit register

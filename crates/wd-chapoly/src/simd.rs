@@ -860,7 +860,9 @@ mod imp {
     /// The AEAD body for `len > SMALL` bytes in one pass. ChaCha20 runs in
     /// 16-block batches from counter 0, so batch 0 also yields the
     /// Poly1305 key and batch `b` covers message bytes
-    /// `1024 b - 64 .. 1024 b + 960`. The MAC runs in whole 128-byte steps
+    /// `1024 b - 64 .. 1024 b + 960` (the last one up to `1024 b + 1216`:
+    /// up to four more blocks in a row group beside the sixteen, as in
+    /// [`fused`]). The MAC runs in whole 128-byte steps
     /// interleaved with the rounds of the next batch, one per double round:
     /// when sealing it lags behind (it reads ciphertext already written to
     /// `dst`); when opening it runs ahead (it reads `src` up to the end of
@@ -886,7 +888,11 @@ mod imp {
             // SAFETY: forwarded from the caller.
             return unsafe { fused(state, aad, src, dst, len, open) };
         }
-        let mut ks = keystream16(state, 0);
+        // Keystream of the current batch: sixteen blocks, or twenty when the
+        // last batch also takes the (at most four) blocks after it.
+        let mut ks = [_mm512_setzero_si512(); 20];
+        ks[..16].copy_from_slice(&keystream16(state, 0));
+        let mut span = 960;
         let mut key = key_of(ks[0]);
         let mut poly = Poly::from_words(&key);
         zeroize::Zeroize::zeroize(&mut key);
@@ -901,7 +907,7 @@ mod imp {
         let mut batch = 0usize;
         loop {
             let base = 1024 * batch;
-            let end = (base + 960).min(len);
+            let end = (base + span).min(len);
             if open {
                 // Everything this batch overwrites must be MACed first; in
                 // batch 0 that is eight steps outside the rounds.
@@ -924,17 +930,26 @@ mod imp {
             }
             for (k, &v) in ks.iter().enumerate().skip(usize::from(batch == 0)) {
                 let o = base + 64 * k - 64;
-                if o >= len {
+                if o >= end {
                     break;
                 }
-                // SAFETY: `o < len`, inside both buffers.
+                // SAFETY: `o < end <= len`, inside both buffers.
                 unsafe { xor_block(src, dst, o, len, v) };
             }
             if end == len {
                 break;
             }
             batch += 1;
-            let target = if open { (end + 1024).min(len).next_multiple_of(128).min(full) } else { end / 128 * 128 };
+            // Bytes left from this batch's first block on. Up to four blocks
+            // past a full batch run with it (sixteen vertical blocks and a
+            // four-block row group in one round loop: both are latency
+            // bound, so the extra group costs far less than a batch of its
+            // own).
+            let left = len + 64 - 1024 * batch;
+            let with_tail = left > 16 * 64 && left <= 20 * 64;
+            span = if with_tail { 1216 } else { 960 };
+            let target =
+                if open { (end + 64 + span).min(len).next_multiple_of(128).min(full) } else { end / 128 * 128 };
             let ctr = 16 * batch as u32;
             let mut mac = || {
                 if macd < target {
@@ -946,8 +961,20 @@ mod imp {
             };
             // A last batch of at most 8 blocks uses the row kernel (latency
             // bound, so the MAC steps come almost free).
-            let left = len + 64 - 1024 * batch;
-            if left <= 4 * 64 {
+            if with_tail {
+                let init = init16(state, ctr);
+                let mut x = init;
+                let rinit = rows_init::<1>(state, ctr.wrapping_add(16));
+                let mut v = rinit;
+                for _ in 0..10 {
+                    double_round(&mut x);
+                    row_double_round(&mut v);
+                    mac();
+                }
+                ks[..16].copy_from_slice(&finish16(x, &init));
+                let [r] = rows_out(&v, &rinit);
+                ks[16..].copy_from_slice(&r);
+            } else if left <= 4 * 64 {
                 let [r] = rows::<1>(state, ctr, &mut mac);
                 ks[..4].copy_from_slice(&r);
             } else if left <= 8 * 64 {
@@ -961,7 +988,7 @@ mod imp {
                     double_round(&mut x);
                     mac();
                 }
-                ks = finish16(x, &init);
+                ks[..16].copy_from_slice(&finish16(x, &init));
             }
         }
         if !open {
