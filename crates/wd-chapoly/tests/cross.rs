@@ -188,3 +188,27 @@ fn short_open_and_multiples() {
         }
     }
 }
+
+/// Ciphertext of all ones (every message limb at its maximum, the worst
+/// case for the lazily carried IFMA accumulators): the plaintext is the
+/// keystream (aws-lc's ciphertext of zeros) xor 0xff.
+#[test]
+fn all_ones_ciphertext() {
+    let mut rng = Rng(0xffff_0000_ffff_0000);
+    for len in [448, 512, 1024, 1216, 2048, 2240, 4096, 16384 + 64] {
+        let mut key = [0u8; 32];
+        let mut nonce = [0u8; 12];
+        rng.fill(&mut key);
+        rng.fill(&mut nonce);
+        let (ks, _) = reference(&key, &nonce, b"", &vec![0u8; len]);
+        let pt: Vec<u8> = ks.iter().map(|b| b ^ 0xff).collect();
+        let (ct, tag) = reference(&key, &nonce, &[0xff; 13], &pt);
+        assert!(ct.iter().all(|&b| b == 0xff));
+        for k in variants(&key) {
+            let mut buf = pt.clone();
+            assert_eq!(k.seal_in_place(&nonce, &[0xff; 13], &mut buf), Ok(tag), "len {len}");
+            k.open_in_place(&nonce, &[0xff; 13], &mut buf, &tag).expect("open");
+            assert_eq!(buf, pt);
+        }
+    }
+}
