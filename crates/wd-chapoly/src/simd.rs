@@ -41,7 +41,7 @@ impl Drop for Powers {
     }
 }
 
-/// Longest message for [`small_xor`]: seven blocks after block 0.
+/// Longest message for [`small_xor_to`]: seven blocks after block 0.
 pub(crate) const SMALL: usize = 7 * 64;
 
 // The wrappers below check `available()` themselves (std caches the CPU
