@@ -159,8 +159,10 @@ fn kernel_boundaries() {
 
 /// The opening kernel with block 0 on the scalar code (449 ..= 1024
 /// bytes: eight row-layout blocks up to 512, sixteen vertical ones above)
-/// and its end-aligned MAC, every boundary around it, and every multiple
-/// of 64 bytes (so of 128 and 1024 too) up to 4224, each +-1, with
+/// and its end-aligned MAC, every boundary around it, the last batch that
+/// also takes up to four blocks after it (a message ending 961 ..= 1216
+/// bytes past a multiple of 1024 from 2048 on), and every multiple of 64
+/// bytes (so of 128 and 1024 too) up to 6400, each +-1, with
 /// several associated-data lengths: seal and open, in place and out of
 /// place, and forged tags that must zero the output.
 #[test]
@@ -170,7 +172,12 @@ fn short_open_and_multiples() {
     for b in [448usize, 449, 512, 513, 1024, 1025, 1216, 1217] {
         lens.extend(b - 1..=b + 1);
     }
-    for m in (64..=4224).step_by(64) {
+    for k in 1..=6 {
+        for b in [1024 * k + 960, 1024 * k + 961, 1024 * k + 1216, 1024 * k + 1217] {
+            lens.extend(b - 1..=b + 1);
+        }
+    }
+    for m in (64..=6400).step_by(64) {
         lens.extend(m - 1..=m + 1);
     }
     lens.sort_unstable();
@@ -178,6 +185,30 @@ fn short_open_and_multiples() {
     for len in lens {
         for aad_len in [0, 1, 13, 16, 17, 64, 255] {
             check(&mut rng, len, aad_len, true);
+        }
+    }
+}
+
+/// Ciphertext of all ones (every message limb at its maximum, the worst
+/// case for the lazily carried IFMA accumulators): the plaintext is the
+/// keystream (aws-lc's ciphertext of zeros) xor 0xff.
+#[test]
+fn all_ones_ciphertext() {
+    let mut rng = Rng(0xffff_0000_ffff_0000);
+    for len in [448, 512, 1024, 1216, 2048, 2240, 4096, 16384 + 64] {
+        let mut key = [0u8; 32];
+        let mut nonce = [0u8; 12];
+        rng.fill(&mut key);
+        rng.fill(&mut nonce);
+        let (ks, _) = reference(&key, &nonce, b"", &vec![0u8; len]);
+        let pt: Vec<u8> = ks.iter().map(|b| b ^ 0xff).collect();
+        let (ct, tag) = reference(&key, &nonce, &[0xff; 13], &pt);
+        assert!(ct.iter().all(|&b| b == 0xff));
+        for k in variants(&key) {
+            let mut buf = pt.clone();
+            assert_eq!(k.seal_in_place(&nonce, &[0xff; 13], &mut buf), Ok(tag), "len {len}");
+            k.open_in_place(&nonce, &[0xff; 13], &mut buf, &tag).expect("open");
+            assert_eq!(buf, pt);
         }
     }
 }
