@@ -6,8 +6,8 @@
 //! cipher (AES-NI where present), `ctr::Ctr32BE` for GCTR (which
 //! increments only the low 32 bits of the counter block, as GCM's `inc32`
 //! does, unlike a 128-bit CTR) and `ghash` (carry-less multiply where
-//! present). About 1-3 GB/s: these are compatibility paths; 96-bit IVs
-//! with 12..=16-byte tags stay on aws-lc.
+//! present). About 1.2-1.4 GB/s with AES-256 (CRYPTO.md): a compatibility
+//! path; 96-bit IVs with 12..=16-byte tags stay on aws-lc.
 
 use cipher::generic_array::GenericArray;
 use cipher::{BlockCipher, BlockEncrypt, InnerIvInit, StreamCipher};
