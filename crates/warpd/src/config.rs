@@ -34,6 +34,10 @@ pub struct DaemonCfg {
     pub admin_uids: Vec<u32>,
     /// Error completions after which a queue is isolated (faulted).
     pub fault_threshold: u64,
+    /// How long one SVA request may wait for the client's memory (an
+    /// unserved page fault) before it fails with `Stalled` and its queue is
+    /// faulted, milliseconds.
+    pub sva_deadline_ms: u64,
 }
 
 /// `[quota]`: per user, summed over all that user's connections.
@@ -52,6 +56,12 @@ pub struct Quota {
     pub sessions: u32,
     /// Requests in flight: the sum of the user's submission ring sizes.
     pub in_flight: u32,
+    /// Bytes of bounce buffers the broker holds at once for the user's SVA
+    /// requests (a larger request completes with `Resources`).
+    pub bounce_bytes: u64,
+    /// SVA pager threads (one per connection that binds memory; a stalled
+    /// one lives until its stall ends).
+    pub sva_pagers: u32,
 }
 
 /// `[[device]]`.
@@ -93,6 +103,7 @@ impl Default for DaemonCfg {
             allowed_gids: Vec::new(),
             admin_uids: Vec::new(),
             fault_threshold: 1024,
+            sva_deadline_ms: 2000,
         }
     }
 }
@@ -106,6 +117,8 @@ impl Default for Quota {
             registered_bytes: 1 << 30,
             sessions: 4096,
             in_flight: 64 * 1024,
+            bounce_bytes: 64 << 20,
+            sva_pagers: 16,
         }
     }
 }

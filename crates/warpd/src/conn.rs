@@ -9,6 +9,7 @@ use std::sync::Arc;
 use wd_abi::Opcode;
 use wd_device::{BindTable, Owner, Perms, QueueConfig, RegionEntry};
 use wd_proto::{ErrorCode, FrameError, QueueDesc, QueueStat, Request, Response, PROTO_VERSION};
+use wd_sys::remote_mem::{AttachError, RemoteError, RemoteMemory};
 use wd_sys::Mapping;
 
 use crate::server::{ClientRec, QueueRec, Server, Usage};
@@ -29,8 +30,9 @@ struct Client {
     regions: HashMap<u32, u64>,
     sessions: HashMap<u32, usize>,
     next_queue: u32,
-    /// The peer process, for emulated SVA.
-    remote: Option<Arc<wd_sys::process_vm::RemoteProcess>>,
+    /// The client's memory for emulated SVA, once it attached it; shared
+    /// by all its queues.
+    remote: wd_device::RemoteSlot,
 }
 
 type Reply = (Response, Vec<OwnedFd>);
@@ -67,21 +69,6 @@ pub fn serve(server: Arc<Server>, sock: OwnedFd) {
         return;
     }
     let conn_quota = Usage { connections: 1, ..Default::default() };
-    // Emulated SVA reaches the peer through a pidfd taken now, so a pid
-    // recycled after the client dies can never stand in for it.
-    let remote = match wd_sys::process_vm::RemoteProcess::of_peer(&sock, creds.pid) {
-        Ok(r) => Some(Arc::new(r)),
-        // Short of descriptors for a moment: refuse rather than hand out
-        // a connection quietly lacking SVA.
-        Err(e) if out_of_fds(&e) => {
-            refuse_out_of_fds(&server, &creds, &sock, conn_quota);
-            return;
-        }
-        Err(e) => {
-            tracing::debug!(%e, pid = creds.pid, "no pidfd for the peer: SVA disabled for it");
-            None
-        }
-    };
     let id = server.next_client.fetch_add(1, Ordering::Relaxed);
     let dup = match sock.try_clone() {
         Ok(d) => d,
@@ -103,7 +90,7 @@ pub fn serve(server: Arc<Server>, sock: OwnedFd) {
         regions: HashMap::new(),
         sessions: HashMap::new(),
         next_queue: 1,
-        remote,
+        remote: Default::default(),
     };
     tracing::info!(pid = creds.pid, uid = creds.uid, client = id, "connected");
     // A bug in serving one client must cost only that client: its
@@ -175,7 +162,7 @@ impl Client {
             let (resp, out) = if server.stopping.load(Ordering::Acquire) {
                 err(ErrorCode::ShuttingDown, "warpd is shutting down")
             } else {
-                self.handle(server, req, fds)
+                self.handle(server, sock, req, fds)
             };
             let borrowed: Vec<_> = out.iter().map(|f| f.as_fd()).collect();
             if let Err(e) = wd_proto::send(sock, &resp, &borrowed) {
@@ -184,12 +171,13 @@ impl Client {
         }
     }
 
-    fn handle(&mut self, server: &Server, req: Request, mut fds: Vec<OwnedFd>) -> Reply {
-        if !matches!(req, Request::RegisterMemory { .. }) && !fds.is_empty() {
+    fn handle(&mut self, server: &Server, sock: &OwnedFd, req: Request, mut fds: Vec<OwnedFd>) -> Reply {
+        if !matches!(req, Request::RegisterMemory { .. } | Request::AttachMemory) && !fds.is_empty() {
             return err(ErrorCode::Protocol, "unexpected descriptors");
         }
         match req {
             Request::Hello { .. } => err(ErrorCode::Protocol, "already said hello"),
+            Request::AttachMemory => self.attach_memory(server, sock, fds),
             Request::ListDevices => {
                 let devices = server
                     .hosts
@@ -307,9 +295,9 @@ impl Client {
             eventfd,
             allowed_ops: allowed.map(|v| v.into_iter().map(Opcode).collect()),
             bind_slots,
-            // Never dereference this client's addresses: reach them with
-            // process_vm_readv/writev on the pid the kernel vouched for.
-            remote: self.remote.clone(),
+            // Never dereference this client's addresses: its pager reaches
+            // them through the memory file it handed over, if it does.
+            remote: Some(self.remote.clone()),
             error_limit: Some(server.cfg.daemon.fault_threshold),
         };
         let host = &server.hosts[h];
@@ -381,19 +369,29 @@ impl Client {
         if len == 0 || perms == Perms::NONE || addr.checked_add(len).is_none() {
             return err(ErrorCode::Invalid, "empty or overflowing range");
         }
-        let Some(remote) = &self.remote else {
-            return err(ErrorCode::Os, "no pidfd for this process: SVA unavailable; use registered memory");
+        let Some(remote) = self.remote.get() else {
+            return err(ErrorCode::Invalid, "no memory attached: send attach_memory with /proc/self/mem first");
         };
-        // Ask the kernel now whether it lets us reach this process, at both
-        // ends of the range, so the client learns at bind time rather than
-        // on every request.
+        // The pager that will copy this client's memory (a thread of its
+        // own, counted per user) exists before any request can name it.
+        if let Err(e) = remote.ensure_pager() {
+            return err(ErrorCode::Quota, e.to_string());
+        }
+        // Ask the kernel now whether the range is there, at both ends, so
+        // the client learns at bind time rather than on every request.
         let mut probe = [0u8; 1];
         for at in [addr, addr + len - 1] {
-            if let Err(e) = remote.read(at, &mut probe) {
-                return err(
-                    ErrorCode::Os,
-                    format!("kernel refuses process_vm_readv at {at:#x} ({e}); use registered memory instead"),
-                );
+            match remote.memory().read(at, &mut probe) {
+                Ok(()) => {}
+                Err(e @ (RemoteError::Gone | RemoteError::CredsChanged)) => {
+                    return err(ErrorCode::Permission, e.to_string());
+                }
+                Err(e) => {
+                    return err(
+                        ErrorCode::Os,
+                        format!("cannot read this process's memory at {at:#x} ({e}); use registered memory instead"),
+                    );
+                }
             }
         }
         let Some(slot) = q.free_slots.pop() else {
@@ -401,6 +399,28 @@ impl Client {
         };
         q.binds.bind(slot as usize, addr as usize, len as usize, perms);
         (Response::Binding { slot }, Vec::new())
+    }
+
+    /// Takes the client's own memory file for SVA (see `wd_sys::remote_mem`).
+    fn attach_memory(&mut self, server: &Server, sock: &OwnedFd, mut fds: Vec<OwnedFd>) -> Reply {
+        let (Some(fd), true) = (fds.pop(), fds.is_empty()) else {
+            return err(ErrorCode::Invalid, "attach_memory takes exactly one descriptor: /proc/self/mem");
+        };
+        if self.remote.get().is_some() {
+            return err(ErrorCode::Invalid, "memory already attached on this connection");
+        }
+        let mem = match RemoteMemory::attach(sock, self.creds.pid, fd) {
+            Ok(m) => m,
+            Err(e @ (AttachError::NotProcMem | AttachError::NotThePeer)) => {
+                return err(ErrorCode::Permission, e.to_string())
+            }
+            Err(AttachError::Io(e)) if out_of_fds(&e) => return err(ErrorCode::Os, crate::server::OUT_OF_FDS),
+            Err(e) => return err(ErrorCode::Os, e.to_string()),
+        };
+        let deadline = std::time::Duration::from_millis(server.cfg.daemon.sva_deadline_ms);
+        let owner = wd_device::RemoteOwner::new(mem, server.budget(self.creds.uid), deadline);
+        let _ = self.remote.set(Arc::new(owner));
+        (Response::Ok, Vec::new())
     }
 
     fn close(&self, server: &Server, local: u32, q: OpenQueue) {

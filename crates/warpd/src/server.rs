@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustix::net::{accept_with, bind, listen, socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
-use wd_device::{DeviceHost, HostConfig};
+use wd_device::{DeviceHost, HostConfig, UserBudget};
 
 use crate::config::Config;
 
@@ -45,6 +45,8 @@ pub struct Server {
     pub usage: Mutex<HashMap<u32, Usage>>,
     pub next_client: AtomicU64,
     pub stopping: AtomicBool,
+    /// Per user: bounce memory and pager threads of SVA requests.
+    pub budgets: Mutex<HashMap<u32, Arc<UserBudget>>>,
 }
 
 impl Server {
@@ -67,6 +69,7 @@ impl Server {
             usage: Mutex::new(HashMap::new()),
             next_client: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
+            budgets: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -78,6 +81,13 @@ impl Server {
         (0..self.hosts.len())
             .filter(|&i| self.hosts[i].info().driver == name)
             .min_by_key(|&i| self.hosts[i].queue_count())
+    }
+
+    /// The SVA budget of user `uid`, shared by all its connections.
+    pub fn budget(&self, uid: u32) -> Arc<UserBudget> {
+        let q = &self.cfg.quota;
+        let mut all = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
+        all.entry(uid).or_insert_with(|| Arc::new(UserBudget::new(q.bounce_bytes, q.sva_pagers))).clone()
     }
 
     /// Reserves `delta` of a user's quota, or says which limit it would pass.

@@ -415,6 +415,7 @@ fn out_of_range_references_complete_with_errors_then_the_queue_is_isolated() {
         w.store((i as u64).wrapping_mul(0x0101_0101_0101_0101), Ordering::Relaxed);
     }
     let heap: Vec<u8> = (0..4096u32).map(|i| (i * 31) as u8).collect();
+    r.attach_memory();
     let bind = Request::BindRange { queue: q.id, addr: heap.as_ptr() as u64, len: 4096, perms: 1 };
     let (resp, _) = r.call(&bind, &[]).unwrap();
     let Response::Binding { slot } = resp else { panic!("{resp:?}") };
@@ -448,7 +449,7 @@ fn out_of_range_references_complete_with_errors_then_the_queue_is_isolated() {
     for (c, (what, _, want)) in done.iter().zip(&cases) {
         assert_eq!(c.status(), *want, "{what}");
     }
-    assert_eq!(done[12].result as u32, crc32c::crc32c(&heap), "SVA crc through process_vm_readv");
+    assert_eq!(done[12].result as u32, crc32c::crc32c(&heap), "SVA crc through our memory file");
     let mut copied = vec![0u8; 4096];
     for (i, b) in copied.iter_mut().enumerate() {
         let w = words[(4096 + i) / 8].load(Ordering::Relaxed).to_le_bytes();
@@ -585,10 +586,19 @@ fn binding_addresses_the_client_does_not_have_is_refused() {
     let r = Raw::hello(&d.path);
     let mut q = RawQueue::open(&r, 16, 2);
     let bind = |queue, addr, len, perms| r.call(&Request::BindRange { queue, addr, len, perms }, &[]).unwrap().0;
+    // Before the client attached its memory file, no binding at all.
+    let early = vec![3u8; 4096];
+    match bind(q.id, early.as_ptr() as u64, 4096, 3) {
+        Response::Error { code: ErrorCode::Invalid, message } => {
+            assert!(message.contains("attach_memory"), "{message}")
+        }
+        other => panic!("bind before attach_memory: {other:?}"),
+    }
+    r.attach_memory();
     for (what, addr) in [("page zero", 0x10u64), ("low unmapped", 0x1000), ("kernel half", 0xffff_8000_0000_0000)] {
         match bind(q.id, addr, 4096, 3) {
             Response::Error { code: ErrorCode::Os, message } => {
-                assert!(message.contains("process_vm_readv") && message.contains("registered memory"), "{message}")
+                assert!(message.contains("cannot read") && message.contains("registered memory"), "{message}")
             }
             other => panic!("{what}: {other:?}"),
         }
@@ -657,6 +667,7 @@ fn another_clients_ids_name_nothing_of_it() {
 
     // Our own queue: the victim's region id names nothing here...
     let mut q = RawQueue::open(&r, 16, 2);
+    r.attach_memory();
     let fill = |region| Descriptor {
         opcode: Opcode::FILL.0,
         dst: BufRef::region(region, 0, 4096),

@@ -54,6 +54,7 @@ fn hold_role() -> i32 {
         raw.call(&Request::RegisterMemory { len: 16384 }, &[std::os::fd::AsFd::as_fd(&memfd)]).expect("register");
     assert!(matches!(resp, Response::Region { .. }), "{resp:?}");
     let heap = vec![1u8; 3 * 4096];
+    raw.attach_memory();
     for (off, len) in [(0usize, 4096usize), (4096, 8192)] {
         let bind = Request::BindRange {
             queue: desc.queue,
@@ -112,13 +113,14 @@ fn resources_return_to_baseline_after_clean_exit_and_kill9() {
         let mut c = spawn("hold", &d.path, &[]);
         c.expect("ready", Duration::from_secs(10));
         let held = d.footprint();
-        // Two connections (the socket, the registry's duplicate and the
-        // peer's pidfd each), and the eventfd the daemon keeps to signal q2.
-        assert_eq!(held.fds, base.fds + 7, "held {held:?} base {base:?}");
+        // Two connections (the socket and the registry's duplicate each;
+        // both bound SVA memory, so each also holds the peer's pidfd and
+        // its /proc/self/mem), and the eventfd the daemon keeps to signal q2.
+        assert_eq!(held.fds, base.fds + 9, "held {held:?} base {base:?}");
         // Three queues and three regions (pool, region, raw memfd).
         assert_eq!(held.memfd_maps, 6, "held {held:?}");
         assert!(held.memfd_bytes >= 4096 * 8 + 64 * 1024 + 16384, "held {held:?}");
-        assert_eq!(held.threads, base.threads + 2, "a thread per connection: {held:?}");
+        assert_eq!(held.threads, base.threads + 4, "a thread per connection, a pager per SVA user: {held:?}");
         if kill {
             c.kill9();
         } else {

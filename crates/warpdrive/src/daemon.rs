@@ -1,6 +1,6 @@
 //! Talking to the `warpd` broker: one control connection per process.
 
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Mutex;
 
 use rustix::net::{connect, socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
@@ -25,6 +25,8 @@ pub(crate) struct Conn {
     /// and regions (dropping an inherited `Region` would unregister the
     /// parent's) and could steal replies meant for the parent.
     fork_gen: u64,
+    /// Whether our memory file went to the broker (SVA), once.
+    mem_attached: std::sync::OnceLock<()>,
 }
 
 fn proto_err(e: wd_proto::FrameError) -> Error {
@@ -72,7 +74,27 @@ impl Conn {
             Response::Error { code, message } => return Err(daemon_err(code, message)),
             other => return Err(Error::DeviceProtocol(format!("unexpected handshake reply {other:?}"))),
         };
-        Ok(Conn { sock: Mutex::new(sock), path: path.to_string(), daemon_pid, fork_gen: wd_sys::fork::generation() })
+        Ok(Conn {
+            sock: Mutex::new(sock),
+            path: path.to_string(),
+            daemon_pid,
+            fork_gen: wd_sys::fork::generation(),
+            mem_attached: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Hands the broker our own memory file (`/proc/self/mem`), once per
+    /// connection, before the first SVA binding: the broker reaches our
+    /// memory only through it, with exactly the access we have, and it
+    /// reads nothing after we exec.
+    pub fn attach_memory(&self) -> Result<(), Error> {
+        if self.mem_attached.get().is_some() {
+            return Ok(());
+        }
+        let mem = wd_sys::remote_mem::open_self().map_err(Error::Io)?;
+        self.call(&Request::AttachMemory, &[mem.as_fd()])?;
+        let _ = self.mem_attached.set(());
+        Ok(())
     }
 
     /// One request, one reply (with any descriptors it carried).

@@ -436,7 +436,8 @@ impl Inner {
                 i
             }
             // Across processes a binding is a control message: the broker
-            // records the range and reaches it with process_vm_readv/writev.
+            // records the range and reaches it through our own memory file
+            // (attached once per connection).
             // Bindings are cached (buffers are reused), so the round trip is
             // paid once per buffer, not per request. A cached range may
             // outlive its buffer: it only ever names our own memory, and we
@@ -450,6 +451,7 @@ impl Inner {
                     return Some((BufRef::sva(e.2, a, len as u32), e.2 | CACHED));
                 }
                 let c = c.clone();
+                c.attach_memory().ok()?;
                 let rw = perms.union(Perms::RW);
                 let req = wd_proto::Request::BindRange { queue: self.id, addr: a, len: l, perms: rw.bits() };
                 let slot = loop {

@@ -36,6 +36,13 @@ pub enum Status {
     /// The device went away (the broker stopped or crashed) before the
     /// request completed. Produced by the user library, never by a device.
     DeviceLost = 13,
+    /// The owner's memory did not answer before the broker's deadline (a
+    /// page fault the owner never served: userfaultfd, FUSE, a dead mount).
+    /// The queue is faulted after such a request.
+    Stalled = 14,
+    /// The broker's per-user memory for bounce buffers is exhausted (an
+    /// SVA request too large or too many in flight): use registered memory.
+    Resources = 15,
     /// A value this ABI version does not define.
     Unknown = u32::MAX,
 }
@@ -58,6 +65,8 @@ impl Status {
             11 => Status::DeviceError,
             12 => Status::NotPermitted,
             13 => Status::DeviceLost,
+            14 => Status::Stalled,
+            15 => Status::Resources,
             _ => Status::Unknown,
         }
     }
@@ -89,6 +98,8 @@ impl Status {
             Status::DeviceError => "device error",
             Status::NotPermitted => "operation not permitted on this queue",
             Status::DeviceLost => "device lost before the request completed",
+            Status::Stalled => "the request's memory did not answer in time (unserved page fault)",
+            Status::Resources => "broker bounce memory exhausted; use registered memory",
             Status::Unknown => "unknown status",
         }
     }
@@ -100,7 +111,7 @@ mod tests {
 
     #[test]
     fn raw_round_trips() {
-        for v in 0..=13u32 {
+        for v in 0..=15u32 {
             assert_eq!(Status::from_raw(v).raw(), v);
         }
         assert_eq!(Status::from_raw(999), Status::Unknown);

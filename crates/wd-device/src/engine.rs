@@ -21,8 +21,9 @@ use wd_abi::{BufRef, Completion, DescFlags, Descriptor, Opcode, QueueState, Stat
 use wd_ring::{DeviceEnd, PushError};
 use wd_sys::{futex, Mapping};
 
-use crate::memory::{resolve, Resolved};
+use crate::memory::{check, local_view, remote_buf, Checked};
 use crate::queue::{ctl, fault, QueueShared};
+use crate::remote::{Job, Poll};
 use crate::stats::Counter;
 use crate::{BindTable, BufView, Device, MemTable, Outcome, Perms, RegionEntry, Request, SessionTable};
 
@@ -73,6 +74,9 @@ impl EngineShared {
 struct Served {
     q: Arc<QueueShared>,
     end: DeviceEnd<Mapping>,
+    /// A remote request out at the owner's pager: the queue takes nothing
+    /// else until it completes (or misses its deadline).
+    parked: Option<Parked>,
 }
 
 pub(crate) struct Engine {
@@ -83,12 +87,14 @@ pub(crate) struct Engine {
     idle_spin: Duration,
     /// `dev.batch_size()`, read once.
     batch: usize,
+    /// A closing queue waits for its parked request: look again each pass.
+    reap_pending: bool,
 }
 
 impl Engine {
     pub fn new(dev: Arc<dyn Device>, shared: Arc<EngineShared>, idle_spin: Duration) -> Engine {
         let batch = dev.batch_size().clamp(1, 64);
-        Engine { dev, shared, served: Vec::new(), bell_seen: u32::MAX, idle_spin, batch }
+        Engine { dev, shared, served: Vec::new(), bell_seen: u32::MAX, idle_spin, batch, reap_pending: false }
     }
 
     pub fn run(mut self) {
@@ -97,7 +103,7 @@ impl Engine {
         let mut idle_passes = 0u32;
         loop {
             let bell = self.shared.bell.load(Ordering::Acquire);
-            if bell != self.bell_seen {
+            if bell != self.bell_seen || self.reap_pending {
                 self.bell_seen = bell;
                 if self.shared.shutdown.load(Ordering::Acquire) {
                     self.close_all();
@@ -143,11 +149,21 @@ impl Engine {
         let new: Vec<_> = std::mem::take(&mut *self.shared.incoming.lock().unwrap_or_else(|p| p.into_inner()));
         for q in new {
             let end = q.qmem.device_end();
-            self.served.push(Served { q, end });
+            self.served.push(Served { q, end, parked: None });
         }
         let mut i = 0;
+        self.reap_pending = false;
         while i < self.served.len() {
-            if self.served[i].q.ctl.load(Ordering::Acquire) == ctl::CLOSING {
+            let s = &mut self.served[i];
+            if s.q.ctl.load(Ordering::Acquire) == ctl::CLOSING {
+                // A request out at a pager finishes (or misses its deadline)
+                // first: the close is acknowledged only when no write into
+                // the client can follow.
+                if s.parked.is_some() && resume(&s.q, &mut s.end, &mut s.parked) {
+                    self.reap_pending = true;
+                    i += 1;
+                    continue;
+                }
                 let s = self.served.swap_remove(i);
                 self.finish_close(s);
             } else {
@@ -159,6 +175,12 @@ impl Engine {
 
     /// Cancels what is left in a closing queue and acknowledges the close.
     fn finish_close(&mut self, mut s: Served) {
+        // Shutting down: a request still out at a pager is given up (the
+        // process is about to exit) and reported cancelled.
+        if let Some(p) = s.parked.take() {
+            p.job.abandon_now();
+            let _ = s.end.cq.stage(&Completion::with_status(p.user_data, Status::Cancelled));
+        }
         // Complete what we can as Cancelled; whatever does not fit in the
         // completion ring is dropped with the queue, whose owner is leaving.
         while let Ok(room) = s.end.cq.free() {
@@ -187,7 +209,7 @@ impl Engine {
         let pending = std::mem::take(&mut *self.shared.incoming.lock().unwrap_or_else(|p| p.into_inner()));
         for q in pending {
             let end = q.qmem.device_end();
-            self.finish_close(Served { q, end });
+            self.finish_close(Served { q, end, parked: None });
         }
     }
 
@@ -220,8 +242,12 @@ impl Engine {
         if self.batch > 1 {
             return self.serve_batched(i);
         }
-        let Served { q, end } = &mut self.served[i];
+        let Engine { dev, shared, served, .. } = self;
+        let Served { q, end, parked } = &mut served[i];
         let q: &QueueShared = q;
+        if parked.is_some() && resume(q, end, parked) {
+            return 0;
+        }
         let budget = Self::budget(q, end);
         let mut regions = None;
         let mut n = 0;
@@ -236,7 +262,18 @@ impl Engine {
                     break;
                 }
             };
-            let out = execute(&*self.dev, q, &d, &mut regions);
+            let out = match execute(&**dev, q, &d, &mut regions) {
+                Ok(o) => o,
+                Err(r) => match park(dev, shared, q, &d, r) {
+                    Ok(p) => {
+                        // Its completion comes when the pager is done.
+                        *parked = Some(p);
+                        n += 1;
+                        break;
+                    }
+                    Err(o) => o,
+                },
+            };
             let c = Completion {
                 user_data: d.user_data,
                 status: out.status.raw(),
@@ -303,9 +340,13 @@ impl Engine {
     /// collected ones, so execution stays in queue order.
     fn serve_batched(&mut self, i: usize) -> u32 {
         let batch = self.batch;
-        let dev = &*self.dev;
-        let Served { q, end } = &mut self.served[i];
+        let Engine { dev: dev_arc, shared, served, .. } = self;
+        let dev = &**dev_arc;
+        let Served { q, end, parked } = &mut served[i];
         let q: &QueueShared = q;
+        if parked.is_some() && resume(q, end, parked) {
+            return 0;
+        }
         let budget = Self::budget(q, end);
         // An empty pass must stay as cheap as on the single path: no lock,
         // no allocation.
@@ -327,7 +368,7 @@ impl Engine {
             mem: &q.owner.mem,
             sessions: Some((&q.owner.sessions, q.device_key)),
             binds: &q.binds,
-            remote: q.remote.as_deref(),
+            remote: q.remote.as_ref(),
             allows: &allows,
         };
         let mut b = Batch {
@@ -363,10 +404,17 @@ impl Engine {
                     b.reqs.push(r);
                     b.pending.push((d.user_data, None));
                 }
-                Prepared::Remote => {
+                Prepared::Remote(r) => {
+                    // What was collected runs first (queue order); this one
+                    // goes to the owner's pager and the queue waits for it.
                     ok = b.flush(dev, q, end);
-                    let o = run_with_table(dev, &cx, &d, table);
-                    b.pending.push((d.user_data, Some(o)));
+                    match park(dev_arc, shared, q, &d, r) {
+                        Ok(p) => {
+                            *parked = Some(p);
+                            break;
+                        }
+                        Err(o) => b.pending.push((d.user_data, Some(o))),
+                    }
                 }
             }
         }
@@ -383,8 +431,13 @@ impl Engine {
 
     /// Goes to sleep unless a queue has work; see the module docs.
     fn sleep(&mut self) {
-        let runnable: Vec<usize> =
-            (0..self.served.len()).filter(|&i| self.served[i].q.ctl.load(Ordering::Relaxed) == ctl::RUNNING).collect();
+        // A parked queue takes nothing until its pager is done (which rings
+        // our bell) or its deadline passes (the backstop brings us back).
+        let runnable: Vec<usize> = (0..self.served.len())
+            .filter(|&i| {
+                self.served[i].parked.is_none() && self.served[i].q.ctl.load(Ordering::Relaxed) == ctl::RUNNING
+            })
+            .collect();
         // Too many queues for one futex_waitv: nap briefly instead of sleeping.
         if runnable.len() + 1 > futex::WAITV_MAX {
             std::thread::sleep(Duration::from_micros(50));
@@ -532,7 +585,8 @@ pub fn execute_one(
 ) -> Outcome {
     let mut regions = None;
     let cx = Ctx { mem, sessions: None, binds, remote: None, allows: &allows };
-    validate_and_run(dev, &cx, d, &mut regions)
+    // No remote owner here, so never a request for a pager.
+    validate_and_run(dev, &cx, d, &mut regions).unwrap_or(Outcome::err(Status::BadRegion))
 }
 
 /// What a descriptor is checked against: its queue's owner and settings.
@@ -541,25 +595,35 @@ struct Ctx<'m, 'a> {
     sessions: Option<(&'a SessionTable, usize)>,
     binds: &'a BindTable,
     /// SVA references are this other process's addresses.
-    remote: Option<&'a wd_sys::process_vm::RemoteProcess>,
+    remote: Option<&'a crate::RemoteSlot>,
     allows: &'a dyn Fn(Opcode) -> bool,
 }
 
 #[inline(always)]
-fn execute<'q>(dev: &dyn Device, q: &'q QueueShared, d: &Descriptor, regions: &mut Regions<'q>) -> Outcome {
+fn execute<'q>(
+    dev: &dyn Device,
+    q: &'q QueueShared,
+    d: &Descriptor,
+    regions: &mut Regions<'q>,
+) -> Result<Outcome, RemoteReq> {
     let allows = |op| q.allows(op);
     let cx = Ctx {
         mem: &q.owner.mem,
         sessions: Some((&q.owner.sessions, q.device_key)),
         binds: &q.binds,
-        remote: q.remote.as_deref(),
+        remote: q.remote.as_ref(),
         allows: &allows,
     };
     validate_and_run(dev, &cx, d, regions)
 }
 
 #[inline(always)]
-fn validate_and_run<'m>(dev: &dyn Device, cx: &Ctx<'m, '_>, d: &Descriptor, regions: &mut Regions<'m>) -> Outcome {
+fn validate_and_run<'m>(
+    dev: &dyn Device,
+    cx: &Ctx<'m, '_>,
+    d: &Descriptor,
+    regions: &mut Regions<'m>,
+) -> Result<Outcome, RemoteReq> {
     let needs_regions = !(d.src.is_none() || d.src.is_sva()) || !(d.dst.is_none() || d.dst.is_sva());
     if needs_regions && regions.is_none() {
         *regions = Some(cx.mem.read());
@@ -574,9 +638,15 @@ enum Prepared<'t> {
     Done(Outcome),
     /// Ready to run: both buffers are this process's memory.
     Ready(Request<'t>),
-    /// Names a remote owner's SVA memory: run it alone through bounce
-    /// buffers ([`run_with_table`]).
-    Remote,
+    /// Names a remote owner's SVA memory: checked, for that owner's pager.
+    Remote(RemoteReq),
+}
+
+/// A remote request's buffers and session, resolved once by the engine.
+struct RemoteReq {
+    src: crate::remote::RemoteBuf,
+    dst: crate::remote::RemoteBuf,
+    session: Option<Arc<dyn crate::Session>>,
 }
 
 /// Every check of a descriptor, and its buffers resolved against `table`.
@@ -606,17 +676,25 @@ fn prepare<'t>(dev: &dyn Device, cx: &Ctx<'_, '_>, d: &Descriptor, table: &'t [O
     if !allows(op) {
         return Prepared::Done(Outcome::err(Status::NotPermitted));
     }
-    let src = match resolve(&d.src, Perms::READ, table, binds, info.max_request, remote.is_some()) {
+    let src = match check(&d.src, Perms::READ, table, binds, info.max_request) {
         Ok(v) => v,
         Err(s) => return Prepared::Done(Outcome::err(s)),
     };
     // The destination's rights are checked when the driver reads or writes it.
-    let dst = match resolve(&d.dst, Perms::NONE, table, binds, info.max_request, remote.is_some()) {
+    let dst = match check(&d.dst, Perms::NONE, table, binds, info.max_request) {
         Ok(v) => v,
         Err(s) => return Prepared::Done(Outcome::err(s)),
     };
-    let (Resolved::Local(mut src), Resolved::Local(mut dst)) = (src, dst) else {
-        return Prepared::Remote;
+    let sva = |c: &Checked<'_>| matches!(c, Checked::Sva { .. });
+    if remote.is_some() && (sva(&src) || sva(&dst)) {
+        return match session(d, sessions) {
+            Ok(session) => Prepared::Remote(RemoteReq { src: remote_buf(src), dst: remote_buf(dst), session }),
+            Err(s) => Prepared::Done(Outcome::err(s)),
+        };
+    }
+    let (mut src, mut dst) = match (local_view(src, remote.is_some()), local_view(dst, remote.is_some())) {
+        (Ok(s), Ok(d)) => (s, d),
+        (Err(s), _) | (_, Err(s)) => return Prepared::Done(Outcome::err(s)),
     };
     if let Err(s) = check_overlap(&mut src, &mut dst) {
         return Prepared::Done(Outcome::err(s));
@@ -657,68 +735,84 @@ fn session(
     }
 }
 
-/// Checks and runs one descriptor; a remote owner's SVA buffers go through
-/// private bounce buffers.
+/// Checks and runs one descriptor; a remote owner's SVA request comes
+/// back checked, for its pager.
 #[inline(always)]
-fn run_with_table(dev: &dyn Device, cx: &Ctx<'_, '_>, d: &Descriptor, table: &[Option<RegionEntry>]) -> Outcome {
-    let Ctx { sessions, binds, remote, .. } = *cx;
+fn run_with_table(
+    dev: &dyn Device,
+    cx: &Ctx<'_, '_>,
+    d: &Descriptor,
+    table: &[Option<RegionEntry>],
+) -> Result<Outcome, RemoteReq> {
     match prepare(dev, cx, d, table) {
-        Prepared::Done(o) => return o,
-        Prepared::Ready(mut req) => return dev.execute(&mut req),
-        Prepared::Remote => {}
+        Prepared::Done(o) => Ok(o),
+        Prepared::Ready(mut req) => Ok(dev.execute(&mut req)),
+        Prepared::Remote(r) => Err(r),
     }
-    let info = dev.info();
-    let (Ok(src), Ok(dst)) = (
-        resolve(&d.src, Perms::READ, table, binds, info.max_request, remote.is_some()),
-        resolve(&d.dst, Perms::NONE, table, binds, info.max_request, remote.is_some()),
-    ) else {
-        // `prepare` resolved both already.
-        return Outcome::err(Status::BadParam);
-    };
-    // A remote owner's SVA buffers are copied through private bounce
-    // buffers: in with process_vm_readv, out with process_vm_writev.
-    let (mut src_bounce, mut dst_bounce) = (Vec::new(), Vec::new());
-    let mut write_back = None;
-    let src = match src {
-        Resolved::Local(v) => v,
-        Resolved::Remote { addr, len, perms } => {
-            src_bounce = vec![0u8; len];
-            if remote.is_none_or(|r| r.read(addr, &mut src_bounce).is_err()) {
-                return Outcome::err(Status::OutOfBounds);
-            }
-            BufView::from_slice(&mut src_bounce, perms)
-        }
-    };
-    let mut dst = match dst {
-        Resolved::Local(v) => v,
-        Resolved::Remote { addr, len, perms } => {
-            dst_bounce = vec![0u8; len];
-            if perms.contains(Perms::READ) && remote.is_none_or(|r| r.read(addr, &mut dst_bounce).is_err()) {
-                return Outcome::err(Status::OutOfBounds);
-            }
-            if perms.contains(Perms::WRITE) {
-                write_back = Some(addr);
-            }
-            BufView::from_slice(&mut dst_bounce, perms)
-        }
-    };
-    let mut src: BufView<'_> = src;
-    if let Err(s) = check_overlap(&mut src, &mut dst) {
-        return Outcome::err(s);
+}
+
+/// A remote request handed to its owner's pager; the queue waits for it.
+struct Parked {
+    job: Arc<Job>,
+    user_data: u64,
+    since: Instant,
+    deadline: Duration,
+}
+
+/// Hands a checked remote request to the pager of the queue's owner.
+fn park(
+    dev: &Arc<dyn Device>,
+    bell: &Arc<EngineShared>,
+    q: &QueueShared,
+    d: &Descriptor,
+    r: RemoteReq,
+) -> Result<Parked, Outcome> {
+    // A pager exists once the owner bound memory, which any SVA
+    // reference needed; without one there is nobody to run it.
+    let owner = q.remote.as_ref().and_then(|slot| slot.get()).ok_or(Outcome::err(Status::BadRegion))?;
+    let job = Arc::new(Job::new(*d, r.src, r.dst, r.session, dev.clone(), owner.clone(), bell.clone()));
+    if !owner.submit(job.clone()) {
+        return Err(Outcome::err(Status::Resources));
     }
-    let session = match session(d, sessions) {
-        Ok(s) => s,
-        Err(s) => return Outcome::err(s),
+    Ok(Parked { job, user_data: d.user_data, since: Instant::now(), deadline: owner.deadline() })
+}
+
+/// Looks at a queue's parked request: completes it when its pager is done,
+/// or with `Stalled` (and faults the queue) once its deadline has passed.
+/// True while it is still out.
+fn resume(q: &QueueShared, end: &mut DeviceEnd<Mapping>, parked: &mut Option<Parked>) -> bool {
+    let Some(p) = parked.as_ref() else { return false };
+    let late = p.since.elapsed() >= p.deadline;
+    let (out, fault_code) = match p.job.poll(late) {
+        Poll::Pending => return true,
+        Poll::Done(o, f) => (o, f),
+        Poll::Abandoned => (Outcome::err(Status::Stalled), Some(fault::SVA_STALL)),
     };
-    let mut req = Request { desc: *d, src, dst, session };
-    let mut out = dev.execute(&mut req);
-    drop(req);
-    if let Some(addr) = write_back {
-        let n = (out.produced as usize).min(dst_bounce.len());
-        if n > 0 && remote.is_none_or(|r| r.write(addr, &dst_bounce[..n]).is_err()) {
-            out = Outcome::err(Status::OutOfBounds);
+    let user_data = p.user_data;
+    *parked = None;
+    let c = Completion {
+        user_data,
+        status: out.status.raw(),
+        flags: out.flags,
+        consumed: out.consumed,
+        produced: out.produced,
+        result: out.result,
+    };
+    // Its completion slot was reserved when it was popped, and nothing was
+    // staged on this queue since: only a hostile CQ head can refuse it.
+    match end.cq.stage(&c) {
+        Ok(()) => {
+            let mut t = Totals::default();
+            t.count(&out);
+            Engine::finish_pass(q, end, 1, t);
         }
+        Err(PushError::Full(_)) => {}
+        Err(PushError::Ring(e)) => Engine::fault(q, fault::CQ_HEAD, &e),
     }
-    drop(src_bounce);
-    out
+    match fault_code {
+        Some(fault::SVA_STALL) => Engine::fault(q, fault::SVA_STALL, &"the owner's memory did not answer in time"),
+        Some(code) => Engine::fault(q, code, &"the owner's memory grant is void (exec, exit or new credentials)"),
+        None => {}
+    }
+    false
 }

@@ -150,29 +150,30 @@ impl BindTable {
     }
 }
 
-/// A checked buffer reference.
-pub(crate) enum Resolved<'a> {
-    /// Memory this process can address.
-    Local(BufView<'a>),
-    /// SVA of a remote owner: reached through process_vm_readv/writev.
-    Remote { addr: u64, len: usize, perms: Perms },
+/// A buffer reference with every check passed, before it becomes a view.
+pub(crate) enum Checked<'a> {
+    /// No buffer.
+    None,
+    /// Inside an SVA binding of the owner.
+    Sva { addr: u64, len: usize, perms: Perms },
+    /// Inside a registered region (`off + len` within its mapping).
+    Region { entry: &'a RegionEntry, off: usize, len: usize },
 }
 
-/// Resolves one buffer reference, checking everything. SVA references of a
-/// queue with a `remote` owner are never dereferenced here.
-pub(crate) fn resolve<'a>(
+/// Checks one buffer reference: region id, bounds without overflow,
+/// binding, rights. The one place these rules live.
+pub(crate) fn check<'a>(
     r: &BufRef,
     need: Perms,
     regions: &'a [Option<RegionEntry>],
     binds: &BindTable,
     max_len: u32,
-    remote: bool,
-) -> Result<Resolved<'a>, Status> {
+) -> Result<Checked<'a>, Status> {
     if r.region == REGION_NONE {
         if r.addr != 0 || r.len != 0 {
             return Err(Status::BadParam);
         }
-        return Ok(Resolved::Local(BufView::empty()));
+        return Ok(Checked::None);
     }
     if r.len > max_len {
         return Err(Status::BadParam);
@@ -187,13 +188,7 @@ pub(crate) fn resolve<'a>(
         if !perms.contains(need) {
             return Err(Status::Permission);
         }
-        if remote {
-            return Ok(Resolved::Remote { addr: r.addr, len: r.len as usize, perms });
-        }
-        // SAFETY: the range lies inside a binding the owner (this process)
-        // made of its own live memory, kept valid until the completion is reaped.
-        #[allow(unsafe_code)]
-        return Ok(Resolved::Local(unsafe { BufView::new(r.addr as usize as *mut u8, r.len as usize, perms) }));
+        return Ok(Checked::Sva { addr: r.addr, len: r.len as usize, perms });
     }
     let e = regions.get(r.region as usize - 1).and_then(Option::as_ref).ok_or(Status::BadRegion)?;
     let end = r.addr.checked_add(len).ok_or(Status::OutOfBounds)?;
@@ -203,8 +198,40 @@ pub(crate) fn resolve<'a>(
     if !e.perms.contains(need) {
         return Err(Status::Permission);
     }
-    // SAFETY: offset + len is inside the region's mapping, which the borrow
-    // of the table (`'a`) keeps mapped.
-    #[allow(unsafe_code)]
-    Ok(Resolved::Local(unsafe { BufView::new(e.map.as_ptr().add(r.addr as usize), r.len as usize, e.perms) }))
+    Ok(Checked::Region { entry: e, off: r.addr as usize, len: r.len as usize })
+}
+
+/// The view of a checked reference whose memory this process can address.
+/// SVA of a `remote` owner (another process) is never such memory: it is
+/// refused here as a second guard behind the engine's routing to pagers.
+pub(crate) fn local_view(c: Checked<'_>, remote: bool) -> Result<BufView<'_>, Status> {
+    match c {
+        Checked::None => Ok(BufView::empty()),
+        Checked::Sva { .. } if remote => Err(Status::BadRegion),
+        // SAFETY: the range lies inside a binding the owner (this process)
+        // made of its own live memory, kept valid until the completion is
+        // reaped. Only owners in this process reach here (remote owners'
+        // SVA goes to their pager as a `RemoteBuf`).
+        #[allow(unsafe_code)]
+        Checked::Sva { addr, len, perms } => Ok(unsafe { BufView::new(addr as usize as *mut u8, len, perms) }),
+        // SAFETY: offset + len is inside the region's mapping, which the
+        // borrow of the table (`'a`) keeps mapped.
+        #[allow(unsafe_code)]
+        Checked::Region { entry, off, len } => {
+            Ok(unsafe { BufView::new(entry.map.as_ptr().add(off), len, entry.perms) })
+        }
+    }
+}
+
+/// A checked reference of a remote owner, owned so it can travel to the
+/// owner's pager (regions by their mapping's `Arc`, not a table borrow).
+pub(crate) fn remote_buf(c: Checked<'_>) -> crate::remote::RemoteBuf {
+    use crate::remote::RemoteBuf;
+    match c {
+        Checked::None => RemoteBuf::None,
+        Checked::Sva { addr, len, perms } => RemoteBuf::Sva { addr, len, perms },
+        Checked::Region { entry, off, len } => {
+            RemoteBuf::Region { map: entry.map.clone(), off, len, perms: entry.perms }
+        }
+    }
 }

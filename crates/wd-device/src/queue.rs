@@ -28,9 +28,10 @@ pub struct QueueConfig {
     pub allowed_ops: Option<Vec<Opcode>>,
     /// Number of SVA binding slots.
     pub bind_slots: u32,
-    /// The owner is another process (the broker's clients): SVA references
-    /// are reached with process_vm_readv/writev on it, never dereferenced.
-    pub remote: Option<Arc<wd_sys::process_vm::RemoteProcess>>,
+    /// `Some`: the owner is another process (the broker's clients). SVA
+    /// references are then reached by its pager through the memory file it
+    /// handed over (once it has), never dereferenced and never by an engine.
+    pub remote: Option<crate::RemoteSlot>,
     /// Error completions after which the queue is isolated (faulted).
     pub error_limit: Option<u64>,
 }
@@ -85,6 +86,12 @@ pub mod fault {
     pub const CQ_HEAD: u32 = 2;
     /// Too many requests completed with errors: the queue was isolated.
     pub const ERROR_LIMIT: u32 = 3;
+    /// The owner's memory did not answer an SVA request before the
+    /// deadline (an unserved page fault): the queue was isolated.
+    pub const SVA_STALL: u32 = 4;
+    /// The owner's memory grant is void: the process exec'd, exited or
+    /// changed credentials since it handed its memory over.
+    pub const GRANT_VOID: u32 = 5;
 }
 
 pub(crate) struct QueueShared {
@@ -100,7 +107,7 @@ pub(crate) struct QueueShared {
     pub ctl: AtomicU32,
     pub stats: QueueStats,
     pub notify: Option<EventFd>,
-    pub remote: Option<Arc<wd_sys::process_vm::RemoteProcess>>,
+    pub remote: Option<crate::RemoteSlot>,
     pub error_limit: u64,
     /// Asymmetric fences (in-process user, membarrier available).
     pub asym: bool,

@@ -64,8 +64,14 @@ pub enum Request {
         /// Session id.
         session: u32,
     },
+    /// Hands the broker the client's own memory file (`/proc/self/mem`,
+    /// opened by the client, attached as SCM_RIGHTS), through which SVA
+    /// ranges are reached. It must be the connecting process's own; it
+    /// reads nothing once that process execs, and the broker refuses it
+    /// once the process's credentials change. Needed before `BindRange`.
+    AttachMemory,
     /// Lets a queue's device reach `[addr, addr + len)` of the client's
-    /// own memory (SVA, through process_vm_readv/writev).
+    /// own memory (SVA, through the memory file of `AttachMemory`).
     BindRange {
         /// Queue id.
         queue: u32,
@@ -204,7 +210,7 @@ pub enum ErrorCode {
     Permission,
     /// The memfd lacks seals or is shorter than claimed.
     Unsealed,
-    /// The kernel refused (for example process_vm_readv under ptrace rules).
+    /// The kernel refused (for example the memory file cannot be read there).
     Os,
     /// The daemon is shutting down.
     ShuttingDown,

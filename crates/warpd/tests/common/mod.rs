@@ -575,6 +575,16 @@ impl Raw {
         r
     }
 
+    /// Hands the daemon our own memory file, as the library does before
+    /// its first SVA binding.
+    pub fn attach_memory(&self) {
+        let mem = wd_sys::remote_mem::open_self().expect("open /proc/self/mem");
+        match self.call(&Request::AttachMemory, &[mem.as_fd()]) {
+            Ok((Response::Ok, _)) => {}
+            other => panic!("attach_memory: {other:?}"),
+        }
+    }
+
     /// One request, one reply.
     pub fn call(&self, req: &Request, fds: &[BorrowedFd<'_>]) -> Result<(Response, Vec<OwnedFd>), FrameError> {
         wd_proto::send(&self.sock, req, fds)?;
