@@ -164,6 +164,9 @@ impl Server {
     }
 }
 
+/// How long shutdown waits for client threads to release their clients.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
 /// What a client refused for want of descriptors is told.
 pub const OUT_OF_FDS: &str = "warpd is out of file descriptors; connection refused (try again later)";
 
@@ -238,7 +241,19 @@ pub fn run(server: Arc<Server>, listener: OwnedFd, term: Arc<AtomicBool>) -> any
     }
     tracing::info!("stopping: cancelling in-flight work and disconnecting clients");
     server.stop();
-    for t in threads {
+    // Client threads release their resources and end. One that is stuck
+    // in the kernel on its client's memory (a bind probe reading a page
+    // the client never serves) must not keep the broker from exiting:
+    // wait a bounded time, then leave it to the process exit.
+    let until = std::time::Instant::now() + SHUTDOWN_GRACE;
+    while threads.iter().any(|t| !t.is_finished()) && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stuck = threads.iter().filter(|t| !t.is_finished()).count();
+    if stuck > 0 {
+        tracing::warn!(stuck, "client threads still blocked on their clients' memory; exiting without them");
+    }
+    for t in threads.into_iter().filter(|t| t.is_finished()) {
         let _ = t.join();
     }
     let _ = listener.as_fd();

@@ -7,15 +7,13 @@ mod common;
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{packet, spawn, ChildProc, Daemon, Footprint, Raw};
+use common::{packet, spawn, ChildProc, Daemon, Footprint, Raw, RawQueue};
 use warpdrive::{Error, Req, Runtime, Status};
-use wd_abi::layout::{OFF_CQ_HEAD, OFF_CQ_TAIL, OFF_SQ_HEAD, OFF_SQ_TAIL, SQ_NEED_WAKEUP};
-use wd_abi::{BufRef, Completion, Descriptor, Opcode, QueueState};
+use wd_abi::layout::{OFF_CQ_HEAD, OFF_CQ_TAIL, OFF_SQ_HEAD, OFF_SQ_TAIL};
+use wd_abi::{BufRef, Descriptor, Opcode, QueueState};
 use wd_proto::{ErrorCode, Request, Response, PROTO_VERSION};
-use wd_ring::{QueueMem, UserEnd};
 use wd_sys::Mapping;
 
 #[test]
@@ -258,78 +256,6 @@ fn unsealed_memory_is_refused_and_sealed_memory_cannot_be_truncated() {
     drop((c, q, pool, rt, r));
     bystander_ok(by);
     settles(&d, base);
-}
-
-/// A raw queue: the broker's memfd mapped by hand, descriptors written
-/// without the library.
-struct RawQueue {
-    id: u32,
-    qm: QueueMem<Mapping>,
-    end: UserEnd<Mapping>,
-    _fd: OwnedFd,
-}
-
-impl RawQueue {
-    fn open(r: &Raw, depth: u32, bind_slots: u32) -> RawQueue {
-        let req = Request::OpenQueue {
-            device: "dma".into(),
-            depth,
-            weight: 1,
-            eventfd: false,
-            allowed_ops: None,
-            bind_slots,
-        };
-        // A connection of the same user that just closed may still be
-        // releasing its queues (its thread drains them): its share of the
-        // quota comes back a moment later, so a quota refusal is retried.
-        let t0 = std::time::Instant::now();
-        loop {
-            let (resp, mut fds) = r.call(&req, &[]).unwrap();
-            match resp {
-                Response::Queue(desc) => return RawQueue::attach(desc.queue, fds.remove(0)),
-                Response::Error { code: ErrorCode::Quota, .. } if t0.elapsed() < Duration::from_secs(10) => {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                other => panic!("open_queue: {other:?}"),
-            }
-        }
-    }
-
-    fn attach(id: u32, fd: OwnedFd) -> RawQueue {
-        let len = wd_sys::verify_sealed(&fd, 0).unwrap() as usize;
-        let qm = QueueMem::attach(Arc::new(Mapping::map_shared(&fd, len).unwrap())).unwrap();
-        let end = qm.user_end();
-        RawQueue { id, qm, end, _fd: fd }
-    }
-
-    fn kick(&self) {
-        let d = self.qm.doorbell();
-        d.fetch_add(1, Ordering::SeqCst);
-        let _ = wd_sys::futex::wake(d, 1);
-    }
-
-    /// Publishes `descs` (user_data = index) and waits for as many completions.
-    fn run(&mut self, descs: &[Descriptor]) -> Vec<Completion> {
-        for (i, d) in descs.iter().enumerate() {
-            self.end.sq.stage(&Descriptor { user_data: i as u64, ..*d }).expect("ring has room");
-        }
-        self.end.sq.publish();
-        self.kick();
-        let mut out = Vec::new();
-        let ok = common::wait_until(Duration::from_secs(5), || {
-            while let Ok(Some(c)) = self.end.cq.pop() {
-                out.push(c);
-            }
-            self.end.cq.release();
-            if self.qm.sq_flags().load(Ordering::SeqCst) & SQ_NEED_WAKEUP != 0 {
-                self.kick();
-            }
-            out.len() >= descs.len()
-        });
-        assert!(ok, "{} of {} completions", out.len(), descs.len());
-        out.sort_by_key(|c| c.user_data);
-        out
-    }
 }
 
 /// Corrupt ring indices written into a queue's memfd fault that queue

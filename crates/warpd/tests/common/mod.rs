@@ -12,7 +12,14 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use warpdrive::{Buffer, Pool, Queue, Req, Runtime, Status};
-use wd_proto::{FrameError, Request, Response, PROTO_VERSION};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use wd_abi::layout::SQ_NEED_WAKEUP;
+use wd_abi::{Completion, Descriptor};
+use wd_proto::{ErrorCode, FrameError, Request, Response, PROTO_VERSION};
+use wd_ring::{QueueMem, UserEnd};
+use wd_sys::Mapping;
 
 /// Engines unpinned (several daemons and clients share two cores) and the
 /// default idle spin: the device section every test config starts with.
@@ -261,6 +268,11 @@ impl ChildProc {
                 panic!("{} {}: exited without reporting ({st:?})", self.role, self.pid())
             }
         }
+    }
+
+    /// A report line already received, if any (never waits).
+    pub fn try_line(&mut self) -> Option<String> {
+        self.lines.try_recv().ok()
     }
 
     /// The next report line, which must start with `word`; returns the rest.
@@ -638,3 +650,81 @@ pub fn packet(body: &[u8]) -> Vec<u8> {
     p.extend_from_slice(body);
     p
 }
+
+/// A raw queue: the broker's memfd mapped by hand, descriptors written
+/// without the library.
+pub struct RawQueue {
+    pub id: u32,
+    pub qm: QueueMem<Mapping>,
+    pub end: UserEnd<Mapping>,
+    _fd: OwnedFd,
+}
+
+impl RawQueue {
+    pub fn open(r: &Raw, depth: u32, bind_slots: u32) -> RawQueue {
+        RawQueue::open_on(r, "dma", depth, bind_slots)
+    }
+
+    /// [`RawQueue::open`] on device `device`.
+    pub fn open_on(r: &Raw, device: &str, depth: u32, bind_slots: u32) -> RawQueue {
+        let req = Request::OpenQueue {
+            device: device.into(),
+            depth,
+            weight: 1,
+            eventfd: false,
+            allowed_ops: None,
+            bind_slots,
+        };
+        // A connection of the same user that just closed may still be
+        // releasing its queues (its thread drains them): its share of the
+        // quota comes back a moment later, so a quota refusal is retried.
+        let t0 = std::time::Instant::now();
+        loop {
+            let (resp, mut fds) = r.call(&req, &[]).unwrap();
+            match resp {
+                Response::Queue(desc) => return RawQueue::attach(desc.queue, fds.remove(0)),
+                Response::Error { code: ErrorCode::Quota, .. } if t0.elapsed() < Duration::from_secs(10) => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => panic!("open_queue: {other:?}"),
+            }
+        }
+    }
+
+    pub fn attach(id: u32, fd: OwnedFd) -> RawQueue {
+        let len = wd_sys::verify_sealed(&fd, 0).unwrap() as usize;
+        let qm = QueueMem::attach(Arc::new(Mapping::map_shared(&fd, len).unwrap())).unwrap();
+        let end = qm.user_end();
+        RawQueue { id, qm, end, _fd: fd }
+    }
+
+    pub fn kick(&self) {
+        let d = self.qm.doorbell();
+        d.fetch_add(1, Ordering::SeqCst);
+        let _ = wd_sys::futex::wake(d, 1);
+    }
+
+    /// Publishes `descs` (user_data = index) and waits for as many completions.
+    pub fn run(&mut self, descs: &[Descriptor]) -> Vec<Completion> {
+        for (i, d) in descs.iter().enumerate() {
+            self.end.sq.stage(&Descriptor { user_data: i as u64, ..*d }).expect("ring has room");
+        }
+        self.end.sq.publish();
+        self.kick();
+        let mut out = Vec::new();
+        let ok = wait_until(Duration::from_secs(5), || {
+            while let Ok(Some(c)) = self.end.cq.pop() {
+                out.push(c);
+            }
+            self.end.cq.release();
+            if self.qm.sq_flags().load(Ordering::SeqCst) & SQ_NEED_WAKEUP != 0 {
+                self.kick();
+            }
+            out.len() >= descs.len()
+        });
+        assert!(ok, "{} of {} completions", out.len(), descs.len());
+        out.sort_by_key(|c| c.user_data);
+        out
+    }
+}
+
