@@ -123,12 +123,35 @@ struct RtInner {
     mem: Arc<Owner>,
     /// Set when the devices are the broker's.
     daemon: Option<DaemonRt>,
+    /// Fork generation of the process that started the devices.
+    fork_gen: u64,
+}
+
+impl RtInner {
+    fn new(devices: Vec<Arc<DeviceHost>>, daemon: Option<DaemonRt>) -> RtInner {
+        RtInner { devices, mem: Arc::new(Owner::new()), daemon, fork_gen: wd_sys::fork::generation() }
+    }
+
+    /// The in-process devices, or `Forked` in a child of the process that
+    /// started them: their engine threads, their queues' memory
+    /// (`MADV_DONTFORK`) and their locks are all the parent's.
+    fn local(&self) -> Result<&[Arc<DeviceHost>], Error> {
+        if wd_sys::fork::generation() != self.fork_gen {
+            return Err(Error::Forked);
+        }
+        Ok(&self.devices)
+    }
 }
 
 /// Entry point: finds devices and opens queues on them.
 ///
 /// `Runtime` is cheap to clone; devices stop when the last clone and the
 /// last queue are gone.
+///
+/// After fork(2), a child's copy of a broker runtime reconnects on first
+/// use and works. A child's copy of an embedded runtime answers every call
+/// that would reach its devices with [`Error::Forked`]: the engines exist
+/// only in the parent. The child starts its own with [`Runtime::embedded`].
 #[derive(Clone)]
 pub struct Runtime {
     inner: Arc<RtInner>,
@@ -159,9 +182,7 @@ impl Runtime {
     pub fn connect(path: &str) -> Result<Runtime, Error> {
         let conn = Arc::new(Conn::connect(path)?);
         let daemon = DaemonRt { conn: Mutex::new((wd_sys::fork::generation(), conn)), path: path.to_string() };
-        Ok(Runtime {
-            inner: Arc::new(RtInner { devices: Vec::new(), mem: Arc::new(Owner::new()), daemon: Some(daemon) }),
-        })
+        Ok(Runtime { inner: Arc::new(RtInner::new(Vec::new(), Some(daemon))) })
     }
 
     /// True when the devices are the broker's.
@@ -212,7 +233,7 @@ impl Runtime {
             let dev = Arc::new(wd_zip::ZipDevice::new(&format!("zip{i}"), node));
             devices.push(DeviceHost::start(dev, &host_cfg)?);
         }
-        Ok(Runtime { inner: Arc::new(RtInner { devices, mem: Arc::new(Owner::new()), daemon: None }) })
+        Ok(Runtime { inner: Arc::new(RtInner::new(devices, None)) })
     }
 
     /// Every device, with its capabilities and load.
@@ -223,20 +244,20 @@ impl Runtime {
                 other => Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
             };
         }
-        Ok(self.inner.devices.iter().map(|h| h.info().describe(h.engines() as u32, h.queue_count() as u32)).collect())
+        Ok(self.inner.local()?.iter().map(|h| h.info().describe(h.engines() as u32, h.queue_count() as u32)).collect())
     }
 
     fn find(&self, name: &str) -> Result<&Arc<DeviceHost>, Error> {
         if self.inner.daemon.is_some() {
             return Err(Error::Unavailable("not available through warpd".into()));
         }
+        let devices = self.inner.local()?;
         // An exact device name wins; otherwise the least loaded device of
         // that driver.
-        if let Some(h) = self.inner.devices.iter().find(|h| h.info().name == name) {
+        if let Some(h) = devices.iter().find(|h| h.info().name == name) {
             return Ok(h);
         }
-        self.inner
-            .devices
+        devices
             .iter()
             .filter(|h| h.info().driver == name)
             .min_by_key(|h| h.queue_count())
@@ -266,7 +287,10 @@ impl Runtime {
     fn region_owner(&self) -> Result<RegionOwner, Error> {
         Ok(match &self.inner.daemon {
             Some(d) => RegionOwner::Daemon(d.conn()?),
-            None => RegionOwner::Local(self.inner.mem.clone()),
+            None => {
+                self.inner.local()?;
+                RegionOwner::Local(self.inner.mem.clone())
+            }
         })
     }
 
