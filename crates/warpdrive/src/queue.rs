@@ -263,6 +263,11 @@ impl Queue {
         self.q._fd.as_fd()
     }
 
+    /// True in a forked child of the process that opened the queue.
+    pub(crate) fn is_inherited(&self) -> bool {
+        self.q.ring.live().is_err()
+    }
+
     /// Changes how this queue waits.
     pub fn set_wait_mode(&mut self, mode: WaitMode) -> Result<(), Error> {
         self.q.ring.live()?;

@@ -153,3 +153,29 @@ fn inherited_zip_fails_cleanly_in_a_child() {
     let mut zip = slot.unwrap();
     assert_eq!(zip.decompress(warpdrive::comp::Format::Gzip, &packed).unwrap(), data);
 }
+
+/// The `digest` front ends (`crypto::Sha256`, `crypto::HmacSha256`) keep a
+/// process-wide runtime and a queue per thread behind the scenes; a child
+/// whose parent used them (from the forking thread) gets its own, and a
+/// correct answer, instead of the parent's dead ones.
+#[test]
+fn digest_front_ends_work_in_a_child_after_the_parent_used_them() {
+    use digest::{Digest, Mac};
+    let want = warpdrive::crypto::Sha256::digest(b"abc").to_vec();
+    let mut m = warpdrive::crypto::HmacSha256::new_from_slice(b"key").unwrap();
+    m.update(b"message");
+    let want_mac = m.finalize().into_bytes().to_vec();
+    let code = fork_and_wait(Duration::from_secs(20), || {
+        if warpdrive::crypto::Sha256::digest(b"abc").to_vec() != want {
+            return 1;
+        }
+        let mut m = warpdrive::crypto::HmacSha256::new_from_slice(b"key").unwrap();
+        m.update(b"message");
+        if m.finalize().into_bytes().to_vec() != want_mac {
+            return 2;
+        }
+        0
+    });
+    assert_eq!(code, 0, "child check {code} failed (101: panicked)");
+    assert_eq!(warpdrive::crypto::Sha256::digest(b"abc").to_vec(), want);
+}
