@@ -98,3 +98,35 @@ fn every_public_method_in_a_child_of_a_daemon_client() {
     run(&d, Some(0xff));
     run(&d, Some(0x00));
 }
+
+/// Session ids are per connection, so the child's own first session has the
+/// same id as the parent's. Dropping the inherited key in the child must
+/// not close it (nor the parent's): the session is the parent's.
+#[test]
+fn inherited_session_handles_close_nothing_in_a_child() {
+    use warpdrive::crypto::{CipherAlg, CipherKey};
+    let d = Daemon::start("fork-sessions", "[[device]]\ndriver = \"sec\"\npin = false\n");
+    let rt = d.runtime();
+    let key = CipherKey::new(&rt, "sec", CipherAlg::AesCtr, &[1u8; 16]).unwrap();
+    let mut q = rt.queue("sec").unwrap();
+    let data = vec![0x42u8; 256];
+    let want = key.encrypt(&mut q, &[3u8; 16], &data).unwrap();
+    let mut slot = Some(key);
+    let code = fork_and_wait(Duration::from_secs(20), || {
+        let inherited = slot.take().unwrap();
+        // The child's own key and queue (the runtime reconnects).
+        let Ok(own) = CipherKey::new(&rt, "sec", CipherAlg::AesCtr, &[1u8; 16]) else { return 1 };
+        let Ok(mut q) = rt.queue("sec") else { return 2 };
+        if own.encrypt(&mut q, &[3u8; 16], &data).ok().as_ref() != Some(&want) {
+            return 3;
+        }
+        drop(inherited);
+        if own.encrypt(&mut q, &[3u8; 16], &data).ok().as_ref() != Some(&want) {
+            return 4;
+        }
+        0
+    });
+    assert_eq!(code, 0, "child check {code} failed (4: dropping the inherited key closed the child's own)");
+    let key = slot.unwrap();
+    assert_eq!(key.encrypt(&mut q, &[3u8; 16], &data).unwrap(), want);
+}

@@ -29,6 +29,7 @@ use wd_abi::{Opcode, Status};
 pub use wd_sec::{CipherAlg, DigestAlg, MacAlg, SecError};
 use zeroize::Zeroizing;
 
+use crate::runtime::SessionRef;
 use crate::{Buffer, Done, Error, Queue, Req, Runtime};
 
 /// What a crypto call can fail with.
@@ -73,6 +74,7 @@ struct Session {
     rt: Runtime,
     dev: String,
     id: u32,
+    issued: SessionRef,
 }
 
 impl Session {
@@ -81,14 +83,16 @@ impl Session {
     }
 
     fn open_params(rt: &Runtime, dev: &str, kind: u32, params: &[u8]) -> Result<Session, CryptoError> {
-        let id = rt.create_session(dev, kind, params).map_err(session_err)?;
-        Ok(Session { rt: rt.clone(), dev: dev.to_string(), id })
+        let s = rt.open_session(dev, kind, params).map_err(session_err)?;
+        Ok(Session { rt: rt.clone(), dev: dev.to_string(), id: s.id, issued: s })
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        let _ = self.rt.close_session(&self.dev, self.id);
+        // Not in a forked child: the id is the parent's (or, through the
+        // broker, may be the child's own session with the same number).
+        let _ = self.rt.close_session_ref(&self.dev, self.issued);
     }
 }
 

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::sync::Mutex;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use wd_device::{DeviceHost, DeviceStats, HostConfig, Owner};
 
@@ -71,20 +73,76 @@ pub type DeviceSummary = wd_proto::DeviceDesc;
 /// The broker side of a runtime.
 struct DaemonRt {
     /// Reopened after fork: a child must not share its parent's connection.
-    conn: Mutex<(u64, Arc<Conn>)>,
+    conn: Mutex<DaemonConn>,
     path: String,
 }
 
+/// A session id with the issuer that gave it: the process (fork
+/// generation) and, through the broker, the connection. Ids are per
+/// connection (per runtime, embedded): a forked child's or a reconnected
+/// runtime's own first session gets the number an older one had, so an id
+/// is closed only where it was issued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SessionRef {
+    /// The id requests name.
+    pub(crate) id: u32,
+    issuer: (u64, u64),
+}
+
+/// Numbers broker connections within a process (with the fork generation,
+/// across processes too).
+static CONN_EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// The connection in use, and what was created on it.
+struct DaemonConn {
+    /// Fork generation of the process that opened it.
+    gen: u64,
+    /// Which of this process's connections it is.
+    epoch: u64,
+    conn: Arc<Conn>,
+    /// Sessions created on this connection. Session ids are per connection:
+    /// a forked child's (or a reconnected runtime's) own first session has
+    /// the number the parent's (or the lost connection's) had, so an id is
+    /// closed only on the connection that issued it.
+    sessions: HashSet<u32>,
+}
+
+impl DaemonConn {
+    fn open(path: &str) -> Result<DaemonConn, Error> {
+        let conn = Arc::new(Conn::connect(path)?);
+        let epoch = CONN_EPOCH.fetch_add(1, Ordering::Relaxed) + 1;
+        Ok(DaemonConn { gen: wd_sys::fork::generation(), epoch, conn, sessions: HashSet::new() })
+    }
+
+    fn issuer(&self) -> (u64, u64) {
+        (self.gen, self.epoch)
+    }
+
+    /// Still this process's, and the broker still there.
+    fn current(&self) -> bool {
+        self.gen == wd_sys::fork::generation() && self.conn.alive()
+    }
+}
+
 impl DaemonRt {
+    fn lock(&self) -> MutexGuard<'_, DaemonConn> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn conn(&self) -> Result<Arc<Conn>, Error> {
-        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let gen = wd_sys::fork::generation();
-        if c.0 != gen || !c.1.alive() {
+        self.conn_and_issuer().map(|(c, _)| c)
+    }
+
+    /// The connection (reopened if it is not this process's or the broker
+    /// went away) and its issuer identity, read together.
+    fn conn_and_issuer(&self) -> Result<(Arc<Conn>, (u64, u64)), Error> {
+        let mut c = self.lock();
+        if !c.current() {
             // A forked child, or a broker that restarted: reconnect now,
             // on first use, rather than fail.
-            *c = (gen, Arc::new(Conn::connect(&self.path)?));
+            *c = DaemonConn::open(&self.path)?;
         }
-        Ok(c.1.clone())
+        Ok((c.conn.clone(), c.issuer()))
     }
 }
 
@@ -180,8 +238,7 @@ impl Runtime {
 
     /// A runtime whose devices are the broker's at socket `path`.
     pub fn connect(path: &str) -> Result<Runtime, Error> {
-        let conn = Arc::new(Conn::connect(path)?);
-        let daemon = DaemonRt { conn: Mutex::new((wd_sys::fork::generation(), conn)), path: path.to_string() };
+        let daemon = DaemonRt { conn: Mutex::new(DaemonConn::open(path)?), path: path.to_string() };
         Ok(Runtime { inner: Arc::new(RtInner::new(Vec::new(), Some(daemon))) })
     }
 
@@ -308,21 +365,72 @@ impl Runtime {
     /// example a cipher key or a compression stream). Requests name it by
     /// the returned id in [`crate::Req::session`].
     pub fn create_session(&self, name: &str, kind: u32, params: &[u8]) -> Result<u32, Error> {
+        self.open_session(name, kind, params).map(|s| s.id)
+    }
+
+    /// [`Runtime::create_session`], remembering who issued the id.
+    pub(crate) fn open_session(&self, name: &str, kind: u32, params: &[u8]) -> Result<SessionRef, Error> {
         if let Some(d) = &self.inner.daemon {
             let req = wd_proto::Request::CreateSession { device: name.to_string(), kind, params: params.to_vec() };
-            return match d.conn()?.call(&req, &[])?.0 {
-                wd_proto::Response::Session { session } => Ok(session),
+            let (conn, issuer) = d.conn_and_issuer()?;
+            return match conn.call(&req, &[])?.0 {
+                wd_proto::Response::Session { session } => {
+                    let mut c = d.lock();
+                    // Recorded against the connection that issued it (if
+                    // that one is still in use).
+                    if c.issuer() == issuer {
+                        c.sessions.insert(session);
+                    }
+                    Ok(SessionRef { id: session, issuer })
+                }
                 other => Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
             };
         }
-        self.find(name)?.create_session(&self.inner.mem, kind, params).map_err(Error::Status)
+        let id = self.find(name)?.create_session(&self.inner.mem, kind, params).map_err(Error::Status)?;
+        Ok(SessionRef { id, issuer: (self.inner.fork_gen, 0) })
     }
 
     /// Closes a session; `false` if `name` has no such session of ours.
+    ///
+    /// A session belongs to the process and connection that created it: in
+    /// a forked child, or after the broker restarted, an id from before
+    /// names nothing of ours (`false`; through the broker), or is `Forked`
+    /// (embedded), and nothing is closed.
     pub fn close_session(&self, name: &str, id: u32) -> Result<bool, Error> {
+        self.close(name, id, None)
+    }
+
+    /// Closes a session if its id is still the issuer's; `false` (and
+    /// nothing closed) in a forked child or after a reconnection. What the
+    /// handles that own a session call when dropped.
+    pub(crate) fn close_session_ref(&self, name: &str, s: SessionRef) -> Result<bool, Error> {
+        if self.inner.daemon.is_none() && s.issuer.0 != wd_sys::fork::generation() {
+            return Ok(false);
+        }
+        self.close(name, s.id, Some(s.issuer))
+    }
+
+    fn close(&self, name: &str, id: u32, issuer: Option<(u64, u64)>) -> Result<bool, Error> {
         if let Some(d) = &self.inner.daemon {
+            let conn = {
+                let mut c = d.lock();
+                // Never reconnect to close: a new connection has none of
+                // the old one's sessions, but may have its own by that id.
+                if !c.current() || issuer.is_some_and(|i| i != c.issuer()) || !c.sessions.remove(&id) {
+                    return Ok(false);
+                }
+                c.conn.clone()
+            };
             let req = wd_proto::Request::CloseSession { device: name.to_string(), session: id };
-            return Ok(d.conn()?.call(&req, &[]).is_ok());
+            let closed = conn.call(&req, &[]).is_ok();
+            if !closed {
+                // Not on that device, say: still ours, still to close.
+                let mut c = d.lock();
+                if Arc::ptr_eq(&c.conn, &conn) {
+                    c.sessions.insert(id);
+                }
+            }
+            return Ok(closed);
         }
         Ok(self.find(name)?.close_session(&self.inner.mem, id))
     }
