@@ -25,6 +25,7 @@ use wd_abi::{Opcode, Status, CQE_FLAG_MORE};
 use wd_zip::{kind, SessionParams, ZipParams};
 pub use wd_zip::{Flush, Format, ZipError};
 
+use crate::runtime::SessionRef;
 use crate::{Buffer, Done, Error, Queue, Req, Runtime, SubmitError, Ticket};
 
 /// What can go wrong compressing or decompressing.
@@ -227,13 +228,15 @@ impl Zip {
         check(q.wait_for(t)?)
     }
 
-    fn session(&self, k: u32, format: Format, level: u8) -> Result<u32, CompError> {
+    fn session(&self, k: u32, format: Format, level: u8) -> Result<SessionRef, CompError> {
         let p = SessionParams { format, level, window_log: 0, limit: self.limit };
-        Ok(self.rt.create_session(&self.dev, k, &p.encode())?)
+        Ok(self.rt.open_session(&self.dev, k, &p.encode())?)
     }
 
-    fn close(&self, id: u32) {
-        let _ = self.rt.close_session(&self.dev, id);
+    /// Closes a session of ours; nothing in a forked child, where the id
+    /// is the parent's (see `Runtime::close_session_ref`).
+    fn close(&self, s: SessionRef) {
+        let _ = self.rt.close_session_ref(&self.dev, s);
     }
 }
 
@@ -385,7 +388,7 @@ impl Parallel {
 }
 
 enum EncMode {
-    Stream(u32),
+    Stream(SessionRef),
     Blocks(Box<Parallel>),
 }
 
@@ -437,7 +440,7 @@ impl<W: Write> Encoder<W> {
     fn process(&mut self, flush: Flush) -> Result<(), CompError> {
         match &mut self.mode {
             EncMode::Stream(sess) => {
-                let sess = *sess;
+                let sess = sess.id;
                 let mut src = std::mem::take(&mut self.inbuf);
                 loop {
                     let cap = compress_bound(src.len()).max(64 << 10);
@@ -551,7 +554,7 @@ impl<W: Write> Drop for Encoder<W> {
 pub struct Decoder<'z, R: Read> {
     zip: ZipRef<'z>,
     r: R,
-    sess: u32,
+    sess: SessionRef,
     format: Format,
     src: Vec<u8>,
     src_pos: usize,
@@ -644,7 +647,7 @@ impl<'z, R: Read> Decoder<'z, R> {
         let dst = std::mem::take(&mut self.out);
         let dst = if dst.len() == 4 * DEFAULT_BLOCK { dst } else { vec![0; 4 * DEFAULT_BLOCK] };
         let req = Req {
-            session: self.sess,
+            session: self.sess.id,
             params: [p.encode(), 0],
             src: Buffer::Heap(chunk),
             dst: Buffer::Heap(dst),

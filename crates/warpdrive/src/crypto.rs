@@ -23,12 +23,13 @@
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 use wd_abi::{Opcode, Status};
 pub use wd_sec::{CipherAlg, DigestAlg, MacAlg, SecError};
 use zeroize::Zeroizing;
 
+use crate::runtime::SessionRef;
 use crate::{Buffer, Done, Error, Queue, Req, Runtime};
 
 /// What a crypto call can fail with.
@@ -73,6 +74,7 @@ struct Session {
     rt: Runtime,
     dev: String,
     id: u32,
+    issued: SessionRef,
 }
 
 impl Session {
@@ -81,14 +83,16 @@ impl Session {
     }
 
     fn open_params(rt: &Runtime, dev: &str, kind: u32, params: &[u8]) -> Result<Session, CryptoError> {
-        let id = rt.create_session(dev, kind, params).map_err(session_err)?;
-        Ok(Session { rt: rt.clone(), dev: dev.to_string(), id })
+        let s = rt.open_session(dev, kind, params).map_err(session_err)?;
+        Ok(Session { rt: rt.clone(), dev: dev.to_string(), id: s.id, issued: s })
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        let _ = self.rt.close_session(&self.dev, self.id);
+        // Not in a forked child: the id is the parent's (or, through the
+        // broker, may be the child's own session with the same number).
+        let _ = self.rt.close_session_ref(&self.dev, self.issued);
     }
 }
 
@@ -425,11 +429,26 @@ struct Shared {
     rt: Runtime,
 }
 
-fn shared() -> Result<&'static Shared, CryptoError> {
-    static RT: OnceLock<Result<Shared, String>> = OnceLock::new();
-    RT.get_or_init(|| Runtime::embedded().map(|rt| Shared { rt }).map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|e| CryptoError::Queue(Error::Unavailable(e.clone())))
+/// The process-wide runtime of the `digest` front ends, started on first
+/// use, and again in a forked child (whose copy of the parent's has no
+/// engines).
+fn shared() -> Result<Shared, CryptoError> {
+    static RT: Mutex<Option<(u64, Runtime)>> = Mutex::new(None);
+    let gen = wd_sys::fork::generation();
+    let current = |slot: &Option<(u64, Runtime)>| slot.as_ref().filter(|(g, _)| *g == gen).map(|(_, rt)| rt.clone());
+    if let Some(rt) = current(&RT.lock().unwrap_or_else(|p| p.into_inner())) {
+        return Ok(Shared { rt });
+    }
+    // Started outside the lock, so that a fork by another thread meanwhile
+    // leaves the child no lock held forever.
+    let rt = Runtime::embedded().map_err(|e| CryptoError::Queue(Error::Unavailable(e.to_string())))?;
+    let mut slot = RT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(rt) = current(&slot) {
+        // Another thread got there first; ours stops when dropped.
+        return Ok(Shared { rt });
+    }
+    *slot = Some((gen, rt.clone()));
+    Ok(Shared { rt })
 }
 
 thread_local! {
@@ -437,11 +456,15 @@ thread_local! {
 }
 
 fn with_queue<T>(f: impl FnOnce(&mut Queue) -> Result<T, CryptoError>) -> Result<T, CryptoError> {
-    let sh = shared()?;
     QUEUE.with(|q| {
         let mut q = q.borrow_mut();
+        // The forking thread's queue, inherited by a child: dropping it
+        // leaks it there, untouched; open the child's own.
+        if q.as_ref().is_some_and(Queue::is_inherited) {
+            *q = None;
+        }
         if q.is_none() {
-            *q = Some(sh.rt.queue("sec")?);
+            *q = Some(shared()?.rt.queue("sec")?);
         }
         f(q.as_mut().expect("just set"))
     })

@@ -22,6 +22,7 @@ pub use wd_hpre::{KeyType, Scheme, SigFormat};
 use zeroize::Zeroizing;
 
 use crate::crypto::{check, CryptoError};
+use crate::runtime::SessionRef;
 use crate::{Buffer, Done, Error, Queue, Req, Runtime};
 
 fn run(q: &mut Queue, req: Req) -> Result<Done, CryptoError> {
@@ -51,6 +52,7 @@ struct Session {
     rt: Runtime,
     dev: String,
     id: u32,
+    issued: SessionRef,
 }
 
 impl Session {
@@ -63,14 +65,15 @@ impl Session {
         fmt: SigFormat,
     ) -> Result<Session, CryptoError> {
         let params = wd_hpre::encode_session_fmt(scheme, key, fmt);
-        let id = rt.create_session(dev, kind, &params)?;
-        Ok(Session { rt: rt.clone(), dev: dev.to_string(), id })
+        let s = rt.open_session(dev, kind, &params)?;
+        Ok(Session { rt: rt.clone(), dev: dev.to_string(), id: s.id, issued: s })
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        let _ = self.rt.close_session(&self.dev, self.id);
+        // Only where the id was issued (see `Runtime::close_session_ref`).
+        let _ = self.rt.close_session_ref(&self.dev, self.issued);
     }
 }
 

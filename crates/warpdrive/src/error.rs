@@ -28,8 +28,9 @@ pub enum Error {
     /// The device is gone; in-flight requests will never complete.
     #[error("device lost")]
     DeviceLost,
-    /// This handle was created by the parent of a fork; reopen in the child.
-    #[error("queue handle inherited across fork(); open a new queue in this process")]
+    /// This handle (a queue, or an embedded runtime) was created by the
+    /// parent of a fork; open a new one in the child.
+    #[error("handle inherited across fork(); open a new one in this process")]
     Forked,
     /// Nothing is in flight, so there is nothing to wait for.
     #[error("no request in flight")]

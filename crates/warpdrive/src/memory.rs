@@ -34,10 +34,23 @@ struct RegionInner {
     map: Arc<Mapping>,
     fd: OwnedFd,
     owner: RegionOwner,
+    /// Fork generation of the process that registered the region.
+    fork_gen: u64,
+}
+
+/// True in a child of the process whose fork generation is `gen`.
+fn inherited(gen: u64) -> bool {
+    wd_sys::fork::generation() != gen
 }
 
 impl Drop for RegionInner {
     fn drop(&mut self) {
+        if inherited(self.fork_gen) {
+            // A forked child's copy: the registration is the parent's (its
+            // table, whose lock an engine thread may have held at fork, or
+            // its connection). Only our own mapping goes.
+            return;
+        }
         // No request names the region any more (buffers in flight keep the
         // region alive through their pool). Locally, unregistering waits
         // for any engine still using this owner's memory.
@@ -55,6 +68,11 @@ impl Drop for RegionInner {
 /// A registered region: a sealed memfd mapped by this process and
 /// registered with the devices, which may then read and write it by
 /// (region id, offset, length) with zero copies.
+///
+/// Regions are ordinary shared memory: a forked child inherits the mapping
+/// and sees the same bytes as its parent, but not the registration, which
+/// names the parent's devices or connection (see [`Pool`] for what a child
+/// may do with an inherited pool).
 #[derive(Clone)]
 pub struct Region {
     inner: Arc<RegionInner>,
@@ -62,6 +80,7 @@ pub struct Region {
 
 impl Region {
     pub(crate) fn new(owner: RegionOwner, len: usize) -> Result<Region, Error> {
+        let fork_gen = wd_sys::fork::generation();
         let len = len.div_ceil(4096).max(1) * 4096;
         let fd = wd_sys::create_sealed("wd-region", len as u64)?;
         let map = Arc::new(Mapping::map_shared(&fd, len)?);
@@ -77,7 +96,7 @@ impl Region {
                 }
             }
         };
-        Ok(Region { inner: Arc::new(RegionInner { id, map, fd, owner }) })
+        Ok(Region { inner: Arc::new(RegionInner { id, map, fd, owner, fork_gen }) })
     }
 
     /// Region id, as named in descriptors.
@@ -115,6 +134,14 @@ struct PoolInner {
 
 /// Fixed-size buffers carved from one registered region, like a DPDK
 /// mempool. Allocation and release are a short critical section.
+///
+/// In a forked child an inherited pool hands out nothing ([`Pool::alloc`]
+/// is `None`, [`Pool::available`] is 0): every block of its region is
+/// shared with the parent, which may allocate any block that was free at
+/// fork time, so a block the child allocated could be the parent's too.
+/// Buffers inherited from the parent still read the shared bytes, and
+/// dropping them in the child gives nothing back (the parent still owns
+/// them). Open a pool in the child instead.
 #[derive(Clone)]
 pub struct Pool {
     inner: Arc<PoolInner>,
@@ -133,6 +160,9 @@ impl Pool {
 
     /// A buffer of the pool's block size, or `None` when all are in use.
     pub fn alloc(&self) -> Option<Buf> {
+        if inherited(self.inner.region.inner.fork_gen) {
+            return None;
+        }
         let idx = self.inner.free.lock().unwrap_or_else(|p| p.into_inner()).pop()?;
         Some(Buf { pool: self.inner.clone(), idx, len: self.inner.block })
     }
@@ -144,6 +174,9 @@ impl Pool {
 
     /// Free buffers now.
     pub fn available(&self) -> usize {
+        if inherited(self.inner.region.inner.fork_gen) {
+            return 0;
+        }
         self.inner.free.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
@@ -222,6 +255,10 @@ impl Buf {
 
 impl Drop for Buf {
     fn drop(&mut self) {
+        if inherited(self.pool.region.inner.fork_gen) {
+            // The parent's block: the parent gives it back, not us.
+            return;
+        }
         self.pool.free.lock().unwrap_or_else(|p| p.into_inner()).push(self.idx);
     }
 }

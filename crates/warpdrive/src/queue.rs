@@ -1,5 +1,7 @@
 //! The user's queue.
 
+mod ring;
+
 use std::collections::VecDeque;
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -12,7 +14,7 @@ use wd_abi::{BufRef, Completion, Descriptor, Opcode, QueueState, Status};
 use wd_device::{BindTable, DeviceHost, Perms, QueueId};
 
 use crate::daemon::Conn;
-use wd_ring::{QueueMem, UserEnd};
+use ring::{Live, QueueRing};
 use wd_sys::{futex, EventFd, Mapping};
 
 use crate::{Buffer, Done, Error, Req, SubmitError, Ticket};
@@ -91,8 +93,8 @@ struct Inner {
     _fd: OwnedFd,
     /// Identity of the owner whose regions the device checks `Buf`s against.
     owner_key: usize,
-    qmem: QueueMem<Mapping>,
-    end: UserEnd<Mapping>,
+    /// The shared memory: reached only through [`QueueRing::live`].
+    ring: QueueRing,
     /// Free SVA binding slots (embedded; the broker allocates its own).
     free_binds: Vec<u32>,
     /// The broker went away: everything in flight completes `DeviceLost`.
@@ -111,7 +113,6 @@ struct Inner {
     scratch: Vec<Done>,
     eventfd: Option<EventFd>,
     wait: WaitMode,
-    fork_gen: u64,
     broken: Option<String>,
     closed: bool,
     max_request: u32,
@@ -120,6 +121,15 @@ struct Inner {
 /// A private queue on one device: a submission ring, a completion ring
 /// and a doorbell in a sealed memfd. Not `Sync`: one thread submits and
 /// reaps at a time (open a queue per thread, as with io_uring).
+///
+/// # After fork(2)
+/// The queue's memory is `MADV_DONTFORK`: a child does not have it. In a
+/// child, every method that returns a `Result` returns [`Error::Forked`]
+/// and touches neither the memory nor the device; [`Queue::disarm`] does
+/// nothing; [`Queue::id`], [`Queue::device`], [`Queue::in_flight`] and
+/// [`Queue::depth`] answer the parent's values from the handle, and
+/// [`Queue::memfd`] and [`Queue::as_fd`] the inherited descriptors. Dropping
+/// it leaks the handle. Open a new queue in the child.
 pub struct Queue {
     q: ManuallyDrop<Inner>,
 }
@@ -196,9 +206,8 @@ impl Queue {
         opts: &QueueOptions,
     ) -> Result<Queue, Error> {
         // The same validation whoever created the queue.
-        let qmem = QueueMem::attach(map).map_err(|e| Error::DeviceProtocol(e.to_string()))?;
-        let end = qmem.user_end();
-        let max_in_flight = qmem.layout().cq_entries;
+        let ring = QueueRing::attach(map)?;
+        let max_in_flight = ring.cq_entries();
         Ok(Queue {
             q: ManuallyDrop::new(Inner {
                 backend,
@@ -206,8 +215,7 @@ impl Queue {
                 device,
                 _fd: fd,
                 owner_key,
-                qmem,
-                end,
+                ring,
                 free_binds,
                 lost: false,
                 asym: false,
@@ -221,7 +229,6 @@ impl Queue {
                 scratch: Vec::new(),
                 eventfd,
                 wait: opts.wait,
-                fork_gen: wd_sys::fork::generation(),
                 broken: None,
                 closed: false,
                 max_request,
@@ -246,7 +253,7 @@ impl Queue {
 
     /// Submission ring size.
     pub fn depth(&self) -> u32 {
-        self.q.end.sq.capacity()
+        self.q.ring.sq_entries()
     }
 
     /// The sealed memfd holding the queue's rings. It is what the broker
@@ -256,8 +263,14 @@ impl Queue {
         self.q._fd.as_fd()
     }
 
+    /// True in a forked child of the process that opened the queue.
+    pub(crate) fn is_inherited(&self) -> bool {
+        self.q.ring.live().is_err()
+    }
+
     /// Changes how this queue waits.
     pub fn set_wait_mode(&mut self, mode: WaitMode) -> Result<(), Error> {
+        self.q.ring.live()?;
         if mode == WaitMode::Event && self.q.eventfd.is_none() {
             return Err(Error::Unavailable("queue opened without an eventfd".into()));
         }
@@ -268,8 +281,12 @@ impl Queue {
     /// Submits one request. On `Busy` the ring or the in-flight limit is
     /// full: reap completions ([`Queue::poll`], [`Queue::wait`]) and retry.
     pub fn submit(&mut self, req: Req) -> Result<Ticket, SubmitError> {
-        let t = self.q.stage(req)?;
-        self.q.publish();
+        let live = match self.q.ring.live() {
+            Ok(live) => live,
+            Err(e) => return Err(SubmitError::Failed(e, req)),
+        };
+        let t = self.q.stage(&live, req)?;
+        self.q.publish(&live);
         Ok(t)
     }
 
@@ -277,11 +294,12 @@ impl Queue {
     /// accepted ones are removed from `reqs`. Returns how many were
     /// accepted (publishing them with one store). `Ok(0)` means busy.
     pub fn submit_many(&mut self, reqs: &mut Vec<Req>, tickets: &mut Vec<Ticket>) -> Result<usize, Error> {
+        let live = self.q.ring.live()?;
         let mut n = 0;
         let mut pending = std::mem::take(reqs).into_iter();
         let mut err = None;
         for r in pending.by_ref() {
-            match self.q.stage(r) {
+            match self.q.stage(&live, r) {
                 Ok(t) => {
                     tickets.push(t);
                     n += 1;
@@ -298,7 +316,7 @@ impl Queue {
             }
         }
         reqs.extend(pending);
-        self.q.publish();
+        self.q.publish(&live);
         match err {
             Some(e) if n == 0 => Err(e),
             _ => Ok(n),
@@ -307,52 +325,58 @@ impl Queue {
 
     /// Moves every available completion into `out` without waiting.
     pub fn poll(&mut self, out: &mut Vec<Done>) -> Result<usize, Error> {
+        let live = self.q.ring.live()?;
         let before = out.len();
         out.extend(self.q.ready.drain(..));
         // Completions already posted are handed out even if the queue has
         // since faulted or stopped; the error comes when there are none.
-        self.q.reap(out)?;
+        self.q.reap(&live, out)?;
         let n = out.len() - before;
         if n == 0 {
-            self.q.check_usable()?;
+            self.q.check_state(&live)?;
         }
         Ok(n)
     }
 
     /// Waits until at least `min` completions were moved into `out`.
     pub fn wait(&mut self, min: usize, out: &mut Vec<Done>) -> Result<usize, Error> {
+        let live = self.q.ring.live()?;
         let before = out.len();
         let start = Instant::now();
         let mut spins = 0u32;
         loop {
             out.extend(self.q.ready.drain(..));
-            self.q.reap(out)?;
+            self.q.reap(&live, out)?;
             if out.len() - before >= min {
                 return Ok(out.len() - before);
             }
-            self.q.idle(start, &mut spins)?;
+            self.q.idle(&live, start, &mut spins)?;
         }
     }
 
     /// Waits for one request's completion (others are kept for later polls).
     pub fn wait_for(&mut self, t: Ticket) -> Result<Done, Error> {
-        self.q.wait_for(t)
+        let live = self.q.ring.live()?;
+        self.q.wait_for(&live, t)
     }
 
     /// Asks the device to signal the eventfd on the next completion. Returns
     /// `false` when completions are already waiting (poll instead of
     /// sleeping). Call before blocking on [`Queue::as_fd`] in a reactor.
     pub fn arm(&mut self) -> Result<bool, Error> {
-        self.q.check_usable()?;
+        let live = self.q.check_usable()?;
         if self.q.eventfd.is_none() {
             return Err(Error::Unavailable("queue opened without an eventfd".into()));
         }
-        Ok(self.q.arm())
+        Ok(self.q.arm(&live))
     }
 
-    /// Stops eventfd signalling and clears the eventfd.
+    /// Stops eventfd signalling and clears the eventfd. In a forked child
+    /// it does nothing: the queue's memory is not there, and the eventfd is
+    /// shared with the parent, whose wake-up it must not swallow.
     pub fn disarm(&mut self) {
-        self.q.qmem.cq_flags().fetch_and(!CQ_WANT_INTERRUPT, Ordering::Relaxed);
+        let Ok(live) = self.q.ring.live() else { return };
+        self.q.ring.mem(&live).cq_flags().fetch_and(!CQ_WANT_INTERRUPT, Ordering::Relaxed);
         if let Some(e) = &self.q.eventfd {
             let _ = e.drain();
         }
@@ -405,10 +429,15 @@ impl AsFd for Queue {
 }
 
 impl Inner {
-    fn check_usable(&self) -> Result<(), Error> {
-        if wd_sys::fork::generation() != self.fork_gen {
-            return Err(Error::Forked);
-        }
+    /// The fork check, then the queue's state: what every operation that
+    /// may touch the queue's memory starts with.
+    fn check_usable(&self) -> Result<Live, Error> {
+        let live = self.ring.live()?;
+        self.check_state(&live)?;
+        Ok(live)
+    }
+
+    fn check_state(&self, live: &Live) -> Result<(), Error> {
         if self.lost {
             return Err(Error::DeviceLost);
         }
@@ -418,7 +447,7 @@ impl Inner {
         if self.closed {
             return Err(Error::QueueStopped);
         }
-        match self.qmem.state() {
+        match self.ring.mem(live).state() {
             (QueueState::Active, _) => Ok(()),
             (QueueState::Stopped, _) => Err(Error::QueueStopped),
             (QueueState::Faulted, code) => Err(Error::QueueFaulted(code)),
@@ -526,8 +555,8 @@ impl Inner {
     }
 
     /// Writes one request's descriptor into the ring (unpublished).
-    fn stage(&mut self, mut req: Req) -> Result<Ticket, SubmitError> {
-        if let Err(e) = self.check_usable() {
+    fn stage(&mut self, live: &Live, mut req: Req) -> Result<Ticket, SubmitError> {
+        if let Err(e) = self.check_state(live) {
             return Err(SubmitError::Failed(e, req));
         }
         let foreign = |b: &Buffer| matches!(b, Buffer::Reg(r) if !r.registered_in(self.owner_key));
@@ -539,7 +568,7 @@ impl Inner {
         if too_large > self.max_request as usize {
             return Err(SubmitError::Failed(Error::TooLarge(too_large), req));
         }
-        if let Err(e) = self.room() {
+        if let Err(e) = self.room(live) {
             return Err(match e {
                 None => SubmitError::Busy(req),
                 Some(e) => SubmitError::Failed(e, req),
@@ -565,15 +594,15 @@ impl Inner {
         };
         let head = (req.opcode, req.flags, req.session, req.params);
         let Req { src: sbuf, dst: dbuf, .. } = req;
-        Ok(self.stage_raw(head, [src, dst], [sb, db], [sbuf, dbuf]))
+        Ok(self.stage_raw(live, head, [src, dst], [sb, db], [sbuf, dbuf]))
     }
 
     /// `Ok` when a descriptor fits now; `Err(None)` when busy.
-    fn room(&mut self) -> Result<(), Option<Error>> {
+    fn room(&mut self, live: &Live) -> Result<(), Option<Error>> {
         if self.in_flight >= self.max_in_flight {
             return Err(None);
         }
-        match self.end.sq.free() {
+        match self.ring.end(live).sq.free() {
             Ok(0) => Err(None),
             Ok(_) => Ok(()),
             Err(e) => {
@@ -586,6 +615,7 @@ impl Inner {
     /// Stages a descriptor whose room was checked by [`Inner::room`].
     fn stage_raw(
         &mut self,
+        live: &Live,
         (opcode, flags, session, params): (Opcode, u16, u32, [u64; 2]),
         refs: [BufRef; 2],
         binds: [u32; 2],
@@ -609,26 +639,26 @@ impl Inner {
         // Room was checked by `room()` and nothing consumed it since: the
         // only failure left would be a head the device moved backwards,
         // which `room()` has already validated.
-        let staged = self.end.sq.stage(&desc);
+        let staged = self.ring.end(live).sq.stage(&desc);
         debug_assert!(staged.is_ok());
         Ticket(user_data)
     }
 
     /// Publishes staged descriptors and wakes the device if it sleeps.
     #[inline]
-    fn publish(&mut self) {
-        self.end.sq.publish();
+    fn publish(&mut self, live: &Live) {
+        self.ring.end(live).sq.publish();
         // Dekker with the engine, which sets NEED_WAKEUP, fences, then
         // loads our tail: one of the two always sees the other. In-process,
         // the engine's membarrier fences for us.
         wd_sys::membarrier::light(self.asym);
-        if self.qmem.sq_flags().load(Ordering::Relaxed) & SQ_NEED_WAKEUP != 0 {
-            self.ring_doorbell();
+        if self.ring.mem(live).sq_flags().load(Ordering::Relaxed) & SQ_NEED_WAKEUP != 0 {
+            self.ring_doorbell(live);
         }
     }
 
-    fn ring_doorbell(&self) {
-        let d = self.qmem.doorbell();
+    fn ring_doorbell(&self, live: &Live) {
+        let d = self.ring.mem(live).doorbell();
         d.fetch_add(1, Ordering::SeqCst);
         let _ = futex::wake(d, 1);
     }
@@ -666,17 +696,17 @@ impl Inner {
     }
 
     /// Reaps every completion in the ring into `out`.
-    fn reap(&mut self, out: &mut Vec<Done>) -> Result<(), Error> {
+    fn reap(&mut self, live: &Live, out: &mut Vec<Done>) -> Result<(), Error> {
         if self.lost {
             self.complete_lost(out);
             return Ok(());
         }
-        if self.broken.is_some() || wd_sys::fork::generation() != self.fork_gen {
-            return self.check_usable();
+        if self.broken.is_some() {
+            return self.check_state(live);
         }
         let mut res = Ok(());
         loop {
-            match self.end.cq.pop() {
+            match self.ring.end(live).cq.pop() {
                 Ok(Some(c)) => match self.complete(c) {
                     Ok(d) => out.push(d),
                     Err(e) => {
@@ -692,7 +722,7 @@ impl Inner {
                 }
             }
         }
-        self.end.cq.release();
+        self.ring.end(live).cq.release();
         res
     }
 
@@ -712,9 +742,9 @@ impl Inner {
 
     /// For a broker-backed queue: notices that the broker went away (the
     /// connection hung up, or it stopped our queue while shutting down).
-    fn check_lost(&mut self) {
+    fn check_lost(&mut self, live: &Live) {
         if let Backend::Daemon(c) = &self.backend {
-            let stopped = self.qmem.state().0 == QueueState::Stopped && !self.closed;
+            let stopped = self.ring.mem(live).state().0 == QueueState::Stopped && !self.closed;
             if !self.lost && (stopped || !c.alive()) {
                 tracing::warn!(queue = self.id, "warpd went away; in-flight requests complete with DeviceLost");
                 self.lost = true;
@@ -722,30 +752,31 @@ impl Inner {
         }
     }
 
-    fn cq_empty(&self) -> bool {
-        self.qmem.cq_tail_word().load(Ordering::SeqCst) == self.end.cq.head()
+    fn cq_empty(&mut self, live: &Live) -> bool {
+        let tail = self.ring.mem(live).cq_tail_word().load(Ordering::SeqCst);
+        tail == self.ring.end(live).cq.head()
     }
 
-    fn arm(&mut self) -> bool {
+    fn arm(&mut self, live: &Live) -> bool {
         // Dekker with the engine's publish, fence, load of WANT_INTERRUPT;
         // in-process, the engine only has a compiler fence and we pay.
-        self.qmem.cq_flags().fetch_or(CQ_WANT_INTERRUPT, Ordering::SeqCst);
+        self.ring.mem(live).cq_flags().fetch_or(CQ_WANT_INTERRUPT, Ordering::SeqCst);
         if self.asym {
             wd_sys::membarrier::heavy();
         } else {
             std::sync::atomic::fence(Ordering::SeqCst);
         }
-        self.cq_empty()
+        self.cq_empty(live)
     }
 
     /// One step of waiting with nothing to reap.
-    fn idle(&mut self, start: Instant, spins: &mut u32) -> Result<(), Error> {
+    fn idle(&mut self, live: &Live, start: Instant, spins: &mut u32) -> Result<(), Error> {
         if self.in_flight == 0 {
             return Err(Error::NothingInFlight);
         }
         *spins = spins.wrapping_add(1);
         if (*spins).is_multiple_of(4096) {
-            self.check_lost();
+            self.check_lost(live);
             if self.lost {
                 // The next reap hands out the DeviceLost completions.
                 return Ok(());
@@ -757,7 +788,7 @@ impl Inner {
             std::hint::spin_loop();
             return Ok(());
         }
-        self.check_usable()?;
+        self.check_state(live)?;
         // A device that went to sleep with our completion ring full is
         // woken by the doorbell once we have reaped: checked now and then
         // while spinning, and always before we sleep ourselves.
@@ -767,13 +798,13 @@ impl Inner {
             WaitMode::Event => false,
         };
         if (!spinning || (*spins).is_multiple_of(256))
-            && self.qmem.sq_flags().load(Ordering::Acquire) & SQ_NEED_WAKEUP != 0
+            && self.ring.mem(live).sq_flags().load(Ordering::Acquire) & SQ_NEED_WAKEUP != 0
         {
-            self.ring_doorbell();
+            self.ring_doorbell(live);
         }
         if !spinning {
             // About to sleep: make sure there is still someone to wake us.
-            self.check_lost();
+            self.check_lost(live);
             if self.lost {
                 return Ok(());
             }
@@ -782,19 +813,19 @@ impl Inner {
             WaitMode::Poll => std::hint::spin_loop(),
             _ if spinning => std::hint::spin_loop(),
             WaitMode::SpinThenSleep(_) => {
-                let w = self.qmem.cq_wake().load(Ordering::SeqCst);
-                if self.arm() {
-                    let _ = futex::wait(self.qmem.cq_wake(), w, Some(Duration::from_millis(20)))?;
+                let w = self.ring.mem(live).cq_wake().load(Ordering::SeqCst);
+                if self.arm(live) {
+                    let _ = futex::wait(self.ring.mem(live).cq_wake(), w, Some(Duration::from_millis(20)))?;
                 }
-                self.qmem.cq_flags().fetch_and(!CQ_WANT_INTERRUPT, Ordering::Relaxed);
+                self.ring.mem(live).cq_flags().fetch_and(!CQ_WANT_INTERRUPT, Ordering::Relaxed);
             }
             WaitMode::Event => {
-                if self.arm() {
+                if self.arm(live) {
                     if let Some(e) = &self.eventfd {
                         e.wait_readable(20)?;
                     }
                 }
-                self.qmem.cq_flags().fetch_and(!CQ_WANT_INTERRUPT, Ordering::Relaxed);
+                self.ring.mem(live).cq_flags().fetch_and(!CQ_WANT_INTERRUPT, Ordering::Relaxed);
                 if let Some(e) = &self.eventfd {
                     e.drain()?;
                 }
@@ -803,13 +834,13 @@ impl Inner {
         Ok(())
     }
 
-    fn wait_for(&mut self, t: Ticket) -> Result<Done, Error> {
+    fn wait_for(&mut self, live: &Live, t: Ticket) -> Result<Done, Error> {
         if let Some(i) = self.ready.iter().position(|d| d.ticket == t) {
             return Ok(self.ready.remove(i).expect("index from position"));
         }
         let idx = t.0 as u32 as usize;
-        let live = self.slots.get(idx).is_some_and(|s| s.live && u64::from(s.gen) == t.0 >> 32);
-        if !live {
+        let pending = self.slots.get(idx).is_some_and(|s| s.live && u64::from(s.gen) == t.0 >> 32);
+        if !pending {
             return Err(Error::NothingInFlight);
         }
         let start = Instant::now();
@@ -817,7 +848,7 @@ impl Inner {
         // Reused across calls: no allocation per round trip.
         let mut got = std::mem::take(&mut self.scratch);
         loop {
-            if let Err(e) = self.reap(&mut got) {
+            if let Err(e) = self.reap(live, &mut got) {
                 self.ready.extend(got.drain(..));
                 self.scratch = got;
                 return Err(e);
@@ -835,7 +866,7 @@ impl Inner {
                 self.scratch = got;
                 return Ok(d);
             }
-            if let Err(e) = self.idle(start, &mut spins) {
+            if let Err(e) = self.idle(live, start, &mut spins) {
                 self.scratch = got;
                 return Err(e);
             }
@@ -894,7 +925,7 @@ impl Inner {
         s: (usize, usize, Perms),
         d: (usize, usize, Perms),
     ) -> Result<Completion, Error> {
-        self.check_usable()?;
+        let live = self.check_usable()?;
         if s.1.max(d.1) > self.max_request as usize {
             return Err(Error::TooLarge(s.1.max(d.1)));
         }
@@ -909,24 +940,24 @@ impl Inner {
         let start = Instant::now();
         let mut spins = 0;
         loop {
-            match self.room() {
+            match self.room(&live) {
                 Ok(()) if self.binds_available() >= need => break,
                 Ok(()) | Err(None) => {}
                 Err(Some(e)) => return Err(e),
             }
             let mut tmp = Vec::new();
-            self.reap(&mut tmp)?;
+            self.reap(&live, &mut tmp)?;
             self.ready.extend(tmp);
-            self.idle(start, &mut spins)?;
+            self.idle(&live, start, &mut spins)?;
         }
         let (sr, sb) = self.bind(s.0, s.1, s.2).ok_or(Error::NoBindSlot)?;
         let Some((dr, db)) = self.bind(d.0, d.1, d.2) else {
             self.unbind(sb);
             return Err(Error::NoBindSlot);
         };
-        let t = self.stage_raw((op, 0, 0, params), [sr, dr], [sb, db], [Buffer::None, Buffer::None]);
-        self.publish();
-        let done = match self.wait_for(t) {
+        let t = self.stage_raw(&live, (op, 0, 0, params), [sr, dr], [sb, db], [Buffer::None, Buffer::None]);
+        self.publish(&live);
+        let done = match self.wait_for(&live, t) {
             Ok(done) => done,
             Err(e) => {
                 // The request may still be running on the caller's slices:
@@ -951,7 +982,7 @@ impl Inner {
 
 impl Drop for Queue {
     fn drop(&mut self) {
-        if wd_sys::fork::generation() != self.q.fork_gen {
+        if self.q.ring.live().is_err() {
             // Inherited across fork: the mapping, the engines and the host's
             // locks are the parent's. Leak the handle rather than touch them.
             return;

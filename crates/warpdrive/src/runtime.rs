@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::sync::Mutex;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use wd_device::{DeviceHost, DeviceStats, HostConfig, Owner};
 
@@ -71,20 +73,76 @@ pub type DeviceSummary = wd_proto::DeviceDesc;
 /// The broker side of a runtime.
 struct DaemonRt {
     /// Reopened after fork: a child must not share its parent's connection.
-    conn: Mutex<(u64, Arc<Conn>)>,
+    conn: Mutex<DaemonConn>,
     path: String,
 }
 
+/// A session id with the issuer that gave it: the process (fork
+/// generation) and, through the broker, the connection. Ids are per
+/// connection (per runtime, embedded): a forked child's or a reconnected
+/// runtime's own first session gets the number an older one had, so an id
+/// is closed only where it was issued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SessionRef {
+    /// The id requests name.
+    pub(crate) id: u32,
+    issuer: (u64, u64),
+}
+
+/// Numbers broker connections within a process (with the fork generation,
+/// across processes too).
+static CONN_EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// The connection in use, and what was created on it.
+struct DaemonConn {
+    /// Fork generation of the process that opened it.
+    gen: u64,
+    /// Which of this process's connections it is.
+    epoch: u64,
+    conn: Arc<Conn>,
+    /// Sessions created on this connection. Session ids are per connection:
+    /// a forked child's (or a reconnected runtime's) own first session has
+    /// the number the parent's (or the lost connection's) had, so an id is
+    /// closed only on the connection that issued it.
+    sessions: HashSet<u32>,
+}
+
+impl DaemonConn {
+    fn open(path: &str) -> Result<DaemonConn, Error> {
+        let conn = Arc::new(Conn::connect(path)?);
+        let epoch = CONN_EPOCH.fetch_add(1, Ordering::Relaxed) + 1;
+        Ok(DaemonConn { gen: wd_sys::fork::generation(), epoch, conn, sessions: HashSet::new() })
+    }
+
+    fn issuer(&self) -> (u64, u64) {
+        (self.gen, self.epoch)
+    }
+
+    /// Still this process's, and the broker still there.
+    fn current(&self) -> bool {
+        self.gen == wd_sys::fork::generation() && self.conn.alive()
+    }
+}
+
 impl DaemonRt {
+    fn lock(&self) -> MutexGuard<'_, DaemonConn> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn conn(&self) -> Result<Arc<Conn>, Error> {
-        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let gen = wd_sys::fork::generation();
-        if c.0 != gen || !c.1.alive() {
+        self.conn_and_issuer().map(|(c, _)| c)
+    }
+
+    /// The connection (reopened if it is not this process's or the broker
+    /// went away) and its issuer identity, read together.
+    fn conn_and_issuer(&self) -> Result<(Arc<Conn>, (u64, u64)), Error> {
+        let mut c = self.lock();
+        if !c.current() {
             // A forked child, or a broker that restarted: reconnect now,
             // on first use, rather than fail.
-            *c = (gen, Arc::new(Conn::connect(&self.path)?));
+            *c = DaemonConn::open(&self.path)?;
         }
-        Ok(c.1.clone())
+        Ok((c.conn.clone(), c.issuer()))
     }
 }
 
@@ -123,12 +181,35 @@ struct RtInner {
     mem: Arc<Owner>,
     /// Set when the devices are the broker's.
     daemon: Option<DaemonRt>,
+    /// Fork generation of the process that started the devices.
+    fork_gen: u64,
+}
+
+impl RtInner {
+    fn new(devices: Vec<Arc<DeviceHost>>, daemon: Option<DaemonRt>) -> RtInner {
+        RtInner { devices, mem: Arc::new(Owner::new()), daemon, fork_gen: wd_sys::fork::generation() }
+    }
+
+    /// The in-process devices, or `Forked` in a child of the process that
+    /// started them: their engine threads, their queues' memory
+    /// (`MADV_DONTFORK`) and their locks are all the parent's.
+    fn local(&self) -> Result<&[Arc<DeviceHost>], Error> {
+        if wd_sys::fork::generation() != self.fork_gen {
+            return Err(Error::Forked);
+        }
+        Ok(&self.devices)
+    }
 }
 
 /// Entry point: finds devices and opens queues on them.
 ///
 /// `Runtime` is cheap to clone; devices stop when the last clone and the
 /// last queue are gone.
+///
+/// After fork(2), a child's copy of a broker runtime reconnects on first
+/// use and works. A child's copy of an embedded runtime answers every call
+/// that would reach its devices with [`Error::Forked`]: the engines exist
+/// only in the parent. The child starts its own with [`Runtime::embedded`].
 #[derive(Clone)]
 pub struct Runtime {
     inner: Arc<RtInner>,
@@ -157,11 +238,8 @@ impl Runtime {
 
     /// A runtime whose devices are the broker's at socket `path`.
     pub fn connect(path: &str) -> Result<Runtime, Error> {
-        let conn = Arc::new(Conn::connect(path)?);
-        let daemon = DaemonRt { conn: Mutex::new((wd_sys::fork::generation(), conn)), path: path.to_string() };
-        Ok(Runtime {
-            inner: Arc::new(RtInner { devices: Vec::new(), mem: Arc::new(Owner::new()), daemon: Some(daemon) }),
-        })
+        let daemon = DaemonRt { conn: Mutex::new(DaemonConn::open(path)?), path: path.to_string() };
+        Ok(Runtime { inner: Arc::new(RtInner::new(Vec::new(), Some(daemon))) })
     }
 
     /// True when the devices are the broker's.
@@ -212,7 +290,7 @@ impl Runtime {
             let dev = Arc::new(wd_zip::ZipDevice::new(&format!("zip{i}"), node));
             devices.push(DeviceHost::start(dev, &host_cfg)?);
         }
-        Ok(Runtime { inner: Arc::new(RtInner { devices, mem: Arc::new(Owner::new()), daemon: None }) })
+        Ok(Runtime { inner: Arc::new(RtInner::new(devices, None)) })
     }
 
     /// Every device, with its capabilities and load.
@@ -223,20 +301,20 @@ impl Runtime {
                 other => Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
             };
         }
-        Ok(self.inner.devices.iter().map(|h| h.info().describe(h.engines() as u32, h.queue_count() as u32)).collect())
+        Ok(self.inner.local()?.iter().map(|h| h.info().describe(h.engines() as u32, h.queue_count() as u32)).collect())
     }
 
     fn find(&self, name: &str) -> Result<&Arc<DeviceHost>, Error> {
         if self.inner.daemon.is_some() {
             return Err(Error::Unavailable("not available through warpd".into()));
         }
+        let devices = self.inner.local()?;
         // An exact device name wins; otherwise the least loaded device of
         // that driver.
-        if let Some(h) = self.inner.devices.iter().find(|h| h.info().name == name) {
+        if let Some(h) = devices.iter().find(|h| h.info().name == name) {
             return Ok(h);
         }
-        self.inner
-            .devices
+        devices
             .iter()
             .filter(|h| h.info().driver == name)
             .min_by_key(|h| h.queue_count())
@@ -266,7 +344,10 @@ impl Runtime {
     fn region_owner(&self) -> Result<RegionOwner, Error> {
         Ok(match &self.inner.daemon {
             Some(d) => RegionOwner::Daemon(d.conn()?),
-            None => RegionOwner::Local(self.inner.mem.clone()),
+            None => {
+                self.inner.local()?;
+                RegionOwner::Local(self.inner.mem.clone())
+            }
         })
     }
 
@@ -284,21 +365,72 @@ impl Runtime {
     /// example a cipher key or a compression stream). Requests name it by
     /// the returned id in [`crate::Req::session`].
     pub fn create_session(&self, name: &str, kind: u32, params: &[u8]) -> Result<u32, Error> {
+        self.open_session(name, kind, params).map(|s| s.id)
+    }
+
+    /// [`Runtime::create_session`], remembering who issued the id.
+    pub(crate) fn open_session(&self, name: &str, kind: u32, params: &[u8]) -> Result<SessionRef, Error> {
         if let Some(d) = &self.inner.daemon {
             let req = wd_proto::Request::CreateSession { device: name.to_string(), kind, params: params.to_vec() };
-            return match d.conn()?.call(&req, &[])?.0 {
-                wd_proto::Response::Session { session } => Ok(session),
+            let (conn, issuer) = d.conn_and_issuer()?;
+            return match conn.call(&req, &[])?.0 {
+                wd_proto::Response::Session { session } => {
+                    let mut c = d.lock();
+                    // Recorded against the connection that issued it (if
+                    // that one is still in use).
+                    if c.issuer() == issuer {
+                        c.sessions.insert(session);
+                    }
+                    Ok(SessionRef { id: session, issuer })
+                }
                 other => Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
             };
         }
-        self.find(name)?.create_session(&self.inner.mem, kind, params).map_err(Error::Status)
+        let id = self.find(name)?.create_session(&self.inner.mem, kind, params).map_err(Error::Status)?;
+        Ok(SessionRef { id, issuer: (self.inner.fork_gen, 0) })
     }
 
     /// Closes a session; `false` if `name` has no such session of ours.
+    ///
+    /// A session belongs to the process and connection that created it: in
+    /// a forked child, or after the broker restarted, an id from before
+    /// names nothing of ours (`false`; through the broker), or is `Forked`
+    /// (embedded), and nothing is closed.
     pub fn close_session(&self, name: &str, id: u32) -> Result<bool, Error> {
+        self.close(name, id, None)
+    }
+
+    /// Closes a session if its id is still the issuer's; `false` (and
+    /// nothing closed) in a forked child or after a reconnection. What the
+    /// handles that own a session call when dropped.
+    pub(crate) fn close_session_ref(&self, name: &str, s: SessionRef) -> Result<bool, Error> {
+        if self.inner.daemon.is_none() && s.issuer.0 != wd_sys::fork::generation() {
+            return Ok(false);
+        }
+        self.close(name, s.id, Some(s.issuer))
+    }
+
+    fn close(&self, name: &str, id: u32, issuer: Option<(u64, u64)>) -> Result<bool, Error> {
         if let Some(d) = &self.inner.daemon {
+            let conn = {
+                let mut c = d.lock();
+                // Never reconnect to close: a new connection has none of
+                // the old one's sessions, but may have its own by that id.
+                if !c.current() || issuer.is_some_and(|i| i != c.issuer()) || !c.sessions.remove(&id) {
+                    return Ok(false);
+                }
+                c.conn.clone()
+            };
             let req = wd_proto::Request::CloseSession { device: name.to_string(), session: id };
-            return Ok(d.conn()?.call(&req, &[]).is_ok());
+            let closed = conn.call(&req, &[]).is_ok();
+            if !closed {
+                // Not on that device, say: still ours, still to close.
+                let mut c = d.lock();
+                if Arc::ptr_eq(&c.conn, &conn) {
+                    c.sessions.insert(id);
+                }
+            }
+            return Ok(closed);
         }
         Ok(self.find(name)?.close_session(&self.inner.mem, id))
     }

@@ -74,6 +74,22 @@ impl Mapping {
         self.len
     }
 
+    /// False in a forked child for a `MADV_DONTFORK` mapping: the child
+    /// does not have it, and the address may hold something else by now.
+    /// Users check this (or an equivalent fork generation of their own)
+    /// before any access; the atomic views assert it in debug builds.
+    pub fn is_present(&self) -> bool {
+        !self.dontfork || crate::fork::generation() == self.fork_gen
+    }
+
+    /// Catches, in tests, a path that forgot its caller's fork check. Not
+    /// in release builds: every access would pay for a check its caller
+    /// has already made once per operation.
+    #[inline]
+    fn debug_assert_present(&self) {
+        debug_assert!(self.is_present(), "MADV_DONTFORK mapping used in a forked child");
+    }
+
     /// Always false: empty mappings are refused at creation.
     pub fn is_empty(&self) -> bool {
         false
@@ -91,6 +107,7 @@ impl Mapping {
     /// validated layout, so this is a bug in the caller, not peer input.
     #[inline]
     pub fn atomic_u32(&self, off: usize) -> &AtomicU32 {
+        self.debug_assert_present();
         assert!(off.is_multiple_of(4) && off.checked_add(4).is_some_and(|e| e <= self.len), "bad u32 offset {off}");
         // SAFETY: in bounds and aligned (checked above, and the base is page
         // aligned); AtomicU32 has u32's layout and every bit pattern is a valid
@@ -106,6 +123,7 @@ impl Mapping {
     /// If the range is misaligned or out of bounds (a caller bug).
     #[inline]
     pub fn atomic_u64s(&self, off: usize, n: usize) -> &[AtomicU64] {
+        self.debug_assert_present();
         let end = n.checked_mul(8).and_then(|b| b.checked_add(off));
         assert!(off.is_multiple_of(8) && end.is_some_and(|e| e <= self.len), "bad u64 range {off}+{n}");
         // SAFETY: as in `atomic_u32`: in bounds, aligned, valid for any bits,
@@ -116,7 +134,7 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
-        if self.dontfork && crate::fork::generation() != self.fork_gen {
+        if !self.is_present() {
             // A forked child never had this mapping; the range may hold
             // something else of the child's by now.
             return;
