@@ -124,7 +124,8 @@ fn crypto_through_the_daemon() {
 
 #[test]
 fn rsa_batches_through_the_daemon() {
-    let d = Daemon::start("svc-rsa", &device("hpre"));
+    // wd-mbx is off by default: the configuration turns it on here.
+    let d = Daemon::start("svc-rsa", &format!("[crypto]\nmbx = true\n{}", device("hpre")));
     let rt = d.runtime();
     let mut q = rt.queue_with("hpre", &QueueOptions { depth: 64, wait: WaitMode::Poll, ..Default::default() }).unwrap();
     let der = crypto_asym::keygen(&mut q, KeyType::Rsa2048).unwrap();
