@@ -55,7 +55,8 @@ impl Default for EmbeddedConfig {
 
 impl EmbeddedConfig {
     /// Defaults, overridden by `WD_ENGINES`, `WD_PIN` (0/1) and
-    /// `WD_IDLE_SPIN_US` from the environment.
+    /// `WD_IDLE_SPIN_US` from the environment. (`WD_MBX` and `WD_CHAPOLY`
+    /// are read when the devices start, over `mbx` and `chapoly`.)
     pub fn from_env() -> EmbeddedConfig {
         let mut c = EmbeddedConfig::default();
         let var = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
