@@ -29,6 +29,15 @@
 //! A bad signature is a clean answer (`result` 0), distinct from an error
 //! status; a `dst` too small is `Overflow`; undecryptable OAEP input is
 //! `BadData`.
+//!
+//! # Engines
+//!
+//! Everything runs on aws-lc, except that RSA signing and OAEP decryption
+//! requests queued together may run in multi-buffer passes of the
+//! home-made `wd-mbx` kernel when the device's switch allows it
+//! ([`switch`]: `WD_MBX`, warpd's `[crypto] mbx`; off by default) and the
+//! CPU has AVX-512 IFMA. [`HpreDevice::served`] counts which engine
+//! served each RSA private-key operation.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -54,6 +54,14 @@
 //! PKCS#7 padding is `BadData`; an AEAD tag mismatch is `BadData` with
 //! `result` = [`RESULT_AUTH_FAILED`] and the plaintext area zeroed, so no
 //! unauthenticated plaintext is released.
+//!
+//! # Engines
+//!
+//! See [`cipher`]. ChaCha20-Poly1305 messages from
+//! [`cipher::CHAPOLY_MIN`] bytes run on the home-made `wd-chapoly` when
+//! the device's switch allows it ([`switch`]: `WD_CHAPOLY`, warpd's
+//! `[crypto] chapoly`; on by default) and the CPU has AVX-512 IFMA;
+//! [`SecDevice::served`] counts which engine served each message.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
