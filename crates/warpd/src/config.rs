@@ -14,6 +14,20 @@ pub struct Config {
     /// Devices to run.
     #[serde(rename = "device")]
     pub devices: Vec<DeviceCfg>,
+    /// The home-made crypto kernels.
+    pub crypto: CryptoCfg,
+}
+
+/// `[crypto]`: whether the home-made kernels run (unset: the default of
+/// docs/CRYPTO.md). `WD_MBX=0|1` and `WD_CHAPOLY=0|1` in warpd's
+/// environment override these.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CryptoCfg {
+    /// Multi-buffer RSA (`wd-mbx`) in `hpre` devices.
+    pub mbx: Option<bool>,
+    /// AVX-512 ChaCha20-Poly1305 (`wd-chapoly`) in `sec` devices.
+    pub chapoly: Option<bool>,
 }
 
 /// `[daemon]`.
@@ -132,6 +146,7 @@ impl Default for Config {
                 .iter()
                 .map(|d| DeviceCfg { driver: d.to_string(), name: None, engines: 1, pin: true, idle_spin_us: 50 })
                 .collect(),
+            crypto: CryptoCfg::default(),
         }
     }
 }
@@ -195,6 +210,16 @@ mod tests {
         assert_eq!(c.quota.queues, 4);
         assert_eq!(c.quota.sessions, 4096, "unset quota keeps its default");
         assert_eq!(c.devices[0].engines, 2);
+    }
+
+    #[test]
+    fn crypto_section_sets_the_kernels() {
+        let c = Config::parse("[crypto]\nmbx = true\nchapoly = false").unwrap();
+        assert_eq!((c.crypto.mbx, c.crypto.chapoly), (Some(true), Some(false)));
+        let c = Config::parse("").unwrap();
+        assert_eq!((c.crypto.mbx, c.crypto.chapoly), (None, None), "unset: the defaults");
+        assert!(Config::parse("[crypto]\nmbx = \"yes\"").is_err());
+        assert!(Config::parse("[crypto]\nrsa = false").is_err(), "unknown keys are errors");
     }
 
     #[test]

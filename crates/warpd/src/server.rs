@@ -57,7 +57,7 @@ impl Server {
             // Default names count per driver: dma0, dma1, zip0, ...
             let nth = cfg.devices[..i].iter().filter(|p| p.driver == d.driver).count();
             let name = d.name.clone().unwrap_or_else(|| format!("{}{nth}", d.driver));
-            let dev = make_device(&d.driver, &name, node)?;
+            let dev = make_device(&d.driver, &name, node, &cfg.crypto)?;
             let hc = HostConfig { engines: d.engines, pin: d.pin, idle_spin: Duration::from_micros(d.idle_spin_us) };
             hosts.push(DeviceHost::start(dev, &hc)?);
             tracing::info!(device = %name, engines = d.engines, "device up");
@@ -173,12 +173,17 @@ pub const OUT_OF_FDS: &str = "warpd is out of file descriptors; connection refus
 /// Drivers warpd can run.
 pub const DRIVERS: [&str; 4] = ["dma", "zip", "sec", "hpre"];
 
-fn make_device(driver: &str, name: &str, node: u32) -> anyhow::Result<Arc<dyn wd_device::Device>> {
+fn make_device(
+    driver: &str,
+    name: &str,
+    node: u32,
+    crypto: &crate::config::CryptoCfg,
+) -> anyhow::Result<Arc<dyn wd_device::Device>> {
     Ok(match driver {
         "dma" => Arc::new(wd_dma::DmaDevice::new(name, node)),
         "zip" => Arc::new(wd_zip::ZipDevice::new(name, node)),
-        "sec" => Arc::new(wd_sec::SecDevice::new(name, node)),
-        "hpre" => Arc::new(wd_hpre::HpreDevice::new(name, node)),
+        "sec" => Arc::new(wd_sec::SecDevice::with_chapoly(name, node, wd_sec::switch::chapoly_choice(crypto.chapoly))),
+        "hpre" => Arc::new(wd_hpre::HpreDevice::with_mbx(name, node, wd_hpre::switch::mbx_choice(crypto.mbx))),
         other => anyhow::bail!("unknown driver {other:?} (known: {})", DRIVERS.join(", ")),
     })
 }

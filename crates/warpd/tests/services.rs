@@ -124,7 +124,16 @@ fn crypto_through_the_daemon() {
 
 #[test]
 fn rsa_batches_through_the_daemon() {
-    let d = Daemon::start("svc-rsa", &device("hpre"));
+    // wd-mbx is off by default: the configuration turns it on here.
+    let d = Daemon::start("svc-rsa", &format!("[crypto]\nmbx = true\n{}", device("hpre")));
+    // The broker's hpre device took the configuration (logged at start).
+    let log = std::fs::read_to_string(&d.log).unwrap();
+    let line = log.lines().find(|l| l.contains("wd-mbx")).unwrap_or_else(|| panic!("no wd-mbx line in {log}"));
+    // Without the terminal colours tracing may add (ESC [ ... m).
+    let line: String =
+        line.split('\x1b').map(|p| p.find('m').filter(|_| p.starts_with('[')).map_or(p, |i| &p[i + 1..])).collect();
+    assert!(line.contains("configuration: mbx = true"), "{line}");
+    assert!(line.contains(&format!("on={}", wd_hpre::multi_buffer_available())), "{line}");
     let rt = d.runtime();
     let mut q = rt.queue_with("hpre", &QueueOptions { depth: 64, wait: WaitMode::Poll, ..Default::default() }).unwrap();
     let der = crypto_asym::keygen(&mut q, KeyType::Rsa2048).unwrap();

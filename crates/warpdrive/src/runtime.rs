@@ -31,6 +31,12 @@ pub struct EmbeddedConfig {
     pub pin: bool,
     /// How long an idle engine polls before it sleeps.
     pub idle_spin: Duration,
+    /// Run the home-made multi-buffer RSA (`wd-mbx`) in `hpre` devices;
+    /// `None`: the default. `WD_MBX=0|1` in the environment overrides it.
+    pub mbx: Option<bool>,
+    /// Run the home-made ChaCha20-Poly1305 (`wd-chapoly`) in `sec`
+    /// devices; `None`: the default. `WD_CHAPOLY=0|1` overrides it.
+    pub chapoly: Option<bool>,
 }
 
 impl Default for EmbeddedConfig {
@@ -43,13 +49,16 @@ impl Default for EmbeddedConfig {
             engines: 1,
             pin: true,
             idle_spin: Duration::from_micros(50),
+            mbx: None,
+            chapoly: None,
         }
     }
 }
 
 impl EmbeddedConfig {
     /// Defaults, overridden by `WD_ENGINES`, `WD_PIN` (0/1) and
-    /// `WD_IDLE_SPIN_US` from the environment.
+    /// `WD_IDLE_SPIN_US` from the environment. (`WD_MBX` and `WD_CHAPOLY`
+    /// are read when the devices start, over `mbx` and `chapoly`.)
     pub fn from_env() -> EmbeddedConfig {
         let mut c = EmbeddedConfig::default();
         let var = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
@@ -175,8 +184,35 @@ pub fn choose_mode() -> ModeChoice {
     ModeChoice::Embedded(format!("no WARPD_SOCKET and no {}", wd_proto::DEFAULT_SOCKET))
 }
 
+/// A home-made crypto kernel of an in-process device: whether it runs,
+/// why, and how many operations it and aws-lc served (what `wd doctor`
+/// prints).
+#[derive(Clone, Debug)]
+pub struct KernelReport {
+    /// Device name (`hpre0`).
+    pub device: String,
+    /// `wd-mbx` or `wd-chapoly`.
+    pub kernel: &'static str,
+    /// Whether the kernel runs.
+    pub on: bool,
+    /// Why.
+    pub why: String,
+    /// Operations the kernel served (RSA private-key operations;
+    /// ChaCha20-Poly1305 messages).
+    pub home_made: u64,
+    /// Operations of the same kind aws-lc served.
+    pub aws_lc: u64,
+}
+
+/// The in-process devices that have a home-made kernel.
+enum KernelDev {
+    Hpre(Arc<wd_hpre::HpreDevice>),
+    Sec(Arc<wd_sec::SecDevice>),
+}
+
 struct RtInner {
     devices: Vec<Arc<DeviceHost>>,
+    kernels: Vec<KernelDev>,
     /// This process's registered memory and sessions, shared by all its queues.
     mem: Arc<Owner>,
     /// Set when the devices are the broker's.
@@ -186,8 +222,8 @@ struct RtInner {
 }
 
 impl RtInner {
-    fn new(devices: Vec<Arc<DeviceHost>>, daemon: Option<DaemonRt>) -> RtInner {
-        RtInner { devices, mem: Arc::new(Owner::new()), daemon, fork_gen: wd_sys::fork::generation() }
+    fn new(devices: Vec<Arc<DeviceHost>>, kernels: Vec<KernelDev>, daemon: Option<DaemonRt>) -> RtInner {
+        RtInner { devices, kernels, mem: Arc::new(Owner::new()), daemon, fork_gen: wd_sys::fork::generation() }
     }
 
     /// The in-process devices, or `Forked` in a child of the process that
@@ -239,7 +275,7 @@ impl Runtime {
     /// A runtime whose devices are the broker's at socket `path`.
     pub fn connect(path: &str) -> Result<Runtime, Error> {
         let daemon = DaemonRt { conn: Mutex::new(DaemonConn::open(path)?), path: path.to_string() };
-        Ok(Runtime { inner: Arc::new(RtInner::new(Vec::new(), Some(daemon))) })
+        Ok(Runtime { inner: Arc::new(RtInner::new(Vec::new(), Vec::new(), Some(daemon))) })
     }
 
     /// True when the devices are the broker's.
@@ -274,23 +310,56 @@ impl Runtime {
         let host_cfg = HostConfig { engines: cfg.engines, pin: cfg.pin, idle_spin: cfg.idle_spin };
         let node = wd_sys::topology::numa_node_of_cpu(wd_sys::thread::current_cpu());
         let mut devices = Vec::new();
+        let mut kernels = Vec::new();
+        let (mbx, chapoly) = (wd_hpre::switch::mbx_choice(cfg.mbx), wd_sec::switch::chapoly_choice(cfg.chapoly));
         for i in 0..cfg.dma_devices.max(1) {
             let dev = Arc::new(wd_dma::DmaDevice::new(&format!("dma{i}"), node));
             devices.push(DeviceHost::start(dev, &host_cfg)?);
         }
         for i in 0..cfg.sec_devices {
-            let dev = Arc::new(wd_sec::SecDevice::new(&format!("sec{i}"), node));
+            let dev = Arc::new(wd_sec::SecDevice::with_chapoly(&format!("sec{i}"), node, chapoly.clone()));
+            kernels.push(KernelDev::Sec(dev.clone()));
             devices.push(DeviceHost::start(dev, &host_cfg)?);
         }
         for i in 0..cfg.hpre_devices {
-            let dev = Arc::new(wd_hpre::HpreDevice::new(&format!("hpre{i}"), node));
+            let dev = Arc::new(wd_hpre::HpreDevice::with_mbx(&format!("hpre{i}"), node, mbx.clone()));
+            kernels.push(KernelDev::Hpre(dev.clone()));
             devices.push(DeviceHost::start(dev, &host_cfg)?);
         }
         for i in 0..cfg.zip_devices {
             let dev = Arc::new(wd_zip::ZipDevice::new(&format!("zip{i}"), node));
             devices.push(DeviceHost::start(dev, &host_cfg)?);
         }
-        Ok(Runtime { inner: Arc::new(RtInner::new(devices, None)) })
+        Ok(Runtime { inner: Arc::new(RtInner::new(devices, kernels, None)) })
+    }
+
+    /// The home-made kernels of this process's devices: which run, why,
+    /// and what each engine served. Empty with a broker (its devices
+    /// decide from warpd's configuration and environment).
+    pub fn kernels(&self) -> Vec<KernelReport> {
+        use wd_device::Device as _;
+        let report = |device: &str, kernel, on, why: &str, home_made, aws_lc| KernelReport {
+            device: device.to_string(),
+            kernel,
+            on,
+            why: why.to_string(),
+            home_made,
+            aws_lc,
+        };
+        self.inner
+            .kernels
+            .iter()
+            .map(|k| match k {
+                KernelDev::Hpre(d) => {
+                    let (c, s) = (d.mbx(), d.served());
+                    report(&d.info().name, "wd-mbx", c.on, &c.why, s.home_made, s.aws_lc)
+                }
+                KernelDev::Sec(d) => {
+                    let (c, s) = (d.chapoly(), d.served());
+                    report(&d.info().name, "wd-chapoly", c.on, &c.why, s.home_made, s.aws_lc)
+                }
+            })
+            .collect()
     }
 
     /// Every device, with its capabilities and load.

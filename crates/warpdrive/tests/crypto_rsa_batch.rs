@@ -11,7 +11,9 @@ use warpdrive::{Buffer, QueueOptions, Runtime, WaitMode};
 
 #[test]
 fn queued_rsa_signatures_match_one_at_a_time() {
-    let rt = Runtime::embedded_with(&warpdrive::EmbeddedConfig { pin: false, ..Default::default() }).unwrap();
+    // wd-mbx is off by default (docs/CRYPTO.md): these test its path.
+    let rt = Runtime::embedded_with(&warpdrive::EmbeddedConfig { pin: false, mbx: Some(true), ..Default::default() })
+        .unwrap();
     let mut q = rt.queue_with("hpre", &QueueOptions { depth: 64, wait: WaitMode::Poll, ..Default::default() }).unwrap();
     let ders: Vec<_> = (0..2).map(|_| crypto_asym::keygen(&mut q, KeyType::Rsa2048).unwrap()).collect();
     let ec = crypto_asym::keygen(&mut q, KeyType::P256).unwrap();
@@ -65,7 +67,9 @@ fn queued_rsa_signatures_match_one_at_a_time() {
 
 #[test]
 fn queued_oaep_decryptions_match_one_at_a_time() {
-    let rt = Runtime::embedded_with(&warpdrive::EmbeddedConfig { pin: false, ..Default::default() }).unwrap();
+    // wd-mbx is off by default (docs/CRYPTO.md): these test its path.
+    let rt = Runtime::embedded_with(&warpdrive::EmbeddedConfig { pin: false, mbx: Some(true), ..Default::default() })
+        .unwrap();
     let mut q = rt.queue_with("hpre", &QueueOptions { depth: 64, wait: WaitMode::Poll, ..Default::default() }).unwrap();
     let der = crypto_asym::keygen(&mut q, KeyType::Rsa2048).unwrap();
     let sk = PrivateKey::new(&rt, "hpre", Scheme::RsaOaepSha256, &der).unwrap();

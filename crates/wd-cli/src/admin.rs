@@ -74,29 +74,86 @@ pub fn doctor() -> anyhow::Result<()> {
         wd_sys::topology::numa_nodes(),
         if cpus.len() >= 2 { "; engines are pinned off CPU 0" } else { ": engines and the application share one CPU" }
     );
-    // Engines that need CPU features: without them the devices fall back
-    // to aws-lc, correct but slower.
-    let mbx = wd_hpre::multi_buffer_available();
+    // The home-made kernels: whether the CPU could run them, whether the
+    // switch lets them, and (embedded) a probe that shows which engine
+    // actually served.
+    let mbx_cpu = wd_hpre::multi_buffer_available();
+    let mbx = wd_hpre::switch::mbx_choice(None);
     println!(
-        "[{}] multi-buffer RSA (AVX-512 IFMA): {}",
-        if mbx { "ok  " } else { "note" },
-        if mbx {
-            "hpre signs and decrypts up to 8 queued RSA requests per pass"
-        } else {
-            "not on this CPU; RSA runs on aws-lc one request at a time"
+        "[{}] multi-buffer RSA (AVX-512 IFMA, wd-mbx): {}",
+        if mbx.on { "ok  " } else { "note" },
+        match (mbx_cpu, mbx.on) {
+            (_, true) => format!("on ({}): hpre signs and decrypts up to 8 queued RSA requests per pass", mbx.why),
+            (true, false) => format!("off ({}); RSA runs on aws-lc one request at a time", mbx.why),
+            (false, false) => "not on this CPU; RSA runs on aws-lc one request at a time".to_string(),
         }
     );
-    let chacha = wd_sec::chacha_avx512();
+    let chacha_cpu = wd_sec::chacha_avx512();
+    let chacha = wd_sec::switch::chapoly_choice(None);
     println!(
-        "[{}] ChaCha20-Poly1305 AVX-512: {}",
-        if chacha { "ok  " } else { "note" },
-        if chacha {
-            format!("sec seals and opens messages from {} B on wd-chapoly", wd_sec::cipher::CHAPOLY_MIN)
-        } else {
-            "not on this CPU; aws-lc at every size".to_string()
+        "[{}] ChaCha20-Poly1305 AVX-512 (wd-chapoly): {}",
+        if chacha.on { "ok  " } else { "note" },
+        match (chacha_cpu, chacha.on) {
+            (_, true) => format!(
+                "on ({}): sec seals and opens messages from {} B on wd-chapoly",
+                chacha.why,
+                wd_sec::cipher::CHAPOLY_MIN
+            ),
+            (true, false) => format!("off ({}); aws-lc at every size", chacha.why),
+            (false, false) => "not on this CPU; aws-lc at every size".to_string(),
         }
     );
+    match &choice {
+        ModeChoice::Embedded(_) => match probe_kernels() {
+            Ok(reports) => {
+                for k in reports {
+                    println!(
+                        "[ok  ] probe {} on {}: {} served {}, aws-lc {} ({})",
+                        k.kernel,
+                        k.device,
+                        k.kernel,
+                        k.home_made,
+                        k.aws_lc,
+                        if k.on { "on" } else { "off" }
+                    );
+                }
+            }
+            Err(e) => println!("[WARN] kernel probe failed: {e}"),
+        },
+        ModeChoice::Daemon(..) => println!(
+            "[note] warpd's devices follow warpd's own [crypto] configuration and its WD_MBX/WD_CHAPOLY (logged at its start), not this process's"
+        ),
+    }
     Ok(())
+}
+
+/// Runs eight RSA-2048 signatures in flight and a 64-byte and a 1 KiB
+/// ChaCha20-Poly1305 seal on an embedded runtime (this process's switches),
+/// and reports which engine served them.
+fn probe_kernels() -> anyhow::Result<Vec<warpdrive::KernelReport>> {
+    use warpdrive::crypto::{CipherAlg, CipherKey};
+    use warpdrive::crypto_asym::{self, KeyType, PrivateKey, Scheme};
+    use warpdrive::{Buffer, QueueOptions, WaitMode};
+    let rt = Runtime::embedded()?;
+    let mut q = rt.queue_with("hpre", &QueueOptions { depth: 16, wait: WaitMode::Poll, ..Default::default() })?;
+    let der = crypto_asym::keygen(&mut q, KeyType::Rsa2048)?;
+    let sk = PrivateKey::new(&rt, "hpre", Scheme::RsaPkcs1Sha256, &der)?;
+    // Published with one store, so the engine finds all eight together.
+    let mut reqs: Vec<_> =
+        (0..8u8).map(|i| sk.sign_req(Buffer::from(vec![i; 32]), Buffer::from(vec![0u8; 256]))).collect();
+    let mut tickets = Vec::new();
+    anyhow::ensure!(q.submit_many(&mut reqs, &mut tickets)? == 8, "the probe queue is full");
+    let mut done = Vec::new();
+    while done.len() < tickets.len() {
+        q.wait(1, &mut done)?;
+    }
+    anyhow::ensure!(done.iter().all(|d| d.status.is_ok()), "a probe signature failed");
+    let mut s = rt.queue("sec")?;
+    let k = CipherKey::new(&rt, "sec", CipherAlg::ChaCha20Poly1305, &[7u8; 32])?;
+    for n in [64, 1024] {
+        k.seal(&mut s, &[1u8; 12], b"", &vec![0u8; n])?;
+    }
+    Ok(rt.kernels())
 }
 
 fn daemon_rt() -> anyhow::Result<Runtime> {

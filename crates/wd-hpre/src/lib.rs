@@ -29,11 +29,22 @@
 //! A bad signature is a clean answer (`result` 0), distinct from an error
 //! status; a `dst` too small is `Overflow`; undecryptable OAEP input is
 //! `BadData`.
+//!
+//! # Engines
+//!
+//! Everything runs on aws-lc, except that RSA signing and OAEP decryption
+//! requests queued together may run in multi-buffer passes of the
+//! home-made `wd-mbx` kernel when the device's switch allows it
+//! ([`switch`]: `WD_MBX`, warpd's `[crypto] mbx`; off by default) and the
+//! CPU has AVX-512 IFMA. [`HpreDevice::served`] counts which engine
+//! served each RSA private-key operation.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod mb;
+pub mod switch;
 pub use mb::{decrypt_batch, sign_batch, LANES as MB_LANES};
+pub use switch::{KernelChoice, Served};
 
 /// True when this CPU runs the multi-buffer RSA path (AVX-512 IFMA).
 pub fn multi_buffer_available() -> bool {
@@ -258,8 +269,16 @@ fn ecdsa_signing(s: Scheme, fmt: SigFormat) -> &'static signature::EcdsaSigningA
     }
 }
 
-/// Parses a private key for `scheme`.
+/// Parses a private key for `scheme`. An RSA key also gets its
+/// multi-buffer form when this CPU has AVX-512 IFMA (the library call, as
+/// benchmarks use it); devices pass their switch to [`new_private_with`].
 pub fn new_private(params: &[u8]) -> Result<PrivateSession, HpreError> {
+    new_private_with(params, true)
+}
+
+/// Parses a private key for `scheme`; `mbx` false keeps the session off
+/// the home-made multi-buffer path (aws-lc serves every operation).
+pub fn new_private_with(params: &[u8], mbx: bool) -> Result<PrivateSession, HpreError> {
     let (scheme, fmt, der) = split(params)?;
     let key = match scheme {
         Scheme::RsaPkcs1Sha256
@@ -286,7 +305,7 @@ pub fn new_private(params: &[u8]) -> Result<PrivateSession, HpreError> {
         Scheme::X25519 => Priv::Agree(agreement::PrivateKey::from_private_key(&agreement::X25519, der).map_err(rej)?),
     };
     let mb = match key {
-        Priv::Rsa(..) => mb::key_for(scheme, der),
+        Priv::Rsa(..) if mbx => mb::key_for(scheme, der),
         _ => None,
     };
     Ok(PrivateSession { scheme, key, mb })
@@ -459,11 +478,19 @@ pub fn derive(p: &PrivateSession, peer: &[u8]) -> Result<zeroize::Zeroizing<Vec<
 /// The `hpre` device driver.
 pub struct HpreDevice {
     info: DeviceInfo,
+    mbx: KernelChoice,
+    served: switch::Tally,
 }
 
 impl HpreDevice {
-    /// A device named `name` on NUMA node `numa_node`.
+    /// A device named `name` on NUMA node `numa_node`, running `wd-mbx`
+    /// as this process's environment (`WD_MBX`) or the default decides.
     pub fn new(name: &str, numa_node: u32) -> HpreDevice {
+        HpreDevice::with_mbx(name, numa_node, switch::mbx_choice(None))
+    }
+
+    /// A device whose home-made multi-buffer RSA runs as `mbx` says.
+    pub fn with_mbx(name: &str, numa_node: u32, mbx: KernelChoice) -> HpreDevice {
         let info = DeviceInfo::new(
             name,
             "hpre",
@@ -481,8 +508,30 @@ impl HpreDevice {
             ],
         )
         .with_limit("rsa bits", 2048, 4096);
-        HpreDevice { info }
+        tracing::info!(device = name, on = mbx.on && wd_mbx::available(), why = %mbx.why, "wd-mbx (multi-buffer RSA)");
+        HpreDevice { info, mbx, served: switch::Tally::default() }
     }
+
+    /// Whether the home-made multi-buffer RSA (`wd-mbx`) runs, and why.
+    pub fn mbx(&self) -> &KernelChoice {
+        &self.mbx
+    }
+
+    /// How many RSA private-key operations each engine has served.
+    pub fn served(&self) -> Served {
+        self.served.get()
+    }
+}
+
+/// True for an RSA private-key operation (a signature or a decryption
+/// with an RSA session): what [`Served`] counts.
+fn rsa_private(req: &Request<'_>) -> bool {
+    matches!(req.desc.op(), Opcode::HPRE_SIGN | Opcode::HPRE_DECRYPT)
+        && req
+            .session
+            .as_ref()
+            .and_then(|s| s.as_any().downcast_ref::<PrivateSession>())
+            .is_some_and(|p| matches!(p.key, Priv::Rsa(..)))
 }
 
 fn put(req: &mut Request<'_>, bytes: &[u8], consumed: usize) -> Result<Outcome, Status> {
@@ -577,11 +626,14 @@ impl Device for HpreDevice {
     }
 
     fn execute(&self, req: &mut Request<'_>) -> Outcome {
+        if rsa_private(req) {
+            self.served.add(0, 1);
+        }
         run(req).unwrap_or_else(Outcome::err)
     }
 
     fn batch_size(&self) -> usize {
-        if wd_mbx::available() {
+        if self.mbx.on && wd_mbx::available() {
             mb::LANES
         } else {
             1
@@ -621,11 +673,13 @@ impl Device for HpreDevice {
                 continue;
             }
             let lens: Vec<usize> = srcs.iter().map(|m| m.len()).collect();
-            let results: Vec<Result<zeroize::Zeroizing<Vec<u8>>, Status>> = if sign {
-                sign_batch(&keys, &srcs).into_iter().map(|r| r.map(zeroize::Zeroizing::new)).collect()
+            let (results, home_made): mb::Counted = if sign {
+                let (r, n) = mb::sign_batch_counted(&keys, &srcs);
+                (r.into_iter().map(|r| r.map(zeroize::Zeroizing::new)).collect(), n)
             } else {
-                decrypt_batch(&keys, &srcs)
+                mb::decrypt_batch_counted(&keys, &srcs)
             };
+            self.served.add(home_made, idx.len() - home_made);
             for ((&i, r), n) in idx.iter().zip(results).zip(lens) {
                 outs[i] = r.and_then(|b| put(&mut reqs[i], &b, n)).unwrap_or_else(Outcome::err);
             }
@@ -638,7 +692,7 @@ impl Device for HpreDevice {
             HpreError::KeyRejected(_) => Status::BadParam,
         };
         match kind {
-            kind::PRIVATE => Ok(Arc::new(new_private(params).map_err(map)?)),
+            kind::PRIVATE => Ok(Arc::new(new_private_with(params, self.mbx.on).map_err(map)?)),
             kind::PUBLIC => Ok(Arc::new(new_public(params).map_err(map)?)),
             _ => Err(Status::BadSession),
         }

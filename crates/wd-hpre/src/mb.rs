@@ -218,9 +218,15 @@ fn private_batch(keys: &[&PrivateSession], inputs: &[Option<Vec<u8>>]) -> Vec<Op
 /// [`LANES`] where the sessions allow, through aws-lc otherwise (and for
 /// any lane whose pass failed). Results in input order.
 pub fn sign_batch(keys: &[&PrivateSession], msgs: &[&[u8]]) -> Vec<Result<Vec<u8>, Status>> {
+    sign_batch_counted(keys, msgs).0
+}
+
+/// [`sign_batch`], and how many of the signatures a multi-buffer pass made.
+pub(crate) fn sign_batch_counted(keys: &[&PrivateSession], msgs: &[&[u8]]) -> (Vec<Result<Vec<u8>, Status>>, usize) {
     let ems: Vec<Option<Vec<u8>>> = keys.iter().zip(msgs).map(|(k, m)| encode(k, m)).collect();
     let sigs = private_batch(keys, &ems);
-    sigs.into_iter().enumerate().map(|(i, s)| s.map_or_else(|| sign(keys[i], msgs[i]), Ok)).collect()
+    let passed = sigs.iter().filter(|s| s.is_some()).count();
+    (sigs.into_iter().enumerate().map(|(i, s)| s.map_or_else(|| sign(keys[i], msgs[i]), Ok)).collect(), passed)
 }
 
 /// RSA-OAEP (SHA-256, empty label) decryption of every `cts[i]` with
@@ -228,6 +234,15 @@ pub fn sign_batch(keys: &[&PrivateSession], msgs: &[&[u8]]) -> Vec<Result<Vec<u8
 /// where the sessions allow. A ciphertext that does not decrypt is
 /// `BadData` on either path.
 pub fn decrypt_batch(keys: &[&PrivateSession], cts: &[&[u8]]) -> Vec<Result<zeroize::Zeroizing<Vec<u8>>, Status>> {
+    decrypt_batch_counted(keys, cts).0
+}
+
+/// A batch's answers, and how many of them a multi-buffer pass computed.
+pub(crate) type Counted = (Vec<Result<zeroize::Zeroizing<Vec<u8>>, Status>>, usize);
+
+/// [`decrypt_batch`], and how many of the decryptions a multi-buffer pass
+/// made.
+pub(crate) fn decrypt_batch_counted(keys: &[&PrivateSession], cts: &[&[u8]]) -> Counted {
     // Only well-formed inputs (k bytes, below n) enter a pass: one bad
     // ciphertext must not send its neighbours to the slow path.
     let inputs: Vec<Option<Vec<u8>>> = keys
@@ -239,7 +254,9 @@ pub fn decrypt_batch(keys: &[&PrivateSession], cts: &[&[u8]]) -> Vec<Result<zero
         })
         .collect();
     let ems = private_batch(keys, &inputs);
-    ems.into_iter()
+    let passed = ems.iter().filter(|e| e.is_some()).count();
+    let out = ems
+        .into_iter()
         .enumerate()
         .map(|(i, em)| match em {
             Some(em) => {
@@ -248,7 +265,8 @@ pub fn decrypt_batch(keys: &[&PrivateSession], cts: &[&[u8]]) -> Vec<Result<zero
             }
             None => crate::decrypt(keys[i], cts[i]),
         })
-        .collect()
+        .collect();
+    (out, passed)
 }
 
 /// EME-OAEP decoding (RFC 8017 7.1.2 step 3) with an empty label. Every

@@ -13,7 +13,10 @@ use cipher::consts::{U10, U11, U12, U13, U14, U15, U16, U4, U6, U7, U8, U9};
 use cipher::generic_array::GenericArray;
 use cipher::{BlockDecrypt, BlockDecryptMut, BlockEncrypt, BlockEncryptMut, InnerIvInit, KeyInit, StreamCipher};
 
+use std::sync::Arc;
+
 use crate::alg::CipherAlg;
+use crate::switch::Tally;
 use crate::SecError;
 
 /// A RustCrypto AEAD whose nonce and tag lengths are fixed by its type,
@@ -122,6 +125,8 @@ pub struct CipherKey {
     key: Key,
     tag_len: usize,
     nonce_len: usize,
+    /// A device's count of which engine served (ChaCha20-Poly1305 only).
+    tally: Option<Arc<Tally>>,
 }
 
 fn engine<T, E>(r: Result<T, E>) -> Result<T, SecError> {
@@ -143,17 +148,54 @@ impl CipherKey {
         if alg.is_aead() {
             return CipherKey::with_aead(alg, key, 16, 12);
         }
-        CipherKey::make(alg, key, 0, 0)
+        CipherKey::make(alg, key, 0, 0, wd_chapoly::available())
     }
 
     /// Schedules an AEAD `key` with `tag_len`-byte tags and
     /// `nonce_len`-byte nonces, checked by [`CipherAlg::check_aead`].
     pub fn with_aead(alg: CipherAlg, key: &[u8], tag_len: usize, nonce_len: usize) -> Result<CipherKey, SecError> {
         alg.check_aead(tag_len, nonce_len)?;
-        CipherKey::make(alg, key, tag_len, nonce_len)
+        CipherKey::make(alg, key, tag_len, nonce_len, wd_chapoly::available())
     }
 
-    fn make(alg: CipherAlg, key: &[u8], tag_len: usize, nonce_len: usize) -> Result<CipherKey, SecError> {
+    /// A device's key: like [`CipherKey::with_aead`] (or [`CipherKey::new`]
+    /// when `tag_len` and `nonce_len` are 0), with `wd-chapoly` only when
+    /// `chapoly` (the device's switch) is on, each ChaCha20-Poly1305
+    /// message counted in `tally`.
+    pub(crate) fn for_device(
+        alg: CipherAlg,
+        key: &[u8],
+        aead: Option<(usize, usize)>,
+        chapoly: bool,
+        tally: Arc<Tally>,
+    ) -> Result<CipherKey, SecError> {
+        let (tag_len, nonce_len) = match aead {
+            Some((t, n)) => {
+                alg.check_aead(t, n)?;
+                (t, n)
+            }
+            None if alg.is_aead() => (16, 12),
+            None => (0, 0),
+        };
+        let mut k = CipherKey::make(alg, key, tag_len, nonce_len, chapoly && wd_chapoly::available())?;
+        k.tally = Some(tally);
+        Ok(k)
+    }
+
+    /// Counts one ChaCha20-Poly1305 message for the engine that runs it.
+    fn served(&self, home_made: bool) {
+        if let (Some(t), CipherAlg::ChaCha20Poly1305) = (&self.tally, self.alg) {
+            t.count(home_made);
+        }
+    }
+
+    fn make(
+        alg: CipherAlg,
+        key: &[u8],
+        tag_len: usize,
+        nonce_len: usize,
+        chapoly: bool,
+    ) -> Result<CipherKey, SecError> {
         if !alg.key_lens().contains(&key.len()) {
             return Err(SecError::KeySize { got: key.len(), allowed: alg.key_lens() });
         }
@@ -180,7 +222,7 @@ impl CipherKey {
                     engine(awsc::EncryptingKey::ctr(engine(UnboundCipherKey::new(aws_block_alg(key.len()), key))?))?;
                 Key::AwsGcmShort(Box::new((gcm, ctr)))
             }
-            CipherAlg::ChaCha20Poly1305 if wd_chapoly::available() => {
+            CipherAlg::ChaCha20Poly1305 if chapoly => {
                 let k32: &[u8; 32] = key.try_into().map_err(|_| SecError::Engine)?;
                 let aws = LessSafeKey::new(engine(UnboundKey::new(&awsa::CHACHA20_POLY1305, key))?);
                 Key::ChaCha(Box::new((aws, wd_chapoly::ChaChaPoly::new(k32))))
@@ -233,7 +275,7 @@ impl CipherKey {
                 Key::Sm4(Box::new(engine(sm4::Sm4::new_from_slice(key))?))
             }
         };
-        Ok(CipherKey { alg, key: k, tag_len, nonce_len })
+        Ok(CipherKey { alg, key: k, tag_len, nonce_len, tally: None })
     }
 
     /// The algorithm.
@@ -273,6 +315,7 @@ impl CipherKey {
         self.check_aead_lens(nonce, tag.len())?;
         match &self.key {
             Key::AwsAead(k) => {
+                self.served(false);
                 let t = engine(k.seal_in_place_separate_tag(Self::aws_nonce(nonce)?, Aad::from(aad), buf))?;
                 tag.copy_from_slice(t.as_ref());
                 Ok(())
@@ -283,11 +326,13 @@ impl CipherKey {
                 Ok(())
             }
             Key::ChaCha(k) if buf.len() < CHAPOLY_MIN => {
+                self.served(false);
                 let t = engine(k.0.seal_in_place_separate_tag(Self::aws_nonce(nonce)?, Aad::from(aad), buf))?;
                 tag.copy_from_slice(t.as_ref());
                 Ok(())
             }
             Key::ChaCha(k) => {
+                self.served(true);
                 tag.copy_from_slice(&engine(k.1.seal_in_place(Self::chacha_nonce(nonce)?, aad, buf))?);
                 Ok(())
             }
@@ -314,6 +359,7 @@ impl CipherKey {
         if let Key::ChaCha(k) = &self.key {
             if src.len() >= CHAPOLY_MIN {
                 self.check_aead_lens(nonce, self.tag_len)?;
+                self.served(true);
                 let (ct, tag) = out.split_at_mut(src.len());
                 tag.copy_from_slice(&engine(k.1.seal_to(Self::chacha_nonce(nonce)?, aad, src, ct))?);
                 return Ok(());
@@ -341,6 +387,7 @@ impl CipherKey {
             if ct.len() >= CHAPOLY_MIN {
                 self.check_aead_lens(nonce, tag.len())?;
                 let t: &[u8; 16] = tag.try_into().map_err(|_| SecError::AuthFailed)?;
+                self.served(true);
                 // One pass; on a mismatch `out` comes back zeroed.
                 return match k.1.open_to(Self::chacha_nonce(nonce)?, aad, ct, t, out) {
                     Ok(()) => Ok(()),
@@ -361,12 +408,17 @@ impl CipherKey {
     pub fn open(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> Result<(), SecError> {
         self.check_aead_lens(nonce, tag.len())?;
         let ok = match &self.key {
-            Key::AwsAead(k) => k.open_in_place_separate_tag(Self::aws_nonce(nonce)?, Aad::from(aad), tag, buf).is_ok(),
+            Key::AwsAead(k) => {
+                self.served(false);
+                k.open_in_place_separate_tag(Self::aws_nonce(nonce)?, Aad::from(aad), tag, buf).is_ok()
+            }
             Key::ChaCha(k) if buf.len() < CHAPOLY_MIN => {
+                self.served(false);
                 k.0.open_in_place_separate_tag(Self::aws_nonce(nonce)?, Aad::from(aad), tag, buf).is_ok()
             }
             Key::ChaCha(k) => {
                 let t: &[u8; 16] = tag.try_into().map_err(|_| SecError::AuthFailed)?;
+                self.served(true);
                 match k.1.open_in_place(Self::chacha_nonce(nonce)?, aad, buf, t) {
                     Ok(()) => true,
                     Err(wd_chapoly::Error::AuthFailed) => false,

@@ -54,11 +54,20 @@
 //! PKCS#7 padding is `BadData`; an AEAD tag mismatch is `BadData` with
 //! `result` = [`RESULT_AUTH_FAILED`] and the plaintext area zeroed, so no
 //! unauthenticated plaintext is released.
+//!
+//! # Engines
+//!
+//! See [`cipher`]. ChaCha20-Poly1305 messages from
+//! [`cipher::CHAPOLY_MIN`] bytes run on the home-made `wd-chapoly` when
+//! the device's switch allows it ([`switch`]: `WD_CHAPOLY`, warpd's
+//! `[crypto] chapoly`; on by default) and the CPU has AVX-512 IFMA;
+//! [`SecDevice::served`] counts which engine served each message.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-/// True when ChaCha20-Poly1305 runs on the AVX-512 engine (`wd-chapoly`)
-/// on this CPU, from 384-byte messages up.
+/// True when this CPU can run ChaCha20-Poly1305 on the AVX-512 engine
+/// (`wd-chapoly`), from 384-byte messages up; whether a device does is its
+/// switch ([`SecDevice::chapoly`]).
 pub fn chacha_avx512() -> bool {
     wd_chapoly::available()
 }
@@ -67,6 +76,9 @@ pub mod alg;
 pub mod cipher;
 mod gcm;
 pub mod hash;
+pub mod switch;
+
+pub use switch::{KernelChoice, Served};
 
 use std::any::Any;
 use std::sync::{Arc, Mutex};
@@ -212,18 +224,31 @@ impl Session for MacSession {
     }
 }
 
-/// Creates a session object from `kind` and `params` (see the crate docs).
+/// Creates a session object from `kind` and `params` (see the crate docs),
+/// using `wd-chapoly` where this CPU can run it.
 pub fn new_session(kind: u32, params: &[u8]) -> Result<Arc<dyn Session>, SecError> {
+    new_session_with(kind, params, wd_chapoly::available(), &Arc::default())
+}
+
+/// [`new_session`] for a device: `wd-chapoly` only when `chapoly` is on,
+/// each ChaCha20-Poly1305 message counted in `tally`.
+fn new_session_with(
+    kind: u32,
+    params: &[u8],
+    chapoly: bool,
+    tally: &Arc<switch::Tally>,
+) -> Result<Arc<dyn Session>, SecError> {
     if kind == alg::kind::CIPHER {
         let (id, tag, nonce, key) = alg::decode_cipher_session(params)?;
         let a = CipherAlg::from_id(id).ok_or(SecError::UnknownAlgorithm(id))?;
-        let key = if tag == 0 && nonce == 0 {
-            CipherKey::new(a, key)?
+        let aead = if tag == 0 && nonce == 0 {
+            None
         } else {
             let tag = if tag == 0 { a.tag_len() } else { usize::from(tag) };
             let nonce = if nonce == 0 { a.iv_len() } else { usize::from(nonce) };
-            CipherKey::with_aead(a, key, tag, nonce)?
+            Some((tag, nonce))
         };
+        let key = CipherKey::for_device(a, key, aead, chapoly, tally.clone())?;
         return Ok(Arc::new(CipherSession { key }));
     }
     let (id, key) = alg::decode_session(params)?;
@@ -248,11 +273,20 @@ pub fn new_session(kind: u32, params: &[u8]) -> Result<Arc<dyn Session>, SecErro
 /// The `sec` device driver.
 pub struct SecDevice {
     info: DeviceInfo,
+    chapoly: KernelChoice,
+    served: Arc<switch::Tally>,
 }
 
 impl SecDevice {
-    /// A device named `name` on NUMA node `numa_node`.
+    /// A device named `name` on NUMA node `numa_node`, running
+    /// `wd-chapoly` as this process's environment (`WD_CHAPOLY`) or the
+    /// default decides.
     pub fn new(name: &str, numa_node: u32) -> SecDevice {
+        SecDevice::with_chapoly(name, numa_node, switch::chapoly_choice(None))
+    }
+
+    /// A device whose home-made ChaCha20-Poly1305 runs as `chapoly` says.
+    pub fn with_chapoly(name: &str, numa_node: u32, chapoly: KernelChoice) -> SecDevice {
         let info = DeviceInfo::new(
             name,
             "sec",
@@ -268,7 +302,19 @@ impl SecDevice {
             ],
         )
         .with_limit("aes key bytes", 16, 32);
-        SecDevice { info }
+        let on = chapoly.on && wd_chapoly::available();
+        tracing::info!(device = name, on, why = %chapoly.why, "wd-chapoly (ChaCha20-Poly1305)");
+        SecDevice { info, chapoly, served: Arc::default() }
+    }
+
+    /// Whether the home-made ChaCha20-Poly1305 (`wd-chapoly`) runs, and why.
+    pub fn chapoly(&self) -> &KernelChoice {
+        &self.chapoly
+    }
+
+    /// How many ChaCha20-Poly1305 messages each engine has served.
+    pub fn served(&self) -> Served {
+        self.served.get()
     }
 }
 
@@ -509,7 +555,7 @@ impl Device for SecDevice {
     }
 
     fn create_session(&self, kind: u32, params: &[u8]) -> Result<Arc<dyn Session>, Status> {
-        new_session(kind, params).map_err(|e| match e {
+        new_session_with(kind, params, self.chapoly.on, &self.served).map_err(|e| match e {
             SecError::BadSessionParams | SecError::UnknownAlgorithm(_) => Status::BadSession,
             e => e.status(),
         })
