@@ -1,7 +1,7 @@
 //! The compression and crypto devices through `warpd`: the same library
 //! calls as in embedded mode, but every queue, session and buffer goes
 //! through the broker (sessions' keys over the socket, registered memfds,
-//! SVA through process_vm). Results are checked against known answers,
+//! SVA through the client's memory file). Results are checked against known answers,
 //! the system `gzip`, and the devices' own inverse operations.
 
 mod common;

@@ -57,7 +57,7 @@ fn queues_regions_and_sva_through_the_daemon() {
     assert_eq!(done.status, Status::Ok);
     assert_eq!(done.src.as_slice(), done.dst.as_slice());
 
-    // SVA: borrowed slices reached with process_vm_readv/writev.
+    // SVA: borrowed slices reached through our memory file, by our pager.
     let src: Vec<u8> = (0..10_000u32).map(|i| (i * 7) as u8).collect();
     let mut dst = vec![0u8; src.len()];
     q.copy(&src, &mut dst).unwrap();

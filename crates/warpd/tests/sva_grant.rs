@@ -347,7 +347,14 @@ fn staller_role() -> i32 {
 fn uffd_pages(len: usize, hole: usize) -> Result<*mut u8, String> {
     // SAFETY: a fresh anonymous mapping.
     let base = unsafe {
-        libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
     } as *mut u8;
     assert_ne!(base as isize, -1);
     for off in (0..len).step_by(4096).filter(|&o| o != hole) {
@@ -484,15 +491,19 @@ mod fuse {
                     return None;
                 }
             };
-            let opts = format!(
-                "fd={},rootmode=40000,user_id=0,group_id=0,allow_other",
-                std::os::fd::AsRawFd::as_raw_fd(&dev)
-            );
+            let opts =
+                format!("fd={},rootmode=40000,user_id=0,group_id=0,allow_other", std::os::fd::AsRawFd::as_raw_fd(&dev));
             let c = |s: &str| std::ffi::CString::new(s).unwrap();
             let (src, target, fstype, data) = (c("wd-hung"), c(dir), c("fuse"), c(&opts));
             // SAFETY: mount(2) with NUL-terminated strings that outlive the call.
             let r = unsafe {
-                libc::mount(src.as_ptr(), target.as_ptr(), fstype.as_ptr(), libc::MS_NOSUID | libc::MS_NODEV, data.as_ptr().cast())
+                libc::mount(
+                    src.as_ptr(),
+                    target.as_ptr(),
+                    fstype.as_ptr(),
+                    libc::MS_NOSUID | libc::MS_NODEV,
+                    data.as_ptr().cast(),
+                )
             };
             if r != 0 {
                 eprintln!("cannot mount FUSE ({}); skipped", std::io::Error::last_os_error());

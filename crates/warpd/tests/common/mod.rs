@@ -11,9 +11,9 @@ use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use warpdrive::{Buffer, Pool, Queue, Req, Runtime, Status};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use warpdrive::{Buffer, Pool, Queue, Req, Runtime, Status};
 
 use wd_abi::layout::SQ_NEED_WAKEUP;
 use wd_abi::{Completion, Descriptor};
@@ -431,7 +431,7 @@ fn check(cond: bool, what: impl FnOnce() -> String) -> Result<(), String> {
 
 /// One round of verified work on `q`: copy and CRC-32C on registered
 /// memory (pool buffers), the same on borrowed slices (SVA through the
-/// daemon's process_vm_readv/writev), and a pipelined batch mixing both.
+/// daemon's pager, through our memory file), and a pipelined batch mixing both.
 /// Returns the number of requests it checked.
 pub fn work_round(q: &mut Queue, pool: &Pool, rng: &mut Rng) -> Result<u64, String> {
     let e = |e: warpdrive::Error| e.to_string();
@@ -727,4 +727,3 @@ impl RawQueue {
         out
     }
 }
-
