@@ -636,6 +636,8 @@ fn sig_scheme(k: Kind, pss: bool) -> anyhow::Result<Scheme> {
     Ok(match k {
         Kind::Rsa if pss => Scheme::RsaPssSha256,
         Kind::Rsa => Scheme::RsaPkcs1Sha256,
+        // Asked for PSS, the key must be RSA: never a silent other scheme.
+        _ if pss => bail!("--pss is for RSA keys only"),
         Kind::P256 => Scheme::EcdsaP256Sha256,
         Kind::P384 => Scheme::EcdsaP384Sha384,
         Kind::Ed25519 => Scheme::Ed25519,
@@ -694,8 +696,8 @@ fn keygen_cmd(rt: &Runtime, a: KeygenArgs) -> anyhow::Result<()> {
 
 fn sign_cmd(rt: &Runtime, a: SignArgs) -> anyhow::Result<()> {
     let text = Zeroizing::new(std::fs::read(&a.key).with_context(|| a.key.clone())?);
-    let (_, der) = crypto_asym::from_pem(&text)?;
-    let scheme = sig_scheme(kind_of(&der)?, a.pss)?;
+    let (_, der) = crypto_asym::from_pem(&text).with_context(|| a.key.clone())?;
+    let scheme = kind_of(&der).and_then(|k| sig_scheme(k, a.pss)).with_context(|| a.key.clone())?;
     let mut q = rt.queue("hpre")?;
     let fmt = sig_format(scheme, a.raw)?;
     let sk =
@@ -707,8 +709,8 @@ fn sign_cmd(rt: &Runtime, a: SignArgs) -> anyhow::Result<()> {
 
 fn verify_cmd(rt: &Runtime, a: VerifyArgs) -> anyhow::Result<i32> {
     let text = std::fs::read(&a.public).with_context(|| a.public.clone())?;
-    let (_, der) = crypto_asym::from_pem(&text)?;
-    let scheme = sig_scheme(kind_of(&der)?, a.pss)?;
+    let (_, der) = crypto_asym::from_pem(&text).with_context(|| a.public.clone())?;
+    let scheme = kind_of(&der).and_then(|k| sig_scheme(k, a.pss)).with_context(|| a.public.clone())?;
     let mut q = rt.queue("hpre")?;
     let fmt = sig_format(scheme, a.raw)?;
     let pk = PublicKey::with_format(rt, "hpre", scheme, &der, fmt)

@@ -241,6 +241,23 @@ fn mac_keys_mean_what_the_algorithm_and_route_say() {
     }
 }
 
+#[test]
+fn pss_asked_for_is_pss_or_an_error() {
+    let d = Dir::new("pss");
+    d.write("msg", b"sign me");
+    for t in ["ed25519", "p256", "p384"] {
+        assert!(wd(&["keygen", "-t", t, "-o", "sk", "--pub", "pk"], &d.0).status.success());
+        assert!(wd(&["sign", "-k", "sk", "-i", "msg", "-o", "sig"], &d.0).status.success());
+        let o = wd(&["sign", "-k", "sk", "--pss", "-i", "msg", "-o", "pss"], &d.0);
+        assert_eq!(o.status.code(), Some(1), "{t}: --pss ran {t} instead");
+        assert!(stderr(&o).starts_with("wd: sk: --pss is for RSA keys only"), "{}", stderr(&o));
+        assert!(!d.0.join("pss").exists());
+        let o = wd(&["verify", "-p", "pk", "--pss", "-s", "sig", "-i", "msg"], &d.0);
+        assert_eq!(o.status.code(), Some(1), "{t}");
+        assert!(o.stdout.is_empty(), "{t}: verified as something else");
+    }
+}
+
 const TYPES: [&str; 4] = ["ed25519", "p256", "x25519", "rsa2048"];
 
 #[test]
