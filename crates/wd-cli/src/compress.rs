@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
+use std::os::unix::fs::OpenOptionsExt;
 use warpdrive::comp::{CompError, Decoder, Encoder, Format};
 use warpdrive::{EmbeddedConfig, Runtime};
+
+use crate::cleanup;
 
 /// Options shared by `wd compress` and `wd decompress`.
 #[derive(Args, Debug, Clone)]
@@ -335,15 +338,23 @@ fn one_file(cx: &Ctx<'_>, path: &Path) -> Result<(), Failure> {
         }
         PathBuf::from(format!("{name}{s}"))
     };
-    let mut oo = OpenOptions::new();
-    oo.write(true);
     if a.force {
-        oo.create(true).truncate(true);
-    } else {
-        oo.create_new(true);
+        // As gzip -f: the old file goes first, the new one is created.
+        match fs::remove_file(&target) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(Failure::Error(format!("{}: {e}", target.display())));
+            }
+            _ => {}
+        }
     }
-    let out = match oo.open(&target) {
-        Ok(f) => f,
+    // As gzip: owner-only while it fills (it may be someone's plaintext),
+    // the input's mode once complete, and removed by an error or by
+    // SIGINT/SIGTERM/SIGHUP (crate::cleanup) until then. O_EXCL: a file
+    // that was there is never registered, so never removed.
+    let created =
+        cleanup::create(&target, || OpenOptions::new().write(true).create_new(true).mode(0o600).open(&target));
+    let (out, mut partial) = match created {
+        Ok(v) => v,
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             return Err(Failure::Error(format!("{} already exists (use -f to overwrite)", target.display())));
         }
@@ -356,7 +367,7 @@ fn one_file(cx: &Ctx<'_>, path: &Path) -> Result<(), Failure> {
         Ok(v) => v,
         Err(e) => {
             drop(w);
-            let _ = fs::remove_file(&target);
+            let _ = partial.finish(|| fs::remove_file(&target));
             return Err(e.into());
         }
     };
@@ -367,6 +378,8 @@ fn one_file(cx: &Ctx<'_>, path: &Path) -> Result<(), Failure> {
     out.set_permissions(meta.permissions())?;
     out.sync_all().ok();
     drop(out);
+    // Complete: a signal from here on leaves it (the input goes next).
+    partial.finish(|| Ok(()))?;
     if !a.keep {
         fs::remove_file(path)?;
     }

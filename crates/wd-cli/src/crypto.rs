@@ -15,6 +15,9 @@ use warpdrive::crypto::{self, CipherAlg, CipherKey, CryptoError, DigestAlg, MacA
 use warpdrive::{Buffer, Done, Queue, Req, Runtime};
 use zeroize::Zeroizing;
 
+use crate::keyfile;
+use crate::outfile::{OutFile, Secrecy};
+
 /// Bytes read from a file per device request.
 const CHUNK: usize = 1 << 20;
 
@@ -112,13 +115,15 @@ pub struct DigestArgs {
 
 #[derive(Args)]
 pub struct HmacArgs {
-    /// Digest under the HMAC (sha256, sha512, sm3, ...), or "cmac-aes".
+    /// Digest under the HMAC (sha256, sha512, sm3, ...), or CMAC:
+    /// "cmac-aes-128", "cmac-aes-192", "cmac-aes-256" (a key of exactly
+    /// that size), "cmac-aes" (16, 24 or 32 bytes: the key size chooses).
     #[arg(short = 'a', long = "algorithm", default_value = "sha256")]
     alg: String,
     /// Key as hex.
     #[arg(long, conflicts_with = "key_file")]
     key_hex: Option<String>,
-    /// File holding the raw key bytes.
+    /// File holding the raw key bytes (never read as hex).
     #[arg(long)]
     key_file: Option<String>,
     /// Files ("-" or none: standard input).
@@ -130,14 +135,17 @@ pub struct CryptArgs {
     /// aes-256-gcm or chacha20-poly1305 (decrypt reads it from the header).
     #[arg(short = 'a', long = "algorithm", default_value = "aes-256-gcm")]
     alg: String,
-    /// Key file: 32 raw bytes, or 64 hex digits.
+    /// Key file: exactly 32 raw bytes, or 64 hex digits (and one line
+    /// end). Any other size is an error: the algorithm is AES-256 or
+    /// ChaCha20, never a shorter key.
     #[arg(short = 'k', long)]
     key_file: String,
     /// Input ("-": standard input).
     #[arg(short = 'i', long, default_value = "-")]
     input: String,
     /// Output ("-": standard output). A file is written under a temporary
-    /// name and renamed only when everything verified.
+    /// name (mode 0600, removed on error or SIGINT/SIGTERM/SIGHUP) and
+    /// renamed only when everything verified.
     #[arg(short = 'o', long, default_value = "-")]
     output: String,
     /// Plaintext bytes per chunk, as a power of two (encrypt only).
@@ -364,29 +372,21 @@ fn check_cmd(rt: &Runtime, s: &Stream, alg: DigestAlg, a: &DigestArgs) -> anyhow
     Ok(i32::from(bad > 0 || unread > 0))
 }
 
-fn read_key(hex_key: Option<&str>, file: Option<&str>) -> anyhow::Result<Zeroizing<Vec<u8>>> {
-    if let Some(h) = hex_key {
-        return unhex(h).map(Zeroizing::new).ok_or_else(|| anyhow!("--key-hex is not hex"));
-    }
-    let f = file.ok_or_else(|| anyhow!("give --key-hex or --key-file"))?;
-    let raw = Zeroizing::new(std::fs::read(f).with_context(|| f.to_string())?);
-    // A file of hex digits (with an optional newline) is read as hex.
-    let text = std::str::from_utf8(&raw).ok().map(str::trim);
-    if let Some(k) =
-        text.filter(|t| !t.is_empty() && t.len() % 2 == 0 && t.bytes().all(|b| b.is_ascii_hexdigit())).and_then(unhex)
-    {
-        return Ok(Zeroizing::new(k));
-    }
-    Ok(raw)
-}
-
 fn hmac_cmd(rt: &Runtime, a: HmacArgs) -> anyhow::Result<i32> {
-    let alg = if a.alg.eq_ignore_ascii_case("cmac-aes") || a.alg.eq_ignore_ascii_case("cmac") {
-        MacAlg::CmacAes
-    } else {
-        MacAlg::Hmac(DigestAlg::from_name(&a.alg).ok_or_else(|| anyhow!("unknown digest algorithm {:?}", a.alg))?)
+    let cmac: &[usize] = match a.alg.to_ascii_lowercase().replace('_', "-").as_str() {
+        "cmac-aes" | "cmac" => &[16, 24, 32],
+        "cmac-aes-128" | "cmac-aes128" | "aes-128-cmac" => &[16],
+        "cmac-aes-192" | "cmac-aes192" | "aes-192-cmac" => &[24],
+        "cmac-aes-256" | "cmac-aes256" | "aes-256-cmac" => &[32],
+        _ => &[],
     };
-    let key = read_key(a.key_hex.as_deref(), a.key_file.as_deref())?;
+    let alg = if cmac.is_empty() {
+        MacAlg::Hmac(DigestAlg::from_name(&a.alg).ok_or_else(|| anyhow!("unknown digest algorithm {:?}", a.alg))?)
+    } else {
+        MacAlg::CmacAes
+    };
+    // HMAC takes keys of any size (RFC 2104); CMAC's are checked here.
+    let key = keyfile::mac_key(a.key_hex.as_deref(), a.key_file.as_deref(), &a.alg, cmac)?;
     let s = Stream::mac(rt, "sec", alg, &key)?;
     print_sums(rt, &s, &a.files, "wd")
 }
@@ -407,10 +407,14 @@ fn hmac_cmd(rt: &Runtime, a: HmacArgs) -> anyhow::Result<i32> {
 const MAGIC: &[u8; 8] = b"WDCRYPT1";
 const HEADER: usize = 24;
 
-fn container_alg(s: &str) -> anyhow::Result<(u8, CipherAlg)> {
+/// Every container algorithm takes a 32-byte key: AES-256, never the
+/// AES-128/192 a shorter key would select.
+const CONTAINER_KEY: usize = 32;
+
+fn container_alg(s: &str) -> anyhow::Result<(u8, CipherAlg, &'static str)> {
     match s.to_ascii_lowercase().as_str() {
-        "aes-256-gcm" | "aes256gcm" => Ok((1, CipherAlg::AesGcm)),
-        "chacha20-poly1305" | "chacha20poly1305" => Ok((2, CipherAlg::ChaCha20Poly1305)),
+        "aes-256-gcm" | "aes256gcm" => Ok((1, CipherAlg::AesGcm, "aes-256-gcm")),
+        "chacha20-poly1305" | "chacha20poly1305" => Ok((2, CipherAlg::ChaCha20Poly1305, "chacha20-poly1305")),
         _ => bail!("unknown algorithm {s:?} (aes-256-gcm, chacha20-poly1305)"),
     }
 }
@@ -423,39 +427,33 @@ fn chunk_nonce(prefix: &[u8], i: u32, last: bool) -> [u8; 12] {
     n
 }
 
-struct Output {
-    w: Box<dyn Write>,
-    tmp: Option<(std::path::PathBuf, String)>,
+/// Standard output, or a file that appears only on [`OutFile::commit`].
+enum Output {
+    Stdout(io::BufWriter<io::StdoutLock<'static>>),
+    File(OutFile),
 }
 
-fn open_output(name: &str) -> anyhow::Result<Output> {
+fn open_output(name: &str, secrecy: Secrecy) -> anyhow::Result<Output> {
     if name == "-" {
-        return Ok(Output { w: Box::new(io::BufWriter::new(io::stdout().lock())), tmp: None });
+        return Ok(Output::Stdout(io::BufWriter::new(io::stdout().lock())));
     }
-    let tmp = Path::new(name).with_file_name(format!(
-        ".{}.wd-tmp-{}",
-        Path::new(name).file_name().and_then(|s| s.to_str()).unwrap_or("out"),
-        std::process::id()
-    ));
-    let f = File::create(&tmp).with_context(|| tmp.display().to_string())?;
-    Ok(Output { w: Box::new(io::BufWriter::new(f)), tmp: Some((tmp, name.to_string())) })
+    Ok(Output::File(OutFile::create(Path::new(name), secrecy).with_context(|| name.to_string())?))
 }
 
 impl Output {
-    fn commit(mut self) -> anyhow::Result<()> {
-        self.w.flush()?;
-        if let Some((tmp, name)) = self.tmp.take() {
-            std::fs::rename(&tmp, &name).with_context(|| name.clone())?;
+    fn w(&mut self) -> &mut dyn Write {
+        match self {
+            Output::Stdout(w) => w,
+            Output::File(f) => f,
+        }
+    }
+
+    fn commit(self, name: &str) -> anyhow::Result<()> {
+        match self {
+            Output::Stdout(mut w) => w.flush()?,
+            Output::File(f) => f.commit().with_context(|| name.to_string())?,
         }
         Ok(())
-    }
-}
-
-impl Drop for Output {
-    fn drop(&mut self) {
-        if let Some((tmp, _)) = self.tmp.take() {
-            let _ = std::fs::remove_file(tmp);
-        }
     }
 }
 
@@ -463,11 +461,11 @@ impl Drop for Output {
 const WINDOW: usize = 8;
 
 fn encrypt_cmd(rt: &Runtime, a: CryptArgs) -> anyhow::Result<()> {
-    let (id, alg) = container_alg(&a.alg)?;
+    let (id, alg, name) = container_alg(&a.alg)?;
     if !(10..=24).contains(&a.chunk_log2) {
         bail!("--chunk-log2 must be 10..=24");
     }
-    let key = read_key(None, Some(&a.key_file))?;
+    let key = keyfile::cipher_key(&a.key_file, CONTAINER_KEY, name)?;
     let k = CipherKey::new(rt, "sec", alg, &key)?;
     let mut q = rt.queue("sec")?;
     let mut prefix = [0u8; 7];
@@ -479,8 +477,8 @@ fn encrypt_cmd(rt: &Runtime, a: CryptArgs) -> anyhow::Result<()> {
     header[12..19].copy_from_slice(&prefix);
     let chunk = 1usize << a.chunk_log2;
     let mut input = open_input(&a.input).with_context(|| a.input.clone())?;
-    let mut out = open_output(&a.output)?;
-    out.w.write_all(&header)?;
+    let mut out = open_output(&a.output, Secrecy::Ordinary)?;
+    out.w().write_all(&header)?;
     let mut inflight = std::collections::VecDeque::new();
     // One chunk of lookahead tells whether the current one is the last.
     let mut cur = read_chunk(&mut *input, &header, chunk)?;
@@ -491,15 +489,15 @@ fn encrypt_cmd(rt: &Runtime, a: CryptArgs) -> anyhow::Result<()> {
         let nonce = chunk_nonce(&prefix, i, last);
         let n = cur.len() - HEADER + 16;
         let req = k.encrypt_req(&nonce, HEADER, Buffer::Heap(cur), Buffer::Heap(vec![0; n]))?;
-        submit_window(&mut q, &mut inflight, req, &mut *out.w)?;
+        submit_window(&mut q, &mut inflight, req, out.w())?;
         if last {
             break;
         }
         i = i.checked_add(1).ok_or_else(|| anyhow!("input too large for the container"))?;
         cur = next;
     }
-    drain(&mut q, &mut inflight, &mut *out.w)?;
-    out.commit()
+    drain(&mut q, &mut inflight, out.w())?;
+    out.commit(&a.output)
 }
 
 /// Reads one chunk, returned behind a copy of the header (the AAD).
@@ -548,15 +546,14 @@ fn write_done(d: Done, w: &mut dyn Write) -> anyhow::Result<()> {
 }
 
 fn decrypt_cmd(rt: &Runtime, a: CryptArgs) -> anyhow::Result<()> {
-    let key = read_key(None, Some(&a.key_file))?;
     let mut input = BufReader::with_capacity(1 << 20, open_input(&a.input).with_context(|| a.input.clone())?);
     let mut header = [0u8; HEADER];
     if read_full(&mut input, &mut header)? < HEADER || &header[..8] != MAGIC {
         bail!("not a wd container (bad magic)");
     }
-    let alg = match header[8] {
-        1 => CipherAlg::AesGcm,
-        2 => CipherAlg::ChaCha20Poly1305,
+    let (alg, name) = match header[8] {
+        1 => (CipherAlg::AesGcm, "aes-256-gcm"),
+        2 => (CipherAlg::ChaCha20Poly1305, "chacha20-poly1305"),
         x => bail!("unknown container algorithm {x}"),
     };
     let log2 = header[9];
@@ -564,10 +561,13 @@ fn decrypt_cmd(rt: &Runtime, a: CryptArgs) -> anyhow::Result<()> {
         bail!("malformed container header");
     }
     let prefix = header[12..19].to_vec();
+    let key = keyfile::cipher_key(&a.key_file, CONTAINER_KEY, name)?;
     let k = CipherKey::new(rt, "sec", alg, &key)?;
     let mut q = rt.queue("sec")?;
     let frame = (1usize << log2) + 16;
-    let mut out = open_output(&a.output)?;
+    // Plaintext follows the umask like `openssl enc -d -out`; the
+    // temporary it fills is 0600 until the commit.
+    let mut out = open_output(&a.output, Secrecy::Ordinary)?;
     let mut inflight = std::collections::VecDeque::new();
     let mut i: u32 = 0;
     loop {
@@ -581,14 +581,14 @@ fn decrypt_cmd(rt: &Runtime, a: CryptArgs) -> anyhow::Result<()> {
         let last = n < frame || input.fill_buf()?.is_empty();
         let nonce = chunk_nonce(&prefix, i, last);
         let req = k.decrypt_req(&nonce, HEADER, Buffer::Heap(v), Buffer::Heap(vec![0; n - 16]))?;
-        submit_window(&mut q, &mut inflight, req, &mut *out.w)?;
+        submit_window(&mut q, &mut inflight, req, out.w())?;
         if last {
             break;
         }
         i = i.checked_add(1).ok_or_else(|| anyhow!("container too large"))?;
     }
-    drain(&mut q, &mut inflight, &mut *out.w)?;
-    out.commit()
+    drain(&mut q, &mut inflight, out.w())?;
+    out.commit(&a.output)
 }
 
 // ---------------------------------------------------------------------------
@@ -636,6 +636,8 @@ fn sig_scheme(k: Kind, pss: bool) -> anyhow::Result<Scheme> {
     Ok(match k {
         Kind::Rsa if pss => Scheme::RsaPssSha256,
         Kind::Rsa => Scheme::RsaPkcs1Sha256,
+        // Asked for PSS, the key must be RSA: never a silent other scheme.
+        _ if pss => bail!("--pss is for RSA keys only"),
         Kind::P256 => Scheme::EcdsaP256Sha256,
         Kind::P384 => Scheme::EcdsaP384Sha384,
         Kind::Ed25519 => Scheme::Ed25519,
@@ -651,12 +653,10 @@ fn sig_format(scheme: Scheme, raw: bool) -> anyhow::Result<SigFormat> {
     }
 }
 
-fn write_out(name: &str, bytes: &[u8]) -> anyhow::Result<()> {
-    if name == "-" {
-        io::stdout().lock().write_all(bytes)?;
-        return Ok(());
-    }
-    std::fs::write(name, bytes).with_context(|| name.to_string())
+fn write_out(name: &str, bytes: &[u8], secrecy: Secrecy) -> anyhow::Result<()> {
+    let mut out = open_output(name, secrecy)?;
+    out.w().write_all(bytes).with_context(|| name.to_string())?;
+    out.commit(name)
 }
 
 fn read_all(name: &str) -> anyhow::Result<Vec<u8>> {
@@ -687,30 +687,30 @@ fn keygen_cmd(rt: &Runtime, a: KeygenArgs) -> anyhow::Result<()> {
         raw
     };
     let enc = |label: &str, der: &[u8]| if a.der { der.to_vec() } else { crypto_asym::pem(label, der).into_bytes() };
-    write_out(&a.out, &Zeroizing::new(enc("PRIVATE KEY", &private)))?;
+    write_out(&a.out, &Zeroizing::new(enc("PRIVATE KEY", &private)), Secrecy::Private)?;
     if let Some(p) = &a.public {
-        write_out(p, &enc("PUBLIC KEY", &public))?;
+        write_out(p, &enc("PUBLIC KEY", &public), Secrecy::Ordinary)?;
     }
     Ok(())
 }
 
 fn sign_cmd(rt: &Runtime, a: SignArgs) -> anyhow::Result<()> {
     let text = Zeroizing::new(std::fs::read(&a.key).with_context(|| a.key.clone())?);
-    let (_, der) = crypto_asym::from_pem(&text)?;
-    let scheme = sig_scheme(kind_of(&der)?, a.pss)?;
+    let (_, der) = crypto_asym::from_pem(&text).with_context(|| a.key.clone())?;
+    let scheme = kind_of(&der).and_then(|k| sig_scheme(k, a.pss)).with_context(|| a.key.clone())?;
     let mut q = rt.queue("hpre")?;
     let fmt = sig_format(scheme, a.raw)?;
     let sk =
         PrivateKey::with_format(rt, "hpre", scheme, &der, fmt).map_err(|e| anyhow!("{}: key rejected ({e})", a.key))?;
     let msg = read_all(&a.input)?;
     let sig = sk.sign(&mut q, &msg)?;
-    write_out(&a.out, &sig)
+    write_out(&a.out, &sig, Secrecy::Ordinary)
 }
 
 fn verify_cmd(rt: &Runtime, a: VerifyArgs) -> anyhow::Result<i32> {
     let text = std::fs::read(&a.public).with_context(|| a.public.clone())?;
-    let (_, der) = crypto_asym::from_pem(&text)?;
-    let scheme = sig_scheme(kind_of(&der)?, a.pss)?;
+    let (_, der) = crypto_asym::from_pem(&text).with_context(|| a.public.clone())?;
+    let scheme = kind_of(&der).and_then(|k| sig_scheme(k, a.pss)).with_context(|| a.public.clone())?;
     let mut q = rt.queue("hpre")?;
     let fmt = sig_format(scheme, a.raw)?;
     let pk = PublicKey::with_format(rt, "hpre", scheme, &der, fmt)

@@ -2,8 +2,11 @@
 
 mod admin;
 mod bench;
+mod cleanup;
 mod compress;
 mod crypto;
+mod keyfile;
+mod outfile;
 
 use clap::{Parser, Subcommand};
 use warpdrive::Runtime;
@@ -154,22 +157,34 @@ fn emit(title: &str, json: bool, results: &[bench::CaseResult], ratios: &[(Strin
     }
 }
 
+/// Exits with `r`'s code, or reports its error as `wd: PATH: reason`
+/// (the context chain) and exits 1, as gzip and openssl do.
+fn exit_with(r: anyhow::Result<i32>) -> ! {
+    match r {
+        Ok(rc) => std::process::exit(rc),
+        Err(e) => {
+            eprintln!("wd: {e:#}");
+            std::process::exit(1)
+        }
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("WD_LOG"))
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().cmd {
+    let cmd = Cli::parse().cmd;
+    if matches!(cmd, Cmd::Compress(_) | Cmd::Decompress(_) | Cmd::Crypto(_)) {
+        // The commands that write files: a signal removes their
+        // temporaries. Before anything starts a thread.
+        cleanup::init();
+    }
+    match cmd {
         Cmd::List { json } => list(json),
-        Cmd::Compress(a) => std::process::exit(compress::run(a, false)?),
-        Cmd::Decompress(a) => std::process::exit(compress::run(a, true)?),
-        Cmd::Crypto(c) => {
-            let rc = crypto::run(c)?;
-            if rc != 0 {
-                std::process::exit(rc);
-            }
-            Ok(())
-        }
+        Cmd::Compress(a) => exit_with(compress::run(a, false)),
+        Cmd::Decompress(a) => exit_with(compress::run(a, true)),
+        Cmd::Crypto(c) => exit_with(crypto::run(c)),
         Cmd::Doctor => admin::doctor(),
         Cmd::Status { json } => admin::status(json),
         Cmd::Top { interval_ms, iterations } => admin::top(std::time::Duration::from_millis(interval_ms), iterations),
