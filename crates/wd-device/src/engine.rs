@@ -126,6 +126,12 @@ impl Engine {
             }
             // Reading the clock costs ~20 ns; doing it on every empty pass
             // would delay noticing new work by as much. Look every 64 passes.
+            // A request out at a pager needs a CPU, and the engine spinning
+            // may be what it waits for (the user spins on the other one):
+            // give it the CPU instead of spinning.
+            if self.served.iter().any(|s| s.parked.is_some()) {
+                std::thread::yield_now();
+            }
             idle_passes = idle_passes.wrapping_add(1);
             if !idle_passes.is_multiple_of(64) {
                 std::hint::spin_loop();
