@@ -359,6 +359,16 @@ pub fn child_main(run: impl FnOnce(&str) -> i32) {
     std::process::exit(code);
 }
 
+/// Whether another user can run this test binary (every directory above
+/// it searchable by others, the file executable by others): a checkout
+/// under a private home cannot host tests that re-run it as `nobody`.
+pub fn exe_reachable_by_others() -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(exe) = std::env::current_exe() else { return false };
+    let ok = |p: &std::path::Path| std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o001 != 0);
+    ok(&exe) && exe.ancestors().skip(1).all(ok)
+}
+
 /// A `u64` from the child's environment.
 pub fn env_u64(k: &str, default: u64) -> u64 {
     std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
