@@ -212,7 +212,9 @@ impl Runtime {
             let dev = Arc::new(wd_zip::ZipDevice::new(&format!("zip{i}"), node));
             devices.push(DeviceHost::start(dev, &host_cfg)?);
         }
-        Ok(Runtime { inner: Arc::new(RtInner { devices, mem: Arc::new(Owner::new()), daemon: None }) })
+        // The devices serve this process's own memory: nothing is staged
+        // (docs/ARCHITECTURE.md, "Shared memory and Rust").
+        Ok(Runtime { inner: Arc::new(RtInner { devices, mem: Arc::new(Owner::this_process()), daemon: None }) })
     }
 
     /// Every device, with its capabilities and load.

@@ -23,6 +23,7 @@ use wd_sys::{futex, Mapping};
 
 use crate::memory::{resolve, Resolved};
 use crate::queue::{ctl, fault, QueueShared};
+use crate::staging::{stage, StagingPool};
 use crate::stats::Counter;
 use crate::{BindTable, BufView, Device, MemTable, Outcome, Perms, RegionEntry, Request, SessionTable};
 
@@ -83,12 +84,14 @@ pub(crate) struct Engine {
     idle_spin: Duration,
     /// `dev.batch_size()`, read once.
     batch: usize,
+    /// Private copies of another process's bytes for parsing operations.
+    staging: StagingPool,
 }
 
 impl Engine {
     pub fn new(dev: Arc<dyn Device>, shared: Arc<EngineShared>, idle_spin: Duration) -> Engine {
         let batch = dev.batch_size().clamp(1, 64);
-        Engine { dev, shared, served: Vec::new(), bell_seen: u32::MAX, idle_spin, batch }
+        Engine { dev, shared, served: Vec::new(), bell_seen: u32::MAX, idle_spin, batch, staging: StagingPool::new() }
     }
 
     pub fn run(mut self) {
@@ -236,7 +239,7 @@ impl Engine {
                     break;
                 }
             };
-            let out = execute(&*self.dev, q, &d, &mut regions);
+            let out = execute(&*self.dev, q, &self.staging, &d, &mut regions);
             let c = Completion {
                 user_data: d.user_data,
                 status: out.status.raw(),
@@ -329,6 +332,7 @@ impl Engine {
             binds: &q.binds,
             remote: q.remote.as_deref(),
             allows: &allows,
+            staging: &self.staging,
         };
         let mut b = Batch {
             reqs: Vec::with_capacity(batch),
@@ -530,9 +534,15 @@ pub fn execute_one(
     allows: impl Fn(Opcode) -> bool,
     d: &Descriptor,
 ) -> Outcome {
-    let mut regions = None;
-    let cx = Ctx { mem, sessions: None, binds, remote: None, allows: &allows };
-    validate_and_run(dev, &cx, d, &mut regions)
+    thread_local! {
+        /// As an engine's: reused by the calls of one thread.
+        static STAGING: StagingPool = StagingPool::new();
+    }
+    STAGING.with(|staging| {
+        let mut regions = None;
+        let cx = Ctx { mem, sessions: None, binds, remote: None, allows: &allows, staging };
+        validate_and_run(dev, &cx, d, &mut regions)
+    })
 }
 
 /// What a descriptor is checked against: its queue's owner and settings.
@@ -543,10 +553,18 @@ struct Ctx<'m, 'a> {
     /// SVA references are this other process's addresses.
     remote: Option<&'a wd_sys::process_vm::RemoteProcess>,
     allows: &'a dyn Fn(Opcode) -> bool,
+    /// Where a parsing operation's view of `mem` (when foreign) is copied.
+    staging: &'a StagingPool,
 }
 
 #[inline(always)]
-fn execute<'q>(dev: &dyn Device, q: &'q QueueShared, d: &Descriptor, regions: &mut Regions<'q>) -> Outcome {
+fn execute<'q>(
+    dev: &dyn Device,
+    q: &'q QueueShared,
+    staging: &StagingPool,
+    d: &Descriptor,
+    regions: &mut Regions<'q>,
+) -> Outcome {
     let allows = |op| q.allows(op);
     let cx = Ctx {
         mem: &q.owner.mem,
@@ -554,6 +572,7 @@ fn execute<'q>(dev: &dyn Device, q: &'q QueueShared, d: &Descriptor, regions: &m
         binds: &q.binds,
         remote: q.remote.as_deref(),
         allows: &allows,
+        staging,
     };
     validate_and_run(dev, &cx, d, regions)
 }
@@ -581,8 +600,8 @@ enum Prepared<'t> {
 
 /// Every check of a descriptor, and its buffers resolved against `table`.
 #[inline(always)]
-fn prepare<'t>(dev: &dyn Device, cx: &Ctx<'_, '_>, d: &Descriptor, table: &'t [Option<RegionEntry>]) -> Prepared<'t> {
-    let Ctx { sessions, binds, remote, allows, .. } = *cx;
+fn prepare<'t>(dev: &dyn Device, cx: &Ctx<'_, 't>, d: &Descriptor, table: &'t [Option<RegionEntry>]) -> Prepared<'t> {
+    let Ctx { mem, sessions, binds, remote, allows, staging } = *cx;
     let op = d.op();
     if d.flags & !DescFlags::KNOWN != 0 {
         return Prepared::Done(Outcome::err(Status::BadParam));
@@ -620,6 +639,10 @@ fn prepare<'t>(dev: &dyn Device, cx: &Ctx<'_, '_>, d: &Descriptor, table: &'t [O
     };
     if let Err(s) = check_overlap(&mut src, &mut dst) {
         return Prepared::Done(Outcome::err(s));
+    }
+    // Another process's bytes that the operation parses: a private copy.
+    if mem.is_foreign() {
+        stage(staging, info.op(op).map_or(crate::Staging::None, |o| o.staging), &mut src, &mut dst);
     }
     match session(d, sessions) {
         Ok(session) => Prepared::Ready(Request { desc: *d, src, dst, session }),

@@ -18,15 +18,17 @@ mod host;
 mod memory;
 mod queue;
 mod session;
+mod staging;
 mod stats;
 mod view;
 
-pub use caps::{DeviceClass, DeviceInfo, OpInfo, ParamLimit};
+pub use caps::{DeviceClass, DeviceInfo, OpInfo, ParamLimit, Staging};
 pub use device::{Device, Outcome, Request};
 pub use engine::execute_one;
 pub use host::{DeviceHost, HostConfig, HostError};
 pub use memory::{BindTable, MemTable, Perms, RegionEntry};
 pub use queue::{fault, QueueConfig, QueueHandle, QueueId};
 pub use session::{Owner, Session, SessionTable};
+pub use staging::{copy_from_shared, copy_from_shared_movsb, copy_from_shared_words, copy_to_shared, MOVSB_MIN};
 pub use stats::{DeviceStats, QueueStats, QueueStatsSnapshot};
 pub use view::BufView;

@@ -12,12 +12,18 @@
 //! API moves owned buffers into the queue, or holds the borrow of a slice
 //! until the completion is reaped, so nothing else in the process touches
 //! them. Across processes, a misbehaving owner may still write its own
-//! buffer while we read it; like a device's DMA racing the CPU, that can
-//! only change the bytes it gets back, and drivers treat buffer contents as
-//! untrusted data, never as control.
+//! buffer while a driver works on it. Operations that parse their input
+//! therefore never see the owner's memory: the engine stages it (see
+//! `staging.rs` and docs/ARCHITECTURE.md, "Shared memory and Rust"), and a
+//! view of a staged copy co-owns that private buffer. The rest read each
+//! byte once as opaque data, so a racing writer, like a device's DMA racing
+//! the CPU, can only change the bytes it gets back.
 #![allow(unsafe_code)]
 
 use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::staging::Stash;
 
 use wd_abi::Status;
 
@@ -30,6 +36,8 @@ pub struct BufView<'a> {
     perms: Perms,
     /// `src` and `dst` name the same bytes (an in-place request).
     aliased: bool,
+    /// The private copy this view points into, when staged.
+    stash: Option<Arc<Stash<'a>>>,
     _life: PhantomData<&'a mut [u8]>,
 }
 
@@ -41,6 +49,7 @@ impl<'a> BufView<'a> {
             len: 0,
             perms: Perms::NONE,
             aliased: false,
+            stash: None,
             _life: PhantomData,
         }
     }
@@ -49,12 +58,12 @@ impl<'a> BufView<'a> {
     /// `ptr..ptr+len` must be mapped, and stay mapped, for `'a`, and the
     /// memory must be the request's to use as described in the module docs.
     pub(crate) unsafe fn new(ptr: *mut u8, len: usize, perms: Perms) -> BufView<'a> {
-        BufView { ptr, len, perms, aliased: false, _life: PhantomData }
+        BufView { ptr, len, perms, aliased: false, stash: None, _life: PhantomData }
     }
 
     /// A view of a private (bounce) buffer.
     pub(crate) fn from_slice(buf: &'a mut [u8], perms: Perms) -> BufView<'a> {
-        BufView { ptr: buf.as_mut_ptr(), len: buf.len(), perms, aliased: false, _life: PhantomData }
+        BufView { ptr: buf.as_mut_ptr(), len: buf.len(), perms, aliased: false, stash: None, _life: PhantomData }
     }
 
     pub(crate) fn range(&self) -> (usize, usize) {
@@ -63,6 +72,27 @@ impl<'a> BufView<'a> {
 
     pub(crate) fn set_aliased(&mut self) {
         self.aliased = true;
+    }
+
+    /// Base pointer and length, for the staging copy.
+    pub(crate) fn raw(&self) -> (*mut u8, usize) {
+        (self.ptr, self.len)
+    }
+
+    /// Rights on the bytes.
+    pub(crate) fn perms(&self) -> Perms {
+        self.perms
+    }
+
+    /// Makes this view co-own the staged buffer it points into.
+    pub(crate) fn with_stash(mut self, stash: Arc<Stash<'a>>) -> BufView<'a> {
+        self.stash = Some(stash);
+        self
+    }
+
+    /// True when the view is a private staged copy of the owner's bytes.
+    pub fn is_staged(&self) -> bool {
+        self.stash.is_some()
     }
 
     /// Length in bytes.
