@@ -90,7 +90,20 @@ fn decoding_input_that_changes_underneath_gives_only_valid_statuses() {
                     x ^= x >> 7;
                     x ^= x << 17;
                     if !words.is_empty() {
-                        words[(x % words.len() as u64) as usize].fetch_xor(1 << (x >> 58), Ordering::Relaxed);
+                        // Transient flips, undone shortly after (a decoder
+                        // reading a field twice sees two values), and
+                        // lasting ones.
+                        let w = &words[(x % words.len() as u64) as usize];
+                        w.fetch_xor(1 << (x >> 58), Ordering::Relaxed);
+                        for _ in 0..(x >> 32) % 512 {
+                            std::hint::spin_loop();
+                        }
+                        if x & 1 == 0 {
+                            w.fetch_xor(1 << (x >> 58), Ordering::Relaxed);
+                        }
+                        for _ in 0..(x >> 40) % 2048 {
+                            std::hint::spin_loop();
+                        }
                     }
                 }
             })
