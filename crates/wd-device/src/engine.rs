@@ -357,12 +357,29 @@ impl Engine {
             n += 1;
             match prepare(dev, &cx, &d, table) {
                 Prepared::Done(o) => b.pending.push((d.user_data, Some(o))),
-                Prepared::Ready(r) => {
+                Prepared::Ready(mut r) => {
                     if b.reqs.len() == batch || b.reqs.iter().any(|x| overlaps(x, &r)) {
                         // A batch is heavy work: publish its completions now.
                         ok = b.flush(dev, q, end);
                         let (staged, t) = b.take();
                         Self::finish_pass(q, end, staged, t);
+                        // A private copy taken before the requests just run
+                        // may miss what they wrote: take it again.
+                        if r.src.is_staged() || r.dst.is_staged() {
+                            drop(r);
+                            match prepare(dev, &cx, &d, table) {
+                                Prepared::Ready(again) => r = again,
+                                Prepared::Done(o) => {
+                                    b.pending.push((d.user_data, Some(o)));
+                                    continue;
+                                }
+                                Prepared::Remote => {
+                                    let o = run_with_table(dev, &cx, &d, table);
+                                    b.pending.push((d.user_data, Some(o)));
+                                    continue;
+                                }
+                            }
+                        }
                     }
                     b.reqs.push(r);
                     b.pending.push((d.user_data, None));

@@ -217,7 +217,7 @@ impl<'a> BufView<'a> {
         // SAFETY: `ptr..ptr+len` is the stash's heap block, which stays
         // allocated (and is touched only through views) until the stash,
         // which the returned view co-owns, drops.
-        let view = unsafe { BufView::new(ptr, len, perms) }.with_stash(stash.clone());
+        let view = unsafe { BufView::new(ptr, len, perms) }.with_stash(stash.clone(), self.range());
         (stash, view)
     }
 }
@@ -237,7 +237,7 @@ pub(crate) fn stage<'a>(pool: &'a StagingPool, how: crate::Staging, src: &mut Bu
         }
         let (stash, mut d) = dst.stage_into(pool, dst.perms(), true);
         // SAFETY: the same live heap block as `d`, co-owned through `stash`.
-        let mut s = unsafe { BufView::new(stash.ptr, d.len(), src.perms()) }.with_stash(stash);
+        let mut s = unsafe { BufView::new(stash.ptr, d.len(), src.perms()) }.with_stash(stash, d.range());
         s.set_aliased();
         d.set_aliased();
         (*src, *dst) = (s, d);

@@ -38,6 +38,9 @@ pub struct BufView<'a> {
     aliased: bool,
     /// The private copy this view points into, when staged.
     stash: Option<Arc<Stash<'a>>>,
+    /// For a staged view, the owner's bytes it is a copy of: what overlap
+    /// checks compare, so that queue order holds over the owner's memory.
+    origin: Option<(usize, usize)>,
     _life: PhantomData<&'a mut [u8]>,
 }
 
@@ -50,6 +53,7 @@ impl<'a> BufView<'a> {
             perms: Perms::NONE,
             aliased: false,
             stash: None,
+            origin: None,
             _life: PhantomData,
         }
     }
@@ -58,16 +62,26 @@ impl<'a> BufView<'a> {
     /// `ptr..ptr+len` must be mapped, and stay mapped, for `'a`, and the
     /// memory must be the request's to use as described in the module docs.
     pub(crate) unsafe fn new(ptr: *mut u8, len: usize, perms: Perms) -> BufView<'a> {
-        BufView { ptr, len, perms, aliased: false, stash: None, _life: PhantomData }
+        BufView { ptr, len, perms, aliased: false, stash: None, origin: None, _life: PhantomData }
     }
 
     /// A view of a private (bounce) buffer.
     pub(crate) fn from_slice(buf: &'a mut [u8], perms: Perms) -> BufView<'a> {
-        BufView { ptr: buf.as_mut_ptr(), len: buf.len(), perms, aliased: false, stash: None, _life: PhantomData }
+        BufView {
+            ptr: buf.as_mut_ptr(),
+            len: buf.len(),
+            perms,
+            aliased: false,
+            stash: None,
+            origin: None,
+            _life: PhantomData,
+        }
     }
 
+    /// The bytes of the owner's memory this view stands for (for a staged
+    /// view, those it was copied from).
     pub(crate) fn range(&self) -> (usize, usize) {
-        (self.ptr as usize, self.ptr as usize + self.len)
+        self.origin.unwrap_or((self.ptr as usize, self.ptr as usize + self.len))
     }
 
     pub(crate) fn set_aliased(&mut self) {
@@ -84,9 +98,11 @@ impl<'a> BufView<'a> {
         self.perms
     }
 
-    /// Makes this view co-own the staged buffer it points into.
-    pub(crate) fn with_stash(mut self, stash: Arc<Stash<'a>>) -> BufView<'a> {
+    /// Makes this view co-own the staged buffer it points into, a copy of
+    /// the owner's bytes at `origin`.
+    pub(crate) fn with_stash(mut self, stash: Arc<Stash<'a>>, origin: (usize, usize)) -> BufView<'a> {
         self.stash = Some(stash);
+        self.origin = Some(origin);
         self
     }
 

@@ -27,6 +27,8 @@ const BUMP: Opcode = Opcode(0x00f2);
 const CHECK: Opcode = Opcode(0x00f3);
 /// A byte stream read once: declared zero copy.
 const STREAM: Opcode = Opcode(0x00f4);
+/// Parses: returns the first word of `src`.
+const FIRST: Opcode = Opcode(0x00f5);
 
 const REGION: usize = 1 << 16;
 /// Result bits.
@@ -50,9 +52,9 @@ impl Prober {
             DeviceClass::Dma,
             0,
             1 << 16,
-            &[(PARSE, "parse"), (BUMP, "bump"), (CHECK, "check"), (STREAM, "stream")],
+            &[(PARSE, "parse"), (BUMP, "bump"), (CHECK, "check"), (STREAM, "stream"), (FIRST, "first")],
         )
-        .with_staging(Staging::Src, &[PARSE, BUMP])
+        .with_staging(Staging::Src, &[PARSE, BUMP, FIRST])
         .with_staging(Staging::SrcDst, &[CHECK]);
         Prober { info, map: Mutex::new(None), batch }
     }
@@ -97,6 +99,11 @@ impl Prober {
                 let refused = if req.dst.bytes_mut().err() == Some(Status::Permission) { DST_WRITE_REFUSED } else { 0 };
                 let dst_staged = if req.dst.is_staged() { DST_STAGED } else { 0 };
                 Ok(Outcome::ok(0, 0).with_result(agreed | staged | dst_staged | refused))
+            }
+            FIRST => {
+                let b = req.src.bytes()?;
+                let w = u64::from_le_bytes(b.get(..8).ok_or(Status::BadParam)?.try_into().unwrap());
+                Ok(Outcome::ok(8, 0).with_result(w))
             }
             _ => Err(Status::BadOpcode),
         }
@@ -197,6 +204,61 @@ fn a_destination_read_as_input_is_staged_read_only() {
     assert_eq!(o.result, AGREED | STAGED | DST_STAGED | DST_WRITE_REFUSED);
 }
 
+/// Publishes `ds` at once (so a batched engine finds them together) and
+/// reaps as many completions.
+fn submit_and_reap(qm: &QueueMem<Mapping>, user: &mut UserEnd<Mapping>, ds: &[Descriptor]) -> Vec<Completion> {
+    for d in ds {
+        user.sq.stage(d).unwrap();
+    }
+    user.sq.publish();
+    std::sync::atomic::fence(Ordering::SeqCst);
+    if qm.sq_flags().load(Ordering::SeqCst) & SQ_NEED_WAKEUP != 0 {
+        qm.doorbell().fetch_add(1, Ordering::SeqCst);
+        wd_sys::futex::wake(qm.doorbell(), 1).unwrap();
+    }
+    let mut cs: Vec<Completion> = Vec::new();
+    let t0 = Instant::now();
+    while cs.len() < ds.len() {
+        assert!(t0.elapsed() < Duration::from_secs(10), "only {} completions", cs.len());
+        while let Some(c) = user.cq.pop().unwrap() {
+            cs.push(c);
+        }
+        user.cq.release();
+        std::thread::yield_now();
+    }
+    cs
+}
+
+/// Queue order holds over the owner's bytes: a staged request that reads
+/// what an earlier one of the same batch writes sees it written.
+#[test]
+fn a_staged_copy_is_taken_after_earlier_requests_on_the_same_bytes_ran() {
+    for batch in [1, 4] {
+        let dev = Arc::new(Prober::new(batch));
+        let host =
+            DeviceHost::start(dev.clone(), &HostConfig { engines: 1, pin: false, ..Default::default() }).unwrap();
+        let owner = Arc::new(Owner::new());
+        let (r, map) = region(&owner.mem, &dev);
+        let h =
+            host.create_queue(&QueueConfig { sq_entries: 16, cq_entries: 16, ..Default::default() }, owner).unwrap();
+        let qm = QueueMem::attach(h.map).unwrap();
+        let mut user = qm.user_end();
+        map.atomic_u64s(0, 1)[0].store(0x0101_0101_0101_0101, Ordering::Relaxed);
+        let x = BufRef::region(r, 0, 64);
+        let mut ds = Vec::new();
+        for k in 0..6 {
+            let mut d = if k % 2 == 0 { desc(BUMP, x, x) } else { desc(FIRST, x, BufRef::NONE) };
+            d.user_data = k;
+            ds.push(d);
+        }
+        let cs = submit_and_reap(&qm, &mut user, &ds);
+        for c in cs.iter().filter(|c| c.user_data % 2 == 1) {
+            let bumps = c.user_data.div_ceil(2);
+            assert_eq!(c.result, 0x0101_0101_0101_0101 * (1 + bumps), "batch {batch}, request {}", c.user_data);
+        }
+    }
+}
+
 /// Through a real host: the engine's own pool, on the single path and on
 /// the batched one (several staged requests held at once).
 #[test]
@@ -210,7 +272,7 @@ fn engines_stage_on_the_single_and_the_batched_path() {
         let cfg = QueueConfig { sq_entries: 64, cq_entries: 64, ..Default::default() };
         let h = host.create_queue(&cfg, owner).unwrap();
         let qm = QueueMem::attach(h.map).unwrap();
-        let mut user: UserEnd<Mapping> = qm.user_end();
+        let mut user = qm.user_end();
         let n = 12u64;
         let mut ds = Vec::new();
         for k in 0..n {
@@ -219,24 +281,8 @@ fn engines_stage_on_the_single_and_the_batched_path() {
             let mut d = if k % 2 == 0 { desc(PARSE, b, BufRef::NONE) } else { desc(BUMP, b, b) };
             d.user_data = k;
             ds.push(d);
-            user.sq.stage(&d).unwrap();
         }
-        user.sq.publish();
-        std::sync::atomic::fence(Ordering::SeqCst);
-        if qm.sq_flags().load(Ordering::SeqCst) & SQ_NEED_WAKEUP != 0 {
-            qm.doorbell().fetch_add(1, Ordering::SeqCst);
-            wd_sys::futex::wake(qm.doorbell(), 1).unwrap();
-        }
-        let mut cs: Vec<Completion> = Vec::new();
-        let t0 = Instant::now();
-        while cs.len() < n as usize {
-            assert!(t0.elapsed() < Duration::from_secs(10), "only {} completions", cs.len());
-            while let Some(c) = user.cq.pop().unwrap() {
-                cs.push(c);
-            }
-            user.cq.release();
-            std::thread::yield_now();
-        }
+        let cs = submit_and_reap(&qm, &mut user, &ds);
         for c in &cs {
             assert_eq!(Status::from_raw(c.status), Status::Ok, "batch {batch}, request {}", c.user_data);
             let want = if c.user_data % 2 == 0 { AGREED | STAGED } else { REGION_UNTOUCHED | STAGED };
