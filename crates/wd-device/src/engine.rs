@@ -659,7 +659,10 @@ fn prepare<'t>(dev: &dyn Device, cx: &Ctx<'_, 't>, d: &Descriptor, table: &'t [O
     }
     // Another process's bytes that the operation parses: a private copy.
     if mem.is_foreign() {
-        stage(staging, info.op(op).map_or(crate::Staging::None, |o| o.staging), &mut src, &mut dst);
+        let how = info.op(op).map_or(crate::Staging::None, |o| o.staging);
+        if let Err(s) = stage(staging, how, &mut src, &mut dst) {
+            return Prepared::Done(Outcome::err(s));
+        }
     }
     match session(d, sessions) {
         Ok(session) => Prepared::Ready(Request { desc: *d, src, dst, session }),

@@ -23,6 +23,8 @@
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
+use wd_abi::Status;
+
 use crate::{BufView, Perms};
 
 /// Shortest copy done with `rep movsb`: its start-up costs more than the
@@ -147,15 +149,17 @@ impl StagingPool {
         StagingPool::default()
     }
 
-    /// A buffer of exactly `len` bytes (contents unspecified).
-    fn take(&self, len: usize) -> Vec<u8> {
+    /// A buffer of exactly `len` bytes (contents unspecified); `None` when
+    /// memory is short: the request fails, the broker does not abort.
+    fn take(&self, len: usize) -> Option<Vec<u8>> {
         let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
         let mut b = free.pop().unwrap_or_default();
         drop(free);
+        b.try_reserve_exact(len.saturating_sub(b.len())).ok()?;
         // Every byte is overwritten by the copy in; zero-filling only the
         // growth keeps reuse free of a second pass over the buffer.
         b.resize(len, 0);
-        b
+        Some(b)
     }
 
     fn give(&self, mut b: Vec<u8>) {
@@ -206,9 +210,14 @@ impl Drop for Stash<'_> {
 impl<'a> BufView<'a> {
     /// A private copy of this view's bytes, with `perms`; `back`: write
     /// the copy back over these bytes when the last view of it drops.
-    fn stage_into(&self, pool: &'a StagingPool, perms: Perms, back: bool) -> (Arc<Stash<'a>>, BufView<'a>) {
+    fn stage_into(
+        &self,
+        pool: &'a StagingPool,
+        perms: Perms,
+        back: bool,
+    ) -> Result<(Arc<Stash<'a>>, BufView<'a>), Status> {
         let (p, len) = self.raw();
-        let mut buf = pool.take(len);
+        let mut buf = pool.take(len).ok_or(Status::DeviceError)?;
         // SAFETY: the view's range is mapped for its lifetime (see
         // `BufView::new`) and cannot overlap our own fresh buffer.
         unsafe { copy_from_shared(p, &mut buf) };
@@ -218,38 +227,45 @@ impl<'a> BufView<'a> {
         // allocated (and is touched only through views) until the stash,
         // which the returned view co-owns, drops.
         let view = unsafe { BufView::new(ptr, len, perms) }.with_stash(stash.clone(), self.range());
-        (stash, view)
+        Ok((stash, view))
     }
 }
 
 /// Replaces the views of a request on another process's memory with
 /// private copies, as operation staging `how` asks. A view without read
 /// permission is left alone (the driver's read fails on it anyway).
-pub(crate) fn stage<'a>(pool: &'a StagingPool, how: crate::Staging, src: &mut BufView<'a>, dst: &mut BufView<'a>) {
+/// `DeviceError` when there is no memory for the copy.
+pub(crate) fn stage<'a>(
+    pool: &'a StagingPool,
+    how: crate::Staging,
+    src: &mut BufView<'a>,
+    dst: &mut BufView<'a>,
+) -> Result<(), Status> {
     use crate::Staging as How;
     if how == How::None {
-        return;
+        return Ok(());
     }
     if dst.is_aliased() {
         // In place: both views name one private copy, written back after.
         if !dst.perms().contains(Perms::RW) {
-            return;
+            return Ok(());
         }
-        let (stash, mut d) = dst.stage_into(pool, dst.perms(), true);
+        let (stash, mut d) = dst.stage_into(pool, dst.perms(), true)?;
         // SAFETY: the same live heap block as `d`, co-owned through `stash`.
         let mut s = unsafe { BufView::new(stash.ptr, d.len(), src.perms()) }.with_stash(stash, d.range());
         s.set_aliased();
         d.set_aliased();
         (*src, *dst) = (s, d);
-        return;
+        return Ok(());
     }
     let read_only = |v: &BufView<'_>| v.perms().contains(Perms::READ) && !v.is_empty();
     if read_only(src) {
-        *src = src.stage_into(pool, Perms::READ, false).1;
+        *src = src.stage_into(pool, Perms::READ, false)?.1;
     }
     if how == How::SrcDst && read_only(dst) {
-        *dst = dst.stage_into(pool, Perms::READ, false).1;
+        *dst = dst.stage_into(pool, Perms::READ, false)?.1;
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -287,12 +303,13 @@ mod tests {
     #[test]
     fn pool_reuses_small_buffers_and_frees_big_ones() {
         let pool = StagingPool::new();
-        let b = pool.take(4096);
+        let b = pool.take(4096).unwrap();
         let p = b.as_ptr();
         pool.give(b);
-        let again = pool.take(100);
+        let again = pool.take(100).unwrap();
         assert_eq!(again.as_ptr(), p, "a small buffer is reused");
-        pool.give(pool.take(KEEP_BYTES + 1));
+        pool.give(pool.take(KEEP_BYTES + 1).unwrap());
+        assert!(pool.take(usize::MAX / 2).is_none(), "an impossible copy fails instead of aborting");
         assert!(pool.free.lock().unwrap().is_empty(), "a buffer above KEEP_BYTES is not kept");
     }
 }
