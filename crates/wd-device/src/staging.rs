@@ -20,7 +20,7 @@
 //! in docs/ARCHITECTURE.md, "Shared memory and Rust").
 #![allow(unsafe_code)]
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use wd_abi::Status;
@@ -175,8 +175,8 @@ impl StagingPool {
 }
 
 /// A staged copy: the private buffer the request's view(s) point into.
-/// Dropped with the last view: written back (in-place requests) and
-/// returned to the pool.
+/// Dropped with the last view: written back (in-place requests whose
+/// driver took write access) and returned to the pool.
 pub(crate) struct Stash<'a> {
     buf: Vec<u8>,
     /// Base of `buf`'s heap block, taken once: views address it only
@@ -185,6 +185,14 @@ pub(crate) struct Stash<'a> {
     pool: &'a StagingPool,
     /// Where to write the bytes back after the request ran.
     back: Option<*mut u8>,
+    /// A driver took write access: the copy may differ from the owner's.
+    written: AtomicBool,
+}
+
+impl Stash<'_> {
+    pub(crate) fn mark_written(&self) {
+        self.written.store(true, Ordering::Relaxed);
+    }
 }
 
 // SAFETY: the raw pointers name a private heap block owned by the stash and
@@ -197,7 +205,7 @@ unsafe impl Sync for Stash<'_> {}
 
 impl Drop for Stash<'_> {
     fn drop(&mut self) {
-        if let Some(to) = self.back {
+        if let Some(to) = self.back.filter(|_| *self.written.get_mut()) {
             // SAFETY: `to` is the client's range the request named, still
             // mapped (the engine holds the region table while any view
             // lives) and of `buf.len()` bytes; no Rust reference names it.
@@ -222,7 +230,7 @@ impl<'a> BufView<'a> {
         // `BufView::new`) and cannot overlap our own fresh buffer.
         unsafe { copy_from_shared(p, &mut buf) };
         let ptr = buf.as_mut_ptr();
-        let stash = Arc::new(Stash { buf, ptr, pool, back: back.then_some(p) });
+        let stash = Arc::new(Stash { buf, ptr, pool, back: back.then_some(p), written: AtomicBool::new(false) });
         // SAFETY: `ptr..ptr+len` is the stash's heap block, which stays
         // allocated (and is touched only through views) until the stash,
         // which the returned view co-owns, drops.

@@ -106,6 +106,15 @@ impl<'a> BufView<'a> {
         self
     }
 
+    /// Notes that a driver wrote (or may write) the bytes: only then is a
+    /// staged in-place copy written back, so a request dropped unexecuted
+    /// never puts stale bytes over the owner's.
+    fn written(&self) {
+        if let Some(s) = &self.stash {
+            s.mark_written();
+        }
+    }
+
     /// True when the view is a private staged copy of the owner's bytes.
     pub fn is_staged(&self) -> bool {
         self.stash.is_some()
@@ -152,6 +161,7 @@ impl<'a> BufView<'a> {
         if self.aliased {
             return Err(Status::BadParam);
         }
+        self.written();
         // SAFETY: range live for 'a; not aliased with the request's other
         // buffer (the host rejects partial overlaps and marks identical
         // ranges aliased); `&mut self` makes this the only borrow of it.
@@ -164,6 +174,7 @@ impl<'a> BufView<'a> {
         if !self.perms.contains(Perms::READ.union(Perms::WRITE)) {
             return Err(Status::Permission);
         }
+        self.written();
         // SAFETY: as in `bytes_mut`; the caller holds `&mut Request`, so the
         // aliased source view cannot be borrowed at the same time.
         Ok(unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) })
@@ -181,6 +192,7 @@ impl<'a> BufView<'a> {
         if src.len > self.len {
             return Err(Status::Overflow);
         }
+        self.written();
         // SAFETY: both ranges are live for their lifetimes and src.len fits
         // in self; `ptr::copy` tolerates overlap and creates no references.
         unsafe { std::ptr::copy(src.ptr, self.ptr, src.len) };
@@ -192,6 +204,7 @@ impl<'a> BufView<'a> {
         if self.len > 0 && !self.perms.contains(Perms::WRITE) {
             return Err(Status::Permission);
         }
+        self.written();
         let pat = pattern.to_le_bytes();
         let mut off = 0;
         while off < self.len {

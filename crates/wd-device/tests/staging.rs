@@ -245,15 +245,20 @@ fn a_staged_copy_is_taken_after_earlier_requests_on_the_same_bytes_ran() {
         let mut user = qm.user_end();
         map.atomic_u64s(0, 1)[0].store(0x0101_0101_0101_0101, Ordering::Relaxed);
         let x = BufRef::region(r, 0, 64);
-        let mut ds = Vec::new();
-        for k in 0..6 {
-            let mut d = if k % 2 == 0 { desc(BUMP, x, x) } else { desc(FIRST, x, BufRef::NONE) };
-            d.user_data = k;
-            ds.push(d);
-        }
+        // In-place writers back to back (a copy taken before the previous
+        // one ran must neither be used nor written back), and readers.
+        let ops = [BUMP, FIRST, BUMP, BUMP, FIRST, BUMP, BUMP, BUMP, FIRST];
+        let ds: Vec<_> = ops
+            .iter()
+            .enumerate()
+            .map(|(k, &op)| {
+                let d = if op == BUMP { desc(BUMP, x, x) } else { desc(FIRST, x, BufRef::NONE) };
+                Descriptor { user_data: k as u64, ..d }
+            })
+            .collect();
         let cs = submit_and_reap(&qm, &mut user, &ds);
-        for c in cs.iter().filter(|c| c.user_data % 2 == 1) {
-            let bumps = c.user_data.div_ceil(2);
+        for c in cs.iter().filter(|c| ops[c.user_data as usize] == FIRST) {
+            let bumps = ops[..c.user_data as usize].iter().filter(|&&o| o == BUMP).count() as u64;
             assert_eq!(c.result, 0x0101_0101_0101_0101 * (1 + bumps), "batch {batch}, request {}", c.user_data);
         }
     }
