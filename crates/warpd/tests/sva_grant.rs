@@ -234,7 +234,9 @@ fn exec_voids_the_grant_even_for_a_forked_child_holding_the_connection() {
         return;
     }
     if !common::exe_reachable_by_others() {
-        eprintln!("the test binary is not reachable by other users (a private checkout): cannot run it as nobody; skipped");
+        eprintln!(
+            "the test binary is not reachable by other users (a private checkout): cannot run it as nobody; skipped"
+        );
         return;
     }
     let d = Daemon::start("sva-exec", "");

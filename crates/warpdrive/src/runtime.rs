@@ -223,7 +223,10 @@ struct RtInner {
 
 impl RtInner {
     fn new(devices: Vec<Arc<DeviceHost>>, kernels: Vec<KernelDev>, daemon: Option<DaemonRt>) -> RtInner {
-        RtInner { devices, kernels, mem: Arc::new(Owner::new()), daemon, fork_gen: wd_sys::fork::generation() }
+        // The devices of this process serve its own memory: nothing is
+        // staged (docs/ARCHITECTURE.md, "Shared memory and Rust").
+        let mem = Arc::new(Owner::this_process());
+        RtInner { devices, kernels, mem, daemon, fork_gen: wd_sys::fork::generation() }
     }
 
     /// The in-process devices, or `Forked` in a child of the process that

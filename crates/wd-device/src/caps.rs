@@ -30,6 +30,34 @@ pub struct OpInfo {
     /// Inclusive range of `params[0]` when it is a level or similar; `None`
     /// when the parameter is free-form (a pattern, a seed).
     pub param_range: Option<(u64, u64)>,
+    /// Which buffers the engine copies into private memory first when
+    /// they belong to another process (see [`Staging`]).
+    pub staging: Staging,
+}
+
+/// What an operation needs of buffers another process can write while it
+/// runs (a broker's client): the driver declares it per operation.
+///
+/// An operation that reads each input byte once, in order, and whose
+/// result depends on the bytes only as data (a copy, a CRC, a stream
+/// cipher, a hash) is safe on memory that changes underneath it: the worst
+/// a writer gets is a result over a mix of old and new bytes, which it
+/// could have produced by writing first. An operation that parses its
+/// input (reads a length and then the bytes it counts, a field twice, a
+/// tag and then the text it covers) is not: the engine hands it a private
+/// copy taken once.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Staging {
+    /// Zero copy: buffers are handed over in place.
+    #[default]
+    None,
+    /// The source is parsed: run on a private copy of it. An in-place
+    /// request runs on a private copy of its buffer, written back after.
+    Src,
+    /// Source and destination are both parsed inputs (a signature to
+    /// verify in `dst`): both are copied; the destination is not written.
+    SrcDst,
 }
 
 fn ser_opcode<S: serde::Serializer>(op: &Opcode, s: S) -> Result<S::Ok, S::Error> {
@@ -91,7 +119,13 @@ impl DeviceInfo {
             class,
             ops: ops
                 .iter()
-                .map(|&(opcode, name)| OpInfo { opcode, name, max_len: max_request, param_range: None })
+                .map(|&(opcode, name)| OpInfo {
+                    opcode,
+                    name,
+                    max_len: max_request,
+                    param_range: None,
+                    staging: Staging::None,
+                })
                 .collect(),
             max_request,
             max_queues: 1024,
@@ -105,6 +139,14 @@ impl DeviceInfo {
     /// Adds a parameter range.
     pub fn with_limit(mut self, name: impl Into<String>, min: u64, max: u64) -> DeviceInfo {
         self.limits.push(ParamLimit { name: name.into(), min, max });
+        self
+    }
+
+    /// Declares how operations `ops` stage another process's buffers.
+    pub fn with_staging(mut self, staging: Staging, ops: &[Opcode]) -> DeviceInfo {
+        for o in self.ops.iter_mut().filter(|o| ops.contains(&o.opcode)) {
+            o.staging = staging;
+        }
         self
     }
 

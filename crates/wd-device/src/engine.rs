@@ -24,6 +24,7 @@ use wd_sys::{futex, Mapping};
 use crate::memory::{check, local_view, remote_buf, Checked};
 use crate::queue::{ctl, fault, QueueShared};
 use crate::remote::{Job, Poll};
+use crate::staging::{stage, StagingPool};
 use crate::stats::Counter;
 use crate::{BindTable, BufView, Device, MemTable, Outcome, Perms, RegionEntry, Request, SessionTable};
 
@@ -89,12 +90,23 @@ pub(crate) struct Engine {
     batch: usize,
     /// A closing queue waits for its parked request: look again each pass.
     reap_pending: bool,
+    /// Private copies of another process's bytes for parsing operations.
+    staging: StagingPool,
 }
 
 impl Engine {
     pub fn new(dev: Arc<dyn Device>, shared: Arc<EngineShared>, idle_spin: Duration) -> Engine {
         let batch = dev.batch_size().clamp(1, 64);
-        Engine { dev, shared, served: Vec::new(), bell_seen: u32::MAX, idle_spin, batch, reap_pending: false }
+        Engine {
+            dev,
+            shared,
+            served: Vec::new(),
+            bell_seen: u32::MAX,
+            idle_spin,
+            batch,
+            reap_pending: false,
+            staging: StagingPool::new(),
+        }
     }
 
     pub fn run(mut self) {
@@ -248,7 +260,7 @@ impl Engine {
         if self.batch > 1 {
             return self.serve_batched(i);
         }
-        let Engine { dev, shared, served, .. } = self;
+        let Engine { dev, shared, served, staging, .. } = self;
         let Served { q, end, parked } = &mut served[i];
         let q: &QueueShared = q;
         if parked.is_some() && resume(q, end, parked) {
@@ -268,7 +280,7 @@ impl Engine {
                     break;
                 }
             };
-            let out = match execute(&**dev, q, &d, &mut regions) {
+            let out = match execute(&**dev, q, staging, &d, &mut regions) {
                 Ok(o) => o,
                 Err(r) => match park(dev, shared, q, &d, r) {
                     Ok(p) => {
@@ -346,7 +358,7 @@ impl Engine {
     /// collected ones, so execution stays in queue order.
     fn serve_batched(&mut self, i: usize) -> u32 {
         let batch = self.batch;
-        let Engine { dev: dev_arc, shared, served, .. } = self;
+        let Engine { dev: dev_arc, shared, served, staging, .. } = self;
         let dev = &**dev_arc;
         let Served { q, end, parked } = &mut served[i];
         let q: &QueueShared = q;
@@ -376,6 +388,7 @@ impl Engine {
             binds: &q.binds,
             remote: q.remote.as_ref(),
             allows: &allows,
+            staging,
         };
         let mut b = Batch {
             reqs: Vec::with_capacity(batch),
@@ -400,12 +413,30 @@ impl Engine {
             n += 1;
             match prepare(dev, &cx, &d, table) {
                 Prepared::Done(o) => b.pending.push((d.user_data, Some(o))),
-                Prepared::Ready(r) => {
+                Prepared::Ready(mut r) => {
                     if b.reqs.len() == batch || b.reqs.iter().any(|x| overlaps(x, &r)) {
                         // A batch is heavy work: publish its completions now.
                         ok = b.flush(dev, q, end);
                         let (staged, t) = b.take();
                         Self::finish_pass(q, end, staged, t);
+                        // A private copy taken before the requests just run
+                        // may miss what they wrote: take it again.
+                        if r.src.is_staged() || r.dst.is_staged() {
+                            drop(r);
+                            match prepare(dev, &cx, &d, table) {
+                                Prepared::Ready(again) => r = again,
+                                Prepared::Done(o) => {
+                                    b.pending.push((d.user_data, Some(o)));
+                                    continue;
+                                }
+                                // The same descriptor prepared Ready before:
+                                // it names no remote SVA memory.
+                                Prepared::Remote(_) => {
+                                    b.pending.push((d.user_data, Some(Outcome::err(Status::BadRegion))));
+                                    continue;
+                                }
+                            }
+                        }
                     }
                     b.reqs.push(r);
                     b.pending.push((d.user_data, None));
@@ -589,10 +620,16 @@ pub fn execute_one(
     allows: impl Fn(Opcode) -> bool,
     d: &Descriptor,
 ) -> Outcome {
-    let mut regions = None;
-    let cx = Ctx { mem, sessions: None, binds, remote: None, allows: &allows };
-    // No remote owner here, so never a request for a pager.
-    validate_and_run(dev, &cx, d, &mut regions).unwrap_or(Outcome::err(Status::BadRegion))
+    thread_local! {
+        /// As an engine's: reused by the calls of one thread.
+        static STAGING: StagingPool = StagingPool::new();
+    }
+    STAGING.with(|staging| {
+        let mut regions = None;
+        let cx = Ctx { mem, sessions: None, binds, remote: None, allows: &allows, staging };
+        // No remote owner here, so never a request for a pager.
+        validate_and_run(dev, &cx, d, &mut regions).unwrap_or(Outcome::err(Status::BadRegion))
+    })
 }
 
 /// What a descriptor is checked against: its queue's owner and settings.
@@ -603,12 +640,15 @@ struct Ctx<'m, 'a> {
     /// SVA references are this other process's addresses.
     remote: Option<&'a crate::RemoteSlot>,
     allows: &'a dyn Fn(Opcode) -> bool,
+    /// Where a parsing operation's view of `mem` (when foreign) is copied.
+    staging: &'a StagingPool,
 }
 
 #[inline(always)]
 fn execute<'q>(
     dev: &dyn Device,
     q: &'q QueueShared,
+    staging: &StagingPool,
     d: &Descriptor,
     regions: &mut Regions<'q>,
 ) -> Result<Outcome, RemoteReq> {
@@ -619,6 +659,7 @@ fn execute<'q>(
         binds: &q.binds,
         remote: q.remote.as_ref(),
         allows: &allows,
+        staging,
     };
     validate_and_run(dev, &cx, d, regions)
 }
@@ -657,8 +698,8 @@ struct RemoteReq {
 
 /// Every check of a descriptor, and its buffers resolved against `table`.
 #[inline(always)]
-fn prepare<'t>(dev: &dyn Device, cx: &Ctx<'_, '_>, d: &Descriptor, table: &'t [Option<RegionEntry>]) -> Prepared<'t> {
-    let Ctx { sessions, binds, remote, allows, .. } = *cx;
+fn prepare<'t>(dev: &dyn Device, cx: &Ctx<'_, 't>, d: &Descriptor, table: &'t [Option<RegionEntry>]) -> Prepared<'t> {
+    let Ctx { mem, sessions, binds, remote, allows, staging } = *cx;
     let op = d.op();
     if d.flags & !DescFlags::KNOWN != 0 {
         return Prepared::Done(Outcome::err(Status::BadParam));
@@ -704,6 +745,13 @@ fn prepare<'t>(dev: &dyn Device, cx: &Ctx<'_, '_>, d: &Descriptor, table: &'t [O
     };
     if let Err(s) = check_overlap(&mut src, &mut dst) {
         return Prepared::Done(Outcome::err(s));
+    }
+    // Another process's bytes that the operation parses: a private copy.
+    if mem.is_foreign() {
+        let how = info.op(op).map_or(crate::Staging::None, |o| o.staging);
+        if let Err(s) = stage(staging, how, &mut src, &mut dst) {
+            return Prepared::Done(Outcome::err(s));
+        }
     }
     match session(d, sessions) {
         Ok(session) => Prepared::Ready(Request { desc: *d, src, dst, session }),

@@ -51,15 +51,38 @@ pub struct RegionEntry {
 
 /// The regions one owner (a process) registered, shared by all its queues
 /// on all devices. Ids are per owner, so nobody can name another's region.
-#[derive(Default)]
 pub struct MemTable {
     slots: RwLock<Vec<Option<RegionEntry>>>,
+    /// The regions are another process's memory, which it can write while
+    /// a request runs: operations that parse their input get a private
+    /// copy (see [`crate::Staging`]).
+    foreign: bool,
+}
+
+impl Default for MemTable {
+    fn default() -> MemTable {
+        MemTable::new()
+    }
 }
 
 impl MemTable {
-    /// An empty table.
+    /// An empty table for another process's memory (a broker's client):
+    /// staged where an operation asks. The safe default.
     pub fn new() -> MemTable {
-        MemTable::default()
+        MemTable { slots: RwLock::default(), foreign: true }
+    }
+
+    /// An empty table for this process's own memory (the embedded
+    /// runtime): nothing is staged. Only the process itself can write its
+    /// regions, and the library hands a buffer to the device only while no
+    /// safe code of the process can touch it.
+    pub fn this_process() -> MemTable {
+        MemTable { slots: RwLock::default(), foreign: false }
+    }
+
+    /// True for another process's memory (see [`MemTable::new`]).
+    pub fn is_foreign(&self) -> bool {
+        self.foreign
     }
 
     /// Registers a region; returns its id (1-based, below `REGION_SVA_BIT`).

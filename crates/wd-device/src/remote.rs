@@ -29,6 +29,7 @@ use wd_sys::Mapping;
 
 use crate::engine::EngineShared;
 use crate::queue::fault;
+use crate::staging::{stage, StagingPool};
 use crate::{BufView, Device, Outcome, Perms, Request, Session};
 
 /// The memory of a foreign owner (a broker's client), attached once: every
@@ -294,6 +295,7 @@ impl Job {
     fn execute_with_bounce(&self, src_b: &mut Vec<u8>, dst_b: &mut Vec<u8>) -> (Outcome, Option<u32>) {
         let mem = &self.owner.mem;
         let mut write_back = None;
+        let pool = StagingPool::new();
         let src = match view(&self.src, src_b, true, mem) {
             Ok(v) => v,
             Err(e) => return e,
@@ -302,6 +304,17 @@ impl Job {
             Ok(v) => v,
             Err(e) => return e,
         };
+        let (mut src, mut dst) = (src, dst);
+        // A registered region of the client, next to the bounce buffer: a
+        // parsing operation gets a private copy of it, as on an engine
+        // (docs/ARCHITECTURE.md, trust rules). Bounce buffers are private.
+        let region = |b: &RemoteBuf| matches!(b, RemoteBuf::Region { .. });
+        if region(&self.src) || region(&self.dst) {
+            let how = self.dev.info().op(self.desc.op()).map_or(crate::Staging::None, |o| o.staging);
+            if let Err(s) = stage(&pool, how, &mut src, &mut dst) {
+                return (Outcome::err(s), None);
+            }
+        }
         if let RemoteBuf::Sva { addr, perms, .. } = self.dst {
             if perms.contains(Perms::WRITE) {
                 write_back = Some(addr);

@@ -81,8 +81,15 @@ pub struct Owner {
 }
 
 impl Owner {
-    /// An owner with nothing registered.
+    /// Another process, with nothing registered: its memory is staged for
+    /// operations that parse it ([`crate::MemTable::new`]).
     pub fn new() -> Owner {
         Owner::default()
+    }
+
+    /// This process itself (the embedded runtime), with nothing registered
+    /// ([`crate::MemTable::this_process`]).
+    pub fn this_process() -> Owner {
+        Owner { mem: crate::MemTable::this_process(), sessions: SessionTable::default() }
     }
 }

@@ -12,12 +12,18 @@
 //! API moves owned buffers into the queue, or holds the borrow of a slice
 //! until the completion is reaped, so nothing else in the process touches
 //! them. Across processes, a misbehaving owner may still write its own
-//! buffer while we read it; like a device's DMA racing the CPU, that can
-//! only change the bytes it gets back, and drivers treat buffer contents as
-//! untrusted data, never as control.
+//! buffer while a driver works on it. Operations that parse their input
+//! therefore never see the owner's memory: the engine stages it (see
+//! `staging.rs` and docs/ARCHITECTURE.md, "Shared memory and Rust"), and a
+//! view of a staged copy co-owns that private buffer. The rest read each
+//! byte once as opaque data, so a racing writer, like a device's DMA racing
+//! the CPU, can only change the bytes it gets back.
 #![allow(unsafe_code)]
 
 use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::staging::Stash;
 
 use wd_abi::Status;
 
@@ -30,6 +36,11 @@ pub struct BufView<'a> {
     perms: Perms,
     /// `src` and `dst` name the same bytes (an in-place request).
     aliased: bool,
+    /// The private copy this view points into, when staged.
+    stash: Option<Arc<Stash<'a>>>,
+    /// For a staged view, the owner's bytes it is a copy of: what overlap
+    /// checks compare, so that queue order holds over the owner's memory.
+    origin: Option<(usize, usize)>,
     _life: PhantomData<&'a mut [u8]>,
 }
 
@@ -41,6 +52,8 @@ impl<'a> BufView<'a> {
             len: 0,
             perms: Perms::NONE,
             aliased: false,
+            stash: None,
+            origin: None,
             _life: PhantomData,
         }
     }
@@ -49,20 +62,62 @@ impl<'a> BufView<'a> {
     /// `ptr..ptr+len` must be mapped, and stay mapped, for `'a`, and the
     /// memory must be the request's to use as described in the module docs.
     pub(crate) unsafe fn new(ptr: *mut u8, len: usize, perms: Perms) -> BufView<'a> {
-        BufView { ptr, len, perms, aliased: false, _life: PhantomData }
+        BufView { ptr, len, perms, aliased: false, stash: None, origin: None, _life: PhantomData }
     }
 
     /// A view of a private (bounce) buffer.
     pub(crate) fn from_slice(buf: &'a mut [u8], perms: Perms) -> BufView<'a> {
-        BufView { ptr: buf.as_mut_ptr(), len: buf.len(), perms, aliased: false, _life: PhantomData }
+        BufView {
+            ptr: buf.as_mut_ptr(),
+            len: buf.len(),
+            perms,
+            aliased: false,
+            stash: None,
+            origin: None,
+            _life: PhantomData,
+        }
     }
 
+    /// The bytes of the owner's memory this view stands for (for a staged
+    /// view, those it was copied from).
     pub(crate) fn range(&self) -> (usize, usize) {
-        (self.ptr as usize, self.ptr as usize + self.len)
+        self.origin.unwrap_or((self.ptr as usize, self.ptr as usize + self.len))
     }
 
     pub(crate) fn set_aliased(&mut self) {
         self.aliased = true;
+    }
+
+    /// Base pointer and length, for the staging copy.
+    pub(crate) fn raw(&self) -> (*mut u8, usize) {
+        (self.ptr, self.len)
+    }
+
+    /// Rights on the bytes.
+    pub(crate) fn perms(&self) -> Perms {
+        self.perms
+    }
+
+    /// Makes this view co-own the staged buffer it points into, a copy of
+    /// the owner's bytes at `origin`.
+    pub(crate) fn with_stash(mut self, stash: Arc<Stash<'a>>, origin: (usize, usize)) -> BufView<'a> {
+        self.stash = Some(stash);
+        self.origin = Some(origin);
+        self
+    }
+
+    /// Notes that a driver wrote (or may write) the bytes: only then is a
+    /// staged in-place copy written back, so a request dropped unexecuted
+    /// never puts stale bytes over the owner's.
+    fn written(&self) {
+        if let Some(s) = &self.stash {
+            s.mark_written();
+        }
+    }
+
+    /// True when the view is a private staged copy of the owner's bytes.
+    pub fn is_staged(&self) -> bool {
+        self.stash.is_some()
     }
 
     /// Length in bytes.
@@ -106,6 +161,7 @@ impl<'a> BufView<'a> {
         if self.aliased {
             return Err(Status::BadParam);
         }
+        self.written();
         // SAFETY: range live for 'a; not aliased with the request's other
         // buffer (the host rejects partial overlaps and marks identical
         // ranges aliased); `&mut self` makes this the only borrow of it.
@@ -118,6 +174,7 @@ impl<'a> BufView<'a> {
         if !self.perms.contains(Perms::READ.union(Perms::WRITE)) {
             return Err(Status::Permission);
         }
+        self.written();
         // SAFETY: as in `bytes_mut`; the caller holds `&mut Request`, so the
         // aliased source view cannot be borrowed at the same time.
         Ok(unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) })
@@ -135,6 +192,7 @@ impl<'a> BufView<'a> {
         if src.len > self.len {
             return Err(Status::Overflow);
         }
+        self.written();
         // SAFETY: both ranges are live for their lifetimes and src.len fits
         // in self; `ptr::copy` tolerates overlap and creates no references.
         unsafe { std::ptr::copy(src.ptr, self.ptr, src.len) };
@@ -146,6 +204,7 @@ impl<'a> BufView<'a> {
         if self.len > 0 && !self.perms.contains(Perms::WRITE) {
             return Err(Status::Permission);
         }
+        self.written();
         let pat = pattern.to_le_bytes();
         let mut off = 0;
         while off < self.len {

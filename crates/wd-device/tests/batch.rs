@@ -10,7 +10,7 @@ use wd_abi::layout::SQ_NEED_WAKEUP;
 use wd_abi::{BufRef, Completion, Descriptor, Opcode, Status};
 use wd_device::{
     Device, DeviceClass, DeviceHost, DeviceInfo, HostConfig, OpInfo, Outcome, Owner, Perms, QueueConfig, RegionEntry,
-    Request,
+    Request, Staging,
 };
 use wd_ring::{QueueMem, UserEnd};
 use wd_sys::Mapping;
@@ -62,7 +62,7 @@ fn rig() -> Rig {
             name: "batch0".into(),
             driver: "batch",
             class: DeviceClass::Dma,
-            ops: vec![OpInfo { opcode: COPY, name: "copy", max_len: 0, param_range: None }],
+            ops: vec![OpInfo { opcode: COPY, name: "copy", max_len: 0, param_range: None, staging: Staging::None }],
             max_request: 1 << 16,
             max_queues: 8,
             max_depth: 1024,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use wd_abi::layout::SQ_NEED_WAKEUP;
 use wd_abi::{Completion, Descriptor, Opcode, Status};
 use wd_device::{
-    Device, DeviceClass, DeviceHost, DeviceInfo, HostConfig, OpInfo, Outcome, Owner, QueueConfig, Request,
+    Device, DeviceClass, DeviceHost, DeviceInfo, HostConfig, OpInfo, Outcome, Owner, QueueConfig, Request, Staging,
 };
 use wd_ring::{QueueMem, UserEnd};
 use wd_sys::Mapping;
@@ -44,7 +44,7 @@ fn slow_device(gate: Arc<AtomicBool>) -> Arc<dyn Device> {
             name: "slow0".into(),
             driver: "slow",
             class: DeviceClass::Dma,
-            ops: vec![OpInfo { opcode: SLOW, name: "slow", max_len: 0, param_range: None }],
+            ops: vec![OpInfo { opcode: SLOW, name: "slow", max_len: 0, param_range: None, staging: Staging::None }],
             max_request: 0,
             max_queues: 8,
             max_depth: 1024,

@@ -13,7 +13,7 @@
 #![warn(missing_docs)]
 
 use wd_abi::{Opcode, Status};
-use wd_device::{Device, DeviceClass, DeviceInfo, Outcome, Request};
+use wd_device::{Device, DeviceClass, DeviceInfo, Outcome, Request, Staging};
 
 /// Largest single request, bytes.
 pub const MAX_REQUEST: u32 = 1 << 30;
@@ -39,7 +39,11 @@ impl DmaDevice {
                 (Opcode::COMPARE, "compare"),
                 (Opcode::CRC32C, "crc32c"),
             ],
-        );
+        )
+        // Copy, fill, compare and CRC read each byte once as opaque data: a
+        // client writing its buffer meanwhile changes only what it gets
+        // back. Zero copy, even for another process's memory.
+        .with_staging(Staging::None, &[Opcode::COPY, Opcode::COMPARE, Opcode::CRC32C]);
         DmaDevice { info }
     }
 }

@@ -58,7 +58,7 @@ use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::signature::KeyPair as _;
 use aws_lc_rs::{agreement, rand, rsa, signature};
 use wd_abi::{Opcode, Status};
-use wd_device::{Device, DeviceClass, DeviceInfo, Outcome, Request, Session};
+use wd_device::{Device, DeviceClass, DeviceInfo, Outcome, Request, Session, Staging};
 
 /// Session kinds.
 pub mod kind {
@@ -507,6 +507,13 @@ impl HpreDevice {
                 (Opcode::HPRE_PUBLIC, "public"),
             ],
         )
+        // Messages, ciphertexts, peer keys and signatures are parsed (DER,
+        // points, padding) and small next to the arithmetic: always copied.
+        .with_staging(
+            Staging::Src,
+            &[Opcode::HPRE_SIGN, Opcode::HPRE_ENCRYPT, Opcode::HPRE_DECRYPT, Opcode::HPRE_DERIVE],
+        )
+        .with_staging(Staging::SrcDst, &[Opcode::HPRE_VERIFY])
         .with_limit("rsa bits", 2048, 4096);
         tracing::info!(device = name, on = mbx.on && wd_mbx::available(), why = %mbx.why, "wd-mbx (multi-buffer RSA)");
         HpreDevice { info, mbx, served: switch::Tally::default() }

@@ -84,7 +84,7 @@ use std::any::Any;
 use std::sync::{Arc, Mutex};
 
 use wd_abi::{Opcode, Status};
-use wd_device::{Device, DeviceClass, DeviceInfo, Outcome, Request, Session};
+use wd_device::{Device, DeviceClass, DeviceInfo, Outcome, Request, Session, Staging};
 
 pub use alg::{CipherAlg, DigestAlg, MacAlg};
 use cipher::CipherKey;
@@ -301,6 +301,11 @@ impl SecDevice {
                 (Opcode::SEC_FINAL, "final"),
             ],
         )
+        // AEAD open checks the tag over the ciphertext and then decrypts
+        // it, and unpadding reads the text back: a ciphertext changing in
+        // between would release plaintext that was never authenticated.
+        // Encryption, digests and MACs read each byte once: zero copy.
+        .with_staging(Staging::Src, &[Opcode::SEC_DECRYPT])
         .with_limit("aes key bytes", 16, 32);
         let on = chapoly.on && wd_chapoly::available();
         tracing::info!(device = name, on, why = %chapoly.why, "wd-chapoly (ChaCha20-Poly1305)");

@@ -46,7 +46,7 @@ use std::sync::{Arc, Mutex};
 
 use flate2::{Compress, Compression, FlushCompress};
 use wd_abi::{Opcode, Status, CQE_FLAG_MORE};
-use wd_device::{Device, DeviceClass, DeviceInfo, Outcome, Request, Session};
+use wd_device::{Device, DeviceClass, DeviceInfo, Outcome, Request, Session, Staging};
 
 pub use error::ZipError;
 pub use params::{kind, Flush, Format, SessionParams, ZipParams};
@@ -85,7 +85,11 @@ impl ZipDevice {
                 (Opcode::DECOMPRESS, "decompress"),
                 (Opcode::DEFLATE_BLOCK, "deflate_block"),
             ],
-        );
+        )
+        // Decoders read lengths and distances out of the stream and
+        // compressors read each byte several times (hash, match compare):
+        // all run on a private copy of another process's bytes.
+        .with_staging(Staging::Src, &[Opcode::COMPRESS, Opcode::DECOMPRESS, Opcode::DEFLATE_BLOCK]);
         let info = Format::ALL.iter().fold(info, |info, f| {
             let ((l0, l1), (w0, w1)) = (f.levels(), f.windows());
             info.with_limit(format!("{} level", f.name()), l0.into(), l1.into()).with_limit(
