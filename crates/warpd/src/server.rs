@@ -9,6 +9,7 @@ use std::time::Duration;
 use rustix::net::{accept_with, bind, listen, socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
 use wd_device::{DeviceHost, HostConfig};
 
+use crate::budget::FdBudget;
 use crate::config::Config;
 
 /// What one user holds, across all its connections (for quotas).
@@ -45,6 +46,8 @@ pub struct Server {
     pub usage: Mutex<HashMap<u32, Usage>>,
     pub next_client: AtomicU64,
     pub stopping: AtomicBool,
+    /// How the descriptor table is shared between users.
+    pub budget: FdBudget,
 }
 
 impl Server {
@@ -67,6 +70,9 @@ impl Server {
             usage: Mutex::new(HashMap::new()),
             next_client: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
+            // Measured with the devices up: what the daemon needs before
+            // any client.
+            budget: FdBudget::measure(),
         }))
     }
 
@@ -80,10 +86,13 @@ impl Server {
             .min_by_key(|&i| self.hosts[i].queue_count())
     }
 
-    /// Reserves `delta` of a user's quota, or says which limit it would pass.
+    /// Reserves `delta` of a user's quota, or says which limit it would
+    /// pass: the configured quota, and for users who are not
+    /// administrators their share of the descriptor budget.
     pub fn reserve(&self, uid: u32, delta: Usage) -> Result<(), String> {
         let q = &self.cfg.quota;
         let mut all = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let total: u64 = all.values().map(crate::budget::cost).sum();
         let u = all.entry(uid).or_default();
         // Saturating: a client asks for any u32 ring size, and an overflow
         // must read as "over quota", not panic or wrap under the limit.
@@ -113,6 +122,10 @@ impl Server {
         if next.in_flight > q.in_flight {
             return Err(format!("in-flight quota of {} requests reached", q.in_flight));
         }
+        if !self.is_admin_uid(uid) {
+            let total_after = total - crate::budget::cost(u) + crate::budget::cost(&next);
+            self.budget.admits(u, &next, total_after, crate::budget::nofile_limit())?;
+        }
         *u = next;
         Ok(())
     }
@@ -138,7 +151,12 @@ impl Server {
     }
 
     pub fn is_admin(&self, c: &wd_proto::Creds) -> bool {
-        c.uid == 0 || c.uid == rustix::process::getuid().as_raw() || self.cfg.daemon.admin_uids.contains(&c.uid)
+        self.is_admin_uid(c.uid)
+    }
+
+    /// Root, the daemon's own user and `admin_uids`.
+    pub fn is_admin_uid(&self, uid: u32) -> bool {
+        uid == 0 || uid == rustix::process::getuid().as_raw() || self.cfg.daemon.admin_uids.contains(&uid)
     }
 
     /// Stops accepting, cancels what devices still hold, and disconnects
@@ -219,11 +237,28 @@ pub fn run(server: Arc<Server>, listener: OwnedFd, term: Arc<AtomicBool>) -> any
                 continue;
             }
         };
+        // Admission happens here, without reading: a refused connection
+        // is told why and closed at once, and never gets a thread.
+        let Some(creds) = crate::conn::admit(&server, &conn) else { continue };
         let s = server.clone();
         threads.retain(|t: &std::thread::JoinHandle<()>| !t.is_finished());
-        match std::thread::Builder::new().name("warpd-client".into()).spawn(move || crate::conn::serve(s, conn)) {
+        // Handed over through a slot, so that if no thread can start the
+        // connection is still here to be told why.
+        let slot = Arc::new(Mutex::new(Some(conn)));
+        let theirs = slot.clone();
+        let spawned = std::thread::Builder::new().name("warpd-client".into()).spawn(move || {
+            if let Some(sock) = theirs.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                crate::conn::serve(s, sock, creds)
+            }
+        });
+        match spawned {
             Ok(t) => threads.push(t),
-            Err(e) => tracing::error!(%e, "cannot start a client thread"),
+            Err(e) => {
+                tracing::error!(%e, "cannot start a client thread");
+                if let Some(sock) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                    crate::conn::refuse_unserved(&server, &sock, &creds);
+                }
+            }
         }
     }
     tracing::info!("stopping: cancelling in-flight work and disconnecting clients");
