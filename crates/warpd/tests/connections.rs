@@ -317,3 +317,23 @@ fn stats_of_thousands_of_queues_reach_wd_status_and_wd_top() {
     assert_eq!(mine(&top), 2 * TOTAL, "wd top rows of this process, two refreshes");
     drop((conns, admin, queues, rt));
 }
+
+/// warpd raises its soft RLIMIT_NOFILE to the hard limit at start: the
+/// usual soft 1024 is about 150 connections' worth. (This lowers the soft
+/// limit of the test process for the moment the daemon inherits it; the
+/// other tests here need far fewer descriptors than that.)
+#[test]
+fn the_descriptor_limit_is_raised_at_start() {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let lim = getrlimit(Resource::Nofile);
+    let hard = lim.maximum.unwrap_or(u64::MAX);
+    assert!(hard > 512, "hard RLIMIT_NOFILE {hard} leaves nothing to raise");
+    setrlimit(Resource::Nofile, Rlimit { current: Some(512), maximum: lim.maximum }).unwrap();
+    let d = Daemon::start("nofile-raise", "");
+    setrlimit(Resource::Nofile, lim).unwrap();
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", d.pid)).unwrap();
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).expect("Max open files");
+    let soft = line.split_whitespace().nth(3).unwrap();
+    let want = if hard == u64::MAX { "unlimited".to_string() } else { hard.to_string() };
+    assert_eq!(soft, want, "{line}");
+}
