@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use wd_abi::Opcode;
 use wd_device::{BindTable, Owner, Perms, QueueConfig, RegionEntry};
@@ -35,17 +36,9 @@ struct Client {
 
 type Reply = (Response, Vec<OwnedFd>);
 
-/// How long a new connection may take to say hello.
-const HELLO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
 fn err(code: ErrorCode, msg: impl Into<String>) -> Reply {
     (Response::error(code, msg), Vec::new())
 }
-
-/// How long the broker waits for a client to take a reply it sends: a
-/// client that stops reading loses its connection instead of holding a
-/// thread (and, with a large reply, the broker's memory) forever.
-const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Admission, in the accept loop, before any read: bounds every later
 /// wait on the socket, identifies the peer, and either takes one of its
@@ -57,10 +50,14 @@ const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 pub fn admit(server: &Server, sock: &OwnedFd) -> Option<wd_proto::Creds> {
     use rustix::net::sockopt::{set_socket_timeout, Timeout};
     // Before anything else, so that no path can wait unbounded: the hello
-    // must come within HELLO_TIMEOUT, every reply must be taken within
-    // SEND_TIMEOUT.
-    if let Err(e) = set_socket_timeout(sock, Timeout::Recv, Some(HELLO_TIMEOUT))
-        .and_then(|()| set_socket_timeout(sock, Timeout::Send, Some(SEND_TIMEOUT)))
+    // must come within `hello_timeout_ms`, and every reply must be taken
+    // within `send_timeout_ms` (a client that stops reading loses its
+    // connection instead of holding a thread, and with a large reply the
+    // broker's memory, forever).
+    let d = &server.cfg.daemon;
+    let (hello, send) = (Duration::from_millis(d.hello_timeout_ms), Duration::from_millis(d.send_timeout_ms));
+    if let Err(e) = set_socket_timeout(sock, Timeout::Recv, Some(hello))
+        .and_then(|()| set_socket_timeout(sock, Timeout::Send, Some(send)))
     {
         tracing::warn!(%e, "cannot bound waits on a new connection; dropping it");
         return None;
@@ -173,7 +170,7 @@ fn refuse_out_of_fds(server: &Server, creds: &wd_proto::Creds, sock: &OwnedFd, c
 
 impl Client {
     fn run(&mut self, server: &Server, sock: &OwnedFd) -> String {
-        // Handshake first, within HELLO_TIMEOUT (set by `admit`: a silent
+        // Handshake first, within `hello_timeout_ms` (set by `admit`: a silent
         // connection must not hold a thread forever); anything else is a
         // protocol error. After it, a client may stay idle as long as it
         // likes: it holds one of its user's connections meanwhile.

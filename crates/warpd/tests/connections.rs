@@ -264,23 +264,10 @@ fn stats_of_thousands_of_queues_reach_wd_status_and_wd_top() {
                  [[device]]\ndriver = \"dma\"\npin = false\n";
     let d = Daemon::start("bigstats", extra);
     let conns: Vec<Raw> = (0..CONNS).map(|_| Raw::hello(&d.path)).collect();
+    // The queue memfds that come back are closed at once: the queues stay
+    // open in the broker as long as their connection.
     for r in &conns {
-        for _ in 0..PER_CONN {
-            let open = Request::OpenQueue {
-                device: "dma".into(),
-                depth: 2,
-                weight: 1,
-                eventfd: false,
-                allowed_ops: None,
-                bind_slots: 0,
-            };
-            // The queue memfd that comes back is closed at once: the
-            // queue stays open in the broker as long as the connection.
-            match r.call(&open, &[]) {
-                Ok((Response::Queue(_), _fds)) => {}
-                other => panic!("open_queue: {other:?}"),
-            }
-        }
+        open_queues(r, PER_CONN as usize);
     }
     let me = std::process::id() as i32;
     // Raw: one request, a stream of packets.
@@ -336,4 +323,79 @@ fn the_descriptor_limit_is_raised_at_start() {
     let soft = line.split_whitespace().nth(3).unwrap();
     let want = if hard == u64::MAX { "unlimited".to_string() } else { hard.to_string() };
     assert_eq!(soft, want, "{line}");
+}
+
+fn open_queues(r: &Raw, n: usize) {
+    for _ in 0..n {
+        let open = Request::OpenQueue {
+            device: "dma".into(),
+            depth: 2,
+            weight: 1,
+            eventfd: false,
+            allowed_ops: None,
+            bind_slots: 0,
+        };
+        match r.call(&open, &[]) {
+            Ok((Response::Queue(_), _fds)) => {}
+            other => panic!("open_queue: {other:?}"),
+        }
+    }
+}
+
+fn clients_of(admin: &Raw) -> u32 {
+    wd_proto::send(&admin.sock, &Request::Stats, &[]).unwrap();
+    match wd_proto::recv_up_to::<Response>(&admin.sock, wd_proto::MAX_REPLY) {
+        Ok((Response::Stats { clients, .. }, _)) => clients,
+        other => panic!("stats: {other:?}"),
+    }
+}
+
+/// A client that asks for replies larger than the socket holds and never
+/// reads them loses its connection after `send_timeout_ms`, instead of
+/// holding its thread (and the reply) forever; everyone else is served
+/// meanwhile.
+#[test]
+fn a_client_that_never_reads_its_replies_is_dropped() {
+    let extra = "[daemon]\nsend_timeout_ms = 300\n[quota]\nqueues = 2000\nin_flight = 1000000\n\
+                 [[device]]\ndriver = \"dma\"\npin = false\n";
+    let d = Daemon::start("noreader", extra);
+    let admin = Raw::hello(&d.path);
+    open_queues(&admin, 1500);
+    let stuck = Raw::hello(&d.path);
+    // Megabytes of replies it will never take.
+    for _ in 0..8 {
+        wd_proto::send(&stuck.sock, &Request::Stats, &[]).unwrap();
+    }
+    assert_eq!(clients_of(&admin), 2, "both connected while the daemon tries to send");
+    let gone = common::wait_until(Duration::from_secs(10), || clients_of(&admin) == 1);
+    assert!(gone, "the connection that never reads is still served");
+    // Its end sees what was sent, then the hang-up (never a second full reply).
+    let mut n = 0;
+    let end = loop {
+        match wd_proto::recv_up_to::<Response>(&stuck.sock, wd_proto::MAX_REPLY) {
+            Ok((Response::Stats { .. }, _)) => n += 1,
+            other => break other,
+        }
+    };
+    assert!(n < 8, "{n} replies arrived");
+    assert!(end.is_err(), "after the timeout: {end:?}");
+}
+
+/// A connection admitted but silent is dropped after `hello_timeout_ms`:
+/// its thread and descriptors go back while the client still holds its end.
+#[test]
+fn admitted_connections_that_never_say_hello_are_dropped_in_time() {
+    let d = Daemon::start("hellotimeout", "[daemon]\nhello_timeout_ms = 300\n");
+    let base = d.baseline();
+    let silent: Vec<Raw> = (0..30).map(|_| Raw::connect(&d.path)).collect();
+    let admin = Raw::hello(&d.path);
+    assert!(clients_of(&admin) >= 2, "the silent ones are admitted and wait for their hello");
+    let back = common::wait_until(Duration::from_secs(10), || clients_of(&admin) == 1);
+    assert!(back, "silent connections still held");
+    drop(admin);
+    let now = d.settle_to(base, Duration::from_secs(5));
+    assert_eq!(now, base, "threads and descriptors of the silent connections");
+    for r in &silent {
+        r.expect_closed();
+    }
 }
