@@ -82,8 +82,8 @@ pub fn admit(server: &Server, sock: &OwnedFd) -> Option<wd_proto::Creds> {
 }
 
 /// Answers a refused connection (a fresh socket has room for the one
-/// message, so this never waits); a flood is logged at debug level only
-/// after the first few, so it does not also flood the log.
+/// message, so this never waits). One refusal in a thousand is logged as
+/// a warning, the others at debug level: a flood must not also flood the log.
 fn refuse(creds: &wd_proto::Creds, sock: &OwnedFd, why: &Response) {
     static REFUSED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     if let Response::Error { message, .. } = why {
