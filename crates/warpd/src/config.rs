@@ -52,6 +52,11 @@ pub struct DaemonCfg {
     /// unserved page fault) before it fails with `Stalled` and its queue is
     /// faulted, milliseconds.
     pub sva_deadline_ms: u64,
+    /// How long a new connection may take to say hello, milliseconds.
+    pub hello_timeout_ms: u64,
+    /// How long a client may take to accept a reply, milliseconds; a
+    /// client that stops reading loses its connection after that.
+    pub send_timeout_ms: u64,
 }
 
 /// `[quota]`: per user, summed over all that user's connections.
@@ -118,6 +123,8 @@ impl Default for DaemonCfg {
             admin_uids: Vec::new(),
             fault_threshold: 1024,
             sva_deadline_ms: 2000,
+            hello_timeout_ms: 5000,
+            send_timeout_ms: 10_000,
         }
     }
 }
@@ -166,6 +173,15 @@ impl Config {
                 crate::server::DRIVERS.join(", ")
             );
             anyhow::ensure!((1..=64).contains(&d.engines), "engines must be 1..=64");
+        }
+        // Zero would mean "wait forever" to the socket layer (and fail every
+        // SVA request at once).
+        for (name, ms) in [
+            ("hello_timeout_ms", c.daemon.hello_timeout_ms),
+            ("send_timeout_ms", c.daemon.send_timeout_ms),
+            ("sva_deadline_ms", c.daemon.sva_deadline_ms),
+        ] {
+            anyhow::ensure!((1..=3_600_000).contains(&ms), "{name} must be 1..=3600000 (an hour)");
         }
         Ok(c)
     }
@@ -227,5 +243,8 @@ mod tests {
         assert!(Config::parse("[daemon]\nsokcet = \"x\"").is_err(), "unknown keys are errors");
         assert!(Config::parse("[[device]]\ndriver = \"gpu\"").is_err());
         assert!(Config::parse("[daemon]\nsocket_mode = \"rw\"").is_err());
+        assert!(Config::parse("[daemon]\nhello_timeout_ms = 0").is_err(), "no wait may be unbounded");
+        assert!(Config::parse("[daemon]\nsva_deadline_ms = 0").is_err(), "an SVA deadline of zero fails everything");
+        assert!(Config::parse("[daemon]\nsend_timeout_ms = 0").is_err(), "no wait may be unbounded");
     }
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use wd_abi::Opcode;
 use wd_device::{BindTable, Owner, Perms, QueueConfig, RegionEntry};
@@ -37,37 +38,75 @@ struct Client {
 
 type Reply = (Response, Vec<OwnedFd>);
 
-/// How long a new connection may take to say hello.
-const HELLO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
 fn err(code: ErrorCode, msg: impl Into<String>) -> Reply {
     (Response::error(code, msg), Vec::new())
 }
 
-/// Serves one connection until it closes or misbehaves.
-pub fn serve(server: Arc<Server>, sock: OwnedFd) {
-    let creds = match wd_proto::peer_credentials(&sock) {
+/// Admission, in the accept loop, before any read: bounds every later
+/// wait on the socket, identifies the peer, and either takes one of its
+/// user's connections (quota and descriptor share) and returns its
+/// credentials, or tells it why not and lets the caller close it. A
+/// refused connection therefore costs no thread and no wait: the client
+/// library reads the reason even if it arrives before its hello was read
+/// (see `wd_proto::recv` on ECONNRESET).
+pub fn admit(server: &Server, sock: &OwnedFd) -> Option<wd_proto::Creds> {
+    use rustix::net::sockopt::{set_socket_timeout, Timeout};
+    // Before anything else, so that no path can wait unbounded: the hello
+    // must come within `hello_timeout_ms`, and every reply must be taken
+    // within `send_timeout_ms` (a client that stops reading loses its
+    // connection instead of holding a thread, and with a large reply the
+    // broker's memory, forever).
+    let d = &server.cfg.daemon;
+    let (hello, send) = (Duration::from_millis(d.hello_timeout_ms), Duration::from_millis(d.send_timeout_ms));
+    if let Err(e) = set_socket_timeout(sock, Timeout::Recv, Some(hello))
+        .and_then(|()| set_socket_timeout(sock, Timeout::Send, Some(send)))
+    {
+        tracing::warn!(%e, "cannot bound waits on a new connection; dropping it");
+        return None;
+    }
+    let creds = match wd_proto::peer_credentials(sock) {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(%e, "no peer credentials; dropping connection");
-            return;
+            return None;
         }
     };
-    if !server.admitted(&creds) {
-        tracing::warn!(uid = creds.uid, pid = creds.pid, "user not allowed");
-        // Answer the client's first message (its hello): refused before it
-        // spoke, it would find the connection closed under its hello and
-        // never read why.
-        let _ = wd_proto::recv::<Request>(&sock);
-        let _ = wd_proto::send(&sock, &Response::error(ErrorCode::Permission, "user not allowed by warpd"), &[]);
-        return;
+    let refusal = if !server.admitted(&creds) {
+        Response::error(ErrorCode::Permission, "user not allowed by warpd")
+    } else {
+        match server.reserve(creds.uid, Usage { connections: 1, ..Default::default() }) {
+            Ok(()) => return Some(creds),
+            Err(m) => Response::error(ErrorCode::Quota, m),
+        }
+    };
+    refuse(&creds, sock, &refusal);
+    None
+}
+
+/// Answers a refused connection (a fresh socket has room for the one
+/// message, so this never waits). One refusal in a thousand is logged as
+/// a warning, the others at debug level: a flood must not also flood the log.
+fn refuse(creds: &wd_proto::Creds, sock: &OwnedFd, why: &Response) {
+    static REFUSED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    if let Response::Error { message, .. } = why {
+        if REFUSED.fetch_add(1, Ordering::Relaxed).is_multiple_of(1000) {
+            tracing::warn!(uid = creds.uid, pid = creds.pid, "connection refused: {message} (logged once in 1000)");
+        } else {
+            tracing::debug!(uid = creds.uid, pid = creds.pid, "connection refused: {message}");
+        }
     }
-    if let Err(m) = server.reserve(creds.uid, Usage { connections: 1, ..Default::default() }) {
-        tracing::warn!(uid = creds.uid, pid = creds.pid, "{m}");
-        let _ = wd_proto::recv::<Request>(&sock);
-        let _ = wd_proto::send(&sock, &Response::error(ErrorCode::Quota, m), &[]);
-        return;
-    }
+    let _ = wd_proto::send(sock, why, &[]);
+}
+
+/// Gives back an admitted connection no thread could be started for.
+pub fn refuse_unserved(server: &Server, sock: &OwnedFd, creds: &wd_proto::Creds) {
+    refuse(creds, sock, &Response::error(ErrorCode::Os, "warpd cannot start a thread for this connection; try again"));
+    server.release(creds.uid, Usage { connections: 1, ..Default::default() });
+}
+
+/// Serves one connection [`admit`] admitted (holding one of its user's
+/// connections) until it closes or misbehaves.
+pub fn serve(server: Arc<Server>, sock: OwnedFd, creds: wd_proto::Creds) {
     let conn_quota = Usage { connections: 1, ..Default::default() };
     let id = server.next_client.fetch_add(1, Ordering::Relaxed);
     let dup = match sock.try_clone() {
@@ -118,12 +157,14 @@ fn refuse_out_of_fds(server: &Server, creds: &wd_proto::Creds, sock: &OwnedFd, c
 
 impl Client {
     fn run(&mut self, server: &Server, sock: &OwnedFd) -> String {
-        // Handshake first, within a few seconds (a silent connection must
-        // not hold a thread forever); anything else is a protocol error.
-        let _ =
-            rustix::net::sockopt::set_socket_timeout(sock, rustix::net::sockopt::Timeout::Recv, Some(HELLO_TIMEOUT));
+        // Handshake first, within `hello_timeout_ms` (set by `admit`: a silent
+        // connection must not hold a thread forever); anything else is a
+        // protocol error. After it, a client may stay idle as long as it
+        // likes: it holds one of its user's connections meanwhile.
         let hello = wd_proto::recv::<Request>(sock);
-        let _ = rustix::net::sockopt::set_socket_timeout(sock, rustix::net::sockopt::Timeout::Recv, None);
+        if let Err(e) = rustix::net::sockopt::set_socket_timeout(sock, rustix::net::sockopt::Timeout::Recv, None) {
+            return format!("cannot clear the hello timeout: {e}");
+        }
         match hello {
             Ok((Request::Hello { version, .. }, _)) if version == PROTO_VERSION => {
                 let hello = Response::Hello { version: PROTO_VERSION, pid: std::process::id() as i32 };
@@ -167,6 +208,12 @@ impl Client {
             let borrowed: Vec<_> = out.iter().map(|f| f.as_fd()).collect();
             if let Err(e) = wd_proto::send(sock, &resp, &borrowed) {
                 return e.to_string();
+            }
+            // A well-framed message that breaks the protocol (a second
+            // hello, descriptors where none belong) ends the connection
+            // like garbage does, once the client has been told why.
+            if let Response::Error { code: ErrorCode::Protocol, message } = resp {
+                return format!("protocol error: {message}");
             }
         }
     }
@@ -418,7 +465,7 @@ impl Client {
             Err(e) => return err(ErrorCode::Os, e.to_string()),
         };
         let deadline = std::time::Duration::from_millis(server.cfg.daemon.sva_deadline_ms);
-        let owner = wd_device::RemoteOwner::new(mem, server.budget(self.creds.uid), deadline);
+        let owner = wd_device::RemoteOwner::new(mem, server.sva_budget(self.creds.uid), deadline);
         let _ = self.remote.set(Arc::new(owner));
         (Response::Ok, Vec::new())
     }

@@ -4,6 +4,7 @@
 //! shared memory between the process and the engines: no syscall per request.
 #![forbid(unsafe_code)]
 
+mod budget;
 mod config;
 mod conn;
 mod server;
@@ -43,13 +44,16 @@ fn main() -> anyhow::Result<()> {
     if let Some(s) = args.socket {
         cfg.daemon.socket = s;
     }
+    // Every connection and queue costs descriptors: the soft limit (1024 by
+    // default) would let a few hundred connections lock everyone out.
+    let nofile = budget::raise_nofile_limit();
     let term = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGINT, term.clone())?;
     let listener = server::listen_at(&cfg)?;
     let path = cfg.daemon.socket.clone();
     let srv = server::Server::start(cfg)?;
-    tracing::info!(socket = %path, pid = std::process::id(), "warpd ready");
+    tracing::info!(socket = %path, pid = std::process::id(), nofile, "warpd ready");
     let r = server::run(srv, listener, term);
     let _ = std::fs::remove_file(&path);
     tracing::info!("warpd stopped");

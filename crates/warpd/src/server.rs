@@ -9,6 +9,7 @@ use std::time::Duration;
 use rustix::net::{accept_with, bind, listen, socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
 use wd_device::{DeviceHost, HostConfig, UserBudget};
 
+use crate::budget::FdBudget;
 use crate::config::Config;
 
 /// What one user holds, across all its connections (for quotas).
@@ -47,6 +48,8 @@ pub struct Server {
     pub stopping: AtomicBool,
     /// Per user: bounce memory and pager threads of SVA requests.
     pub budgets: Mutex<HashMap<u32, Arc<UserBudget>>>,
+    /// How the descriptor table is shared between users.
+    pub budget: FdBudget,
 }
 
 impl Server {
@@ -70,6 +73,9 @@ impl Server {
             next_client: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
             budgets: Mutex::new(HashMap::new()),
+            // Measured with the devices up: what the daemon needs before
+            // any client.
+            budget: FdBudget::measure(),
         }))
     }
 
@@ -84,16 +90,19 @@ impl Server {
     }
 
     /// The SVA budget of user `uid`, shared by all its connections.
-    pub fn budget(&self, uid: u32) -> Arc<UserBudget> {
+    pub fn sva_budget(&self, uid: u32) -> Arc<UserBudget> {
         let q = &self.cfg.quota;
         let mut all = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
         all.entry(uid).or_insert_with(|| Arc::new(UserBudget::new(q.bounce_bytes, q.sva_pagers))).clone()
     }
 
-    /// Reserves `delta` of a user's quota, or says which limit it would pass.
+    /// Reserves `delta` of a user's quota, or says which limit it would
+    /// pass: the configured quota, and for users who are not
+    /// administrators their share of the descriptor budget.
     pub fn reserve(&self, uid: u32, delta: Usage) -> Result<(), String> {
         let q = &self.cfg.quota;
         let mut all = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let total: u64 = all.values().map(crate::budget::cost).sum();
         let u = all.entry(uid).or_default();
         // Saturating: a client asks for any u32 ring size, and an overflow
         // must read as "over quota", not panic or wrap under the limit.
@@ -123,6 +132,10 @@ impl Server {
         if next.in_flight > q.in_flight {
             return Err(format!("in-flight quota of {} requests reached", q.in_flight));
         }
+        if !self.is_admin_uid(uid) {
+            let total_after = total - crate::budget::cost(u) + crate::budget::cost(&next);
+            self.budget.admits(u, &next, total_after, crate::budget::nofile_limit())?;
+        }
         *u = next;
         Ok(())
     }
@@ -148,7 +161,12 @@ impl Server {
     }
 
     pub fn is_admin(&self, c: &wd_proto::Creds) -> bool {
-        c.uid == 0 || c.uid == rustix::process::getuid().as_raw() || self.cfg.daemon.admin_uids.contains(&c.uid)
+        self.is_admin_uid(c.uid)
+    }
+
+    /// Root, the daemon's own user and `admin_uids`.
+    pub fn is_admin_uid(&self, uid: u32) -> bool {
+        uid == 0 || uid == rustix::process::getuid().as_raw() || self.cfg.daemon.admin_uids.contains(&uid)
     }
 
     /// Stops accepting, cancels what devices still hold, and disconnects
@@ -237,11 +255,28 @@ pub fn run(server: Arc<Server>, listener: OwnedFd, term: Arc<AtomicBool>) -> any
                 continue;
             }
         };
+        // Admission happens here, without reading: a refused connection
+        // is told why and closed at once, and never gets a thread.
+        let Some(creds) = crate::conn::admit(&server, &conn) else { continue };
         let s = server.clone();
         threads.retain(|t: &std::thread::JoinHandle<()>| !t.is_finished());
-        match std::thread::Builder::new().name("warpd-client".into()).spawn(move || crate::conn::serve(s, conn)) {
+        // Handed over through a slot, so that if no thread can start the
+        // connection is still here to be told why.
+        let slot = Arc::new(Mutex::new(Some(conn)));
+        let theirs = slot.clone();
+        let spawned = std::thread::Builder::new().name("warpd-client".into()).spawn(move || {
+            if let Some(sock) = theirs.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                crate::conn::serve(s, sock, creds)
+            }
+        });
+        match spawned {
             Ok(t) => threads.push(t),
-            Err(e) => tracing::error!(%e, "cannot start a client thread"),
+            Err(e) => {
+                tracing::error!(%e, "cannot start a client thread");
+                if let Some(sock) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                    crate::conn::refuse_unserved(&server, &sock, &creds);
+                }
+            }
         }
     }
     tracing::info!("stopping: cancelling in-flight work and disconnecting clients");

@@ -104,7 +104,8 @@ impl Conn {
         }
         let sock = self.sock.lock().unwrap_or_else(|p| p.into_inner());
         wd_proto::send(&*sock, req, fds).map_err(proto_err)?;
-        let (r, fds) = wd_proto::recv(&*sock).map_err(proto_err)?;
+        // Replies may stream over several packets (stats of thousands of queues).
+        let (r, fds) = wd_proto::recv_up_to(&*sock, wd_proto::MAX_REPLY).map_err(proto_err)?;
         match r {
             Response::Error { code, message } => Err(daemon_err(code, message)),
             r => Ok((r, fds)),

@@ -1,6 +1,9 @@
-//! Framing over a `SOCK_SEQPACKET` Unix socket: one message per packet,
-//! `u32` length prefix checked against the packet size, descriptors as
-//! `SCM_RIGHTS` (see unix(7), sendmsg(2), recvmsg(2)).
+//! Framing over a `SOCK_SEQPACKET` Unix socket: a `u32` length prefix
+//! checked against the packet size, descriptors as `SCM_RIGHTS` (see
+//! unix(7), sendmsg(2), recvmsg(2)). A message is one packet, or, when it
+//! is longer than one packet may be, a stream of full packets flagged
+//! "more" and a last one: replies of any size get through, while what the
+//! broker accepts from a client stays bounded by [`MAX_MESSAGE`].
 
 use std::io::{IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
@@ -13,7 +16,7 @@ use rustix::net::{
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::{MAX_FDS, MAX_MESSAGE};
+use crate::{MAX_FDS, MAX_MESSAGE, MAX_REPLY};
 
 /// Why a message could not be sent or received.
 #[derive(Debug, thiserror::Error)]
@@ -35,44 +38,100 @@ impl From<rustix::io::Errno> for FrameError {
     }
 }
 
-/// Sends `msg` with `fds` attached.
+/// Set in a packet's length prefix when more packets of the same message
+/// follow. Every packet but the last of a message then carries exactly
+/// [`MAX_MESSAGE`] bytes, so a message of `n` bytes is `n / MAX_MESSAGE + 1`
+/// packets at most and a peer cannot stretch one with empty pieces.
+const MORE: u32 = 1 << 31;
+
+/// Sends `msg` with `fds` attached (they travel with the first packet).
+/// A body longer than [`MAX_MESSAGE`] goes out as a stream of packets, each
+/// but the last flagged [`MORE`]; a send that fails part way leaves the
+/// connection unusable (the peer holds half a message), so close it.
 pub fn send<T: Serialize>(sock: impl AsFd, msg: &T, fds: &[BorrowedFd<'_>]) -> Result<(), FrameError> {
     assert!(fds.len() <= MAX_FDS, "too many descriptors in one message");
     let body = serde_json::to_vec(msg).map_err(|e| FrameError::Protocol(e.to_string()))?;
-    if body.len() > MAX_MESSAGE {
-        return Err(FrameError::Protocol(format!("message of {} bytes exceeds {MAX_MESSAGE}", body.len())));
+    if body.len() > MAX_REPLY {
+        return Err(FrameError::Protocol(format!("message of {} bytes exceeds {MAX_REPLY}", body.len())));
     }
-    let len = (body.len() as u32).to_le_bytes();
-    let iov = [IoSlice::new(&len), IoSlice::new(&body)];
+    let mut at = 0;
+    loop {
+        let end = body.len().min(at + MAX_MESSAGE);
+        let more = end < body.len();
+        let prefix = (end - at) as u32 | if more { MORE } else { 0 };
+        send_packet(&sock, prefix, &body[at..end], if at == 0 { fds } else { &[] })?;
+        at = end;
+        if !more {
+            return Ok(());
+        }
+    }
+}
+
+fn send_packet(sock: &impl AsFd, prefix: u32, piece: &[u8], fds: &[BorrowedFd<'_>]) -> Result<(), FrameError> {
+    let len = prefix.to_le_bytes();
+    let iov = [IoSlice::new(&len), IoSlice::new(piece)];
     let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
     let mut anc = SendAncillaryBuffer::new(&mut space);
     if !fds.is_empty() && !anc.push(SendAncillaryMessage::ScmRights(fds)) {
         return Err(FrameError::Protocol("descriptors do not fit".into()));
     }
     let sent = loop {
-        match sendmsg(&sock, &iov, &mut anc, SendFlags::NOSIGNAL) {
+        match sendmsg(sock, &iov, &mut anc, SendFlags::NOSIGNAL) {
             Err(rustix::io::Errno::INTR) => continue,
             Err(rustix::io::Errno::PIPE) | Err(rustix::io::Errno::CONNRESET) => return Err(FrameError::Closed),
             r => break r?,
         }
     };
-    if sent != 4 + body.len() {
+    if sent != 4 + piece.len() {
         return Err(FrameError::Protocol("short send on a packet socket".into()));
     }
     Ok(())
 }
 
-/// Receives one message and the descriptors that came with it. Every
-/// failure mode of a hostile peer (oversized, truncated, wrong length
+/// Receives one message of at most [`MAX_MESSAGE`] bytes and the
+/// descriptors that came with it: what the broker accepts from a client.
+/// Every failure mode of a hostile peer (oversized, truncated, wrong length
 /// prefix, bad JSON, too many fds) is a [`FrameError::Protocol`].
 pub fn recv<T: DeserializeOwned>(sock: impl AsFd) -> Result<(T, Vec<OwnedFd>), FrameError> {
+    recv_up_to(sock, MAX_MESSAGE)
+}
+
+/// Receives one message of at most `limit` bytes (at least [`MAX_MESSAGE`]
+/// is always accepted), reassembling a stream of packets: what a client
+/// accepts from the broker, whose replies ([`crate::Response::Stats`] of
+/// thousands of queues) can be larger than one packet.
+pub fn recv_up_to<T: DeserializeOwned>(sock: impl AsFd, limit: usize) -> Result<(T, Vec<OwnedFd>), FrameError> {
+    let limit = limit.max(MAX_MESSAGE);
     let mut buf = vec![0u8; 4 + MAX_MESSAGE + 1];
+    let (len, mut more, fds) = recv_packet(&sock, &mut buf)?;
+    if !more {
+        let msg = serde_json::from_slice(&buf[4..4 + len]).map_err(|e| FrameError::Protocol(e.to_string()))?;
+        return Ok((msg, fds));
+    }
+    let mut body = buf[4..4 + len].to_vec();
+    while more {
+        let (len, next, extra) = recv_packet(&sock, &mut buf)?;
+        if !extra.is_empty() {
+            return Err(FrameError::Protocol("descriptors after the first packet of a message".into()));
+        }
+        if body.len() + len > limit {
+            return Err(FrameError::Protocol(format!("message of more than {limit} bytes")));
+        }
+        body.extend_from_slice(&buf[4..4 + len]);
+        more = next;
+    }
+    let msg = serde_json::from_slice(&body).map_err(|e| FrameError::Protocol(e.to_string()))?;
+    Ok((msg, fds))
+}
+
+/// One packet into `buf`: its body length, whether more follow, its fds.
+fn recv_packet(sock: &impl AsFd, buf: &mut [u8]) -> Result<(usize, bool, Vec<OwnedFd>), FrameError> {
     let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
     let mut anc = RecvAncillaryBuffer::new(&mut space);
     let mut flags = RecvFlags::CMSG_CLOEXEC;
     let r = loop {
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        match recvmsg(&sock, &mut iov, &mut anc, flags) {
+        let mut iov = [IoSliceMut::new(buf)];
+        match recvmsg(sock, &mut iov, &mut anc, flags) {
             Err(rustix::io::Errno::INTR) => continue,
             // A peer that closes with our message unread leaves us
             // ECONNRESET, reported (once) ahead of whatever it sent
@@ -108,12 +167,15 @@ pub fn recv<T: DeserializeOwned>(sock: impl AsFd) -> Result<(T, Vec<OwnedFd>), F
     if r.bytes < 4 {
         return Err(FrameError::Protocol("packet shorter than its length prefix".into()));
     }
-    let len = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+    let prefix = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    let (len, more) = ((prefix & !MORE) as usize, prefix & MORE != 0);
     if len > MAX_MESSAGE || len != r.bytes - 4 {
         return Err(FrameError::Protocol(format!("length prefix {len} but {} bytes followed", r.bytes - 4)));
     }
-    let msg = serde_json::from_slice(&buf[4..4 + len]).map_err(|e| FrameError::Protocol(e.to_string()))?;
-    Ok((msg, fds))
+    if more && len != MAX_MESSAGE {
+        return Err(FrameError::Protocol(format!("a packet of {len} bytes announces more (only full ones may)")));
+    }
+    Ok((len, more, fds))
 }
 
 /// The peer's credentials, from the kernel (`SO_PEERCRED`).
@@ -192,6 +254,124 @@ mod tests {
         send(&client, &Request::Stats, &[]).unwrap();
         drop(broker);
         assert!(matches!(recv::<Response>(&client), Err(FrameError::Closed)));
+    }
+
+    fn stats_of(n: usize) -> Response {
+        let queues = (0..n)
+            .map(|i| crate::QueueStat {
+                pid: i as i32,
+                uid: 1000,
+                device: "dma0".into(),
+                queue: i as u32,
+                state: "running".into(),
+                requests: u64::MAX - i as u64,
+                bytes_in: 1 << 40,
+                bytes_out: 1 << 41,
+                errors: 0,
+                in_flight: 7,
+            })
+            .collect();
+        Response::Stats { clients: 3, queues }
+    }
+
+    /// A reply several packets long arrives whole, with its descriptors,
+    /// and the connection stays in step for the next message.
+    #[test]
+    fn a_reply_longer_than_a_packet_streams_and_arrives_whole() {
+        let (a, b) = pair();
+        // Thousands of queues: several 64 KiB packets, more than the
+        // socket buffer holds, so the sender must run alongside.
+        let big = stats_of(5000);
+        assert!(serde_json::to_vec(&big).unwrap().len() > 8 * MAX_MESSAGE);
+        let memfd = rustix::fs::memfd_create("t", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
+        let sent = big.clone();
+        let t = std::thread::spawn(move || {
+            send(&b, &sent, &[memfd.as_fd()]).unwrap();
+            send(&b, &Response::Ok, &[]).unwrap();
+            b
+        });
+        let (r, fds): (Response, _) = recv_up_to(&a, MAX_REPLY).unwrap();
+        assert_eq!(r, big);
+        assert_eq!(fds.len(), 1);
+        assert_eq!(recv_up_to::<Response>(&a, MAX_REPLY).unwrap().0, Response::Ok);
+        drop(t.join().unwrap());
+        // Exactly one full packet and nothing more is still one packet.
+        let (a, b) = pair();
+        let body = serde_json::to_vec(&stats_of(1)).unwrap();
+        let pad = MAX_MESSAGE - body.len();
+        let mut exact = body[..body.len() - 1].to_vec();
+        exact.extend(std::iter::repeat_n(b' ', pad));
+        exact.push(b'}');
+        assert_eq!(exact.len(), MAX_MESSAGE);
+        let mut pkt = (exact.len() as u32).to_le_bytes().to_vec();
+        pkt.extend_from_slice(&exact);
+        rustix::io::write(&b, &pkt).unwrap();
+        assert_eq!(recv::<Response>(&a).unwrap().0, stats_of(1));
+    }
+
+    /// What the broker reads from a client stays within one packet's
+    /// worth, however the client splits it; a stream can be neither
+    /// stretched with short pieces nor carry descriptors past its start.
+    #[test]
+    fn streams_are_bounded_and_well_formed_or_refused() {
+        let more = |body: &[u8]| {
+            let mut p = (body.len() as u32 | MORE).to_le_bytes().to_vec();
+            p.extend_from_slice(body);
+            p
+        };
+        let last = |body: &[u8]| {
+            let mut p = (body.len() as u32).to_le_bytes().to_vec();
+            p.extend_from_slice(body);
+            p
+        };
+        // Two packets: over the request limit, whatever they hold.
+        let (a, b) = pair();
+        let big = stats_of(1000);
+        let t = std::thread::spawn(move || send(&b, &big, &[]).map(|()| b));
+        match recv::<Response>(&a) {
+            Err(FrameError::Protocol(m)) => assert!(m.contains("more than"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        drop(a);
+        let _ = t.join().unwrap();
+        // Over the caller's limit.
+        let (a, b) = pair();
+        let t = std::thread::spawn(move || send(&b, &stats_of(5000), &[]).map(|()| b));
+        assert!(matches!(recv_up_to::<Response>(&a, 3 * MAX_MESSAGE), Err(FrameError::Protocol(_))));
+        drop(a);
+        let _ = t.join().unwrap();
+        // A short piece flagged "more".
+        let (a, b) = pair();
+        rustix::io::write(&b, &more(b"{\"op\":")).unwrap();
+        match recv::<Request>(&a) {
+            Err(FrameError::Protocol(m)) => assert!(m.contains("announces more"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        // Descriptors on a continuation.
+        let (a, b) = pair();
+        rustix::io::write(&b, &more(&vec![b' '; MAX_MESSAGE])).unwrap();
+        let memfd = rustix::fs::memfd_create("t", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
+        let piece = last(br#"{"op":"ok"}"#);
+        let iov = [IoSlice::new(&piece)];
+        let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut anc = SendAncillaryBuffer::new(&mut space);
+        let fds = [memfd.as_fd()];
+        assert!(anc.push(SendAncillaryMessage::ScmRights(&fds)));
+        sendmsg(&b, &iov, &mut anc, SendFlags::empty()).unwrap();
+        match recv_up_to::<Response>(&a, MAX_REPLY) {
+            Err(FrameError::Protocol(m)) => assert!(m.contains("descriptors after"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        // A full piece and a last one within the limit is fine.
+        let (a, b) = pair();
+        rustix::io::write(&b, &more(&vec![b' '; MAX_MESSAGE])).unwrap();
+        rustix::io::write(&b, &last(br#"{"op":"ok"}"#)).unwrap();
+        assert_eq!(recv_up_to::<Response>(&a, MAX_REPLY).unwrap().0, Response::Ok);
+        // The peer leaving mid-stream is a hang-up.
+        let (a, b) = pair();
+        rustix::io::write(&b, &more(&vec![b' '; MAX_MESSAGE])).unwrap();
+        drop(b);
+        assert!(matches!(recv_up_to::<Response>(&a, MAX_REPLY), Err(FrameError::Closed)));
     }
 
     #[test]

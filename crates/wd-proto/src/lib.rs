@@ -2,8 +2,8 @@
 //!
 //! Control messages only: the data path is the shared-memory queue the
 //! broker hands over. A message is a little-endian `u32` length followed
-//! by that many bytes of JSON (at most [`MAX_MESSAGE`]), sent with
-//! sendmsg(2); file descriptors (queue memfds, eventfds, region memfds)
+//! by that many bytes of JSON (at most [`MAX_MESSAGE`] per packet; a longer
+//! reply is a stream of packets, see [`recv_up_to`]), sent with sendmsg(2); file descriptors (queue memfds, eventfds, region memfds)
 //! travel in the same call as `SCM_RIGHTS`. The first exchange is
 //! [`Request::Hello`] / [`Response::Hello`] carrying [`PROTO_VERSION`].
 //! The broker identifies the peer by `SO_PEERCRED`, never by anything the
@@ -14,11 +14,15 @@
 mod frame;
 mod msg;
 
-pub use frame::{peer_credentials, recv, send, Creds, FrameError};
+pub use frame::{peer_credentials, recv, recv_up_to, send, Creds, FrameError};
 pub use msg::{DeviceDesc, ErrorCode, LimitDesc, OpDesc, QueueDesc, QueueStat, Request, Response, PROTO_VERSION};
 
-/// Largest message body, bytes. A peer announcing more is cut off.
+/// Largest packet body, bytes, and the largest request the broker accepts.
+/// A peer announcing more in one packet is cut off.
 pub const MAX_MESSAGE: usize = 64 * 1024;
+/// Largest message a stream of packets may carry (the library's limit on
+/// a broker reply: `stats` of every queue of a busy broker).
+pub const MAX_REPLY: usize = 64 << 20;
 /// Most descriptors one message may carry.
 pub const MAX_FDS: usize = 4;
 /// Default socket path when `WARPD_SOCKET` is not set.
