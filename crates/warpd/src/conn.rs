@@ -165,6 +165,14 @@ impl Client {
         if let Err(e) = rustix::net::sockopt::set_socket_timeout(sock, rustix::net::sockopt::Timeout::Recv, None) {
             return format!("cannot clear the hello timeout: {e}");
         }
+        // From now on the kernel names the sender of every message: the
+        // connection is the connecting process's, and only its (see
+        // `sender_refusal`). Set before the hello is answered, so every
+        // request after it carries its sender.
+        if let Err(e) = wd_proto::pass_credentials(sock) {
+            return format!("cannot ask for senders' credentials: {e}");
+        }
+        let mut first_sender = None;
         match hello {
             Ok((Request::Hello { version, .. }, _)) if version == PROTO_VERSION => {
                 let hello = Response::Hello { version: PROTO_VERSION, pid: std::process::id() as i32 };
@@ -189,8 +197,16 @@ impl Client {
             Err(e) => return e.to_string(),
         }
         loop {
-            let (req, fds) = match wd_proto::recv::<Request>(sock) {
-                Ok(m) => m,
+            let (req, fds) = match wd_proto::recv_from::<Request>(sock, wd_proto::MAX_MESSAGE) {
+                Ok((req, fds, sender)) => match self.sender_refusal(sender, &mut first_sender) {
+                    None => (req, fds),
+                    Some(refusal) => {
+                        if let Err(e) = wd_proto::send(sock, &refusal, &[]) {
+                            return e.to_string();
+                        }
+                        continue;
+                    }
+                },
                 Err(FrameError::Closed) => return "closed".into(),
                 Err(e @ FrameError::Protocol(_)) => {
                     // Explain, then drop the connection: a client that sends
@@ -446,6 +462,36 @@ impl Client {
         };
         q.binds.bind(slot as usize, addr as usize, len as usize, perms);
         (Response::Binding { slot }, Vec::new())
+    }
+
+    /// A message from anyone but the process that connected (a forked child
+    /// or a process the socket was passed to), or from it after it changed
+    /// credentials, is refused: the broker acts for the connecting process
+    /// as it is, and for no one else. None: the sender may speak.
+    fn sender_refusal(
+        &self,
+        sender: Option<wd_proto::Sender>,
+        first: &mut Option<wd_proto::Sender>,
+    ) -> Option<Response> {
+        let pid = self.creds.pid;
+        match sender {
+            None => Some(Response::error(ErrorCode::Permission, "the kernel did not say who sent this request")),
+            Some(s) if s.pid != pid => Some(Response::error(
+                ErrorCode::Permission,
+                format!("this connection is process {pid}'s; process {} must connect itself", s.pid),
+            )),
+            Some(s) => match first {
+                None => {
+                    *first = Some(s);
+                    None
+                }
+                Some(f) if (f.uid, f.gid) != (s.uid, s.gid) => Some(Response::error(
+                    ErrorCode::Permission,
+                    "process changed credentials since its first request; connect again",
+                )),
+                Some(_) => None,
+            },
+        }
     }
 
     /// Takes the client's own memory file for SVA (see `wd_sys::remote_mem`).

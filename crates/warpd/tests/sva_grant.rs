@@ -653,3 +653,38 @@ fn bounce_memory_is_bounded_per_user() {
     let mut dst = vec![0u8; 600 << 10];
     assert!(q.copy(&vec![7u8; 600 << 10], &mut dst).is_err());
 }
+
+// ---------------------------------------------------------------------------
+// The control connection is the connecting process's alone.
+
+/// A forked child speaking on its parent's connection (raw, behind the
+/// library's back) is refused: it may not bind its parent's memory, nor act
+/// for it in any way. The parent's own requests go on.
+#[test]
+fn a_forked_child_cannot_speak_on_its_parents_connection() {
+    let d = Daemon::start("sva-sender", "");
+    let r = Raw::hello(&d.path);
+    let q = RawQueue::open(&r, 16, 2);
+    r.attach_memory();
+    let heap = vec![1u8; 4096];
+    let bind = Request::BindRange { queue: q.id, addr: heap.as_ptr() as u64, len: 4096, perms: 3 };
+    // SAFETY: the child sends two requests, reads the replies and leaves
+    // with _exit, touching no lock another thread may hold.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        let refused = |req: &Request| match r.call(req, &[]) {
+            Ok((Response::Error { code: wd_proto::ErrorCode::Permission, message }, _)) => {
+                message.contains("must connect itself")
+            }
+            _ => false,
+        };
+        let ok = refused(&bind) && refused(&Request::ListDevices);
+        // SAFETY: leaving the child without running the parent's destructors.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    let mut st = 0;
+    // SAFETY: reaping our own child.
+    assert_eq!(unsafe { libc::waitpid(child, &mut st, 0) }, child);
+    assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0, "the child was served on its parent's connection");
+    assert!(matches!(r.call(&bind, &[]).unwrap().0, Response::Binding { .. }), "the parent is still served");
+}

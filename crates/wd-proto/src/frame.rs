@@ -101,18 +101,50 @@ pub fn recv<T: DeserializeOwned>(sock: impl AsFd) -> Result<(T, Vec<OwnedFd>), F
 /// accepts from the broker, whose replies ([`crate::Response::Stats`] of
 /// thousands of queues) can be larger than one packet.
 pub fn recv_up_to<T: DeserializeOwned>(sock: impl AsFd, limit: usize) -> Result<(T, Vec<OwnedFd>), FrameError> {
+    recv_from(sock, limit).map(|(m, fds, _)| (m, fds))
+}
+
+/// Who sent a message, as the kernel attests it (`SCM_CREDENTIALS`, on a
+/// socket with [`pass_credentials`] set; unix(7)): the sending process,
+/// whatever process the connection was made by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sender {
+    /// Process id (thread group) of the sender.
+    pub pid: i32,
+    /// Its real user id.
+    pub uid: u32,
+    /// Its real group id.
+    pub gid: u32,
+}
+
+/// Asks the kernel to attach the sender's credentials to every message
+/// this socket receives from now on (`SO_PASSCRED`).
+pub fn pass_credentials(sock: impl AsFd) -> std::io::Result<()> {
+    Ok(rustix::net::sockopt::set_socket_passcred(sock, true)?)
+}
+
+/// [`recv_up_to`], with the sender of the message when the kernel said
+/// (see [`pass_credentials`]). Every packet of a streamed message must come
+/// from the same sender.
+pub fn recv_from<T: DeserializeOwned>(
+    sock: impl AsFd,
+    limit: usize,
+) -> Result<(T, Vec<OwnedFd>, Option<Sender>), FrameError> {
     let limit = limit.max(MAX_MESSAGE);
     let mut buf = vec![0u8; 4 + MAX_MESSAGE + 1];
-    let (len, mut more, fds) = recv_packet(&sock, &mut buf)?;
+    let (len, mut more, fds, sender) = recv_packet(&sock, &mut buf)?;
     if !more {
         let msg = serde_json::from_slice(&buf[4..4 + len]).map_err(|e| FrameError::Protocol(e.to_string()))?;
-        return Ok((msg, fds));
+        return Ok((msg, fds, sender));
     }
     let mut body = buf[4..4 + len].to_vec();
     while more {
-        let (len, next, extra) = recv_packet(&sock, &mut buf)?;
+        let (len, next, extra, from) = recv_packet(&sock, &mut buf)?;
         if !extra.is_empty() {
             return Err(FrameError::Protocol("descriptors after the first packet of a message".into()));
+        }
+        if from != sender {
+            return Err(FrameError::Protocol("packets of one message from different processes".into()));
         }
         if body.len() + len > limit {
             return Err(FrameError::Protocol(format!("message of more than {limit} bytes")));
@@ -121,12 +153,16 @@ pub fn recv_up_to<T: DeserializeOwned>(sock: impl AsFd, limit: usize) -> Result<
         more = next;
     }
     let msg = serde_json::from_slice(&body).map_err(|e| FrameError::Protocol(e.to_string()))?;
-    Ok((msg, fds))
+    Ok((msg, fds, sender))
 }
 
-/// One packet into `buf`: its body length, whether more follow, its fds.
-fn recv_packet(sock: &impl AsFd, buf: &mut [u8]) -> Result<(usize, bool, Vec<OwnedFd>), FrameError> {
-    let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
+/// What one packet brought: its body length, whether more follow, its
+/// fds, and its sender when the kernel attached one.
+type Packet = (usize, bool, Vec<OwnedFd>, Option<Sender>);
+
+/// One packet into `buf`.
+fn recv_packet(sock: &impl AsFd, buf: &mut [u8]) -> Result<Packet, FrameError> {
+    let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS), ScmCredentials(1))];
     let mut anc = RecvAncillaryBuffer::new(&mut space);
     let mut flags = RecvFlags::CMSG_CLOEXEC;
     let r = loop {
@@ -150,9 +186,14 @@ fn recv_packet(sock: &impl AsFd, buf: &mut [u8]) -> Result<(usize, bool, Vec<Own
         }
     };
     let mut fds = Vec::new();
+    let mut sender = None;
     for m in anc.drain() {
-        if let RecvAncillaryMessage::ScmRights(received) = m {
-            fds.extend(received);
+        match m {
+            RecvAncillaryMessage::ScmRights(received) => fds.extend(received),
+            RecvAncillaryMessage::ScmCredentials(c) => {
+                sender = Some(Sender { pid: c.pid.as_raw_nonzero().get(), uid: c.uid.as_raw(), gid: c.gid.as_raw() })
+            }
+            _ => {}
         }
     }
     if r.bytes == 0 && fds.is_empty() {
@@ -175,7 +216,7 @@ fn recv_packet(sock: &impl AsFd, buf: &mut [u8]) -> Result<(usize, bool, Vec<Own
     if more && len != MAX_MESSAGE {
         return Err(FrameError::Protocol(format!("a packet of {len} bytes announces more (only full ones may)")));
     }
-    Ok((len, more, fds))
+    Ok((len, more, fds, sender))
 }
 
 /// The peer's credentials, from the kernel (`SO_PEERCRED`).
@@ -203,6 +244,23 @@ mod tests {
 
     fn pair() -> (OwnedFd, OwnedFd) {
         socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None).unwrap()
+    }
+
+    #[test]
+    fn the_kernel_names_the_sender_of_each_message() {
+        let (a, b) = pair();
+        let r: Result<(Request, _, _), _> = {
+            send(&a, &Request::ListDevices, &[]).unwrap();
+            recv_from(&b, MAX_MESSAGE)
+        };
+        assert_eq!(r.unwrap().2, None, "no SO_PASSCRED: no sender");
+        pass_credentials(&b).unwrap();
+        send(&a, &Request::Stats, &[]).unwrap();
+        let (m, _, from): (Request, _, _) = recv_from(&b, MAX_MESSAGE).unwrap();
+        assert_eq!(m, Request::Stats);
+        let from = from.expect("a sender");
+        assert_eq!(from.pid, std::process::id() as i32);
+        assert_eq!(from.uid, rustix::process::getuid().as_raw());
     }
 
     #[test]

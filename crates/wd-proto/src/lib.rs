@@ -14,7 +14,7 @@
 mod frame;
 mod msg;
 
-pub use frame::{peer_credentials, recv, recv_up_to, send, Creds, FrameError};
+pub use frame::{pass_credentials, peer_credentials, recv, recv_from, recv_up_to, send, Creds, FrameError, Sender};
 pub use msg::{DeviceDesc, ErrorCode, LimitDesc, OpDesc, QueueDesc, QueueStat, Request, Response, PROTO_VERSION};
 
 /// Largest packet body, bytes, and the largest request the broker accepts.
