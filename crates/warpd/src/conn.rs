@@ -511,7 +511,7 @@ impl Client {
             Err(e) => return err(ErrorCode::Os, e.to_string()),
         };
         let deadline = std::time::Duration::from_millis(server.cfg.daemon.sva_deadline_ms);
-        let owner = wd_device::RemoteOwner::new(mem, server.sva_budget(self.creds.uid), deadline);
+        let owner = wd_device::RemoteOwner::new(mem, server.sva_budget(self.creds.uid), deadline, server.pager_cpus());
         let _ = self.remote.set(Arc::new(owner));
         (Response::Ok, Vec::new())
     }

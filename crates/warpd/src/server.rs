@@ -89,6 +89,17 @@ impl Server {
             .min_by_key(|&i| self.hosts[i].queue_count())
     }
 
+    /// Where pagers run: the CPUs pinned engines run on (all but the
+    /// first), or anywhere when no device pins its engines.
+    pub fn pager_cpus(&self) -> Vec<usize> {
+        let cpus = wd_sys::thread::allowed_cpus();
+        if self.cfg.devices.iter().any(|d| d.pin) && cpus.len() >= 2 {
+            cpus[1..].to_vec()
+        } else {
+            Vec::new()
+        }
+    }
+
     /// The SVA budget of user `uid`, shared by all its connections.
     pub fn sva_budget(&self, uid: u32) -> Arc<UserBudget> {
         let q = &self.cfg.quota;

@@ -138,9 +138,8 @@ impl Engine {
             }
             // Reading the clock costs ~20 ns; doing it on every empty pass
             // would delay noticing new work by as much. Look every 64 passes.
-            // A request out at a pager needs a CPU, and the engine spinning
-            // may be what it waits for (the user spins on the other one):
-            // give it the CPU instead of spinning.
+            // A request out at a pager: its pager runs on the engines' CPUs
+            // (see `RemoteOwner::new`), so give it ours rather than spin.
             if self.served.iter().any(|s| s.parked.is_some()) {
                 std::thread::yield_now();
             }

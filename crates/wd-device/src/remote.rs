@@ -90,6 +90,8 @@ pub struct RemoteOwner {
     mem: RemoteMemory,
     budget: Arc<UserBudget>,
     deadline: Duration,
+    /// Where the pager runs: the engines' CPUs (empty: anywhere).
+    cpus: Vec<usize>,
     pager: Mutex<Option<Sender<Arc<Job>>>>,
 }
 
@@ -100,10 +102,14 @@ impl std::fmt::Debug for RemoteOwner {
 }
 
 impl RemoteOwner {
-    /// A client's memory, its user's budget, and how long one request may
-    /// wait for that memory before it is failed and its queue faulted.
-    pub fn new(mem: RemoteMemory, budget: Arc<UserBudget>, deadline: Duration) -> RemoteOwner {
-        RemoteOwner { mem, budget, deadline, pager: Mutex::new(None) }
+    /// A client's memory, its user's budget, how long one request may wait
+    /// for that memory before it is failed and its queue faulted, and the
+    /// CPUs its pager runs on: those of the engines, which hand it work and
+    /// yield their CPU to it while they wait (on a machine where the
+    /// clients spin on the other CPUs, a pager anywhere else would wait for
+    /// a time slice).
+    pub fn new(mem: RemoteMemory, budget: Arc<UserBudget>, deadline: Duration, cpus: Vec<usize>) -> RemoteOwner {
+        RemoteOwner { mem, budget, deadline, cpus, pager: Mutex::new(None) }
     }
 
     /// The memory itself (for checks made on the control path).
@@ -131,7 +137,11 @@ impl RemoteOwner {
         }
         let (tx, rx) = channel::<Arc<Job>>();
         let budget = self.budget.clone();
+        let cpus = self.cpus.clone();
         let spawned = std::thread::Builder::new().name(format!("wd-pager-{}", self.mem.pid())).spawn(move || {
+            if let Err(e) = wd_sys::thread::restrict_current(&cpus) {
+                tracing::debug!(%e, "pager not placed on the engines' CPUs");
+            }
             // Ends when the owner (every queue of the connection) is gone.
             while let Ok(job) = rx.recv() {
                 job.run();

@@ -10,6 +10,19 @@ pub fn pin_current(cpu: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// Restricts the calling thread to `cpus` (none: left as it is).
+pub fn restrict_current(cpus: &[usize]) -> io::Result<()> {
+    if cpus.is_empty() {
+        return Ok(());
+    }
+    let mut set = rustix::thread::CpuSet::new();
+    for &c in cpus {
+        set.set(c);
+    }
+    rustix::thread::sched_setaffinity(None, &set)?;
+    Ok(())
+}
+
 /// CPUs the calling thread may run on.
 pub fn allowed_cpus() -> Vec<usize> {
     match rustix::thread::sched_getaffinity(None) {
