@@ -2,8 +2,9 @@
 //! the memory file the client handed over, and never by an engine.
 //!
 //! Touching a client's memory can block for as long as the client likes: a
-//! page backed by a userfaultfd it never serves, a FUSE file, a dead NFS
-//! mount. An engine serves many clients, so it never does it. A request
+//! page of a FUSE file whose server never answers, a dead NFS mount.
+//! (Userfaultfd cannot do it: the kernel refuses, rather than waits for,
+//! userfaultfd pages on accesses through a memory file.) An engine serves many clients, so it never does it. A request
 //! that names a remote owner's SVA memory is resolved by the engine (every
 //! check, once) and handed to that client's *pager*, a thread of its own
 //! that copies the buffers in, runs the request, and copies the result
@@ -139,14 +140,24 @@ impl RemoteOwner {
         let budget = self.budget.clone();
         let cpus = self.cpus.clone();
         let spawned = std::thread::Builder::new().name(format!("wd-pager-{}", self.mem.pid())).spawn(move || {
+            /// Gives the user's pager count back however the thread ends.
+            struct Count(Arc<UserBudget>);
+            impl Drop for Count {
+                fn drop(&mut self) {
+                    self.0.pagers.fetch_sub(1, Ordering::AcqRel);
+                }
+            }
+            let _count = Count(budget);
             if let Err(e) = wd_sys::thread::restrict_current(&cpus) {
                 tracing::debug!(%e, "pager not placed on the engines' CPUs");
             }
             // Ends when the owner (every queue of the connection) is gone.
             while let Ok(job) = rx.recv() {
-                job.run();
+                // A driver that panics fails this request, not the pager.
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run())).is_err() {
+                    job.finish((Outcome::err(Status::DeviceError), None));
+                }
             }
-            budget.pagers.fetch_sub(1, Ordering::AcqRel);
         });
         match spawned {
             Ok(_detached) => {
@@ -278,6 +289,12 @@ impl Job {
             return;
         }
         let out = self.execute();
+        self.finish(out);
+    }
+
+    /// Publishes the outcome (unless the job was abandoned) and rings the
+    /// engine.
+    fn finish(&self, out: (Outcome, Option<u32>)) {
         *self.out.lock().unwrap_or_else(|p| p.into_inner()) = Some(out);
         let _ = self.state.compare_exchange(state::RUNNING, state::DONE, Ordering::AcqRel, Ordering::Acquire);
         let _ = self.state.compare_exchange(state::WRITING, state::DONE, Ordering::AcqRel, Ordering::Acquire);
@@ -292,14 +309,21 @@ impl Job {
         if !UserBudget::take(&budget.bounce_used, budget.bounce_limit, need) {
             return (Outcome::err(Status::Resources), None);
         }
-        let (mut src_b, mut dst_b) = (Vec::new(), Vec::new());
-        let r = self.execute_with_bounce(&mut src_b, &mut dst_b);
-        // Bounce buffers may hold the client's secrets (keys, plaintext).
-        wipe(&mut src_b);
-        wipe(&mut dst_b);
-        drop((src_b, dst_b));
-        budget.bounce_used.fetch_sub(need, Ordering::AcqRel);
-        r
+        /// The bounce buffers, zeroed (they may hold the client's keys or
+        /// plaintext) and given back to the budget however the run ends.
+        struct Bounce<'a>(Vec<u8>, Vec<u8>, &'a AtomicU64, u64);
+        impl Drop for Bounce<'_> {
+            fn drop(&mut self) {
+                wipe(&mut self.0);
+                wipe(&mut self.1);
+                self.0 = Vec::new();
+                self.1 = Vec::new();
+                self.2.fetch_sub(self.3, Ordering::AcqRel);
+            }
+        }
+        let mut b = Bounce(Vec::new(), Vec::new(), &budget.bounce_used, need);
+        let Bounce(src_b, dst_b, ..) = &mut b;
+        self.execute_with_bounce(src_b, dst_b)
     }
 
     fn execute_with_bounce(&self, src_b: &mut Vec<u8>, dst_b: &mut Vec<u8>) -> (Outcome, Option<u32>) {
