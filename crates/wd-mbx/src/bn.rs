@@ -118,11 +118,19 @@ fn add_masked_in(a: &mut [u64], b: &[u64], mask: u64) -> u64 {
 /// into a branch and a copy, as it did before.
 #[inline(never)]
 pub(crate) fn cond_sub_hi_in(a: &mut [u64], hi: u64, m: &[u64]) {
-    let mut r = Zeroizing::new(a.to_vec());
-    let borrow = sub_in(&mut r, m);
+    let mut r = Zeroizing::new(vec![0u64; a.len()]);
+    cond_sub_hi_with(a, hi, m, &mut r);
+}
+
+/// [`cond_sub_hi_in`] with caller-provided scratch of `a.len()` limbs
+/// (left holding `a - m`; the caller wipes it), for loops.
+#[inline(never)]
+fn cond_sub_hi_with(a: &mut [u64], hi: u64, m: &[u64], r: &mut [u64]) {
+    r.copy_from_slice(a);
+    let borrow = sub_in(r, m);
     // The full subtraction borrows only if hi is 0 and the low part borrowed.
     let (_, neg) = hi.overflowing_sub(borrow);
-    ct::select_into(a, &r, !ct::mask(u64::from(neg)));
+    ct::select_into(a, r, !ct::mask(u64::from(neg)));
 }
 
 /// Constant-time `a mod m` for `a < 2m` (equal lengths).
@@ -158,6 +166,7 @@ fn half_mod_in(a: &mut [u64], m: &[u64]) {
 #[inline(never)]
 pub(crate) fn mul_pow2_mod(a: &[u64], k: usize, m: &[u64]) -> Vec<u64> {
     let mut v = a.to_vec();
+    let mut scratch = Zeroizing::new(vec![0u64; m.len()]);
     for _ in 0..k {
         let mut carry = 0u64;
         for x in v.iter_mut() {
@@ -165,16 +174,18 @@ pub(crate) fn mul_pow2_mod(a: &[u64], k: usize, m: &[u64]) -> Vec<u64> {
             *x = (*x << 1) | carry;
             carry = nc;
         }
-        cond_sub_hi_in(&mut v, carry, m);
+        cond_sub_hi_with(&mut v, carry, m, &mut scratch);
     }
     v
 }
 
-/// `2^k mod m` (`m > 1`).
+/// `2^k mod m` for `m` with its top bit set (all moduli here: checked for
+/// the primes, by construction for `n`): starts from `2^(64 L - 1) < m`.
 pub(crate) fn pow2_mod(k: usize, m: &[u64]) -> Vec<u64> {
-    let mut one = vec![0u64; m.len()];
-    one[0] = 1;
-    mul_pow2_mod(&one, k, m)
+    let start = k.min(64 * m.len() - 1);
+    let mut v = vec![0u64; m.len()];
+    v[start / 64] = 1 << (start % 64);
+    mul_pow2_mod(&v, k - start, m)
 }
 
 /// `t mod m` for any length of `t`, bit by bit from the top (constant
@@ -183,6 +194,7 @@ pub(crate) fn pow2_mod(k: usize, m: &[u64]) -> Vec<u64> {
 #[inline(never)]
 pub(crate) fn reduce(t: &[u64], m: &[u64]) -> Vec<u64> {
     let mut r = vec![0u64; m.len()];
+    let mut scratch = Zeroizing::new(vec![0u64; m.len()]);
     for bit in (0..64 * t.len()).rev() {
         let mut carry = (t[bit / 64] >> (bit % 64)) & 1;
         for x in r.iter_mut() {
@@ -190,7 +202,7 @@ pub(crate) fn reduce(t: &[u64], m: &[u64]) -> Vec<u64> {
             *x = (*x << 1) | carry;
             carry = nc;
         }
-        cond_sub_hi_in(&mut r, carry, m);
+        cond_sub_hi_with(&mut r, carry, m, &mut scratch);
     }
     r
 }
@@ -356,8 +368,8 @@ mod tests {
 
     #[test]
     fn mont_and_pow2() {
-        // m = 2^127 - 1 (odd), a few products checked against u128 arithmetic.
-        let m = [u64::MAX, (1u64 << 63) - 1];
+        // m = 2^128 - 159 (prime, top bit set).
+        let m = [u64::MAX - 158, u64::MAX];
         let k0 = neg_inv64(m[0]);
         assert_eq!(m[0].wrapping_mul(k0), u64::MAX);
         let r2 = pow2_mod(256, &m); // R^2 mod m with R = 2^128
@@ -369,13 +381,14 @@ mod tests {
         // 2^128 + 5 mod (2^128 - 159) = 164 (reduce wants the top bit set).
         assert_eq!(reduce(&[5, 0, 1], &[u64::MAX - 158, u64::MAX]), vec![164, 0]);
         let mut h = vec![3u64, 0];
-        half_mod_in(&mut h, &m); // 3/2 = (3 + m)/2 = 2^126 + 1
-        assert_eq!(h, vec![1, 1 << 62]);
+        half_mod_in(&mut h, &m); // 3/2 = (3 + m)/2 = 2^127 - 78
+        assert_eq!(h, vec![u64::MAX - 77, (1 << 63) - 1]);
         assert_eq!(lt_mask(&[1, 2], &[2, 2]), u64::MAX);
         assert_eq!(lt_mask(&[2, 2], &[2, 2]), 0);
         let back = mont_mul(&am, &[1, 0], &m, k0);
         assert_eq!(back, a.to_vec());
-        // 2^128 mod (2^127 - 1) = 2
-        assert_eq!(pow2_mod(128, &m), vec![2, 0]);
+        // 2^128 mod m = 159
+        assert_eq!(pow2_mod(128, &m), vec![159, 0]);
+        assert_eq!(pow2_mod(5, &m), vec![32, 0]);
     }
 }

@@ -247,9 +247,10 @@ impl RsaKey {
         if !ct::declassify(consistent) {
             return Err(MbxError::InconsistentKey);
         }
-        let n_rr = bn::pow2_mod(2 * 52 * n52l, &n);
         let n_k0_64 = bn::neg_inv64(n[0]);
         let n_rr64 = bn::pow2_mod(2 * 64 * ln, &n);
+        // 2^(104 N) = 2^(128 L) 2^(104 N - 128 L), the exponent difference > 0.
+        let n_rr = bn::mul_pow2_mod(&n_rr64, 2 * 52 * n52l - 2 * 64 * ln, &n);
         let state = blind::State::new(&blind::Modulus { n: &n, k0: n_k0_64, rr: &n_rr64, e: f.e })?;
         Ok(RsaKey {
             bits,
