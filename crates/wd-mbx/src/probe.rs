@@ -10,9 +10,9 @@ use core::hint::black_box;
 use crate::{blind, bn, ct, der, windows, MbxError, RsaKey, LANES, WINDOW};
 
 /// Loads `pkcs8` with its secret fields (p, q, dp, dq, qinv) marked
-/// secret, then runs blinding (past a refresh), Garner's recombination on
-/// secret half-results, the exponent windows and the post-processing of
-/// the kernel's output. Returns the key's modulus size.
+/// secret, then runs base blinding (past a refresh), Garner's
+/// recombination on secret half-results, exponent blinding and the
+/// exponent windows, and the post-processing of the kernel's output. Returns the key's modulus size.
 pub fn run(pkcs8: &[u8]) -> Result<usize, MbxError> {
     let f = der::rsa_private_key(der::pkcs8_rsa(pkcs8)?)?;
     let secret: [Vec<u8>; 5] = [f.p, f.q, f.dp, f.dq, f.qinv].map(<[u8]>::to_vec);
@@ -43,8 +43,13 @@ pub fn run(pkcs8: &[u8]) -> Result<usize, MbxError> {
         black_box(blind::unblind(&s, &pair, &m));
         black_box(xb);
     }
-    let ds: [&[u64]; LANES] = core::array::from_fn(|l| if l % 2 == 0 { &key.p.d[..] } else { &key.q.d[..] });
-    black_box(windows(&ds, 64 * key.p.m64.len(), WINDOW));
+    // Exponent blinding with a secret k, then the windows of the result.
+    let k = [0x9E37_79B9u64];
+    ct::vg::make_undefined(&k);
+    let dp = crate::blind_exponent(&key.p, k[0] as u32);
+    let dq = crate::blind_exponent(&key.q, k[0] as u32);
+    let ds: [&[u64]; LANES] = core::array::from_fn(|l| if l % 2 == 0 { &dp[..] } else { &dq[..] });
+    black_box(windows(&ds, 64 * key.p.m64.len() + crate::EXP_BLIND_BITS, WINDOW));
     let n52 = key.p.m52.len();
     let col = bn::to_r52(&sp, n52);
     let back = bn::from_r52(&col, key.p.m64.len());
