@@ -281,8 +281,9 @@ pub(crate) fn mont_mul(a: &[u64], b: &[u64], m: &[u64], k0: u64) -> Vec<u64> {
 /// does (it inverts `r b`, never `r`).
 pub(crate) fn inv_mod_vartime(a: &[u64], m: &[u64]) -> Option<Vec<u64>> {
     let l = m.len();
-    let (mut u, mut v) = (a.to_vec(), m.to_vec());
-    let (mut x1, mut x2) = (vec![0u64; l], vec![0u64; l]);
+    // Wiped anyway: together with the blinding's other factor they give r^-1.
+    let (mut u, mut v) = (Zeroizing::new(a.to_vec()), Zeroizing::new(m.to_vec()));
+    let (mut x1, mut x2) = (Zeroizing::new(vec![0u64; l]), Zeroizing::new(vec![0u64; l]));
     x1[0] = 1;
     let is_one = |z: &[u64]| z[0] == 1 && z[1..].iter().all(|&w| w == 0);
     let is_zero = |z: &[u64]| z.iter().all(|&w| w == 0);
@@ -300,10 +301,10 @@ pub(crate) fn inv_mod_vartime(a: &[u64], m: &[u64]) -> Option<Vec<u64>> {
             return None;
         }
         if is_one(&u) {
-            return Some(x1);
+            return Some(x1.to_vec());
         }
         if is_one(&v) {
-            return Some(x2);
+            return Some(x2.to_vec());
         }
         while u[0] & 1 == 0 {
             shr1(&mut u);
@@ -315,10 +316,10 @@ pub(crate) fn inv_mod_vartime(a: &[u64], m: &[u64]) -> Option<Vec<u64>> {
         }
         if lt(&u, &v) {
             sub_in(&mut v, &u);
-            x2 = sub_mod(&x2, &x1, m);
+            x2 = Zeroizing::new(sub_mod(&x2, &x1, m));
         } else {
             sub_in(&mut u, &v);
-            x1 = sub_mod(&x1, &x2, m);
+            x1 = Zeroizing::new(sub_mod(&x1, &x2, m));
         }
     }
 }

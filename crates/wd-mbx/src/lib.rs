@@ -492,9 +492,18 @@ fn run<const NH: usize, const NN: usize>(
     // Unused lanes repeat lane 0 (same cost, result discarded).
     let src = |l: usize| if l < lanes { l } else { 0 };
     let key: [&RsaKey; LANES] = core::array::from_fn(|l| keys[src(l)]);
-    let blinded: [Zeroizing<Vec<u64>>; LANES] =
-        core::array::from_fn(|l| Zeroizing::new(blind::blind(&xs[src(l)], &pairs[src(l)], &key[l].modulus_ctx())));
-    let xs52: [Zeroizing<Vec<u64>>; LANES] = core::array::from_fn(|l| Zeroizing::new(bn::to_r52(&blinded[l], 2 * NH)));
+    // Scalar work only for the real lanes; padding lanes copy lane 0.
+    let mut xs52: Vec<Zeroizing<Vec<u64>>> = Vec::with_capacity(LANES);
+    for l in 0..LANES {
+        let v = if l < lanes {
+            let b = Zeroizing::new(blind::blind(&xs[l], &pairs[l], &key[l].modulus_ctx()));
+            bn::to_r52(&b, 2 * NH)
+        } else {
+            xs52[0].to_vec()
+        };
+        xs52.push(Zeroizing::new(v));
+    }
+    let xs52: [Zeroizing<Vec<u64>>; LANES] = xs52.try_into().map_err(|_| MbxError::BadInput)?;
     // Exponent blinding: a fresh 32-bit k per lane and prime.
     let mut kb = Zeroizing::new([0u8; 8 * LANES]);
     getrandom::getrandom(&mut kb[..]).map_err(|_| MbxError::Rng)?;
@@ -504,10 +513,15 @@ fn run<const NH: usize, const NN: usize>(
     let sp = half::<NH>(&core::array::from_fn(|l| &key[l].p), &xs52, &kp)?;
     let sq = half::<NH>(&core::array::from_fn(|l| &key[l].q), &xs52, &kq)?;
 
-    let mut sigs = Vec::with_capacity(LANES);
+    let mut sigs: Vec<Zeroizing<Vec<u64>>> = Vec::with_capacity(LANES);
     for l in 0..LANES {
-        let s = garner(key[l], &sp[l], &sq[l]);
-        sigs.push(Zeroizing::new(blind::unblind(&s, &pairs[src(l)], &key[l].modulus_ctx())));
+        let v = if l < lanes {
+            let s = garner(key[l], &sp[l], &sq[l]);
+            blind::unblind(&s, &pairs[l], &key[l].modulus_ctx())
+        } else {
+            sigs[0].to_vec()
+        };
+        sigs.push(Zeroizing::new(v));
     }
 
     // Fault check: s^e mod n == x for every lane.
