@@ -149,18 +149,6 @@ pub(crate) fn sub_mod(a: &[u64], b: &[u64], m: &[u64]) -> Vec<u64> {
     r
 }
 
-/// Constant-time `a / 2 mod m` in place for odd `m`, `a < m`.
-fn half_mod_in(a: &mut [u64], m: &[u64]) {
-    let odd = ct::mask(a[0] & 1);
-    let carry = add_masked_in(a, m, odd);
-    let mut top = carry;
-    for x in a.iter_mut().rev() {
-        let nt = *x & 1;
-        *x = (*x >> 1) | (top << 63);
-        top = nt;
-    }
-}
-
 /// `a * 2^k mod m` for `a < m`, by doubling with a conditional subtraction
 /// (constant time in the value of `a`).
 #[inline(never)]
@@ -281,46 +269,76 @@ pub(crate) fn mont_mul(a: &[u64], b: &[u64], m: &[u64], k0: u64) -> Vec<u64> {
 /// does (it inverts `r b`, never `r`).
 pub(crate) fn inv_mod_vartime(a: &[u64], m: &[u64]) -> Option<Vec<u64>> {
     let l = m.len();
+    let k0 = neg_inv64(m[0]);
     // Wiped anyway: together with the blinding's other factor they give r^-1.
     let (mut u, mut v) = (Zeroizing::new(a.to_vec()), Zeroizing::new(m.to_vec()));
     let (mut x1, mut x2) = (Zeroizing::new(vec![0u64; l]), Zeroizing::new(vec![0u64; l]));
     x1[0] = 1;
     let is_one = |z: &[u64]| z[0] == 1 && z[1..].iter().all(|&w| w == 0);
     let is_zero = |z: &[u64]| z.iter().all(|&w| w == 0);
-    let shr1 = |z: &mut [u64]| {
-        let mut top = 0u64;
-        for w in z.iter_mut().rev() {
-            let nt = *w & 1;
-            *w = (*w >> 1) | (top << 63);
-            top = nt;
-        }
-    };
-    // Invariants: x1 a = u, x2 a = v (mod m).
+    // Invariants: x1 a = u, x2 a = v (mod m); u, v > 0.
     loop {
         if is_zero(&u) || is_zero(&v) {
             return None;
         }
+        strip_twos(&mut u, &mut x1, m, k0);
+        strip_twos(&mut v, &mut x2, m, k0);
         if is_one(&u) {
             return Some(x1.to_vec());
         }
         if is_one(&v) {
             return Some(x2.to_vec());
         }
-        while u[0] & 1 == 0 {
-            shr1(&mut u);
-            half_mod_in(&mut x1, m);
-        }
-        while v[0] & 1 == 0 {
-            shr1(&mut v);
-            half_mod_in(&mut x2, m);
-        }
+        // Both odd now; the difference is even (or zero when gcd != 1).
         if lt(&u, &v) {
             sub_in(&mut v, &u);
-            x2 = Zeroizing::new(sub_mod(&x2, &x1, m));
+            sub_mod_vartime(&mut x2, &x1, m);
         } else {
             sub_in(&mut u, &v);
-            x1 = Zeroizing::new(sub_mod(&x1, &x2, m));
+            sub_mod_vartime(&mut x1, &x2, m);
         }
+    }
+}
+
+/// Divides nonzero `z` by its largest power-of-two factor `2^t`, and `x` by
+/// the same `2^t` modulo odd `m` (up to 63 bits per pass, Montgomery-style:
+/// adding `j m` with `j = x k0 mod 2^t` makes `x` divisible by `2^t`).
+/// Variable time, for [`inv_mod_vartime`].
+fn strip_twos(z: &mut [u64], x: &mut [u64], m: &[u64], k0: u64) {
+    loop {
+        let t = z[0].trailing_zeros().min(63);
+        if t == 0 {
+            return;
+        }
+        shr_small(z, 0, t);
+        let j = x[0].wrapping_mul(k0) & ((1u64 << t) - 1);
+        let mut c = 0u64;
+        for (xi, &mi) in x.iter_mut().zip(m) {
+            let w = u128::from(*xi) + u128::from(j) * u128::from(mi) + u128::from(c);
+            *xi = w as u64;
+            c = (w >> 64) as u64;
+        }
+        shr_small(x, c, t);
+        // x < (1 + 2^-t) m here: at most one subtraction.
+        if !lt(x, m) {
+            sub_in(x, m);
+        }
+    }
+}
+
+/// `(z + 2^(64 len) top) >> t` in place, `0 < t < 64`.
+fn shr_small(z: &mut [u64], top: u64, t: u32) {
+    let n = z.len();
+    for i in 0..n {
+        let hi = if i + 1 < n { z[i + 1] } else { top };
+        z[i] = (z[i] >> t) | (hi << (64 - t));
+    }
+}
+
+/// `x - y mod m` in place for `x, y < m`, variable time.
+fn sub_mod_vartime(x: &mut [u64], y: &[u64], m: &[u64]) {
+    if sub_in(x, y) != 0 {
+        add_in(x, m);
     }
 }
 
@@ -377,13 +395,28 @@ mod tests {
         let a = [12345u64, 678];
         let am = mont_mul(&a, &r2, &m, k0); // a R
         let inv = inv_mod_vartime(&a, &m).unwrap();
+        // Many values against a 192-bit prime (2^192 - 237), checked by
+        // a a^-1 R^-1 R^2 R^-1 = 1.
+        let p = [u64::MAX - 236, u64::MAX, u64::MAX];
+        let pk0 = neg_inv64(p[0]);
+        let prr = pow2_mod(384, &p);
+        let mut x = [0x0123_4567_89AB_CDEFu64, 0xFEDC_BA98_7654_3210, 0x0F1E_2D3C_4B5A_6978];
+        for i in 0..200u64 {
+            x[0] = x[0].wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i);
+            x[1] ^= x[0].rotate_left(17);
+            x[2] = (x[2] ^ x[1].rotate_left(29)) >> 1; // < p
+            let xi = inv_mod_vartime(&x, &p).unwrap();
+            let one = mont_mul(&mont_mul(&x, &xi, &p, pk0), &prr, &p, pk0);
+            assert_eq!(one, vec![1, 0, 0], "inverse of {x:x?}");
+        }
+        // Even values and 1 are fine too; a multiple of the modulus is not.
+        assert_eq!(inv_mod_vartime(&[1, 0], &m), Some(vec![1, 0]));
+        let two_inv = inv_mod_vartime(&[2, 0], &m).unwrap();
+        assert_eq!(mont_mul(&mont_mul(&two_inv, &[2, 0], &m, k0), &r2, &m, k0), vec![1, 0]);
         assert_eq!(mont_mul(&mont_mul(&inv, &a, &m, k0), &r2, &m, k0), vec![1, 0]);
         assert!(inv_mod_vartime(&[0, 0], &m).is_none());
         // 2^128 + 5 mod (2^128 - 159) = 164 (reduce wants the top bit set).
         assert_eq!(reduce(&[5, 0, 1], &[u64::MAX - 158, u64::MAX]), vec![164, 0]);
-        let mut h = vec![3u64, 0];
-        half_mod_in(&mut h, &m); // 3/2 = (3 + m)/2 = 2^127 - 78
-        assert_eq!(h, vec![u64::MAX - 77, (1 << 63) - 1]);
         assert_eq!(lt_mask(&[1, 2], &[2, 2]), u64::MAX);
         assert_eq!(lt_mask(&[2, 2], &[2, 2]), 0);
         let back = mont_mul(&am, &[1, 0], &m, k0);
