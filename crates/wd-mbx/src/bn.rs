@@ -232,7 +232,9 @@ pub(crate) fn neg_inv64(m0: u64) -> u64 {
 #[inline(never)]
 pub(crate) fn mont_mul(a: &[u64], b: &[u64], m: &[u64], k0: u64) -> Vec<u64> {
     let l = m.len();
-    let mut t = Zeroizing::new(vec![0u64; l + 2]);
+    let mut tv = Zeroizing::new(vec![0u64; l + 2]);
+    // Slices of known length: lets the compiler drop the bounds checks.
+    let (t, a) = (&mut tv[..l + 2], &a[..l]);
     for &bi in &b[..l] {
         let mut c = 0u64;
         for j in 0..l {
