@@ -60,8 +60,10 @@
 //! added, then a separate Montgomery reduction (about a quarter fewer
 //! multiply instructions than the general product). On a 2-vCPU AMD EPYC
 //! (Zen 4) one thread does about 12,500 RSA-2048 private operations per
-//! second in full batches, against about 4,600 for aws-lc signing; a batch
-//! of one costs as much as a full batch, so batch as much as possible.
+//! second in full batches, against about 4,600 for aws-lc signing (before
+//! blinding, which costs 2-18% by key size: docs/CRYPTO.md, "wd-mbx:
+//! constant time and blinding"); a batch of one costs as much as a full
+//! batch, so batch as much as possible.
 //!
 //! Use [`available`] to check for CPU support; callers fall back to another
 //! implementation on [`MbxError::Unsupported`].
