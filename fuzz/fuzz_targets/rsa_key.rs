@@ -2,9 +2,9 @@
 //! broker a private key when it creates an RSA session, so these bytes are
 //! untrusted. Whatever they are, parsing returns a key or an error, never
 //! panics; a key that parses also runs one raw private operation, which
-//! returns a value or an error (`Fault` for a key whose CRT exponents do
-//! not match its modulus: the checks at parse time cannot see every such
-//! inconsistency, the fault check after the exponentiation does).
+//! returns a value or an error (`Fault` for a key that passes the parse-time
+//! checks and is still wrong, e.g. a composite "prime": parsing does not
+//! test primality, the fault check after the exponentiation catches it).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -39,23 +39,47 @@
 //! Montgomery form without a division: with `x = lo + R hi`,
 //! `AMM(lo, R^2) + AMM(hi, R^3) = x R (mod p)`.
 //!
+//! # Side channels
+//!
+//! Every private operation is blinded twice: the base (`x r^e`, unblinded
+//! by `r^-1` after Garner; see the `blind` module: `r` from the OS CSPRNG,
+//! fresh every 32 operations, squared in between, as OpenSSL does) and the
+//! exponent (`d_p + k (p - 1)` with a fresh 32-bit `k` per lane and prime
+//! and operation). Key loading checks `n = p q`, `q qinv = 1 (mod p)` and
+//! `e d_p = 1 (mod p - 1)`, `e d_q = 1 (mod q - 1)`
+//! ([`MbxError::InconsistentKey`]). Every select on secret data is masked
+//! arithmetic with the mask behind an optimisation barrier (the `ct`
+//! module), and every secret-derived temporary is wiped. `.ci/ct-check`
+//! proves the first: the scalar code runs under Valgrind with the secrets
+//! marked undefined (feature `ct-probe`), and the vector kernel's machine
+//! code must never move a vector or mask register into a general register
+//! or the flags.
+//!
 //! Squarings (five in six products of the exponentiation) use dedicated
 //! code: each off-diagonal product once, the sum doubled, the diagonal
 //! added, then a separate Montgomery reduction (about a quarter fewer
 //! multiply instructions than the general product). On a 2-vCPU AMD EPYC
 //! (Zen 4) one thread does about 12,500 RSA-2048 private operations per
-//! second in full batches, against about 4,600 for aws-lc signing; a batch
-//! of one costs as much as a full batch, so batch as much as possible.
+//! second in full batches, against about 4,600 for aws-lc signing (before
+//! blinding, which costs 2-18% by key size: docs/CRYPTO.md, "wd-mbx:
+//! constant time and blinding"); a batch of one costs as much as a full
+//! batch, so batch as much as possible.
 //!
 //! Use [`available`] to check for CPU support; callers fall back to another
 //! implementation on [`MbxError::Unsupported`].
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod blind;
 mod bn;
+mod ct;
 mod der;
+#[cfg(feature = "ct-probe")]
+pub mod probe;
 #[allow(unsafe_code)]
 mod simd;
+
+use std::sync::{Mutex, PoisonError};
 
 use simd::Row;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -80,6 +104,14 @@ pub enum MbxError {
     /// has parameters outside what the kernel accepts.
     #[error("malformed or unsupported RSA private key")]
     BadKey,
+    /// The key parses but its numbers disagree: `n != p q`,
+    /// `q qinv != 1 (mod p)`, `e dp != 1 (mod p - 1)` or
+    /// `e dq != 1 (mod q - 1)`.
+    #[error("inconsistent RSA private key (n, qinv, dp or dq does not match p and q)")]
+    InconsistentKey,
+    /// The operating system's random generator failed (blinding needs it).
+    #[error("random generator failed")]
+    Rng,
     /// Wrong lane count, lengths, mixed key sizes, or an input `>= n`.
     #[error("bad batch input")]
     BadInput,
@@ -112,17 +144,35 @@ struct Prime {
 }
 
 impl Prime {
-    fn new(m: &[u8], d: &[u8], limbs64: usize, limbs52: usize) -> Result<Prime, MbxError> {
-        let m64 = bn::from_be(m, limbs64).ok_or(MbxError::BadKey)?;
-        let d = bn::from_be(d, limbs64).ok_or(MbxError::BadKey)?;
-        if bn::bits(&m64) != 64 * limbs64 || m64[0] & 1 == 0 || !bn::lt(&d, &m64) {
+    /// Checks and precomputes one prime `m` with its CRT exponent `d`.
+    /// The checks combine masks and make one public decision at the end,
+    /// so their time does not depend on which check failed or where.
+    fn new(m: &[u8], d: &[u8], e: u64, limbs64: usize, limbs52: usize) -> Result<Prime, MbxError> {
+        let m64 = Zeroizing::new(bn::from_be(m, limbs64).ok_or(MbxError::BadKey)?);
+        let d = Zeroizing::new(bn::from_be(d, limbs64).ok_or(MbxError::BadKey)?);
+        // Exactly 64 * limbs64 bits, odd, d < m.
+        let shape_ok = bn::top_bit_mask(&m64) & ct::mask(m64[0]) & bn::lt_mask(&d, &m64);
+        if !ct::declassify(shape_ok) {
             return Err(MbxError::BadKey);
+        }
+        // e d == 1 (mod m - 1): reduce e d - 1 (d >= 1 keeps it >= 0 when
+        // it matters; d = 0 wraps to a value that is not 0 mod m - 1).
+        let mut m1 = Zeroizing::new(m64.to_vec());
+        m1[0] ^= 1; // m is odd
+        let mut ed = Zeroizing::new(bn::mul(&d, &[e]));
+        bn::sub_in(&mut ed, &[1]);
+        let rem = Zeroizing::new(bn::reduce(&ed, &m1));
+        let rem_zero = ct::eq_mask(&rem, &vec![0u64; rem.len()]);
+        if !ct::declassify(rem_zero) {
+            return Err(MbxError::InconsistentKey);
         }
         let k0_64 = bn::neg_inv64(m64[0]);
         let rb = 52 * limbs52;
-        let one = bn::pow2_mod(rb, &m64);
-        let rr = bn::mul_pow2_mod(&one, rb, &m64);
-        let rrr = bn::mul_pow2_mod(&rr, rb, &m64);
+        let one = Zeroizing::new(bn::pow2_mod(rb, &m64));
+        let rr = Zeroizing::new(bn::mul_pow2_mod(&one, rb, &m64));
+        let rrr = Zeroizing::new(bn::mul_pow2_mod(&rr, rb, &m64));
+        let m64 = m64.to_vec();
+        let d = d.to_vec();
         Ok(Prime {
             m52: bn::to_r52(&m64, limbs52),
             one52: bn::to_r52(&one, limbs52),
@@ -141,6 +191,10 @@ pub struct RsaKey {
     bits: usize,
     /// Modulus, 64-bit limbs.
     n: Vec<u64>,
+    /// `-n^-1 mod 2^64` and `2^(128 L) mod n`: scalar Montgomery constants
+    /// for blinding.
+    n_k0_64: u64,
+    n_rr64: Vec<u64>,
     /// Modulus, 52-bit limbs, and its Montgomery constants for the check.
     n52: Vec<u64>,
     n_k0: u64,
@@ -150,6 +204,9 @@ pub struct RsaKey {
     q: Prime,
     /// `q^-1 * 2^(64 L) mod p` (scalar Montgomery form, `L` limbs of `p`).
     qinv_mont: Vec<u64>,
+    /// Base blinding (wipes itself on drop).
+    #[zeroize(skip)]
+    blind: Mutex<blind::State>,
 }
 
 impl core::fmt::Debug for RsaKey {
@@ -179,7 +236,11 @@ impl RsaKey {
 
     /// Parses a PKCS#1 `RSAPrivateKey` (see [`RsaKey::from_pkcs8_der`]).
     pub fn from_pkcs1_der(der: &[u8]) -> Result<RsaKey, MbxError> {
-        let f = der::rsa_private_key(der)?;
+        Self::from_fields(&der::rsa_private_key(der)?)
+    }
+
+    /// Checks parsed fields and precomputes (see [`RsaKey::from_pkcs8_der`]).
+    fn from_fields(f: &der::RsaFields<'_>) -> Result<RsaKey, MbxError> {
         // `uint` guarantees no leading zero byte; zero is the empty slice.
         let top = *f.n.first().ok_or(MbxError::BadKey)?;
         let bits = f.n.len() * 8 - top.leading_zeros() as usize;
@@ -190,34 +251,58 @@ impl RsaKey {
         if f.e < 3 || f.e & 1 == 0 {
             return Err(MbxError::BadKey);
         }
-        let p = Prime::new(f.p, f.dp, lh, l52)?;
-        let q = Prime::new(f.q, f.dq, lh, l52)?;
-        if bn::mul(&p.m64, &q.m64) != n {
-            return Err(MbxError::BadKey);
-        }
+        let p = Prime::new(f.p, f.dp, f.e, lh, l52)?;
+        let q = Prime::new(f.q, f.dq, f.e, lh, l52)?;
+        let pq = Zeroizing::new(bn::mul(&p.m64, &q.m64));
         let qinv = Zeroizing::new(bn::from_be(f.qinv, lh).ok_or(MbxError::BadKey)?);
-        if !bn::lt(&qinv, &p.m64) {
-            return Err(MbxError::BadKey);
-        }
-        let qinv_mont = bn::mul_pow2_mod(&qinv, 64 * lh, &p.m64);
+        let qinv_mont = Zeroizing::new(bn::mul_pow2_mod(&qinv, 64 * lh, &p.m64));
         // q^-1 q == 1 (mod p); q < 2p as both have the same length.
         let q_mod_p = Zeroizing::new(bn::cond_sub(&q.m64, &p.m64));
         let check = Zeroizing::new(bn::mont_mul(&qinv_mont, &q_mod_p, &p.m64, p.k0_64));
-        if check[0] != 1 || check[1..].iter().any(|&x| x != 0) {
-            return Err(MbxError::BadKey);
+        let mut one = vec![0u64; lh];
+        one[0] = 1;
+        let consistent = ct::eq_mask(&pq, &n) & bn::lt_mask(&qinv, &p.m64) & ct::eq_mask(&check, &one);
+        if !ct::declassify(consistent) {
+            return Err(MbxError::InconsistentKey);
         }
-        let n_rr = bn::pow2_mod(2 * 52 * n52l, &n);
+        let n_k0_64 = bn::neg_inv64(n[0]);
+        let n_rr64 = bn::pow2_mod(2 * 64 * ln, &n);
+        // 2^(104 N) = 2^(128 L) 2^(104 N - 128 L), the exponent difference > 0.
+        let n_rr = bn::mul_pow2_mod(&n_rr64, 2 * 52 * n52l - 2 * 64 * ln, &n);
+        let state = blind::State::new(&blind::Modulus { n: &n, k0: n_k0_64, rr: &n_rr64, e: f.e })?;
         Ok(RsaKey {
             bits,
             n52: bn::to_r52(&n, n52l),
-            n_k0: bn::neg_inv64(n[0]) & MASK52,
+            n_k0: n_k0_64 & MASK52,
             n_rr52: bn::to_r52(&n_rr, n52l),
+            n_k0_64,
+            n_rr64,
             n,
             e: f.e,
             p,
             q,
-            qinv_mont,
+            qinv_mont: qinv_mont.to_vec(),
+            blind: Mutex::new(state),
         })
+    }
+
+    fn modulus_ctx(&self) -> blind::Modulus<'_> {
+        blind::Modulus { n: &self.n, k0: self.n_k0_64, rr: &self.n_rr64, e: self.e }
+    }
+
+    /// The blinding pair for one operation (advances the key's state).
+    fn blinding(&self) -> Result<blind::Pair, MbxError> {
+        // A panic elsewhere while holding the lock cannot leave the state
+        // half-updated in a way that matters: every field is replaced whole.
+        let mut st = self.blind.lock().unwrap_or_else(PoisonError::into_inner);
+        st.take(&self.modulus_ctx())
+    }
+
+    /// How many times this key drew a fresh blinding value `r` from the
+    /// operating system (once at load, then every 32 operations). For
+    /// tests and diagnostics.
+    pub fn blinding_draws(&self) -> u64 {
+        self.blind.lock().unwrap_or_else(PoisonError::into_inner).draws
     }
 
     /// Modulus length in bytes (256 for RSA-2048).
@@ -279,10 +364,11 @@ pub fn rsa_private_batch(keys: &[&RsaKey], inputs: &[&[u8]], outputs: &mut [&mut
     if !available() {
         return Err(MbxError::Unsupported);
     }
+    let pairs = keys.iter().map(|k| k.blinding()).collect::<Result<Vec<_>, _>>()?;
     let sigs = match bits {
-        2048 => run::<20, 40>(keys, &xs),
-        3072 => run::<30, 60>(keys, &xs),
-        4096 => run::<40, 80>(keys, &xs),
+        2048 => run::<20, 40>(keys, &xs, &pairs),
+        3072 => run::<30, 60>(keys, &xs, &pairs),
+        4096 => run::<40, 80>(keys, &xs, &pairs),
         _ => Err(MbxError::Unsupported),
     };
     let sigs = match sigs {
@@ -300,7 +386,21 @@ pub fn rsa_private_batch(keys: &[&RsaKey], inputs: &[&[u8]], outputs: &mut [&mut
     Ok(())
 }
 
-/// Exponent windows (most significant first) for up to 8 lanes.
+/// Bits of the random multiple of `m - 1` added to each CRT exponent.
+const EXP_BLIND_BITS: usize = 32;
+
+/// Exponent blinding: `d + k (m - 1)`, `64 L + 1` limbs, which is
+/// `< 2^(64 L + 32)` and gives the same result as `d` (Fermat), but a
+/// different exponent in every operation.
+fn blind_exponent(pr: &Prime, k: u32) -> Zeroizing<Vec<u64>> {
+    let mut m1 = Zeroizing::new(pr.m64.clone());
+    m1[0] ^= 1; // m is odd
+    let km = Zeroizing::new(bn::mul(&m1, &[u64::from(k)]));
+    Zeroizing::new(bn::add(&km, &pr.d))
+}
+
+/// Exponent windows (most significant first) for up to 8 lanes. Indices
+/// and shifts depend only on public positions.
 fn windows(ds: &[&[u64]; LANES], bits: usize, w: u32) -> Zeroizing<Vec<Row>> {
     let w = w as usize;
     let count = bits.div_ceil(w);
@@ -322,6 +422,7 @@ fn windows(ds: &[&[u64]; LANES], bits: usize, w: u32) -> Zeroizing<Vec<Row>> {
 fn half<const N: usize>(
     primes: &[&Prime; LANES],
     xs52: &[Zeroizing<Vec<u64>>; LANES],
+    ks: &[u32; LANES],
 ) -> Result<Vec<Zeroizing<Vec<u64>>>, MbxError> {
     let mut h = simd::Half::<N> {
         m: [[0; LANES]; N],
@@ -344,13 +445,18 @@ fn half<const N: usize>(
             h.xhi[j][lane] = x[N + j];
         }
     }
-    let ds: [&[u64]; LANES] = core::array::from_fn(|l| primes[l].d.as_slice());
-    let win = windows(&ds, 64 * primes[0].m64.len(), WINDOW);
+    let blinded: [Zeroizing<Vec<u64>>; LANES] = core::array::from_fn(|l| blind_exponent(primes[l], ks[l]));
+    let ds: [&[u64]; LANES] = core::array::from_fn(|l| blinded[l].as_slice());
+    let win = windows(&ds, 64 * primes[0].m64.len() + EXP_BLIND_BITS, WINDOW);
     h.win = win.to_vec();
     let res = simd::modexp(&h, WINDOW);
     h.win.zeroize();
     h.xlo.zeroize();
     h.xhi.zeroize();
+    h.m.zeroize();
+    h.one.zeroize();
+    h.rr.zeroize();
+    h.rrr.zeroize();
     let mut res = res?;
     let out = primes
         .iter()
@@ -366,28 +472,58 @@ fn half<const N: usize>(
     Ok(out)
 }
 
-/// The whole batch for one modulus size (`NH` limbs per prime, `NN` for n).
+/// Garner's recombination: `h = (sp - sq) q^-1 mod p`, `s = sq + h q`
+/// (`< n`), for `sp < p`, `sq < q`. Constant time: every select is masked.
+fn garner(k: &RsaKey, sp: &[u64], sq: &[u64]) -> Zeroizing<Vec<u64>> {
+    let p = &k.p;
+    let sq_p = Zeroizing::new(bn::cond_sub(sq, &p.m64)); // sq < q < 2p
+    let diff = Zeroizing::new(bn::sub_mod(sp, &sq_p, &p.m64));
+    let h = Zeroizing::new(bn::mont_mul(&diff, &k.qinv_mont, &p.m64, p.k0_64));
+    let hq = Zeroizing::new(bn::mul(&h, &k.q.m64));
+    Zeroizing::new(bn::add(&hq, sq))
+}
+
+/// The whole batch for one modulus size (`NH` limbs per prime, `NN` for n):
+/// blind, exponentiate, recombine, unblind, check.
 fn run<const NH: usize, const NN: usize>(
     keys: &[&RsaKey],
     xs: &[Zeroizing<Vec<u64>>],
+    pairs: &[blind::Pair],
 ) -> Result<Vec<Zeroizing<Vec<u64>>>, MbxError> {
     let lanes = keys.len();
     // Unused lanes repeat lane 0 (same cost, result discarded).
-    let key: [&RsaKey; LANES] = core::array::from_fn(|l| keys[if l < lanes { l } else { 0 }]);
-    let xs52: [Zeroizing<Vec<u64>>; LANES] =
-        core::array::from_fn(|l| Zeroizing::new(bn::to_r52(&xs[if l < lanes { l } else { 0 }], 2 * NH)));
-    let sp = half::<NH>(&core::array::from_fn(|l| &key[l].p), &xs52)?;
-    let sq = half::<NH>(&core::array::from_fn(|l| &key[l].q), &xs52)?;
-
-    // Garner: h = (sp - sq) q^-1 mod p, s = sq + h q  (< n).
-    let mut sigs = Vec::with_capacity(LANES);
+    let src = |l: usize| if l < lanes { l } else { 0 };
+    let key: [&RsaKey; LANES] = core::array::from_fn(|l| keys[src(l)]);
+    // Scalar work only for the real lanes; padding lanes copy lane 0.
+    let mut xs52: Vec<Zeroizing<Vec<u64>>> = Vec::with_capacity(LANES);
     for l in 0..LANES {
-        let (k, p) = (key[l], &key[l].p);
-        let sq_p = Zeroizing::new(bn::cond_sub(&sq[l], &p.m64)); // sq < q < 2p
-        let diff = Zeroizing::new(bn::sub_mod(&sp[l], &sq_p, &p.m64));
-        let h = Zeroizing::new(bn::mont_mul(&diff, &k.qinv_mont, &p.m64, p.k0_64));
-        let hq = Zeroizing::new(bn::mul(&h, &k.q.m64));
-        sigs.push(Zeroizing::new(bn::add(&hq, &sq[l])));
+        let v = if l < lanes {
+            let b = Zeroizing::new(blind::blind(&xs[l], &pairs[l], &key[l].modulus_ctx()));
+            bn::to_r52(&b, 2 * NH)
+        } else {
+            xs52[0].to_vec()
+        };
+        xs52.push(Zeroizing::new(v));
+    }
+    let xs52: [Zeroizing<Vec<u64>>; LANES] = xs52.try_into().map_err(|_| MbxError::BadInput)?;
+    // Exponent blinding: a fresh 32-bit k per lane and prime.
+    let mut kb = Zeroizing::new([0u8; 8 * LANES]);
+    getrandom::getrandom(&mut kb[..]).map_err(|_| MbxError::Rng)?;
+    let k = |i: usize| u32::from_le_bytes([kb[4 * i], kb[4 * i + 1], kb[4 * i + 2], kb[4 * i + 3]]);
+    let kp: Zeroizing<[u32; LANES]> = Zeroizing::new(core::array::from_fn(k));
+    let kq: Zeroizing<[u32; LANES]> = Zeroizing::new(core::array::from_fn(|l| k(LANES + l)));
+    let sp = half::<NH>(&core::array::from_fn(|l| &key[l].p), &xs52, &kp)?;
+    let sq = half::<NH>(&core::array::from_fn(|l| &key[l].q), &xs52, &kq)?;
+
+    let mut sigs: Vec<Zeroizing<Vec<u64>>> = Vec::with_capacity(LANES);
+    for l in 0..LANES {
+        let v = if l < lanes {
+            let s = garner(key[l], &sp[l], &sq[l]);
+            blind::unblind(&s, &pairs[l], &key[l].modulus_ctx())
+        } else {
+            sigs[0].to_vec()
+        };
+        sigs.push(Zeroizing::new(v));
     }
 
     // Fault check: s^e mod n == x for every lane.
@@ -411,13 +547,14 @@ fn run<const NH: usize, const NN: usize>(
     let chk = simd::pow_public(&pb);
     pb.x.zeroize();
     let chk = chk?;
-    let mut ok = true;
+    // The check runs on the unblinded result, so it covers the unblinding.
+    let mut ok = u64::MAX;
     for l in 0..lanes {
         let col: Vec<u64> = chk.iter().map(|r| r[l]).collect();
         let v = bn::cond_sub(&bn::from_r52(&col, key[l].n.len()), &key[l].n);
-        ok &= v == **xs[l];
+        ok &= ct::eq_mask(&v, &xs[l]);
     }
-    if !ok {
+    if !ct::declassify(ok) {
         return Err(MbxError::Fault);
     }
     sigs.truncate(lanes);

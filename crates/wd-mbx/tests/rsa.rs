@@ -214,26 +214,13 @@ fn larger_sizes() {
     }
 }
 
-/// A key whose dq is wrong (but in range) parses, and signing with it is
-/// caught by the s^e == x check: an error and zeroed outputs, never a
-/// wrong signature.
+/// A key whose dq is wrong (but in range) used to parse and was caught
+/// only by the s^e == x check at signing; key loading now refuses it.
 #[test]
-fn fault_check_catches_bad_crt_exponent() {
-    if skip() {
-        return;
-    }
+fn wrong_dq_refused_at_load() {
     let good = &keys2048()[1];
     let mut der = good.der.clone();
     let l = der.len();
     der[l - 200] ^= 0x04; // inside dq (dq and qinv are the last ~260 bytes)
-    let bad = RsaKey::from_pkcs8_der(&der).expect("a wrong dq is not detectable at parse time");
-    let len = bad.modulus_len();
-    let em = encode(b"hello", len);
-    let mut out = vec![0xAAu8; len];
-    assert_eq!(rsa_private_batch(&[&bad], &[&em], &mut [&mut out]), Err(MbxError::Fault));
-    assert!(out.iter().all(|&b| b == 0));
-    // Mixed with good lanes, the whole batch fails.
-    let mut o1 = vec![0u8; len];
-    let mut o2 = vec![0u8; len];
-    assert_eq!(rsa_private_batch(&[&good.mbx, &bad], &[&em, &em], &mut [&mut o1, &mut o2]), Err(MbxError::Fault));
+    assert_eq!(RsaKey::from_pkcs8_der(&der).unwrap_err(), MbxError::InconsistentKey);
 }
