@@ -385,3 +385,34 @@ fn keygen_x25519_files_match_openssl() {
         assert_eq!(std::fs::read(p.join("derived")).unwrap(), std::fs::read(p.join(&pk)).unwrap(), "{ext}");
     }
 }
+
+/// PEM wrapped as other tools wrap it (76 columns as `base64` writes,
+/// one long line, CRLF, trailing blanks): where openssl reads the key,
+/// wd signs with it and verifies with the public key wrapped the same way.
+#[test]
+fn pem_wrapped_otherwise_is_read_where_openssl_reads_it() {
+    if !have_openssl() {
+        return;
+    }
+    let d = Dir::new("wrap");
+    let p = d.0.as_path();
+    must(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ec.pem"], p);
+    must(&["pkey", "-in", "ec.pem", "-pubout", "-out", "ec.pub"], p);
+    let rewrap = |file: &str, width: usize, eol: &str| {
+        let pem = text(&std::fs::read(p.join(file)).unwrap());
+        let lines: Vec<&str> = pem.lines().collect();
+        let b64 = lines[1..lines.len() - 1].concat();
+        let body: Vec<&str> = b64.as_bytes().chunks(width).map(|c| std::str::from_utf8(c).unwrap()).collect();
+        format!("{}{eol}{}{eol}{}{eol}", lines[0], body.join(eol), lines[lines.len() - 1])
+    };
+    for (width, eol) in [(76, "\n"), (100_000, "\n"), (64, "\r\n"), (64, "  \n"), (76, "\r\n")] {
+        let tag = format!("{width} {eol:?}");
+        std::fs::write(p.join("k.pem"), rewrap("ec.pem", width, eol)).unwrap();
+        std::fs::write(p.join("k.pub"), rewrap("ec.pub", width, eol)).unwrap();
+        assert!(ossl(&["pkey", "-in", "k.pem", "-noout"], p).is_some(), "{tag}: openssl refuses it");
+        let o = wd(&["sign", "-k", "k.pem", "-i", "msg", "-o", "s"], p);
+        assert!(o.status.success(), "{tag}: {}", text(&o.stderr));
+        assert!(ossl_verifies(p, &ALGS[1], "ec.pub", "s", "msg", &[]), "{tag}");
+        assert!(wd_verifies(p, &[], "k.pub", "s", "msg"), "{tag}");
+    }
+}

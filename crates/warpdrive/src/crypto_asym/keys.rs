@@ -154,8 +154,11 @@ pub type PemBlock = (String, Zeroizing<Vec<u8>>);
 
 /// PEM blocks of `text`, in order: (label, DER). Each block, from its
 /// `-----BEGIN` line to its `-----END` line, is decoded by
-/// `pem-rfc7468`; only finding where blocks start and end is done here,
-/// because openssl allows text between and around them.
+/// `pem-rfc7468`. Done here: finding where blocks start and end (openssl
+/// allows text between and around them) and re-wrapping the Base64 at 64
+/// columns without whitespace, because openssl reads other line widths
+/// (76, one long line), CRLF and trailing blanks, where RFC 7468's strict
+/// form, which the crate decodes, has 64-column lines only.
 pub fn pem_blocks(text: &[u8]) -> Result<Vec<PemBlock>, KeyError> {
     const BEGIN: &[u8] = b"-----BEGIN ";
     const END: &[u8] = b"-----END ";
@@ -174,10 +177,33 @@ pub fn pem_blocks(text: &[u8]) -> Result<Vec<PemBlock>, KeyError> {
         if block.windows(b"Proc-Type:".len()).any(|w| w == b"Proc-Type:") {
             return Err(KeyError::Encrypted);
         }
-        let (label, der) = pem_rfc7468::decode_vec(block).map_err(|e| KeyError::BadPem(e.to_string()))?;
+        let canonical = rewrap(block, end - start)?;
+        let (label, der) =
+            pem_rfc7468::decode_vec(canonical.as_bytes()).map_err(|e| KeyError::BadPem(e.to_string()))?;
         out.push((label.to_string(), Zeroizing::new(der)));
         at = close;
     }
+    Ok(out)
+}
+
+/// `block` (BEGIN line to END line; the END line starts at `end`) with its
+/// Base64 on 64-column LF lines.
+fn rewrap(block: &[u8], end: usize) -> Result<Zeroizing<String>, KeyError> {
+    let bad = |why: &str| KeyError::BadPem(why.to_string());
+    let text = std::str::from_utf8(block).map_err(|_| bad("not ASCII text"))?;
+    let (begin, rest) = text.split_once('\n').ok_or_else(|| bad("nothing after the -----BEGIN line"))?;
+    let body_len = end.checked_sub(begin.len() + 1).ok_or_else(|| bad("-----END inside the -----BEGIN line"))?;
+    let b64: Zeroizing<String> =
+        Zeroizing::new(rest[..body_len].chars().filter(|c| !c.is_ascii_whitespace()).collect());
+    let mut out = Zeroizing::new(String::with_capacity(block.len() + b64.len() / 64 + 2));
+    out.push_str(begin.trim_end());
+    out.push('\n');
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).expect("ASCII, split on byte boundaries"));
+        out.push('\n');
+    }
+    out.push_str(&text[end..]);
+    out.push('\n');
     Ok(out)
 }
 
@@ -427,6 +453,29 @@ mod tests {
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].0, "EC PARAMETERS");
         assert!(matches!(parse_private(text.as_bytes()), Err(KeyError::NotAKey(_))));
+    }
+
+    /// Line widths other than 64, CRLF and trailing blanks are read (as
+    /// openssl reads them); a bad character or a missing END line is not.
+    #[test]
+    fn pem_is_read_however_it_is_wrapped() {
+        let der = x25519_pkcs8(&[9; 32]);
+        let pem = crate::crypto_asym::pem("PRIVATE KEY", &der);
+        let lines: Vec<&str> = pem.lines().collect();
+        let b64: String = lines[1..lines.len() - 1].concat();
+        let wrap = |w: usize, eol: &str| {
+            let body: Vec<String> = b64.as_bytes().chunks(w).map(|c| String::from_utf8(c.to_vec()).unwrap()).collect();
+            format!("{}{eol}{}{eol}{}{eol}", lines[0], body.join(eol), lines[lines.len() - 1])
+        };
+        for (w, eol) in [(64, "\n"), (76, "\n"), (4, "\n"), (1000, "\n"), (64, "\r\n"), (64, " \n"), (76, "\t\r\n")] {
+            let k = parse_private(wrap(w, eol).as_bytes()).unwrap_or_else(|e| panic!("width {w} {eol:?}: {e}"));
+            assert_eq!((k.alg, k.der.as_slice()), (KeyAlg::X25519, &[9u8; 32][..]));
+        }
+        assert!(matches!(parse_private(wrap(64, "\n").replacen('M', "*", 1).as_bytes()), Err(KeyError::BadPem(_))));
+        let no_end = format!("{}\n{b64}\n", lines[0]);
+        assert!(matches!(parse_private(no_end.as_bytes()), Err(KeyError::BadPem(_))));
+        let mismatched = wrap(64, "\n").replace("END PRIVATE KEY", "END PUBLIC KEY");
+        assert!(matches!(parse_private(mismatched.as_bytes()), Err(KeyError::BadPem(_))));
     }
 
     #[test]
