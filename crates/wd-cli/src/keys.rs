@@ -24,14 +24,31 @@ fn read(path: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     })
 }
 
+/// RSA moduli the device's signature schemes take (aws-lc's
+/// `RSA_*_2048_8192` bounds): smaller keys are refused on purpose, as too
+/// weak, where openssl would still use them; the file is named and the
+/// reason given instead of a bare "Verification failure".
+const RSA_BITS: std::ops::RangeInclusive<u32> = 2048..=8192;
+
+fn rsa_size(path: &str, alg: KeyAlg, bits: u32) -> anyhow::Result<()> {
+    if alg == KeyAlg::Rsa && !RSA_BITS.contains(&bits) {
+        bail!("{path}: RSA-{bits} key: wd takes RSA keys of {} to {} bits", RSA_BITS.start(), RSA_BITS.end());
+    }
+    Ok(())
+}
+
 /// Reads the private key in `path`.
 pub fn read_private(path: &str) -> anyhow::Result<PrivateKeyDer> {
-    keys::parse_private(&read(path)?).map_err(|e| anyhow!("{path}: {e}"))
+    let k = keys::parse_private(&read(path)?).map_err(|e| anyhow!("{path}: {e}"))?;
+    rsa_size(path, k.alg, k.bits)?;
+    Ok(k)
 }
 
 /// Reads the public key in `path`.
 pub fn read_public(path: &str) -> anyhow::Result<PublicKeyDer> {
-    keys::parse_public(&read(path)?).map_err(|e| anyhow!("{path}: {e}"))
+    let k = keys::parse_public(&read(path)?).map_err(|e| anyhow!("{path}: {e}"))?;
+    rsa_size(path, k.alg, k.bits)?;
+    Ok(k)
 }
 
 /// The signature scheme `wd sign`/`wd verify` use with a key of `alg`.

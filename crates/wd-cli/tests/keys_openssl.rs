@@ -313,6 +313,19 @@ fn bad_key_files_name_the_path_and_the_reason() {
     must(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521", "-out", "p521.pem"], p);
     must(&["ecparam", "-name", "secp256k1", "-genkey", "-noout", "-out", "k1.pem"], p);
     must(&["req", "-x509", "-new", "-key", "ed.pem", "-subj", "/CN=x", "-out", "cert.pem"], p);
+    must(&["genpkey", "-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "rsapss.pem"], p);
+    must(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", "rsa1024.pem"], p);
+    must(&["rsa", "-in", "rsa1024.pem", "-RSAPublicKey_out", "-out", "rsa1024.pub"], p);
+    let explicit = ["-pkeyopt", "ec_param_enc:explicit"];
+    must(
+        &[
+            &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"][..],
+            &explicit,
+            &["-out", "explicit.pem"],
+        ]
+        .concat(),
+        p,
+    );
     let der = std::fs::read(p.join("ed.der")).unwrap();
     std::fs::write(p.join("cut.der"), &der[..der.len() - 1]).unwrap();
     std::fs::write(p.join("long.der"), [&der[..], &[0]].concat()).unwrap();
@@ -341,6 +354,10 @@ fn bad_key_files_name_the_path_and_the_reason() {
         ("sign", "p521.pem", "P-521"),
         ("sign", "k1.pem", "secp256k1"),
         ("sign", "x25519.pem", "key agreement"),
+        ("sign", "rsapss.pem", "RSA-PSS"),
+        ("sign", "rsa1024.pem", "RSA-1024 key: wd takes RSA keys of 2048 to 8192 bits"),
+        ("sign", "explicit.pem", "explicit curve parameters"),
+        ("verify", "rsa1024.pub", "RSA-1024"),
         ("verify", "ed.pem", "private key"),
         ("verify", "x25519.pub", "key agreement"),
         ("verify", "junk", "not a key"),

@@ -114,6 +114,9 @@ pub struct PrivateKeyDer {
     pub alg: KeyAlg,
     /// The form it was read in.
     pub form: KeyForm,
+    /// Size: the RSA modulus's bits; 256 or 384 for EC, 256 for Ed25519
+    /// and X25519.
+    pub bits: u32,
     /// PKCS#8 DER (X25519: the raw 32-byte scalar).
     pub der: Zeroizing<Vec<u8>>,
 }
@@ -125,8 +128,27 @@ pub struct PublicKeyDer {
     pub alg: KeyAlg,
     /// The form it was read in.
     pub form: KeyForm,
+    /// Size, as [`PrivateKeyDer::bits`].
+    pub bits: u32,
     /// SubjectPublicKeyInfo DER (X25519: the raw 32 bytes).
     pub der: Vec<u8>,
+}
+
+/// Bits of an RSA modulus (its big-endian bytes, leading zeros allowed).
+fn modulus_bits(n: pkcs1::UintRef<'_>) -> u32 {
+    let b = n.as_bytes();
+    match b.iter().position(|&x| x != 0) {
+        Some(i) => (b.len() - i) as u32 * 8 - b[i].leading_zeros(),
+        None => 0,
+    }
+}
+
+/// The size of a non-RSA key.
+fn fixed_bits(alg: KeyAlg) -> u32 {
+    match alg {
+        KeyAlg::P384 => 384,
+        _ => 256,
+    }
 }
 
 fn malformed(form: &'static str, e: impl std::fmt::Display) -> KeyError {
@@ -321,10 +343,12 @@ fn from_pkcs8(der: &[u8]) -> Result<PrivateKeyDer, KeyError> {
     const F: &str = "PKCS#8";
     let info = PrivateKeyInfo::from_der(der).map_err(|e| malformed(F, e))?;
     let alg = &info.algorithm;
+    let mut bits = 0;
     let (alg, der) = match alg.oid {
         RSA => {
             null_params(alg, F)?;
-            pkcs1::RsaPrivateKey::from_der(info.private_key).map_err(|e| malformed(F, e))?;
+            let k = pkcs1::RsaPrivateKey::from_der(info.private_key).map_err(|e| malformed(F, e))?;
+            bits = modulus_bits(k.modulus);
             (KeyAlg::Rsa, Zeroizing::new(der.to_vec()))
         }
         EC => {
@@ -351,7 +375,10 @@ fn from_pkcs8(der: &[u8]) -> Result<PrivateKeyDer, KeyError> {
         }
         o => return Err(unsupported(&o)),
     };
-    Ok(PrivateKeyDer { alg, form: KeyForm::Pkcs8, der })
+    if alg != KeyAlg::Rsa {
+        bits = fixed_bits(alg);
+    }
+    Ok(PrivateKeyDer { alg, form: KeyForm::Pkcs8, bits, der })
 }
 
 /// Wraps an inner private key into a PKCS#8 v1 `PrivateKeyInfo`.
@@ -365,8 +392,9 @@ fn wrap_pkcs8(oid: ObjectIdentifier, params: AnyRef<'_>, inner: &[u8]) -> Result
 }
 
 fn from_pkcs1_private(der: &[u8]) -> Result<PrivateKeyDer, KeyError> {
-    pkcs1::RsaPrivateKey::from_der(der).map_err(|e| malformed("PKCS#1", e))?;
-    Ok(PrivateKeyDer { alg: KeyAlg::Rsa, form: KeyForm::Pkcs1, der: wrap_pkcs8(RSA, AnyRef::NULL, der)? })
+    let k = pkcs1::RsaPrivateKey::from_der(der).map_err(|e| malformed("PKCS#1", e))?;
+    let bits = modulus_bits(k.modulus);
+    Ok(PrivateKeyDer { alg: KeyAlg::Rsa, form: KeyForm::Pkcs1, bits, der: wrap_pkcs8(RSA, AnyRef::NULL, der)? })
 }
 
 fn from_sec1(der: &[u8]) -> Result<PrivateKeyDer, KeyError> {
@@ -377,7 +405,8 @@ fn from_sec1(der: &[u8]) -> Result<PrivateKeyDer, KeyError> {
         return Err(malformed(F, "no named curve in the key"));
     };
     let alg = curve_of(&oid)?;
-    Ok(PrivateKeyDer { alg, form: KeyForm::Sec1, der: wrap_pkcs8(EC, AnyRef::from(&oid), der)? })
+    let der = wrap_pkcs8(EC, AnyRef::from(&oid), der)?;
+    Ok(PrivateKeyDer { alg, form: KeyForm::Sec1, bits: fixed_bits(alg), der })
 }
 
 fn from_spki(der: &[u8]) -> Result<PublicKeyDer, KeyError> {
@@ -385,10 +414,12 @@ fn from_spki(der: &[u8]) -> Result<PublicKeyDer, KeyError> {
     let info = SubjectPublicKeyInfoRef::from_der(der).map_err(|e| malformed(F, e))?;
     let key = info.subject_public_key.as_bytes().ok_or_else(|| malformed(F, "key bits not whole bytes"))?;
     let alg = &info.algorithm;
+    let mut bits = 0;
     let (alg, der) = match alg.oid {
         RSA => {
             null_params(alg, F)?;
-            pkcs1::RsaPublicKey::from_der(key).map_err(|e| malformed(F, e))?;
+            let k = pkcs1::RsaPublicKey::from_der(key).map_err(|e| malformed(F, e))?;
+            bits = modulus_bits(k.modulus);
             (KeyAlg::Rsa, der.to_vec())
         }
         EC => (curve(alg.parameters, F)?, der.to_vec()),
@@ -405,18 +436,20 @@ fn from_spki(der: &[u8]) -> Result<PublicKeyDer, KeyError> {
         }
         o => return Err(unsupported(&o)),
     };
-    Ok(PublicKeyDer { alg, form: KeyForm::Spki, der })
+    if alg != KeyAlg::Rsa {
+        bits = fixed_bits(alg);
+    }
+    Ok(PublicKeyDer { alg, form: KeyForm::Spki, bits, der })
 }
 
 fn from_pkcs1_public(der: &[u8]) -> Result<PublicKeyDer, KeyError> {
-    pkcs1::RsaPublicKey::from_der(der).map_err(|e| malformed("PKCS#1", e))?;
-    let bits = BitStringRef::from_bytes(der).map_err(|e| malformed("PKCS#1", e))?;
+    let k = pkcs1::RsaPublicKey::from_der(der).map_err(|e| malformed("PKCS#1", e))?;
     let info = SubjectPublicKeyInfoRef {
         algorithm: AlgorithmIdentifierRef { oid: RSA, parameters: Some(AnyRef::NULL) },
-        subject_public_key: bits,
+        subject_public_key: BitStringRef::from_bytes(der).map_err(|e| malformed("PKCS#1", e))?,
     };
-    let der = info.to_der().map_err(|e| malformed("PKCS#1", e))?;
-    Ok(PublicKeyDer { alg: KeyAlg::Rsa, form: KeyForm::Pkcs1, der })
+    let spki = info.to_der().map_err(|e| malformed("PKCS#1", e))?;
+    Ok(PublicKeyDer { alg: KeyAlg::Rsa, form: KeyForm::Pkcs1, bits: modulus_bits(k.modulus), der: spki })
 }
 
 /// An X25519 private scalar as PKCS#8 DER (RFC 8410), as `openssl
