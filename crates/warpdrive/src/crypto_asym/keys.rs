@@ -342,6 +342,9 @@ fn null_params(a: &AlgorithmIdentifierRef<'_>, form: &'static str) -> Result<(),
 fn from_pkcs8(der: &[u8]) -> Result<PrivateKeyDer, KeyError> {
     const F: &str = "PKCS#8";
     let info = PrivateKeyInfo::from_der(der).map_err(|e| malformed(F, e))?;
+    // Re-encoded: the device gets version, algorithm, key and (v2) public
+    // key, without the attributes some writers add.
+    let der = &*Zeroizing::new(info.to_der().map_err(|e| malformed(F, e))?);
     let alg = &info.algorithm;
     let mut bits = 0;
     let (alg, der) = match alg.oid {
@@ -509,6 +512,21 @@ mod tests {
         assert!(matches!(parse_private(no_end.as_bytes()), Err(KeyError::BadPem(_))));
         let mismatched = wrap(64, "\n").replace("END PRIVATE KEY", "END PUBLIC KEY");
         assert!(matches!(parse_private(mismatched.as_bytes()), Err(KeyError::BadPem(_))));
+    }
+
+    /// PKCS#8 attributes are dropped; a v2 public key is kept.
+    #[test]
+    fn pkcs8_attributes_go_and_v2_public_keys_stay() {
+        let v1 = x25519_pkcs8(&[3; 32]);
+        let ed = [&v1[..11], &[0x70], &v1[12..]].concat(); // id-X25519 -> id-Ed25519
+                                                         // [0] IMPLICIT SET OF Attribute, empty, after the key.
+        let mut with_attrs = [&ed[..], &[0xa0, 0x00]].concat();
+        with_attrs[1] += 2;
+        let k = parse_private(&with_attrs).unwrap();
+        assert_eq!((k.alg, k.der.as_slice()), (KeyAlg::Ed25519, &ed[..]));
+        let info = PrivateKeyInfo::from_der(&ed).unwrap();
+        let v2 = PrivateKeyInfo { public_key: Some(&[4; 32]), ..info }.to_der().unwrap();
+        assert_eq!(parse_private(&v2).unwrap().der.as_slice(), &v2[..]);
     }
 
     #[test]
