@@ -182,30 +182,34 @@ pub type PemBlock = (String, Zeroizing<Vec<u8>>);
 /// (76, one long line), CRLF and trailing blanks, where RFC 7468's strict
 /// form, which the crate decodes, has 64-column lines only.
 pub fn pem_blocks(text: &[u8]) -> Result<Vec<PemBlock>, KeyError> {
-    const BEGIN: &[u8] = b"-----BEGIN ";
-    const END: &[u8] = b"-----END ";
-    let find = |hay: &[u8], from: usize, pat: &[u8]| {
-        hay.get(from..).and_then(|h| h.windows(pat.len()).position(|w| w == pat)).map(|i| i + from)
-    };
     let mut out = Vec::new();
     let mut at = 0;
-    while let Some(start) = find(text, at, BEGIN) {
-        let end = find(text, start, END).ok_or_else(|| KeyError::BadPem("no -----END line".into()))?;
-        // The END line runs to its closing dashes.
-        let close = find(text, end + END.len(), b"-----")
-            .ok_or_else(|| KeyError::BadPem("unterminated -----END line".into()))?
-            + 5;
-        let block = &text[start..close];
-        if block.windows(b"Proc-Type:".len()).any(|w| w == b"Proc-Type:") {
-            return Err(KeyError::Encrypted);
-        }
-        let canonical = rewrap(block, end - start)?;
-        let (label, der) =
-            pem_rfc7468::decode_vec(canonical.as_bytes()).map_err(|e| KeyError::BadPem(e.to_string()))?;
-        out.push((label.to_string(), Zeroizing::new(der)));
-        at = close;
+    while let Some((block, next)) = next_pem_block(text, at)? {
+        out.push(block);
+        at = next;
     }
     Ok(out)
+}
+
+/// The first PEM block at or after `at`, decoded, and where it ends.
+fn next_pem_block(text: &[u8], at: usize) -> Result<Option<(PemBlock, usize)>, KeyError> {
+    const BEGIN: &[u8] = b"-----BEGIN ";
+    const END: &[u8] = b"-----END ";
+    let find = |from: usize, pat: &[u8]| {
+        text.get(from..).and_then(|h| h.windows(pat.len()).position(|w| w == pat)).map(|i| i + from)
+    };
+    let Some(start) = find(at, BEGIN) else { return Ok(None) };
+    let end = find(start, END).ok_or_else(|| KeyError::BadPem("no -----END line".into()))?;
+    // The END line runs to its closing dashes.
+    let close =
+        find(end + END.len(), b"-----").ok_or_else(|| KeyError::BadPem("unterminated -----END line".into()))? + 5;
+    let block = &text[start..close];
+    if block.windows(b"Proc-Type:".len()).any(|w| w == b"Proc-Type:") {
+        return Err(KeyError::Encrypted);
+    }
+    let canonical = rewrap(block, end - start)?;
+    let (label, der) = pem_rfc7468::decode_vec(canonical.as_bytes()).map_err(|e| KeyError::BadPem(e.to_string()))?;
+    Ok(Some(((label.to_string(), Zeroizing::new(der)), close)))
 }
 
 /// `block` (BEGIN line to END line; the END line starts at `end`) with its
@@ -229,8 +233,8 @@ fn rewrap(block: &[u8], end: usize) -> Result<Zeroizing<String>, KeyError> {
     Ok(out)
 }
 
-/// The DER to parse and, for PEM, its label. `EC PARAMETERS` blocks are
-/// skipped; PEM without a key block is refused naming what it holds.
+/// The DER to parse and, for PEM, its label: the first block that is not
+/// `EC PARAMETERS` (what follows it is not read, as openssl does not).
 fn unarmour(input: &[u8]) -> Result<(Option<String>, Zeroizing<Vec<u8>>), KeyError> {
     if !input.windows(11).any(|w| w == b"-----BEGIN ") {
         if input.first() != Some(&0x30) {
@@ -238,13 +242,14 @@ fn unarmour(input: &[u8]) -> Result<(Option<String>, Zeroizing<Vec<u8>>), KeyErr
         }
         return Ok((None, Zeroizing::new(input.to_vec())));
     }
-    let blocks = pem_blocks(input)?;
-    let labels: Vec<String> = blocks.iter().map(|(l, _)| l.clone()).collect();
-    let key = blocks.into_iter().find(|(l, _)| l != "EC PARAMETERS");
-    match key {
-        Some((label, der)) => Ok((Some(label), der)),
-        None => Err(KeyError::NotAKey(format!("no key block in the PEM (found: {})", labels.join(", ")))),
+    let mut at = 0;
+    while let Some(((label, der), next)) = next_pem_block(input, at)? {
+        if label != "EC PARAMETERS" {
+            return Ok((Some(label), der));
+        }
+        at = next;
     }
+    Err(KeyError::NotAKey("no key block in the PEM, only EC PARAMETERS".into()))
 }
 
 /// Reads a private key: PKCS#8, PKCS#1 or SEC1, PEM or DER.
@@ -489,6 +494,10 @@ mod tests {
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].0, "EC PARAMETERS");
         assert!(matches!(parse_private(text.as_bytes()), Err(KeyError::NotAKey(_))));
+        // The key after the parameters is read, and nothing after the key.
+        let key = crate::crypto_asym::pem("PRIVATE KEY", &x25519_pkcs8(&[1; 32]));
+        let text = format!("{body}{key}-----BEGIN JUNK-----\n*\n-----END JUNK-----\n");
+        assert_eq!(parse_private(text.as_bytes()).unwrap().der.as_slice(), &[1; 32]);
     }
 
     /// Line widths other than 64, CRLF and trailing blanks are read (as
@@ -519,7 +528,7 @@ mod tests {
     fn pkcs8_attributes_go_and_v2_public_keys_stay() {
         let v1 = x25519_pkcs8(&[3; 32]);
         let ed = [&v1[..11], &[0x70], &v1[12..]].concat(); // id-X25519 -> id-Ed25519
-                                                         // [0] IMPLICIT SET OF Attribute, empty, after the key.
+                                                           // [0] IMPLICIT SET OF Attribute, empty, after the key.
         let mut with_attrs = [&ed[..], &[0xa0, 0x00]].concat();
         with_attrs[1] += 2;
         let k = parse_private(&with_attrs).unwrap();
