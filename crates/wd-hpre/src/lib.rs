@@ -139,9 +139,9 @@ pub enum Scheme {
     RsaPkcs1Sha384 = 0x04,
     /// RSA PKCS#1 v1.5 with SHA-512.
     RsaPkcs1Sha512 = 0x05,
-    /// RSA-PSS with SHA-384.
+    /// RSA-PSS with SHA-384 and MGF1-SHA-384; salts as [`Scheme::RsaPssSha256`].
     RsaPssSha384 = 0x06,
-    /// RSA-PSS with SHA-512.
+    /// RSA-PSS with SHA-512 and MGF1-SHA-512; salts as [`Scheme::RsaPssSha256`].
     RsaPssSha512 = 0x07,
     /// ECDSA P-256 with SHA-256, ASN.1 DER signatures.
     EcdsaP256Sha256 = 0x10,
