@@ -1,8 +1,8 @@
 //! Public-key operations on the `hpre` device: key generation, signatures,
 //! RSA-OAEP and key agreement. Keys are PKCS#8 DER (private) and
 //! SubjectPublicKeyInfo DER (public), the formats `openssl` reads and
-//! writes (X25519 keys are raw 32 bytes); [`pem`] and [`from_pem`]
-//! convert to and from PEM.
+//! writes (X25519 keys are raw 32 bytes); [`keys`] reads every form
+//! openssl writes (PKCS#1, SEC1, PEM or DER) into these.
 //!
 //! ```
 //! use warpdrive::crypto_asym::{self, KeyType, PrivateKey, PublicKey, Scheme};
@@ -16,6 +16,8 @@
 //! assert!(!pk.verify(&mut q, b"massage", &sig)?);
 //! # Ok::<(), warpdrive::crypto::CryptoError>(())
 //! ```
+
+pub mod keys;
 
 use wd_abi::Opcode;
 pub use wd_hpre::{KeyType, Scheme, SigFormat};
@@ -201,56 +203,19 @@ impl PublicKey {
     }
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /// PEM armour: `label` is `PRIVATE KEY` or `PUBLIC KEY`.
 pub fn pem(label: &str, der: &[u8]) -> String {
-    let mut b = String::new();
-    for c in der.chunks(3) {
-        let n =
-            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                b.push(B64[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                b.push('=');
-            }
-        }
-    }
-    let mut s = format!("-----BEGIN {label}-----\n");
-    for line in b.as_bytes().chunks(64) {
-        s.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
-        s.push('\n');
-    }
-    s + &format!("-----END {label}-----\n")
+    pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der).expect("PEM labels here are valid")
 }
 
 /// The DER inside the first PEM block of `text` and its label; plain DER
-/// input is returned as is with an empty label.
+/// input is returned as is with an empty label. [`keys`] reads key files
+/// in all their forms.
 pub fn from_pem(text: &[u8]) -> Result<(String, Zeroizing<Vec<u8>>), CryptoError> {
-    let bad = || CryptoError::Queue(Error::Unavailable("malformed PEM".into()));
-    let Some(start) = text.windows(11).position(|w| w == b"-----BEGIN ") else {
+    if !text.windows(11).any(|w| w == b"-----BEGIN ") {
         return Ok((String::new(), Zeroizing::new(text.to_vec())));
-    };
-    let s = std::str::from_utf8(&text[start..]).map_err(|_| bad())?;
-    let label_end = s[11..].find("-----").ok_or_else(bad)? + 11;
-    let label = s[11..label_end].to_string();
-    let body_start = label_end + 5;
-    let end = s.find("-----END ").ok_or_else(bad)?;
-    let mut bits = 0u32;
-    let mut nbits = 0;
-    let mut der = Zeroizing::new(Vec::new());
-    for ch in s[body_start..end].bytes().filter(|c| !c.is_ascii_whitespace()) {
-        if ch == b'=' {
-            break;
-        }
-        let v = B64.iter().position(|&x| x == ch).ok_or_else(bad)? as u32;
-        bits = (bits << 6) | v;
-        nbits += 6;
-        if nbits >= 8 {
-            nbits -= 8;
-            der.push((bits >> nbits) as u8);
-        }
     }
-    Ok((label, der))
+    let bad = |e: keys::KeyError| CryptoError::Queue(Error::Unavailable(e.to_string()));
+    let mut blocks = keys::pem_blocks(text).map_err(bad)?;
+    Ok(blocks.swap_remove(0))
 }

@@ -57,7 +57,7 @@ pub struct KeygenArgs {
 
 #[derive(Args)]
 pub struct SignArgs {
-    /// Private key (PKCS#8, PEM or DER).
+    /// Private key: PKCS#8, PKCS#1 or SEC1, PEM or DER.
     #[arg(short = 'k', long)]
     key: String,
     /// RSA: use PSS instead of PKCS#1 v1.5.
@@ -77,13 +77,13 @@ pub struct SignArgs {
 
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// Public key (SubjectPublicKeyInfo, PEM or DER).
+    /// Public key: SubjectPublicKeyInfo or PKCS#1, PEM or DER.
     #[arg(short = 'p', long = "pub")]
     public: String,
     /// Signature file.
     #[arg(short = 's', long)]
     sig: String,
-    /// RSA: the signature is PSS.
+    /// RSA: the signature is PSS (SHA-256, any salt length).
     #[arg(long)]
     pss: bool,
     /// ECDSA: the signature is fixed-size r||s, not DER.
@@ -596,54 +596,7 @@ fn decrypt_cmd(rt: &Runtime, a: CryptArgs) -> anyhow::Result<()> {
 
 use warpdrive::crypto_asym::{self, KeyType, PrivateKey, PublicKey, Scheme, SigFormat};
 
-/// PKCS#8 and SPKI prefixes of X25519 keys (RFC 8410), which the device
-/// keeps raw.
-const X25519_PKCS8: &str = "302e020100300506032b656e04220420";
-const X25519_SPKI: &str = "302a300506032b656e032100";
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
-    Rsa,
-    P256,
-    P384,
-    Ed25519,
-    X25519,
-}
-
-fn contains(hay: &[u8], needle: &str) -> bool {
-    let n = unhex(needle).expect("constant hex");
-    hay.windows(n.len()).any(|w| w == n.as_slice())
-}
-
-/// The key's algorithm, from the OIDs in its PKCS#8 or SPKI encoding.
-fn kind_of(der: &[u8]) -> anyhow::Result<Kind> {
-    Ok(if contains(der, "2a864886f70d010101") {
-        Kind::Rsa
-    } else if contains(der, "2a8648ce3d030107") {
-        Kind::P256
-    } else if contains(der, "2b81040022") {
-        Kind::P384
-    } else if contains(der, "06032b6570") {
-        Kind::Ed25519
-    } else if contains(der, "06032b656e") {
-        Kind::X25519
-    } else {
-        bail!("unsupported key type (RSA, P-256, P-384, Ed25519, X25519)")
-    })
-}
-
-fn sig_scheme(k: Kind, pss: bool) -> anyhow::Result<Scheme> {
-    Ok(match k {
-        Kind::Rsa if pss => Scheme::RsaPssSha256,
-        Kind::Rsa => Scheme::RsaPkcs1Sha256,
-        // Asked for PSS, the key must be RSA: never a silent other scheme.
-        _ if pss => bail!("--pss is for RSA keys only"),
-        Kind::P256 => Scheme::EcdsaP256Sha256,
-        Kind::P384 => Scheme::EcdsaP384Sha384,
-        Kind::Ed25519 => Scheme::Ed25519,
-        Kind::X25519 => bail!("X25519 keys are for key agreement, not signatures"),
-    })
-}
+use crate::keys;
 
 fn sig_format(scheme: Scheme, raw: bool) -> anyhow::Result<SigFormat> {
     match (raw, scheme) {
@@ -681,8 +634,10 @@ fn keygen_cmd(rt: &Runtime, a: KeygenArgs) -> anyhow::Result<()> {
     let sk = PrivateKey::new(rt, "hpre", scheme, &raw)?;
     let mut public = sk.public_der(&mut q)?;
     let private = if t == KeyType::X25519 {
-        public = [unhex(X25519_SPKI).expect("hex"), public].concat();
-        Zeroizing::new([unhex(X25519_PKCS8).expect("hex").as_slice(), &raw[..]].concat())
+        // The device keeps X25519 keys raw; files hold them as openssl does.
+        let bad = || anyhow!("device returned a malformed X25519 key");
+        public = crypto_asym::keys::x25519_spki(&public.as_slice().try_into().map_err(|_| bad())?);
+        crypto_asym::keys::x25519_pkcs8(&raw.as_slice().try_into().map_err(|_| bad())?)
     } else {
         raw
     };
@@ -695,25 +650,23 @@ fn keygen_cmd(rt: &Runtime, a: KeygenArgs) -> anyhow::Result<()> {
 }
 
 fn sign_cmd(rt: &Runtime, a: SignArgs) -> anyhow::Result<()> {
-    let text = Zeroizing::new(std::fs::read(&a.key).with_context(|| a.key.clone())?);
-    let (_, der) = crypto_asym::from_pem(&text).with_context(|| a.key.clone())?;
-    let scheme = kind_of(&der).and_then(|k| sig_scheme(k, a.pss)).with_context(|| a.key.clone())?;
+    let key = keys::read_private(&a.key)?;
+    let scheme = keys::sig_scheme(key.alg, a.pss).with_context(|| a.key.clone())?;
     let mut q = rt.queue("hpre")?;
     let fmt = sig_format(scheme, a.raw)?;
-    let sk =
-        PrivateKey::with_format(rt, "hpre", scheme, &der, fmt).map_err(|e| anyhow!("{}: key rejected ({e})", a.key))?;
+    let sk = PrivateKey::with_format(rt, "hpre", scheme, &key.der, fmt)
+        .map_err(|e| anyhow!("{}: key rejected ({e})", a.key))?;
     let msg = read_all(&a.input)?;
     let sig = sk.sign(&mut q, &msg)?;
     write_out(&a.out, &sig, Secrecy::Ordinary)
 }
 
 fn verify_cmd(rt: &Runtime, a: VerifyArgs) -> anyhow::Result<i32> {
-    let text = std::fs::read(&a.public).with_context(|| a.public.clone())?;
-    let (_, der) = crypto_asym::from_pem(&text).with_context(|| a.public.clone())?;
-    let scheme = kind_of(&der).and_then(|k| sig_scheme(k, a.pss)).with_context(|| a.public.clone())?;
+    let key = keys::read_public(&a.public)?;
+    let scheme = keys::sig_scheme(key.alg, a.pss).with_context(|| a.public.clone())?;
     let mut q = rt.queue("hpre")?;
     let fmt = sig_format(scheme, a.raw)?;
-    let pk = PublicKey::with_format(rt, "hpre", scheme, &der, fmt)
+    let pk = PublicKey::with_format(rt, "hpre", scheme, &key.der, fmt)
         .map_err(|e| anyhow!("{}: key rejected ({e})", a.public))?;
     let sig = std::fs::read(&a.sig).with_context(|| a.sig.clone())?;
     let msg = read_all(&a.input)?;

@@ -6,6 +6,7 @@ mod cleanup;
 mod compress;
 mod crypto;
 mod keyfile;
+mod keys;
 mod outfile;
 
 use clap::{Parser, Subcommand};

@@ -42,6 +42,7 @@
 #![warn(missing_docs)]
 
 mod mb;
+pub mod pss;
 pub mod switch;
 pub use mb::{decrypt_batch, sign_batch, LANES as MB_LANES};
 pub use switch::{KernelChoice, Served};
@@ -129,7 +130,8 @@ impl KeyType {
 pub enum Scheme {
     /// RSA PKCS#1 v1.5 signatures with SHA-256.
     RsaPkcs1Sha256 = 0x01,
-    /// RSA-PSS with SHA-256 (salt = hash length).
+    /// RSA-PSS with SHA-256 and MGF1-SHA-256: signs with a salt as long
+    /// as the hash, verifies any salt length (as `openssl dgst -verify`).
     RsaPssSha256 = 0x02,
     /// RSA-OAEP with SHA-256 and MGF1-SHA-256.
     RsaOaepSha256 = 0x03,
@@ -137,9 +139,9 @@ pub enum Scheme {
     RsaPkcs1Sha384 = 0x04,
     /// RSA PKCS#1 v1.5 with SHA-512.
     RsaPkcs1Sha512 = 0x05,
-    /// RSA-PSS with SHA-384.
+    /// RSA-PSS with SHA-384 and MGF1-SHA-384; salts as [`Scheme::RsaPssSha256`].
     RsaPssSha384 = 0x06,
-    /// RSA-PSS with SHA-512.
+    /// RSA-PSS with SHA-512 and MGF1-SHA-512; salts as [`Scheme::RsaPssSha256`].
     RsaPssSha512 = 0x07,
     /// ECDSA P-256 with SHA-256, ASN.1 DER signatures.
     EcdsaP256Sha256 = 0x10,
@@ -430,10 +432,21 @@ pub fn sign(p: &PrivateSession, msg: &[u8]) -> Result<Vec<u8>, Status> {
     }
 }
 
-/// Verifies: `Ok(true)` valid, `Ok(false)` invalid.
+/// Verifies: `Ok(true)` valid, `Ok(false)` invalid. RSA-PSS takes any
+/// salt length: aws-lc checks the common one (the hash's), [`pss`] the
+/// others (openssl signs with the longest by default).
 pub fn verify(p: &PublicSession, msg: &[u8], sig: &[u8]) -> Result<bool, Status> {
     let alg = verify_alg(p.scheme, p.fmt).ok_or(Status::BadSession)?;
-    Ok(signature::UnparsedPublicKey::new(alg, &p.der).verify(msg, sig).is_ok())
+    if signature::UnparsedPublicKey::new(alg, &p.der).verify(msg, sig).is_ok() {
+        return Ok(true);
+    }
+    let hash = match p.scheme {
+        Scheme::RsaPssSha256 => &aws_lc_rs::digest::SHA256,
+        Scheme::RsaPssSha384 => &aws_lc_rs::digest::SHA384,
+        Scheme::RsaPssSha512 => &aws_lc_rs::digest::SHA512,
+        _ => return Ok(false),
+    };
+    Ok(pss::verify_any_salt(hash, &p.der, msg, sig))
 }
 
 /// RSA-OAEP (SHA-256) encryption with a public session of scheme
