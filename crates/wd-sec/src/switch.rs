@@ -8,7 +8,8 @@
 //! messages under [`crate::cipher::CHAPOLY_MIN`] bytes still go to aws-lc. docs/CRYPTO.md ("Home-made
 //! kernels: the switch and the default") gives the reason for the default.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+pub(crate) use wd_device::Tally;
+pub use wd_device::{KernelChoice, Served};
 
 /// The environment variable: `0` turns `wd-chapoly` off, `1` on.
 pub const CHAPOLY_ENV: &str = "WD_CHAPOLY";
@@ -18,91 +19,26 @@ pub const CHAPOLY_ENV: &str = "WD_CHAPOLY";
 /// or memory index by construction (docs/CRYPTO.md).
 pub const CHAPOLY_DEFAULT: bool = true;
 
-const CHAPOLY_DEFAULT_WHY: &str =
-    "default: on, Wycheproof-tested and cross-checked with aws-lc at every length, see docs/CRYPTO.md";
+/// `wd-chapoly`'s switch.
+pub const CHAPOLY: wd_device::KernelSwitch = wd_device::KernelSwitch {
+    env: CHAPOLY_ENV,
+    key: "chapoly",
+    default: (
+        CHAPOLY_DEFAULT,
+        "default: on, Wycheproof-tested and cross-checked with aws-lc at every length, see docs/CRYPTO.md",
+    ),
+    needs: "AVX-512 F/BW/VL/IFMA",
+};
 
-/// Whether a home-made kernel runs in a device, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KernelChoice {
-    /// The kernel runs (where a request qualifies for it).
-    pub on: bool,
-    /// Why, in words, for `wd doctor` and the log.
-    pub why: String,
-}
-
-impl KernelChoice {
-    /// The kernel forced on or off by the program (tests, benchmarks); it
-    /// still stays off on a CPU that cannot run it.
-    pub fn forced(on: bool) -> KernelChoice {
-        decide(None, Some(on))
-    }
-}
-
-/// Reads a 0/1 switch: `Some(Ok(b))`, `Some(Err(()))` when set but not
-/// understood, `None` when unset or empty.
-fn parse(v: Option<&str>) -> Option<Result<bool, ()>> {
-    match v?.trim().to_ascii_lowercase().as_str() {
-        "" => None,
-        "0" | "off" | "false" | "no" => Some(Ok(false)),
-        "1" | "on" | "true" | "yes" => Some(Ok(true)),
-        _ => Some(Err(())),
-    }
-}
-
-/// The decision for `wd-chapoly` from an environment value (`WD_CHAPOLY`), the
-/// configuration and the CPU. A value that is set but not understood
-/// turns the kernel off: asked for something unclear, run the audited
-/// engine.
+/// The decision for `wd-chapoly` from an environment value
+/// (`WD_CHAPOLY`), the configuration and this CPU.
 pub fn decide(env: Option<&str>, config: Option<bool>) -> KernelChoice {
-    decide_on_cpu(env, config, wd_chapoly::available())
-}
-
-fn decide_on_cpu(env: Option<&str>, config: Option<bool>, cpu: bool) -> KernelChoice {
-    let (want, why) = match (parse(env), config) {
-        (Some(Ok(b)), _) => (b, format!("{CHAPOLY_ENV}={} in the environment", u8::from(b))),
-        (Some(Err(())), _) => {
-            (false, format!("{CHAPOLY_ENV}={:?} is not 0 or 1, so the audited engine runs", env.unwrap_or_default()))
-        }
-        (None, Some(b)) => (b, format!("configuration: chapoly = {b}")),
-        (None, None) => (CHAPOLY_DEFAULT, CHAPOLY_DEFAULT_WHY.to_string()),
-    };
-    if want && !cpu {
-        return KernelChoice { on: false, why: format!("{why}, but this CPU lacks AVX-512 F/BW/VL/IFMA") };
-    }
-    KernelChoice { on: want, why }
+    CHAPOLY.decide(env, config, wd_chapoly::available())
 }
 
 /// The decision from this process's environment and `config`.
 pub fn chapoly_choice(config: Option<bool>) -> KernelChoice {
-    decide(std::env::var(CHAPOLY_ENV).ok().as_deref(), config)
-}
-
-/// How many ChaCha20-Poly1305 messages (seals and opens) each engine
-/// processed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Served {
-    /// On `wd-chapoly`.
-    pub home_made: u64,
-    /// On aws-lc.
-    pub aws_lc: u64,
-}
-
-/// The live counters behind [`Served`].
-#[derive(Debug, Default)]
-pub(crate) struct Tally {
-    home_made: AtomicU64,
-    aws_lc: AtomicU64,
-}
-
-impl Tally {
-    pub(crate) fn count(&self, home_made: bool) {
-        let c = if home_made { &self.home_made } else { &self.aws_lc };
-        c.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn get(&self) -> Served {
-        Served { home_made: self.home_made.load(Ordering::Relaxed), aws_lc: self.aws_lc.load(Ordering::Relaxed) }
-    }
+    CHAPOLY.from_env(config, wd_chapoly::available())
 }
 
 #[cfg(test)]
@@ -110,28 +46,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn environment_beats_configuration_beats_default() {
-        assert!(decide_on_cpu(None, None, true).on, "the default is on");
-        assert!(decide_on_cpu(None, None, true).why.starts_with("default"));
-        let c = decide_on_cpu(None, Some(true), true);
-        assert!(c.on && c.why.contains("configuration"), "{c:?}");
-        let c = decide_on_cpu(None, Some(false), true);
-        assert!(!c.on && c.why.contains("configuration"), "{c:?}");
-        let c = decide_on_cpu(Some("0"), Some(true), true);
+    fn on_by_default_and_switched_by_wd_chapoly() {
+        assert!(CHAPOLY.decide(None, None, true).on, "the default is on");
+        let c = CHAPOLY.decide(Some("0"), Some(true), true);
         assert!(!c.on && c.why.contains("WD_CHAPOLY=0"), "{c:?}");
-        let c = decide_on_cpu(Some("1"), Some(false), true);
-        assert!(c.on && c.why.contains("WD_CHAPOLY=1"), "{c:?}");
-        assert!(decide_on_cpu(Some(" on "), None, true).on);
-        assert!(!decide_on_cpu(Some(""), Some(false), true).on, "empty is unset");
-        assert!(decide_on_cpu(Some(""), Some(true), true).on, "empty is unset");
-    }
-
-    #[test]
-    fn unclear_values_and_missing_cpus_keep_it_off() {
-        let c = decide_on_cpu(Some("maybe"), Some(true), true);
-        assert!(!c.on && c.why.contains("not 0 or 1"), "{c:?}");
-        let c = decide_on_cpu(Some("1"), None, false);
-        assert!(!c.on && c.why.contains("lacks AVX-512"), "{c:?}");
-        assert!(!decide_on_cpu(None, Some(true), false).on);
+        assert!(!CHAPOLY.decide(None, Some(true), false).why.is_empty());
     }
 }
