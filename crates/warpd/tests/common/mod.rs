@@ -80,7 +80,7 @@ impl Daemon {
         let log = tmp_path(tag, "log");
         let logf = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("daemon log");
         let child = Command::new(env!("CARGO_BIN_EXE_warpd"))
-            .args(["--foreground", "--config", &cfg, "--socket", path])
+            .args(["--config", &cfg, "--socket", path])
             .env("WD_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
