@@ -141,8 +141,8 @@ fn batch_throughput(rt: &Runtime, time: Duration) -> anyhow::Result<CaseResult> 
     let r = CaseResult::throughput("queue-batch32-throughput", completed, None, elapsed);
     Ok(match r.ops_per_sec {
         Some(ops) => {
-            let t = Target { on: "queue-batch32-throughput", at_most: false, bound: BATCH_TARGET_MOPS };
-            r.with_note(format!("{} M/s", t.verdict(ops / 1e6)))
+            let t = Target { on: "queue-batch32-throughput", at_most: false, bound: BATCH_TARGET_MOPS, unit: " M/s" };
+            r.with_note(t.verdict(ops / 1e6))
         }
         None => r,
     })

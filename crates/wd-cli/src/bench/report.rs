@@ -109,12 +109,14 @@ pub struct Target {
     /// Whether the value must stay at or below `bound` (else at or above).
     pub at_most: bool,
     pub bound: f64,
+    /// The bound's unit as printed after it (empty for a ratio).
+    pub unit: &'static str,
 }
 
 /// The targets of the ratios the benches print.
 pub const TARGETS: &[Target] = &[
-    Target { on: "queue-poll-rtt/spin-pingpong-rtt p50", at_most: true, bound: 2.0 },
-    Target { on: "unix-socket-rtt/queue-poll-rtt p50", at_most: false, bound: 100.0 },
+    Target { on: "queue-poll-rtt/spin-pingpong-rtt p50", at_most: true, bound: 2.0, unit: "" },
+    Target { on: "unix-socket-rtt/queue-poll-rtt p50", at_most: false, bound: 100.0, unit: "" },
 ];
 
 impl Target {
@@ -127,10 +129,11 @@ impl Target {
         }
     }
 
-    /// The verdict in words: `target <= 2: holds` or `target >= 100: MISSED`.
+    /// The verdict in words: `target <= 2: holds`, `target >= 100: MISSED`,
+    /// `target >= 20 M/s: holds`.
     pub fn verdict(&self, value: f64) -> String {
         let (op, word) = (if self.at_most { "<=" } else { ">=" }, if self.holds(value) { "holds" } else { "MISSED" });
-        format!("target {op} {}: {word}", self.bound)
+        format!("target {op} {}{}: {word}", self.bound, self.unit)
     }
 }
 
@@ -321,6 +324,8 @@ mod tests {
         // At the bound still holds; both directions.
         assert!(TARGETS[0].holds(2.0) && !TARGETS[0].holds(2.01));
         assert!(TARGETS[1].holds(100.0) && !TARGETS[1].holds(99.9));
+        let t = Target { on: "x", at_most: false, bound: 20.0, unit: " M/s" };
+        assert_eq!(t.verdict(25.0), "target >= 20 M/s: holds");
     }
 
     #[test]
