@@ -1,5 +1,6 @@
 //! `warpd` configuration (TOML). Every field has a default, so
-//! `warpd --foreground --socket PATH` runs with no file at all.
+//! `warpd --socket PATH` runs with no file at all (docs/INSTALL.md lists
+//! every key).
 
 use serde::Deserialize;
 

@@ -7,12 +7,11 @@
 
 mod common;
 
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{child_command, spawn_cmd, ChildProc, Daemon, Raw};
+use common::{spawn_cmd, ChildProc, Daemon, Raw};
 use wd_proto::{Request, Response};
 
 const NOBODY: u32 = 65534;
@@ -104,18 +103,11 @@ fn one_queue_role() -> i32 {
     0
 }
 
-fn is_root() -> bool {
-    if rustix::process::getuid().is_root() {
-        return true;
-    }
-    eprintln!("not root: cannot run a client as another user; skipped");
-    false
-}
-
-/// This test binary as a client of `d` running `role`, as user `uid`.
+/// This test binary as a client of `d` running `role`, as user `uid`
+/// (the test checked [`common::can_run_as_others`]).
 fn as_user(d: &Daemon, role: &str, uid: u32, env: &[(&str, String)]) -> ChildProc {
-    let mut cmd = child_command(role);
-    cmd.env("WARPD_SOCKET", &d.path).uid(uid).gid(uid);
+    let mut cmd = common::child_command_as(role, uid);
+    cmd.env("WARPD_SOCKET", &d.path);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -129,7 +121,7 @@ fn as_user(d: &Daemon, role: &str, uid: u32, env: &[(&str, String)]) -> ChildPro
 /// forever, waiting for a hello that never came.
 #[test]
 fn refused_connections_that_never_speak_hold_nothing() {
-    if !is_root() {
+    if !common::can_run_as_others() {
         return;
     }
     const N: usize = 300;
@@ -165,7 +157,7 @@ fn refused_connections_that_never_speak_hold_nothing() {
 /// ("out of file descriptors").
 #[test]
 fn a_flood_by_one_user_starves_neither_other_users_nor_administrators() {
-    if !is_root() {
+    if !common::can_run_as_others() {
         return;
     }
     let d = Daemon::start("fdshare", "");

@@ -15,7 +15,7 @@ impl Daemon {
         let path = format!("/tmp/warpd-test-{}-{tag}.sock", std::process::id());
         let _ = std::fs::remove_file(&path);
         let child = Command::new(env!("CARGO_BIN_EXE_warpd"))
-            .args(["--foreground", "--socket", &path])
+            .args(["--socket", &path])
             .env("WD_LOG", "warn")
             .stderr(Stdio::null())
             .spawn()
@@ -97,7 +97,7 @@ fn daemon_death_completes_in_flight_with_device_lost() {
     // The library reconnects on the next open once a broker is back.
     let d2 = Daemon {
         child: Command::new(env!("CARGO_BIN_EXE_warpd"))
-            .args(["--foreground", "--socket", &d.path])
+            .args(["--socket", &d.path])
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
@@ -185,7 +185,7 @@ fn stress_no_lost_wakeups_across_processes() {
     let path = format!("/tmp/warpd-test-{}-stress.sock", std::process::id());
     let _ = std::fs::remove_file(&path);
     let child = Command::new(env!("CARGO_BIN_EXE_warpd"))
-        .args(["--foreground", "--socket", &path, "--config", &cfg])
+        .args(["--socket", &path, "--config", &cfg])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();

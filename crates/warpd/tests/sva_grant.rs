@@ -191,13 +191,11 @@ fn run_exec_attack(d: &Daemon, setuid: bool) {
     rustix::fs::chown(helper.as_str(), Some(rustix::fs::Uid::ROOT), Some(rustix::fs::Gid::ROOT)).unwrap();
     std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
     let done_file = format!("{dir}/done");
-    let mut cmd = child_command("exec_attacker");
+    let mut cmd = common::child_command_as("exec_attacker", NOBODY);
     cmd.env("WARPD_SOCKET", &d.path)
         .env("WD_SECRET_ADDR", addr.to_string())
         .env("WD_HELPER", &helper)
-        .env("WD_DONE_FILE", &done_file)
-        .uid(NOBODY)
-        .gid(NOBODY);
+        .env("WD_DONE_FILE", &done_file);
     let mut c = spawn_cmd("exec_attacker", cmd);
     let euid = c.expect("helper-ready", Duration::from_secs(20));
     if setuid && euid != "0" {
@@ -229,14 +227,8 @@ fn run_exec_attack(d: &Daemon, setuid: bool) {
 /// whatever the credentials.
 #[test]
 fn exec_voids_the_grant_even_for_a_forked_child_holding_the_connection() {
-    if !is_root() {
-        eprintln!("not root: cannot build a setuid helper or run a client as nobody; skipped");
-        return;
-    }
-    if !common::exe_reachable_by_others() {
-        eprintln!(
-            "the test binary is not reachable by other users (a private checkout): cannot run it as nobody; skipped"
-        );
+    if !common::can_run_as_others() {
+        eprintln!("the setuid helper needs root and a client as nobody; skipped");
         return;
     }
     let d = Daemon::start("sva-exec", "");

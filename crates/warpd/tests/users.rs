@@ -5,10 +5,9 @@
 
 mod common;
 
-use std::os::unix::process::CommandExt;
 use std::time::Duration;
 
-use common::{child_command, spawn_cmd, ChildProc, Daemon};
+use common::{spawn_cmd, ChildProc, Daemon};
 use warpdrive::Runtime;
 
 const NOBODY: u32 = 65534;
@@ -55,12 +54,11 @@ fn other_user_role() -> i32 {
 }
 
 fn as_nobody(d: &Daemon, target: i32) -> Option<ChildProc> {
-    if !rustix::process::getuid().is_root() {
-        eprintln!("not root: cannot run a client as another user; skipped");
+    if !common::can_run_as_others() {
         return None;
     }
-    let mut cmd = child_command("other_user");
-    cmd.env("WARPD_SOCKET", &d.path).env("WD_TEST_TARGET", target.to_string()).uid(NOBODY).gid(NOBODY);
+    let mut cmd = common::child_command_as("other_user", NOBODY);
+    cmd.env("WARPD_SOCKET", &d.path).env("WD_TEST_TARGET", target.to_string());
     Some(spawn_cmd("other_user", cmd))
 }
 
@@ -102,4 +100,33 @@ fn users_outside_allowed_uids_are_refused_with_a_reason() {
     let r = c.expect("connect", Duration::from_secs(10));
     assert!(r.contains("permission") && r.contains("not allowed"), "{r}");
     c.finish(Duration::from_secs(10));
+}
+
+/// A checkout `nobody` cannot enter (root's home, a `mktemp -d` directory)
+/// still runs clients as `nobody`: from a copy of this test binary in a
+/// directory others can reach. Forced here, so that the copy is tested
+/// even where the checkout itself is reachable.
+#[test]
+fn a_copy_of_the_test_binary_runs_as_nobody() {
+    use std::os::unix::process::CommandExt;
+    if !rustix::process::getuid().is_root() {
+        eprintln!("not root: cannot run a client as another user; skipped");
+        return;
+    }
+    let copy = match common::copy_exe_for_others() {
+        Ok(c) => c,
+        Err(why) => {
+            eprintln!("{why}; skipped");
+            return;
+        }
+    };
+    assert!(common::reachable_by_others(&copy), "the copy {} is reachable by others", copy.display());
+    let d = Daemon::start("users-copy", "[quota]\nqueues = 1\n");
+    let mut cmd = common::child_command_of(&copy, "other_user");
+    cmd.env("WARPD_SOCKET", &d.path).env("WD_TEST_TARGET", "0").uid(NOBODY).gid(NOBODY);
+    let mut c = spawn_cmd("other_user", cmd);
+    let q = c.line(Duration::from_secs(10));
+    assert!(q.starts_with("queues 1 ") && q.contains("queue quota of 1"), "nobody, from the copy: {q}");
+    c.finish(Duration::from_secs(10));
+    let _ = std::fs::remove_dir_all(copy.parent().expect("the copy's directory"));
 }

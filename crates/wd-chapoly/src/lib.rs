@@ -72,7 +72,7 @@
 //! GB/s (seal / open): 64 B 0.37 / 0.37, 256 B 1.1 / 1.1, 512 B 1.9 /
 //! 2.2, 1 KiB 3.2 / 3.7, 2 KiB 4.5 / 4.5, 4 KiB 5.4 / 5.4, 16 KiB 6.4 /
 //! 6.4, against aws-lc-rs seal 0.32, 1.04, 1.55, 1.95, 2.29, 2.52, 2.72
-//! (`examples/speed`).
+//! (`examples/chapoly_speed`).
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

@@ -68,6 +68,11 @@ pub fn doctor() -> anyhow::Result<()> {
             Err(e) => format!("does not open ({e}): through warpd use registered memory"),
         }
     );
+    println!(
+        "[{}] deflate level 1 (embedded zip device): {}",
+        check(wd_zip::engines::ISAL),
+        wd_zip::engines::DEFLATE_L1
+    );
     let uring = read_trim("/proc/sys/kernel/io_uring_disabled").unwrap_or_else(|| "0".into());
     println!("[ok  ] io_uring_disabled={uring} (only the io_uring baseline of `wd bench queue` uses it)");
     let cpus = wd_sys::thread::allowed_cpus();

@@ -21,7 +21,7 @@ pub const LANES: usize = 8;
 /// Below this many private-key operations of one key size (`k`-byte
 /// modulus) in a batch, aws-lc one at a time is quicker than a pass, which
 /// costs the same for one lane as for eight. Measured on one core (`cargo
-/// run --release -p wd-mbx --example speed`): eight lanes against aws-lc
+/// run --release -p wd-mbx --example mbx_speed`): eight lanes against aws-lc
 /// are 2.6x at 2048 bits, 1.6x at 3072 and 1.23x at 4096, so a pass pays
 /// from 3.1, 4.9 and 6.5 lanes.
 pub fn min_lanes(k: usize) -> usize {

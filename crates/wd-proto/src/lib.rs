@@ -25,5 +25,7 @@ pub const MAX_MESSAGE: usize = 64 * 1024;
 pub const MAX_REPLY: usize = 64 << 20;
 /// Most descriptors one message may carry.
 pub const MAX_FDS: usize = 4;
-/// Default socket path when `WARPD_SOCKET` is not set.
-pub const DEFAULT_SOCKET: &str = "/run/warpd.sock";
+/// Default socket path when `WARPD_SOCKET` is not set: in the directory
+/// systemd creates for the broker (`RuntimeDirectory=warpd` in
+/// dist/warpd.service), where dist/warpd.toml puts it too.
+pub const DEFAULT_SOCKET: &str = "/run/warpd/warpd.sock";

@@ -389,6 +389,15 @@ pub mod engines {
     /// Whether ISA-L was found at build time.
     pub const ISAL: bool = cfg!(wd_isal);
 
+    /// The engine the `zip` device runs deflate level 1 on, and how to
+    /// get the faster one when it is missing: one wording for `wd doctor`,
+    /// `wd bench comp` and the build's warning.
+    pub const DEFLATE_L1: &str = if ISAL {
+        "ISA-L (igzip)"
+    } else {
+        "libdeflate: about half the speed of ISA-L; `apt-get install libisal-dev`, then rebuild"
+    };
+
     /// ISA-L raw-deflate compression at ISA-L level 0..=3; `None` when too
     /// small or when ISA-L is not built in.
     pub fn isal_compress(level: u8, src: &[u8], dst: &mut [u8]) -> Option<usize> {

@@ -7,7 +7,7 @@ use warpdrive::{EmbeddedConfig, Queue, QueueOptions, Req, Runtime, WaitMode};
 
 use super::baseline;
 use super::report::RunReport;
-use super::report::{p50_ratio, CaseResult};
+use super::report::{p50_ratio, CaseResult, Target};
 use super::stats::time_rtt_bounded;
 
 /// Options of one run.
@@ -130,11 +130,22 @@ pub(super) fn nop_bursts(q: &mut Queue, time: Duration) -> anyhow::Result<(u64, 
     Ok((completed, start.elapsed()))
 }
 
+/// The batched NOP rate must reach this, millions per second
+/// (docs/PERFORMANCE.md).
+pub const BATCH_TARGET_MOPS: f64 = 20.0;
+
 fn batch_throughput(rt: &Runtime, time: Duration) -> anyhow::Result<CaseResult> {
     let opts = QueueOptions { depth: 256, wait: WaitMode::Poll, ..Default::default() };
     let mut q = rt.queue_with("dma", &opts)?;
     let (completed, elapsed) = on_app_cpu(|| nop_bursts(&mut q, time))?;
-    Ok(CaseResult::throughput("queue-batch32-throughput", completed, None, elapsed))
+    let r = CaseResult::throughput("queue-batch32-throughput", completed, None, elapsed);
+    Ok(match r.ops_per_sec {
+        Some(ops) => {
+            let t = Target { on: "queue-batch32-throughput", at_most: false, bound: BATCH_TARGET_MOPS, unit: " M/s" };
+            r.with_note(t.verdict(ops / 1e6))
+        }
+        None => r,
+    })
 }
 
 fn row(case: &str, lat: Option<super::stats::Latency>, err: Option<String>) -> CaseResult {

@@ -100,6 +100,48 @@ pub fn p50_ratio(results: &[CaseResult], num: &str, den: &str) -> Option<(String
     Some((format!("{num}/{den} p50"), r))
 }
 
+/// A target stated on one measured value (docs/PERFORMANCE.md): the value
+/// must be at most, or at least, `bound`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Target {
+    /// The ratio (as [`p50_ratio`] names it) or case the target is on.
+    pub on: &'static str,
+    /// Whether the value must stay at or below `bound` (else at or above).
+    pub at_most: bool,
+    pub bound: f64,
+    /// The bound's unit as printed after it (empty for a ratio).
+    pub unit: &'static str,
+}
+
+/// The targets of the ratios the benches print.
+pub const TARGETS: &[Target] = &[
+    Target { on: "queue-poll-rtt/spin-pingpong-rtt p50", at_most: true, bound: 2.0, unit: "" },
+    Target { on: "unix-socket-rtt/queue-poll-rtt p50", at_most: false, bound: 100.0, unit: "" },
+];
+
+impl Target {
+    /// Whether `value` meets the target.
+    pub fn holds(&self, value: f64) -> bool {
+        if self.at_most {
+            value <= self.bound
+        } else {
+            value >= self.bound
+        }
+    }
+
+    /// The verdict in words: `target <= 2: holds`, `target >= 100: MISSED`,
+    /// `target >= 20 M/s: holds`.
+    pub fn verdict(&self, value: f64) -> String {
+        let (op, word) = (if self.at_most { "<=" } else { ">=" }, if self.holds(value) { "holds" } else { "MISSED" });
+        format!("target {op} {}{}: {word}", self.bound, self.unit)
+    }
+}
+
+/// The target stated on ratio `name`, if any.
+pub fn target_of(name: &str) -> Option<&'static Target> {
+    TARGETS.iter().find(|t| t.on == name)
+}
+
 fn fmt_size(b: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
     UNITS
@@ -160,7 +202,10 @@ pub fn format_table(title: &str, results: &[CaseResult], ratios: &[(String, f64)
         out += &line(row.each_ref().map(String::as_str));
     }
     for (name, r) in ratios {
-        out += &format!("ratio {name}: {r:.2}\n");
+        match target_of(name) {
+            Some(t) => out += &format!("ratio {name}: {r:.2} ({})\n", t.verdict(*r)),
+            None => out += &format!("ratio {name}: {r:.2}\n"),
+        }
     }
     out
 }
@@ -174,11 +219,16 @@ pub fn print_table(title: &str, results: &[CaseResult], ratios: &[(String, f64)]
 struct Report<'a> {
     results: &'a [CaseResult],
     ratios: BTreeMap<&'a str, Option<f64>>,
+    /// Whether each ratio with a stated target meets it.
+    targets: BTreeMap<&'a str, bool>,
 }
 
-/// Exactly one JSON object: `{"results":[{...},...],"ratios":{name:number|null}}`.
+/// Exactly one JSON object: `{"results":[{...},...],"ratios":{name:number|null},
+/// "targets":{name:bool}}` (`targets`: the ratios with a stated target, and
+/// whether it holds).
 pub fn to_json(results: &[CaseResult], ratios: &[(String, f64)]) -> String {
-    let report = Report { results, ratios: ratios.iter().map(|(k, v)| (k.as_str(), finite(*v))).collect() };
+    let targets = ratios.iter().filter_map(|(k, v)| Some((k.as_str(), target_of(k)?.holds(finite(*v)?)))).collect();
+    let report = Report { results, ratios: ratios.iter().map(|(k, v)| (k.as_str(), finite(*v))).collect(), targets };
     serde_json::to_string(&report).expect("string keys and plain numbers always serialize")
 }
 
@@ -205,7 +255,7 @@ mod tests {
         let ratios = vec![("a/b".to_owned(), 2.5), ("bad".to_owned(), f64::NAN)];
         let v: Value = serde_json::from_str(&to_json(&rs, &ratios)).unwrap();
         let top = v.as_object().unwrap();
-        assert_eq!(top.len(), 2);
+        assert_eq!(top.len(), 3);
         let results = top["results"].as_array().unwrap();
         assert_eq!(results.len(), 3);
         for r in results {
@@ -235,7 +285,7 @@ mod tests {
     #[test]
     fn json_empty_is_still_one_object() {
         let v: Value = serde_json::from_str(&to_json(&[], &[])).unwrap();
-        assert_eq!(v, serde_json::json!({"results": [], "ratios": {}}));
+        assert_eq!(v, serde_json::json!({"results": [], "ratios": {}, "targets": {}}));
     }
 
     #[test]
@@ -252,6 +302,30 @@ mod tests {
         assert!(lines[4].contains("4 KiB") && lines[4].contains("4.10"));
         assert!(lines[5].ends_with("io_uring_setup: EPERM"));
         assert_eq!(lines[6], "ratio spin/x p50: 1.23");
+    }
+
+    #[test]
+    fn targets_are_judged_in_words_in_the_table_and_in_json() {
+        let ratios = vec![
+            ("queue-poll-rtt/spin-pingpong-rtt p50".to_owned(), 1.65),
+            ("unix-socket-rtt/queue-poll-rtt p50".to_owned(), 7.8),
+            ("io-uring-nop-rtt/queue-poll-rtt p50".to_owned(), 0.5),
+        ];
+        let t = format_table("t", &[], &ratios);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[3], "ratio queue-poll-rtt/spin-pingpong-rtt p50: 1.65 (target <= 2: holds)");
+        assert_eq!(lines[4], "ratio unix-socket-rtt/queue-poll-rtt p50: 7.80 (target >= 100: MISSED)");
+        assert_eq!(lines[5], "ratio io-uring-nop-rtt/queue-poll-rtt p50: 0.50", "no target, no verdict");
+        let v: Value = serde_json::from_str(&to_json(&[], &ratios)).unwrap();
+        assert_eq!(
+            v["targets"],
+            serde_json::json!({"queue-poll-rtt/spin-pingpong-rtt p50": true, "unix-socket-rtt/queue-poll-rtt p50": false})
+        );
+        // At the bound still holds; both directions.
+        assert!(TARGETS[0].holds(2.0) && !TARGETS[0].holds(2.01));
+        assert!(TARGETS[1].holds(100.0) && !TARGETS[1].holds(99.9));
+        let t = Target { on: "x", at_most: false, bound: 20.0, unit: " M/s" };
+        assert_eq!(t.verdict(25.0), "target >= 20 M/s: holds");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! keys: aws-lc-rs PKCS#1 v1.5 SHA-256 signing vs `rsa_private_batch` with
 //! 8 lanes and with 1 lane.
 //!
-//! `cargo run --release -p wd-mbx --example speed [seconds] [bits,...]`
+//! `cargo run --release -p wd-mbx --example mbx_speed [seconds] [bits,...]`
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! ChaCha20-Poly1305 throughput on one thread: wd-chapoly (AVX-512 and
 //! portable) against aws-lc-rs, sealing in place and opening out of place.
 //!
-//! `cargo run --release -p wd-chapoly --example speed [seconds]`
+//! `cargo run --release -p wd-chapoly --example chapoly_speed [seconds]`
 //!
 //! "open,bad" is a forged tag: the same one pass as a good open, then the
 //! output is zeroed.
