@@ -28,9 +28,12 @@ struct Args {
     socket: Option<String>,
 }
 
-fn main() -> anyhow::Result<()> {
+fn serve() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("WD_LOG").unwrap_or_else(|_| "info".into()))
+        // Colours only on a terminal: under systemd stderr goes to the
+        // journal, where escape codes are noise.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
@@ -38,7 +41,10 @@ fn main() -> anyhow::Result<()> {
         tracing::info!("running in the foreground (warpd does not daemonize itself)");
     }
     let mut cfg = match &args.config {
-        Some(p) => config::Config::parse(&std::fs::read_to_string(p)?)?,
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {}", p.display(), io_reason(&e)))?;
+            config::Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e:#}", p.display()))?
+        }
         None => config::Config::default(),
     };
     if let Some(s) = args.socket {
@@ -58,4 +64,22 @@ fn main() -> anyhow::Result<()> {
     let _ = std::fs::remove_file(&path);
     tracing::info!("warpd stopped");
     r
+}
+
+/// An OS error as `strerror` says it, without Rust's " (os error N)".
+fn io_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Errors print as `warpd: reason` with their context chain, never in the
+/// Debug form (which adds a backtrace under RUST_BACKTRACE=1), and exit 1.
+fn main() {
+    if let Err(e) = serve() {
+        eprintln!("warpd: {e:#}");
+        std::process::exit(1);
+    }
 }

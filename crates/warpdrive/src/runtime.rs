@@ -55,23 +55,63 @@ impl Default for EmbeddedConfig {
     }
 }
 
-impl EmbeddedConfig {
-    /// Defaults, overridden by `WD_ENGINES`, `WD_PIN` (0/1) and
-    /// `WD_IDLE_SPIN_US` from the environment. (`WD_MBX` and `WD_CHAPOLY`
-    /// are read when the devices start, over `mbx` and `chapoly`.)
-    pub fn from_env() -> EmbeddedConfig {
-        let mut c = EmbeddedConfig::default();
-        let var = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
-        if let Some(n) = var("WD_ENGINES") {
-            c.engines = n.clamp(1, 64) as usize;
+/// A setting in the environment that does not parse: the variable, what
+/// it held and what it accepts. A mistyped setting is refused rather than
+/// ignored, so a benchmark or a forced mode never runs with defaults
+/// nobody asked for.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{var}={value:?}: expected {expected}")]
+pub struct EnvError {
+    /// The variable (`WD_ENGINES`).
+    pub var: &'static str,
+    /// What it held.
+    pub value: String,
+    /// What it accepts.
+    pub expected: &'static str,
+}
+
+/// Most engine threads per device `WD_ENGINES` may ask for.
+pub const MAX_ENGINES: u64 = 64;
+
+/// The value of `var`, `None` when unset or empty (`VAR= cmd` is the
+/// shell's way to unset a variable for one command).
+fn env_value(var: &'static str) -> Result<Option<String>, EnvError> {
+    match std::env::var(var) {
+        Ok(v) if v.is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(v)) => {
+            Err(EnvError { var, value: v.to_string_lossy().into_owned(), expected: "UTF-8 text" })
         }
-        if let Some(p) = var("WD_PIN") {
+    }
+}
+
+/// `var` as a whole number in `lo..=hi`.
+fn env_u64(var: &'static str, lo: u64, hi: u64, expected: &'static str) -> Result<Option<u64>, EnvError> {
+    let Some(v) = env_value(var)? else { return Ok(None) };
+    match v.trim().parse::<u64>() {
+        Ok(n) if (lo..=hi).contains(&n) => Ok(Some(n)),
+        _ => Err(EnvError { var, value: v, expected }),
+    }
+}
+
+impl EmbeddedConfig {
+    /// Defaults, overridden by `WD_ENGINES` (1..=64), `WD_PIN` (0/1) and
+    /// `WD_IDLE_SPIN_US` (0..=1000000) from the environment; a value
+    /// outside those is an [`EnvError`]. (`WD_MBX` and `WD_CHAPOLY` are
+    /// read when the devices start, over `mbx` and `chapoly`.)
+    pub fn from_env() -> Result<EmbeddedConfig, EnvError> {
+        let mut c = EmbeddedConfig::default();
+        if let Some(n) = env_u64("WD_ENGINES", 1, MAX_ENGINES, "a number of engines from 1 to 64")? {
+            c.engines = n as usize;
+        }
+        if let Some(p) = env_u64("WD_PIN", 0, 1, "0 (do not pin engines) or 1 (pin them)")? {
             c.pin = p != 0;
         }
-        if let Some(us) = var("WD_IDLE_SPIN_US") {
+        if let Some(us) = env_u64("WD_IDLE_SPIN_US", 0, 1_000_000, "microseconds from 0 to 1000000")? {
             c.idle_spin = Duration::from_micros(us);
         }
-        c
+        Ok(c)
     }
 }
 
@@ -164,24 +204,28 @@ pub enum ModeChoice {
     Daemon(String, String),
 }
 
-/// Decides the mode from `WD_MODE`, `WARPD_SOCKET` and the default socket.
-pub fn choose_mode() -> ModeChoice {
-    let sock = std::env::var("WARPD_SOCKET").ok();
-    match std::env::var("WD_MODE").ok().as_deref() {
-        Some("embedded") => return ModeChoice::Embedded("WD_MODE=embedded".into()),
+/// Decides the mode from `WD_MODE`, `WARPD_SOCKET` and the default
+/// socket; a `WD_MODE` other than `embedded` or `daemon` is an error.
+pub fn choose_mode() -> Result<ModeChoice, EnvError> {
+    let sock = env_value("WARPD_SOCKET")?;
+    match env_value("WD_MODE")?.as_deref() {
+        Some("embedded") => return Ok(ModeChoice::Embedded("WD_MODE=embedded".into())),
         Some("daemon") => {
             let path = sock.unwrap_or_else(|| wd_proto::DEFAULT_SOCKET.into());
-            return ModeChoice::Daemon(path, "WD_MODE=daemon".into());
+            return Ok(ModeChoice::Daemon(path, "WD_MODE=daemon".into()));
         }
-        _ => {}
+        Some(other) => {
+            return Err(EnvError { var: "WD_MODE", value: other.into(), expected: "\"embedded\" or \"daemon\"" })
+        }
+        None => {}
     }
     if let Some(p) = sock {
-        return ModeChoice::Daemon(p, "WARPD_SOCKET is set".into());
+        return Ok(ModeChoice::Daemon(p, "WARPD_SOCKET is set".into()));
     }
     if std::path::Path::new(wd_proto::DEFAULT_SOCKET).exists() {
-        return ModeChoice::Daemon(wd_proto::DEFAULT_SOCKET.into(), format!("{} exists", wd_proto::DEFAULT_SOCKET));
+        return Ok(ModeChoice::Daemon(wd_proto::DEFAULT_SOCKET.into(), format!("{} exists", wd_proto::DEFAULT_SOCKET)));
     }
-    ModeChoice::Embedded(format!("no WARPD_SOCKET and no {}", wd_proto::DEFAULT_SOCKET))
+    Ok(ModeChoice::Embedded(format!("no WARPD_SOCKET and no {}", wd_proto::DEFAULT_SOCKET)))
 }
 
 /// A home-made crypto kernel of an in-process device: whether it runs,
@@ -259,20 +303,16 @@ impl Runtime {
     /// `WARPD_SOCKET` or the default socket says so, embedded otherwise
     /// (see [`choose_mode`]).
     pub fn new() -> Result<Runtime, Error> {
-        if let Ok(m) = std::env::var("WD_MODE") {
-            if m != "embedded" && m != "daemon" {
-                return Err(Error::Unavailable(format!("WD_MODE={m:?}: expected \"embedded\" or \"daemon\"")));
-            }
-        }
-        match choose_mode() {
+        match choose_mode().map_err(|e| Error::Unavailable(e.to_string()))? {
             ModeChoice::Embedded(_) => Runtime::embedded(),
             ModeChoice::Daemon(path, _) => Runtime::connect(&path),
         }
     }
 
-    /// The embedded runtime with the configuration from the environment.
+    /// The embedded runtime with the configuration from the environment
+    /// (an unparsable setting is `Unavailable`, naming it).
     pub fn embedded() -> Result<Runtime, Error> {
-        Runtime::embedded_with(&EmbeddedConfig::from_env())
+        Runtime::embedded_with(&EmbeddedConfig::from_env().map_err(|e| Error::Unavailable(e.to_string()))?)
     }
 
     /// A runtime whose devices are the broker's at socket `path`.

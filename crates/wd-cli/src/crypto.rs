@@ -154,7 +154,7 @@ pub struct CryptArgs {
 }
 
 pub fn run(cmd: CryptoCmd) -> anyhow::Result<i32> {
-    let rt = Runtime::embedded()?;
+    let rt = crate::mode::default_runtime()?;
     match cmd {
         CryptoCmd::Digest(a) => digest_cmd(&rt, a),
         CryptoCmd::Hmac(a) => hmac_cmd(&rt, a),
@@ -294,7 +294,7 @@ fn io_reason(e: &anyhow::Error) -> String {
 }
 
 fn digest_cmd(rt: &Runtime, a: DigestArgs) -> anyhow::Result<i32> {
-    let alg = DigestAlg::from_name(&a.alg).ok_or_else(|| anyhow!("unknown digest algorithm {:?}", a.alg))?;
+    let alg = digest_alg(&a.alg, "")?;
     let s = Stream::digest(rt, "sec", alg)?;
     if a.check {
         return check_cmd(rt, &s, alg, &a);
@@ -372,6 +372,15 @@ fn check_cmd(rt: &Runtime, s: &Stream, alg: DigestAlg, a: &DigestArgs) -> anyhow
     Ok(i32::from(bad > 0 || unread > 0))
 }
 
+/// A digest by name; an unknown name is an error that lists the valid
+/// ones (and `extra`, the other names the command takes).
+fn digest_alg(name: &str, extra: &str) -> anyhow::Result<DigestAlg> {
+    DigestAlg::from_name(name).ok_or_else(|| {
+        let names: Vec<_> = wd_sec::alg::DIGEST_ALGS.iter().map(|a| a.name()).collect();
+        anyhow!("unknown algorithm {name:?} (valid: {}{extra})", names.join(", "))
+    })
+}
+
 fn hmac_cmd(rt: &Runtime, a: HmacArgs) -> anyhow::Result<i32> {
     let cmac: &[usize] = match a.alg.to_ascii_lowercase().replace('_', "-").as_str() {
         "cmac-aes" | "cmac" => &[16, 24, 32],
@@ -381,7 +390,7 @@ fn hmac_cmd(rt: &Runtime, a: HmacArgs) -> anyhow::Result<i32> {
         _ => &[],
     };
     let alg = if cmac.is_empty() {
-        MacAlg::Hmac(DigestAlg::from_name(&a.alg).ok_or_else(|| anyhow!("unknown digest algorithm {:?}", a.alg))?)
+        MacAlg::Hmac(digest_alg(&a.alg, ", cmac-aes, cmac-aes-128, cmac-aes-192, cmac-aes-256")?)
     } else {
         MacAlg::CmacAes
     };
@@ -674,7 +683,7 @@ fn keygen_cmd(rt: &Runtime, a: KeygenArgs) -> anyhow::Result<()> {
         "p384" | "p-384" | "secp384r1" => (KeyType::P384, Scheme::EcdsaP384Sha384),
         "ed25519" => (KeyType::Ed25519, Scheme::Ed25519),
         "x25519" => (KeyType::X25519, Scheme::X25519),
-        o => bail!("unknown key type {o:?}"),
+        o => bail!("unknown key type {o:?} (valid: rsa2048, rsa3072, rsa4096, p256, p384, ed25519, x25519)"),
     };
     let mut q = rt.queue("hpre")?;
     let raw = crypto_asym::keygen(&mut q, t)?;
