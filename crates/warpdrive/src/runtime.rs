@@ -254,8 +254,54 @@ enum KernelDev {
     Sec(Arc<wd_sec::SecDevice>),
 }
 
+/// An in-process device, started (its engine threads) on first use: a
+/// command that needs one device pays for that one only (docs/PERFORMANCE.md,
+/// "Start-up cost").
+struct LazyDevice {
+    dev: Arc<dyn wd_device::Device>,
+    cfg: HostConfig,
+    host: std::sync::OnceLock<Arc<DeviceHost>>,
+    /// Held while starting, so two threads never start one device twice.
+    starting: Mutex<()>,
+}
+
+impl LazyDevice {
+    fn new(dev: Arc<dyn wd_device::Device>, cfg: &HostConfig) -> LazyDevice {
+        LazyDevice { dev, cfg: cfg.clone(), host: std::sync::OnceLock::new(), starting: Mutex::new(()) }
+    }
+
+    fn info(&self) -> &wd_device::DeviceInfo {
+        self.dev.info()
+    }
+
+    /// Queues open now (none before it started).
+    fn queue_count(&self) -> usize {
+        self.host.get().map_or(0, |h| h.queue_count())
+    }
+
+    fn describe(&self) -> DeviceSummary {
+        match self.host.get() {
+            Some(h) => h.info().describe(h.engines() as u32, h.queue_count() as u32),
+            None => self.info().describe(self.cfg.engines.max(1) as u32, 0),
+        }
+    }
+
+    /// The running device, started now if it was not.
+    fn host(&self) -> Result<&Arc<DeviceHost>, Error> {
+        if let Some(h) = self.host.get() {
+            return Ok(h);
+        }
+        let _g = self.starting.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = self.host.get() {
+            return Ok(h);
+        }
+        let h = DeviceHost::start(self.dev.clone(), &self.cfg)?;
+        Ok(self.host.get_or_init(|| h))
+    }
+}
+
 struct RtInner {
-    devices: Vec<Arc<DeviceHost>>,
+    devices: Vec<LazyDevice>,
     kernels: Vec<KernelDev>,
     /// This process's registered memory and sessions, shared by all its queues.
     mem: Arc<Owner>,
@@ -266,7 +312,7 @@ struct RtInner {
 }
 
 impl RtInner {
-    fn new(devices: Vec<Arc<DeviceHost>>, kernels: Vec<KernelDev>, daemon: Option<DaemonRt>) -> RtInner {
+    fn new(devices: Vec<LazyDevice>, kernels: Vec<KernelDev>, daemon: Option<DaemonRt>) -> RtInner {
         // The devices of this process serve its own memory: nothing is
         // staged (docs/ARCHITECTURE.md, "Shared memory and Rust").
         let mem = Arc::new(Owner::this_process());
@@ -276,7 +322,7 @@ impl RtInner {
     /// The in-process devices, or `Forked` in a child of the process that
     /// started them: their engine threads, their queues' memory
     /// (`MADV_DONTFORK`) and their locks are all the parent's.
-    fn local(&self) -> Result<&[Arc<DeviceHost>], Error> {
+    fn local(&self) -> Result<&[LazyDevice], Error> {
         if wd_sys::fork::generation() != self.fork_gen {
             return Err(Error::Forked);
         }
@@ -348,7 +394,10 @@ impl Runtime {
         d.conn()?.call(&wd_proto::Request::Suspend { pid, on }, &[]).map(drop)
     }
 
-    /// The embedded runtime with an explicit configuration.
+    /// The embedded runtime with an explicit configuration. Each device
+    /// starts its engine threads when a queue, session or statistic first
+    /// names it, so a command that uses one device does not start (and
+    /// then stop) all of them.
     pub fn embedded_with(cfg: &EmbeddedConfig) -> Result<Runtime, Error> {
         let host_cfg = HostConfig { engines: cfg.engines, pin: cfg.pin, idle_spin: cfg.idle_spin };
         let node = wd_sys::topology::numa_node_of_cpu(wd_sys::thread::current_cpu());
@@ -357,21 +406,21 @@ impl Runtime {
         let (mbx, chapoly) = (wd_hpre::switch::mbx_choice(cfg.mbx), wd_sec::switch::chapoly_choice(cfg.chapoly));
         for i in 0..cfg.dma_devices.max(1) {
             let dev = Arc::new(wd_dma::DmaDevice::new(&format!("dma{i}"), node));
-            devices.push(DeviceHost::start(dev, &host_cfg)?);
+            devices.push(LazyDevice::new(dev, &host_cfg));
         }
         for i in 0..cfg.sec_devices {
             let dev = Arc::new(wd_sec::SecDevice::with_chapoly(&format!("sec{i}"), node, chapoly.clone()));
             kernels.push(KernelDev::Sec(dev.clone()));
-            devices.push(DeviceHost::start(dev, &host_cfg)?);
+            devices.push(LazyDevice::new(dev, &host_cfg));
         }
         for i in 0..cfg.hpre_devices {
             let dev = Arc::new(wd_hpre::HpreDevice::with_mbx(&format!("hpre{i}"), node, mbx.clone()));
             kernels.push(KernelDev::Hpre(dev.clone()));
-            devices.push(DeviceHost::start(dev, &host_cfg)?);
+            devices.push(LazyDevice::new(dev, &host_cfg));
         }
         for i in 0..cfg.zip_devices {
             let dev = Arc::new(wd_zip::ZipDevice::new(&format!("zip{i}"), node));
-            devices.push(DeviceHost::start(dev, &host_cfg)?);
+            devices.push(LazyDevice::new(dev, &host_cfg));
         }
         Ok(Runtime { inner: Arc::new(RtInner::new(devices, kernels, None)) })
     }
@@ -413,7 +462,7 @@ impl Runtime {
                 other => Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
             };
         }
-        Ok(self.inner.local()?.iter().map(|h| h.info().describe(h.engines() as u32, h.queue_count() as u32)).collect())
+        Ok(self.inner.local()?.iter().map(LazyDevice::describe).collect())
     }
 
     fn find(&self, name: &str) -> Result<&Arc<DeviceHost>, Error> {
@@ -424,13 +473,14 @@ impl Runtime {
         // An exact device name wins; otherwise the least loaded device of
         // that driver.
         if let Some(h) = devices.iter().find(|h| h.info().name == name) {
-            return Ok(h);
+            return h.host();
         }
         devices
             .iter()
             .filter(|h| h.info().driver == name)
             .min_by_key(|h| h.queue_count())
-            .ok_or_else(|| Error::NoDevice(name.to_string()))
+            .ok_or_else(|| Error::NoDevice(name.to_string()))?
+            .host()
     }
 
     /// Opens a queue with default options on the device named `name`
