@@ -57,8 +57,9 @@ pub struct KeygenArgs {
 
 #[derive(Args)]
 pub struct SignArgs {
-    /// Private key (PKCS#8, PEM or DER).
-    #[arg(short = 'k', long)]
+    /// Private key (PKCS#8, PEM or DER). Long option only: `-k` means
+    /// keep in every `wd` command, as in gzip.
+    #[arg(long)]
     key: String,
     /// RSA: use PSS instead of PKCS#1 v1.5.
     #[arg(long)]
@@ -137,8 +138,9 @@ pub struct CryptArgs {
     alg: String,
     /// Key file: exactly 32 raw bytes, or 64 hex digits (and one line
     /// end). Any other size is an error: the algorithm is AES-256 or
-    /// ChaCha20, never a shorter key.
-    #[arg(short = 'k', long)]
+    /// ChaCha20, never a shorter key. Long option only: `-k` means keep
+    /// in every `wd` command, as in gzip.
+    #[arg(long)]
     key_file: String,
     /// Input ("-": standard input).
     #[arg(short = 'i', long, default_value = "-")]

@@ -49,6 +49,24 @@ enum Cmd {
     /// Compress files like gzip (through the zip device).
     Compress(compress::CompressArgs),
     /// Decompress files like gunzip (format auto-detected).
+    ///
+    /// Reads gzip, zlib, zstd and lz4 (the format is detected from the
+    /// data) and writes FILE without its suffix, or standard output.
+    // The options are compress's (as gunzip's are gzip's); their help here
+    // says what they do when decompressing, and the compression-only ones
+    // are hidden.
+    #[command(
+        mut_arg("files", |a| a.help("Files to decompress; none or `-` means stdin to stdout")),
+        mut_arg("decompress", |a| a.hide(true)),
+        mut_arg("format", |a| a.help("Format to read (default: detected from the data)")),
+        mut_arg("level", |a| a.hide(true)),
+        mut_arg("depth", |a| a.hide(true)),
+        mut_arg("suffix", |a| a.help("Suffix to strip (default: by format, `.gz` for gzip)")),
+        mut_arg("test", |a| a.help("Test the integrity of compressed files; write nothing")),
+        mut_arg("verbose", |a| a.help("Print a line per file with its ratio, and which mode ran")),
+        mut_arg("stdout", |a| a.help("Write to standard output, keep the input files")),
+        mut_arg("force", |a| a.help("Overwrite existing outputs"))
+    )]
     Decompress(compress::CompressArgs),
     /// Run a benchmark.
     Bench {
