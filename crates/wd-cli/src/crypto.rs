@@ -558,18 +558,20 @@ fn write_done(d: Done, w: &mut dyn Write) -> anyhow::Result<()> {
 
 fn decrypt_cmd(rt: &Runtime, a: CryptArgs) -> anyhow::Result<()> {
     let mut input = BufReader::with_capacity(1 << 20, open_input(&a.input).with_context(|| a.input.clone())?);
+    // Container errors name the input, as gzip's "stdin: not in gzip format".
+    let src = if a.input == "-" { "stdin" } else { a.input.as_str() };
     let mut header = [0u8; HEADER];
     if read_full(&mut input, &mut header)? < HEADER || &header[..8] != MAGIC {
-        bail!("not a wd container (bad magic)");
+        bail!("{src}: not a wd container (bad magic)");
     }
     let (alg, name) = match header[8] {
         1 => (CipherAlg::AesGcm, "aes-256-gcm"),
         2 => (CipherAlg::ChaCha20Poly1305, "chacha20-poly1305"),
-        x => bail!("unknown container algorithm {x}"),
+        x => bail!("{src}: unknown container algorithm {x}"),
     };
     let log2 = header[9];
     if !(10..=24).contains(&log2) || header[10..12] != [0, 0] || header[19..] != [0; 5] {
-        bail!("malformed container header");
+        bail!("{src}: malformed container header");
     }
     let prefix = header[12..19].to_vec();
     let key = keyfile::cipher_key(&a.key_file, CONTAINER_KEY, name)?;
@@ -586,7 +588,7 @@ fn decrypt_cmd(rt: &Runtime, a: CryptArgs) -> anyhow::Result<()> {
         v[..HEADER].copy_from_slice(&header);
         let n = read_full(&mut input, &mut v[HEADER..])?;
         if n < 16 {
-            bail!("container truncated");
+            bail!("{src}: container truncated");
         }
         v.truncate(HEADER + n);
         let last = n < frame || input.fill_buf()?.is_empty();

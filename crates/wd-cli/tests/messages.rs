@@ -198,3 +198,20 @@ fn logs_have_no_colour_off_a_terminal() {
     assert!(err.contains("DEBUG"), "the debug log was on: {err}");
     assert!(!err.contains('\x1b'), "escape codes in {err:?}");
 }
+
+/// Bad data is reported against the file (or `stdin`) it came from.
+#[test]
+fn bad_input_names_its_source() {
+    let d = Dir::new("badinput");
+    let one = d.path("one.txt");
+    let o = wd(&d.0, &["decrypt", "--key-file", "key", "-i", &one], &[]);
+    expect_error(&o, 1, &[&format!("{one}: not a wd container")], "decrypt of a text file");
+    let o = Command::new(env!("CARGO_BIN_EXE_wd"))
+        .args(["decrypt", "--key-file", "key"])
+        .current_dir(&d.0)
+        .env("WD_MODE", "embedded")
+        .stdin(std::fs::File::open(d.0.join("one.txt")).unwrap())
+        .output()
+        .unwrap();
+    expect_error(&o, 1, &["stdin: not a wd container"], "decrypt of text on stdin");
+}
