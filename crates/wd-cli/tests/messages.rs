@@ -112,6 +112,9 @@ fn invalid_settings_are_errors_that_name_the_variable() {
     expect_error(&o, 1, &["WD_MODE=\"fast\"", "\"embedded\" or \"daemon\""], "WD_MODE=fast");
     let doc = Command::new(env!("CARGO_BIN_EXE_wd")).arg("doctor").env("WD_MODE", "fast").output().unwrap();
     assert_eq!(doc.status.code(), Some(1), "doctor with WD_MODE=fast");
+    let doc = wd(&d.0, &["doctor"], &[("WD_ENGINES", "many")]);
+    assert_eq!(doc.status.code(), Some(1), "doctor with WD_ENGINES=many");
+    assert!(String::from_utf8_lossy(&doc.stdout).contains("[FAIL] WD_ENGINES=\"many\""));
     // Valid values still work, an empty one counts as unset.
     let ok = wd(&d.0, &["digest", "one.txt"], &[("WD_ENGINES", "2"), ("WD_IDLE_SPIN_US", ""), ("WD_PIN", "1")]);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
