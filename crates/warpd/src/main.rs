@@ -37,14 +37,17 @@ struct Args {
     socket: Option<String>,
 }
 
-fn main() -> anyhow::Result<()> {
+fn serve() -> anyhow::Result<()> {
     init_logging();
     let args = Args::parse();
     if args.foreground {
         tracing::warn!("--foreground is deprecated and does nothing: warpd always runs in the foreground");
     }
     let mut cfg = match &args.config {
-        Some(p) => config::Config::parse(&std::fs::read_to_string(p)?)?,
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {}", p.display(), io_reason(&e)))?;
+            config::Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e:#}", p.display()))?
+        }
         None => config::Config::default(),
     };
     if let Some(s) = args.socket {
@@ -65,6 +68,24 @@ fn main() -> anyhow::Result<()> {
     let _ = std::fs::remove_file(&path);
     tracing::info!("warpd stopped");
     r
+}
+
+/// An OS error as `strerror` says it, without Rust's " (os error N)".
+fn io_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Errors print as `warpd: reason` with their context chain, never in the
+/// Debug form (which adds a backtrace under RUST_BACKTRACE=1), and exit 1.
+fn main() {
+    if let Err(e) = serve() {
+        eprintln!("warpd: {e:#}");
+        std::process::exit(1);
+    }
 }
 
 /// Logs to stderr: colours only on a terminal, and no timestamps of our own

@@ -14,7 +14,7 @@ use warpdrive::{choose_mode, ModeChoice, Runtime};
 fn child_entry() {
     common::child_main(|role| match role {
         "mode" => {
-            let why = match choose_mode() {
+            let why = match choose_mode().expect("valid WD_MODE") {
                 ModeChoice::Embedded(why) => format!("embedded|-|{why}"),
                 ModeChoice::Daemon(path, why) => format!("daemon|{path}|{why}"),
             };

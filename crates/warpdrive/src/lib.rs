@@ -55,7 +55,7 @@ pub use error::{Error, SubmitError};
 pub use memory::{Buf, Pool, Region};
 pub use queue::{Queue, QueueOptions, WaitMode};
 pub use request::{Done, Req, Ticket};
-pub use runtime::{choose_mode, DeviceSummary, EmbeddedConfig, KernelReport, ModeChoice, Runtime};
+pub use runtime::{choose_mode, DeviceSummary, EmbeddedConfig, EnvError, KernelReport, ModeChoice, Runtime};
 pub use wd_abi::{Opcode, Status};
 pub use wd_device::{DeviceInfo, DeviceStats};
 pub use wd_proto::QueueStat;

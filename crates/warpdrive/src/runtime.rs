@@ -55,23 +55,63 @@ impl Default for EmbeddedConfig {
     }
 }
 
-impl EmbeddedConfig {
-    /// Defaults, overridden by `WD_ENGINES`, `WD_PIN` (0/1) and
-    /// `WD_IDLE_SPIN_US` from the environment. (`WD_MBX` and `WD_CHAPOLY`
-    /// are read when the devices start, over `mbx` and `chapoly`.)
-    pub fn from_env() -> EmbeddedConfig {
-        let mut c = EmbeddedConfig::default();
-        let var = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
-        if let Some(n) = var("WD_ENGINES") {
-            c.engines = n.clamp(1, 64) as usize;
+/// A setting in the environment that does not parse: the variable, what
+/// it held and what it accepts. A mistyped setting is refused rather than
+/// ignored, so a benchmark or a forced mode never runs with defaults
+/// nobody asked for.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{var}={value:?}: expected {expected}")]
+pub struct EnvError {
+    /// The variable (`WD_ENGINES`).
+    pub var: &'static str,
+    /// What it held.
+    pub value: String,
+    /// What it accepts.
+    pub expected: &'static str,
+}
+
+/// Most engine threads per device `WD_ENGINES` may ask for.
+pub const MAX_ENGINES: u64 = 64;
+
+/// The value of `var`, `None` when unset or empty (`VAR= cmd` is the
+/// shell's way to unset a variable for one command).
+fn env_value(var: &'static str) -> Result<Option<String>, EnvError> {
+    match std::env::var(var) {
+        Ok(v) if v.is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(v)) => {
+            Err(EnvError { var, value: v.to_string_lossy().into_owned(), expected: "UTF-8 text" })
         }
-        if let Some(p) = var("WD_PIN") {
+    }
+}
+
+/// `var` as a whole number in `lo..=hi`.
+fn env_u64(var: &'static str, lo: u64, hi: u64, expected: &'static str) -> Result<Option<u64>, EnvError> {
+    let Some(v) = env_value(var)? else { return Ok(None) };
+    match v.trim().parse::<u64>() {
+        Ok(n) if (lo..=hi).contains(&n) => Ok(Some(n)),
+        _ => Err(EnvError { var, value: v, expected }),
+    }
+}
+
+impl EmbeddedConfig {
+    /// Defaults, overridden by `WD_ENGINES` (1..=64), `WD_PIN` (0/1) and
+    /// `WD_IDLE_SPIN_US` (0..=1000000) from the environment; a value
+    /// outside those is an [`EnvError`]. (`WD_MBX` and `WD_CHAPOLY` are
+    /// read when the devices start, over `mbx` and `chapoly`.)
+    pub fn from_env() -> Result<EmbeddedConfig, EnvError> {
+        let mut c = EmbeddedConfig::default();
+        if let Some(n) = env_u64("WD_ENGINES", 1, MAX_ENGINES, "a number of engines from 1 to 64")? {
+            c.engines = n as usize;
+        }
+        if let Some(p) = env_u64("WD_PIN", 0, 1, "0 (do not pin engines) or 1 (pin them)")? {
             c.pin = p != 0;
         }
-        if let Some(us) = var("WD_IDLE_SPIN_US") {
+        if let Some(us) = env_u64("WD_IDLE_SPIN_US", 0, 1_000_000, "microseconds from 0 to 1000000")? {
             c.idle_spin = Duration::from_micros(us);
         }
-        c
+        Ok(c)
     }
 }
 
@@ -164,24 +204,28 @@ pub enum ModeChoice {
     Daemon(String, String),
 }
 
-/// Decides the mode from `WD_MODE`, `WARPD_SOCKET` and the default socket.
-pub fn choose_mode() -> ModeChoice {
-    let sock = std::env::var("WARPD_SOCKET").ok();
-    match std::env::var("WD_MODE").ok().as_deref() {
-        Some("embedded") => return ModeChoice::Embedded("WD_MODE=embedded".into()),
+/// Decides the mode from `WD_MODE`, `WARPD_SOCKET` and the default
+/// socket; a `WD_MODE` other than `embedded` or `daemon` is an error.
+pub fn choose_mode() -> Result<ModeChoice, EnvError> {
+    let sock = env_value("WARPD_SOCKET")?;
+    match env_value("WD_MODE")?.as_deref() {
+        Some("embedded") => return Ok(ModeChoice::Embedded("WD_MODE=embedded".into())),
         Some("daemon") => {
             let path = sock.unwrap_or_else(|| wd_proto::DEFAULT_SOCKET.into());
-            return ModeChoice::Daemon(path, "WD_MODE=daemon".into());
+            return Ok(ModeChoice::Daemon(path, "WD_MODE=daemon".into()));
         }
-        _ => {}
+        Some(other) => {
+            return Err(EnvError { var: "WD_MODE", value: other.into(), expected: "\"embedded\" or \"daemon\"" })
+        }
+        None => {}
     }
     if let Some(p) = sock {
-        return ModeChoice::Daemon(p, "WARPD_SOCKET is set".into());
+        return Ok(ModeChoice::Daemon(p, "WARPD_SOCKET is set".into()));
     }
     if std::path::Path::new(wd_proto::DEFAULT_SOCKET).exists() {
-        return ModeChoice::Daemon(wd_proto::DEFAULT_SOCKET.into(), format!("{} exists", wd_proto::DEFAULT_SOCKET));
+        return Ok(ModeChoice::Daemon(wd_proto::DEFAULT_SOCKET.into(), format!("{} exists", wd_proto::DEFAULT_SOCKET)));
     }
-    ModeChoice::Embedded(format!("no WARPD_SOCKET and no {}", wd_proto::DEFAULT_SOCKET))
+    Ok(ModeChoice::Embedded(format!("no WARPD_SOCKET and no {}", wd_proto::DEFAULT_SOCKET)))
 }
 
 /// A home-made crypto kernel of an in-process device: whether it runs,
@@ -210,8 +254,54 @@ enum KernelDev {
     Sec(Arc<wd_sec::SecDevice>),
 }
 
+/// An in-process device, started (its engine threads) on first use: a
+/// command that needs one device pays for that one only (docs/PERFORMANCE.md,
+/// "Start-up cost").
+struct LazyDevice {
+    dev: Arc<dyn wd_device::Device>,
+    cfg: HostConfig,
+    host: std::sync::OnceLock<Arc<DeviceHost>>,
+    /// Held while starting, so two threads never start one device twice.
+    starting: Mutex<()>,
+}
+
+impl LazyDevice {
+    fn new(dev: Arc<dyn wd_device::Device>, cfg: &HostConfig) -> LazyDevice {
+        LazyDevice { dev, cfg: cfg.clone(), host: std::sync::OnceLock::new(), starting: Mutex::new(()) }
+    }
+
+    fn info(&self) -> &wd_device::DeviceInfo {
+        self.dev.info()
+    }
+
+    /// Queues open now (none before it started).
+    fn queue_count(&self) -> usize {
+        self.host.get().map_or(0, |h| h.queue_count())
+    }
+
+    fn describe(&self) -> DeviceSummary {
+        match self.host.get() {
+            Some(h) => h.info().describe(h.engines() as u32, h.queue_count() as u32),
+            None => self.info().describe(self.cfg.engines.max(1) as u32, 0),
+        }
+    }
+
+    /// The running device, started now if it was not.
+    fn host(&self) -> Result<&Arc<DeviceHost>, Error> {
+        if let Some(h) = self.host.get() {
+            return Ok(h);
+        }
+        let _g = self.starting.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = self.host.get() {
+            return Ok(h);
+        }
+        let h = DeviceHost::start(self.dev.clone(), &self.cfg)?;
+        Ok(self.host.get_or_init(|| h))
+    }
+}
+
 struct RtInner {
-    devices: Vec<Arc<DeviceHost>>,
+    devices: Vec<LazyDevice>,
     kernels: Vec<KernelDev>,
     /// This process's registered memory and sessions, shared by all its queues.
     mem: Arc<Owner>,
@@ -222,7 +312,7 @@ struct RtInner {
 }
 
 impl RtInner {
-    fn new(devices: Vec<Arc<DeviceHost>>, kernels: Vec<KernelDev>, daemon: Option<DaemonRt>) -> RtInner {
+    fn new(devices: Vec<LazyDevice>, kernels: Vec<KernelDev>, daemon: Option<DaemonRt>) -> RtInner {
         // The devices of this process serve its own memory: nothing is
         // staged (docs/ARCHITECTURE.md, "Shared memory and Rust").
         let mem = Arc::new(Owner::this_process());
@@ -232,7 +322,7 @@ impl RtInner {
     /// The in-process devices, or `Forked` in a child of the process that
     /// started them: their engine threads, their queues' memory
     /// (`MADV_DONTFORK`) and their locks are all the parent's.
-    fn local(&self) -> Result<&[Arc<DeviceHost>], Error> {
+    fn local(&self) -> Result<&[LazyDevice], Error> {
         if wd_sys::fork::generation() != self.fork_gen {
             return Err(Error::Forked);
         }
@@ -259,20 +349,16 @@ impl Runtime {
     /// `WARPD_SOCKET` or the default socket says so, embedded otherwise
     /// (see [`choose_mode`]).
     pub fn new() -> Result<Runtime, Error> {
-        if let Ok(m) = std::env::var("WD_MODE") {
-            if m != "embedded" && m != "daemon" {
-                return Err(Error::Unavailable(format!("WD_MODE={m:?}: expected \"embedded\" or \"daemon\"")));
-            }
-        }
-        match choose_mode() {
+        match choose_mode().map_err(|e| Error::Unavailable(e.to_string()))? {
             ModeChoice::Embedded(_) => Runtime::embedded(),
             ModeChoice::Daemon(path, _) => Runtime::connect(&path),
         }
     }
 
-    /// The embedded runtime with the configuration from the environment.
+    /// The embedded runtime with the configuration from the environment
+    /// (an unparsable setting is `Unavailable`, naming it).
     pub fn embedded() -> Result<Runtime, Error> {
-        Runtime::embedded_with(&EmbeddedConfig::from_env())
+        Runtime::embedded_with(&EmbeddedConfig::from_env().map_err(|e| Error::Unavailable(e.to_string()))?)
     }
 
     /// A runtime whose devices are the broker's at socket `path`.
@@ -308,7 +394,10 @@ impl Runtime {
         d.conn()?.call(&wd_proto::Request::Suspend { pid, on }, &[]).map(drop)
     }
 
-    /// The embedded runtime with an explicit configuration.
+    /// The embedded runtime with an explicit configuration. Each device
+    /// starts its engine threads when a queue, session or statistic first
+    /// names it, so a command that uses one device does not start (and
+    /// then stop) all of them.
     pub fn embedded_with(cfg: &EmbeddedConfig) -> Result<Runtime, Error> {
         let host_cfg = HostConfig { engines: cfg.engines, pin: cfg.pin, idle_spin: cfg.idle_spin };
         let node = wd_sys::topology::numa_node_of_cpu(wd_sys::thread::current_cpu());
@@ -317,21 +406,21 @@ impl Runtime {
         let (mbx, chapoly) = (wd_hpre::switch::mbx_choice(cfg.mbx), wd_sec::switch::chapoly_choice(cfg.chapoly));
         for i in 0..cfg.dma_devices.max(1) {
             let dev = Arc::new(wd_dma::DmaDevice::new(&format!("dma{i}"), node));
-            devices.push(DeviceHost::start(dev, &host_cfg)?);
+            devices.push(LazyDevice::new(dev, &host_cfg));
         }
         for i in 0..cfg.sec_devices {
             let dev = Arc::new(wd_sec::SecDevice::with_chapoly(&format!("sec{i}"), node, chapoly.clone()));
             kernels.push(KernelDev::Sec(dev.clone()));
-            devices.push(DeviceHost::start(dev, &host_cfg)?);
+            devices.push(LazyDevice::new(dev, &host_cfg));
         }
         for i in 0..cfg.hpre_devices {
             let dev = Arc::new(wd_hpre::HpreDevice::with_mbx(&format!("hpre{i}"), node, mbx.clone()));
             kernels.push(KernelDev::Hpre(dev.clone()));
-            devices.push(DeviceHost::start(dev, &host_cfg)?);
+            devices.push(LazyDevice::new(dev, &host_cfg));
         }
         for i in 0..cfg.zip_devices {
             let dev = Arc::new(wd_zip::ZipDevice::new(&format!("zip{i}"), node));
-            devices.push(DeviceHost::start(dev, &host_cfg)?);
+            devices.push(LazyDevice::new(dev, &host_cfg));
         }
         Ok(Runtime { inner: Arc::new(RtInner::new(devices, kernels, None)) })
     }
@@ -373,7 +462,7 @@ impl Runtime {
                 other => Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
             };
         }
-        Ok(self.inner.local()?.iter().map(|h| h.info().describe(h.engines() as u32, h.queue_count() as u32)).collect())
+        Ok(self.inner.local()?.iter().map(LazyDevice::describe).collect())
     }
 
     fn find(&self, name: &str) -> Result<&Arc<DeviceHost>, Error> {
@@ -384,13 +473,14 @@ impl Runtime {
         // An exact device name wins; otherwise the least loaded device of
         // that driver.
         if let Some(h) = devices.iter().find(|h| h.info().name == name) {
-            return Ok(h);
+            return h.host();
         }
         devices
             .iter()
             .filter(|h| h.info().driver == name)
             .min_by_key(|h| h.queue_count())
-            .ok_or_else(|| Error::NoDevice(name.to_string()))
+            .ok_or_else(|| Error::NoDevice(name.to_string()))?
+            .host()
     }
 
     /// Opens a queue with default options on the device named `name`

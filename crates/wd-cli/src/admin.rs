@@ -19,11 +19,21 @@ fn read_trim(path: &str) -> Option<String> {
     std::fs::read_to_string(path).ok().map(|s| s.trim().to_string())
 }
 
-/// Explains which mode this process would get, and what could get in the way.
-pub fn doctor() -> anyhow::Result<()> {
-    let choice = choose_mode();
+/// Explains which mode this process would get, and what could get in the
+/// way. Exits 1 when the mode chosen cannot work (a broker chosen but not
+/// reachable, a setting that does not parse): then every other command
+/// fails too.
+pub fn doctor() -> anyhow::Result<i32> {
+    let mut usable = true;
+    let choice = choose_mode()?;
     match &choice {
-        ModeChoice::Embedded(why) => println!("mode: embedded ({why})"),
+        ModeChoice::Embedded(why) => {
+            println!("mode: embedded ({why})");
+            if let Err(e) = warpdrive::EmbeddedConfig::from_env() {
+                println!("[FAIL] {e}");
+                usable = false;
+            }
+        }
         ModeChoice::Daemon(path, why) => {
             println!("mode: daemon at {path} ({why})");
             let exists = std::path::Path::new(path).exists();
@@ -35,7 +45,10 @@ pub fn doctor() -> anyhow::Result<()> {
                     let (p, pid) = rt.daemon().unwrap_or_default();
                     println!("[ok  ] connected to warpd pid {pid} at {p}");
                 }
-                Err(e) => println!("[WARN] cannot use warpd: {e}"),
+                Err(e) => {
+                    println!("[FAIL] cannot use warpd: {e}: every command will fail (no fallback to embedded)");
+                    usable = false;
+                }
             }
         }
     }
@@ -133,7 +146,7 @@ pub fn doctor() -> anyhow::Result<()> {
             "[note] warpd's devices follow warpd's own [crypto] configuration and its WD_MBX/WD_CHAPOLY (logged at its start), not this process's"
         ),
     }
-    Ok(())
+    Ok(if usable { 0 } else { 1 })
 }
 
 /// Runs eight RSA-2048 signatures in flight and a 64-byte and a 1 KiB
@@ -166,7 +179,7 @@ fn probe_kernels() -> anyhow::Result<Vec<warpdrive::KernelReport>> {
 }
 
 fn daemon_rt() -> anyhow::Result<Runtime> {
-    let rt = Runtime::new()?;
+    let rt = crate::mode::default_runtime()?;
     anyhow::ensure!(rt.is_daemon(), "no warpd in use (set WARPD_SOCKET or WD_MODE=daemon; see `wd doctor`)");
     Ok(rt)
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use clap::Args;
 use std::os::unix::fs::OpenOptionsExt;
 use warpdrive::comp::{CompError, Decoder, Encoder, Format};
-use warpdrive::{EmbeddedConfig, Runtime};
+use warpdrive::Runtime;
 
 use crate::cleanup;
 
@@ -131,13 +131,14 @@ impl<R: Read> Read for Progress<R> {
     }
 }
 
+/// The runtime the mode rules give (crate::mode).
 fn runtime() -> anyhow::Result<Runtime> {
-    let mut cfg = EmbeddedConfig::from_env();
-    if std::env::var_os("WD_ENGINES").is_none() {
-        // Parallel compression wants every core.
-        cfg.engines = std::thread::available_parallelism().map_or(1, |n| n.get());
-    }
-    Ok(Runtime::embedded_with(&cfg)?)
+    crate::mode::runtime(|cfg| {
+        if std::env::var_os("WD_ENGINES").is_none() {
+            // Parallel compression wants every core.
+            cfg.engines = std::thread::available_parallelism().map_or(1, |n| n.get());
+        }
+    })
 }
 
 /// Reads up to 4 bytes to detect the format, returning them for replay.
@@ -227,7 +228,9 @@ impl<W: Write> Write for Counter<W> {
 /// Runs the command; returns the exit code (0 ok, 1 error, 2 warning).
 pub fn run(mut a: CompressArgs, decompress: bool) -> anyhow::Result<i32> {
     a.decompress |= decompress;
-    if let Some(f) = a.format {
+    // The level is checked before any work, whether or not --format was
+    // given (compression writes gzip by default).
+    if let Some(f) = a.format.or((!a.decompress).then_some(Format::Gzip)) {
         let (lo, hi) = f.levels();
         let l = a.level();
         if l != 0 && !(lo..=hi).contains(&l) {
@@ -246,12 +249,12 @@ pub fn run(mut a: CompressArgs, decompress: bool) -> anyhow::Result<i32> {
             Ok(()) => {}
             Err(Failure::Warn(m)) => {
                 if !a.quiet {
-                    eprintln!("wd: {}: {m}", file.display());
+                    eprintln!("wd: {}: {}", file.display(), crate::reason(m));
                 }
                 rc = rc.max(2);
             }
             Err(Failure::Error(m)) => {
-                eprintln!("wd: {}: {m}", file.display());
+                eprintln!("wd: {}: {}", file.display(), crate::reason(m));
                 rc = 1;
             }
         }

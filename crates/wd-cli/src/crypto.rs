@@ -57,8 +57,9 @@ pub struct KeygenArgs {
 
 #[derive(Args)]
 pub struct SignArgs {
-    /// Private key: PKCS#8, PKCS#1 or SEC1, PEM or DER.
-    #[arg(short = 'k', long)]
+    /// Private key: PKCS#8, PKCS#1 or SEC1, PEM or DER. Long option only:
+    /// `-k` means keep in every `wd` command, as in gzip.
+    #[arg(long)]
     key: String,
     /// RSA: use PSS instead of PKCS#1 v1.5.
     #[arg(long)]
@@ -137,8 +138,9 @@ pub struct CryptArgs {
     alg: String,
     /// Key file: exactly 32 raw bytes, or 64 hex digits (and one line
     /// end). Any other size is an error: the algorithm is AES-256 or
-    /// ChaCha20, never a shorter key.
-    #[arg(short = 'k', long)]
+    /// ChaCha20, never a shorter key. Long option only: `-k` means keep
+    /// in every `wd` command, as in gzip.
+    #[arg(long)]
     key_file: String,
     /// Input ("-": standard input).
     #[arg(short = 'i', long, default_value = "-")]
@@ -154,7 +156,7 @@ pub struct CryptArgs {
 }
 
 pub fn run(cmd: CryptoCmd) -> anyhow::Result<i32> {
-    let rt = Runtime::embedded()?;
+    let rt = crate::mode::default_runtime()?;
     match cmd {
         CryptoCmd::Digest(a) => digest_cmd(&rt, a),
         CryptoCmd::Hmac(a) => hmac_cmd(&rt, a),
@@ -294,7 +296,7 @@ fn io_reason(e: &anyhow::Error) -> String {
 }
 
 fn digest_cmd(rt: &Runtime, a: DigestArgs) -> anyhow::Result<i32> {
-    let alg = DigestAlg::from_name(&a.alg).ok_or_else(|| anyhow!("unknown digest algorithm {:?}", a.alg))?;
+    let alg = digest_alg(&a.alg, "")?;
     let s = Stream::digest(rt, "sec", alg)?;
     if a.check {
         return check_cmd(rt, &s, alg, &a);
@@ -372,6 +374,15 @@ fn check_cmd(rt: &Runtime, s: &Stream, alg: DigestAlg, a: &DigestArgs) -> anyhow
     Ok(i32::from(bad > 0 || unread > 0))
 }
 
+/// A digest by name; an unknown name is an error that lists the valid
+/// ones (and `extra`, the other names the command takes).
+fn digest_alg(name: &str, extra: &str) -> anyhow::Result<DigestAlg> {
+    DigestAlg::from_name(name).ok_or_else(|| {
+        let names: Vec<_> = wd_sec::alg::DIGEST_ALGS.iter().map(|a| a.name()).collect();
+        anyhow!("unknown algorithm {name:?} (valid: {}{extra})", names.join(", "))
+    })
+}
+
 fn hmac_cmd(rt: &Runtime, a: HmacArgs) -> anyhow::Result<i32> {
     let cmac: &[usize] = match a.alg.to_ascii_lowercase().replace('_', "-").as_str() {
         "cmac-aes" | "cmac" => &[16, 24, 32],
@@ -381,7 +392,7 @@ fn hmac_cmd(rt: &Runtime, a: HmacArgs) -> anyhow::Result<i32> {
         _ => &[],
     };
     let alg = if cmac.is_empty() {
-        MacAlg::Hmac(DigestAlg::from_name(&a.alg).ok_or_else(|| anyhow!("unknown digest algorithm {:?}", a.alg))?)
+        MacAlg::Hmac(digest_alg(&a.alg, ", cmac-aes, cmac-aes-128, cmac-aes-192, cmac-aes-256")?)
     } else {
         MacAlg::CmacAes
     };
@@ -547,18 +558,20 @@ fn write_done(d: Done, w: &mut dyn Write) -> anyhow::Result<()> {
 
 fn decrypt_cmd(rt: &Runtime, a: CryptArgs) -> anyhow::Result<()> {
     let mut input = BufReader::with_capacity(1 << 20, open_input(&a.input).with_context(|| a.input.clone())?);
+    // Container errors name the input, as gzip's "stdin: not in gzip format".
+    let src = if a.input == "-" { "stdin" } else { a.input.as_str() };
     let mut header = [0u8; HEADER];
     if read_full(&mut input, &mut header)? < HEADER || &header[..8] != MAGIC {
-        bail!("not a wd container (bad magic)");
+        bail!("{src}: not a wd container (bad magic)");
     }
     let (alg, name) = match header[8] {
         1 => (CipherAlg::AesGcm, "aes-256-gcm"),
         2 => (CipherAlg::ChaCha20Poly1305, "chacha20-poly1305"),
-        x => bail!("unknown container algorithm {x}"),
+        x => bail!("{src}: unknown container algorithm {x}"),
     };
     let log2 = header[9];
     if !(10..=24).contains(&log2) || header[10..12] != [0, 0] || header[19..] != [0; 5] {
-        bail!("malformed container header");
+        bail!("{src}: malformed container header");
     }
     let prefix = header[12..19].to_vec();
     let key = keyfile::cipher_key(&a.key_file, CONTAINER_KEY, name)?;
@@ -575,7 +588,7 @@ fn decrypt_cmd(rt: &Runtime, a: CryptArgs) -> anyhow::Result<()> {
         v[..HEADER].copy_from_slice(&header);
         let n = read_full(&mut input, &mut v[HEADER..])?;
         if n < 16 {
-            bail!("container truncated");
+            bail!("{src}: container truncated");
         }
         v.truncate(HEADER + n);
         let last = n < frame || input.fill_buf()?.is_empty();
@@ -627,7 +640,7 @@ fn keygen_cmd(rt: &Runtime, a: KeygenArgs) -> anyhow::Result<()> {
         "p384" | "p-384" | "secp384r1" => (KeyType::P384, Scheme::EcdsaP384Sha384),
         "ed25519" => (KeyType::Ed25519, Scheme::Ed25519),
         "x25519" => (KeyType::X25519, Scheme::X25519),
-        o => bail!("unknown key type {o:?}"),
+        o => bail!("unknown key type {o:?} (valid: rsa2048, rsa3072, rsa4096, p256, p384, ed25519, x25519)"),
     };
     let mut q = rt.queue("hpre")?;
     let raw = crypto_asym::keygen(&mut q, t)?;

@@ -7,14 +7,17 @@ mod compress;
 mod crypto;
 mod keyfile;
 mod keys;
+mod mode;
 mod outfile;
 
 use clap::{Parser, Subcommand};
-use warpdrive::Runtime;
 
 #[derive(Parser)]
 #[command(name = "wd", version, about = "WarpDrive: user-space accelerator queues")]
 struct Cli {
+    /// Say on standard error which mode ran (embedded or warpd) and why.
+    #[arg(short = 'v', long = "verbose")]
+    verbose: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -47,6 +50,24 @@ enum Cmd {
     /// Compress files like gzip (through the zip device).
     Compress(compress::CompressArgs),
     /// Decompress files like gunzip (format auto-detected).
+    ///
+    /// Reads gzip, zlib, zstd and lz4 (the format is detected from the
+    /// data) and writes FILE without its suffix, or standard output.
+    // The options are compress's (as gunzip's are gzip's); their help here
+    // says what they do when decompressing, and the compression-only ones
+    // are hidden.
+    #[command(
+        mut_arg("files", |a| a.help("Files to decompress; none or `-` means stdin to stdout")),
+        mut_arg("decompress", |a| a.hide(true)),
+        mut_arg("format", |a| a.help("Format to read (default: detected from the data)")),
+        mut_arg("level", |a| a.hide(true)),
+        mut_arg("depth", |a| a.hide(true)),
+        mut_arg("suffix", |a| a.help("Suffix to strip (default: by format, `.gz` for gzip)")),
+        mut_arg("test", |a| a.help("Test the integrity of compressed files; write nothing")),
+        mut_arg("verbose", |a| a.help("Print a line per file with its ratio, and which mode ran")),
+        mut_arg("stdout", |a| a.help("Write to standard output, keep the input files")),
+        mut_arg("force", |a| a.help("Overwrite existing outputs"))
+    )]
     Decompress(compress::CompressArgs),
     /// Run a benchmark.
     Bench {
@@ -107,7 +128,7 @@ enum BenchCmd {
 }
 
 fn list(json: bool) -> anyhow::Result<()> {
-    let rt = Runtime::new()?;
+    let rt = mode::default_runtime()?;
     let mode = if rt.is_daemon() { "daemon" } else { "embedded" };
     let devs = rt.devices()?;
     if json {
@@ -159,68 +180,123 @@ fn emit(title: &str, json: bool, results: &[bench::CaseResult], ratios: &[(Strin
 }
 
 /// Exits with `r`'s code, or reports its error as `wd: PATH: reason`
-/// (the context chain) and exits 1, as gzip and openssl do.
+/// (the context chain, with `{:#}`: never the Debug form, which would add
+/// a backtrace under RUST_BACKTRACE=1) and exits 1, as gzip, sha256sum and
+/// openssl do.
 fn exit_with(r: anyhow::Result<i32>) -> ! {
     match r {
         Ok(rc) => std::process::exit(rc),
         Err(e) => {
-            eprintln!("wd: {e:#}");
+            eprintln!("wd: {}", reason(format!("{e:#}")));
             std::process::exit(1)
         }
     }
 }
 
-fn main() -> anyhow::Result<()> {
+/// A message without Rust's " (os error N)" after the system's own words:
+/// `wd: f: No such file or directory`, as gzip and coreutils say it.
+pub(crate) fn reason(msg: impl std::fmt::Display) -> String {
+    let mut s = msg.to_string();
+    while let Some(i) = s.find(" (os error ") {
+        match s[i..].find(')') {
+            Some(j) => s.replace_range(i..i + j + 1, ""),
+            None => break,
+        }
+    }
+    s
+}
+
+/// Parses the command line; a usage error prints clap's explanation in
+/// the `wd: reason` style and exits 1 (what gzip and sha256sum exit with
+/// on a bad option), `--help` and `--version` exit 0.
+fn parse() -> Cli {
+    match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let text = e.render().to_string();
+            eprint!("wd: {}", text.strip_prefix("error: ").unwrap_or(&text));
+            std::process::exit(1)
+        }
+    }
+}
+
+/// Whether the command runs on devices (and so gets a runtime).
+fn touches_devices(cmd: &Cmd) -> bool {
+    !matches!(cmd, Cmd::Doctor | Cmd::Bench { what: BenchCmd::Baseline { .. } | BenchCmd::ShareClient { .. } })
+}
+
+fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("WD_LOG"))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
-    let cmd = Cli::parse().cmd;
+    let cli = parse();
+    let cmd = cli.cmd;
+    mode::set_verbose(cli.verbose || matches!(&cmd, Cmd::Compress(a) | Cmd::Decompress(a) if a.verbose));
+    if touches_devices(&cmd) {
+        // Registering for membarrier(2) is cheap while this is the only
+        // thread and costs an RCU grace period (several milliseconds,
+        // most of a small command's time) once another thread exists: do
+        // it before any thread starts. Embedded engines use it; through
+        // warpd it is unused and costs one system call.
+        let _ = wd_sys::membarrier::available();
+    }
     if matches!(cmd, Cmd::Compress(_) | Cmd::Decompress(_) | Cmd::Crypto(_)) {
         // The commands that write files: a signal removes their
         // temporaries. Before anything starts a thread.
         cleanup::init();
     }
+    exit_with(run(cmd))
+}
+
+fn ok(r: anyhow::Result<()>) -> anyhow::Result<i32> {
+    r.map(|()| 0)
+}
+
+fn run(cmd: Cmd) -> anyhow::Result<i32> {
     match cmd {
-        Cmd::List { json } => list(json),
-        Cmd::Compress(a) => exit_with(compress::run(a, false)),
-        Cmd::Decompress(a) => exit_with(compress::run(a, true)),
-        Cmd::Crypto(c) => exit_with(crypto::run(c)),
+        Cmd::List { json } => ok(list(json)),
+        Cmd::Compress(a) => compress::run(a, false),
+        Cmd::Decompress(a) => compress::run(a, true),
+        Cmd::Crypto(c) => crypto::run(c),
         Cmd::Doctor => admin::doctor(),
-        Cmd::Status { json } => admin::status(json),
-        Cmd::Top { interval_ms, iterations } => admin::top(std::time::Duration::from_millis(interval_ms), iterations),
-        Cmd::Bench { what } => match what {
-            BenchCmd::Queue { json, iters } => {
-                let (r, ratios) = bench::queue::run(&bench::queue::QueueBench { iters, ..Default::default() })?;
-                emit("wd bench queue", json, &r, &ratios);
-                Ok(())
-            }
-            BenchCmd::Dma { json } => {
-                let (r, ratios) = bench::dma::run()?;
-                emit("wd bench dma", json, &r, &ratios);
-                Ok(())
-            }
-            BenchCmd::Share { json, millis } => {
-                let (r, ratios) = bench::share::run(millis)?;
-                emit("wd bench share", json, &r, &ratios);
-                Ok(())
-            }
-            BenchCmd::ShareClient { socket, millis } => bench::share::client(&socket, millis),
-            BenchCmd::Crypto(b) => {
-                let (title, json, r, ratios) = bench::crypto::run(b)?;
-                emit(&title, json, &r, &ratios);
-                Ok(())
-            }
-            BenchCmd::Comp(b) => {
-                let (title, (r, ratios)) = bench::comp::run(&b)?;
-                emit(&title, b.json, &r, &ratios);
-                Ok(())
-            }
-            BenchCmd::Baseline { json } => {
-                let r = bench::baseline::run_defaults();
-                emit("wd bench baseline", json, &r, &[]);
-                Ok(())
-            }
-        },
+        Cmd::Status { json } => ok(admin::status(json)),
+        Cmd::Top { interval_ms, iterations } => {
+            ok(admin::top(std::time::Duration::from_millis(interval_ms), iterations))
+        }
+        Cmd::Bench { what } => ok(bench_cmd(what)),
     }
+}
+
+fn bench_cmd(what: BenchCmd) -> anyhow::Result<()> {
+    match what {
+        BenchCmd::Queue { json, iters } => {
+            let (r, ratios) = bench::queue::run(&bench::queue::QueueBench { iters, ..Default::default() })?;
+            emit("wd bench queue", json, &r, &ratios);
+        }
+        BenchCmd::Dma { json } => {
+            let (r, ratios) = bench::dma::run()?;
+            emit("wd bench dma", json, &r, &ratios);
+        }
+        BenchCmd::Share { json, millis } => {
+            let (r, ratios) = bench::share::run(millis)?;
+            emit("wd bench share", json, &r, &ratios);
+        }
+        BenchCmd::ShareClient { socket, millis } => bench::share::client(&socket, millis)?,
+        BenchCmd::Crypto(b) => {
+            let (title, json, r, ratios) = bench::crypto::run(b)?;
+            emit(&title, json, &r, &ratios);
+        }
+        BenchCmd::Comp(b) => {
+            let (title, (r, ratios)) = bench::comp::run(&b)?;
+            emit(&title, b.json, &r, &ratios);
+        }
+        BenchCmd::Baseline { json } => {
+            let r = bench::baseline::run_defaults();
+            emit("wd bench baseline", json, &r, &[]);
+        }
+    }
+    Ok(())
 }

@@ -127,12 +127,12 @@ fn encrypt_decrypt_round_trip_and_tampering_releases_nothing() {
     std::fs::write(d.0.join("p"), &plain).unwrap();
     std::fs::write(d.0.join("key"), [7u8; 32]).unwrap();
     for alg in ["aes-256-gcm", "chacha20-poly1305"] {
-        let e = wd(&["encrypt", "-a", alg, "-k", "key", "--chunk-log2", "12", "-i", "p", "-o", "c"], &d.0);
+        let e = wd(&["encrypt", "-a", alg, "--key-file", "key", "--chunk-log2", "12", "-i", "p", "-o", "c"], &d.0);
         assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
         let c = std::fs::read(d.0.join("c")).unwrap();
         // 24-byte header, 49 chunks of 4 KiB (the last one partial), a tag each.
         assert_eq!(c.len(), 24 + plain.len() + plain.len().div_ceil(4096) * 16);
-        let o = wd(&["decrypt", "-k", "key", "-i", "c", "-o", "p2"], &d.0);
+        let o = wd(&["decrypt", "--key-file", "key", "-i", "c", "-o", "p2"], &d.0);
         assert!(o.status.success());
         assert_eq!(std::fs::read(d.0.join("p2")).unwrap(), plain);
         std::fs::remove_file(d.0.join("p2")).unwrap();
@@ -146,20 +146,20 @@ fn encrypt_decrypt_round_trip_and_tampering_releases_nothing() {
         let truncated = c[..24 + 3 * 4112].to_vec();
         for (what, bytes) in [("flipped", flipped), ("dropped", dropped), ("truncated", truncated)] {
             std::fs::write(d.0.join("bad"), bytes).unwrap();
-            let o = wd(&["decrypt", "-k", "key", "-i", "bad", "-o", "out"], &d.0);
+            let o = wd(&["decrypt", "--key-file", "key", "-i", "bad", "-o", "out"], &d.0);
             assert!(!o.status.success(), "{alg} {what} accepted");
             assert!(String::from_utf8_lossy(&o.stderr).contains("authentication failed"), "{what}");
             assert!(!d.0.join("out").exists(), "{what}: plaintext released");
         }
         // The wrong key fails the same way.
         std::fs::write(d.0.join("key2"), [8u8; 32]).unwrap();
-        assert!(!wd(&["decrypt", "-k", "key2", "-i", "c", "-o", "out"], &d.0).status.success());
+        assert!(!wd(&["decrypt", "--key-file", "key2", "-i", "c", "-o", "out"], &d.0).status.success());
     }
     // Empty input round trips too.
     std::fs::write(d.0.join("e"), b"").unwrap();
-    assert!(wd(&["encrypt", "-k", "key", "-i", "e", "-o", "ec"], &d.0).status.success());
+    assert!(wd(&["encrypt", "--key-file", "key", "-i", "e", "-o", "ec"], &d.0).status.success());
     assert_eq!(std::fs::metadata(d.0.join("ec")).unwrap().len(), 24 + 16);
-    let o = wd(&["decrypt", "-k", "key", "-i", "ec"], &d.0);
+    let o = wd(&["decrypt", "--key-file", "key", "-i", "ec"], &d.0);
     assert!(o.status.success() && o.stdout.is_empty());
 }
 
@@ -171,7 +171,7 @@ fn keys_and_signatures_interoperate_with_openssl() {
     for (t, dgst) in [("rsa2048", "-sha256"), ("p256", "-sha256"), ("p384", "-sha384"), ("ed25519", "")] {
         let (sk, pk, sig) = (format!("{t}.pem"), format!("{t}.pub"), format!("{t}.sig"));
         assert!(wd(&["keygen", "-t", t, "-o", &sk, "--pub", &pk], &d.0).status.success(), "{t}");
-        assert!(wd(&["sign", "-k", &sk, "-i", "msg", "-o", &sig], &d.0).status.success(), "{t}");
+        assert!(wd(&["sign", "--key", &sk, "-i", "msg", "-o", &sig], &d.0).status.success(), "{t}");
         let ok = wd(&["verify", "-p", &pk, "-s", &sig, "-i", "msg"], &d.0);
         assert_eq!(ok.status.code(), Some(0), "{t}");
         assert_eq!(String::from_utf8_lossy(&ok.stdout), "Verified OK\n");
@@ -253,7 +253,7 @@ fn ecdsa_raw_signatures_from_the_cli() {
         let (sk, pk) = (format!("{t}.pem"), format!("{t}.pub"));
         assert!(wd(&["keygen", "-t", t, "-o", &sk, "--pub", &pk], &d.0).status.success(), "{t}");
         let raw = format!("{t}.raw");
-        assert!(wd(&["sign", "-k", &sk, "--raw", "-i", "msg", "-o", &raw], &d.0).status.success(), "{t}");
+        assert!(wd(&["sign", "--key", &sk, "--raw", "-i", "msg", "-o", &raw], &d.0).status.success(), "{t}");
         assert_eq!(std::fs::read(d.0.join(&raw)).unwrap().len(), n, "{t}: fixed-size r||s");
         let ok = wd(&["verify", "-p", &pk, "--raw", "-s", &raw, "-i", "msg"], &d.0);
         assert_eq!((ok.status.code(), String::from_utf8_lossy(&ok.stdout).as_ref()), (Some(0), "Verified OK\n"));
@@ -263,7 +263,7 @@ fn ecdsa_raw_signatures_from_the_cli() {
     }
     let ed = wd(&["keygen", "-t", "ed25519", "-o", "ed.pem"], &d.0);
     assert!(ed.status.success());
-    let refused = wd(&["sign", "-k", "ed.pem", "--raw", "-i", "msg", "-o", "x"], &d.0);
+    let refused = wd(&["sign", "--key", "ed.pem", "--raw", "-i", "msg", "-o", "x"], &d.0);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("ECDSA"));
 }

@@ -120,7 +120,7 @@ fn container_keys_of_the_wrong_size_are_errors_that_write_nothing() {
     let before = d.names();
     for alg in ["aes-256-gcm", "chacha20-poly1305"] {
         for (name, _) in &bad {
-            let o = wd(&["encrypt", "-a", alg, "-k", name, "-i", "p", "-o", "c"], &d.0);
+            let o = wd(&["encrypt", "-a", alg, "--key-file", name, "-i", "p", "-o", "c"], &d.0);
             assert_eq!(o.status.code(), Some(1), "{alg} {name}: {}", stderr(&o));
             let e = stderr(&o);
             assert!(e.starts_with(&format!("wd: {name}: ")), "{alg} {name}: {e}");
@@ -141,17 +141,17 @@ fn container_keys_of_the_wrong_size_are_errors_that_write_nothing() {
     }
     for alg in ["aes-256-gcm", "chacha20-poly1305"] {
         let out = format!("c-{alg}");
-        let o = wd(&["encrypt", "-a", alg, "-k", "raw32", "-i", "p", "-o", &out], &d.0);
+        let o = wd(&["encrypt", "-a", alg, "--key-file", "raw32", "-i", "p", "-o", &out], &d.0);
         assert!(o.status.success(), "{}", stderr(&o));
         for (name, _) in &good {
-            let o = wd(&["decrypt", "-k", name, "-i", &out], &d.0);
+            let o = wd(&["decrypt", "--key-file", name, "-i", &out], &d.0);
             assert!(o.status.success(), "{alg} {name}: {}", stderr(&o));
             assert_eq!(o.stdout, std::fs::read(d.0.join("p")).unwrap(), "{alg} {name}");
         }
         // Decrypting with a wrong-size key names the key, not a forgery.
         let before = d.names();
         for (name, _) in &bad {
-            let o = wd(&["decrypt", "-k", name, "-i", &out, "-o", "plain"], &d.0);
+            let o = wd(&["decrypt", "--key-file", name, "-i", &out, "-o", "plain"], &d.0);
             assert_eq!(o.status.code(), Some(1), "{alg} {name}");
             let e = stderr(&o);
             assert!(e.starts_with(&format!("wd: {name}: ")) && e.contains("32-byte key"), "{alg} {name}: {e}");
@@ -160,7 +160,7 @@ fn container_keys_of_the_wrong_size_are_errors_that_write_nothing() {
     }
     // A 32-byte file of hex digits is a 16-byte key written as hex, not a
     // 32-byte key: refused as such.
-    let o = wd(&["encrypt", "-k", "hex16", "-i", "p", "-o", "c"], &d.0);
+    let o = wd(&["encrypt", "--key-file", "hex16", "-i", "p", "-o", "c"], &d.0);
     assert!(stderr(&o).contains("32 hex digits are a 16-byte key"), "{}", stderr(&o));
 }
 
@@ -247,8 +247,8 @@ fn pss_asked_for_is_pss_or_an_error() {
     d.write("msg", b"sign me");
     for t in ["ed25519", "p256", "p384"] {
         assert!(wd(&["keygen", "-t", t, "-o", "sk", "--pub", "pk"], &d.0).status.success());
-        assert!(wd(&["sign", "-k", "sk", "-i", "msg", "-o", "sig"], &d.0).status.success());
-        let o = wd(&["sign", "-k", "sk", "--pss", "-i", "msg", "-o", "pss"], &d.0);
+        assert!(wd(&["sign", "--key", "sk", "-i", "msg", "-o", "sig"], &d.0).status.success());
+        let o = wd(&["sign", "--key", "sk", "--pss", "-i", "msg", "-o", "pss"], &d.0);
         assert_eq!(o.status.code(), Some(1), "{t}: --pss ran {t} instead");
         assert!(stderr(&o).starts_with("wd: sk: --pss is for RSA keys only"), "{}", stderr(&o));
         assert!(!d.0.join("pss").exists());
@@ -329,15 +329,19 @@ fn plaintext_and_ciphertext_modes_follow_openssl_enc() {
     d.write("key", bytes(32, 9));
     d.write("p", b"plain".repeat(100));
     let wdbin = env!("CARGO_BIN_EXE_wd");
-    assert!(wd(&["encrypt", "-k", "key", "-i", "p", "-o", "c"], &d.0).status.success());
+    assert!(wd(&["encrypt", "--key-file", "key", "-i", "p", "-o", "c"], &d.0).status.success());
     let hexkey = hex(&bytes(32, 9));
     let iv = "00".repeat(16);
     for umask in ["022", "027", "077"] {
         for f in ["out", "theirs", "c2"] {
             let _ = std::fs::remove_file(d.0.join(f));
         }
-        assert!(under_umask(umask, wdbin, &["decrypt", "-k", "key", "-i", "c", "-o", "out"], &d.0).status.success());
-        assert!(under_umask(umask, wdbin, &["encrypt", "-k", "key", "-i", "p", "-o", "c2"], &d.0).status.success());
+        assert!(under_umask(umask, wdbin, &["decrypt", "--key-file", "key", "-i", "c", "-o", "out"], &d.0)
+            .status
+            .success());
+        assert!(under_umask(umask, wdbin, &["encrypt", "--key-file", "key", "-i", "p", "-o", "c2"], &d.0)
+            .status
+            .success());
         let want = 0o666 & !u32::from_str_radix(umask, 8).unwrap();
         assert_eq!(d.mode("out"), want, "plaintext, umask {umask}");
         assert_eq!(d.mode("c2"), want, "ciphertext, umask {umask}");
@@ -350,7 +354,9 @@ fn plaintext_and_ciphertext_modes_follow_openssl_enc() {
     // An existing output keeps its mode, narrow or wide, as with openssl.
     for old in [0o600, 0o640, 0o644] {
         d.chmod("out", old);
-        assert!(under_umask("077", wdbin, &["decrypt", "-k", "key", "-i", "c", "-o", "out"], &d.0).status.success());
+        assert!(under_umask("077", wdbin, &["decrypt", "--key-file", "key", "-i", "c", "-o", "out"], &d.0)
+            .status
+            .success());
         assert_eq!(d.mode("out"), old);
         assert_eq!(std::fs::read(d.0.join("out")).unwrap(), std::fs::read(d.0.join("p")).unwrap());
     }
@@ -359,7 +365,7 @@ fn plaintext_and_ciphertext_modes_follow_openssl_enc() {
     let fifo = d.0.join("fifo");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     let reader = Command::new("cat").arg(&fifo).stdout(Stdio::piped()).spawn().unwrap();
-    let o = wd(&["decrypt", "-k", "key", "-i", "c", "-o", "fifo"], &d.0);
+    let o = wd(&["decrypt", "--key-file", "key", "-i", "c", "-o", "fifo"], &d.0);
     let still_fifo = std::fs::metadata(&fifo).unwrap().file_type().is_fifo();
     if !still_fifo {
         let mut reader = reader;

@@ -105,7 +105,7 @@ fn interrupted_decrypt_leaves_no_plaintext_behind() {
     std::fs::write(d.0.join("key"), [0x5au8; 32]).unwrap();
     // 64 chunks of 64 KiB.
     std::fs::write(d.0.join("p"), xorshift(4 << 20)).unwrap();
-    let o = command(wdbin, &d.0, false).args(["encrypt", "-k", "key", "-i", "p", "-o", "c"]).output().unwrap();
+    let o = command(wdbin, &d.0, false).args(["encrypt", "--key-file", "key", "-i", "p", "-o", "c"]).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let c = std::fs::read(d.0.join("c")).unwrap();
     // The header and 48 of the 64 frames: over 2 MiB of plaintext
@@ -115,7 +115,7 @@ fn interrupted_decrypt_leaves_no_plaintext_behind() {
     let before = d.names();
     for (sig, signo, name) in SIGNALS {
         let mut child = command(wdbin, &d.0, false)
-            .args(["decrypt", "-k", "key", "-i", "-", "-o", "out"])
+            .args(["decrypt", "--key-file", "key", "-i", "-", "-o", "out"])
             .stdin(Stdio::piped())
             .spawn()
             .unwrap();
@@ -131,7 +131,7 @@ fn interrupted_decrypt_leaves_no_plaintext_behind() {
     // Under nohup SIGHUP stays ignored: the decryption goes on and
     // completes when the rest arrives.
     let mut child = command(wdbin, &d.0, true)
-        .args(["decrypt", "-k", "key", "-i", "-", "-o", "out"])
+        .args(["decrypt", "--key-file", "key", "-i", "-", "-o", "out"])
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();

@@ -378,7 +378,7 @@ pub fn run(b: &CompBench) -> anyhow::Result<(String, RunReport)> {
     anyhow::ensure!(data.len() >= 1 << 20, "corpus too small ({} bytes)", data.len());
     let title = format!("wd bench comp ({} MiB: {desc})", data.len() >> 20);
     let lvl = b.level;
-    let rt = Runtime::embedded_with(&EmbeddedConfig { engines: 1, pin: false, ..EmbeddedConfig::from_env() })?;
+    let rt = Runtime::embedded_with(&EmbeddedConfig { engines: 1, pin: false, ..EmbeddedConfig::from_env()? })?;
     let mut results = Vec::new();
     let mut ratios = Vec::new();
     let gz = ZipParams::new(Format::Gzip, lvl);
@@ -479,7 +479,7 @@ pub fn run(b: &CompBench) -> anyhow::Result<(String, RunReport)> {
     std::fs::File::create(&tmp)?.write_all(&data)?;
     let whole = data.len() as u64;
     let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let rt_par = Runtime::embedded_with(&EmbeddedConfig { engines: ncpu, pin: false, ..EmbeddedConfig::from_env() })?;
+    let rt_par = Runtime::embedded_with(&EmbeddedConfig { engines: ncpu, pin: false, ..EmbeddedConfig::from_env()? })?;
     let mut zip = Zip::open(&rt_par)?;
     let mut ours = std::collections::BTreeMap::new();
     for (f, l) in [(Format::Gzip, lvl), (Format::Zstd, 1), (Format::Lz4, 1)] {

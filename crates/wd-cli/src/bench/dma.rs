@@ -57,7 +57,7 @@ fn dma_copy(rt: &Runtime, size: usize, depth: usize) -> anyhow::Result<CaseResul
 
 /// Runs every size; ratios are dma copy over memcpy at the same size.
 pub fn run() -> anyhow::Result<RunReport> {
-    let rt = Runtime::embedded()?;
+    let rt = crate::mode::default_runtime()?;
     let mut results = Vec::new();
     let mut ratios = Vec::new();
     for size in SIZES {

@@ -203,7 +203,7 @@ pub fn run(millis: u64) -> anyhow::Result<RunReport> {
         results.push(row);
     }
     let daemon = Runtime::connect(&broker.path)?;
-    let embedded = Runtime::embedded_with(&EmbeddedConfig::from_env())?;
+    let embedded = Runtime::embedded_with(&EmbeddedConfig::from_env()?)?;
     results.push(rtt(&daemon, "daemon-poll-rtt")?);
     results.push(rtt(&embedded, "embedded-poll-rtt")?);
     drop(embedded);
