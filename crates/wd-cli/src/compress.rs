@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use clap::Args;
 use std::os::unix::fs::OpenOptionsExt;
-use warpdrive::comp::{CompError, Decoder, Encoder, Format};
+use warpdrive::comp::{CompError, Decoder, Encoder, Format, ZipError};
 use warpdrive::{EmbeddedConfig, Runtime};
 
 use crate::cleanup;
@@ -140,11 +140,23 @@ fn runtime() -> anyhow::Result<Runtime> {
     Ok(Runtime::embedded_with(&cfg)?)
 }
 
-/// Reads up to 4 bytes to detect the format, returning them for replay.
+/// Reads the bytes that detect the format, returning them for replay:
+/// 4, or past a leading skippable frame (zstd's and lz4's) when it is
+/// short enough to look behind.
 fn sniff<R: Read>(r: &mut R) -> io::Result<Vec<u8>> {
-    let mut head = vec![0u8; 4];
-    let mut n = 0;
-    while n < 4 {
+    let mut head = Vec::new();
+    fill_to(r, &mut head, 8)?;
+    if let Some(n) = Format::skippable_len(&head) {
+        fill_to(r, &mut head, n.saturating_add(4).min(Format::SKIPPABLE_PEEK))?;
+    }
+    Ok(head)
+}
+
+/// Reads until `head` holds `want` bytes or the input ends.
+fn fill_to<R: Read>(r: &mut R, head: &mut Vec<u8>, want: usize) -> io::Result<()> {
+    let mut n = head.len();
+    head.resize(want.max(n), 0);
+    while n < head.len() {
         match r.read(&mut head[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
@@ -153,7 +165,7 @@ fn sniff<R: Read>(r: &mut R) -> io::Result<Vec<u8>> {
         }
     }
     head.truncate(n);
-    Ok(head)
+    Ok(())
 }
 
 fn describe(e: &CompError) -> String {
@@ -167,6 +179,9 @@ struct Ctx<'a> {
     rt: &'a Runtime,
     a: &'a CompressArgs,
     depth: usize,
+    /// The last decompression ended in trailing garbage after gzip data:
+    /// as gzip, everything before it was written, and it is a warning.
+    garbage: std::cell::Cell<bool>,
 }
 
 impl Ctx<'_> {
@@ -197,7 +212,16 @@ impl Ctx<'_> {
         let src = self.progress(io::Cursor::new(head).chain(r), total);
         let mut counted = Counter { w, n: 0 };
         let mut dec = Decoder::new(self.rt, src, f, self.a.limit)?;
-        io::copy(&mut dec, &mut counted).map_err(CompError::from_io)?;
+        self.garbage.set(false);
+        match io::copy(&mut dec, &mut counted).map_err(CompError::from_io) {
+            // gzip ignores what follows its last member with a warning
+            // (exit 2); zstd and lz4 fail (exit 1). The decoder has
+            // delivered everything before the garbage either way.
+            Err(CompError::Data(ZipError::TrailingGarbage)) if f == Format::Gzip => self.garbage.set(true),
+            r => {
+                r?;
+            }
+        }
         counted.flush()?;
         Ok((total, counted.n))
     }
@@ -237,11 +261,15 @@ pub fn run(mut a: CompressArgs, decompress: bool) -> anyhow::Result<i32> {
     let rt = runtime()?;
     let engines = rt.devices()?.iter().find(|d| d.name.starts_with("zip")).map_or(1, |d| d.engines.max(1));
     let depth = a.depth.unwrap_or(2 * engines as usize).max(1);
-    let cx = Ctx { rt: &rt, a: &a, depth };
+    let cx = Ctx { rt: &rt, a: &a, depth, garbage: std::cell::Cell::new(false) };
     let files: Vec<PathBuf> = if a.files.is_empty() { vec![PathBuf::from("-")] } else { a.files.clone() };
     let mut rc = 0;
     for file in &files {
         let r = if file.as_os_str() == "-" { stdio(&cx) } else { one_file(&cx, file) };
+        let r = match r {
+            Ok(()) if cx.garbage.take() => Err(Failure::Warn("decompression OK, trailing garbage ignored".into())),
+            r => r,
+        };
         match r {
             Ok(()) => {}
             Err(Failure::Warn(m)) => {

@@ -170,6 +170,7 @@ fn exit_with(r: anyhow::Result<i32>) -> ! {
 }
 
 fn main() -> anyhow::Result<()> {
+    cleanup::default_sigpipe();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("WD_LOG"))
         .with_writer(std::io::stderr)

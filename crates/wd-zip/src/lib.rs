@@ -205,6 +205,10 @@ pub fn decompress_oneshot(
     let mut d = codec::decoder(format, window_log).map_err(Err)?;
     let s = d.run(src, dst, Flush::Finish).map_err(Err)?;
     if s.more {
+        // Bad data after some output is still bad data, not a full `dst`.
+        if let Some(e) = d.take_deferred() {
+            return Err(Err(e));
+        }
         return Err(Ok(s));
     }
     if !s.ended || s.consumed != src.len() {
