@@ -287,7 +287,10 @@ pub fn run(mut a: CompressArgs, decompress: bool) -> anyhow::Result<i32> {
     let files: Vec<PathBuf> = if a.files.is_empty() { vec![PathBuf::from("-")] } else { a.files.clone() };
     let mut rc = 0;
     for file in &files {
-        let r = if file.as_os_str() == "-" { stdio(&cx) } else { one_file(&cx, file) };
+        let stdin = file.as_os_str() == "-";
+        let r = if stdin { stdio(&cx) } else { one_file(&cx, file) };
+        // gzip names standard input "stdin" in its messages.
+        let shown = if stdin { "stdin".into() } else { file.display().to_string() };
         let r = match r {
             Ok(()) if cx.garbage.take() => Err(Failure::Warn("decompression OK, trailing garbage ignored".into())),
             r => r,
@@ -296,7 +299,7 @@ pub fn run(mut a: CompressArgs, decompress: bool) -> anyhow::Result<i32> {
             Ok(()) => {}
             Err(Failure::Warn(m)) => {
                 if !a.quiet {
-                    eprintln!("wd: {}: {m}", file.display());
+                    eprintln!("wd: {shown}: {m}");
                 }
                 rc = rc.max(2);
             }
@@ -307,7 +310,7 @@ pub fn run(mut a: CompressArgs, decompress: bool) -> anyhow::Result<i32> {
                 rc = rc.max(2);
             }
             Err(Failure::Error(m)) => {
-                eprintln!("wd: {}: {m}", file.display());
+                eprintln!("wd: {shown}: {m}");
                 rc = 1;
             }
         }

@@ -132,6 +132,26 @@ fn gzip_padding_garbage_and_members_as_gzip() {
         let wt = run(wd(), &["decompress", "-t", name], &dir);
         assert_eq!(wt.code, pt.code, "{name} -t: {:?} / {:?}", pt.err, wt.err);
     }
+    // From standard input: gzip calls it "stdin".
+    std::fs::write(dir.join("garbage.gz"), cat(&[b"hello, garbage\n"])).unwrap();
+    let stdin_run = |prog: &str, args: &[&str]| {
+        let o = Command::new(prog)
+            .args(args)
+            .current_dir(&dir)
+            .env("WD_PIN", "0")
+            .stdin(std::fs::File::open(dir.join("garbage.gz")).unwrap())
+            .output()
+            .unwrap();
+        (
+            o.stdout,
+            messages(&String::from_utf8_lossy(&o.stderr), if prog == "gzip" { "gzip" } else { "wd" }),
+            o.status.code(),
+        )
+    };
+    let p = stdin_run("gzip", &["-dc"]);
+    let w = stdin_run(wd(), &["decompress", "-c"]);
+    assert_eq!(p.1, vec![format!("stdin: {garbage_warning}")]);
+    assert!(w == p, "stdin: wd {:?} {:?}, gzip {:?} {:?}", w.1, w.2, p.1, p.2);
     // To a file: the same files left, the same contents (gzip keeps the
     // output and removes the input after a warning).
     for (name, bytes, _) in &cases {

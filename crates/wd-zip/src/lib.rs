@@ -11,7 +11,7 @@
 //! `params` are described in [`params`]. Without a session a request is
 //! **one-shot**: the whole of `src` is one complete stream (decompression
 //! accepts several gzip members, zstd or lz4 frames back to back, and
-//! refuses anything after the last one).
+//! refuses anything after the last one but gzip's zero padding).
 //!
 //! # Streams
 //!
