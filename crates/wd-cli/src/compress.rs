@@ -473,18 +473,18 @@ fn stdio(cx: &Ctx<'_>) -> Result<(), Failure> {
 fn open_input(a: &CompressArgs, path: &Path) -> Result<(File, fs::Metadata), Failure> {
     let to_stdout = a.stdout || a.test;
     let name = path.display();
+    // In place, O_NONBLOCK: a FIFO does not hang the open, it is refused
+    // below. To stdout a FIFO is read, as gzip -c reads it.
     let nofollow = if a.force || to_stdout { 0 } else { libc::O_NOFOLLOW };
-    // O_NONBLOCK: a FIFO does not hang the open; it is refused below.
-    let input = OpenOptions::new()
-        .read(true)
-        .custom_flags(nofollow | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| Failure::Error(os_reason(&e)))?;
+    let nonblock = if to_stdout { 0 } else { libc::O_NONBLOCK };
+    let flags = nofollow | nonblock;
+    let input =
+        OpenOptions::new().read(true).custom_flags(flags).open(path).map_err(|e| Failure::Error(os_reason(&e)))?;
     let meta = input.metadata().map_err(|e| Failure::Error(os_reason(&e)))?;
     if meta.is_dir() {
         return Err(Failure::WarnLine(format!("{name} is a directory -- ignored")));
     }
-    if !meta.is_file() {
+    if !to_stdout && !meta.is_file() {
         return Err(Failure::WarnLine(format!("{name} is not a directory or a regular file - ignored")));
     }
     if !to_stdout {

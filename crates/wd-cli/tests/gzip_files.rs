@@ -4,7 +4,7 @@
 //! read as "wd:") and the exit status. Skipped with a printed reason when
 //! gzip is not installed.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -56,7 +56,9 @@ fn listing(d: &Path) -> Vec<Entry> {
         .map(|e| {
             let e = e.unwrap();
             let m = std::fs::symlink_metadata(e.path()).unwrap();
-            let kind = if m.file_type().is_symlink() {
+            let kind = if m.file_type().is_fifo() {
+                "fifo".to_string()
+            } else if m.file_type().is_symlink() {
                 format!("link to {}", std::fs::read_link(e.path()).unwrap().display())
             } else if m.is_dir() {
                 "dir".into()
@@ -174,6 +176,14 @@ fn links_and_special_modes_are_refused_as_gzip_refuses_them() {
             assert_eq!((w.code, p.code), (Some(0), Some(0)), "{tag} -c {f}: {:?}", w.err);
         }
         let _ = std::fs::remove_dir_all(&root);
+    }
+    // A FIFO: skipped in place (without blocking on the open), with -f too.
+    let fifo = |d: &Path| {
+        assert!(Command::new("mkfifo").arg(d.join("fifo")).status().unwrap().success());
+    };
+    for args in [&["fifo"][..], &["-f", "fifo"]] {
+        let (p, w) = twin("fifo", false, args, &fifo);
+        same_words("fifo", &p, &w);
     }
     // A directory and an existing output: warnings, nothing touched.
     let (p, w) = twin("dir", false, &["sub"], &|d: &Path| std::fs::create_dir(d.join("sub")).unwrap());
