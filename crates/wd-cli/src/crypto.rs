@@ -5,6 +5,7 @@
 //! and `--check` reads their files. `wd encrypt` writes the chunked
 //! container described in docs/CRYPTO.md.
 
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -114,7 +115,7 @@ pub struct DigestArgs {
     #[arg(long, conflicts_with = "check")]
     tag: bool,
     /// Files ("-" or none: standard input).
-    files: Vec<String>,
+    files: Vec<OsString>,
 }
 
 #[derive(Args)]
@@ -167,6 +168,15 @@ pub fn run(cmd: CryptoCmd) -> anyhow::Result<i32> {
         CryptoCmd::Keygen(a) => keygen_cmd(&rt, a).map(|()| 0),
         CryptoCmd::Sign(a) => sign_cmd(&rt, a).map(|()| 0),
         CryptoCmd::Verify(a) => verify_cmd(&rt, a),
+    }
+}
+
+/// A file named by bytes (any name the system allows), `-` for stdin.
+fn open_named(name: &OsStr) -> io::Result<Box<dyn Read>> {
+    if name == "-" {
+        Ok(Box::new(io::stdin().lock()))
+    } else {
+        Ok(Box::new(File::open(name)?))
     }
 }
 
@@ -400,13 +410,13 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 }
 
 /// Prints one digest line per file, as sha256sum does (`--tag`: BSD style).
-fn print_sums(rt: &Runtime, s: &Stream, files: &[String], tool: &str, tag: Option<&str>) -> anyhow::Result<i32> {
+fn print_sums(rt: &Runtime, s: &Stream, files: &[OsString], tool: &str, tag: Option<&str>) -> anyhow::Result<i32> {
     let mut q = rt.queue("sec")?;
-    let files = if files.is_empty() { vec!["-".to_string()] } else { files.to_vec() };
+    let files = if files.is_empty() { vec![OsString::from("-")] } else { files.to_vec() };
     let mut out = io::stdout().lock();
     let mut rc = 0;
     for f in &files {
-        let res = open_input(f).map_err(anyhow::Error::from).and_then(|mut r| hash_input(&mut q, s, &mut *r));
+        let res = open_named(f).map_err(anyhow::Error::from).and_then(|mut r| hash_input(&mut q, s, &mut *r));
         match res {
             Ok(d) => {
                 let (esc, name) = escape_name(f.as_bytes());
@@ -461,14 +471,14 @@ fn digest_cmd(rt: &Runtime, a: DigestArgs) -> anyhow::Result<i32> {
 /// no line of it could be parsed.
 fn check_cmd(rt: &Runtime, s: &Stream, alg: DigestAlg, a: &DigestArgs) -> anyhow::Result<i32> {
     let mut q = rt.queue("sec")?;
-    let lists = if a.files.is_empty() { vec!["-".to_string()] } else { a.files.clone() };
+    let lists = if a.files.is_empty() { vec![OsString::from("-")] } else { a.files.clone() };
     let mut out = io::stdout().lock();
     let (tag, hexlen) = (bsd_tag(alg), alg.output_len() * 2);
     let plural = |n: usize, one: &'static str, many: &'static str| if n == 1 { one } else { many };
     let mut all_ok = true;
     for list in &lists {
         let shown = if list == "-" { "'standard input'".to_string() } else { quotef(list.as_bytes()) };
-        let mut r = match open_input(list) {
+        let mut r = match open_named(list) {
             Ok(r) => BufReader::new(r),
             Err(e) => {
                 eprintln!("wd: {shown}: {}", io_reason(&e.into()));
@@ -496,12 +506,9 @@ fn check_cmd(rt: &Runtime, s: &Stream, alg: DigestAlg, a: &DigestArgs) -> anyhow
                 continue;
             };
             proper = true;
-            let opened = if name == b"-" {
-                open_input("-")
-            } else {
-                File::open(std::ffi::OsStr::from_bytes(&name)).map(|f| Box::new(f) as Box<dyn Read>)
-            };
-            let got = opened.map_err(anyhow::Error::from).and_then(|mut r| hash_input(&mut q, s, &mut *r));
+            let got = open_named(OsStr::from_bytes(&name))
+                .map_err(anyhow::Error::from)
+                .and_then(|mut r| hash_input(&mut q, s, &mut *r));
             let verdict: &[u8] = match got {
                 Ok(d) if d == want => {
                     if a.quiet || a.status {
@@ -567,7 +574,8 @@ fn hmac_cmd(rt: &Runtime, a: HmacArgs) -> anyhow::Result<i32> {
     // HMAC takes keys of any size (RFC 2104); CMAC's are checked here.
     let key = keyfile::mac_key(a.key_hex.as_deref(), a.key_file.as_deref(), &a.alg, cmac)?;
     let s = Stream::mac(rt, "sec", alg, &key)?;
-    print_sums(rt, &s, &a.files, "wd", None)
+    let files: Vec<OsString> = a.files.iter().map(OsString::from).collect();
+    print_sums(rt, &s, &files, "wd", None)
 }
 
 // ---------------------------------------------------------------------------

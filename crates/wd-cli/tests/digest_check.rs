@@ -75,6 +75,20 @@ fn printing_escapes_names_and_writes_tags_as_sha256sum() {
     let mut tagged = vec!["--tag"];
     tagged.extend_from_slice(&NAMES);
     same(&dir, "sha256", "sha256sum", &tagged, None);
+    // A name that is not UTF-8.
+    use std::os::unix::ffi::OsStrExt;
+    let raw = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    std::fs::write(dir.join(raw), b"latin-1 name").unwrap();
+    let p = Command::new("sha256sum").arg(raw).current_dir(&dir).output().unwrap();
+    let w = Command::new(env!("CARGO_BIN_EXE_wd"))
+        .args(["digest", "-a", "sha256"])
+        .arg(raw)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!((w.stdout, w.status.code()), (p.stdout.clone(), p.status.code()), "a name that is not UTF-8");
+    std::fs::write(dir.join("raw.sums"), &p.stdout).unwrap();
+    same(&dir, "sha256", "sha256sum", &["-c", "raw.sums"], None);
     // A missing file among them: its message, the others printed, exit 1.
     same(&dir, "sha256", "sha256sum", &["plain", "no such", "a\nb"], None);
     if have("md5sum") {
