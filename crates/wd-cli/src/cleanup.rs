@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 /// The signals gzip catches to remove its output. SIGPIPE is not among
-/// them: Rust ignores it, so a broken pipe is a write error and takes the
-/// error path, which removes temporaries as well.
+/// them (as in gzip): only writing a pipe raises it, and output written
+/// to a pipe is never a temporary file ([`default_sigpipe`]).
 const SIGNALS: [c_int; 5] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGXCPU, libc::SIGXFSZ];
 
 struct Registry {
@@ -153,4 +153,16 @@ impl Drop for Registered {
             registry().paths.retain(|(i, _)| *i != id);
         }
     }
+}
+
+/// Gives SIGPIPE back its default action (Rust's runtime ignores it), so
+/// that `wd ... | head` ends the way `gzip -dc | head` and `sha256sum |
+/// head` do: killed by SIGPIPE, quietly (a shell sees 141), not with a
+/// "Broken pipe" error and status 1. Only a pipe or socket raises it:
+/// files written under a temporary name never do, and the broker's
+/// socket is written with MSG_NOSIGNAL.
+pub fn default_sigpipe() {
+    // SAFETY: setting a signal's disposition to its default has no
+    // memory effects; called before any other thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 }

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use std::os::unix::fs::OpenOptionsExt;
-use warpdrive::comp::{CompError, Decoder, Encoder, Format};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use warpdrive::comp::{CompError, Decoder, Encoder, Format, ZipError};
 use warpdrive::Runtime;
 
 use crate::cleanup;
@@ -54,6 +55,14 @@ pub struct CompressArgs {
     /// No progress bar, no warnings.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// gzip: do not store the file's name and time (compress); do not
+    /// restore them (decompress: the default).
+    #[arg(short = 'n', long = "no-name", overrides_with = "name")]
+    pub no_name: bool,
+    /// gzip: store the file's name and time (compress: the default);
+    /// restore them from the header (decompress).
+    #[arg(short = 'N', long = "name", overrides_with = "no_name")]
+    pub name: bool,
     #[arg(short = '1', hide = true)]
     l1: bool,
     #[arg(short = '2', hide = true)]
@@ -141,11 +150,23 @@ fn runtime() -> anyhow::Result<Runtime> {
     })
 }
 
-/// Reads up to 4 bytes to detect the format, returning them for replay.
+/// Reads the bytes that detect the format, returning them for replay:
+/// 4, or past a leading skippable frame (zstd's and lz4's) when it is
+/// short enough to look behind.
 fn sniff<R: Read>(r: &mut R) -> io::Result<Vec<u8>> {
-    let mut head = vec![0u8; 4];
-    let mut n = 0;
-    while n < 4 {
+    let mut head = Vec::new();
+    fill_to(r, &mut head, 8)?;
+    if let Some(n) = Format::skippable_len(&head) {
+        fill_to(r, &mut head, n.saturating_add(4).min(Format::SKIPPABLE_PEEK))?;
+    }
+    Ok(head)
+}
+
+/// Reads until `head` holds `want` bytes or the input ends.
+fn fill_to<R: Read>(r: &mut R, head: &mut Vec<u8>, want: usize) -> io::Result<()> {
+    let mut n = head.len();
+    head.resize(want.max(n), 0);
+    while n < head.len() {
         match r.read(&mut head[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
@@ -154,7 +175,7 @@ fn sniff<R: Read>(r: &mut R) -> io::Result<Vec<u8>> {
         }
     }
     head.truncate(n);
-    Ok(head)
+    Ok(())
 }
 
 fn describe(e: &CompError) -> String {
@@ -168,12 +189,28 @@ struct Ctx<'a> {
     rt: &'a Runtime,
     a: &'a CompressArgs,
     depth: usize,
+    /// The last decompression ended in trailing garbage after gzip data:
+    /// as gzip, everything before it was written, and it is a warning.
+    garbage: std::cell::Cell<bool>,
 }
 
 impl Ctx<'_> {
-    /// Compresses `r` onto `w`; returns bytes in and out.
-    fn compress(&self, r: impl Read, w: impl Write, total: u64) -> Result<(u64, u64), CompError> {
+    /// Compresses `r` onto `w`; returns bytes in and out. A gzip member
+    /// carries `stamp` in its header (unless `-n`).
+    fn compress<'w>(
+        &self,
+        r: impl Read,
+        w: impl Write + 'w,
+        total: u64,
+        stamp: Stamp,
+    ) -> Result<(u64, u64), CompError> {
         let f = self.a.format.unwrap_or(Format::Gzip);
+        let named = f == Format::Gzip && !self.a.no_name && (stamp.name.is_some() || stamp.mtime != 0);
+        let w: Box<dyn Write + 'w> = if named {
+            Box::new(NamedHeader { w, head: Vec::with_capacity(10), stamp, done: false })
+        } else {
+            Box::new(w)
+        };
         let mut counted = Counter { w, n: 0 };
         let depth = if total > 0 && total < 1 << 20 { 1 } else { self.depth };
         let mut enc = Encoder::with_depth(self.rt, &mut counted, f, self.a.level(), depth)?;
@@ -198,7 +235,16 @@ impl Ctx<'_> {
         let src = self.progress(io::Cursor::new(head).chain(r), total);
         let mut counted = Counter { w, n: 0 };
         let mut dec = Decoder::new(self.rt, src, f, self.a.limit)?;
-        io::copy(&mut dec, &mut counted).map_err(CompError::from_io)?;
+        self.garbage.set(false);
+        match io::copy(&mut dec, &mut counted).map_err(CompError::from_io) {
+            // gzip ignores what follows its last member with a warning
+            // (exit 2); zstd and lz4 fail (exit 1). The decoder has
+            // delivered everything before the garbage either way.
+            Err(CompError::Data(ZipError::TrailingGarbage)) if f == Format::Gzip => self.garbage.set(true),
+            r => {
+                r?;
+            }
+        }
         counted.flush()?;
         Ok((total, counted.n))
     }
@@ -240,21 +286,34 @@ pub fn run(mut a: CompressArgs, decompress: bool) -> anyhow::Result<i32> {
     let rt = runtime()?;
     let engines = rt.devices()?.iter().find(|d| d.name.starts_with("zip")).map_or(1, |d| d.engines.max(1));
     let depth = a.depth.unwrap_or(2 * engines as usize).max(1);
-    let cx = Ctx { rt: &rt, a: &a, depth };
+    let cx = Ctx { rt: &rt, a: &a, depth, garbage: std::cell::Cell::new(false) };
     let files: Vec<PathBuf> = if a.files.is_empty() { vec![PathBuf::from("-")] } else { a.files.clone() };
     let mut rc = 0;
     for file in &files {
-        let r = if file.as_os_str() == "-" { stdio(&cx) } else { one_file(&cx, file) };
+        let stdin = file.as_os_str() == "-";
+        let r = if stdin { stdio(&cx) } else { one_file(&cx, file) };
+        // gzip names standard input "stdin" in its messages.
+        let shown = if stdin { "stdin".into() } else { file.display().to_string() };
+        let r = match r {
+            Ok(()) if cx.garbage.take() => Err(Failure::Warn("decompression OK, trailing garbage ignored".into())),
+            r => r,
+        };
         match r {
             Ok(()) => {}
             Err(Failure::Warn(m)) => {
                 if !a.quiet {
-                    eprintln!("wd: {}: {}", file.display(), crate::reason(m));
+                    eprintln!("wd: {shown}: {}", crate::reason(m));
+                }
+                rc = rc.max(2);
+            }
+            Err(Failure::WarnLine(m)) => {
+                if !a.quiet {
+                    eprintln!("wd: {}", crate::reason(m));
                 }
                 rc = rc.max(2);
             }
             Err(Failure::Error(m)) => {
-                eprintln!("wd: {}: {}", file.display(), crate::reason(m));
+                eprintln!("wd: {shown}: {}", crate::reason(m));
                 rc = 1;
             }
         }
@@ -263,8 +322,111 @@ pub fn run(mut a: CompressArgs, decompress: bool) -> anyhow::Result<i32> {
 }
 
 enum Failure {
+    /// A warning about the file: "wd: FILE: message", exit 2.
     Warn(String),
+    /// A warning worded as gzip words it, naming the file itself
+    /// ("wd: a has 1 other link -- file ignored"), exit 2.
+    WarnLine(String),
     Error(String),
+}
+
+/// What a gzip header records of the input (RFC 1952 FNAME, MTIME).
+#[derive(Default)]
+struct Stamp {
+    name: Option<Vec<u8>>,
+    mtime: u32,
+}
+
+impl Stamp {
+    /// A file's stamp: its last path component and modification time
+    /// (0, "not available", outside gzip's 32-bit field).
+    fn of(path: Option<&Path>, meta: &fs::Metadata) -> Stamp {
+        let name = path.and_then(Path::file_name).map(|n| n.as_bytes().to_vec());
+        let mtime = u32::try_from(meta.mtime()).unwrap_or(0);
+        Stamp { name, mtime }
+    }
+}
+
+/// Turns the encoder's 10-byte gzip header (no name, MTIME 0) into
+/// gzip's: FNAME and MTIME from the [`Stamp`], the encoder's XFL and OS.
+struct NamedHeader<W> {
+    w: W,
+    head: Vec<u8>,
+    stamp: Stamp,
+    done: bool,
+}
+
+impl<W: Write> Write for NamedHeader<W> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        if self.done {
+            return self.w.write(b);
+        }
+        let take = (10 - self.head.len()).min(b.len());
+        self.head.extend_from_slice(&b[..take]);
+        if self.head.len() == 10 {
+            let h = &self.head;
+            if h[..8] != [0x1f, 0x8b, 8, 0, 0, 0, 0, 0] {
+                return Err(io::Error::other("the encoder wrote an unexpected gzip header"));
+            }
+            let flg = if self.stamp.name.is_some() { 0x08 } else { 0 };
+            let mut out = vec![0x1f, 0x8b, 8, flg];
+            out.extend_from_slice(&self.stamp.mtime.to_le_bytes());
+            out.extend_from_slice(&h[8..10]);
+            if let Some(n) = &self.stamp.name {
+                out.extend_from_slice(n);
+                out.push(0);
+            }
+            self.w.write_all(&out)?;
+            self.done = true;
+        }
+        Ok(take)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// The name and time a gzip file's header records, read without moving
+/// the file's offset; `None` when it is not gzip or the header is odd.
+fn stored_stamp(f: &File) -> Option<Stamp> {
+    let mut b = vec![0u8; 64 << 10];
+    let mut n = 0;
+    while n < b.len() {
+        match f.read_at(&mut b[n..], n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    let b = &b[..n];
+    if b.len() < 10 || b[..3] != [0x1f, 0x8b, 8] {
+        return None;
+    }
+    let flg = b[3];
+    let mtime = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+    let mut i = 10;
+    if flg & 4 != 0 {
+        i += 2 + usize::from(u16::from_le_bytes([*b.get(i)?, *b.get(i + 1)?]));
+    }
+    let name = if flg & 8 != 0 {
+        let rest = b.get(i..)?;
+        let z = rest.iter().position(|&c| c == 0)?;
+        Some(rest[..z].to_vec())
+    } else {
+        None
+    };
+    Some(Stamp { name, mtime })
+}
+
+/// An OS error's text without Rust's " (os error N)".
+fn os_reason(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
 }
 
 impl From<CompError> for Failure {
@@ -293,18 +455,66 @@ fn stdio(cx: &Ctx<'_>) -> Result<(), Failure> {
         if stdout.is_terminal() && !a.force {
             return Err(Failure::Error("compressed data not written to a terminal (use -f to force)".into()));
         }
-        cx.compress(stdin, BufWriter::with_capacity(1 << 20, stdout), 0)?;
+        // As gzip: no name; the time when stdin is a regular file.
+        let stamp = match File::open("/dev/stdin").and_then(|f| f.metadata()) {
+            Ok(m) if m.is_file() => Stamp { name: None, mtime: Stamp::of(None, &m).mtime },
+            _ => Stamp::default(),
+        };
+        cx.compress(stdin, BufWriter::with_capacity(1 << 20, stdout), 0, stamp)?;
     }
     Ok(())
 }
 
+/// Opens an input file as gzip does and refuses what gzip refuses.
+///
+/// A symbolic link is not followed unless `-f` or `-c` (the link would
+/// be deleted in place of its target: gzip says "Too many levels of
+/// symbolic links"). Writing a file next to it (not `-c`, not `-t`),
+/// set-user-ID and set-group-ID files are skipped, and without `-f` so
+/// are sticky and hard-linked ones (removing one name of several would
+/// leave the others with the old content), each with gzip's warning.
+fn open_input(a: &CompressArgs, path: &Path) -> Result<(File, fs::Metadata), Failure> {
+    let to_stdout = a.stdout || a.test;
+    let name = path.display();
+    // In place, O_NONBLOCK: a FIFO does not hang the open, it is refused
+    // below. To stdout a FIFO is read, as gzip -c reads it.
+    let nofollow = if a.force || to_stdout { 0 } else { libc::O_NOFOLLOW };
+    let nonblock = if to_stdout { 0 } else { libc::O_NONBLOCK };
+    let flags = nofollow | nonblock;
+    let input =
+        OpenOptions::new().read(true).custom_flags(flags).open(path).map_err(|e| Failure::Error(os_reason(&e)))?;
+    let meta = input.metadata().map_err(|e| Failure::Error(os_reason(&e)))?;
+    if meta.is_dir() {
+        return Err(Failure::WarnLine(format!("{name} is a directory -- ignored")));
+    }
+    if !to_stdout && !meta.is_file() {
+        return Err(Failure::WarnLine(format!("{name} is not a directory or a regular file - ignored")));
+    }
+    if !to_stdout {
+        let mode = meta.mode();
+        if mode & 0o4000 != 0 {
+            return Err(Failure::WarnLine(format!("{name} is set-user-ID on execution - ignored")));
+        }
+        if mode & 0o2000 != 0 {
+            return Err(Failure::WarnLine(format!("{name} is set-group-ID on execution - ignored")));
+        }
+        if !a.force {
+            if mode & 0o1000 != 0 {
+                return Err(Failure::WarnLine(format!("{name} has the sticky bit set - file ignored")));
+            }
+            let others = meta.nlink().saturating_sub(1);
+            if others > 0 {
+                let s = if others == 1 { "" } else { "s" };
+                return Err(Failure::WarnLine(format!("{name} has {others} other link{s} -- file ignored")));
+            }
+        }
+    }
+    Ok((input, meta))
+}
+
 fn one_file(cx: &Ctx<'_>, path: &Path) -> Result<(), Failure> {
     let a = cx.a;
-    let meta = fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(Failure::Warn("not a regular file -- ignored".into()));
-    }
-    let input = File::open(path)?;
+    let (input, meta) = open_input(a, path)?;
     let total = meta.len();
     if a.test {
         cx.decompress(input, io::sink(), total)?;
@@ -318,12 +528,12 @@ fn one_file(cx: &Ctx<'_>, path: &Path) -> Result<(), Failure> {
         if a.decompress {
             cx.decompress(input, out, total)?;
         } else {
-            cx.compress(input, out, total)?;
+            cx.compress(input, out, total, Stamp::of(Some(path), &meta))?;
         }
         return Ok(());
     }
     let name = path.to_string_lossy();
-    let target: PathBuf = if a.decompress {
+    let mut target: PathBuf = if a.decompress {
         let sfx: Vec<String> = match (&a.suffix, a.format) {
             (Some(s), _) => vec![s.clone()],
             (None, Some(f)) => vec![default_suffix(f).to_string()],
@@ -341,30 +551,52 @@ fn one_file(cx: &Ctx<'_>, path: &Path) -> Result<(), Failure> {
         }
         PathBuf::from(format!("{name}{s}"))
     };
+    // -N: the name and time the gzip header recorded (its last
+    // component only: a header cannot send the output elsewhere).
+    let mut mtime = meta.modified().map_err(|e| Failure::Error(os_reason(&e)))?;
+    if a.decompress && a.name {
+        if let Some(st) = stored_stamp(&input) {
+            let base = st
+                .name
+                .as_deref()
+                .and_then(|n| n.rsplit(|&c| c == b'/').next())
+                .filter(|n| !n.is_empty() && *n != b"." && *n != b"..");
+            if let Some(base) = base {
+                target = target.with_file_name(std::ffi::OsStr::from_bytes(base));
+            }
+            if st.mtime != 0 {
+                mtime = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::from(st.mtime));
+            }
+        }
+    }
     if a.force {
         // As gzip -f: the old file goes first, the new one is created.
         match fs::remove_file(&target) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                return Err(Failure::Error(format!("{}: {e}", target.display())));
+                return Err(Failure::Error(format!("{}: {}", target.display(), os_reason(&e))));
             }
             _ => {}
         }
     }
     // As gzip: owner-only while it fills (it may be someone's plaintext),
-    // the input's mode once complete, and removed by an error or by
-    // SIGINT/SIGTERM/SIGHUP (crate::cleanup) until then. O_EXCL: a file
-    // that was there is never registered, so never removed.
+    // the input's owner and mode once complete, and removed by an error or
+    // by SIGINT/SIGTERM/SIGHUP (crate::cleanup) until then. O_EXCL: a
+    // file that was there is never registered, so never removed.
     let created =
         cleanup::create(&target, || OpenOptions::new().write(true).create_new(true).mode(0o600).open(&target));
     let (out, mut partial) = match created {
         Ok(v) => v,
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            return Err(Failure::Error(format!("{} already exists (use -f to overwrite)", target.display())));
+            return Err(Failure::WarnLine(format!("{} already exists;\tnot overwritten", target.display())));
         }
-        Err(e) => return Err(Failure::Error(format!("{}: {e}", target.display()))),
+        Err(e) => return Err(Failure::Error(format!("{}: {}", target.display(), os_reason(&e)))),
     };
     let mut w = BufWriter::with_capacity(1 << 20, out);
-    let r = if a.decompress { cx.decompress(input, &mut w, total) } else { cx.compress(input, &mut w, total) };
+    let r = if a.decompress {
+        cx.decompress(&input, &mut w, total)
+    } else {
+        cx.compress(&input, &mut w, total, Stamp::of(Some(path), &meta))
+    };
     let r = r.and_then(|v| w.flush().map(|_| v).map_err(CompError::Io));
     let (n_in, n_out) = match r {
         Ok(v) => v,
@@ -375,10 +607,13 @@ fn one_file(cx: &Ctx<'_>, path: &Path) -> Result<(), Failure> {
         }
     };
     let out = w.into_inner().map_err(|e| Failure::Error(e.to_string()))?;
-    // Keep the original's mode and modification time, like gzip.
-    let mtime = meta.modified()?;
+    // Keep the original's owner, mode and times, like gzip. The owner
+    // first: chown clears set-id bits, and it fails harmlessly for a
+    // user who may not give the file away (it is then the user's).
+    let _ = std::os::unix::fs::fchown(&out, Some(meta.uid()), Some(meta.gid()));
     out.set_times(fs::FileTimes::new().set_modified(mtime).set_accessed(meta.accessed().unwrap_or(mtime)))?;
-    out.set_permissions(meta.permissions())?;
+    // The permission bits only: gzip -f on a sticky file drops the bit.
+    out.set_permissions(fs::Permissions::from_mode(meta.mode() & 0o777))?;
     out.sync_all().ok();
     drop(out);
     // Complete: a signal from here on leaves it (the input goes next).
@@ -389,7 +624,8 @@ fn one_file(cx: &Ctx<'_>, path: &Path) -> Result<(), Failure> {
     if a.verbose {
         let (c, u) = if a.decompress { (n_in, n_out) } else { (n_out, n_in) };
         let saved = if u == 0 { 0.0 } else { 100.0 * (1.0 - c as f64 / u as f64) };
-        eprintln!("{}:\t{saved:5.1}% -- replaced with {}", path.display(), target.display());
+        let what = if a.keep { "created" } else { "replaced with" };
+        eprintln!("{}:\t{saved:5.1}% -- {what} {}", path.display(), target.display());
     }
     Ok(())
 }

@@ -5,8 +5,10 @@
 //! and `--check` reads their files. `wd encrypt` writes the chunked
 //! container described in docs/CRYPTO.md.
 
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
@@ -110,8 +112,11 @@ pub struct DigestArgs {
     /// With --check: print nothing, the exit status tells.
     #[arg(long)]
     status: bool,
+    /// Print BSD-style lines (`SHA256 (file) = hex`); --check reads both.
+    #[arg(long, conflicts_with = "check")]
+    tag: bool,
     /// Files ("-" or none: standard input).
-    files: Vec<String>,
+    files: Vec<OsString>,
 }
 
 #[derive(Args)]
@@ -165,6 +170,15 @@ pub fn run(cmd: CryptoCmd) -> anyhow::Result<i32> {
         CryptoCmd::Keygen(a) => keygen_cmd(&rt, a).map(|()| 0),
         CryptoCmd::Sign(a) => sign_cmd(&rt, a).map(|()| 0),
         CryptoCmd::Verify(a) => verify_cmd(&rt, a),
+    }
+}
+
+/// A file named by bytes (any name the system allows), `-` for stdin.
+fn open_named(name: &OsStr) -> io::Result<Box<dyn Read>> {
+    if name == "-" {
+        Ok(Box::new(io::stdin().lock()))
+    } else {
+        Ok(Box::new(File::open(name)?))
     }
 }
 
@@ -225,31 +239,164 @@ fn submit_update(q: &mut Queue, s: &Stream, data: Vec<u8>) -> anyhow::Result<war
     q.submit(req).map_err(|e| anyhow!("submit: {}", e.into_error()))
 }
 
-/// sha256sum's escaping: a name with a backslash or newline is printed
-/// with those escaped and the line starts with a backslash.
-fn escape_name(name: &str) -> (bool, String) {
-    if !name.contains(['\\', '\n', '\r']) {
-        return (false, name.to_string());
+/// sha256sum's escaping when printing digests: a name with a backslash,
+/// newline or carriage return has those written `\\`, `\n`, `\r`, and
+/// the line starts with a backslash.
+fn escape_name(name: &[u8]) -> (bool, Vec<u8>) {
+    if !name.iter().any(|&b| matches!(b, b'\\' | b'\n' | b'\r')) {
+        return (false, name.to_vec());
     }
-    (true, name.replace('\\', "\\\\").replace('\n', "\\n").replace('\r', "\\r"))
+    (true, escape_bytes(name))
 }
 
-fn unescape_name(s: &str) -> String {
-    let mut out = String::new();
-    let mut it = s.chars();
-    while let Some(c) = it.next() {
-        if c == '\\' {
-            match it.next() {
-                Some('n') => out.push('\n'),
-                Some('r') => out.push('\r'),
-                Some(o) => out.push(o),
-                None => out.push('\\'),
-            }
-        } else {
-            out.push(c);
+fn escape_bytes(name: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name.len() + 4);
+    for &b in name {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b => out.push(b),
         }
     }
     out
+}
+
+/// How `--check` prints a name before ": OK": escaped (with a leading
+/// backslash) only when it holds a newline, as coreutils 9 does.
+fn check_name(name: &[u8]) -> Vec<u8> {
+    if !name.contains(&b'\n') {
+        return name.to_vec();
+    }
+    let mut v = b"\\".to_vec();
+    v.extend_from_slice(&escape_bytes(name));
+    v
+}
+
+/// Undoes [`escape_bytes`]; `None` for any other escape, a lone trailing
+/// backslash or a NUL (coreutils then counts the line as improperly
+/// formatted).
+fn unescape_name(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut it = s.iter();
+    while let Some(&c) = it.next() {
+        match c {
+            b'\\' => out.push(match it.next()? {
+                b'n' => b'\n',
+                b'r' => b'\r',
+                b'\\' => b'\\',
+                _ => return None,
+            }),
+            0 => return None,
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// A name in a message, quoted as coreutils' `quotef` does (shell
+/// style, only when needed): `'a b'`, `"it's"`, `'no'$'\n''such'`.
+fn quotef(name: &[u8]) -> String {
+    let s = String::from_utf8_lossy(name);
+    if s.is_empty() {
+        return "''".into();
+    }
+    let alone = s.chars().count() == 1;
+    let special = |i: usize, c: char| {
+        c.is_control()
+            || " !\"$&()*;<=>?[\\^`|':".contains(c)
+            || (i == 0 && (c == '#' || c == '~'))
+            || (alone && (c == '{' || c == '}'))
+    };
+    if !s.chars().enumerate().any(|(i, c)| special(i, c)) {
+        return s.into_owned();
+    }
+    let ctrl = s.chars().any(char::is_control);
+    if s.contains('\'') && !ctrl && !s.contains(['"', '$', '`', '\\', '!']) {
+        return format!("\"{s}\"");
+    }
+    let mut out = String::from("'");
+    for c in s.chars() {
+        match c {
+            '\'' => out.push_str("'\\''"),
+            c if c.is_control() => {
+                let e = match c {
+                    '\x07' => "\\a".to_string(),
+                    '\x08' => "\\b".to_string(),
+                    '\t' => "\\t".to_string(),
+                    '\n' => "\\n".to_string(),
+                    '\x0b' => "\\v".to_string(),
+                    '\x0c' => "\\f".to_string(),
+                    '\r' => "\\r".to_string(),
+                    c => format!("\\{:03o}", u32::from(c) & 0xff),
+                };
+                out.push_str(&format!("'$'{e}''"));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    // A name ending in a control character leaves an empty '' behind.
+    if out.len() > 3 && out.ends_with("'''") {
+        out.truncate(out.len() - 2);
+    }
+    out
+}
+
+/// The BSD tag of an algorithm (`SHA256 (file) = …`): its name upper-cased.
+fn bsd_tag(alg: DigestAlg) -> String {
+    alg.name().to_ascii_uppercase()
+}
+
+/// One line of a check file, parsed as coreutils does: GNU (`HEX  name`,
+/// `HEX *name`, or `HEX name` when a file starts that way), or BSD
+/// (`TAG (name) = HEX`), either optionally escaped (a leading
+/// backslash). Returns the expected digest and the file name.
+/// `reversed` is the per-file choice between `HEX  name` and `HEX name`.
+fn parse_check_line(line: &[u8], tag: &str, hexlen: usize, reversed: &mut Option<bool>) -> Option<(Vec<u8>, Vec<u8>)> {
+    let white = |b: u8| b == b' ' || b == b'\t';
+    let skip_white = |b: &[u8]| b.iter().position(|&c| !white(c)).unwrap_or(b.len());
+    let mut i = skip_white(line);
+    let escaped = line.get(i) == Some(&b'\\');
+    if escaped {
+        i += 1;
+    }
+    let s = &line[i..];
+    let name_of = |raw: &[u8]| if escaped { unescape_name(raw) } else { Some(raw.to_vec()) };
+    if let Some(rest) = s.strip_prefix(tag.as_bytes()) {
+        let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+        let rest = rest.strip_prefix(b"(")?;
+        let close = rest.iter().rposition(|&b| b == b')')?;
+        let name = name_of(&rest[..close])?;
+        let after = &rest[close + 1..];
+        let after = after[skip_white(after)..].strip_prefix(b"=")?;
+        let want = unhex_exact(&after[skip_white(after)..], hexlen)?;
+        return Some((want, name));
+    }
+    if s.len() < hexlen + 2 || !white(s[hexlen]) {
+        return None;
+    }
+    let want = unhex_exact(&s[..hexlen], hexlen)?;
+    let mut k = hexlen + 1;
+    if s.len() - k == 1 || (s[k] != b' ' && s[k] != b'*') {
+        // "HEX name" (md5 -r): only if the file did not start "HEX  name".
+        if *reversed == Some(false) {
+            return None;
+        }
+        *reversed = Some(true);
+    } else if *reversed != Some(true) {
+        *reversed = Some(false);
+        k += 1;
+    }
+    Some((want, name_of(&s[k..])?))
+}
+
+/// Exactly `hexlen` hex digits (either case).
+fn unhex_exact(s: &[u8], hexlen: usize) -> Option<Vec<u8>> {
+    if s.len() != hexlen {
+        return None;
+    }
+    unhex(std::str::from_utf8(s).ok()?)
 }
 
 fn hex(b: &[u8]) -> String {
@@ -264,25 +411,40 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
-fn print_sums(rt: &Runtime, s: &Stream, files: &[String], tool: &str) -> anyhow::Result<i32> {
+/// Prints one digest line per file, as sha256sum does (`--tag`: BSD style).
+fn print_sums(rt: &Runtime, s: &Stream, files: &[OsString], tool: &str, tag: Option<&str>) -> anyhow::Result<i32> {
     let mut q = rt.queue("sec")?;
-    let files = if files.is_empty() { vec!["-".to_string()] } else { files.to_vec() };
+    let files = if files.is_empty() { vec![OsString::from("-")] } else { files.to_vec() };
     let mut out = io::stdout().lock();
     let mut rc = 0;
     for f in &files {
-        let res = open_input(f).map_err(anyhow::Error::from).and_then(|mut r| hash_input(&mut q, s, &mut *r));
+        let res = open_named(f).map_err(anyhow::Error::from).and_then(|mut r| hash_input(&mut q, s, &mut *r));
         match res {
             Ok(d) => {
-                let (esc, name) = escape_name(f);
-                writeln!(out, "{}{}  {}", if esc { "\\" } else { "" }, hex(&d), name)?;
+                let (esc, name) = escape_name(f.as_bytes());
+                let mut line: Vec<u8> = if esc { b"\\".to_vec() } else { Vec::new() };
+                match tag {
+                    Some(t) => {
+                        line.extend_from_slice(format!("{t} (").as_bytes());
+                        line.extend_from_slice(&name);
+                        line.extend_from_slice(format!(") = {}\n", hex(&d)).as_bytes());
+                    }
+                    None => {
+                        line.extend_from_slice(format!("{}  ", hex(&d)).as_bytes());
+                        line.extend_from_slice(&name);
+                        line.push(b'\n');
+                    }
+                }
+                out.write_all(&line)?;
             }
             Err(e) => {
                 out.flush()?;
-                eprintln!("{tool}: {f}: {}", io_reason(&e));
+                eprintln!("{tool}: {}: {}", quotef(f.as_bytes()), io_reason(&e));
                 rc = 1;
             }
         }
     }
+    out.flush()?;
     Ok(rc)
 }
 
@@ -301,77 +463,101 @@ fn digest_cmd(rt: &Runtime, a: DigestArgs) -> anyhow::Result<i32> {
     if a.check {
         return check_cmd(rt, &s, alg, &a);
     }
-    print_sums(rt, &s, &a.files, "wd")
+    let tag = a.tag.then(|| bsd_tag(alg));
+    print_sums(rt, &s, &a.files, "wd", tag.as_deref())
 }
 
-/// `--check`: the coreutils behaviour and messages, with `wd` as the tool name.
+/// `--check`: the coreutils behaviour and messages, with `wd` as the
+/// tool name. Each list is judged on its own, as sha256sum does: its
+/// warnings, or "no properly formatted checksum lines found" alone when
+/// no line of it could be parsed.
 fn check_cmd(rt: &Runtime, s: &Stream, alg: DigestAlg, a: &DigestArgs) -> anyhow::Result<i32> {
     let mut q = rt.queue("sec")?;
-    let lists = if a.files.is_empty() { vec!["-".to_string()] } else { a.files.clone() };
+    let lists = if a.files.is_empty() { vec![OsString::from("-")] } else { a.files.clone() };
     let mut out = io::stdout().lock();
-    let (mut bad, mut unread, mut malformed, mut ok_any) = (0usize, 0usize, 0usize, false);
+    let (tag, hexlen) = (bsd_tag(alg), alg.output_len() * 2);
+    let plural = |n: usize, one: &'static str, many: &'static str| if n == 1 { one } else { many };
+    let mut all_ok = true;
     for list in &lists {
-        let r = open_input(list).with_context(|| list.clone())?;
-        for line in BufReader::new(r).lines() {
-            let line = line?;
-            let (esc, body) = match line.strip_prefix('\\') {
-                Some(rest) => (true, rest),
-                None => (false, line.as_str()),
-            };
-            let hexlen = alg.output_len() * 2;
-            let parsed = body.get(..hexlen).and_then(unhex).filter(|_| {
-                let sep = body.get(hexlen..hexlen + 2);
-                sep == Some("  ") || sep == Some(" *")
-            });
-            let Some(want) = parsed else {
+        let shown = if list == "-" { "'standard input'".to_string() } else { quotef(list.as_bytes()) };
+        let mut r = match open_named(list) {
+            Ok(r) => BufReader::new(r),
+            Err(e) => {
+                eprintln!("wd: {shown}: {}", io_reason(&e.into()));
+                all_ok = false;
+                continue;
+            }
+        };
+        let (mut bad, mut unread, mut malformed, mut proper) = (0usize, 0usize, 0usize, false);
+        let mut reversed = None;
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if r.read_until(b'\n', &mut line).with_context(|| shown.clone())? == 0 {
+                break;
+            }
+            if line.last() == Some(&b'\n') {
+                line.pop();
+            }
+            // Comments and empty lines are neither checked nor counted.
+            if line.is_empty() || line[0] == b'#' {
+                continue;
+            }
+            let Some((want, name)) = parse_check_line(&line, &tag, hexlen, &mut reversed) else {
                 malformed += 1;
                 continue;
             };
-            let raw = &body[hexlen + 2..];
-            let name = if esc { unescape_name(raw) } else { raw.to_string() };
-            let got = open_input(&name).map_err(anyhow::Error::from).and_then(|mut r| hash_input(&mut q, s, &mut *r));
-            match got {
+            proper = true;
+            let got = open_named(OsStr::from_bytes(&name))
+                .map_err(anyhow::Error::from)
+                .and_then(|mut r| hash_input(&mut q, s, &mut *r));
+            let verdict: &[u8] = match got {
                 Ok(d) if d == want => {
-                    ok_any = true;
-                    if !a.quiet && !a.status {
-                        writeln!(out, "{name}: OK")?;
+                    if a.quiet || a.status {
+                        continue;
                     }
+                    b": OK\n"
                 }
                 Ok(_) => {
                     bad += 1;
-                    if !a.status {
-                        writeln!(out, "{name}: FAILED")?;
-                    }
+                    b": FAILED\n"
                 }
                 Err(e) => {
                     unread += 1;
-                    if !a.status {
-                        out.flush()?;
-                        eprintln!("wd: {name}: {}", io_reason(&e));
-                        writeln!(out, "{name}: FAILED open or read")?;
-                    }
+                    // Said even with --status, as sha256sum does.
+                    out.flush()?;
+                    eprintln!("wd: {}: {}", quotef(&name), io_reason(&e));
+                    b": FAILED open or read\n"
                 }
+            };
+            if !a.status {
+                out.write_all(&check_name(&name))?;
+                out.write_all(verdict)?;
             }
         }
-    }
-    out.flush()?;
-    let plural = |n: usize, one: &'static str, many: &'static str| if n == 1 { one } else { many };
-    if !a.status {
-        if malformed > 0 {
-            eprintln!("wd: WARNING: {malformed} {} improperly formatted", plural(malformed, "line is", "lines are"));
+        out.flush()?;
+        if !proper {
+            eprintln!("wd: {shown}: no properly formatted checksum lines found");
+            all_ok = false;
+            continue;
         }
-        if unread > 0 {
-            eprintln!("wd: WARNING: {unread} listed {} could not be read", plural(unread, "file", "files"));
+        if !a.status {
+            if malformed > 0 {
+                eprintln!(
+                    "wd: WARNING: {malformed} {} improperly formatted",
+                    plural(malformed, "line is", "lines are")
+                );
+            }
+            if unread > 0 {
+                eprintln!("wd: WARNING: {unread} listed {} could not be read", plural(unread, "file", "files"));
+            }
+            if bad > 0 {
+                eprintln!("wd: WARNING: {bad} computed {} did NOT match", plural(bad, "checksum", "checksums"));
+            }
         }
-        if bad > 0 {
-            eprintln!("wd: WARNING: {bad} computed {} did NOT match", plural(bad, "checksum", "checksums"));
-        }
+        all_ok &= bad == 0 && unread == 0;
     }
-    if !ok_any && bad == 0 && unread == 0 {
-        eprintln!("wd: {}: no properly formatted checksum lines found", lists.join(", "));
-        return Ok(1);
-    }
-    Ok(i32::from(bad > 0 || unread > 0))
+    Ok(i32::from(!all_ok))
 }
 
 /// A digest by name; an unknown name is an error that lists the valid
@@ -399,7 +585,8 @@ fn hmac_cmd(rt: &Runtime, a: HmacArgs) -> anyhow::Result<i32> {
     // HMAC takes keys of any size (RFC 2104); CMAC's are checked here.
     let key = keyfile::mac_key(a.key_hex.as_deref(), a.key_file.as_deref(), &a.alg, cmac)?;
     let s = Stream::mac(rt, "sec", alg, &key)?;
-    print_sums(rt, &s, &a.files, "wd")
+    let files: Vec<OsString> = a.files.iter().map(OsString::from).collect();
+    print_sums(rt, &s, &files, "wd", None)
 }
 
 // ---------------------------------------------------------------------------

@@ -227,6 +227,7 @@ fn touches_devices(cmd: &Cmd) -> bool {
 }
 
 fn main() {
+    cleanup::default_sigpipe();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("WD_LOG"))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

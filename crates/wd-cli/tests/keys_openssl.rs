@@ -167,7 +167,7 @@ fn every_key_form_openssl_writes_signs_and_verifies_both_ways() {
                 let f = format!("{n}.ecparam.pem");
                 must(&["ecparam", "-name", curve, "-genkey", "-out", &f], p);
                 must(&["pkey", "-in", &f, "-pubout", "-out", &format!("{f}.pub")], p);
-                let o = wd(&["sign", "-k", &f, "-i", "msg", "-o", "ecparam.sig"], p);
+                let o = wd(&["sign", "--key", &f, "-i", "msg", "-o", "ecparam.sig"], p);
                 assert!(o.status.success(), "{f}: {}", text(&o.stderr));
                 assert!(ossl_verifies(p, a, &format!("{f}.pub"), "ecparam.sig", "msg", &[]), "{f}");
             }
@@ -184,7 +184,7 @@ fn every_key_form_openssl_writes_signs_and_verifies_both_ways() {
         }
         for k in &privs {
             let sig = format!("{k}.sig");
-            let o = wd(&["sign", "-k", k, "-i", "msg", "-o", &sig], p);
+            let o = wd(&["sign", "--key", k, "-i", "msg", "-o", &sig], p);
             assert!(o.status.success(), "wd sign -k {k}: {}", text(&o.stderr));
             for public in &pubs {
                 assert!(ossl_verifies(p, a, public, &sig, "msg", &[]), "openssl rejects wd's {k} signature ({public})");
@@ -193,7 +193,7 @@ fn every_key_form_openssl_writes_signs_and_verifies_both_ways() {
             if n == "rsa" {
                 // PSS: wd signs with the hash-long salt, openssl's auto and
                 // digest checks both accept it.
-                let o = wd(&["sign", "--pss", "-k", k, "-i", "msg", "-o", "pss.sig"], p);
+                let o = wd(&["sign", "--pss", "--key", k, "-i", "msg", "-o", "pss.sig"], p);
                 assert!(o.status.success(), "wd sign --pss -k {k}: {}", text(&o.stderr));
                 for salt in ["auto", "digest"] {
                     let opt = format!("rsa_pss_saltlen:{salt}");
@@ -366,7 +366,7 @@ fn bad_key_files_name_the_path_and_the_reason() {
     std::fs::write(p.join("sig"), [0u8; 64]).unwrap();
     for (cmd, key, why) in cases {
         let o = if *cmd == "sign" {
-            wd(&["sign", "-k", key, "-i", "msg", "-o", "out.sig"], p)
+            wd(&["sign", "--key", key, "-i", "msg", "-o", "out.sig"], p)
         } else {
             wd(&["verify", "-p", key, "-s", "sig", "-i", "msg"], p)
         };
@@ -427,7 +427,7 @@ fn pem_wrapped_otherwise_is_read_where_openssl_reads_it() {
         std::fs::write(p.join("k.pem"), rewrap("ec.pem", width, eol)).unwrap();
         std::fs::write(p.join("k.pub"), rewrap("ec.pub", width, eol)).unwrap();
         assert!(ossl(&["pkey", "-in", "k.pem", "-noout"], p).is_some(), "{tag}: openssl refuses it");
-        let o = wd(&["sign", "-k", "k.pem", "-i", "msg", "-o", "s"], p);
+        let o = wd(&["sign", "--key", "k.pem", "-i", "msg", "-o", "s"], p);
         assert!(o.status.success(), "{tag}: {}", text(&o.stderr));
         assert!(ossl_verifies(p, &ALGS[1], "ec.pub", "s", "msg", &[]), "{tag}");
         assert!(wd_verifies(p, &[], "k.pub", "s", "msg"), "{tag}");

@@ -32,6 +32,55 @@ pub struct Step {
 pub trait Stream: Send {
     /// Runs the codec on `input` into `out`.
     fn run(&mut self, input: &[u8], out: &mut [u8], flush: Flush) -> Result<Step, ZipError>;
+
+    /// An error found after the last call had already produced output
+    /// (see [`Deferring`]), taken without running the codec again.
+    fn take_deferred(&mut self) -> Option<ZipError> {
+        None
+    }
+}
+
+/// A decoder's step that can fail after having produced output.
+trait Decode: Send {
+    /// As [`Stream::run`], recording progress in `s` as it goes, so the
+    /// output made before an error is known.
+    fn step(&mut self, input: &[u8], out: &mut [u8], flush: Flush, s: &mut Step) -> Result<(), ZipError>;
+}
+
+/// Delivers the output a decoder made before it met bad data, and only
+/// then the error, as gzip, zstd and lz4 write everything up to the bad
+/// byte: a call that produced output and then failed returns that output
+/// with `more` set (call again), and the next call returns the error.
+struct Deferring<D> {
+    d: D,
+    err: Option<ZipError>,
+}
+
+impl<D: Decode> Stream for Deferring<D> {
+    fn run(&mut self, input: &[u8], out: &mut [u8], flush: Flush) -> Result<Step, ZipError> {
+        if let Some(e) = self.err.take() {
+            return Err(e);
+        }
+        let mut s = Step::default();
+        match self.d.step(input, out, flush, &mut s) {
+            Ok(()) => Ok(s),
+            Err(e) if s.produced > 0 => {
+                self.err = Some(e);
+                s.more = true;
+                s.ended = false;
+                Ok(s)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn take_deferred(&mut self) -> Option<ZipError> {
+        self.err.take()
+    }
+}
+
+fn deferring<D: Decode + 'static>(d: D) -> Box<dyn Stream> {
+    Box::new(Deferring { d, err: None })
 }
 
 /// Output bytes waiting for room in a caller buffer.
@@ -74,9 +123,9 @@ pub fn encoder(format: Format, level: u8, window_log: u8) -> Result<Box<dyn Stre
 /// A new decompression stream.
 pub fn decoder(format: Format, window_log: u8) -> Result<Box<dyn Stream>, ZipError> {
     Ok(match format {
-        Format::Deflate | Format::Zlib | Format::Gzip => Box::new(DeflateDec::new(format)),
-        Format::Zstd => Box::new(ZstdDec::new(window_log)?),
-        Format::Lz4 => Box::new(Lz4Dec::new()),
+        Format::Deflate | Format::Zlib | Format::Gzip => deferring(DeflateDec::new(format)),
+        Format::Zstd => deferring(ZstdDec::new(window_log)?),
+        Format::Lz4 => deferring(Lz4Dec::new()),
     })
 }
 
@@ -238,6 +287,9 @@ enum DState {
     Trailer,
     /// Between gzip members (or before the first).
     Boundary,
+    /// Zero bytes after the last gzip member (tape blocks, padded
+    /// writers): accepted to the end of the input, as gzip does.
+    Zeros,
     /// After a zlib or raw deflate stream.
     Done,
 }
@@ -309,25 +361,44 @@ fn inflate_error(e: &flate2::DecompressError) -> ZipError {
     }
 }
 
-impl Stream for DeflateDec {
-    fn run(&mut self, input: &[u8], out: &mut [u8], flush: Flush) -> Result<Step, ZipError> {
-        let mut s = Step::default();
+impl Decode for DeflateDec {
+    fn step(&mut self, input: &[u8], out: &mut [u8], flush: Flush, s: &mut Step) -> Result<(), ZipError> {
         loop {
             match self.state {
                 DState::Boundary => {
                     if s.consumed == input.len() {
                         break;
                     }
-                    if self.members > 0 && input[s.consumed] != 0x1f {
-                        return Err(ZipError::TrailingGarbage);
+                    if self.members > 0 {
+                        // After a member, as gzip: another member (1f 8b:
+                        // its errors are errors), zero padding, or
+                        // anything else is trailing garbage.
+                        match input[s.consumed] {
+                            0x1f => {}
+                            0 => {
+                                self.state = DState::Zeros;
+                                continue;
+                            }
+                            _ => return Err(ZipError::TrailingGarbage),
+                        }
                     }
                     self.state = DState::Header;
+                }
+                DState::Zeros => {
+                    let rest = &input[s.consumed..];
+                    let z = rest.iter().position(|&b| b != 0).unwrap_or(rest.len());
+                    s.consumed += z;
+                    if z < rest.len() {
+                        return Err(ZipError::TrailingGarbage);
+                    }
+                    break;
                 }
                 DState::Header => {
                     let members = self.members;
                     let (used, done) = self.gather(&input[s.consumed..], |b| {
                         parse_gzip_header(b).map_err(|e| {
-                            if members > 0 && e == ZipError::Corrupt {
+                            // "1f x" is garbage; "1f 8b" a bad member.
+                            if members > 0 && e == ZipError::Corrupt && b.get(1).is_some_and(|&m| m != 0x8b) {
                                 ZipError::TrailingGarbage
                             } else {
                                 e
@@ -394,13 +465,13 @@ impl Stream for DeflateDec {
         }
         s.ended = match self.state {
             DState::Boundary => self.members > 0,
-            DState::Done => true,
+            DState::Zeros | DState::Done => true,
             _ => false,
         };
         if flush == Flush::Finish && !s.more && !s.ended && s.consumed == input.len() {
             return Err(ZipError::Truncated);
         }
-        Ok(s)
+        Ok(())
     }
 }
 
@@ -483,9 +554,8 @@ impl ZstdDec {
     }
 }
 
-impl Stream for ZstdDec {
-    fn run(&mut self, input: &[u8], out: &mut [u8], flush: Flush) -> Result<Step, ZipError> {
-        let mut s = Step::default();
+impl Decode for ZstdDec {
+    fn step(&mut self, input: &[u8], out: &mut [u8], flush: Flush, s: &mut Step) -> Result<(), ZipError> {
         loop {
             if !self.in_frame && s.consumed < input.len() && self.frames > 0 {
                 // A new frame must start with a zstd or skippable-frame magic.
@@ -523,7 +593,7 @@ impl Stream for ZstdDec {
         if flush == Flush::Finish && !s.more && !s.ended && s.consumed == input.len() {
             return Err(ZipError::Truncated);
         }
-        Ok(s)
+        Ok(())
     }
 }
 
@@ -594,9 +664,24 @@ enum L4 {
     Desc,
     DescRest,
     BlockSize,
-    Block { size: usize, raw: bool },
+    Block {
+        size: usize,
+        raw: bool,
+    },
     ContentSum,
+    /// lz4's legacy format: a compressed size (or the next magic).
+    LegacySize,
+    /// A legacy block: independent, up to 8 MiB decompressed.
+    LegacyBlock(usize),
 }
+
+/// The legacy format's magic (`lz4 -l`).
+const LZ4_LEGACY_MAGIC: u32 = 0x184C_2102;
+/// Decompressed size of every legacy block but the last.
+const LZ4_LEGACY_BLOCK: usize = 8 << 20;
+/// LZ4_COMPRESSBOUND of a legacy block: a larger size word cannot be a
+/// block, so (as in the lz4 tool) it is read as the next magic.
+const LZ4_LEGACY_BOUND: usize = LZ4_LEGACY_BLOCK + LZ4_LEGACY_BLOCK / 255 + 16;
 
 struct Lz4Dec {
     state: L4,
@@ -609,8 +694,11 @@ struct Lz4Dec {
     decoded: u64,
     hash: xxhash_rust::xxh32::Xxh32,
     hist: Vec<u8>,
+    /// The last decoded block is `blk[..out_len]`; `blk[out_pos..out_len]`
+    /// is not yet delivered.
     blk: Vec<u8>,
-    pending: Pending,
+    out_pos: usize,
+    out_len: usize,
     frames: u64,
 }
 
@@ -630,7 +718,8 @@ impl Lz4Dec {
             hash: xxhash_rust::xxh32::Xxh32::new(0),
             hist: Vec::new(),
             blk: Vec::new(),
-            pending: Pending::default(),
+            out_pos: 0,
+            out_len: 0,
             frames: 0,
         }
     }
@@ -654,21 +743,39 @@ impl Lz4Dec {
         r
     }
 
+    fn magic(&mut self, m: u32) -> Result<(), ZipError> {
+        if m == LZ4_MAGIC {
+            self.goto(L4::Desc, 2);
+        } else if m & 0xffff_fff0 == 0x184D_2A50 {
+            self.goto(L4::SkipLen, 4);
+        } else if m == LZ4_LEGACY_MAGIC {
+            self.frames += 1;
+            self.goto(L4::LegacySize, 4);
+        } else if self.frames > 0 {
+            return Err(ZipError::TrailingGarbage);
+        } else {
+            return Err(ZipError::Corrupt);
+        }
+        Ok(())
+    }
+
     fn step_on(&mut self, a: &[u8]) -> Result<(), ZipError> {
         match self.state {
-            L4::Magic => {
-                let m = Self::u32_at(a, 0);
-                if m == LZ4_MAGIC {
-                    self.goto(L4::Desc, 2);
-                } else if m & 0xffff_fff0 == 0x184D_2A50 {
-                    self.goto(L4::SkipLen, 4);
-                } else if self.frames > 0 {
-                    return Err(ZipError::TrailingGarbage);
-                } else if m == 0x184C_2102 {
-                    return Err(ZipError::Unsupported);
-                } else {
-                    return Err(ZipError::Corrupt);
+            L4::Magic => self.magic(Self::u32_at(a, 0))?,
+            L4::LegacySize => {
+                let v = Self::u32_at(a, 0);
+                match usize::try_from(v) {
+                    Ok(n) if n <= LZ4_LEGACY_BOUND => self.goto(L4::LegacyBlock(n), n),
+                    _ => self.magic(v)?,
                 }
+            }
+            L4::LegacyBlock(size) => {
+                if self.blk.len() < LZ4_LEGACY_BLOCK {
+                    self.blk.resize(LZ4_LEGACY_BLOCK, 0);
+                }
+                let n = lz4_flex::block::decompress_into(&a[..size], &mut self.blk).map_err(|_| ZipError::Corrupt)?;
+                (self.out_pos, self.out_len) = (0, n);
+                self.goto(L4::LegacySize, 4);
             }
             L4::SkipLen => {
                 let n = Self::u32_at(a, 0) as usize;
@@ -739,18 +846,23 @@ impl Lz4Dec {
                     return Err(ZipError::Checksum);
                 }
                 let n = if raw {
-                    self.blk.clear();
-                    self.blk.extend_from_slice(data);
+                    if self.blk.len() < size {
+                        self.blk.resize(size, 0);
+                    }
+                    self.blk[..size].copy_from_slice(data);
                     size
                 } else {
-                    self.blk.resize(self.block_max, 0);
+                    if self.blk.len() < self.block_max {
+                        self.blk.resize(self.block_max, 0);
+                    }
                     let r = if self.flg & 0x20 != 0 {
-                        lz4_flex::block::decompress_into(data, &mut self.blk)
+                        lz4_flex::block::decompress_into(data, &mut self.blk[..self.block_max])
                     } else {
-                        lz4_flex::block::decompress_into_with_dict(data, &mut self.blk, &self.hist)
+                        lz4_flex::block::decompress_into_with_dict(data, &mut self.blk[..self.block_max], &self.hist)
                     };
                     r.map_err(|_| ZipError::Corrupt)?
                 };
+                (self.out_pos, self.out_len) = (0, n);
                 let out = &self.blk[..n];
                 self.decoded += n as u64;
                 if self.flg & 0x04 != 0 {
@@ -763,7 +875,6 @@ impl Lz4Dec {
                         self.hist.drain(..cut);
                     }
                 }
-                self.pending.push(out);
                 self.goto(L4::BlockSize, 4);
             }
             L4::ContentSum => {
@@ -783,12 +894,16 @@ fn unreachable_state() -> Result<(), ZipError> {
     Err(ZipError::Corrupt)
 }
 
-impl Stream for Lz4Dec {
-    fn run(&mut self, input: &[u8], out: &mut [u8], flush: Flush) -> Result<Step, ZipError> {
-        let mut s = Step::default();
+impl Decode for Lz4Dec {
+    fn step(&mut self, input: &[u8], out: &mut [u8], flush: Flush, s: &mut Step) -> Result<(), ZipError> {
         loop {
-            s.produced += self.pending.drain(&mut out[s.produced..]);
-            if !self.pending.is_empty() {
+            // The last block's output, drained from where it was decoded
+            // (one block-sized buffer, however large the block).
+            let n = (self.out_len - self.out_pos).min(out.len() - s.produced);
+            out[s.produced..s.produced + n].copy_from_slice(&self.blk[self.out_pos..self.out_pos + n]);
+            self.out_pos += n;
+            s.produced += n;
+            if self.out_pos < self.out_len {
                 s.more = true;
                 break;
             }
@@ -820,10 +935,12 @@ impl Stream for Lz4Dec {
             }
             self.step()?;
         }
-        s.ended = self.state == L4::Magic && self.acc.is_empty() && self.pending.is_empty() && self.frames > 0;
+        let drained = self.out_pos == self.out_len;
+        let boundary = matches!(self.state, L4::Magic | L4::LegacySize);
+        s.ended = boundary && self.acc.is_empty() && drained && self.frames > 0;
         if flush == Flush::Finish && !s.more && !s.ended && s.consumed == input.len() {
             return Err(ZipError::Truncated);
         }
-        Ok(s)
+        Ok(())
     }
 }

@@ -11,7 +11,7 @@
 //! `params` are described in [`params`]. Without a session a request is
 //! **one-shot**: the whole of `src` is one complete stream (decompression
 //! accepts several gzip members, zstd or lz4 frames back to back, and
-//! refuses anything after the last one).
+//! refuses anything after the last one but gzip's zero padding).
 //!
 //! # Streams
 //!
@@ -205,6 +205,10 @@ pub fn decompress_oneshot(
     let mut d = codec::decoder(format, window_log).map_err(Err)?;
     let s = d.run(src, dst, Flush::Finish).map_err(Err)?;
     if s.more {
+        // Bad data after some output is still bad data, not a full `dst`.
+        if let Some(e) = d.take_deferred() {
+            return Err(Err(e));
+        }
         return Err(Ok(s));
     }
     if !s.ended || s.consumed != src.len() {

@@ -93,14 +93,45 @@ impl Format {
         }
     }
 
+    /// How many leading bytes [`Format::detect`] wants to see past skippable
+    /// frames; a longer skippable frame reads as zstd.
+    pub const SKIPPABLE_PEEK: usize = 64 << 10;
+
+    /// The whole length of the skippable frame `head` starts with, when
+    /// its header is there.
+    pub fn skippable_len(head: &[u8]) -> Option<usize> {
+        match head {
+            [m, 0x2a, 0x4d, 0x18, a, b, c, d, ..] if m & 0xf0 == 0x50 => {
+                usize::try_from(u32::from_le_bytes([*a, *b, *c, *d])).ok()?.checked_add(8)
+            }
+            _ => None,
+        }
+    }
+
     /// Guesses the format of compressed data from its first bytes (gzip,
     /// zstd and lz4 have magic numbers; zlib a checked header). Raw deflate
     /// has no signature and is never guessed.
+    ///
+    /// zstd and lz4 share the skippable frame (magic `0x184D2A5?`, a
+    /// length, that many bytes): when `head` holds the whole frame and
+    /// the next magic, that magic decides; otherwise it reads as zstd
+    /// (what `zstd -d` accepts; lz4 writers seldom start with one).
+    /// [`Format::SKIPPABLE_PEEK`] says how much of the input makes the
+    /// answer final.
     pub fn detect(head: &[u8]) -> Option<Format> {
         match head {
             [0x1f, 0x8b, ..] => Some(Format::Gzip),
             [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(Format::Zstd),
             [0x04, 0x22, 0x4d, 0x18, ..] => Some(Format::Lz4),
+            // lz4's legacy format (`lz4 -l`, the Linux kernel's).
+            [0x02, 0x21, 0x4c, 0x18, ..] => Some(Format::Lz4),
+            [m, 0x2a, 0x4d, 0x18, ..] if m & 0xf0 == 0x50 => {
+                let after = Format::skippable_len(head)
+                    .and_then(|n| head.get(n..))
+                    .filter(|rest| rest.len() >= 4)
+                    .and_then(Format::detect);
+                Some(after.unwrap_or(Format::Zstd))
+            }
             [a, b, ..] if a & 0x0f == 8 && a >> 4 <= 7 && (u16::from(*a) << 8 | u16::from(*b)) % 31 == 0 => {
                 Some(Format::Zlib)
             }
@@ -276,5 +307,13 @@ mod tests {
         assert_eq!(Format::detect(&[0x28, 0xb5, 0x2f, 0xfd]), Some(Format::Zstd));
         assert_eq!(Format::detect(&[0x04, 0x22, 0x4d, 0x18]), Some(Format::Lz4));
         assert_eq!(Format::detect(b"hello"), None);
+        // lz4 -l
+        assert_eq!(Format::detect(&[0x02, 0x21, 0x4c, 0x18]), Some(Format::Lz4));
+        // A skippable frame: what follows decides, zstd when unseen.
+        let skip = [0x5a, 0x2a, 0x4d, 0x18, 2, 0, 0, 0, 0xaa, 0xbb];
+        assert_eq!(Format::detect(&skip[..4]), Some(Format::Zstd));
+        assert_eq!(Format::detect(&[&skip[..], &[0x04, 0x22, 0x4d, 0x18]].concat()), Some(Format::Lz4));
+        assert_eq!(Format::detect(&[&skip[..], &[0x28, 0xb5, 0x2f, 0xfd]].concat()), Some(Format::Zstd));
+        assert_eq!(Format::skippable_len(&skip), Some(10));
     }
 }
