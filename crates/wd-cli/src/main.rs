@@ -235,7 +235,9 @@ fn main() {
         .init();
     let cli = parse();
     let cmd = cli.cmd;
-    mode::set_verbose(cli.verbose || matches!(&cmd, Cmd::Compress(a) | Cmd::Decompress(a) if a.verbose));
+    // `wd -v COMMAND` says which mode ran; `wd compress -v` is gzip's
+    // verbose and prints what gzip prints, nothing more.
+    mode::set_verbose(cli.verbose);
     if touches_devices(&cmd) {
         // Registering for membarrier(2) is cheap while this is the only
         // thread and costs an RCU grace period (several milliseconds,

@@ -808,8 +808,6 @@ fn run_with_table(
 struct Parked {
     job: Arc<Job>,
     user_data: u64,
-    since: Instant,
-    deadline: Duration,
 }
 
 /// Hands a checked remote request to the pager of the queue's owner.
@@ -827,15 +825,18 @@ fn park(
     if !owner.submit(job.clone()) {
         return Err(Outcome::err(Status::Resources));
     }
-    Ok(Parked { job, user_data: d.user_data, since: Instant::now(), deadline: owner.deadline() })
+    Ok(Parked { job, user_data: d.user_data })
 }
 
 /// Looks at a queue's parked request: completes it when its pager is done,
-/// or with `Stalled` (and faults the queue) once its deadline has passed.
+/// or with `Stalled` (and faults the queue) once its pager has been stuck in
+/// the client's memory past the deadline.
 /// True while it is still out.
 fn resume(q: &QueueShared, end: &mut DeviceEnd<Mapping>, parked: &mut Option<Parked>) -> bool {
     let Some(p) = parked.as_ref() else { return false };
-    let late = p.since.elapsed() >= p.deadline;
+    // Late when its pager has been stuck in the client's memory past the
+    // deadline (the device's own work does not count).
+    let late = p.job.owner.stalled();
     let (out, fault_code) = match p.job.poll(late) {
         Poll::Pending => return true,
         Poll::Done(o, f) => (o, f),

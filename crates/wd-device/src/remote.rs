@@ -93,6 +93,10 @@ pub struct RemoteOwner {
     deadline: Duration,
     /// Where the pager runs: the engines' CPUs (empty: anywhere).
     cpus: Vec<usize>,
+    /// What the pager is doing and since when: the deadline is about the
+    /// client's memory, so only time spent copying counts, never the
+    /// device's own work (a large compression may take seconds).
+    activity: Activity,
     pager: Mutex<Option<Sender<Arc<Job>>>>,
 }
 
@@ -110,7 +114,7 @@ impl RemoteOwner {
     /// clients spin on the other CPUs, a pager anywhere else would wait for
     /// a time slice).
     pub fn new(mem: RemoteMemory, budget: Arc<UserBudget>, deadline: Duration, cpus: Vec<usize>) -> RemoteOwner {
-        RemoteOwner { mem, budget, deadline, cpus, pager: Mutex::new(None) }
+        RemoteOwner { mem, budget, deadline, cpus, activity: Activity::new(), pager: Mutex::new(None) }
     }
 
     /// The memory itself (for checks made on the control path).
@@ -121,6 +125,14 @@ impl RemoteOwner {
     /// The per-request deadline.
     pub fn deadline(&self) -> Duration {
         self.deadline
+    }
+
+    /// True when the pager has been inside the client's memory (copying
+    /// in or out) for longer than the deadline: stalled on a page the
+    /// client does not serve. Every request waiting for this pager is then
+    /// given up.
+    pub(crate) fn stalled(&self) -> bool {
+        self.activity.copying_for().is_some_and(|t| t >= self.deadline)
     }
 
     /// Starts this client's pager thread unless it runs already. Called on
@@ -178,6 +190,38 @@ impl RemoteOwner {
     }
 }
 
+/// A pager's phase, readable by the engines without a lock.
+struct Activity {
+    copying: std::sync::atomic::AtomicBool,
+    /// When the current phase began, in nanoseconds since `epoch`.
+    since: AtomicU64,
+    epoch: std::time::Instant,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity { copying: false.into(), since: AtomicU64::new(0), epoch: std::time::Instant::now() }
+    }
+
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
+
+    /// Enters (or leaves) the client's memory.
+    fn set_copying(&self, on: bool) {
+        self.since.store(self.now(), Ordering::Release);
+        self.copying.store(on, Ordering::Release);
+    }
+
+    /// How long the pager has been copying, if it is.
+    fn copying_for(&self) -> Option<Duration> {
+        if !self.copying.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(Duration::from_nanos(self.now().saturating_sub(self.since.load(Ordering::Acquire))))
+    }
+}
+
 /// One buffer of a remote request, resolved and owned (no borrow of the
 /// region table crosses to the pager: it holds the mapping itself).
 pub(crate) enum RemoteBuf {
@@ -220,10 +264,11 @@ pub(crate) struct Job {
     out: Mutex<Option<(Outcome, Option<u32>)>>,
 }
 
-/// Job states. The engine may abandon a job only while it is queued or
-/// running, never while the pager writes results back (so a write into the
-/// client never lands after the queue was closed, unless the client stalls
-/// that very write past the deadline).
+/// Job states. The engine abandons a job when its pager has been stuck in
+/// the client's memory past the deadline; a job abandoned before the pager
+/// starts writing results back writes nothing, so a write into the client
+/// lands after the queue was closed only if the client stalled that very
+/// write past the deadline.
 mod state {
     pub const QUEUED: u32 = 0;
     pub const RUNNING: u32 = 1;
@@ -269,7 +314,7 @@ impl Job {
         }
         // If it moved on meanwhile, the CAS fails: look again next time.
         if give_up
-            && (s == state::QUEUED || s == state::RUNNING)
+            && (s == state::QUEUED || s == state::RUNNING || s == state::WRITING)
             && self.state.compare_exchange(s, state::ABANDONED, Ordering::AcqRel, Ordering::Acquire).is_ok()
         {
             return Poll::Abandoned;
@@ -328,8 +373,18 @@ impl Job {
 
     fn execute_with_bounce(&self, src_b: &mut Vec<u8>, dst_b: &mut Vec<u8>) -> (Outcome, Option<u32>) {
         let mem = &self.owner.mem;
+        let act = &self.owner.activity;
         let mut write_back = None;
         let pool = StagingPool::new();
+        act.set_copying(true);
+        // Leaves the client's memory however this returns.
+        struct Done<'a>(&'a Activity);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.set_copying(false);
+            }
+        }
+        let _done = Done(act);
         let src = match view(&self.src, src_b, true, mem) {
             Ok(v) => v,
             Err(e) => return e,
@@ -355,8 +410,11 @@ impl Job {
             }
         }
         let mut req = Request { desc: self.desc, src, dst, session: self.session.clone() };
+        // The device's own work, however long, is not a stall.
+        act.set_copying(false);
         let out = self.dev.execute(&mut req);
         drop(req);
+        act.set_copying(true);
         if let Some(addr) = write_back {
             let n = (out.produced as usize).min(dst_b.len());
             if n > 0 {
