@@ -399,6 +399,11 @@ impl Runtime {
     /// names it, so a command that uses one device does not start (and
     /// then stop) all of them.
     pub fn embedded_with(cfg: &EmbeddedConfig) -> Result<Runtime, Error> {
+        // In-process queues use membarrier(2). Registering costs an RCU
+        // grace period (milliseconds) once the process has a second thread,
+        // and nearly nothing before: do it now, before any engine starts
+        // (a program that creates its runtime first pays nothing).
+        let _ = wd_sys::membarrier::available();
         let host_cfg = HostConfig { engines: cfg.engines, pin: cfg.pin, idle_spin: cfg.idle_spin };
         let node = wd_sys::topology::numa_node_of_cpu(wd_sys::thread::current_cpu());
         let mut devices = Vec::new();
