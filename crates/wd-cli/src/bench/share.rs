@@ -422,7 +422,15 @@ fn share_rows(
         ratios.push((format!("{name} jain across queues"), jq));
     }
     let ratio = agg / one;
-    let target = agg_target.map_or_else(String::new, |t| format!(" (target >= {t:.2}: {})", verdict(ratio, t)));
+    // An engine that waited for its CPU measures the machine, not warpd:
+    // say so next to the verdict rather than let it pass for one.
+    let waited = s.engine.1 as f64 / s.window.as_nanos() as f64;
+    let busy = if waited > 0.1 {
+        format!("; the engine waited {:.0}% of the window for a CPU: the machine is busy, rerun", waited * 100.0)
+    } else {
+        String::new()
+    };
+    let target = agg_target.map_or_else(String::new, |t| format!(" (target >= {t:.2}: {}{busy})", verdict(ratio, t)));
     ratios.push((format!("{name} aggregate / 1 process{target}"), ratio));
     if totals.len() > 1 {
         let jt = format!(" (target >= {TARGET_JAIN:.2}: {})", verdict(jp, TARGET_JAIN));
