@@ -173,14 +173,16 @@ pub fn print_table(title: &str, results: &[CaseResult], ratios: &[(String, f64)]
 /// The machine a run measured, in one line: the CPU's model name from
 /// /proc/cpuinfo, the CPUs this process may use, the instruction-set
 /// extensions the engines' speed depends on, and whether it is a guest.
-/// Every figure is only meaningful next to this.
+/// Every figure is only meaningful next to this. The CPUs are the
+/// machine's (/proc/cpuinfo), not this thread's affinity: benches pin
+/// their submitting thread to one CPU before they print.
 pub fn machine() -> String {
-    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    machine_from(&info, wd_sys::thread::allowed_cpus().len())
+    machine_from(&std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default())
 }
 
-/// [`machine`] from the text of /proc/cpuinfo and a CPU count.
-pub fn machine_from(cpuinfo: &str, cpus: usize) -> String {
+/// [`machine`] from the text of /proc/cpuinfo.
+pub fn machine_from(cpuinfo: &str) -> String {
+    let cpus = cpuinfo.lines().filter(|l| l.split(':').next().is_some_and(|k| k.trim() == "processor")).count();
     let field = |key: &str| {
         cpuinfo.lines().find_map(|l| {
             let (k, v) = l.split_once(':')?;
@@ -266,9 +268,10 @@ mod tests {
 
     #[test]
     fn machine_names_the_cpu_and_its_extensions() {
-        let info = "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu avx2 sha_ni hypervisor\n";
-        assert_eq!(machine_from(info, 2), "Intel(R) Xeon(R) Processor, 2 CPUs, virtual machine; avx2 sha_ni");
-        assert!(machine_from("", 1).starts_with("unknown CPU"));
+        let cpu = "model name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu avx2 sha_ni hypervisor\n";
+        let info = format!("processor\t: 0\n{cpu}\nprocessor\t: 1\n{cpu}");
+        assert_eq!(machine_from(&info), "Intel(R) Xeon(R) Processor, 2 CPUs, virtual machine; avx2 sha_ni");
+        assert!(machine_from("").starts_with("unknown CPU"));
     }
 
     #[test]
