@@ -203,12 +203,14 @@ pub fn machine_from(cpuinfo: &str) -> String {
 
 #[derive(Serialize)]
 struct Report<'a> {
-    machine: String,
     results: &'a [CaseResult],
     ratios: BTreeMap<&'a str, Option<f64>>,
+    // Last: scripts that read the object from its start keep working.
+    machine: String,
 }
 
-/// Exactly one JSON object: `{"results":[{...},...],"ratios":{name:number|null}}`.
+/// Exactly one JSON object:
+/// `{"results":[{...},...],"ratios":{name:number|null},"machine":"..."}`.
 pub fn to_json(results: &[CaseResult], ratios: &[(String, f64)]) -> String {
     let report =
         Report { machine: machine(), results, ratios: ratios.iter().map(|(k, v)| (k.as_str(), finite(*v))).collect() };
