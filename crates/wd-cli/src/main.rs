@@ -102,7 +102,7 @@ enum BenchCmd {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
-        /// How long each client runs, milliseconds.
+        /// The common measuring window of each case, milliseconds.
         #[arg(long, default_value_t = 1000)]
         millis: u64,
     },
@@ -111,8 +111,12 @@ enum BenchCmd {
     ShareClient {
         #[arg(long)]
         socket: String,
+        /// Queues this client opens and keeps busy.
+        #[arg(long, default_value_t = 1)]
+        queues: usize,
+        /// Where the parent writes the common window before letting go.
         #[arg(long)]
-        millis: u64,
+        window_file: String,
     },
     #[command(flatten)]
     Crypto(bench::crypto::CryptoBench),
@@ -287,7 +291,7 @@ fn bench_cmd(what: BenchCmd) -> anyhow::Result<()> {
             let (r, ratios) = bench::share::run(millis)?;
             emit("wd bench share", json, &r, &ratios);
         }
-        BenchCmd::ShareClient { socket, millis } => bench::share::client(&socket, millis)?,
+        BenchCmd::ShareClient { socket, queues, window_file } => bench::share::client(&socket, queues, &window_file)?,
         BenchCmd::Crypto(b) => {
             let (title, json, r, ratios) = bench::crypto::run(b)?;
             emit(&title, json, &r, &ratios);

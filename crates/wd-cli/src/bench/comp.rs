@@ -42,11 +42,20 @@ pub struct CompBench {
 }
 
 /// How the bench waits for completions: `WD_BENCH_WAIT=poll` spins, the
-/// default spins 20 µs and then sleeps (kinder to a shared 2-core machine).
+/// default spins 200 µs and then sleeps. The spin must outlast one request:
+/// inflating 64 KiB takes 20-40 µs here, and a waiter that gave up after
+/// 20 µs paid a futex sleep and wake-up (~20 µs on this VM) on nearly every
+/// request, which is where inflate at depth 1 lost 40% against the codec
+/// called directly while slower compression lost a few per cent.
+/// `WD_BENCH_WAIT=spin:N` spins N µs instead (to compare).
 fn b_wait() -> WaitMode {
-    match std::env::var("WD_BENCH_WAIT").as_deref() {
-        Ok("poll") => WaitMode::Poll,
-        _ => WaitMode::SpinThenSleep(Duration::from_micros(20)),
+    let v = std::env::var("WD_BENCH_WAIT").unwrap_or_default();
+    match v.as_str() {
+        "poll" => WaitMode::Poll,
+        _ => {
+            let us = v.strip_prefix("spin:").and_then(|n| n.parse().ok()).unwrap_or(200);
+            WaitMode::SpinThenSleep(Duration::from_micros(us))
+        }
     }
 }
 
@@ -468,10 +477,14 @@ pub fn run(b: &CompBench) -> anyhow::Result<(String, RunReport)> {
         let direct = row("inflate direct", size as u64, bo, ops, t, None, Some(cpu));
         let (bo, ops, t, cpu) = device_decompress(&rt, &gz, &comp, 1)?;
         let dev = row("inflate zip d1", size as u64, bo, ops, t, None, Some(cpu));
-        if let (Some(x), Some(y)) = (dev.gb_per_sec, direct.gb_per_sec) {
-            ratios.push((format!("inflate zip d1/direct @{}KiB", size >> 10), x / y));
+        let (bo, ops, t, cpu) = device_decompress(&rt, &gz, &comp, 32)?;
+        let deep = row("inflate zip d32", size as u64, bo, ops, t, None, Some(cpu));
+        for (name, r) in [("d1", &dev), ("d32", &deep)] {
+            if let (Some(x), Some(y)) = (r.gb_per_sec, direct.gb_per_sec) {
+                ratios.push((format!("inflate zip {name}/direct @{}KiB", size >> 10), x / y));
+            }
         }
-        results.extend([direct, dev]);
+        results.extend([direct, dev, deep]);
     }
 
     // Whole corpus: one stream, serial direct and parallel framework, and the peers.

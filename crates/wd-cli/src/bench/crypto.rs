@@ -234,7 +234,14 @@ fn direct(op: Op, size: usize, pairs: usize, case_time: Duration) -> anyhow::Res
         row.p99_ns = Some(l.p99_ns as f64);
         row.p999_ns = Some(l.p999_ns as f64);
     }
-    Ok(row.with_note("inline, this thread"))
+    let engine = match op {
+        Op::Digest(d) => wd_sec::hash::engine_name(d),
+        // From `CHAPOLY_MIN` bytes, when the CPU has AVX-512 IFMA and
+        // `WD_CHAPOLY` does not turn it off (docs/CRYPTO.md).
+        Op::Seal(CipherAlg::ChaCha20Poly1305, ..) if wd_sec::chacha_avx512() => "wd-chapoly (AVX-512 IFMA)",
+        Op::Seal(..) => "aws-lc",
+    };
+    Ok(row.with_note(format!("inline, this thread; engine {engine}")))
 }
 
 fn spin_for(case_time: Duration, f: &mut dyn FnMut()) -> (u64, Duration) {

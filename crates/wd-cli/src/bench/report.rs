@@ -195,7 +195,7 @@ pub fn format_table(title: &str, results: &[CaseResult], ratios: &[(String, f64)
         }
         s.trim_end().to_owned() + "\n"
     };
-    let mut out = format!("{title}\n");
+    let mut out = format!("{title}\nmachine: {}\n", machine());
     out += &line(HEAD);
     out += &line(width.map(|w| "-".repeat(w)).each_ref().map(String::as_str));
     for row in &rows {
@@ -215,20 +215,58 @@ pub fn print_table(title: &str, results: &[CaseResult], ratios: &[(String, f64)]
     print!("{}", format_table(title, results, ratios));
 }
 
+/// The machine a run measured, in one line: the CPU's model name from
+/// /proc/cpuinfo, the CPUs this process may use, the instruction-set
+/// extensions the engines' speed depends on, and whether it is a guest.
+/// Every figure is only meaningful next to this. The CPUs are the
+/// machine's (/proc/cpuinfo), not this thread's affinity: benches pin
+/// their submitting thread to one CPU before they print.
+pub fn machine() -> String {
+    machine_from(&std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default())
+}
+
+/// [`machine`] from the text of /proc/cpuinfo.
+pub fn machine_from(cpuinfo: &str) -> String {
+    let cpus = cpuinfo.lines().filter(|l| l.split(':').next().is_some_and(|k| k.trim() == "processor")).count();
+    let field = |key: &str| {
+        cpuinfo.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.trim() == key).then(|| v.trim().to_owned())
+        })
+    };
+    let model = field("model name").unwrap_or_else(|| "unknown CPU (no model name in /proc/cpuinfo)".into());
+    let flags = field("flags").unwrap_or_default();
+    let has = |f: &str| flags.split_whitespace().any(|x| x == f);
+    let ext: Vec<&str> =
+        ["avx2", "avx512f", "sha_ni", "vaes", "vpclmulqdq", "bmi2"].into_iter().filter(|f| has(f)).collect();
+    let guest = if has("hypervisor") { ", virtual machine" } else { "" };
+    format!(
+        "{model}, {cpus} CPUs{guest}; {}",
+        if ext.is_empty() { "none of avx2/avx512f/sha_ni".into() } else { ext.join(" ") }
+    )
+}
+
 #[derive(Serialize)]
 struct Report<'a> {
     results: &'a [CaseResult],
     ratios: BTreeMap<&'a str, Option<f64>>,
     /// Whether each ratio with a stated target meets it.
     targets: BTreeMap<&'a str, bool>,
+    // Last: scripts that read the object from its start keep working.
+    machine: String,
 }
 
 /// Exactly one JSON object: `{"results":[{...},...],"ratios":{name:number|null},
-/// "targets":{name:bool}}` (`targets`: the ratios with a stated target, and
-/// whether it holds).
+/// "targets":{name:bool},"machine":"..."}` (`targets`: the ratios with a
+/// stated target, and whether it holds).
 pub fn to_json(results: &[CaseResult], ratios: &[(String, f64)]) -> String {
     let targets = ratios.iter().filter_map(|(k, v)| Some((k.as_str(), target_of(k)?.holds(finite(*v)?)))).collect();
-    let report = Report { results, ratios: ratios.iter().map(|(k, v)| (k.as_str(), finite(*v))).collect(), targets };
+    let report = Report {
+        results,
+        ratios: ratios.iter().map(|(k, v)| (k.as_str(), finite(*v))).collect(),
+        targets,
+        machine: machine(),
+    };
     serde_json::to_string(&report).expect("string keys and plain numbers always serialize")
 }
 
@@ -256,6 +294,7 @@ mod tests {
         let v: Value = serde_json::from_str(&to_json(&rs, &ratios)).unwrap();
         let top = v.as_object().unwrap();
         assert_eq!(top.len(), 3);
+        assert_eq!(top["machine"].as_str(), Some(machine().as_str()));
         let results = top["results"].as_array().unwrap();
         assert_eq!(results.len(), 3);
         for r in results {
@@ -283,9 +322,17 @@ mod tests {
     }
 
     #[test]
+    fn machine_names_the_cpu_and_its_extensions() {
+        let cpu = "model name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu avx2 sha_ni hypervisor\n";
+        let info = format!("processor\t: 0\n{cpu}\nprocessor\t: 1\n{cpu}");
+        assert_eq!(machine_from(&info), "Intel(R) Xeon(R) Processor, 2 CPUs, virtual machine; avx2 sha_ni");
+        assert!(machine_from("").starts_with("unknown CPU"));
+    }
+
+    #[test]
     fn json_empty_is_still_one_object() {
         let v: Value = serde_json::from_str(&to_json(&[], &[])).unwrap();
-        assert_eq!(v, serde_json::json!({"results": [], "ratios": {}, "targets": {}}));
+        assert_eq!(v, serde_json::json!({"machine": machine(), "results": [], "ratios": {}, "targets": {}}));
     }
 
     #[test]
@@ -294,6 +341,8 @@ mod tests {
         let t = format_table("t", &rs, &[("spin/x p50".into(), 1.234)]);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines[0], "t");
+        assert_eq!(lines[1], format!("machine: {}", machine()));
+        let lines = [&lines[..1], &lines[2..]].concat();
         assert!(lines[1].starts_with("case"));
         // The p99.9 column ends at the same offset in every row but the skipped one's '-'.
         let end = lines[1].find("p99.9 ns").unwrap() + "p99.9 ns".len();

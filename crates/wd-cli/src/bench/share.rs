@@ -1,11 +1,16 @@
 //! `wd bench share`: many processes on one device through `warpd`.
 //!
-//! Starts a private `warpd`, then 1, 2, 4 and 8 client processes (this
-//! binary again, `wd bench share-client`), each pushing NOP bursts for the
-//! same time. Reports aggregate throughput against one process and Jain's
-//! fairness index across processes, plus the daemon-mode round trip against
-//! embedded mode and the Unix-socket path, and registered memory against
-//! SVA for copies, all in the same run.
+//! Starts a private `warpd`, then 1, 2, 4, 8, 16, 32 and 64 client
+//! processes (this binary again, `wd bench share-client`) and one case of
+//! 1024 queues on the one engine. All clients of a case open their queues,
+//! then start on one barrier and count only the completions they reap
+//! inside one common `CLOCK_MONOTONIC` window: a client that started late
+//! or finished early cannot add time of its own, so the aggregate is what
+//! the device did in that wall-clock window. Reports the aggregate against
+//! one process and Jain's fairness index across processes, with the
+//! targets in words, plus the daemon-mode round trip against embedded mode
+//! and the Unix-socket path, and registered memory against SVA for
+//! copies, all in the same run.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,6 +20,23 @@ use warpdrive::{EmbeddedConfig, QueueOptions, Req, Runtime, WaitMode};
 use super::baseline;
 use super::report::{p50_ratio, CaseResult, RunReport};
 use super::stats::time_rtt_bounded;
+
+/// The private broker's configuration: every driver with one engine, as
+/// warpd's defaults, and room for the many-queues case.
+const BROKER_CONFIG: &str = "\
+[quota]
+queues = 1100
+in_flight = 1048576
+
+[[device]]
+driver = \"dma\"
+[[device]]
+driver = \"zip\"
+[[device]]
+driver = \"sec\"
+[[device]]
+driver = \"hpre\"
+";
 
 /// A private broker for the run.
 pub struct Broker {
@@ -30,8 +52,12 @@ impl Broker {
         let bin = if exe.exists() { exe } else { "warpd".into() };
         let path = format!("/tmp/wd-bench-{}.sock", std::process::id());
         let _ = std::fs::remove_file(&path);
+        // The default per-user quota (64 queues) is a production limit;
+        // the many-queues case needs 1024 queues of one user on one device.
+        let config = format!("/tmp/wd-bench-{}.toml", std::process::id());
+        std::fs::write(&config, BROKER_CONFIG)?;
         let child = Command::new(&bin)
-            .args(["--foreground", "--socket", &path])
+            .args(["--socket", &path, "--config", &config])
             .env("WD_LOG", "warn")
             .stderr(Stdio::null())
             .spawn()
@@ -43,7 +69,29 @@ impl Broker {
             anyhow::ensure!(t0.elapsed() < Duration::from_secs(10), "warpd did not start");
             std::thread::sleep(Duration::from_millis(5));
         }
+        let _ = std::fs::remove_file(&config);
         Ok(Broker { child, path })
+    }
+}
+
+impl Broker {
+    /// `(on CPU, waiting for a CPU)` in nanoseconds so far, summed over the
+    /// broker's `dma` engine threads (from /proc's schedstat): whether the
+    /// engine, not the clients, lacked CPU time during a window.
+    fn engine_sched_ns(&self) -> (u64, u64) {
+        let dir = format!("/proc/{}/task", self.child.id());
+        let mut sum = (0, 0);
+        for t in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+            if !(comm.starts_with("wd-dma") && comm.contains("-e")) {
+                continue;
+            }
+            let st = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
+            let mut f = st.split_whitespace().map(|v| v.parse::<u64>().unwrap_or(0));
+            sum.0 += f.next().unwrap_or(0);
+            sum.1 += f.next().unwrap_or(0);
+        }
+        sum
     }
 }
 
@@ -56,38 +104,194 @@ impl Drop for Broker {
     }
 }
 
-/// The client role: NOP bursts of 32 for `millis`, then prints the count.
-pub fn client(socket: &str, millis: u64) -> anyhow::Result<()> {
+/// `CLOCK_MONOTONIC` in nanoseconds: one clock for every process of a
+/// run, so that the parent can give all clients the same window.
+pub fn mono_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+/// CPU time of the calling thread, nanoseconds.
+fn thread_cpu_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+/// NOPs submitted per burst.
+const BURST: u32 = 32;
+
+/// The client role. Opens `queues` queues on `dma`, says `ready` on stdout,
+/// then waits for end of file on stdin: the parent holds the other end of
+/// one pipe shared by every client, and closing it wakes them all at once
+/// (a line written to each in turn would start each only when the parent
+/// next got the CPU, behind all the clients already spinning on it). Then
+/// it reads the common window from `window_file`: two `CLOCK_MONOTONIC`
+/// instants, `START END` in nanoseconds. It keeps its queues full of NOP
+/// bursts from then on (so it is warm at `START`), counts only the
+/// completions it reaps inside `[START, END)`, drains, and prints its CPU
+/// time inside the window and one count per queue.
+pub fn client(socket: &str, queues: usize, window_file: &str) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
     // Every client on the application CPU: the engines own the others, as
     // in production, and the clients share theirs by time slice.
     if let Some(&c) = wd_sys::thread::allowed_cpus().first() {
         let _ = wd_sys::thread::pin_current(c);
     }
     let rt = Runtime::connect(socket)?;
-    let opts = QueueOptions { depth: 256, wait: WaitMode::Poll, ..Default::default() };
-    let mut q = rt.queue_with("dma", &opts)?;
-    let (completed, _) = super::queue::nop_bursts(&mut q, Duration::from_millis(millis))?;
-    println!("{completed}");
+    // One queue: deep enough for eight bursts. Many: one burst each.
+    let depth = if queues == 1 { 256 } else { BURST };
+    let opts = QueueOptions { depth, wait: WaitMode::Poll, ..Default::default() };
+    let mut qs = (0..queues).map(|_| rt.queue_with("dma", &opts)).collect::<Result<Vec<_>, _>>()?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready")?;
+    out.flush()?;
+    // The barrier: end of file once the parent lets go.
+    let mut rest = Vec::new();
+    std::io::stdin().lock().read_to_end(&mut rest)?;
+    let line = std::fs::read_to_string(window_file)?;
+    let mut it = line.split_whitespace().map(str::parse::<u64>);
+    let (Some(Ok(start)), Some(Ok(end))) = (it.next(), it.next()) else {
+        anyhow::bail!("share client: expected `START END` on stdin, got {line:?}");
+    };
+    let mut counts = vec![0u64; queues];
+    let (mut reqs, mut tickets, mut done) = (Vec::new(), Vec::new(), Vec::new());
+    // This process's CPU time inside the window: whether an unequal share
+    // of completions came from the scheduler or from the engine.
+    let (mut cpu_at_start, mut cpu_at_end) = (None, 0u64);
+    loop {
+        for (q, count) in qs.iter_mut().zip(counts.iter_mut()) {
+            while q.in_flight() + BURST <= q.depth() {
+                reqs.extend((0..BURST).map(|_| Req::nop()));
+                let n = q.submit_many(&mut reqs, &mut tickets)?;
+                reqs.clear();
+                tickets.clear();
+                if n == 0 {
+                    break;
+                }
+            }
+            q.poll(&mut done)?;
+            // The clock of the moment these were reaped (vDSO, ~20 ns).
+            let now = mono_ns();
+            if now >= start && now < end {
+                *count += done.len() as u64;
+            }
+            done.clear();
+        }
+        let now = mono_ns();
+        if now >= start && now < end {
+            let cpu = thread_cpu_ns();
+            cpu_at_start.get_or_insert(cpu);
+            cpu_at_end = cpu;
+        }
+        if now >= end {
+            break;
+        }
+    }
+    let cpu_ns = cpu_at_end - cpu_at_start.unwrap_or(cpu_at_end);
+    // Drain, uncounted, so that every request completes before we close.
+    for q in &mut qs {
+        while q.in_flight() > 0 {
+            q.wait(1, &mut done)?;
+            done.clear();
+        }
+    }
+    let counts: Vec<String> = counts.iter().map(u64::to_string).collect();
+    writeln!(out, "{cpu_ns} {}", counts.join(" "))?;
     Ok(())
 }
 
-fn share_run(b: &Broker, procs: usize, millis: u64) -> anyhow::Result<Vec<u64>> {
-    let exe = std::env::current_exe()?;
-    let children: Vec<_> = (0..procs)
-        .map(|_| {
-            Command::new(&exe)
-                .args(["bench", "share-client", "--socket", &b.path, "--millis", &millis.to_string()])
-                .stdout(Stdio::piped())
-                .spawn()
-        })
-        .collect::<Result<_, _>>()?;
-    let mut counts = Vec::new();
-    for c in children {
-        let out = c.wait_with_output()?;
-        anyhow::ensure!(out.status.success(), "share client failed");
-        counts.push(String::from_utf8_lossy(&out.stdout).trim().parse()?);
+/// What one shared run measured: completions per queue, grouped by process,
+/// all inside one window of `window` wall-clock time.
+struct Shared {
+    per_proc: Vec<Vec<u64>>,
+    /// CPU time each process had inside the window.
+    cpu_ns: Vec<u64>,
+    /// The engine's time on a CPU and waiting for one, inside the window.
+    engine: (u64, u64),
+    window: Duration,
+}
+
+impl Shared {
+    fn proc_totals(&self) -> Vec<u64> {
+        self.per_proc.iter().map(|q| q.iter().sum()).collect()
     }
-    Ok(counts)
+    fn queue_counts(&self) -> Vec<u64> {
+        self.per_proc.iter().flatten().copied().collect()
+    }
+    /// Completions per millisecond of the engine's time on a CPU.
+    fn per_engine_ms(&self) -> f64 {
+        self.proc_totals().iter().sum::<u64>() as f64 / (self.engine.0 as f64 / 1e6)
+    }
+    /// Completions per second of wall-clock window, all processes together.
+    fn aggregate(&self) -> f64 {
+        self.proc_totals().iter().sum::<u64>() as f64 / self.window.as_secs_f64()
+    }
+}
+
+/// Runs `procs` clients of `queues` queues each on one barrier: all
+/// connect and open their queues, then all get the same window, which
+/// starts after a warm-up long enough for each to have been scheduled.
+fn share_run(b: &Broker, procs: usize, queues: usize, millis: u64) -> anyhow::Result<Shared> {
+    use std::io::{BufRead, BufReader};
+    let exe = std::env::current_exe()?;
+    let window_file = format!("/tmp/wd-bench-{}.window", std::process::id());
+    let _ = std::fs::remove_file(&window_file);
+    // One pipe for all: every client's stdin is its read end.
+    let (go_rx, go_tx) = std::io::pipe()?;
+    let mut children = Vec::with_capacity(procs);
+    for _ in 0..procs {
+        let c = Command::new(&exe)
+            .args(["bench", "share-client", "--socket", &b.path, "--queues", &queues.to_string()])
+            .args(["--window-file", &window_file])
+            .stdin(go_rx.try_clone()?)
+            .stdout(Stdio::piped())
+            .spawn()?;
+        children.push(c);
+    }
+    drop(go_rx);
+    let mut readers = Vec::with_capacity(procs);
+    for c in &mut children {
+        let mut r = BufReader::new(c.stdout.take().expect("piped stdout"));
+        let mut line = String::new();
+        r.read_line(&mut line)?;
+        anyhow::ensure!(line.trim() == "ready", "share client did not start: {line:?}");
+        readers.push(r);
+    }
+    // Every client on one CPU by time slice: give each a few slices to
+    // reach its loop before the window opens.
+    let warmup = Duration::from_millis(200 + 8 * procs as u64);
+    let start = mono_ns() + warmup.as_nanos() as u64;
+    let end = start + millis * 1_000_000;
+    std::fs::write(&window_file, format!("{start} {end}\n"))?;
+    drop(go_tx);
+    let sleep_until = |t: u64| std::thread::sleep(Duration::from_nanos(t.saturating_sub(mono_ns())));
+    sleep_until(start);
+    let e0 = b.engine_sched_ns();
+    sleep_until(end);
+    let e1 = b.engine_sched_ns();
+    let engine = (e1.0.saturating_sub(e0.0), e1.1.saturating_sub(e0.1));
+    let (mut per_proc, mut cpu_ns) = (Vec::with_capacity(procs), Vec::with_capacity(procs));
+    for (mut c, mut r) in children.into_iter().zip(readers) {
+        let mut line = String::new();
+        r.read_line(&mut line)?;
+        anyhow::ensure!(c.wait()?.success(), "share client failed");
+        let _ = std::fs::remove_file(&window_file);
+        let mut counts = line.split_whitespace().map(str::parse).collect::<Result<Vec<u64>, _>>()?;
+        anyhow::ensure!(!counts.is_empty(), "share client reported nothing");
+        cpu_ns.push(counts.remove(0));
+        anyhow::ensure!(counts.len() == queues, "share client reported {} queues of {queues}", counts.len());
+        per_proc.push(counts);
+    }
+    Ok(Shared { per_proc, cpu_ns, engine, window: Duration::from_millis(millis) })
+}
+
+/// `"holds"` or `"MISSES"`, for a target stated as `value >= target`.
+fn verdict(value: f64, target: f64) -> &'static str {
+    if value >= target {
+        "holds"
+    } else {
+        "MISSES"
+    }
 }
 
 /// Jain's fairness index: 1 when all equal, 1/n when one takes all.
@@ -184,24 +388,84 @@ fn gzip_gbps(rt: &Runtime, case: &str, sva: bool) -> anyhow::Result<CaseResult> 
     Ok(CaseResult::throughput(case, ops, Some(bytes), start.elapsed()).with_size(SIZE as u64))
 }
 
+/// Aggregate at 8 processes against one, at least.
+const TARGET_AGG_8: f64 = 0.90;
+/// Aggregate at 64 processes against one, at least.
+const TARGET_AGG_64: f64 = 0.80;
+/// Jain's index across processes, at least.
+const TARGET_JAIN: f64 = 0.95;
+
+/// The row and ratios of one shared run against the one-process rate `one`.
+fn share_rows(
+    name: &str,
+    s: &Shared,
+    (one, one_per_engine_ms): (f64, f64),
+    agg_target: Option<f64>,
+    ratios: &mut Vec<(String, f64)>,
+) -> CaseResult {
+    let totals = s.proc_totals();
+    let (jp, agg) = (jain(&totals), s.aggregate());
+    let (lo, hi) = (totals.iter().min().copied().unwrap_or(0), totals.iter().max().copied().unwrap_or(0));
+    let cpu_ms: Vec<f64> = s.cpu_ns.iter().map(|&c| c as f64 / 1e6).collect();
+    let (clo, chi) = (cpu_ms.iter().copied().fold(f64::INFINITY, f64::min), cpu_ms.iter().copied().fold(0.0, f64::max));
+    let mut note = format!(
+        "jain {jp:.3}; per process min {lo} max {hi}, CPU {clo:.0}-{chi:.0} ms (sum {:.0}) in one {} ms window; \
+         engine ran {:.0} ms, waited {:.0} ms for a CPU",
+        cpu_ms.iter().sum::<f64>(),
+        s.window.as_millis(),
+        s.engine.0 as f64 / 1e6,
+        s.engine.1 as f64 / 1e6,
+    );
+    if s.per_proc.first().is_some_and(|q| q.len() > 1) {
+        let jq = jain(&s.queue_counts());
+        note += &format!("; jain across {} queues {jq:.3}", s.queue_counts().len());
+        ratios.push((format!("{name} jain across queues"), jq));
+    }
+    let ratio = agg / one;
+    // An engine that waited for its CPU measures the machine, not warpd:
+    // say so next to the verdict rather than let it pass for one.
+    let waited = s.engine.1 as f64 / s.window.as_nanos() as f64;
+    let busy = if waited > 0.1 {
+        format!("; the engine waited {:.0}% of the window for a CPU: the machine is busy, rerun", waited * 100.0)
+    } else {
+        String::new()
+    };
+    let target = agg_target.map_or_else(String::new, |t| format!(" (target >= {t:.2}: {}{busy})", verdict(ratio, t)));
+    ratios.push((format!("{name} aggregate / 1 process{target}"), ratio));
+    if totals.len() > 1 {
+        let jt = format!(" (target >= {TARGET_JAIN:.2}: {})", verdict(jp, TARGET_JAIN));
+        ratios.push((format!("{name} jain fairness{jt}"), jp));
+    }
+    // Completions per millisecond the engine spent on a CPU, against one
+    // process: what the serving loop costs with this many queues, whatever
+    // else the machine runs (the wall-clock ratio above also measures how
+    // much CPU the engine got).
+    let total: u64 = totals.iter().sum();
+    ratios.push((format!("{name} completions per engine CPU-ms / 1 process"), s.per_engine_ms() / one_per_engine_ms));
+    CaseResult::throughput(name, total, None, s.window).with_note(note)
+}
+
 /// Runs every case.
 pub fn run(millis: u64) -> anyhow::Result<RunReport> {
     let broker = Broker::start()?;
     let mut results = Vec::new();
     let mut ratios = Vec::new();
-    let mut one = None;
-    for procs in [1usize, 2, 4, 8] {
-        let counts = share_run(&broker, procs, millis)?;
-        let total: u64 = counts.iter().sum();
-        let secs = Duration::from_millis(millis).as_secs_f64();
-        let row = CaseResult::throughput(format!("share-{procs}proc"), total, None, Duration::from_secs_f64(secs))
-            .with_note(format!("jain {:.3}; per process {:?}", jain(&counts), counts));
-        let agg = total as f64 / secs;
-        let base = *one.get_or_insert(agg);
-        ratios.push((format!("share-{procs}proc aggregate / 1 process"), agg / base));
-        ratios.push((format!("share-{procs}proc jain fairness"), jain(&counts)));
-        results.push(row);
+    let one = share_run(&broker, 1, 1, millis)?;
+    let base = (one.aggregate(), one.per_engine_ms());
+    results.push(share_rows("share-1proc", &one, base, None, &mut ratios));
+    for procs in [2usize, 4, 8, 16, 32, 64] {
+        let s = share_run(&broker, procs, 1, millis)?;
+        let target = match procs {
+            8 => Some(TARGET_AGG_8),
+            64 => Some(TARGET_AGG_64),
+            _ => None,
+        };
+        results.push(share_rows(&format!("share-{procs}proc"), &s, base, target, &mut ratios));
     }
+    // Many queues on one engine: 8 processes of 128 queues, each queue one
+    // burst deep, all busy. What the engine's pass costs per queue shows.
+    let s = share_run(&broker, 8, 128, millis)?;
+    results.push(share_rows("share-8proc-1024queues", &s, base, None, &mut ratios));
     let daemon = Runtime::connect(&broker.path)?;
     let embedded = Runtime::embedded_with(&EmbeddedConfig::from_env()?)?;
     results.push(rtt(&daemon, "daemon-poll-rtt")?);
