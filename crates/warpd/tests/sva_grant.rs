@@ -411,7 +411,7 @@ fn an_unserved_page_fault_stalls_only_its_client_and_shutdown_still_finishes() {
     }
     let Some(fuse) = fuse::HungFile::mount(&common::tmp_path("sva-fuse", "mnt")) else { return };
     // One engine: before the fix it was the one stuck in the client's page.
-    let mut d = Daemon::start("sva-stall", "[daemon]\nsva_deadline_ms = 3000\n");
+    let mut d = Daemon::start("sva-stall", "[daemon]\nsva_deadline_ms = 8000\n");
     let mut cmd = child_command("staller");
     cmd.env("WARPD_SOCKET", &d.path).env("WD_STALL", "fuse").env("WD_FUSE_FILE", fuse.file());
     let mut st = spawn_cmd("staller", cmd);
@@ -421,9 +421,9 @@ fn an_unserved_page_fault_stalls_only_its_client_and_shutdown_still_finishes() {
     // staller's request waits for its page.
     let rt = d.runtime();
     let mut q = rt.queue("dma").unwrap();
-    let data: Vec<u8> = (0..65536u32).map(|i| (i * 7) as u8).collect();
+    let data: Vec<u8> = (0..16384u32).map(|i| (i * 7) as u8).collect();
     let want = crc32c::crc32c(&data);
-    for _ in 0..200 {
+    for _ in 0..50 {
         assert_eq!(q.crc32c(&data, 0).unwrap(), want);
     }
     assert_eq!(st.try_line(), None, "the stalled request must still be out while others are served");
@@ -686,7 +686,7 @@ fn a_forked_child_cannot_speak_on_its_parents_connection() {
 /// client's own (SVA) buffers, completes.
 #[test]
 fn long_device_work_is_not_a_stall() {
-    let d = Daemon::start("sva-long", "[daemon]\nsva_deadline_ms = 20\n[[device]]\ndriver = \"zip\"\npin = false\n");
+    let d = Daemon::start("sva-long", "[daemon]\nsva_deadline_ms = 100\n[[device]]\ndriver = \"zip\"\npin = false\n");
     let rt = d.runtime();
     let mut zip = warpdrive::comp::Zip::open(&rt).unwrap();
     let mut rng = common::Rng::new(7);
@@ -701,7 +701,7 @@ fn long_device_work_is_not_a_stall() {
     let took = t.elapsed();
     assert_eq!(zip.decompress(warpdrive::comp::Format::Zlib, &c).unwrap(), data);
     // Only meaningful when the device's work outlasted the deadline.
-    if took < Duration::from_millis(20) {
+    if took < Duration::from_millis(100) {
         eprintln!("the compression took {took:?}, under the deadline: this machine is too fast to show it");
     }
 }
