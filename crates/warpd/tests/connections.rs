@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -218,27 +217,6 @@ fn a_flood_by_one_user_starves_neither_other_users_nor_administrators() {
     again.finish(Duration::from_secs(10));
 }
 
-/// The `wd` binary of this build, built if needed (it is another package's
-/// binary, so cargo does not build it for these tests; building is a no-op
-/// when it is fresh, and never runs a stale one).
-fn wd_binary() -> PathBuf {
-    let warpd = PathBuf::from(env!("CARGO_BIN_EXE_warpd"));
-    let dir = warpd.parent().expect("bin dir").to_path_buf();
-    let target = dir.parent().expect("target dir").to_path_buf();
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
-    let mut cmd = Command::new(option_env!("CARGO").unwrap_or("cargo"));
-    cmd.args(["build", "--quiet", "-p", "wd-cli", "--bin", "wd", "--manifest-path"])
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&target);
-    if dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    let st = cmd.status().expect("run cargo to build wd");
-    assert!(st.success(), "cargo build -p wd-cli: {st}");
-    dir.join("wd")
-}
-
 /// Thousands of queues: `stats` is several packets long. The library, the
 /// real `wd status` (table and JSON) and `wd top` get every queue; a raw
 /// client sees a stream of full packets and a last one. Before, the reply
@@ -278,7 +256,7 @@ fn stats_of_thousands_of_queues_reach_wd_status_and_wd_top() {
     let (_, queues) = rt.daemon_stats().expect("stats of thousands of queues");
     assert_eq!(queues.iter().filter(|q| q.pid == me).count(), TOTAL);
 
-    let wd = wd_binary();
+    let wd = common::wd_binary();
     let run = |args: &[&str]| {
         let out =
             Command::new(&wd).args(args).env("WARPD_SOCKET", &d.path).env_remove("WD_MODE").output().expect("run wd");

@@ -23,27 +23,6 @@ const DEVICES: &str = "[[device]]\ndriver = \"zip\"\npin = false\n\
                        [[device]]\ndriver = \"sec\"\npin = false\n\
                        [[device]]\ndriver = \"hpre\"\npin = false\n";
 
-/// The `wd` binary of this build, built if needed (another package's
-/// binary: cargo does not build it for these tests; a fresh one is not
-/// rebuilt, a stale one never runs).
-fn wd_binary() -> PathBuf {
-    let warpd = PathBuf::from(env!("CARGO_BIN_EXE_warpd"));
-    let dir = warpd.parent().expect("bin dir").to_path_buf();
-    let target = dir.parent().expect("target dir").to_path_buf();
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
-    let mut cmd = Command::new(option_env!("CARGO").unwrap_or("cargo"));
-    cmd.args(["build", "--quiet", "-p", "wd-cli", "--bin", "wd", "--manifest-path"])
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&target);
-    if dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    let st = cmd.status().expect("run cargo to build wd");
-    assert!(st.success(), "cargo build -p wd-cli: {st}");
-    dir.join("wd")
-}
-
 /// `wd -v ARGS` in daemon mode at `sock`, stdin a pipe we hold.
 fn spawn_wd(wd: &PathBuf, sock: &str, args: &[&str]) -> Child {
     Command::new(wd)
@@ -131,7 +110,7 @@ fn input() -> Vec<u8> {
 
 #[test]
 fn every_device_command_runs_through_warpd_when_told() {
-    let wd = wd_binary();
+    let wd = common::wd_binary();
     let d = Daemon::start("wd-mode", DEVICES);
     let rt = d.runtime();
     let data = input();
@@ -198,7 +177,7 @@ fn wd_sha256(wd: &PathBuf, data: &[u8]) -> String {
 
 #[test]
 fn bench_queue_and_dma_run_through_warpd_when_told() {
-    let wd = wd_binary();
+    let wd = common::wd_binary();
     let d = Daemon::start("wd-mode-bench", "");
     for args in [&["-v", "bench", "queue", "--json", "--iters", "500"][..], &["-v", "bench", "dma", "--json"]] {
         let out = Command::new(&wd).args(args).env("WD_MODE", "daemon").env("WARPD_SOCKET", &d.path).output().unwrap();
@@ -216,7 +195,7 @@ fn bench_queue_and_dma_run_through_warpd_when_told() {
 /// why and exits 1. The same with only `WARPD_SOCKET` set.
 #[test]
 fn forced_daemon_mode_without_a_broker_fails_every_command() {
-    let wd = wd_binary();
+    let wd = common::wd_binary();
     let dir = common::tmp_path("wd-nobody", "d");
     std::fs::create_dir_all(&dir).unwrap();
     let sock = format!("{dir}/nobody.sock");

@@ -864,3 +864,24 @@ impl RawQueue {
         out
     }
 }
+
+/// The `wd` binary of this build, built if needed (another package's
+/// binary: cargo does not build it for these tests; a fresh one is not
+/// rebuilt, a stale one never runs).
+pub fn wd_binary() -> std::path::PathBuf {
+    let warpd = std::path::PathBuf::from(env!("CARGO_BIN_EXE_warpd"));
+    let dir = warpd.parent().expect("bin dir").to_path_buf();
+    let target = dir.parent().expect("target dir").to_path_buf();
+    let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
+    let mut cmd = Command::new(option_env!("CARGO").unwrap_or("cargo"));
+    cmd.args(["build", "--quiet", "-p", "wd-cli", "--bin", "wd", "--manifest-path"])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target);
+    if dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let st = cmd.status().expect("run cargo to build wd");
+    assert!(st.success(), "cargo build -p wd-cli: {st}");
+    dir.join("wd")
+}
