@@ -1,7 +1,10 @@
 //! The crypto commands of the real `wd` binary, checked against coreutils
 //! and the `openssl` CLI where they are installed.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{data, Dir};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn wd(args: &[&str], dir: &Path) -> Output {
@@ -18,38 +21,9 @@ fn tool(prog: &str, args: &[&str], dir: &Path) -> Option<Output> {
     Command::new(prog).args(args).current_dir(dir).stdin(Stdio::null()).output().ok().filter(|o| o.status.success())
 }
 
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("wd-crypto-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn data(n: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
 #[test]
 fn digest_prints_what_sha256sum_prints_and_checks_its_files() {
-    let d = Dir::new("digest");
+    let d = Dir::new("crypto-digest");
     std::fs::write(d.0.join("abc"), b"abc").unwrap();
     std::fs::write(d.0.join("empty"), b"").unwrap();
     std::fs::write(d.0.join("big"), data(2_500_000, 1)).unwrap();
@@ -100,7 +74,7 @@ fn digest_prints_what_sha256sum_prints_and_checks_its_files() {
 
 #[test]
 fn hmac_matches_rfc4231_and_openssl() {
-    let d = Dir::new("hmac");
+    let d = Dir::new("crypto-hmac");
     std::fs::write(d.0.join("m"), b"what do ya want for nothing?").unwrap();
     let out = wd(&["hmac", "-a", "sha256", "--key-hex", "4a656665", "m"], &d.0);
     assert!(out.status.success());
@@ -122,7 +96,7 @@ fn hmac_matches_rfc4231_and_openssl() {
 
 #[test]
 fn encrypt_decrypt_round_trip_and_tampering_releases_nothing() {
-    let d = Dir::new("crypt");
+    let d = Dir::new("crypto-crypt");
     let plain = data(200_000, 3);
     std::fs::write(d.0.join("p"), &plain).unwrap();
     std::fs::write(d.0.join("key"), [7u8; 32]).unwrap();
@@ -165,7 +139,7 @@ fn encrypt_decrypt_round_trip_and_tampering_releases_nothing() {
 
 #[test]
 fn keys_and_signatures_interoperate_with_openssl() {
-    let d = Dir::new("sign");
+    let d = Dir::new("crypto-sign");
     std::fs::write(d.0.join("msg"), data(10_000, 4)).unwrap();
     let have_openssl = tool("openssl", &["version"], &d.0).is_some();
     for (t, dgst) in [("rsa2048", "-sha256"), ("p256", "-sha256"), ("p384", "-sha384"), ("ed25519", "")] {
@@ -209,7 +183,7 @@ fn keys_and_signatures_interoperate_with_openssl() {
 
 #[test]
 fn bench_asym_covers_verify_oaep_and_key_agreement() {
-    let d = Dir::new("bench-asym");
+    let d = Dir::new("crypto-bench-asym");
     let out = wd(&["bench", "asym", "--json", "--millis", "20", "--no-openssl"], &d.0);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
@@ -247,7 +221,7 @@ fn bench_asym_covers_verify_oaep_and_key_agreement() {
 
 #[test]
 fn ecdsa_raw_signatures_from_the_cli() {
-    let d = Dir::new("ecdsa-raw");
+    let d = Dir::new("crypto-ecdsa-raw");
     std::fs::write(d.0.join("msg"), b"raw please").unwrap();
     for (t, n) in [("p256", 64), ("p384", 96)] {
         let (sk, pk) = (format!("{t}.pem"), format!("{t}.pub"));

@@ -2,8 +2,11 @@
 //! algorithm run (a key of the wrong size is an error that writes
 //! nothing), and files holding secrets get the modes openssl gives them.
 
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::Dir;
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn wd(args: &[&str], dir: &Path) -> Output {
@@ -39,45 +42,6 @@ fn have_openssl() -> bool {
     ok
 }
 
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("wd-keys-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
-    }
-
-    fn write(&self, name: &str, bytes: impl AsRef<[u8]>) {
-        std::fs::write(self.0.join(name), bytes).unwrap();
-    }
-
-    fn mode(&self, name: &str) -> u32 {
-        std::fs::metadata(self.0.join(name)).unwrap().permissions().mode() & 0o7777
-    }
-
-    fn chmod(&self, name: &str, mode: u32) {
-        std::fs::set_permissions(self.0.join(name), std::fs::Permissions::from_mode(mode)).unwrap();
-    }
-
-    /// Every name in the directory, sorted.
-    fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn bytes(n: usize, seed: u8) -> Vec<u8> {
     // Not all hex digits: 0x80.. bytes are never ASCII.
     (0..n).map(|i| 0x80 | (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
@@ -93,7 +57,7 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn container_keys_of_the_wrong_size_are_errors_that_write_nothing() {
-    let d = Dir::new("size");
+    let d = Dir::new("keys-size");
     d.write("p", b"attack at dawn".repeat(1000));
     let k32 = bytes(32, 1);
     // Every way a key file can hold the wrong size. The first is the
@@ -166,7 +130,7 @@ fn container_keys_of_the_wrong_size_are_errors_that_write_nothing() {
 
 #[test]
 fn mac_keys_mean_what_the_algorithm_and_route_say() {
-    let d = Dir::new("mac");
+    let d = Dir::new("keys-mac");
     d.write("m", b"what do ya want for nothing?");
     let k16 = "2b7e151628aed2a6abf7158809cf4f3c";
     let k24 = "8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b";
@@ -243,7 +207,7 @@ fn mac_keys_mean_what_the_algorithm_and_route_say() {
 
 #[test]
 fn pss_asked_for_is_pss_or_an_error() {
-    let d = Dir::new("pss");
+    let d = Dir::new("keys-pss");
     d.write("msg", b"sign me");
     for t in ["ed25519", "p256", "p384"] {
         assert!(wd(&["keygen", "-t", t, "-o", "sk", "--pub", "pk"], &d.0).status.success());
@@ -262,7 +226,7 @@ const TYPES: [&str; 4] = ["ed25519", "p256", "x25519", "rsa2048"];
 
 #[test]
 fn private_keys_are_owner_only_and_never_widened() {
-    let d = Dir::new("modes");
+    let d = Dir::new("keys-modes");
     let wdbin = env!("CARGO_BIN_EXE_wd");
     for t in TYPES {
         for der in [false, true] {
@@ -325,7 +289,7 @@ fn private_keys_are_owner_only_and_never_widened() {
 
 #[test]
 fn plaintext_and_ciphertext_modes_follow_openssl_enc() {
-    let d = Dir::new("enc-modes");
+    let d = Dir::new("keys-enc-modes");
     d.write("key", bytes(32, 9));
     d.write("p", b"plain".repeat(100));
     let wdbin = env!("CARGO_BIN_EXE_wd");

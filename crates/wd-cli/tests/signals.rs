@@ -5,10 +5,13 @@
 //! Every wait below is for an event (a file appearing, a child ending),
 //! bounded only so a broken build fails instead of hanging.
 
+mod common;
+
+use common::Dir;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,32 +19,6 @@ use rustix::process::{kill_process, Pid, Signal};
 
 const SIGNALS: [(Signal, i32, &str); 3] =
     [(Signal::INT, libc::SIGINT, "INT"), (Signal::TERM, libc::SIGTERM, "TERM"), (Signal::HUP, libc::SIGHUP, "HUP")];
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("wd-signals-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
-    }
-
-    fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A command with the three signals at their default action, whatever
 /// the test runner inherited (a runner under nohup ignores SIGHUP).
@@ -100,7 +77,7 @@ fn xorshift(n: usize) -> Vec<u8> {
 
 #[test]
 fn interrupted_decrypt_leaves_no_plaintext_behind() {
-    let d = Dir::new("decrypt");
+    let d = Dir::new("signals-decrypt");
     let wdbin = env!("CARGO_BIN_EXE_wd");
     std::fs::write(d.0.join("key"), [0x5au8; 32]).unwrap();
     // 64 chunks of 64 KiB.
@@ -174,7 +151,7 @@ fn interrupt(d: &Dir, prog: &str, args: &[&str], target: &str, sig: Signal) -> s
 
 #[test]
 fn interrupted_compress_and_decompress_remove_their_output_like_gzip() {
-    let d = Dir::new("compress");
+    let d = Dir::new("signals-compress");
     let wdbin = env!("CARGO_BIN_EXE_wd");
     // Compressing 8 GiB of zeros takes seconds; the signal comes as soon
     // as the output exists.
