@@ -254,6 +254,30 @@ impl Engine {
         }
     }
 
+    /// How many descriptors this pass may take: those the submission ring
+    /// showed *before* the queue's state was read, within [`Self::budget`].
+    ///
+    /// The order matters. A request submitted after a suspension returned
+    /// is only visible through a tail load that comes after it; reading
+    /// the state after that load is then sure to see the suspension. Read
+    /// the other way round, an engine preempted between the state check and
+    /// the pop would run a request submitted to an already suspended queue.
+    /// `None` when the ring is broken (the queue was faulted).
+    #[inline(always)]
+    fn visible_budget(q: &QueueShared, end: &mut DeviceEnd<Mapping>) -> Option<u32> {
+        let visible = match end.sq.available() {
+            Ok(n) => n,
+            Err(e) => {
+                Self::fault(q, fault::SQ_TAIL, &e);
+                return None;
+            }
+        };
+        if visible == 0 {
+            return Some(0);
+        }
+        Some(Self::budget(q, end).min(visible))
+    }
+
     /// Serves up to `weight * QUANTUM` descriptors of queue `i`.
     fn serve(&mut self, i: usize) -> u32 {
         if self.batch > 1 {
@@ -265,7 +289,10 @@ impl Engine {
         if parked.is_some() && resume(q, end, parked) {
             return 0;
         }
-        let budget = Self::budget(q, end);
+        let budget = match Self::visible_budget(q, end) {
+            Some(0) | None => return 0,
+            Some(b) => b,
+        };
         let mut regions = None;
         let mut n = 0;
         // Completions staged since the last publish.
@@ -364,20 +391,12 @@ impl Engine {
         if parked.is_some() && resume(q, end, parked) {
             return 0;
         }
-        let budget = Self::budget(q, end);
         // An empty pass must stay as cheap as on the single path: no lock,
         // no allocation.
-        match end.sq.available() {
-            Ok(0) => return 0,
-            Ok(_) => {}
-            Err(e) => {
-                Self::fault(q, fault::SQ_TAIL, &e);
-                return 0;
-            }
-        }
-        if budget == 0 {
-            return 0;
-        }
+        let budget = match Self::visible_budget(q, end) {
+            Some(0) | None => return 0,
+            Some(b) => b,
+        };
         let guard = q.owner.mem.read();
         let table: &[Option<RegionEntry>] = guard.as_slice();
         let allows = |op| q.allows(op);
