@@ -30,7 +30,7 @@ const HEADER: usize = 24;
 /// AES-128/192 a shorter key would select.
 const CONTAINER_KEY: usize = 32;
 
-pub(super) fn container_alg(s: &str) -> anyhow::Result<(u8, CipherAlg, &'static str)> {
+fn container_alg(s: &str) -> anyhow::Result<(u8, CipherAlg, &'static str)> {
     match s.to_ascii_lowercase().as_str() {
         "aes-256-gcm" | "aes256gcm" => Ok((1, CipherAlg::AesGcm, "aes-256-gcm")),
         "chacha20-poly1305" | "chacha20poly1305" => Ok((2, CipherAlg::ChaCha20Poly1305, "chacha20-poly1305")),
@@ -38,7 +38,7 @@ pub(super) fn container_alg(s: &str) -> anyhow::Result<(u8, CipherAlg, &'static 
     }
 }
 
-pub(super) fn chunk_nonce(prefix: &[u8], i: u32, last: bool) -> [u8; 12] {
+fn chunk_nonce(prefix: &[u8], i: u32, last: bool) -> [u8; 12] {
     let mut n = [0u8; 12];
     n[..7].copy_from_slice(prefix);
     n[7..11].copy_from_slice(&i.to_be_bytes());
@@ -90,7 +90,7 @@ pub(super) fn encrypt_cmd(rt: &Runtime, a: CryptArgs) -> anyhow::Result<()> {
 }
 
 /// Reads one chunk, returned behind a copy of the header (the AAD).
-pub(super) fn read_chunk(r: &mut dyn Read, header: &[u8], chunk: usize) -> io::Result<Vec<u8>> {
+fn read_chunk(r: &mut dyn Read, header: &[u8], chunk: usize) -> io::Result<Vec<u8>> {
     let mut v = vec![0u8; HEADER + chunk];
     v[..HEADER].copy_from_slice(header);
     let n = read_full(r, &mut v[HEADER..])?;
@@ -98,7 +98,7 @@ pub(super) fn read_chunk(r: &mut dyn Read, header: &[u8], chunk: usize) -> io::R
     Ok(v)
 }
 
-pub(super) fn submit_window(
+fn submit_window(
     q: &mut Queue,
     inflight: &mut std::collections::VecDeque<warpdrive::Ticket>,
     req: Req,
@@ -111,7 +111,7 @@ pub(super) fn submit_window(
     Ok(())
 }
 
-pub(super) fn drain(
+fn drain(
     q: &mut Queue,
     inflight: &mut std::collections::VecDeque<warpdrive::Ticket>,
     w: &mut dyn Write,
@@ -122,7 +122,7 @@ pub(super) fn drain(
     Ok(())
 }
 
-pub(super) fn write_done(d: Done, w: &mut dyn Write) -> anyhow::Result<()> {
+fn write_done(d: Done, w: &mut dyn Write) -> anyhow::Result<()> {
     match crypto::check(&d) {
         Ok(()) => {}
         Err(CryptoError::AuthFailed) => {

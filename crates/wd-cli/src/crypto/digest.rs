@@ -15,7 +15,7 @@ use crate::keyfile;
 
 /// Digest or MAC of a whole input, streamed: the next chunk is read while
 /// the device absorbs the previous one.
-pub(super) fn hash_input(q: &mut Queue, s: &Stream, r: &mut dyn Read) -> anyhow::Result<Vec<u8>> {
+fn hash_input(q: &mut Queue, s: &Stream, r: &mut dyn Read) -> anyhow::Result<Vec<u8>> {
     let mut spare = vec![0u8; CHUNK];
     let mut pending: Option<warpdrive::Ticket> = None;
     loop {
@@ -43,13 +43,13 @@ pub(super) fn hash_input(q: &mut Queue, s: &Stream, r: &mut dyn Read) -> anyhow:
     }
 }
 
-pub(super) fn submit_update(q: &mut Queue, s: &Stream, data: Vec<u8>) -> anyhow::Result<warpdrive::Ticket> {
+fn submit_update(q: &mut Queue, s: &Stream, data: Vec<u8>) -> anyhow::Result<warpdrive::Ticket> {
     let req = s.update_req(data);
     q.submit(req).map_err(|e| anyhow!("submit: {}", e.into_error()))
 }
 
 /// Prints one digest line per file, as sha256sum does (`--tag`: BSD style).
-pub(super) fn print_sums(
+fn print_sums(
     rt: &Runtime,
     s: &Stream,
     files: &[OsString],
@@ -91,7 +91,7 @@ pub(super) fn print_sums(
     Ok(rc)
 }
 
-pub(super) fn io_reason(e: &anyhow::Error) -> String {
+fn io_reason(e: &anyhow::Error) -> String {
     match e.downcast_ref::<io::Error>() {
         Some(io) if io.kind() == io::ErrorKind::NotFound => "No such file or directory".into(),
         Some(io) if io.kind() == io::ErrorKind::PermissionDenied => "Permission denied".into(),
@@ -114,7 +114,7 @@ pub(super) fn digest_cmd(rt: &Runtime, a: DigestArgs) -> anyhow::Result<i32> {
 /// tool name. Each list is judged on its own, as sha256sum does: its
 /// warnings, or "no properly formatted checksum lines found" alone when
 /// no line of it could be parsed.
-pub(super) fn check_cmd(rt: &Runtime, s: &Stream, alg: DigestAlg, a: &DigestArgs) -> anyhow::Result<i32> {
+fn check_cmd(rt: &Runtime, s: &Stream, alg: DigestAlg, a: &DigestArgs) -> anyhow::Result<i32> {
     let mut q = rt.queue("sec")?;
     let lists = if a.files.is_empty() { vec![OsString::from("-")] } else { a.files.clone() };
     let mut out = io::stdout().lock();
@@ -205,7 +205,7 @@ pub(super) fn check_cmd(rt: &Runtime, s: &Stream, alg: DigestAlg, a: &DigestArgs
 
 /// A digest by name; an unknown name is an error that lists the valid
 /// ones (and `extra`, the other names the command takes).
-pub(super) fn digest_alg(name: &str, extra: &str) -> anyhow::Result<DigestAlg> {
+fn digest_alg(name: &str, extra: &str) -> anyhow::Result<DigestAlg> {
     DigestAlg::from_name(name).ok_or_else(|| {
         let names: Vec<_> = wd_sec::alg::DIGEST_ALGS.iter().map(|a| a.name()).collect();
         anyhow!("unknown algorithm {name:?} (valid: {}{extra})", names.join(", "))

@@ -9,7 +9,7 @@ use super::{open_input, open_output, KeygenArgs, SignArgs, VerifyArgs};
 use crate::keys;
 use crate::outfile::Secrecy;
 
-pub(super) fn sig_format(scheme: Scheme, raw: bool) -> anyhow::Result<SigFormat> {
+fn sig_format(scheme: Scheme, raw: bool) -> anyhow::Result<SigFormat> {
     match (raw, scheme) {
         (false, _) => Ok(SigFormat::Der),
         (true, Scheme::EcdsaP256Sha256 | Scheme::EcdsaP384Sha384) => Ok(SigFormat::Raw),
@@ -17,13 +17,13 @@ pub(super) fn sig_format(scheme: Scheme, raw: bool) -> anyhow::Result<SigFormat>
     }
 }
 
-pub(super) fn write_out(name: &str, bytes: &[u8], secrecy: Secrecy) -> anyhow::Result<()> {
+fn write_out(name: &str, bytes: &[u8], secrecy: Secrecy) -> anyhow::Result<()> {
     let mut out = open_output(name, secrecy)?;
     out.w().write_all(bytes).with_context(|| name.to_string())?;
     out.commit(name)
 }
 
-pub(super) fn read_all(name: &str) -> anyhow::Result<Vec<u8>> {
+fn read_all(name: &str) -> anyhow::Result<Vec<u8>> {
     let mut v = Vec::new();
     open_input(name).with_context(|| name.to_string())?.read_to_end(&mut v)?;
     Ok(v)

@@ -15,7 +15,7 @@ pub(super) fn escape_name(name: &[u8]) -> (bool, Vec<u8>) {
     (true, escape_bytes(name))
 }
 
-pub(super) fn escape_bytes(name: &[u8]) -> Vec<u8> {
+fn escape_bytes(name: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(name.len() + 4);
     for &b in name {
         match b {
@@ -42,7 +42,7 @@ pub(super) fn check_name(name: &[u8]) -> Vec<u8> {
 /// Undoes [`escape_bytes`]; `None` for any other escape, a lone trailing
 /// backslash or a NUL (coreutils then counts the line as improperly
 /// formatted).
-pub(super) fn unescape_name(s: &[u8]) -> Option<Vec<u8>> {
+fn unescape_name(s: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len());
     let mut it = s.iter();
     while let Some(&c) = it.next() {
@@ -163,7 +163,7 @@ pub(super) fn parse_check_line(
 }
 
 /// Exactly `hexlen` hex digits (either case).
-pub(super) fn unhex_exact(s: &[u8], hexlen: usize) -> Option<Vec<u8>> {
+fn unhex_exact(s: &[u8], hexlen: usize) -> Option<Vec<u8>> {
     if s.len() != hexlen {
         return None;
     }
