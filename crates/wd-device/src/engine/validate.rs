@@ -140,6 +140,9 @@ pub(super) fn prepare<'t>(
         Err(s) => return Prepared::Done(Outcome::err(s)),
     };
     let sva = |c: &Checked<'_>| matches!(c, Checked::Sva { .. });
+    // Counted so a test can show each SVA reference is resolved once.
+    #[cfg(test)]
+    tests::SVA_RESOLVED.fetch_add(u64::from(sva(&src)) + u64::from(sva(&dst)), std::sync::atomic::Ordering::SeqCst);
     if remote.is_some() && (sva(&src) || sva(&dst)) {
         return match session(d, sessions) {
             Ok(session) => Prepared::Remote(RemoteReq { src: remote_buf(src), dst: remote_buf(dst), session }),
@@ -211,3 +214,6 @@ fn run_with_table(
         Prepared::Remote(r) => Err(r),
     }
 }
+
+#[cfg(test)]
+mod tests;
