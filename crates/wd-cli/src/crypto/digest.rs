@@ -49,13 +49,7 @@ fn submit_update(q: &mut Queue, s: &Stream, data: Vec<u8>) -> anyhow::Result<war
 }
 
 /// Prints one digest line per file, as sha256sum does (`--tag`: BSD style).
-fn print_sums(
-    rt: &Runtime,
-    s: &Stream,
-    files: &[OsString],
-    tool: &str,
-    tag: Option<&str>,
-) -> anyhow::Result<i32> {
+fn print_sums(rt: &Runtime, s: &Stream, files: &[OsString], tool: &str, tag: Option<&str>) -> anyhow::Result<i32> {
     let mut q = rt.queue("sec")?;
     let files = if files.is_empty() { vec![OsString::from("-")] } else { files.to_vec() };
     let mut out = io::stdout().lock();
