@@ -1,0 +1,148 @@
+//! Waiting for completions: the spin, sleep and eventfd policy, and
+//! noticing a broker that went away.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use wd_abi::layout::{CQ_WANT_INTERRUPT, SQ_NEED_WAKEUP};
+use wd_abi::QueueState;
+use wd_sys::futex;
+
+use super::ring::Live;
+use super::{Backend, Inner, WaitMode};
+use crate::{Done, Error, Ticket};
+
+impl Inner {
+    /// For a broker-backed queue: notices that the broker went away (the
+    /// connection hung up, or it stopped our queue while shutting down).
+    pub(super) fn check_lost(&mut self, live: &Live) {
+        if let Backend::Daemon(c) = &self.backend {
+            let stopped = self.ring.mem(live).state().0 == QueueState::Stopped && !self.closed;
+            if !self.lost && (stopped || !c.alive()) {
+                tracing::warn!(queue = self.id, "warpd went away; in-flight requests complete with DeviceLost");
+                self.lost = true;
+            }
+        }
+    }
+
+    pub(super) fn cq_empty(&mut self, live: &Live) -> bool {
+        let tail = self.ring.mem(live).cq_tail_word().load(Ordering::SeqCst);
+        tail == self.ring.end(live).cq.head()
+    }
+
+    pub(super) fn arm(&mut self, live: &Live) -> bool {
+        // Dekker with the engine's publish, fence, load of WANT_INTERRUPT;
+        // in-process, the engine only has a compiler fence and we pay.
+        self.ring.mem(live).cq_flags().fetch_or(CQ_WANT_INTERRUPT, Ordering::SeqCst);
+        if self.asym {
+            wd_sys::membarrier::heavy();
+        } else {
+            std::sync::atomic::fence(Ordering::SeqCst);
+        }
+        self.cq_empty(live)
+    }
+
+    /// One step of waiting with nothing to reap.
+    pub(super) fn idle(&mut self, live: &Live, start: Instant, spins: &mut u32) -> Result<(), Error> {
+        if self.in_flight == 0 {
+            return Err(Error::NothingInFlight);
+        }
+        *spins = spins.wrapping_add(1);
+        if (*spins).is_multiple_of(4096) {
+            self.check_lost(live);
+            if self.lost {
+                // The next reap hands out the DeviceLost completions.
+                return Ok(());
+            }
+        }
+        // The state checks cost a few loads; a polling waiter does them
+        // every 64 spins so that it notices a completion as early as it can.
+        if self.wait == WaitMode::Poll && !(*spins).is_multiple_of(64) {
+            std::hint::spin_loop();
+            return Ok(());
+        }
+        self.check_state(live)?;
+        // A device that went to sleep with our completion ring full is
+        // woken by the doorbell once we have reaped: checked now and then
+        // while spinning, and always before we sleep ourselves.
+        let spinning = match self.wait {
+            WaitMode::Poll => true,
+            WaitMode::SpinThenSleep(d) => start.elapsed() < d,
+            WaitMode::Event => false,
+        };
+        if (!spinning || (*spins).is_multiple_of(256))
+            && self.ring.mem(live).sq_flags().load(Ordering::Acquire) & SQ_NEED_WAKEUP != 0
+        {
+            self.ring_doorbell(live);
+        }
+        if !spinning {
+            // About to sleep: make sure there is still someone to wake us.
+            self.check_lost(live);
+            if self.lost {
+                return Ok(());
+            }
+        }
+        match self.wait {
+            WaitMode::Poll => std::hint::spin_loop(),
+            _ if spinning => std::hint::spin_loop(),
+            WaitMode::SpinThenSleep(_) => {
+                let w = self.ring.mem(live).cq_wake().load(Ordering::SeqCst);
+                if self.arm(live) {
+                    let _ = futex::wait(self.ring.mem(live).cq_wake(), w, Some(Duration::from_millis(20)))?;
+                }
+                self.ring.mem(live).cq_flags().fetch_and(!CQ_WANT_INTERRUPT, Ordering::Relaxed);
+            }
+            WaitMode::Event => {
+                if self.arm(live) {
+                    if let Some(e) = &self.eventfd {
+                        e.wait_readable(20)?;
+                    }
+                }
+                self.ring.mem(live).cq_flags().fetch_and(!CQ_WANT_INTERRUPT, Ordering::Relaxed);
+                if let Some(e) = &self.eventfd {
+                    e.drain()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn wait_for(&mut self, live: &Live, t: Ticket) -> Result<Done, Error> {
+        if let Some(i) = self.ready.iter().position(|d| d.ticket == t) {
+            return Ok(self.ready.remove(i).expect("index from position"));
+        }
+        let idx = t.0 as u32 as usize;
+        let pending = self.slots.get(idx).is_some_and(|s| s.live && u64::from(s.gen) == t.0 >> 32);
+        if !pending {
+            return Err(Error::NothingInFlight);
+        }
+        let start = Instant::now();
+        let mut spins = 0u32;
+        // Reused across calls: no allocation per round trip.
+        let mut got = std::mem::take(&mut self.scratch);
+        loop {
+            if let Err(e) = self.reap(live, &mut got) {
+                self.ready.extend(got.drain(..));
+                self.scratch = got;
+                return Err(e);
+            }
+            let mut found = None;
+            for d in got.drain(..) {
+                if d.ticket == t {
+                    found = Some(d);
+                } else {
+                    // Kept, in order, for later polls.
+                    self.ready.push_back(d);
+                }
+            }
+            if let Some(d) = found {
+                self.scratch = got;
+                return Ok(d);
+            }
+            if let Err(e) = self.idle(live, start, &mut spins) {
+                self.scratch = got;
+                return Err(e);
+            }
+        }
+    }
+}
