@@ -74,6 +74,6 @@ fn no_request_submitted_after_suspend_runs_when_the_engine_is_preempted() {
     }
     stop.store(true, Ordering::Relaxed);
     hog.join().unwrap();
-    assert!(tries >= 50, "the engine was seen off its CPU only {tries} times");
+    assert!(tries >= 20, "the engine was seen off its CPU only {tries} times");
     assert_eq!(ran, 0, "{ran} of {tries} requests of a suspended queue ran");
 }

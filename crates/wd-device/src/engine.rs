@@ -259,17 +259,25 @@ impl Engine {
         }
     }
 
-    /// How many descriptors this pass may take: those the submission ring
-    /// showed *before* the queue's state was read, within [`Self::budget`].
+    /// How many descriptors this pass may take: [`Self::budget`] (the
+    /// queue's state and the room in its completion ring, checked on every
+    /// pass so that a garbage completion head is noticed even when nothing
+    /// is submitted), bounded by what the submission ring showed *before*
+    /// the state was read a second time.
     ///
-    /// The order matters. A request submitted after a suspension returned
-    /// is only visible through a tail load that comes after it; reading
-    /// the state after that load is then sure to see the suspension. Read
-    /// the other way round, an engine preempted between the state check and
-    /// the pop would run a request submitted to an already suspended queue.
-    /// `None` when the ring is broken (the queue was faulted).
+    /// That second read is what makes suspension exact. A request
+    /// submitted after a suspension returned is only visible through a tail
+    /// load that comes after it; a state read after that load is then sure
+    /// to see the suspension. With only the first read, an engine preempted
+    /// between it and the pop ran a request submitted to an already
+    /// suspended queue. `None` when the submission ring is broken (the
+    /// queue was faulted, once: a faulted queue's budget is 0 from then on).
     #[inline(always)]
     fn visible_budget(q: &QueueShared, end: &mut DeviceEnd<Mapping>) -> Option<u32> {
+        let budget = Self::budget(q, end);
+        if budget == 0 {
+            return Some(0);
+        }
         let visible = match end.sq.available() {
             Ok(n) => n,
             Err(e) => {
@@ -277,7 +285,7 @@ impl Engine {
                 return None;
             }
         };
-        if visible == 0 {
+        if visible == 0 || q.ctl.load(Ordering::Relaxed) != ctl::RUNNING {
             return Some(0);
         }
         Some(Self::budget(q, end).min(visible))
