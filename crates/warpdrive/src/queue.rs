@@ -2,6 +2,7 @@
 
 mod bind;
 mod borrowed;
+mod expect;
 mod ring;
 mod slots;
 mod wait;
@@ -32,6 +33,12 @@ pub enum WaitMode {
     Poll,
     /// Poll for the given time, then sleep on the completion futex.
     SpinThenSleep(Duration),
+    /// The default: poll for about as long as requests of this kind
+    /// (opcode and size) have been taking on this queue, within
+    /// 10-250 µs, then sleep on the completion futex. Short requests are
+    /// not charged a sleep and a wake-up (~35 µs each way on a VM); long
+    /// ones do not burn a core.
+    Adaptive,
     /// Sleep on the queue's eventfd (needs `QueueOptions::eventfd`).
     Event,
 }
@@ -58,7 +65,7 @@ impl Default for QueueOptions {
         QueueOptions {
             depth: 256,
             weight: 1,
-            wait: WaitMode::SpinThenSleep(Duration::from_micros(50)),
+            wait: WaitMode::Adaptive,
             eventfd: false,
             bind_slots: 64,
             allowed_ops: None,
@@ -101,6 +108,11 @@ struct Inner {
     scratch: Vec<Done>,
     eventfd: Option<EventFd>,
     wait: WaitMode,
+    /// What waiters learnt about how long requests take ([`WaitMode::Adaptive`]).
+    expect: expect::Expect,
+    /// Kind of the request staged last: what a wait for "any" completion
+    /// expects.
+    last_kind: u32,
     broken: Option<String>,
     closed: bool,
     max_request: u32,
@@ -217,6 +229,8 @@ impl Queue {
                 scratch: Vec::new(),
                 eventfd,
                 wait: opts.wait,
+                expect: expect::Expect::new(),
+                last_kind: 0,
                 broken: None,
                 closed: false,
                 max_request,
@@ -332,13 +346,18 @@ impl Queue {
         let before = out.len();
         let start = Instant::now();
         let mut spins = 0u32;
+        let spin = self.q.spin_for(self.q.last_kind);
         loop {
             out.extend(self.q.ready.drain(..));
             self.q.reap(&live, out)?;
             if out.len() - before >= min {
+                // What the wait learnt is about the first request it saw end.
+                if let Some(d) = out.get(before) {
+                    self.q.learn(d.ticket, start);
+                }
                 return Ok(out.len() - before);
             }
-            self.q.idle(&live, start, &mut spins)?;
+            self.q.idle(&live, start, spin, &mut spins)?;
         }
     }
 

@@ -86,6 +86,7 @@ impl Inner {
         }
         let start = Instant::now();
         let mut spins = 0;
+        let spin = self.spin_for(self.last_kind);
         loop {
             match self.room(&live) {
                 Ok(()) if self.binds_available() >= need => break,
@@ -95,7 +96,7 @@ impl Inner {
             let mut tmp = Vec::new();
             self.reap(&live, &mut tmp)?;
             self.ready.extend(tmp);
-            self.idle(&live, start, &mut spins)?;
+            self.idle(&live, start, spin, &mut spins)?;
         }
         let (sr, sb) = self.bind(s.0, s.1, s.2).ok_or(Error::NoBindSlot)?;
         let Some((dr, db)) = self.bind(d.0, d.1, d.2) else {

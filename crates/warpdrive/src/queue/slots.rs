@@ -22,6 +22,8 @@ pub(super) struct Slot {
     pub(super) src: Buffer,
     pub(super) dst: Buffer,
     pub(super) binds: [u32; 2],
+    /// [`super::expect::kind`] of its request, for the waiter's estimate.
+    pub(super) kind: u32,
 }
 
 impl Inner {
@@ -115,6 +117,8 @@ impl Inner {
         slot.src = sbuf;
         slot.dst = dbuf;
         slot.binds = binds;
+        slot.kind = super::expect::kind(opcode.0, refs[0].len.max(refs[1].len) as usize);
+        self.last_kind = slot.kind;
         self.in_flight += 1;
         // Room was checked by `room()` and nothing consumed it since: the
         // only failure left would be a head the device moved backwards,

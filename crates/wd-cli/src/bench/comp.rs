@@ -41,21 +41,21 @@ pub struct CompBench {
     pub level: u8,
 }
 
-/// How the bench waits for completions: `WD_BENCH_WAIT=poll` spins, the
-/// default spins 200 µs and then sleeps. The spin must outlast one request:
-/// inflating 64 KiB takes 20-40 µs here, and a waiter that gave up after
-/// 20 µs paid a futex sleep and wake-up (~20 µs on this VM) on nearly every
-/// request, which is where inflate at depth 1 lost 40% against the codec
-/// called directly while slower compression lost a few per cent.
-/// `WD_BENCH_WAIT=spin:N` spins N µs instead (to compare).
+/// How the bench waits for completions: by default as a library user
+/// does ([`WaitMode::Adaptive`]: the queue spins about as long as requests
+/// of that kind take, then sleeps). `WD_BENCH_WAIT=poll` spins;
+/// `WD_BENCH_WAIT=spin:N` spins N µs and then sleeps (to compare: with a
+/// fixed 20 µs spin, inflating 64 KiB, 20-40 µs here, paid a futex sleep
+/// and wake-up on nearly every request and ran at 0.55 of the codec called
+/// directly).
 fn b_wait() -> WaitMode {
     let v = std::env::var("WD_BENCH_WAIT").unwrap_or_default();
     match v.as_str() {
         "poll" => WaitMode::Poll,
-        _ => {
-            let us = v.strip_prefix("spin:").and_then(|n| n.parse().ok()).unwrap_or(200);
-            WaitMode::SpinThenSleep(Duration::from_micros(us))
-        }
+        _ => match v.strip_prefix("spin:").and_then(|n| n.parse().ok()) {
+            Some(us) => WaitMode::SpinThenSleep(Duration::from_micros(us)),
+            None => WaitMode::Adaptive,
+        },
     }
 }
 
