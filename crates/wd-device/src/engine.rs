@@ -23,7 +23,7 @@ use wd_sys::{futex, Mapping};
 
 mod batch;
 mod park;
-mod validate;
+pub(crate) mod validate;
 
 use crate::queue::{ctl, fault, QueueShared};
 use crate::staging::StagingPool;

@@ -120,13 +120,12 @@ impl DeviceHost {
 
     /// Identity of this device in session tables.
     fn key(&self) -> usize {
-        Arc::as_ptr(&self.dev) as *const () as usize
+        crate::inline::session_key(&self.dev)
     }
 
     /// Creates a session for `owner` on this device; returns its id.
     pub fn create_session(&self, owner: &Owner, kind: u32, params: &[u8]) -> Result<u32, wd_abi::Status> {
-        let s = self.dev.create_session(kind, params)?;
-        owner.sessions.insert(self.key(), s).ok_or(wd_abi::Status::BadSession)
+        crate::inline::create_session(&self.dev, owner, kind, params)
     }
 
     /// Closes `owner`'s session `id` (requests in flight that hold it keep

@@ -34,6 +34,32 @@ pub fn execute_one(
     })
 }
 
+/// [`execute_one`] with `owner`'s sessions on the device whose session
+/// key is `key`: the inline path (`crate::inline`).
+pub(crate) fn run_for_owner(
+    dev: &dyn Device,
+    owner: &crate::Owner,
+    key: usize,
+    binds: &BindTable,
+    d: &Descriptor,
+) -> Outcome {
+    thread_local! {
+        static STAGING: StagingPool = StagingPool::new();
+    }
+    STAGING.with(|staging| {
+        let mut regions = None;
+        let cx = Ctx {
+            mem: &owner.mem,
+            sessions: Some((&owner.sessions, key)),
+            binds,
+            remote: None,
+            allows: &|_| true,
+            staging,
+        };
+        validate_and_run(dev, &cx, d, &mut regions).unwrap_or(Outcome::err(Status::BadRegion))
+    })
+}
+
 /// What a descriptor is checked against: its queue's owner and settings.
 pub(super) struct Ctx<'m, 'a> {
     pub(super) mem: &'m MemTable,
