@@ -441,7 +441,13 @@ fn shared() -> Result<Shared, CryptoError> {
     }
     // Started outside the lock, so that a fork by another thread meanwhile
     // leaves the child no lock held forever.
-    let rt = Runtime::embedded().map_err(|e| CryptoError::Queue(Error::Unavailable(e.to_string())))?;
+    // In-process devices when built in; else whichever broker the
+    // environment names (or the typed error saying there is none).
+    #[cfg(feature = "embedded")]
+    let rt = Runtime::embedded();
+    #[cfg(not(feature = "embedded"))]
+    let rt = Runtime::new();
+    let rt = rt.map_err(|e| CryptoError::Queue(Error::Unavailable(e.to_string())))?;
     let mut slot = RT.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(rt) = current(&slot) {
         // Another thread got there first; ours stops when dropped.

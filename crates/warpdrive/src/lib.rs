@@ -36,6 +36,13 @@
 //!
 //! The embedded runtime runs devices inside the process; the same
 //! [`Queue`] will talk to the `warpd` broker when one runs.
+//!
+//! # Features
+//!
+//! * `embedded` (default): the in-process devices ([`Runtime::embedded`]),
+//!   and with them the drivers, codecs and crypto engines. Without it the
+//!   library is a client of `warpd` only and links none of them: request
+//!   and session encodings come from the driver-free `wd-ops`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -44,6 +51,8 @@ pub mod comp;
 pub mod crypto;
 pub mod crypto_asym;
 mod daemon;
+#[cfg(feature = "embedded")]
+mod embedded;
 mod error;
 mod memory;
 mod queue;

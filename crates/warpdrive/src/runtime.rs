@@ -1,4 +1,5 @@
-//! The embedded runtime: devices running inside this process.
+//! The runtime: devices in this process (feature `embedded`) or the
+//! broker's, the mode choice, sessions and registered memory.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,6 +114,16 @@ impl EmbeddedConfig {
         }
         Ok(c)
     }
+}
+
+/// Why [`Runtime::new`] cannot run devices in-process: the mode choice
+/// and the missing feature.
+#[cfg(not(feature = "embedded"))]
+fn no_embedded(why: &str) -> String {
+    format!(
+        "no broker to use ({why}), and this build of warpdrive has no in-process devices \
+         (cargo feature `embedded` is off): start warpd, or point WARPD_SOCKET at it"
+    )
 }
 
 /// A device as listed by [`Runtime::devices`]: the same description in
@@ -248,16 +259,10 @@ pub struct KernelReport {
     pub aws_lc: u64,
 }
 
-/// The in-process devices that have a home-made kernel.
-enum KernelDev {
-    Hpre(Arc<wd_hpre::HpreDevice>),
-    Sec(Arc<wd_sec::SecDevice>),
-}
-
 /// An in-process device, started (its engine threads) on first use: a
 /// command that needs one device pays for that one only (docs/PERFORMANCE.md,
 /// "Start-up cost").
-struct LazyDevice {
+pub(crate) struct LazyDevice {
     dev: Arc<dyn wd_device::Device>,
     cfg: HostConfig,
     host: std::sync::OnceLock<Arc<DeviceHost>>,
@@ -266,7 +271,8 @@ struct LazyDevice {
 }
 
 impl LazyDevice {
-    fn new(dev: Arc<dyn wd_device::Device>, cfg: &HostConfig) -> LazyDevice {
+    #[cfg(feature = "embedded")]
+    pub(crate) fn new(dev: Arc<dyn wd_device::Device>, cfg: &HostConfig) -> LazyDevice {
         LazyDevice { dev, cfg: cfg.clone(), host: std::sync::OnceLock::new(), starting: Mutex::new(()) }
     }
 
@@ -302,7 +308,9 @@ impl LazyDevice {
 
 struct RtInner {
     devices: Vec<LazyDevice>,
-    kernels: Vec<KernelDev>,
+    /// The in-process devices with a home-made kernel (`embedded` only).
+    #[cfg(feature = "embedded")]
+    kernels: Vec<crate::embedded::KernelDev>,
     /// This process's registered memory and sessions, shared by all its queues.
     mem: Arc<Owner>,
     /// Set when the devices are the broker's.
@@ -312,11 +320,26 @@ struct RtInner {
 }
 
 impl RtInner {
-    fn new(devices: Vec<LazyDevice>, kernels: Vec<KernelDev>, daemon: Option<DaemonRt>) -> RtInner {
+    fn new(daemon: DaemonRt) -> RtInner {
+        // No in-process device: the memory table only names this
+        // process's regions for its own queues.
+        let mem = Arc::new(Owner::this_process());
+        RtInner {
+            devices: Vec::new(),
+            #[cfg(feature = "embedded")]
+            kernels: Vec::new(),
+            mem,
+            daemon: Some(daemon),
+            fork_gen: wd_sys::fork::generation(),
+        }
+    }
+
+    #[cfg(feature = "embedded")]
+    fn local_devices(devices: Vec<LazyDevice>, kernels: Vec<crate::embedded::KernelDev>) -> RtInner {
         // The devices of this process serve its own memory: nothing is
         // staged (docs/ARCHITECTURE.md, "Shared memory and Rust").
         let mem = Arc::new(Owner::this_process());
-        RtInner { devices, kernels, mem, daemon, fork_gen: wd_sys::fork::generation() }
+        RtInner { devices, kernels, mem, daemon: None, fork_gen: wd_sys::fork::generation() }
     }
 
     /// The in-process devices, or `Forked` in a child of the process that
@@ -348,15 +371,24 @@ impl Runtime {
     /// The runtime this process should use: the broker when `WD_MODE=daemon`,
     /// `WARPD_SOCKET` or the default socket says so, embedded otherwise
     /// (see [`choose_mode`]).
+    ///
+    /// Built without the `embedded` feature, this library has no
+    /// in-process devices: where the embedded mode would be chosen, the
+    /// answer is [`Error::Unavailable`], saying why that mode was chosen
+    /// and that the feature is off.
     pub fn new() -> Result<Runtime, Error> {
         match choose_mode().map_err(|e| Error::Unavailable(e.to_string()))? {
+            #[cfg(feature = "embedded")]
             ModeChoice::Embedded(_) => Runtime::embedded(),
+            #[cfg(not(feature = "embedded"))]
+            ModeChoice::Embedded(why) => Err(Error::Unavailable(no_embedded(&why))),
             ModeChoice::Daemon(path, _) => Runtime::connect(&path),
         }
     }
 
     /// The embedded runtime with the configuration from the environment
     /// (an unparsable setting is `Unavailable`, naming it).
+    #[cfg(feature = "embedded")]
     pub fn embedded() -> Result<Runtime, Error> {
         Runtime::embedded_with(&EmbeddedConfig::from_env().map_err(|e| Error::Unavailable(e.to_string()))?)
     }
@@ -364,7 +396,7 @@ impl Runtime {
     /// A runtime whose devices are the broker's at socket `path`.
     pub fn connect(path: &str) -> Result<Runtime, Error> {
         let daemon = DaemonRt { conn: Mutex::new(DaemonConn::open(path)?), path: path.to_string() };
-        Ok(Runtime { inner: Arc::new(RtInner::new(Vec::new(), Vec::new(), Some(daemon))) })
+        Ok(Runtime { inner: Arc::new(RtInner::new(daemon)) })
     }
 
     /// True when the devices are the broker's.
@@ -398,65 +430,21 @@ impl Runtime {
     /// starts its engine threads when a queue, session or statistic first
     /// names it, so a command that uses one device does not start (and
     /// then stop) all of them.
+    #[cfg(feature = "embedded")]
     pub fn embedded_with(cfg: &EmbeddedConfig) -> Result<Runtime, Error> {
-        // In-process queues use membarrier(2). Registering costs an RCU
-        // grace period (milliseconds) once the process has a second thread,
-        // and nearly nothing before: do it now, before any engine starts
-        // (a program that creates its runtime first pays nothing).
-        let _ = wd_sys::membarrier::available();
-        let host_cfg = HostConfig { engines: cfg.engines, pin: cfg.pin, idle_spin: cfg.idle_spin };
-        let node = wd_sys::topology::numa_node_of_cpu(wd_sys::thread::current_cpu());
-        let mut devices = Vec::new();
-        let mut kernels = Vec::new();
-        let (mbx, chapoly) = (wd_hpre::switch::mbx_choice(cfg.mbx), wd_sec::switch::chapoly_choice(cfg.chapoly));
-        for i in 0..cfg.dma_devices.max(1) {
-            let dev = Arc::new(wd_dma::DmaDevice::new(&format!("dma{i}"), node));
-            devices.push(LazyDevice::new(dev, &host_cfg));
-        }
-        for i in 0..cfg.sec_devices {
-            let dev = Arc::new(wd_sec::SecDevice::with_chapoly(&format!("sec{i}"), node, chapoly.clone()));
-            kernels.push(KernelDev::Sec(dev.clone()));
-            devices.push(LazyDevice::new(dev, &host_cfg));
-        }
-        for i in 0..cfg.hpre_devices {
-            let dev = Arc::new(wd_hpre::HpreDevice::with_mbx(&format!("hpre{i}"), node, mbx.clone()));
-            kernels.push(KernelDev::Hpre(dev.clone()));
-            devices.push(LazyDevice::new(dev, &host_cfg));
-        }
-        for i in 0..cfg.zip_devices {
-            let dev = Arc::new(wd_zip::ZipDevice::new(&format!("zip{i}"), node));
-            devices.push(LazyDevice::new(dev, &host_cfg));
-        }
-        Ok(Runtime { inner: Arc::new(RtInner::new(devices, kernels, None)) })
+        let (devices, kernels) = crate::embedded::devices(cfg);
+        Ok(Runtime { inner: Arc::new(RtInner::local_devices(devices, kernels)) })
     }
 
     /// The home-made kernels of this process's devices: which run, why,
     /// and what each engine served. Empty with a broker (its devices
-    /// decide from warpd's configuration and environment).
+    /// decide from warpd's configuration and environment), and without
+    /// the `embedded` feature.
     pub fn kernels(&self) -> Vec<KernelReport> {
-        use wd_device::Device as _;
-        let report = |device: &str, kernel, on, why: &str, home_made, aws_lc| KernelReport {
-            device: device.to_string(),
-            kernel,
-            on,
-            why: why.to_string(),
-            home_made,
-            aws_lc,
-        };
-        self.inner
-            .kernels
-            .iter()
-            .map(|k| match k {
-                KernelDev::Hpre(d) => {
-                    let (c, s) = (d.mbx(), d.served());
-                    report(&d.info().name, "wd-mbx", c.on, &c.why, s.home_made, s.aws_lc)
-                }
-                KernelDev::Sec(d) => {
-                    let (c, s) = (d.chapoly(), d.served());
-                    report(&d.info().name, "wd-chapoly", c.on, &c.why, s.home_made, s.aws_lc)
-                }
-            })
-            .collect()
+        #[cfg(feature = "embedded")]
+        return self.inner.kernels.iter().map(crate::embedded::KernelDev::report).collect();
+        #[cfg(not(feature = "embedded"))]
+        Vec::new()
     }
 
     /// Every device, with its capabilities and load.
@@ -606,5 +594,29 @@ impl Runtime {
     /// noisy user): a suspended queue keeps its requests but none run.
     pub fn suspend(&self, device: &str, queue: u32, on: bool) -> Result<(), Error> {
         Ok(self.find(device)?.suspend(queue, on)?)
+    }
+}
+
+#[cfg(all(test, not(feature = "embedded")))]
+mod client_only {
+    use super::*;
+
+    /// Without in-process devices, a mode choice that lands on them is a
+    /// typed error that says why and what to do, not a panic or a hang.
+    #[test]
+    fn embedded_choice_is_a_clear_error_without_the_feature() {
+        // The only test of this build that touches the environment.
+        std::env::set_var("WD_MODE", "embedded");
+        let r = Runtime::new();
+        std::env::remove_var("WD_MODE");
+        match r {
+            Err(Error::Unavailable(m)) => {
+                assert!(m.contains("WD_MODE=embedded"), "{m}");
+                assert!(m.contains("feature `embedded` is off"), "{m}");
+                assert!(m.contains("WARPD_SOCKET"), "{m}");
+            }
+            Err(e) => panic!("expected Unavailable, got {e:?}"),
+            Ok(_) => panic!("a runtime without devices or broker"),
+        }
     }
 }
