@@ -75,6 +75,7 @@ pub fn chacha_avx512() -> bool {
 /// The algorithm ids and session encodings, in the driver-free `wd-ops`
 /// (the library encodes what this device decodes).
 pub use wd_ops::sec as alg;
+mod aead;
 pub mod cipher;
 mod gcm;
 pub mod hash;
