@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use wd_device::{Device as _, HostConfig};
 
-use crate::runtime::{EmbeddedConfig, KernelReport, LazyDevice};
+use crate::local::{EmbeddedConfig, KernelReport, LazyDevice};
 
 /// An in-process device with a home-made kernel.
 pub(crate) enum KernelDev {

@@ -53,18 +53,22 @@ pub mod crypto_asym;
 mod daemon;
 #[cfg(feature = "embedded")]
 mod embedded;
+mod env;
 mod error;
+mod local;
 mod memory;
 mod queue;
 mod request;
 mod runtime;
 
 pub use buffer::Buffer;
+pub use env::EnvError;
 pub use error::{Error, SubmitError};
+pub use local::{EmbeddedConfig, KernelReport};
 pub use memory::{Buf, Pool, Region};
 pub use queue::{Queue, QueueOptions, WaitMode};
 pub use request::{Done, Req, Ticket};
-pub use runtime::{choose_mode, DeviceSummary, EmbeddedConfig, EnvError, KernelReport, ModeChoice, Runtime};
+pub use runtime::{choose_mode, DeviceSummary, ModeChoice, Runtime};
 pub use wd_abi::{Opcode, Status};
 pub use wd_device::{DeviceInfo, DeviceStats};
 pub use wd_proto::QueueStat;

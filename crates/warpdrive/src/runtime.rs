@@ -2,119 +2,21 @@
 //! broker's, the mode choice, sessions and registered memory.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-use wd_device::{DeviceHost, DeviceStats, HostConfig, Owner};
+use wd_device::{DeviceHost, DeviceStats, Owner};
 
 use crate::daemon::Conn;
+use crate::env::{env_value, EnvError};
+#[cfg(feature = "embedded")]
+use crate::local::EmbeddedConfig;
+use crate::local::{KernelReport, LazyDevice};
 use crate::memory::RegionOwner;
 
 use crate::{Error, Pool, Queue, QueueOptions, Region};
-
-/// How to run devices in-process.
-#[derive(Clone, Debug)]
-pub struct EmbeddedConfig {
-    /// `dma` devices to create (named `dma0`, `dma1`, ...).
-    pub dma_devices: usize,
-    /// `sec` (symmetric crypto) devices to create (`sec0`, ...).
-    pub sec_devices: usize,
-    /// `hpre` (public-key) devices to create (`hpre0`, ...).
-    pub hpre_devices: usize,
-    /// `zip` (compression) devices to create (`zip0`, ...).
-    pub zip_devices: usize,
-    /// Engine threads per device.
-    pub engines: usize,
-    /// Pin engines to CPUs other than the first.
-    pub pin: bool,
-    /// How long an idle engine polls before it sleeps.
-    pub idle_spin: Duration,
-    /// Run the home-made multi-buffer RSA (`wd-mbx`) in `hpre` devices;
-    /// `None`: the default. `WD_MBX=0|1` in the environment overrides it.
-    pub mbx: Option<bool>,
-    /// Run the home-made ChaCha20-Poly1305 (`wd-chapoly`) in `sec`
-    /// devices; `None`: the default. `WD_CHAPOLY=0|1` overrides it.
-    pub chapoly: Option<bool>,
-}
-
-impl Default for EmbeddedConfig {
-    fn default() -> Self {
-        EmbeddedConfig {
-            dma_devices: 1,
-            sec_devices: 1,
-            hpre_devices: 1,
-            zip_devices: 1,
-            engines: 1,
-            pin: true,
-            idle_spin: Duration::from_micros(50),
-            mbx: None,
-            chapoly: None,
-        }
-    }
-}
-
-/// A setting in the environment that does not parse: the variable, what
-/// it held and what it accepts. A mistyped setting is refused rather than
-/// ignored, so a benchmark or a forced mode never runs with defaults
-/// nobody asked for.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{var}={value:?}: expected {expected}")]
-pub struct EnvError {
-    /// The variable (`WD_ENGINES`).
-    pub var: &'static str,
-    /// What it held.
-    pub value: String,
-    /// What it accepts.
-    pub expected: &'static str,
-}
-
-/// Most engine threads per device `WD_ENGINES` may ask for.
-pub const MAX_ENGINES: u64 = 64;
-
-/// The value of `var`, `None` when unset or empty (`VAR= cmd` is the
-/// shell's way to unset a variable for one command).
-fn env_value(var: &'static str) -> Result<Option<String>, EnvError> {
-    match std::env::var(var) {
-        Ok(v) if v.is_empty() => Ok(None),
-        Ok(v) => Ok(Some(v)),
-        Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(v)) => {
-            Err(EnvError { var, value: v.to_string_lossy().into_owned(), expected: "UTF-8 text" })
-        }
-    }
-}
-
-/// `var` as a whole number in `lo..=hi`.
-fn env_u64(var: &'static str, lo: u64, hi: u64, expected: &'static str) -> Result<Option<u64>, EnvError> {
-    let Some(v) = env_value(var)? else { return Ok(None) };
-    match v.trim().parse::<u64>() {
-        Ok(n) if (lo..=hi).contains(&n) => Ok(Some(n)),
-        _ => Err(EnvError { var, value: v, expected }),
-    }
-}
-
-impl EmbeddedConfig {
-    /// Defaults, overridden by `WD_ENGINES` (1..=64), `WD_PIN` (0/1) and
-    /// `WD_IDLE_SPIN_US` (0..=1000000) from the environment; a value
-    /// outside those is an [`EnvError`]. (`WD_MBX` and `WD_CHAPOLY` are
-    /// read when the devices start, over `mbx` and `chapoly`.)
-    pub fn from_env() -> Result<EmbeddedConfig, EnvError> {
-        let mut c = EmbeddedConfig::default();
-        if let Some(n) = env_u64("WD_ENGINES", 1, MAX_ENGINES, "a number of engines from 1 to 64")? {
-            c.engines = n as usize;
-        }
-        if let Some(p) = env_u64("WD_PIN", 0, 1, "0 (do not pin engines) or 1 (pin them)")? {
-            c.pin = p != 0;
-        }
-        if let Some(us) = env_u64("WD_IDLE_SPIN_US", 0, 1_000_000, "microseconds from 0 to 1000000")? {
-            c.idle_spin = Duration::from_micros(us);
-        }
-        Ok(c)
-    }
-}
 
 /// Why [`Runtime::new`] cannot run devices in-process: the mode choice
 /// and the missing feature.
@@ -237,73 +139,6 @@ pub fn choose_mode() -> Result<ModeChoice, EnvError> {
         return Ok(ModeChoice::Daemon(wd_proto::DEFAULT_SOCKET.into(), format!("{} exists", wd_proto::DEFAULT_SOCKET)));
     }
     Ok(ModeChoice::Embedded(format!("no WARPD_SOCKET and no {}", wd_proto::DEFAULT_SOCKET)))
-}
-
-/// A home-made crypto kernel of an in-process device: whether it runs,
-/// why, and how many operations it and aws-lc served (what `wd doctor`
-/// prints).
-#[derive(Clone, Debug)]
-pub struct KernelReport {
-    /// Device name (`hpre0`).
-    pub device: String,
-    /// `wd-mbx` or `wd-chapoly`.
-    pub kernel: &'static str,
-    /// Whether the kernel runs.
-    pub on: bool,
-    /// Why.
-    pub why: String,
-    /// Operations the kernel served (RSA private-key operations;
-    /// ChaCha20-Poly1305 messages).
-    pub home_made: u64,
-    /// Operations of the same kind aws-lc served.
-    pub aws_lc: u64,
-}
-
-/// An in-process device, started (its engine threads) on first use: a
-/// command that needs one device pays for that one only (docs/PERFORMANCE.md,
-/// "Start-up cost").
-pub(crate) struct LazyDevice {
-    dev: Arc<dyn wd_device::Device>,
-    cfg: HostConfig,
-    host: std::sync::OnceLock<Arc<DeviceHost>>,
-    /// Held while starting, so two threads never start one device twice.
-    starting: Mutex<()>,
-}
-
-impl LazyDevice {
-    #[cfg(feature = "embedded")]
-    pub(crate) fn new(dev: Arc<dyn wd_device::Device>, cfg: &HostConfig) -> LazyDevice {
-        LazyDevice { dev, cfg: cfg.clone(), host: std::sync::OnceLock::new(), starting: Mutex::new(()) }
-    }
-
-    fn info(&self) -> &wd_device::DeviceInfo {
-        self.dev.info()
-    }
-
-    /// Queues open now (none before it started).
-    fn queue_count(&self) -> usize {
-        self.host.get().map_or(0, |h| h.queue_count())
-    }
-
-    fn describe(&self) -> DeviceSummary {
-        match self.host.get() {
-            Some(h) => h.info().describe(h.engines() as u32, h.queue_count() as u32),
-            None => self.info().describe(self.cfg.engines.max(1) as u32, 0),
-        }
-    }
-
-    /// The running device, started now if it was not.
-    fn host(&self) -> Result<&Arc<DeviceHost>, Error> {
-        if let Some(h) = self.host.get() {
-            return Ok(h);
-        }
-        let _g = self.starting.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(h) = self.host.get() {
-            return Ok(h);
-        }
-        let h = DeviceHost::start(self.dev.clone(), &self.cfg)?;
-        Ok(self.host.get_or_init(|| h))
-    }
 }
 
 struct RtInner {
