@@ -5,7 +5,7 @@
 //! at most a fixed share of that: one user can never starve another, and
 //! an administrator can always connect to run `wd status`.
 
-use crate::server::Usage;
+use crate::usage::Usage;
 
 /// What one connection may hold at once: the socket, the registry's
 /// duplicate of it, the pidfd of its peer, and the descriptors one

@@ -150,7 +150,7 @@ impl Default for Config {
         Config {
             daemon: DaemonCfg::default(),
             quota: Quota::default(),
-            devices: crate::server::DRIVERS
+            devices: crate::drivers::DRIVERS
                 .iter()
                 .map(|d| DeviceCfg { driver: d.to_string(), name: None, engines: 1, pin: true, idle_spin_us: 50 })
                 .collect(),
@@ -168,10 +168,10 @@ impl Config {
         anyhow::ensure!(!c.devices.is_empty(), "no [[device]] configured");
         for d in &c.devices {
             anyhow::ensure!(
-                crate::server::DRIVERS.contains(&d.driver.as_str()),
+                crate::drivers::DRIVERS.contains(&d.driver.as_str()),
                 "unknown driver {:?} (known: {})",
                 d.driver,
-                crate::server::DRIVERS.join(", ")
+                crate::drivers::DRIVERS.join(", ")
             );
             anyhow::ensure!((1..=64).contains(&d.engines), "engines must be 1..=64");
         }
@@ -201,7 +201,7 @@ mod tests {
     fn the_shipped_example_parses_and_serves_every_driver() {
         let c = Config::parse(include_str!("../../../dist/warpd.toml")).unwrap();
         let drivers: Vec<&str> = c.devices.iter().map(|d| d.driver.as_str()).collect();
-        assert_eq!(drivers, crate::server::DRIVERS);
+        assert_eq!(drivers, crate::drivers::DRIVERS);
         assert_eq!(c.quota.queues, 64);
     }
 

@@ -13,7 +13,8 @@ use wd_proto::{ErrorCode, FrameError, QueueDesc, QueueStat, Request, Response, P
 use wd_sys::remote_mem::{AttachError, RemoteError, RemoteMemory};
 use wd_sys::Mapping;
 
-use crate::server::{ClientRec, QueueRec, Server, Usage};
+use crate::server::{ClientRec, QueueRec, Server};
+use crate::usage::Usage;
 
 struct OpenQueue {
     host: usize,

@@ -7,7 +7,10 @@
 mod budget;
 mod config;
 mod conn;
+mod drivers;
+mod listener;
 mod server;
+mod usage;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -60,11 +63,11 @@ fn serve() -> anyhow::Result<()> {
     let term = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGINT, term.clone())?;
-    let listener = server::listen_at(&cfg)?;
+    let listener = listener::listen_at(&cfg)?;
     let path = cfg.daemon.socket.clone();
     let srv = server::Server::start(cfg)?;
     tracing::info!(socket = %path, pid = std::process::id(), nofile, "warpd ready");
-    let r = server::run(srv, listener, term);
+    let r = listener::run(srv, listener, term);
     let _ = std::fs::remove_file(&path);
     tracing::info!("warpd stopped");
     r

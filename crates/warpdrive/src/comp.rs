@@ -22,8 +22,8 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 
 use wd_abi::{Opcode, Status, CQE_FLAG_MORE};
-use wd_zip::{kind, SessionParams, ZipParams};
-pub use wd_zip::{Flush, Format, ZipError};
+use wd_ops::zip::{kind, SessionParams, ZipParams};
+pub use wd_ops::zip::{Flush, Format, ZipError};
 
 use crate::runtime::SessionRef;
 use crate::{Buffer, Done, Error, Queue, Req, Runtime, SubmitError, Ticket};
@@ -296,7 +296,7 @@ impl Parallel {
         if !self.started {
             self.started = true;
             match self.format {
-                Format::Gzip => out.extend_from_slice(&wd_zip::codec::gzip_header_bytes(level)),
+                Format::Gzip => out.extend_from_slice(&wd_ops::zip::gzip_header(level)),
                 Format::Zlib => {
                     let lv: u8 = match level {
                         1 => 0,

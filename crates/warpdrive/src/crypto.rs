@@ -4,7 +4,7 @@
 //! ([`CipherKey`], [`MacKey`]); requests name the session by id, and the
 //! key schedule is wiped when the handle is dropped. Nonces and IVs travel
 //! in the descriptor's `params`, AAD at the head of `src`, the tag at the
-//! tail of `dst` (the wire encoding is documented in `wd_sec`).
+//! tail of `dst` (the wire encoding is documented in `wd_ops::sec`).
 //!
 //! ```
 //! use warpdrive::crypto::{self, CipherAlg, CipherKey, DigestAlg};
@@ -26,7 +26,7 @@ use std::marker::PhantomData;
 use std::sync::Mutex;
 
 use wd_abi::{Opcode, Status};
-pub use wd_sec::{CipherAlg, DigestAlg, MacAlg, SecError};
+pub use wd_ops::sec::{CipherAlg, DigestAlg, MacAlg, SecError};
 use zeroize::Zeroizing;
 
 use crate::runtime::SessionRef;
@@ -62,7 +62,7 @@ fn run(q: &mut Queue, req: Req) -> Result<Done, CryptoError> {
 pub fn check(d: &Done) -> Result<(), CryptoError> {
     match d.status {
         Status::Ok => Ok(()),
-        Status::BadData if d.result == wd_sec::RESULT_AUTH_FAILED => Err(CryptoError::AuthFailed),
+        Status::BadData if d.result == wd_ops::sec::RESULT_AUTH_FAILED => Err(CryptoError::AuthFailed),
         Status::BadData => Err(SecError::BadPadding.into()),
         Status::Overflow => Err(SecError::Overflow.into()),
         s => Err(Error::Status(s).into()),
@@ -79,7 +79,7 @@ struct Session {
 
 impl Session {
     fn open(rt: &Runtime, dev: &str, kind: u32, alg: u16, key: &[u8]) -> Result<Session, CryptoError> {
-        Session::open_params(rt, dev, kind, &wd_sec::alg::encode_session(alg, key))
+        Session::open_params(rt, dev, kind, &wd_ops::sec::encode_session(alg, key))
     }
 
     fn open_params(rt: &Runtime, dev: &str, kind: u32, params: &[u8]) -> Result<Session, CryptoError> {
@@ -112,7 +112,7 @@ impl CipherKey {
         if !alg.key_lens().contains(&key.len()) {
             return Err(SecError::KeySize { got: key.len(), allowed: alg.key_lens() }.into());
         }
-        let s = Session::open(rt, dev, wd_sec::alg::kind::CIPHER, alg as u16, key)?;
+        let s = Session::open(rt, dev, wd_ops::sec::kind::CIPHER, alg as u16, key)?;
         Ok(CipherKey { s, alg, tag_len: alg.tag_len(), iv_len: alg.iv_len() })
     }
 
@@ -136,8 +136,8 @@ impl CipherKey {
         }
         alg.check_aead(tag_len, nonce_len)?;
         // Both fit a byte: check_aead allows at most 16 and 128.
-        let params = wd_sec::alg::encode_session_aead(alg as u16, key, tag_len as u8, nonce_len as u8);
-        let s = Session::open_params(rt, dev, wd_sec::alg::kind::CIPHER, &params)?;
+        let params = wd_ops::sec::encode_session_aead(alg as u16, key, tag_len as u8, nonce_len as u8);
+        let s = Session::open_params(rt, dev, wd_ops::sec::kind::CIPHER, &params)?;
         Ok(CipherKey { s, alg, tag_len, iv_len: nonce_len })
     }
 
@@ -164,7 +164,7 @@ impl CipherKey {
     /// True when the session's nonces are too long for the descriptor and
     /// lead the source buffer instead.
     fn nonce_in_src(&self) -> bool {
-        self.alg.is_aead() && self.iv_len > wd_sec::alg::PARAM_NONCE_MAX
+        self.alg.is_aead() && self.iv_len > wd_ops::sec::PARAM_NONCE_MAX
     }
 
     fn params(&self, iv: &[u8], aad_len: usize) -> Result<[u64; 2], CryptoError> {
@@ -173,15 +173,15 @@ impl CipherKey {
             if !iv.is_empty() {
                 return Err(SecError::IvSize { got: iv.len(), want: 0 }.into());
             }
-            return Ok(wd_sec::alg::encode_nonce(&[], aad)?);
+            return Ok(wd_ops::sec::encode_nonce(&[], aad)?);
         }
         if iv.len() != self.iv_len {
             return Err(SecError::IvSize { got: iv.len(), want: self.iv_len }.into());
         }
         if self.alg.is_aead() {
-            return Ok(wd_sec::alg::encode_nonce(iv, aad)?);
+            return Ok(wd_ops::sec::encode_nonce(iv, aad)?);
         }
-        Ok(wd_sec::alg::encode_iv(iv, aad)?)
+        Ok(wd_ops::sec::encode_iv(iv, aad)?)
     }
 
     /// An encryption request with owned buffers, for pipelining: `src` is
@@ -346,13 +346,13 @@ pub struct Stream {
 impl Stream {
     /// A streaming digest on device `dev`.
     pub fn digest(rt: &Runtime, dev: &str, alg: DigestAlg) -> Result<Stream, CryptoError> {
-        Ok(Stream { s: Session::open(rt, dev, wd_sec::alg::kind::DIGEST, alg as u16, &[])?, out_len: alg.output_len() })
+        Ok(Stream { s: Session::open(rt, dev, wd_ops::sec::kind::DIGEST, alg as u16, &[])?, out_len: alg.output_len() })
     }
 
     /// A MAC (HMAC over a digest, or CMAC-AES) keyed with `key`.
     pub fn mac(rt: &Runtime, dev: &str, alg: MacAlg, key: &[u8]) -> Result<Stream, CryptoError> {
         alg.check_key(key.len())?;
-        Ok(Stream { s: Session::open(rt, dev, wd_sec::alg::kind::MAC, alg.id(), key)?, out_len: alg.output_len() })
+        Ok(Stream { s: Session::open(rt, dev, wd_ops::sec::kind::MAC, alg.id(), key)?, out_len: alg.output_len() })
     }
 
     /// Output length.
@@ -441,7 +441,13 @@ fn shared() -> Result<Shared, CryptoError> {
     }
     // Started outside the lock, so that a fork by another thread meanwhile
     // leaves the child no lock held forever.
-    let rt = Runtime::embedded().map_err(|e| CryptoError::Queue(Error::Unavailable(e.to_string())))?;
+    // In-process devices when built in; else whichever broker the
+    // environment names (or the typed error saying there is none).
+    #[cfg(feature = "embedded")]
+    let rt = Runtime::embedded();
+    #[cfg(not(feature = "embedded"))]
+    let rt = Runtime::new();
+    let rt = rt.map_err(|e| CryptoError::Queue(Error::Unavailable(e.to_string())))?;
     let mut slot = RT.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(rt) = current(&slot) {
         // Another thread got there first; ours stops when dropped.

@@ -20,7 +20,7 @@
 pub mod keys;
 
 use wd_abi::Opcode;
-pub use wd_hpre::{KeyType, Scheme, SigFormat};
+pub use wd_ops::hpre::{KeyType, Scheme, SigFormat};
 use zeroize::Zeroizing;
 
 use crate::crypto::{check, CryptoError};
@@ -66,7 +66,7 @@ impl Session {
         key: &[u8],
         fmt: SigFormat,
     ) -> Result<Session, CryptoError> {
-        let params = wd_hpre::encode_session_fmt(scheme, key, fmt);
+        let params = wd_ops::hpre::encode_session_fmt(scheme, key, fmt);
         let s = rt.open_session(dev, kind, &params)?;
         Ok(Session { rt: rt.clone(), dev: dev.to_string(), id: s.id, issued: s })
     }
@@ -108,7 +108,7 @@ impl PrivateKey {
         der: &[u8],
         fmt: SigFormat,
     ) -> Result<PrivateKey, CryptoError> {
-        Ok(PrivateKey { s: Session::open(rt, dev, wd_hpre::kind::PRIVATE, scheme, der, fmt)? })
+        Ok(PrivateKey { s: Session::open(rt, dev, wd_ops::hpre::kind::PRIVATE, scheme, der, fmt)? })
     }
 
     /// Session id.
@@ -171,7 +171,7 @@ impl PublicKey {
         der: &[u8],
         fmt: SigFormat,
     ) -> Result<PublicKey, CryptoError> {
-        Ok(PublicKey { s: Session::open(rt, dev, wd_hpre::kind::PUBLIC, scheme, der, fmt)? })
+        Ok(PublicKey { s: Session::open(rt, dev, wd_ops::hpre::kind::PUBLIC, scheme, der, fmt)? })
     }
 
     /// Session id.

@@ -36,6 +36,13 @@
 //!
 //! The embedded runtime runs devices inside the process; the same
 //! [`Queue`] will talk to the `warpd` broker when one runs.
+//!
+//! # Features
+//!
+//! * `embedded` (default): the in-process devices ([`Runtime::embedded`]),
+//!   and with them the drivers, codecs and crypto engines. Without it the
+//!   library is a client of `warpd` only and links none of them: request
+//!   and session encodings come from the driver-free `wd-ops`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -44,18 +51,24 @@ pub mod comp;
 pub mod crypto;
 pub mod crypto_asym;
 mod daemon;
+#[cfg(feature = "embedded")]
+mod embedded;
+mod env;
 mod error;
+mod local;
 mod memory;
 mod queue;
 mod request;
 mod runtime;
 
 pub use buffer::Buffer;
+pub use env::EnvError;
 pub use error::{Error, SubmitError};
+pub use local::{EmbeddedConfig, KernelReport};
 pub use memory::{Buf, Pool, Region};
 pub use queue::{Queue, QueueOptions, WaitMode};
 pub use request::{Done, Req, Ticket};
-pub use runtime::{choose_mode, DeviceSummary, EmbeddedConfig, EnvError, KernelReport, ModeChoice, Runtime};
+pub use runtime::{choose_mode, DeviceSummary, ModeChoice, Runtime};
 pub use wd_abi::{Opcode, Status};
 pub use wd_device::{DeviceInfo, DeviceStats};
 pub use wd_proto::QueueStat;

@@ -1,118 +1,31 @@
-//! The embedded runtime: devices running inside this process.
+//! The runtime: devices in this process (feature `embedded`) or the
+//! broker's, the mode choice, sessions and registered memory.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-use wd_device::{DeviceHost, DeviceStats, HostConfig, Owner};
+use wd_device::{DeviceHost, DeviceStats, Owner};
 
 use crate::daemon::Conn;
+use crate::env::{env_value, EnvError};
+#[cfg(feature = "embedded")]
+use crate::local::EmbeddedConfig;
+use crate::local::{KernelReport, LazyDevice};
 use crate::memory::RegionOwner;
 
 use crate::{Error, Pool, Queue, QueueOptions, Region};
 
-/// How to run devices in-process.
-#[derive(Clone, Debug)]
-pub struct EmbeddedConfig {
-    /// `dma` devices to create (named `dma0`, `dma1`, ...).
-    pub dma_devices: usize,
-    /// `sec` (symmetric crypto) devices to create (`sec0`, ...).
-    pub sec_devices: usize,
-    /// `hpre` (public-key) devices to create (`hpre0`, ...).
-    pub hpre_devices: usize,
-    /// `zip` (compression) devices to create (`zip0`, ...).
-    pub zip_devices: usize,
-    /// Engine threads per device.
-    pub engines: usize,
-    /// Pin engines to CPUs other than the first.
-    pub pin: bool,
-    /// How long an idle engine polls before it sleeps.
-    pub idle_spin: Duration,
-    /// Run the home-made multi-buffer RSA (`wd-mbx`) in `hpre` devices;
-    /// `None`: the default. `WD_MBX=0|1` in the environment overrides it.
-    pub mbx: Option<bool>,
-    /// Run the home-made ChaCha20-Poly1305 (`wd-chapoly`) in `sec`
-    /// devices; `None`: the default. `WD_CHAPOLY=0|1` overrides it.
-    pub chapoly: Option<bool>,
-}
-
-impl Default for EmbeddedConfig {
-    fn default() -> Self {
-        EmbeddedConfig {
-            dma_devices: 1,
-            sec_devices: 1,
-            hpre_devices: 1,
-            zip_devices: 1,
-            engines: 1,
-            pin: true,
-            idle_spin: Duration::from_micros(50),
-            mbx: None,
-            chapoly: None,
-        }
-    }
-}
-
-/// A setting in the environment that does not parse: the variable, what
-/// it held and what it accepts. A mistyped setting is refused rather than
-/// ignored, so a benchmark or a forced mode never runs with defaults
-/// nobody asked for.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{var}={value:?}: expected {expected}")]
-pub struct EnvError {
-    /// The variable (`WD_ENGINES`).
-    pub var: &'static str,
-    /// What it held.
-    pub value: String,
-    /// What it accepts.
-    pub expected: &'static str,
-}
-
-/// Most engine threads per device `WD_ENGINES` may ask for.
-pub const MAX_ENGINES: u64 = 64;
-
-/// The value of `var`, `None` when unset or empty (`VAR= cmd` is the
-/// shell's way to unset a variable for one command).
-fn env_value(var: &'static str) -> Result<Option<String>, EnvError> {
-    match std::env::var(var) {
-        Ok(v) if v.is_empty() => Ok(None),
-        Ok(v) => Ok(Some(v)),
-        Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(v)) => {
-            Err(EnvError { var, value: v.to_string_lossy().into_owned(), expected: "UTF-8 text" })
-        }
-    }
-}
-
-/// `var` as a whole number in `lo..=hi`.
-fn env_u64(var: &'static str, lo: u64, hi: u64, expected: &'static str) -> Result<Option<u64>, EnvError> {
-    let Some(v) = env_value(var)? else { return Ok(None) };
-    match v.trim().parse::<u64>() {
-        Ok(n) if (lo..=hi).contains(&n) => Ok(Some(n)),
-        _ => Err(EnvError { var, value: v, expected }),
-    }
-}
-
-impl EmbeddedConfig {
-    /// Defaults, overridden by `WD_ENGINES` (1..=64), `WD_PIN` (0/1) and
-    /// `WD_IDLE_SPIN_US` (0..=1000000) from the environment; a value
-    /// outside those is an [`EnvError`]. (`WD_MBX` and `WD_CHAPOLY` are
-    /// read when the devices start, over `mbx` and `chapoly`.)
-    pub fn from_env() -> Result<EmbeddedConfig, EnvError> {
-        let mut c = EmbeddedConfig::default();
-        if let Some(n) = env_u64("WD_ENGINES", 1, MAX_ENGINES, "a number of engines from 1 to 64")? {
-            c.engines = n as usize;
-        }
-        if let Some(p) = env_u64("WD_PIN", 0, 1, "0 (do not pin engines) or 1 (pin them)")? {
-            c.pin = p != 0;
-        }
-        if let Some(us) = env_u64("WD_IDLE_SPIN_US", 0, 1_000_000, "microseconds from 0 to 1000000")? {
-            c.idle_spin = Duration::from_micros(us);
-        }
-        Ok(c)
-    }
+/// Why [`Runtime::new`] cannot run devices in-process: the mode choice
+/// and the missing feature.
+#[cfg(not(feature = "embedded"))]
+fn no_embedded(why: &str) -> String {
+    format!(
+        "no broker to use ({why}), and this build of warpdrive has no in-process devices \
+         (cargo feature `embedded` is off): start warpd, or point WARPD_SOCKET at it"
+    )
 }
 
 /// A device as listed by [`Runtime::devices`]: the same description in
@@ -228,81 +141,11 @@ pub fn choose_mode() -> Result<ModeChoice, EnvError> {
     Ok(ModeChoice::Embedded(format!("no WARPD_SOCKET and no {}", wd_proto::DEFAULT_SOCKET)))
 }
 
-/// A home-made crypto kernel of an in-process device: whether it runs,
-/// why, and how many operations it and aws-lc served (what `wd doctor`
-/// prints).
-#[derive(Clone, Debug)]
-pub struct KernelReport {
-    /// Device name (`hpre0`).
-    pub device: String,
-    /// `wd-mbx` or `wd-chapoly`.
-    pub kernel: &'static str,
-    /// Whether the kernel runs.
-    pub on: bool,
-    /// Why.
-    pub why: String,
-    /// Operations the kernel served (RSA private-key operations;
-    /// ChaCha20-Poly1305 messages).
-    pub home_made: u64,
-    /// Operations of the same kind aws-lc served.
-    pub aws_lc: u64,
-}
-
-/// The in-process devices that have a home-made kernel.
-enum KernelDev {
-    Hpre(Arc<wd_hpre::HpreDevice>),
-    Sec(Arc<wd_sec::SecDevice>),
-}
-
-/// An in-process device, started (its engine threads) on first use: a
-/// command that needs one device pays for that one only (docs/PERFORMANCE.md,
-/// "Start-up cost").
-struct LazyDevice {
-    dev: Arc<dyn wd_device::Device>,
-    cfg: HostConfig,
-    host: std::sync::OnceLock<Arc<DeviceHost>>,
-    /// Held while starting, so two threads never start one device twice.
-    starting: Mutex<()>,
-}
-
-impl LazyDevice {
-    fn new(dev: Arc<dyn wd_device::Device>, cfg: &HostConfig) -> LazyDevice {
-        LazyDevice { dev, cfg: cfg.clone(), host: std::sync::OnceLock::new(), starting: Mutex::new(()) }
-    }
-
-    fn info(&self) -> &wd_device::DeviceInfo {
-        self.dev.info()
-    }
-
-    /// Queues open now (none before it started).
-    fn queue_count(&self) -> usize {
-        self.host.get().map_or(0, |h| h.queue_count())
-    }
-
-    fn describe(&self) -> DeviceSummary {
-        match self.host.get() {
-            Some(h) => h.info().describe(h.engines() as u32, h.queue_count() as u32),
-            None => self.info().describe(self.cfg.engines.max(1) as u32, 0),
-        }
-    }
-
-    /// The running device, started now if it was not.
-    fn host(&self) -> Result<&Arc<DeviceHost>, Error> {
-        if let Some(h) = self.host.get() {
-            return Ok(h);
-        }
-        let _g = self.starting.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(h) = self.host.get() {
-            return Ok(h);
-        }
-        let h = DeviceHost::start(self.dev.clone(), &self.cfg)?;
-        Ok(self.host.get_or_init(|| h))
-    }
-}
-
 struct RtInner {
     devices: Vec<LazyDevice>,
-    kernels: Vec<KernelDev>,
+    /// The in-process devices with a home-made kernel (`embedded` only).
+    #[cfg(feature = "embedded")]
+    kernels: Vec<crate::embedded::KernelDev>,
     /// This process's registered memory and sessions, shared by all its queues.
     mem: Arc<Owner>,
     /// Set when the devices are the broker's.
@@ -312,11 +155,26 @@ struct RtInner {
 }
 
 impl RtInner {
-    fn new(devices: Vec<LazyDevice>, kernels: Vec<KernelDev>, daemon: Option<DaemonRt>) -> RtInner {
+    fn new(daemon: DaemonRt) -> RtInner {
+        // No in-process device: the memory table only names this
+        // process's regions for its own queues.
+        let mem = Arc::new(Owner::this_process());
+        RtInner {
+            devices: Vec::new(),
+            #[cfg(feature = "embedded")]
+            kernels: Vec::new(),
+            mem,
+            daemon: Some(daemon),
+            fork_gen: wd_sys::fork::generation(),
+        }
+    }
+
+    #[cfg(feature = "embedded")]
+    fn local_devices(devices: Vec<LazyDevice>, kernels: Vec<crate::embedded::KernelDev>) -> RtInner {
         // The devices of this process serve its own memory: nothing is
         // staged (docs/ARCHITECTURE.md, "Shared memory and Rust").
         let mem = Arc::new(Owner::this_process());
-        RtInner { devices, kernels, mem, daemon, fork_gen: wd_sys::fork::generation() }
+        RtInner { devices, kernels, mem, daemon: None, fork_gen: wd_sys::fork::generation() }
     }
 
     /// The in-process devices, or `Forked` in a child of the process that
@@ -348,15 +206,24 @@ impl Runtime {
     /// The runtime this process should use: the broker when `WD_MODE=daemon`,
     /// `WARPD_SOCKET` or the default socket says so, embedded otherwise
     /// (see [`choose_mode`]).
+    ///
+    /// Built without the `embedded` feature, this library has no
+    /// in-process devices: where the embedded mode would be chosen, the
+    /// answer is [`Error::Unavailable`], saying why that mode was chosen
+    /// and that the feature is off.
     pub fn new() -> Result<Runtime, Error> {
         match choose_mode().map_err(|e| Error::Unavailable(e.to_string()))? {
+            #[cfg(feature = "embedded")]
             ModeChoice::Embedded(_) => Runtime::embedded(),
+            #[cfg(not(feature = "embedded"))]
+            ModeChoice::Embedded(why) => Err(Error::Unavailable(no_embedded(&why))),
             ModeChoice::Daemon(path, _) => Runtime::connect(&path),
         }
     }
 
     /// The embedded runtime with the configuration from the environment
     /// (an unparsable setting is `Unavailable`, naming it).
+    #[cfg(feature = "embedded")]
     pub fn embedded() -> Result<Runtime, Error> {
         Runtime::embedded_with(&EmbeddedConfig::from_env().map_err(|e| Error::Unavailable(e.to_string()))?)
     }
@@ -364,7 +231,7 @@ impl Runtime {
     /// A runtime whose devices are the broker's at socket `path`.
     pub fn connect(path: &str) -> Result<Runtime, Error> {
         let daemon = DaemonRt { conn: Mutex::new(DaemonConn::open(path)?), path: path.to_string() };
-        Ok(Runtime { inner: Arc::new(RtInner::new(Vec::new(), Vec::new(), Some(daemon))) })
+        Ok(Runtime { inner: Arc::new(RtInner::new(daemon)) })
     }
 
     /// True when the devices are the broker's.
@@ -398,65 +265,21 @@ impl Runtime {
     /// starts its engine threads when a queue, session or statistic first
     /// names it, so a command that uses one device does not start (and
     /// then stop) all of them.
+    #[cfg(feature = "embedded")]
     pub fn embedded_with(cfg: &EmbeddedConfig) -> Result<Runtime, Error> {
-        // In-process queues use membarrier(2). Registering costs an RCU
-        // grace period (milliseconds) once the process has a second thread,
-        // and nearly nothing before: do it now, before any engine starts
-        // (a program that creates its runtime first pays nothing).
-        let _ = wd_sys::membarrier::available();
-        let host_cfg = HostConfig { engines: cfg.engines, pin: cfg.pin, idle_spin: cfg.idle_spin };
-        let node = wd_sys::topology::numa_node_of_cpu(wd_sys::thread::current_cpu());
-        let mut devices = Vec::new();
-        let mut kernels = Vec::new();
-        let (mbx, chapoly) = (wd_hpre::switch::mbx_choice(cfg.mbx), wd_sec::switch::chapoly_choice(cfg.chapoly));
-        for i in 0..cfg.dma_devices.max(1) {
-            let dev = Arc::new(wd_dma::DmaDevice::new(&format!("dma{i}"), node));
-            devices.push(LazyDevice::new(dev, &host_cfg));
-        }
-        for i in 0..cfg.sec_devices {
-            let dev = Arc::new(wd_sec::SecDevice::with_chapoly(&format!("sec{i}"), node, chapoly.clone()));
-            kernels.push(KernelDev::Sec(dev.clone()));
-            devices.push(LazyDevice::new(dev, &host_cfg));
-        }
-        for i in 0..cfg.hpre_devices {
-            let dev = Arc::new(wd_hpre::HpreDevice::with_mbx(&format!("hpre{i}"), node, mbx.clone()));
-            kernels.push(KernelDev::Hpre(dev.clone()));
-            devices.push(LazyDevice::new(dev, &host_cfg));
-        }
-        for i in 0..cfg.zip_devices {
-            let dev = Arc::new(wd_zip::ZipDevice::new(&format!("zip{i}"), node));
-            devices.push(LazyDevice::new(dev, &host_cfg));
-        }
-        Ok(Runtime { inner: Arc::new(RtInner::new(devices, kernels, None)) })
+        let (devices, kernels) = crate::embedded::devices(cfg);
+        Ok(Runtime { inner: Arc::new(RtInner::local_devices(devices, kernels)) })
     }
 
     /// The home-made kernels of this process's devices: which run, why,
     /// and what each engine served. Empty with a broker (its devices
-    /// decide from warpd's configuration and environment).
+    /// decide from warpd's configuration and environment), and without
+    /// the `embedded` feature.
     pub fn kernels(&self) -> Vec<KernelReport> {
-        use wd_device::Device as _;
-        let report = |device: &str, kernel, on, why: &str, home_made, aws_lc| KernelReport {
-            device: device.to_string(),
-            kernel,
-            on,
-            why: why.to_string(),
-            home_made,
-            aws_lc,
-        };
-        self.inner
-            .kernels
-            .iter()
-            .map(|k| match k {
-                KernelDev::Hpre(d) => {
-                    let (c, s) = (d.mbx(), d.served());
-                    report(&d.info().name, "wd-mbx", c.on, &c.why, s.home_made, s.aws_lc)
-                }
-                KernelDev::Sec(d) => {
-                    let (c, s) = (d.chapoly(), d.served());
-                    report(&d.info().name, "wd-chapoly", c.on, &c.why, s.home_made, s.aws_lc)
-                }
-            })
-            .collect()
+        #[cfg(feature = "embedded")]
+        return self.inner.kernels.iter().map(crate::embedded::KernelDev::report).collect();
+        #[cfg(not(feature = "embedded"))]
+        Vec::new()
     }
 
     /// Every device, with its capabilities and load.
@@ -606,5 +429,29 @@ impl Runtime {
     /// noisy user): a suspended queue keeps its requests but none run.
     pub fn suspend(&self, device: &str, queue: u32, on: bool) -> Result<(), Error> {
         Ok(self.find(device)?.suspend(queue, on)?)
+    }
+}
+
+#[cfg(all(test, not(feature = "embedded")))]
+mod client_only {
+    use super::*;
+
+    /// Without in-process devices, a mode choice that lands on them is a
+    /// typed error that says why and what to do, not a panic or a hang.
+    #[test]
+    fn embedded_choice_is_a_clear_error_without_the_feature() {
+        // The only test of this build that touches the environment.
+        std::env::set_var("WD_MODE", "embedded");
+        let r = Runtime::new();
+        std::env::remove_var("WD_MODE");
+        match r {
+            Err(Error::Unavailable(m)) => {
+                assert!(m.contains("WD_MODE=embedded"), "{m}");
+                assert!(m.contains("feature `embedded` is off"), "{m}");
+                assert!(m.contains("WARPD_SOCKET"), "{m}");
+            }
+            Err(e) => panic!("expected Unavailable, got {e:?}"),
+            Ok(_) => panic!("a runtime without devices or broker"),
+        }
     }
 }

@@ -151,15 +151,15 @@ impl DeviceInfo {
     }
 
     /// The description the control protocol and `wd list` use.
-    pub fn describe(&self, engines: u32, queues_in_use: u32) -> wd_proto::DeviceDesc {
-        wd_proto::DeviceDesc {
+    pub fn describe(&self, engines: u32, queues_in_use: u32) -> wd_ops::desc::DeviceDesc {
+        wd_ops::desc::DeviceDesc {
             name: self.name.clone(),
             driver: self.driver.to_string(),
             class: format!("{:?}", self.class).to_lowercase(),
             ops: self
                 .ops
                 .iter()
-                .map(|o| wd_proto::OpDesc { opcode: o.opcode.0, name: o.name.to_string(), max_len: o.max_len })
+                .map(|o| wd_ops::desc::OpDesc { opcode: o.opcode.0, name: o.name.to_string(), max_len: o.max_len })
                 .collect(),
             max_request: self.max_request,
             max_queues: self.max_queues,
@@ -171,7 +171,7 @@ impl DeviceInfo {
             limits: self
                 .limits
                 .iter()
-                .map(|l| wd_proto::LimitDesc { name: l.name.clone(), min: l.min, max: l.max })
+                .map(|l| wd_ops::desc::LimitDesc { name: l.name.clone(), min: l.min, max: l.max })
                 .collect(),
         }
     }

@@ -6,43 +6,17 @@
 //! are wiped when dropped). aws-lc wipes its key schedules when they are
 //! freed (`OPENSSL_free` cleanses).
 
-use aes_gcm::aead::AeadInPlace;
 use aws_lc_rs::aead::{self as awsa, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::cipher::{self as awsc, DecryptionContext, EncryptionContext, UnboundCipherKey};
 use cipher::consts::{U10, U11, U12, U13, U14, U15, U16, U4, U6, U7, U8, U9};
-use cipher::generic_array::GenericArray;
 use cipher::{BlockDecrypt, BlockDecryptMut, BlockEncrypt, BlockEncryptMut, InnerIvInit, KeyInit, StreamCipher};
 
 use std::sync::Arc;
 
+use crate::aead::{dyn_aead, engine, DynAead};
 use crate::alg::CipherAlg;
 use crate::switch::Tally;
 use crate::SecError;
-
-/// A RustCrypto AEAD whose nonce and tag lengths are fixed by its type,
-/// behind one object-safe face so sessions can pick them at run time.
-pub(crate) trait DynAead: Send + Sync {
-    fn seal(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &mut [u8]) -> Result<(), SecError>;
-    fn open(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> bool;
-}
-
-impl<A: AeadInPlace + Send + Sync> DynAead for A {
-    // The lengths were checked when the session was made and again by
-    // the callers below, so `from_slice` cannot see a wrong length.
-    fn seal(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &mut [u8]) -> Result<(), SecError> {
-        let t = engine(self.encrypt_in_place_detached(GenericArray::from_slice(nonce), aad, buf))?;
-        tag.copy_from_slice(&t);
-        Ok(())
-    }
-
-    fn open(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> bool {
-        self.decrypt_in_place_detached(GenericArray::from_slice(nonce), aad, buf, GenericArray::from_slice(tag)).is_ok()
-    }
-}
-
-fn dyn_aead<A: AeadInPlace + KeyInit + Send + Sync + 'static>(key: &[u8]) -> Result<Box<dyn DynAead>, SecError> {
-    Ok(Box::new(engine(A::new_from_slice(key))?))
-}
 
 /// GCM with a `tag`-byte tag (12..=16) over block cipher `$c`.
 macro_rules! gcm_tag {
@@ -127,10 +101,6 @@ pub struct CipherKey {
     nonce_len: usize,
     /// A device's count of which engine served (ChaCha20-Poly1305 only).
     tally: Option<Arc<Tally>>,
-}
-
-fn engine<T, E>(r: Result<T, E>) -> Result<T, SecError> {
-    r.map_err(|_| SecError::Engine)
 }
 
 fn aws_block_alg(len: usize) -> &'static awsc::Algorithm {

@@ -109,7 +109,7 @@ impl<C: BlockCipher + BlockEncrypt<BlockSize = cipher::consts::U16> + Clone> Gcm
     }
 }
 
-impl<C: BlockCipher + BlockEncrypt<BlockSize = cipher::consts::U16> + Clone + Send + Sync> crate::cipher::DynAead
+impl<C: BlockCipher + BlockEncrypt<BlockSize = cipher::consts::U16> + Clone + Send + Sync> crate::aead::DynAead
     for Gcm<C>
 {
     fn seal(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &mut [u8]) -> Result<(), crate::SecError> {

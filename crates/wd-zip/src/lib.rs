@@ -34,11 +34,12 @@
 #![warn(missing_docs)]
 
 pub mod codec;
-mod error;
 mod fastinflate;
 #[cfg(wd_isal)]
 mod isal;
-pub mod params;
+/// The request and session encodings, in the driver-free `wd-ops` (the
+/// library encodes what this device decodes).
+pub use wd_ops::zip as params;
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -48,7 +49,7 @@ use flate2::{Compress, Compression, FlushCompress};
 use wd_abi::{Opcode, Status, CQE_FLAG_MORE};
 use wd_device::{Device, DeviceClass, DeviceInfo, Outcome, Request, Session, Staging};
 
-pub use error::ZipError;
+pub use params::ZipError;
 pub use params::{kind, Flush, Format, SessionParams, ZipParams};
 
 /// Largest single request, bytes.
@@ -454,6 +455,19 @@ pub mod engines {
         match d.decompress(src, dst, FlushDecompress::Finish) {
             Ok(flate2::Status::StreamEnd) => Some(d.total_out() as usize),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The library writes `wd_ops`'s gzip header before blocks compressed
+    /// in parallel, the codec its own before a one-shot member: a stream
+    /// must not depend on which path wrote it.
+    #[test]
+    fn gzip_headers_agree() {
+        for level in 0..=12 {
+            assert_eq!(wd_ops::zip::gzip_header(level), crate::codec::gzip_header_bytes(level), "level {level}");
         }
     }
 }

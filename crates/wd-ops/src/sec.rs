@@ -1,7 +1,8 @@
-//! Algorithm identifiers and the session parameter encoding, shared by the
+//! The `sec` device's algorithm identifiers, session parameter encoding
+//! and request `params` (IV, nonce and AAD length packing), shared by the
 //! device and the user library.
 
-use crate::SecError;
+use wd_abi::Status;
 
 /// Session kinds (`kind` argument of `create_session`).
 pub mod kind {
@@ -467,6 +468,104 @@ pub fn decode_iv(params: [u64; 2]) -> [u8; 16] {
     b[..8].copy_from_slice(&params[0].to_le_bytes());
     b[8..].copy_from_slice(&params[1].to_le_bytes());
     b
+}
+
+/// `Completion::result` of an AEAD decryption whose tag did not verify
+/// (status `BadData`), to tell it from malformed input.
+pub const RESULT_AUTH_FAILED: u64 = 1;
+
+/// What can be wrong with crypto parameters or input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecError {
+    /// The key length does not fit the algorithm.
+    #[error("key of {got} bytes; the algorithm takes {allowed:?}")]
+    KeySize {
+        /// Bytes given.
+        got: usize,
+        /// Lengths accepted.
+        allowed: &'static [usize],
+    },
+    /// The IV or nonce length does not fit the algorithm.
+    #[error("IV/nonce of {got} bytes; the algorithm takes {want}")]
+    IvSize {
+        /// Bytes given.
+        got: usize,
+        /// Bytes expected.
+        want: usize,
+    },
+    /// The AEAD tag length does not fit the algorithm (GCM: 4, 8, 12..=16, CCM:
+    /// 4, 6, ..., 16, ChaCha20-Poly1305: 16).
+    #[error("tag of {got} bytes; the algorithm takes {allowed:?}")]
+    TagSize {
+        /// Bytes asked for.
+        got: usize,
+        /// Lengths accepted.
+        allowed: &'static [usize],
+    },
+    /// The AEAD nonce length chosen for a session does not fit the
+    /// algorithm (CCM: 7..=13; ChaCha20-Poly1305: 12; GCM: see
+    /// [`SecError::NonceRange`]).
+    #[error("nonce of {got} bytes; the algorithm takes {allowed:?}")]
+    NonceSize {
+        /// Bytes asked for.
+        got: usize,
+        /// Lengths accepted.
+        allowed: &'static [usize],
+    },
+    /// The GCM IV length chosen for a session is outside what the device
+    /// takes (1..=[`GCM_MAX_NONCE`] bytes).
+    #[error("nonce of {got} bytes; the algorithm takes {min}..={max}")]
+    NonceRange {
+        /// Bytes asked for.
+        got: usize,
+        /// Shortest accepted.
+        min: usize,
+        /// Longest accepted.
+        max: usize,
+    },
+    /// Input length not acceptable for the mode (not whole blocks, too short).
+    #[error("input length not acceptable for this mode")]
+    InputLength,
+    /// The ciphertext is shorter than the tag.
+    #[error("input truncated")]
+    Truncated,
+    /// The destination is too small.
+    #[error("destination too small")]
+    Overflow,
+    /// The AEAD tag did not verify; no plaintext was released.
+    #[error("authentication failed")]
+    AuthFailed,
+    /// PKCS#7 padding is malformed.
+    #[error("bad padding")]
+    BadPadding,
+    /// Malformed session parameters.
+    #[error("malformed session parameters")]
+    BadSessionParams,
+    /// Unknown algorithm id.
+    #[error("unknown algorithm id {0:#x}")]
+    UnknownAlgorithm(u16),
+    /// The key is not an AEAD key.
+    #[error("not an AEAD algorithm")]
+    NotAead,
+    /// The key is an AEAD key where a plain cipher was expected.
+    #[error("not a plain cipher algorithm")]
+    NotCipher,
+    /// The engine refused the operation.
+    #[error("crypto engine error")]
+    Engine,
+}
+
+impl SecError {
+    /// The completion status a device reports for this error.
+    pub fn status(&self) -> Status {
+        match self {
+            SecError::Overflow => Status::Overflow,
+            SecError::AuthFailed | SecError::BadPadding => Status::BadData,
+            SecError::UnknownAlgorithm(_) | SecError::NotAead | SecError::NotCipher => Status::BadSession,
+            SecError::Engine => Status::DeviceError,
+            _ => Status::BadParam,
+        }
+    }
 }
 
 #[cfg(test)]

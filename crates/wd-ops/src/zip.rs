@@ -231,7 +231,7 @@ impl ZipParams {
     }
 }
 
-/// Session kinds for [`wd_device::Device::create_session`].
+/// Session kinds (the `kind` of `Device::create_session`).
 pub mod kind {
     /// A compression stream.
     pub const COMPRESS: u32 = 1;
@@ -242,7 +242,7 @@ pub mod kind {
 /// The serialized parameters of a stream session (12 bytes):
 /// `format u8, level u8, window_log u8, reserved u8 (0), limit u64 LE`.
 /// `limit` caps the total output of a decompression stream (0: none);
-/// passing it is a [`crate::ZipError::LimitExceeded`] error.
+/// passing it is a [`ZipError::LimitExceeded`] error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionParams {
     /// Format.
@@ -283,6 +283,68 @@ impl SessionParams {
     }
 }
 
+/// Why compressed data was refused. A `BadData` completion carries
+/// [`ZipError::code`] in `Completion::result`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum ZipError {
+    /// The data is not a valid stream of the format.
+    #[error("corrupt compressed data")]
+    Corrupt,
+    /// The input ended inside a member or frame.
+    #[error("compressed data is truncated")]
+    Truncated,
+    /// Bytes follow the last member or frame that do not start another one.
+    #[error("trailing garbage after compressed data")]
+    TrailingGarbage,
+    /// A checksum or length in a trailer does not match the data.
+    #[error("checksum mismatch")]
+    Checksum,
+    /// Decompressed output would exceed the configured limit.
+    #[error("decompressed output exceeds the limit")]
+    LimitExceeded,
+    /// A header asks for a feature this device does not support
+    /// (zlib preset dictionary, lz4 dictionary id).
+    #[error("unsupported stream feature")]
+    Unsupported,
+}
+
+impl ZipError {
+    /// The code carried in `Completion::result`.
+    pub fn code(self) -> u64 {
+        match self {
+            ZipError::Corrupt => 1,
+            ZipError::Truncated => 2,
+            ZipError::TrailingGarbage => 3,
+            ZipError::Checksum => 4,
+            ZipError::LimitExceeded => 5,
+            ZipError::Unsupported => 6,
+        }
+    }
+
+    /// Decodes [`ZipError::code`]; unknown codes read as `Corrupt`.
+    pub fn from_code(c: u64) -> ZipError {
+        match c {
+            2 => ZipError::Truncated,
+            3 => ZipError::TrailingGarbage,
+            4 => ZipError::Checksum,
+            5 => ZipError::LimitExceeded,
+            6 => ZipError::Unsupported,
+            _ => ZipError::Corrupt,
+        }
+    }
+}
+
+/// A gzip member header as the library writes it before blocks compressed
+/// in parallel: no name, no mtime, OS Unix, `XFL` from the level (RFC 1952).
+pub fn gzip_header(level: u8) -> [u8; 10] {
+    let xfl = match level {
+        1 => 4,
+        9 => 2,
+        _ => 0,
+    };
+    [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +359,15 @@ mod tests {
         let s = SessionParams { format: Format::Lz4, level: 0, window_log: 0, limit: 1 << 40 };
         assert_eq!(SessionParams::decode(&s.encode()), Ok(s));
         assert_eq!(SessionParams::decode(&[0; 11]), Err(Status::BadParam));
+    }
+
+    #[test]
+    fn error_codes_round_trip() {
+        use ZipError::*;
+        for e in [Corrupt, Truncated, TrailingGarbage, Checksum, LimitExceeded, Unsupported] {
+            assert_eq!(ZipError::from_code(e.code()), e);
+        }
+        assert_eq!(ZipError::from_code(99), Corrupt);
     }
 
     #[test]

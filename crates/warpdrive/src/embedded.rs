@@ -1,0 +1,72 @@
+//! The in-process devices of the embedded runtime (cargo feature
+//! `embedded`): the only part of this library that links the drivers.
+
+use std::sync::Arc;
+
+use wd_device::{Device as _, HostConfig};
+
+use crate::local::{EmbeddedConfig, KernelReport, LazyDevice};
+
+/// An in-process device with a home-made kernel.
+pub(crate) enum KernelDev {
+    Hpre(Arc<wd_hpre::HpreDevice>),
+    Sec(Arc<wd_sec::SecDevice>),
+}
+
+impl KernelDev {
+    /// Whether its kernel runs, why, and what each engine served.
+    pub(crate) fn report(&self) -> KernelReport {
+        let report = |device: &str, kernel, on, why: &str, home_made, aws_lc| KernelReport {
+            device: device.to_string(),
+            kernel,
+            on,
+            why: why.to_string(),
+            home_made,
+            aws_lc,
+        };
+        match self {
+            KernelDev::Hpre(d) => {
+                let (c, s) = (d.mbx(), d.served());
+                report(&d.info().name, "wd-mbx", c.on, &c.why, s.home_made, s.aws_lc)
+            }
+            KernelDev::Sec(d) => {
+                let (c, s) = (d.chapoly(), d.served());
+                report(&d.info().name, "wd-chapoly", c.on, &c.why, s.home_made, s.aws_lc)
+            }
+        }
+    }
+}
+
+/// The devices `cfg` asks for, none started yet, and those of them with a
+/// home-made kernel.
+pub(crate) fn devices(cfg: &EmbeddedConfig) -> (Vec<LazyDevice>, Vec<KernelDev>) {
+    // In-process queues use membarrier(2). Registering costs an RCU
+    // grace period (milliseconds) once the process has a second thread,
+    // and nearly nothing before: do it now, before any engine starts
+    // (a program that creates its runtime first pays nothing).
+    let _ = wd_sys::membarrier::available();
+    let host_cfg = HostConfig { engines: cfg.engines, pin: cfg.pin, idle_spin: cfg.idle_spin };
+    let node = wd_sys::topology::numa_node_of_cpu(wd_sys::thread::current_cpu());
+    let mut devices = Vec::new();
+    let mut kernels = Vec::new();
+    let (mbx, chapoly) = (wd_hpre::switch::mbx_choice(cfg.mbx), wd_sec::switch::chapoly_choice(cfg.chapoly));
+    for i in 0..cfg.dma_devices.max(1) {
+        let dev = Arc::new(wd_dma::DmaDevice::new(&format!("dma{i}"), node));
+        devices.push(LazyDevice::new(dev, &host_cfg));
+    }
+    for i in 0..cfg.sec_devices {
+        let dev = Arc::new(wd_sec::SecDevice::with_chapoly(&format!("sec{i}"), node, chapoly.clone()));
+        kernels.push(KernelDev::Sec(dev.clone()));
+        devices.push(LazyDevice::new(dev, &host_cfg));
+    }
+    for i in 0..cfg.hpre_devices {
+        let dev = Arc::new(wd_hpre::HpreDevice::with_mbx(&format!("hpre{i}"), node, mbx.clone()));
+        kernels.push(KernelDev::Hpre(dev.clone()));
+        devices.push(LazyDevice::new(dev, &host_cfg));
+    }
+    for i in 0..cfg.zip_devices {
+        let dev = Arc::new(wd_zip::ZipDevice::new(&format!("zip{i}"), node));
+        devices.push(LazyDevice::new(dev, &host_cfg));
+    }
+    (devices, kernels)
+}
