@@ -26,7 +26,7 @@ use wd_ops::zip::{kind, SessionParams, ZipParams};
 pub use wd_ops::zip::{Flush, Format, ZipError};
 
 use crate::runtime::SessionRef;
-use crate::{Buffer, Done, Error, Queue, Req, Runtime, SubmitError, Ticket};
+use crate::{Buffer, Done, Error, Path, Queue, Req, Runtime, SubmitError, Ticket};
 
 /// What can go wrong compressing or decompressing.
 #[derive(Debug, thiserror::Error)]
@@ -82,39 +82,84 @@ pub fn compress_bound(n: usize) -> usize {
     n + n / 8 + 1024
 }
 
-/// A handle on one `zip` device: a queue, and the device's name for sessions.
+/// A handle on one `zip` device: its queues (or its inline path), and the
+/// device's name for sessions.
 pub struct Zip {
     rt: Runtime,
-    q: Queue,
-    /// More queues for parallel compression, one per further engine
-    /// (each queue is served by one engine).
-    extra: Vec<Queue>,
+    lane: ZipLane,
     dev: String,
     depth: usize,
     block: usize,
     limit: u64,
 }
 
+/// Where a [`Zip`]'s requests run.
+enum ZipLane {
+    Device {
+        // Boxed: a queue handle is large, and the inline variant small.
+        q: Box<Queue>,
+        /// More queues for parallel compression, one per further engine
+        /// (each queue is served by one engine).
+        extra: Vec<Queue>,
+    },
+    /// In this thread; `done` holds the completions of a parallel job's
+    /// blocks, run as they were submitted, until they are asked for.
+    #[cfg(feature = "embedded")]
+    Inline { run: crate::Inline, done: VecDeque<Done> },
+}
+
+/// The first `zip` device of `rt`, and its engines.
+fn zip_device(rt: &Runtime) -> Result<(String, u32), CompError> {
+    Ok(rt
+        .devices()?
+        .into_iter()
+        .find(|d| d.name.starts_with("zip"))
+        .map(|d| (d.name, d.engines))
+        .ok_or_else(|| Error::NoDevice("zip".into()))?)
+}
+
 impl Zip {
     /// Opens a queue on the first `zip` device of `rt`.
     pub fn open(rt: &Runtime) -> Result<Zip, CompError> {
-        let (dev, engines) = rt
-            .devices()?
-            .into_iter()
-            .find(|d| d.name.starts_with("zip"))
-            .map(|d| (d.name, d.engines))
-            .ok_or_else(|| Error::NoDevice("zip".into()))?;
+        let (dev, engines) = zip_device(rt)?;
         let q = rt.queue(&dev)?;
         let mut extra = Vec::new();
         for _ in 1..engines.clamp(1, 16) {
             extra.push(rt.queue(&dev)?);
         }
-        Ok(Zip { rt: rt.clone(), q, extra, dev, depth: 1, block: DEFAULT_BLOCK, limit: 0 })
+        Ok(Zip { rt: rt.clone(), lane: ZipLane::Device { q: Box::new(q), extra }, dev, depth: 1, block: DEFAULT_BLOCK, limit: 0 })
     }
 
-    /// Requests kept in flight by parallel compression (1: serial).
+    /// The first `zip` device of `rt` on the inline path: every request
+    /// runs in this thread on the device's code, and no engine starts
+    /// ([`Runtime::inline`]). For inputs smaller than what starting the
+    /// device and a queue round trip cost. Serial: depth stays 1.
+    #[cfg(feature = "embedded")]
+    pub fn open_inline(rt: &Runtime) -> Result<Zip, CompError> {
+        let (dev, _) = zip_device(rt)?;
+        let run = rt.inline(&dev)?;
+        let lane = ZipLane::Inline { run, done: VecDeque::new() };
+        Ok(Zip { rt: rt.clone(), lane, dev, depth: 1, block: DEFAULT_BLOCK, limit: 0 })
+    }
+
+    /// The path this handle's requests take.
+    pub fn path(&self) -> Path {
+        match self.lane {
+            ZipLane::Device { .. } => Path::Device,
+            #[cfg(feature = "embedded")]
+            ZipLane::Inline { .. } => Path::Inline,
+        }
+    }
+
+    /// Requests kept in flight by parallel compression (1: serial, and
+    /// always on the inline path).
     pub fn set_depth(&mut self, depth: usize) -> &mut Zip {
-        self.depth = depth.clamp(1, self.q.depth() as usize);
+        let most = match &self.lane {
+            ZipLane::Device { q, .. } => q.depth() as usize,
+            #[cfg(feature = "embedded")]
+            ZipLane::Inline { .. } => 1,
+        };
+        self.depth = depth.clamp(1, most);
         self
     }
 
@@ -131,9 +176,13 @@ impl Zip {
         self
     }
 
-    /// The queue, for raw [`Req`]s.
-    pub fn queue(&mut self) -> &mut Queue {
-        &mut self.q
+    /// The queue, for raw [`Req`]s (`None` on the inline path).
+    pub fn queue(&mut self) -> Option<&mut Queue> {
+        match &mut self.lane {
+            ZipLane::Device { q, .. } => Some(&mut **q),
+            #[cfg(feature = "embedded")]
+            ZipLane::Inline { .. } => None,
+        }
     }
 
     /// Compresses `data` into one complete stream of `format` at `level`
@@ -187,8 +236,7 @@ impl Zip {
                 dst: Buffer::Heap(vec![0; room]),
                 ..Req::new(Opcode::DECOMPRESS)
             };
-            let t = self.q.submit(req).map_err(SubmitError::into_error)?;
-            let d = self.q.wait_for(t)?;
+            let d = self.run_raw(req)?;
             match d.status {
                 Status::Ok => {
                     let n = d.produced as usize;
@@ -212,20 +260,47 @@ impl Zip {
     }
 
     fn run(&mut self, req: Req) -> Result<Done, CompError> {
-        let t = self.q.submit(req).map_err(SubmitError::into_error)?;
-        check(self.q.wait_for(t)?)
+        check(self.run_raw(req)?)
     }
 
-    /// Submits block `i` of a parallel job on queue `i % queues`.
+    /// Runs `req` to completion on this handle's path; status unchecked.
+    fn run_raw(&mut self, req: Req) -> Result<Done, CompError> {
+        Ok(match &mut self.lane {
+            ZipLane::Device { q, .. } => crate::Lane::run(&mut **q, req)?,
+            #[cfg(feature = "embedded")]
+            ZipLane::Inline { run, .. } => run.run(req)?,
+        })
+    }
+
+    /// Submits block `i` of a parallel job on queue `i % queues` (inline:
+    /// runs it now and keeps its completion for [`Zip::wait_on`]).
     fn submit_on(&mut self, i: usize, req: Req) -> Result<(usize, Ticket), CompError> {
-        let k = i % (1 + self.extra.len());
-        let q = if k == 0 { &mut self.q } else { &mut self.extra[k - 1] };
-        Ok((k, q.submit(req).map_err(SubmitError::into_error)?))
+        match &mut self.lane {
+            ZipLane::Device { q, extra } => {
+                let k = i % (1 + extra.len());
+                let q = if k == 0 { &mut **q } else { &mut extra[k - 1] };
+                Ok((k, q.submit(req).map_err(SubmitError::into_error)?))
+            }
+            #[cfg(feature = "embedded")]
+            ZipLane::Inline { run, done } => {
+                let d = run.run(req)?;
+                let t = d.ticket;
+                done.push_back(d);
+                Ok((0, t))
+            }
+        }
     }
 
     fn wait_on(&mut self, k: usize, t: Ticket) -> Result<Done, CompError> {
-        let q = if k == 0 { &mut self.q } else { &mut self.extra[k - 1] };
-        check(q.wait_for(t)?)
+        match &mut self.lane {
+            ZipLane::Device { q, extra } => {
+                let q = if k == 0 { &mut **q } else { &mut extra[k - 1] };
+                check(q.wait_for(t)?)
+            }
+            // Blocks are waited for in the order they were submitted.
+            #[cfg(feature = "embedded")]
+            ZipLane::Inline { done, .. } => check(done.pop_front().ok_or(Error::NothingInFlight)?),
+        }
     }
 
     fn session(&self, k: u32, format: Format, level: u8) -> Result<SessionRef, CompError> {
@@ -419,6 +494,13 @@ impl<W: Write> Encoder<W> {
         ZipParams::new(format, level).check().map_err(|s| CompError::Queue(Error::Status(s)))?;
         let mut zip = Zip::open(rt)?;
         zip.set_depth(depth);
+        Encoder::on(zip, w, format, level)
+    }
+
+    /// An encoder on an open [`Zip`] (its path and depth), for example one
+    /// from [`Zip::open_inline`].
+    pub fn on(zip: Zip, w: W, format: Format, level: u8) -> Result<Encoder<W>, CompError> {
+        ZipParams::new(format, level).check().map_err(|s| CompError::Queue(Error::Status(s)))?;
         let mode = if zip.depth > 1 {
             EncMode::Blocks(Box::new(Parallel::new(format, level, zip.depth, zip.block)))
         } else {
@@ -585,6 +667,14 @@ impl<R: Read> Decoder<'static, R> {
     pub fn new(rt: &Runtime, r: R, format: Format, limit: u64) -> Result<Decoder<'static, R>, CompError> {
         let mut zip = Zip::open(rt)?;
         zip.set_limit(limit);
+        Decoder::build(ZipRef::Owned(Box::new(zip)), r, format)
+    }
+}
+
+impl<R: Read> Decoder<'static, R> {
+    /// A decoder owning an open [`Zip`] (its path and limit), for example
+    /// one from [`Zip::open_inline`].
+    pub fn on(zip: Zip, r: R, format: Format) -> Result<Decoder<'static, R>, CompError> {
         Decoder::build(ZipRef::Owned(Box::new(zip)), r, format)
     }
 }

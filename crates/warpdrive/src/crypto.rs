@@ -30,7 +30,7 @@ pub use wd_ops::sec::{CipherAlg, DigestAlg, MacAlg, SecError};
 use zeroize::Zeroizing;
 
 use crate::runtime::SessionRef;
-use crate::{Buffer, Done, Error, Queue, Req, Runtime};
+use crate::{Buffer, Done, Error, Lane, Queue, Req, Runtime};
 
 /// What a crypto call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -51,9 +51,8 @@ fn session_err(e: Error) -> CryptoError {
     CryptoError::Queue(e)
 }
 
-fn run(q: &mut Queue, req: Req) -> Result<Done, CryptoError> {
-    let t = q.submit(req).map_err(|e| CryptoError::Queue(e.into_error()))?;
-    let d = q.wait_for(t)?;
+fn run(q: &mut impl Lane, req: Req) -> Result<Done, CryptoError> {
+    let d = q.run(req)?;
     check(&d)?;
     Ok(d)
 }
@@ -211,7 +210,7 @@ impl CipherKey {
 
     /// AEAD: encrypts `pt` with `aad`; returns ciphertext followed by the
     /// tag ([`CipherKey::tag_len`] bytes: 16 unless chosen otherwise).
-    pub fn seal(&self, q: &mut Queue, nonce: &[u8], aad: &[u8], pt: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn seal(&self, q: &mut impl Lane, nonce: &[u8], aad: &[u8], pt: &[u8]) -> Result<Vec<u8>, CryptoError> {
         self.need_aead()?;
         let mut src = Vec::with_capacity(aad.len() + pt.len() + self.iv_len);
         if self.nonce_in_src() {
@@ -232,7 +231,7 @@ impl CipherKey {
 
     /// Seals `src` laid out as the device wants it (a long nonce already
     /// leading it).
-    fn seal_src(&self, q: &mut Queue, nonce: &[u8], aad_len: usize, src: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
+    fn seal_src(&self, q: &mut impl Lane, nonce: &[u8], aad_len: usize, src: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
         let (lead, iv) = if self.nonce_in_src() { (self.iv_len, &[][..]) } else { (0, nonce) };
         let n = src.len().checked_sub(lead + aad_len).ok_or(SecError::Truncated)? + self.tag_len;
         let req = self.encrypt_req(iv, aad_len, Buffer::Heap(src), Buffer::Heap(vec![0; n]))?;
@@ -245,7 +244,7 @@ impl CipherKey {
     /// AEAD seal of an owned `AAD | plaintext` buffer; returns ciphertext | tag.
     pub fn seal_owned(
         &self,
-        q: &mut Queue,
+        q: &mut impl Lane,
         nonce: &[u8],
         aad_len: usize,
         src: Vec<u8>,
@@ -264,7 +263,7 @@ impl CipherKey {
     /// AEAD: verifies and decrypts `ct_tag` (ciphertext then tag). A tag
     /// mismatch is [`CryptoError::AuthFailed`] and returns no plaintext;
     /// input shorter than a tag is [`SecError::Truncated`].
-    pub fn open(&self, q: &mut Queue, nonce: &[u8], aad: &[u8], ct_tag: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn open(&self, q: &mut impl Lane, nonce: &[u8], aad: &[u8], ct_tag: &[u8]) -> Result<Vec<u8>, CryptoError> {
         self.need_aead()?;
         if ct_tag.len() < self.tag_len {
             return Err(SecError::Truncated.into());
@@ -287,16 +286,16 @@ impl CipherKey {
     }
 
     /// Plain cipher (ECB/CBC/CTR/XTS): encrypts `data` with `iv` (empty for ECB).
-    pub fn encrypt(&self, q: &mut Queue, iv: &[u8], data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn encrypt(&self, q: &mut impl Lane, iv: &[u8], data: &[u8]) -> Result<Vec<u8>, CryptoError> {
         self.crypt(q, iv, data, true)
     }
 
     /// Plain cipher: decrypts `data` (PKCS#7 padding removed for the padded modes).
-    pub fn decrypt(&self, q: &mut Queue, iv: &[u8], data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn decrypt(&self, q: &mut impl Lane, iv: &[u8], data: &[u8]) -> Result<Vec<u8>, CryptoError> {
         self.crypt(q, iv, data, false)
     }
 
-    fn crypt(&self, q: &mut Queue, iv: &[u8], data: &[u8], enc: bool) -> Result<Vec<u8>, CryptoError> {
+    fn crypt(&self, q: &mut impl Lane, iv: &[u8], data: &[u8], enc: bool) -> Result<Vec<u8>, CryptoError> {
         if self.alg.is_aead() {
             return Err(SecError::NotCipher.into());
         }
@@ -319,13 +318,13 @@ fn take_heap(b: Buffer) -> Vec<u8> {
 }
 
 /// One-shot digest of `data` (no session needed).
-pub fn digest(q: &mut Queue, alg: DigestAlg, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+pub fn digest(q: &mut impl Lane, alg: DigestAlg, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let (d, _) = digest_owned(q, alg, data.to_vec())?;
     Ok(d)
 }
 
 /// One-shot digest of an owned buffer; the buffer comes back with the digest.
-pub fn digest_owned(q: &mut Queue, alg: DigestAlg, data: Vec<u8>) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
+pub fn digest_owned(q: &mut impl Lane, alg: DigestAlg, data: Vec<u8>) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
     let req = Req {
         params: [alg as u64, 0],
         src: Buffer::Heap(data),
@@ -366,18 +365,18 @@ impl Stream {
     }
 
     /// Absorbs an owned buffer (zero copy); the buffer comes back.
-    pub fn update_owned(&self, q: &mut Queue, data: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
+    pub fn update_owned(&self, q: &mut impl Lane, data: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
         let req = Req { session: self.s.id, src: Buffer::Heap(data), ..Req::new(Opcode::SEC_UPDATE) };
         Ok(take_heap(run(q, req)?.src))
     }
 
     /// Absorbs `data`.
-    pub fn update(&self, q: &mut Queue, data: &[u8]) -> Result<(), CryptoError> {
+    pub fn update(&self, q: &mut impl Lane, data: &[u8]) -> Result<(), CryptoError> {
         self.update_owned(q, data.to_vec()).map(drop)
     }
 
     /// Absorbs `last` (may be empty), returns the digest or MAC and resets the stream.
-    pub fn finish(&self, q: &mut Queue, last: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn finish(&self, q: &mut impl Lane, last: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let src = if last.is_empty() { Buffer::None } else { Buffer::Heap(last.to_vec()) };
         let req =
             Req { session: self.s.id, src, dst: Buffer::Heap(vec![0; self.out_len]), ..Req::new(Opcode::SEC_FINAL) };
@@ -386,7 +385,7 @@ impl Stream {
 
     /// One-shot digest or MAC of `data` with this session's key; the
     /// stream in progress is not touched.
-    pub fn oneshot(&self, q: &mut Queue, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn oneshot(&self, q: &mut impl Lane, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let req = Req {
             session: self.s.id,
             src: Buffer::Heap(data.to_vec()),
@@ -397,7 +396,7 @@ impl Stream {
     }
 
     /// Computes the MAC of `data` and compares it with `tag` in constant time.
-    pub fn verify(&self, q: &mut Queue, data: &[u8], tag: &[u8]) -> Result<bool, CryptoError> {
+    pub fn verify(&self, q: &mut impl Lane, data: &[u8], tag: &[u8]) -> Result<bool, CryptoError> {
         let m = Zeroizing::new(self.oneshot(q, data)?);
         Ok(ct_eq(&m, tag))
     }

@@ -25,11 +25,10 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{check, CryptoError};
 use crate::runtime::SessionRef;
-use crate::{Buffer, Done, Error, Queue, Req, Runtime};
+use crate::{Buffer, Done, Error, Lane, Req, Runtime};
 
-fn run(q: &mut Queue, req: Req) -> Result<Done, CryptoError> {
-    let t = q.submit(req).map_err(|e| CryptoError::Queue(e.into_error()))?;
-    let d = q.wait_for(t)?;
+fn run(q: &mut impl Lane, req: Req) -> Result<Done, CryptoError> {
+    let d = q.run(req)?;
     check(&d)?;
     Ok(d)
 }
@@ -45,7 +44,7 @@ fn out(d: Done) -> Vec<u8> {
 }
 
 /// Generates a key on the device: PKCS#8 DER (X25519: 32 raw bytes).
-pub fn keygen(q: &mut Queue, t: KeyType) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+pub fn keygen(q: &mut impl Lane, t: KeyType) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let req = Req { params: [t as u64, 0], dst: Buffer::Heap(vec![0; 4096]), ..Req::new(Opcode::HPRE_KEYGEN) };
     Ok(Zeroizing::new(out(run(q, req)?)))
 }
@@ -117,7 +116,7 @@ impl PrivateKey {
     }
 
     /// The public key: SubjectPublicKeyInfo DER (X25519: 32 raw bytes).
-    pub fn public_der(&self, q: &mut Queue) -> Result<Vec<u8>, CryptoError> {
+    pub fn public_der(&self, q: &mut impl Lane) -> Result<Vec<u8>, CryptoError> {
         let req = Req { session: self.s.id, dst: Buffer::Heap(vec![0; 1024]), ..Req::new(Opcode::HPRE_PUBLIC) };
         Ok(out(run(q, req)?))
     }
@@ -128,12 +127,12 @@ impl PrivateKey {
     }
 
     /// Signs `msg`.
-    pub fn sign(&self, q: &mut Queue, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn sign(&self, q: &mut impl Lane, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
         Ok(out(run(q, self.sign_req(Buffer::Heap(msg.to_vec()), Buffer::Heap(vec![0; 1024])))?))
     }
 
     /// RSA-OAEP decryption (scheme `RsaOaepSha256`).
-    pub fn decrypt(&self, q: &mut Queue, ct: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    pub fn decrypt(&self, q: &mut impl Lane, ct: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let req = Req {
             session: self.s.id,
             src: Buffer::Heap(ct.to_vec()),
@@ -146,7 +145,7 @@ impl PrivateKey {
     /// Key agreement (ECDH, X25519) with the peer's public key:
     /// SubjectPublicKeyInfo DER, or the uncompressed point (32 raw bytes for
     /// X25519).
-    pub fn derive(&self, q: &mut Queue, peer: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    pub fn derive(&self, q: &mut impl Lane, peer: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let req = Req {
             session: self.s.id,
             src: Buffer::Heap(peer.to_vec()),
@@ -181,7 +180,7 @@ impl PublicKey {
 
     /// `Ok(true)` for a valid signature, `Ok(false)` for an invalid one;
     /// errors only for queue or session failures.
-    pub fn verify(&self, q: &mut Queue, msg: &[u8], sig: &[u8]) -> Result<bool, CryptoError> {
+    pub fn verify(&self, q: &mut impl Lane, msg: &[u8], sig: &[u8]) -> Result<bool, CryptoError> {
         let req = Req {
             session: self.s.id,
             src: Buffer::Heap(msg.to_vec()),
@@ -192,7 +191,7 @@ impl PublicKey {
     }
 
     /// RSA-OAEP encryption (scheme `RsaOaepSha256`).
-    pub fn encrypt(&self, q: &mut Queue, pt: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn encrypt(&self, q: &mut impl Lane, pt: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let req = Req {
             session: self.s.id,
             src: Buffer::Heap(pt.to_vec()),

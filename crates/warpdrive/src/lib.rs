@@ -55,6 +55,9 @@ mod daemon;
 mod embedded;
 mod env;
 mod error;
+#[cfg(feature = "embedded")]
+mod inline;
+mod lane;
 mod local;
 mod memory;
 mod queue;
@@ -64,6 +67,9 @@ mod runtime;
 pub use buffer::Buffer;
 pub use env::EnvError;
 pub use error::{Error, SubmitError};
+#[cfg(feature = "embedded")]
+pub use inline::Inline;
+pub use lane::{Lane, Path};
 pub use local::{EmbeddedConfig, KernelReport};
 pub use memory::{Buf, Pool, Region};
 pub use queue::{Queue, QueueOptions, WaitMode};

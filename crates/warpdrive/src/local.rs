@@ -115,6 +115,11 @@ impl LazyDevice {
         self.dev.info()
     }
 
+    /// The device object, whether or not its engines run.
+    pub(crate) fn device(&self) -> &Arc<dyn wd_device::Device> {
+        &self.dev
+    }
+
     /// Queues open now (none before it started).
     pub(crate) fn queue_count(&self) -> usize {
         self.host.get().map_or(0, |h| h.queue_count())

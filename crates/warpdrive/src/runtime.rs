@@ -294,6 +294,11 @@ impl Runtime {
     }
 
     fn find(&self, name: &str) -> Result<&Arc<DeviceHost>, Error> {
+        self.find_lazy(name)?.host()
+    }
+
+    /// The in-process device `name` names, not started.
+    fn find_lazy(&self, name: &str) -> Result<&LazyDevice, Error> {
         if self.inner.daemon.is_some() {
             return Err(Error::Unavailable("not available through warpd".into()));
         }
@@ -301,14 +306,24 @@ impl Runtime {
         // An exact device name wins; otherwise the least loaded device of
         // that driver.
         if let Some(h) = devices.iter().find(|h| h.info().name == name) {
-            return h.host();
+            return Ok(h);
         }
         devices
             .iter()
             .filter(|h| h.info().driver == name)
             .min_by_key(|h| h.queue_count())
-            .ok_or_else(|| Error::NoDevice(name.to_string()))?
-            .host()
+            .ok_or_else(|| Error::NoDevice(name.to_string()))
+    }
+
+    /// Runs requests for device `name` (`"zip0"`, or a driver: `"zip"`) in
+    /// the calling thread, on the device's own code and with this
+    /// runtime's sessions and registered memory, without starting its
+    /// engines: for work smaller than a queue round trip. Embedded mode
+    /// only (through warpd the device's code is in the broker).
+    #[cfg(feature = "embedded")]
+    pub fn inline(&self, name: &str) -> Result<crate::Inline, Error> {
+        let dev = self.find_lazy(name)?.device().clone();
+        Ok(crate::Inline::new(dev, self.inner.mem.clone()))
     }
 
     /// Opens a queue with default options on the device named `name`
@@ -376,7 +391,10 @@ impl Runtime {
                 other => Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
             };
         }
-        let id = self.find(name)?.create_session(&self.inner.mem, kind, params).map_err(Error::Status)?;
+        // Created without starting the device: a session serves its queues
+        // and its inline path alike.
+        let dev = self.find_lazy(name)?.device();
+        let id = wd_device::create_session(dev, &self.inner.mem, kind, params).map_err(Error::Status)?;
         Ok(SessionRef { id, issuer: (self.inner.fork_gen, 0) })
     }
 
@@ -422,7 +440,8 @@ impl Runtime {
             }
             return Ok(closed);
         }
-        Ok(self.find(name)?.close_session(&self.inner.mem, id))
+        let dev = self.find_lazy(name)?.device();
+        Ok(wd_device::close_session(dev, &self.inner.mem, id))
     }
 
     /// Suspends or resumes a queue (what an administrator does to evict a

@@ -151,7 +151,7 @@ fn output_limit_stops_a_bomb() {
     let e = zip.decompress(Format::Gzip, &bomb).unwrap_err();
     assert!(matches!(e, CompError::Data(ZipError::LimitExceeded)), "{e:?}");
     // One-shot requests: the limit in params[1].
-    let q = zip.queue();
+    let q = zip.queue().expect("a device handle has a queue");
     let p = ZipParams::new(Format::Gzip, 0);
     let t = q
         .submit(Req {
@@ -175,7 +175,7 @@ fn small_destination_continues_with_more() {
     let dev = rt.devices().unwrap().into_iter().find(|d| d.name.starts_with("zip")).unwrap().name;
     let sp = SessionParams { format: Format::Zstd, level: 0, window_log: 0, limit: 0 };
     let sess = rt.create_session(&dev, kind::DECOMPRESS, &sp.encode()).unwrap();
-    let q = zip.queue();
+    let q = zip.queue().expect("a device handle has a queue");
     let mut src = c.clone();
     let mut back = Vec::new();
     let mut mores = 0;

@@ -143,7 +143,7 @@ fn inherited_zip_fails_cleanly_in_a_child() {
         if !forked(zip.decompress(warpdrive::comp::Format::Gzip, &packed)) {
             return 2;
         }
-        if !matches!(zip.queue().nop(), Err(warpdrive::Error::Forked)) {
+        if !matches!(zip.queue().expect("device handle").nop(), Err(warpdrive::Error::Forked)) {
             return 3;
         }
         drop(zip);

@@ -32,3 +32,9 @@ pub fn create_session(dev: &Arc<dyn Device>, owner: &Owner, kind: u32, params: &
 pub fn execute_inline(dev: &Arc<dyn Device>, owner: &Owner, binds: &BindTable, d: &Descriptor) -> Outcome {
     run_for_owner(&**dev, owner, session_key(dev), binds, d)
 }
+
+/// Closes `owner`'s session `id` on `dev` (requests in flight that hold
+/// it keep it alive until they finish). False if there is no such session.
+pub fn close_session(dev: &Arc<dyn Device>, owner: &Owner, id: u32) -> bool {
+    owner.sessions.remove(session_key(dev), id)
+}

@@ -29,7 +29,7 @@ pub use caps::{DeviceClass, DeviceInfo, OpInfo, ParamLimit, Staging};
 pub use device::{Device, Outcome, Request};
 pub use engine::execute_one;
 pub use host::{DeviceHost, HostConfig, HostError};
-pub use inline::{create_session, execute_inline, session_key};
+pub use inline::{close_session, create_session, execute_inline, session_key};
 pub use kernel::{KernelChoice, KernelSwitch, Served, Tally};
 pub use memory::{BindTable, MemTable, Perms, RegionEntry};
 pub use queue::{fault, QueueConfig, QueueHandle, QueueId};
