@@ -127,7 +127,14 @@ impl Zip {
         for _ in 1..engines.clamp(1, 16) {
             extra.push(rt.queue(&dev)?);
         }
-        Ok(Zip { rt: rt.clone(), lane: ZipLane::Device { q: Box::new(q), extra }, dev, depth: 1, block: DEFAULT_BLOCK, limit: 0 })
+        Ok(Zip {
+            rt: rt.clone(),
+            lane: ZipLane::Device { q: Box::new(q), extra },
+            dev,
+            depth: 1,
+            block: DEFAULT_BLOCK,
+            limit: 0,
+        })
     }
 
     /// The first `zip` device of `rt` on the inline path: every request

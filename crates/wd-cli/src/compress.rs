@@ -9,7 +9,7 @@ use std::time::Instant;
 use clap::Args;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use warpdrive::comp::{CompError, Decoder, Encoder, Format, ZipError};
+use warpdrive::comp::{CompError, Decoder, Encoder, Format, Zip, ZipError};
 use warpdrive::Runtime;
 
 use crate::cleanup;
@@ -192,6 +192,10 @@ struct Ctx<'a> {
     /// The last decompression ended in trailing garbage after gzip data:
     /// as gzip, everything before it was written, and it is a warning.
     garbage: std::cell::Cell<bool>,
+    /// The input being worked on is a regular file of known size (the
+    /// `total` passed along), which lets small ones run inline
+    /// (crate::route).
+    sized: std::cell::Cell<bool>,
 }
 
 impl Ctx<'_> {
@@ -213,7 +217,13 @@ impl Ctx<'_> {
         };
         let mut counted = Counter { w, n: 0 };
         let depth = if total > 0 && total < 1 << 20 { 1 } else { self.depth };
-        let mut enc = Encoder::with_depth(self.rt, &mut counted, f, self.a.level(), depth)?;
+        let inline = crate::route::inline_for(self.rt, self.sized.get().then_some(total));
+        crate::route::report(inline);
+        let mut enc = if inline {
+            Encoder::on(Zip::open_inline(self.rt)?, &mut counted, f, self.a.level())?
+        } else {
+            Encoder::with_depth(self.rt, &mut counted, f, self.a.level(), depth)?
+        };
         let mut p = self.progress(r, total);
         let n = io::copy(&mut p, &mut enc).map_err(CompError::from_io)?;
         enc.finish()?;
@@ -234,7 +244,15 @@ impl Ctx<'_> {
         };
         let src = self.progress(io::Cursor::new(head).chain(r), total);
         let mut counted = Counter { w, n: 0 };
-        let mut dec = Decoder::new(self.rt, src, f, self.a.limit)?;
+        let inline = crate::route::inline_for(self.rt, self.sized.get().then_some(total));
+        crate::route::report(inline);
+        let mut dec = if inline {
+            let mut zip = Zip::open_inline(self.rt)?;
+            zip.set_limit(self.a.limit);
+            Decoder::on(zip, src, f)?
+        } else {
+            Decoder::new(self.rt, src, f, self.a.limit)?
+        };
         self.garbage.set(false);
         match io::copy(&mut dec, &mut counted).map_err(CompError::from_io) {
             // gzip ignores what follows its last member with a warning
@@ -286,7 +304,7 @@ pub fn run(mut a: CompressArgs, decompress: bool) -> anyhow::Result<i32> {
     let rt = runtime()?;
     let engines = rt.devices()?.iter().find(|d| d.name.starts_with("zip")).map_or(1, |d| d.engines.max(1));
     let depth = a.depth.unwrap_or(2 * engines as usize).max(1);
-    let cx = Ctx { rt: &rt, a: &a, depth, garbage: std::cell::Cell::new(false) };
+    let cx = Ctx { rt: &rt, a: &a, depth, garbage: std::cell::Cell::new(false), sized: std::cell::Cell::new(false) };
     let files: Vec<PathBuf> = if a.files.is_empty() { vec![PathBuf::from("-")] } else { a.files.clone() };
     let mut rc = 0;
     for file in &files {
@@ -443,6 +461,7 @@ impl From<io::Error> for Failure {
 
 fn stdio(cx: &Ctx<'_>) -> Result<(), Failure> {
     let a = cx.a;
+    cx.sized.set(false);
     let stdin = io::stdin().lock();
     let stdout = io::stdout().lock();
     if a.test {
@@ -516,6 +535,7 @@ fn one_file(cx: &Ctx<'_>, path: &Path) -> Result<(), Failure> {
     let a = cx.a;
     let (input, meta) = open_input(a, path)?;
     let total = meta.len();
+    cx.sized.set(meta.is_file());
     if a.test {
         cx.decompress(input, io::sink(), total)?;
         if a.verbose {

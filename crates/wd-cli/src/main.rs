@@ -9,6 +9,7 @@ mod keyfile;
 mod keys;
 mod mode;
 mod outfile;
+mod route;
 
 use clap::{Parser, Subcommand};
 
@@ -254,6 +255,11 @@ fn main() {
         // The commands that write files: a signal removes their
         // temporaries. Before anything starts a thread.
         cleanup::init();
+    }
+    if touches_devices(&cmd) {
+        if let Err(e) = route::check() {
+            exit_with(Err(e));
+        }
     }
     exit_with(run(cmd))
 }

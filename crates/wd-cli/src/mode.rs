@@ -20,6 +20,11 @@ pub fn set_verbose(on: bool) {
     }
 }
 
+/// Whether `wd -v` (or a command's own `-v`) asked for the mode line.
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
+
 /// The runtime the mode rules give this process. Embedded devices take
 /// their configuration from the environment, adjusted by `tune` (what a
 /// command wants when the user did not say).

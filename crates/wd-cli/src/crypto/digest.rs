@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use anyhow::{anyhow, Context};
 use warpdrive::crypto::{self, DigestAlg, MacAlg, Stream};
-use warpdrive::{Buffer, Queue, Runtime};
+use warpdrive::{Buffer, Inline, Lane, Queue, Runtime};
 
 use super::sumfile::{bsd_tag, check_name, escape_name, parse_check_line, quotef};
 use super::{hex, open_named, read_full, DigestArgs, HmacArgs, CHUNK};
@@ -43,6 +43,54 @@ fn hash_input(q: &mut Queue, s: &Stream, r: &mut dyn Read) -> anyhow::Result<Vec
     }
 }
 
+/// The same, one chunk after the other on `l` (the inline path: there is
+/// no other thread to overlap reading with).
+fn hash_serial(l: &mut impl Lane, s: &Stream, r: &mut dyn Read) -> anyhow::Result<Vec<u8>> {
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = read_full(r, &mut buf)?;
+        if n < CHUNK {
+            return Ok(s.finish(l, &buf[..n])?);
+        }
+        s.update(l, &buf)?;
+    }
+}
+
+/// Where the inputs of one command are hashed: inline when small, else a
+/// device queue (crate::route); each opened on first need.
+struct Lanes<'r> {
+    rt: &'r Runtime,
+    q: Option<Queue>,
+    inline: Option<Inline>,
+}
+
+impl<'r> Lanes<'r> {
+    fn new(rt: &'r Runtime) -> Lanes<'r> {
+        Lanes { rt, q: None, inline: None }
+    }
+
+    /// Digest or MAC of input `name`, opened as `r`.
+    fn hash(&mut self, s: &Stream, name: &OsStr, r: &mut dyn Read) -> anyhow::Result<Vec<u8>> {
+        // The size only routes; a file that changes meanwhile is still
+        // hashed whole either way.
+        let len = (name != "-").then(|| std::fs::metadata(name).ok().filter(|m| m.is_file()).map(|m| m.len()));
+        let inline = crate::route::inline_for(self.rt, len.flatten());
+        crate::route::report(inline);
+        if inline {
+            let l = match &mut self.inline {
+                Some(l) => l,
+                None => self.inline.insert(self.rt.inline("sec")?),
+            };
+            return hash_serial(l, s, r);
+        }
+        let q = match &mut self.q {
+            Some(q) => q,
+            None => self.q.insert(self.rt.queue("sec")?),
+        };
+        hash_input(q, s, r)
+    }
+}
+
 fn submit_update(q: &mut Queue, s: &Stream, data: Vec<u8>) -> anyhow::Result<warpdrive::Ticket> {
     let req = s.update_req(data);
     q.submit(req).map_err(|e| anyhow!("submit: {}", e.into_error()))
@@ -50,12 +98,12 @@ fn submit_update(q: &mut Queue, s: &Stream, data: Vec<u8>) -> anyhow::Result<war
 
 /// Prints one digest line per file, as sha256sum does (`--tag`: BSD style).
 fn print_sums(rt: &Runtime, s: &Stream, files: &[OsString], tool: &str, tag: Option<&str>) -> anyhow::Result<i32> {
-    let mut q = rt.queue("sec")?;
+    let mut lanes = Lanes::new(rt);
     let files = if files.is_empty() { vec![OsString::from("-")] } else { files.to_vec() };
     let mut out = io::stdout().lock();
     let mut rc = 0;
     for f in &files {
-        let res = open_named(f).map_err(anyhow::Error::from).and_then(|mut r| hash_input(&mut q, s, &mut *r));
+        let res = open_named(f).map_err(anyhow::Error::from).and_then(|mut r| lanes.hash(s, f, &mut *r));
         match res {
             Ok(d) => {
                 let (esc, name) = escape_name(f.as_bytes());
@@ -109,7 +157,7 @@ pub(super) fn digest_cmd(rt: &Runtime, a: DigestArgs) -> anyhow::Result<i32> {
 /// warnings, or "no properly formatted checksum lines found" alone when
 /// no line of it could be parsed.
 fn check_cmd(rt: &Runtime, s: &Stream, alg: DigestAlg, a: &DigestArgs) -> anyhow::Result<i32> {
-    let mut q = rt.queue("sec")?;
+    let mut lanes = Lanes::new(rt);
     let lists = if a.files.is_empty() { vec![OsString::from("-")] } else { a.files.clone() };
     let mut out = io::stdout().lock();
     let (tag, hexlen) = (bsd_tag(alg), alg.output_len() * 2);
@@ -145,9 +193,8 @@ fn check_cmd(rt: &Runtime, s: &Stream, alg: DigestAlg, a: &DigestArgs) -> anyhow
                 continue;
             };
             proper = true;
-            let got = open_named(OsStr::from_bytes(&name))
-                .map_err(anyhow::Error::from)
-                .and_then(|mut r| hash_input(&mut q, s, &mut *r));
+            let path = OsStr::from_bytes(&name);
+            let got = open_named(path).map_err(anyhow::Error::from).and_then(|mut r| lanes.hash(s, path, &mut *r));
             let verdict: &[u8] = match got {
                 Ok(d) if d == want => {
                     if a.quiet || a.status {
