@@ -14,6 +14,7 @@ pub mod futex;
 pub mod membarrier;
 pub mod memfd;
 pub mod mmap;
+pub mod nodes;
 pub mod remote_mem;
 pub mod thread;
 pub mod topology;
