@@ -50,7 +50,12 @@ impl Server {
             let nth = cfg.devices[..i].iter().filter(|p| p.driver == d.driver).count();
             let name = d.name.clone().unwrap_or_else(|| format!("{}{nth}", d.driver));
             let dev = crate::drivers::make(&d.driver, &name, node, cfg.crypto.mbx, cfg.crypto.chapoly)?;
-            let hc = HostConfig { engines: d.engines, pin: d.pin, idle_spin: Duration::from_micros(d.idle_spin_us) };
+            let hc = HostConfig {
+                engines: d.engines,
+                pin: d.pin,
+                idle_spin: Duration::from_micros(d.idle_spin_us),
+                cpus: Vec::new(),
+            };
             hosts.push(DeviceHost::start(dev, &hc)?);
             tracing::info!(device = %name, engines = d.engines, "device up");
         }

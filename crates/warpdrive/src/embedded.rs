@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use wd_device::{Device as _, HostConfig};
+use wd_sys::nodes::Topology;
 
 use crate::local::{EmbeddedConfig, KernelReport, LazyDevice};
 
@@ -37,36 +38,58 @@ impl KernelDev {
     }
 }
 
-/// The devices `cfg` asks for, none started yet, and those of them with a
-/// home-made kernel.
-pub(crate) fn devices(cfg: &EmbeddedConfig) -> (Vec<LazyDevice>, Vec<KernelDev>) {
+/// The devices `cfg` asks for, none started yet, those of them with a
+/// home-made kernel, and the topology they were placed by.
+pub(crate) fn devices(cfg: &EmbeddedConfig) -> (Vec<LazyDevice>, Vec<KernelDev>, Topology) {
     // In-process queues use membarrier(2). Registering costs an RCU
     // grace period (milliseconds) once the process has a second thread,
     // and nearly nothing before: do it now, before any engine starts
     // (a program that creates its runtime first pays nothing).
     let _ = wd_sys::membarrier::available();
-    let host_cfg = HostConfig { engines: cfg.engines, pin: cfg.pin, idle_spin: cfg.idle_spin };
-    let node = wd_sys::topology::numa_node_of_cpu(wd_sys::thread::current_cpu());
+    let root = cfg.sysfs_root.clone().unwrap_or_else(wd_sys::nodes::sysfs_root);
+    let topo = Topology::read(&root, &wd_sys::thread::allowed_cpus());
+    if let Some(w) = &topo.warning {
+        tracing::warn!("NUMA topology not used ({w}): one node with every CPU");
+    }
+    // Each count is per node with CPUs; with one node, engines may use
+    // every CPU as before.
+    let nodes: Vec<(u32, Vec<usize>)> = topo.cpu_nodes().map(|n| (n.id, n.cpus.clone())).collect();
+    let several = nodes.len() > 1;
+    let placed = |count: usize| -> Vec<(String, u32, HostConfig)> {
+        let mut out = Vec::new();
+        for (id, cpus) in &nodes {
+            for _ in 0..count {
+                let host = HostConfig {
+                    engines: cfg.engines,
+                    pin: cfg.pin,
+                    idle_spin: cfg.idle_spin,
+                    cpus: if several { cpus.clone() } else { Vec::new() },
+                };
+                out.push((out.len().to_string(), *id, host));
+            }
+        }
+        out
+    };
     let mut devices = Vec::new();
     let mut kernels = Vec::new();
     let (mbx, chapoly) = (wd_hpre::switch::mbx_choice(cfg.mbx), wd_sec::switch::chapoly_choice(cfg.chapoly));
-    for i in 0..cfg.dma_devices.max(1) {
+    for (i, node, host) in placed(cfg.dma_devices.max(1)) {
         let dev = Arc::new(wd_dma::DmaDevice::new(&format!("dma{i}"), node));
-        devices.push(LazyDevice::new(dev, &host_cfg));
+        devices.push(LazyDevice::new(dev, &host));
     }
-    for i in 0..cfg.sec_devices {
+    for (i, node, host) in placed(cfg.sec_devices) {
         let dev = Arc::new(wd_sec::SecDevice::with_chapoly(&format!("sec{i}"), node, chapoly.clone()));
         kernels.push(KernelDev::Sec(dev.clone()));
-        devices.push(LazyDevice::new(dev, &host_cfg));
+        devices.push(LazyDevice::new(dev, &host));
     }
-    for i in 0..cfg.hpre_devices {
+    for (i, node, host) in placed(cfg.hpre_devices) {
         let dev = Arc::new(wd_hpre::HpreDevice::with_mbx(&format!("hpre{i}"), node, mbx.clone()));
         kernels.push(KernelDev::Hpre(dev.clone()));
-        devices.push(LazyDevice::new(dev, &host_cfg));
+        devices.push(LazyDevice::new(dev, &host));
     }
-    for i in 0..cfg.zip_devices {
+    for (i, node, host) in placed(cfg.zip_devices) {
         let dev = Arc::new(wd_zip::ZipDevice::new(&format!("zip{i}"), node));
-        devices.push(LazyDevice::new(dev, &host_cfg));
+        devices.push(LazyDevice::new(dev, &host));
     }
-    (devices, kernels)
+    (devices, kernels, topo)
 }

@@ -33,6 +33,11 @@ pub struct EmbeddedConfig {
     /// Run the home-made ChaCha20-Poly1305 (`wd-chapoly`) in `sec`
     /// devices; `None`: the default. `WD_CHAPOLY=0|1` overrides it.
     pub chapoly: Option<bool>,
+    /// Where sysfs is, for the NUMA topology (`None`: `WD_SYSFS_ROOT`,
+    /// else `/sys`). Each count above is per NUMA node with CPUs: on a
+    /// machine with several, every node gets its instances, named on
+    /// (`zip0` on node 0, `zip1` on node 1, ...), engines on its CPUs.
+    pub sysfs_root: Option<std::path::PathBuf>,
 }
 
 impl Default for EmbeddedConfig {
@@ -47,6 +52,7 @@ impl Default for EmbeddedConfig {
             idle_spin: Duration::from_micros(50),
             mbx: None,
             chapoly: None,
+            sysfs_root: None,
         }
     }
 }

@@ -150,6 +150,9 @@ struct RtInner {
     mem: Arc<Owner>,
     /// Set when the devices are the broker's.
     daemon: Option<DaemonRt>,
+    /// The NUMA nodes the in-process devices were placed on (one node for
+    /// a broker runtime): a driver name picks the nearest instance.
+    topology: wd_sys::nodes::Topology,
     /// Fork generation of the process that started the devices.
     fork_gen: u64,
 }
@@ -165,16 +168,21 @@ impl RtInner {
             kernels: Vec::new(),
             mem,
             daemon: Some(daemon),
+            topology: wd_sys::nodes::Topology { nodes: Vec::new(), warning: None },
             fork_gen: wd_sys::fork::generation(),
         }
     }
 
     #[cfg(feature = "embedded")]
-    fn local_devices(devices: Vec<LazyDevice>, kernels: Vec<crate::embedded::KernelDev>) -> RtInner {
+    fn local_devices(
+        devices: Vec<LazyDevice>,
+        kernels: Vec<crate::embedded::KernelDev>,
+        topology: wd_sys::nodes::Topology,
+    ) -> RtInner {
         // The devices of this process serve its own memory: nothing is
         // staged (docs/ARCHITECTURE.md, "Shared memory and Rust").
         let mem = Arc::new(Owner::this_process());
-        RtInner { devices, kernels, mem, daemon: None, fork_gen: wd_sys::fork::generation() }
+        RtInner { devices, kernels, mem, daemon: None, topology, fork_gen: wd_sys::fork::generation() }
     }
 
     /// The in-process devices, or `Forked` in a child of the process that
@@ -267,8 +275,8 @@ impl Runtime {
     /// then stop) all of them.
     #[cfg(feature = "embedded")]
     pub fn embedded_with(cfg: &EmbeddedConfig) -> Result<Runtime, Error> {
-        let (devices, kernels) = crate::embedded::devices(cfg);
-        Ok(Runtime { inner: Arc::new(RtInner::local_devices(devices, kernels)) })
+        let (devices, kernels, topology) = crate::embedded::devices(cfg);
+        Ok(Runtime { inner: Arc::new(RtInner::local_devices(devices, kernels, topology)) })
     }
 
     /// The home-made kernels of this process's devices: which run, why,
@@ -303,15 +311,19 @@ impl Runtime {
             return Err(Error::Unavailable("not available through warpd".into()));
         }
         let devices = self.inner.local()?;
-        // An exact device name wins; otherwise the least loaded device of
-        // that driver.
+        // An exact device name wins; otherwise the instance of that driver
+        // nearest the calling CPU's node, the least loaded among equals
+        // (ties go to the first, so an idle machine fills node by node).
         if let Some(h) = devices.iter().find(|h| h.info().name == name) {
             return Ok(h);
         }
+        let topo = &self.inner.topology;
+        let here = topo.node_of_cpu(wd_sys::thread::current_cpu());
+        let far = |h: &LazyDevice| here.and_then(|n| topo.distance(n, h.info().numa_node)).unwrap_or(u32::MAX);
         devices
             .iter()
             .filter(|h| h.info().driver == name)
-            .min_by_key(|h| h.queue_count())
+            .min_by_key(|h| (far(h), h.queue_count()))
             .ok_or_else(|| Error::NoDevice(name.to_string()))
     }
 

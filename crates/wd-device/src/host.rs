@@ -24,11 +24,14 @@ pub struct HostConfig {
     pub pin: bool,
     /// How long an engine polls with nothing to do before it sleeps.
     pub idle_spin: Duration,
+    /// The CPUs of the instance's NUMA node: its engines run there (and
+    /// `pin` spreads them over these). Empty: every CPU the process may use.
+    pub cpus: Vec<usize>,
 }
 
 impl Default for HostConfig {
     fn default() -> Self {
-        HostConfig { engines: 1, pin: true, idle_spin: Duration::from_micros(50) }
+        HostConfig { engines: 1, pin: true, idle_spin: Duration::from_micros(50), cpus: Vec::new() }
     }
 }
 
@@ -72,16 +75,22 @@ impl DeviceHost {
     /// Starts `cfg.engines` engine threads for `dev`.
     pub fn start(dev: Arc<dyn Device>, cfg: &HostConfig) -> Result<Arc<DeviceHost>, HostError> {
         let n = cfg.engines.max(1);
-        let cpus = wd_sys::thread::allowed_cpus();
+        let node = !cfg.cpus.is_empty();
+        let cpus = if node { cfg.cpus.clone() } else { wd_sys::thread::allowed_cpus() };
         let mut engines = Vec::with_capacity(n);
         let mut threads = Vec::with_capacity(n);
         for i in 0..n {
             let shared = Arc::new(EngineShared::new());
             let engine = Engine::new(dev.clone(), shared.clone(), cfg.idle_spin);
-            // Leave the first CPU to the application; spread engines over the rest.
+            // Leave the first CPU to the application; spread engines over the
+            // rest. An instance of one node stays on that node's CPUs.
             let cpu = (cfg.pin && cpus.len() >= 2).then(|| cpus[1 + i % (cpus.len() - 1)]);
+            let on_node = if node { cpus.clone() } else { Vec::new() };
             let name = format!("wd-{}-e{i}", dev.info().name);
             let t = std::thread::Builder::new().name(name).spawn(move || {
+                if let Err(e) = wd_sys::thread::restrict_current(&on_node) {
+                    tracing::debug!(%e, "engine not kept on its node");
+                }
                 if let Some(c) = cpu {
                     if let Err(e) = wd_sys::thread::pin_current(c) {
                         tracing::debug!(cpu = c, %e, "engine not pinned");

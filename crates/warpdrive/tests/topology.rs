@@ -1,0 +1,100 @@
+//! Device instances placed by NUMA topology, on synthetic sysfs trees
+//! (this machine has one node): one instance per node with CPUs, engines
+//! on their node's CPUs, and a driver name picks the instance nearest the
+//! caller.
+
+use std::fs;
+use std::path::PathBuf;
+
+use warpdrive::{EmbeddedConfig, Runtime};
+
+/// A sysfs tree whose nodes have these CPU lists and distance rows.
+fn tree(tag: &str, nodes: &[(&str, &str)]) -> PathBuf {
+    let root = std::env::temp_dir().join(format!("wd-topo-{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    let dir = root.join("devices/system/node");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("online"), format!("0-{}\n", nodes.len() - 1)).unwrap();
+    for (i, (cpus, dist)) in nodes.iter().enumerate() {
+        let n = dir.join(format!("node{i}"));
+        fs::create_dir_all(&n).unwrap();
+        fs::write(n.join("cpulist"), format!("{cpus}\n")).unwrap();
+        fs::write(n.join("distance"), format!("{dist}\n")).unwrap();
+    }
+    root
+}
+
+fn runtime(root: &PathBuf) -> Runtime {
+    Runtime::embedded_with(&EmbeddedConfig { sysfs_root: Some(root.clone()), pin: false, ..Default::default() })
+        .unwrap()
+}
+
+/// Instances of `driver` as (name, node).
+fn instances(rt: &Runtime, driver: &str) -> Vec<(String, u32)> {
+    let mut v: Vec<_> =
+        rt.devices().unwrap().into_iter().filter(|d| d.driver == driver).map(|d| (d.name, d.numa_node)).collect();
+    v.sort();
+    v
+}
+
+/// The CPUs thread `name` of this process may run on.
+fn allowed_of_thread(name: &str) -> Option<String> {
+    for t in fs::read_dir("/proc/self/task").unwrap().flatten() {
+        if fs::read_to_string(t.path().join("comm")).ok()?.trim() == name {
+            let status = fs::read_to_string(t.path().join("status")).ok()?;
+            return status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).map(|s| s.trim().to_string());
+        }
+    }
+    None
+}
+
+#[test]
+fn two_nodes_give_two_instances_and_the_nearest_is_chosen() {
+    let cpus = wd_sys::thread::allowed_cpus();
+    if cpus.len() < 2 {
+        eprintln!("skipped: needs two CPUs to put one on each synthetic node");
+        return;
+    }
+    let (a, b) = (cpus[0].to_string(), cpus[1].to_string());
+    let root = tree("two", &[(&a, "10 21"), (&b, "21 10")]);
+    let rt = runtime(&root);
+    assert_eq!(instances(&rt, "zip"), vec![("zip0".into(), 0), ("zip1".into(), 1)]);
+    assert_eq!(instances(&rt, "dma"), vec![("dma0".into(), 0), ("dma1".into(), 1)]);
+    // A caller on node 1 gets node 1's instance, whatever the load.
+    let rt2 = rt.clone();
+    let b_cpu = cpus[1];
+    let (name, allowed) = std::thread::spawn(move || {
+        wd_sys::thread::pin_current(b_cpu).unwrap();
+        let _busy = rt2.queue("dma0").unwrap();
+        let mut q = rt2.queue("dma").unwrap();
+        q.nop().unwrap();
+        (q.device().to_string(), allowed_of_thread("wd-dma1-e0"))
+    })
+    .join()
+    .unwrap();
+    assert_eq!(name, "dma1");
+    // Its engine runs on that node's CPU only.
+    assert_eq!(allowed.as_deref(), Some(b.as_str()));
+    fs::remove_dir_all(root).unwrap();
+}
+
+#[test]
+fn memory_only_nodes_get_no_instance_and_bad_trees_fall_back_to_one_node() {
+    let cpus = wd_sys::thread::allowed_cpus();
+    let c0 = cpus[0].to_string();
+    let last = cpus.last().unwrap().to_string();
+    let root = tree("four", &[(&c0, "10 16 32 32"), ("", "16 10 32 32"), ("", "32 32 10 16"), (&last, "32 32 16 10")]);
+    let rt = runtime(&root);
+    let want: Vec<(String, u32)> =
+        if cpus.len() >= 2 { vec![("sec0".into(), 0), ("sec1".into(), 3)] } else { vec![("sec0".into(), 0)] };
+    assert_eq!(instances(&rt, "sec"), want);
+    fs::remove_dir_all(&root).unwrap();
+
+    // A distance row of the wrong length: one node, the usual names.
+    let root = tree("bad", &[(&c0, "10 21"), (&last, "21")]);
+    let rt = runtime(&root);
+    assert_eq!(instances(&rt, "zip"), vec![("zip0".into(), 0)]);
+    let mut q = rt.queue("zip").unwrap();
+    q.nop().unwrap();
+    fs::remove_dir_all(root).unwrap();
+}
