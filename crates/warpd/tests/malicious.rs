@@ -796,7 +796,7 @@ fn descriptor_exhaustion_by_a_connection_flood_is_survived() {
         other => panic!("a refused connection: {other:?}"),
     }
     match warpdrive::Runtime::connect(&d.path) {
-        Err(Error::Daemon(m)) => assert!(m.contains("out of file descriptors"), "{m}"),
+        Err(Error::Daemon(m)) => assert!(m.message.contains("out of file descriptors"), "{m}"),
         other => panic!("the library on a refused connection: {:?}", other.map(|_| ())),
     }
     drop(flood);

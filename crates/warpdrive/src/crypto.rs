@@ -45,6 +45,9 @@ pub enum CryptoError {
     /// Queue or device failure.
     #[error(transparent)]
     Queue(#[from] Error),
+    /// A key file that does not parse ([`crate::crypto_asym::from_pem`]).
+    #[error(transparent)]
+    Key(#[from] crate::crypto_asym::keys::KeyError),
 }
 
 fn session_err(e: Error) -> CryptoError {
@@ -447,7 +450,7 @@ fn shared() -> Result<Shared, CryptoError> {
     let rt = Runtime::embedded();
     #[cfg(not(feature = "embedded"))]
     let rt = Runtime::new();
-    let rt = rt.map_err(|e| CryptoError::Queue(Error::Unavailable(e.to_string())))?;
+    let rt = rt?;
     let mut slot = RT.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(rt) = current(&slot) {
         // Another thread got there first; ours stops when dropped.

@@ -16,17 +16,7 @@ use crate::local::EmbeddedConfig;
 use crate::local::{KernelReport, LazyDevice};
 use crate::memory::RegionOwner;
 
-use crate::{Error, Pool, Queue, QueueOptions, Region};
-
-/// Why [`Runtime::new`] cannot run devices in-process: the mode choice
-/// and the missing feature.
-#[cfg(not(feature = "embedded"))]
-fn no_embedded(why: &str) -> String {
-    format!(
-        "no broker to use ({why}), and this build of warpdrive has no in-process devices \
-         (cargo feature `embedded` is off): start warpd, or point WARPD_SOCKET at it"
-    )
-}
+use crate::{Error, Pool, ProtocolError, Queue, QueueOptions, Region, Unavailable};
 
 /// A device as listed by [`Runtime::devices`]: the same description in
 /// both modes.
@@ -202,6 +192,18 @@ pub struct Runtime {
     inner: Arc<RtInner>,
 }
 
+impl std::fmt::Debug for Runtime {
+    /// The mode, and the socket or the in-process devices; no call is made.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Runtime");
+        match &self.inner.daemon {
+            Some(rt) => d.field("warpd", &rt.path),
+            None => d.field("devices", &self.inner.devices.iter().map(|h| &h.info().name).collect::<Vec<_>>()),
+        };
+        d.finish_non_exhaustive()
+    }
+}
+
 impl Runtime {
     /// The runtime this process should use: the broker when `WD_MODE=daemon`,
     /// `WARPD_SOCKET` or the default socket says so, embedded otherwise
@@ -212,11 +214,11 @@ impl Runtime {
     /// answer is [`Error::Unavailable`], saying why that mode was chosen
     /// and that the feature is off.
     pub fn new() -> Result<Runtime, Error> {
-        match choose_mode().map_err(|e| Error::Unavailable(e.to_string()))? {
+        match choose_mode().map_err(Unavailable::from)? {
             #[cfg(feature = "embedded")]
             ModeChoice::Embedded(_) => Runtime::embedded(),
             #[cfg(not(feature = "embedded"))]
-            ModeChoice::Embedded(why) => Err(Error::Unavailable(no_embedded(&why))),
+            ModeChoice::Embedded(why) => Err(Unavailable::NoEmbedded { why }.into()),
             ModeChoice::Daemon(path, _) => Runtime::connect(&path),
         }
     }
@@ -225,7 +227,7 @@ impl Runtime {
     /// (an unparsable setting is `Unavailable`, naming it).
     #[cfg(feature = "embedded")]
     pub fn embedded() -> Result<Runtime, Error> {
-        Runtime::embedded_with(&EmbeddedConfig::from_env().map_err(|e| Error::Unavailable(e.to_string()))?)
+        Runtime::embedded_with(&EmbeddedConfig::from_env().map_err(Unavailable::from)?)
     }
 
     /// A runtime whose devices are the broker's at socket `path`.
@@ -248,16 +250,16 @@ impl Runtime {
 
     /// Daemon-wide figures (daemon mode only).
     pub fn daemon_stats(&self) -> Result<(u32, Vec<wd_proto::QueueStat>), Error> {
-        let d = self.inner.daemon.as_ref().ok_or_else(|| Error::Unavailable("not connected to warpd".into()))?;
+        let d = self.inner.daemon.as_ref().ok_or(Unavailable::NotConnected)?;
         match d.conn()?.call(&wd_proto::Request::Stats, &[])?.0 {
             wd_proto::Response::Stats { clients, queues } => Ok((clients, queues)),
-            other => Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
+            other => Err(ProtocolError::UnexpectedReply(Box::new(other)).into()),
         }
     }
 
     /// Administrator: suspends or resumes every queue of process `pid` (daemon mode).
     pub fn suspend_process(&self, pid: i32, on: bool) -> Result<(), Error> {
-        let d = self.inner.daemon.as_ref().ok_or_else(|| Error::Unavailable("not connected to warpd".into()))?;
+        let d = self.inner.daemon.as_ref().ok_or(Unavailable::NotConnected)?;
         d.conn()?.call(&wd_proto::Request::Suspend { pid, on }, &[]).map(drop)
     }
 
@@ -287,7 +289,7 @@ impl Runtime {
         if let Some(d) = &self.inner.daemon {
             return match d.conn()?.call(&wd_proto::Request::ListDevices, &[])?.0 {
                 wd_proto::Response::Devices { devices } => Ok(devices),
-                other => Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
+                other => Err(ProtocolError::UnexpectedReply(Box::new(other)).into()),
             };
         }
         Ok(self.inner.local()?.iter().map(LazyDevice::describe).collect())
@@ -295,7 +297,7 @@ impl Runtime {
 
     fn find(&self, name: &str) -> Result<&Arc<DeviceHost>, Error> {
         if self.inner.daemon.is_some() {
-            return Err(Error::Unavailable("not available through warpd".into()));
+            return Err(Unavailable::ThroughDaemon.into());
         }
         let devices = self.inner.local()?;
         // An exact device name wins; otherwise the least loaded device of
@@ -373,7 +375,7 @@ impl Runtime {
                     }
                     Ok(SessionRef { id: session, issuer })
                 }
-                other => Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
+                other => Err(ProtocolError::UnexpectedReply(Box::new(other)).into()),
             };
         }
         let id = self.find(name)?.create_session(&self.inner.mem, kind, params).map_err(Error::Status)?;
@@ -445,7 +447,8 @@ mod client_only {
         let r = Runtime::new();
         std::env::remove_var("WD_MODE");
         match r {
-            Err(Error::Unavailable(m)) => {
+            Err(Error::Unavailable(u @ Unavailable::NoEmbedded { .. })) => {
+                let m = u.to_string();
                 assert!(m.contains("WD_MODE=embedded"), "{m}");
                 assert!(m.contains("feature `embedded` is off"), "{m}");
                 assert!(m.contains("WARPD_SOCKET"), "{m}");
