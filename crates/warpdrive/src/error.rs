@@ -34,9 +34,10 @@ pub enum Error {
     /// its request is dropped ([`SubmitError::into_error`]).
     #[error("queue busy: reap completions and try again")]
     Busy,
-    /// The device faulted this queue (a protocol violation was seen on it).
-    #[error("queue faulted by the device (code {0})")]
-    QueueFaulted(u32),
+    /// The device faulted this queue (a protocol violation was seen on it,
+    /// or it was isolated).
+    #[error("queue faulted by the device: {0}")]
+    QueueFaulted(QueueFault),
     /// The queue was stopped (closed, suspended or the device shut down).
     #[error("queue stopped")]
     QueueStopped,
@@ -74,6 +75,68 @@ pub enum Error {
     /// What was asked for is not available in this mode, build or queue.
     #[error(transparent)]
     Unavailable(Unavailable),
+}
+
+/// Why the device faulted a queue (inside [`Error::QueueFaulted`]): the
+/// code the device wrote into the queue's header, named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum QueueFault {
+    /// The submission ring's tail was out of range.
+    SqTail,
+    /// The completion ring's head was out of range.
+    CqHead,
+    /// Too many requests completed with errors: the queue was isolated.
+    ErrorLimit,
+    /// The owner's memory did not answer an SVA request in time.
+    SvaStall,
+    /// The owner's memory grant is void (it exec'd, exited or changed
+    /// credentials).
+    GrantVoid,
+    /// A code this version does not name.
+    Other(u32),
+}
+
+impl QueueFault {
+    /// The fault named by the code a device wrote (`wd_device::fault`).
+    pub fn from_code(code: u32) -> QueueFault {
+        use wd_device::fault;
+        match code {
+            fault::SQ_TAIL => QueueFault::SqTail,
+            fault::CQ_HEAD => QueueFault::CqHead,
+            fault::ERROR_LIMIT => QueueFault::ErrorLimit,
+            fault::SVA_STALL => QueueFault::SvaStall,
+            fault::GRANT_VOID => QueueFault::GrantVoid,
+            other => QueueFault::Other(other),
+        }
+    }
+
+    /// The code as the device wrote it.
+    pub fn code(self) -> u32 {
+        use wd_device::fault;
+        match self {
+            QueueFault::SqTail => fault::SQ_TAIL,
+            QueueFault::CqHead => fault::CQ_HEAD,
+            QueueFault::ErrorLimit => fault::ERROR_LIMIT,
+            QueueFault::SvaStall => fault::SVA_STALL,
+            QueueFault::GrantVoid => fault::GRANT_VOID,
+            QueueFault::Other(c) => c,
+        }
+    }
+}
+
+impl std::fmt::Display for QueueFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self {
+            QueueFault::SqTail => "submission tail out of range",
+            QueueFault::CqHead => "completion head out of range",
+            QueueFault::ErrorLimit => "too many failed requests",
+            QueueFault::SvaStall => "memory did not answer in time",
+            QueueFault::GrantVoid => "memory grant void",
+            QueueFault::Other(_) => "unknown fault",
+        };
+        write!(f, "{what} (code {})", self.code())
+    }
 }
 
 /// How the device or the broker broke the protocol (inside
@@ -173,7 +236,7 @@ pub enum Unavailable {
     )]
     NoEmbedded {
         /// Why the mode choice fell on in-process devices.
-        why: String,
+        why: crate::ModeReason,
     },
     /// A broker-only call on a runtime with in-process devices.
     #[error("not connected to warpd")]

@@ -67,14 +67,14 @@ mod runtime;
 pub use buffer::Buffer;
 pub use env::EnvError;
 pub use error::{
-    BadRequest, DaemonError, DaemonErrorCode, Error, MemoryError, ProtocolError, SubmitError, Unavailable,
+    BadRequest, DaemonError, DaemonErrorCode, Error, MemoryError, ProtocolError, QueueFault, SubmitError, Unavailable,
 };
 pub use flags::{DoneFlags, ReqFlags};
 pub use local::{EmbeddedConfig, KernelReport};
 pub use memory::{Buf, Pool, Region};
 pub use queue::{Queue, QueueOptions, WaitMode};
 pub use request::{Done, Req, Ticket};
-pub use runtime::{choose_mode, DeviceSummary, ModeChoice, Runtime};
+pub use runtime::{choose_mode, DeviceSummary, ModeChoice, ModeReason, Runtime};
 pub use wd_abi::{Opcode, Status};
 pub use wd_device::{DeviceInfo, DeviceStats};
 pub use wd_proto::QueueStat;

@@ -24,7 +24,7 @@ use ring::{Live, QueueRing};
 use slots::Slot;
 use wd_sys::{EventFd, Mapping};
 
-use crate::{Done, Error, ProtocolError, Req, SubmitError, Ticket, Unavailable};
+use crate::{Done, Error, ProtocolError, QueueFault, Req, SubmitError, Ticket, Unavailable};
 
 /// How a thread waits for completions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -448,7 +448,7 @@ impl Inner {
         match self.ring.mem(live).state() {
             (QueueState::Active, _) => Ok(()),
             (QueueState::Stopped, _) => Err(Error::QueueStopped),
-            (QueueState::Faulted, code) => Err(Error::QueueFaulted(code)),
+            (QueueState::Faulted, code) => Err(Error::QueueFaulted(QueueFault::from_code(code))),
         }
     }
 

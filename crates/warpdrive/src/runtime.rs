@@ -102,9 +102,39 @@ impl DaemonRt {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ModeChoice {
     /// Devices in-process.
-    Embedded(String),
+    Embedded(ModeReason),
     /// The broker at this socket.
-    Daemon(String, String),
+    Daemon(String, ModeReason),
+}
+
+/// Why [`choose_mode`] chose a mode; `Display` says it in the words of
+/// the environment (`WARPD_SOCKET is set`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ModeReason {
+    /// `WD_MODE=embedded`.
+    WdModeEmbedded,
+    /// `WD_MODE=daemon`.
+    WdModeDaemon,
+    /// `WARPD_SOCKET` names the broker's socket.
+    WarpdSocketSet,
+    /// The default socket ([`wd_proto::DEFAULT_SOCKET`]) exists.
+    DefaultSocketExists,
+    /// Neither `WARPD_SOCKET` nor the default socket.
+    NoSocket,
+}
+
+impl std::fmt::Display for ModeReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sock = wd_proto::DEFAULT_SOCKET;
+        match self {
+            ModeReason::WdModeEmbedded => write!(f, "WD_MODE=embedded"),
+            ModeReason::WdModeDaemon => write!(f, "WD_MODE=daemon"),
+            ModeReason::WarpdSocketSet => write!(f, "WARPD_SOCKET is set"),
+            ModeReason::DefaultSocketExists => write!(f, "{sock} exists"),
+            ModeReason::NoSocket => write!(f, "no WARPD_SOCKET and no {sock}"),
+        }
+    }
 }
 
 /// Decides the mode from `WD_MODE`, `WARPD_SOCKET` and the default
@@ -112,10 +142,10 @@ pub enum ModeChoice {
 pub fn choose_mode() -> Result<ModeChoice, EnvError> {
     let sock = env_value("WARPD_SOCKET")?;
     match env_value("WD_MODE")?.as_deref() {
-        Some("embedded") => return Ok(ModeChoice::Embedded("WD_MODE=embedded".into())),
+        Some("embedded") => return Ok(ModeChoice::Embedded(ModeReason::WdModeEmbedded)),
         Some("daemon") => {
             let path = sock.unwrap_or_else(|| wd_proto::DEFAULT_SOCKET.into());
-            return Ok(ModeChoice::Daemon(path, "WD_MODE=daemon".into()));
+            return Ok(ModeChoice::Daemon(path, ModeReason::WdModeDaemon));
         }
         Some(other) => {
             return Err(EnvError { var: "WD_MODE", value: other.into(), expected: "\"embedded\" or \"daemon\"" })
@@ -123,12 +153,12 @@ pub fn choose_mode() -> Result<ModeChoice, EnvError> {
         None => {}
     }
     if let Some(p) = sock {
-        return Ok(ModeChoice::Daemon(p, "WARPD_SOCKET is set".into()));
+        return Ok(ModeChoice::Daemon(p, ModeReason::WarpdSocketSet));
     }
     if std::path::Path::new(wd_proto::DEFAULT_SOCKET).exists() {
-        return Ok(ModeChoice::Daemon(wd_proto::DEFAULT_SOCKET.into(), format!("{} exists", wd_proto::DEFAULT_SOCKET)));
+        return Ok(ModeChoice::Daemon(wd_proto::DEFAULT_SOCKET.into(), ModeReason::DefaultSocketExists));
     }
-    Ok(ModeChoice::Embedded(format!("no WARPD_SOCKET and no {}", wd_proto::DEFAULT_SOCKET)))
+    Ok(ModeChoice::Embedded(ModeReason::NoSocket))
 }
 
 struct RtInner {
