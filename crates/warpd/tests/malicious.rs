@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::{packet, spawn, ChildProc, Daemon, Footprint, Raw, RawQueue};
-use warpdrive::{Error, Req, Runtime, Status};
+use warpdrive::{Error, QueueFault, Req, Runtime, Status};
 use wd_abi::layout::{OFF_CQ_HEAD, OFF_CQ_TAIL, OFF_SQ_HEAD, OFF_SQ_TAIL};
 use wd_abi::{BufRef, Descriptor, Opcode, QueueState};
 use wd_proto::{ErrorCode, Request, Response, PROTO_VERSION};
@@ -298,7 +298,7 @@ fn corrupt_ring_indices_fault_only_that_queue() {
     evil.kick();
     assert!(common::wait_until(Duration::from_secs(5), || evil.qm.state().0 == QueueState::Faulted));
     assert_eq!(evil.qm.state(), (QueueState::Faulted, wd_device::fault::SQ_TAIL));
-    assert!(matches!(sq_victim.nop(), Err(Error::QueueFaulted(c)) if c == wd_device::fault::SQ_TAIL));
+    assert!(matches!(sq_victim.nop(), Err(Error::QueueFaulted(QueueFault::SqTail))));
 
     // CQ head beyond the CQ tail, written by a peer that then submits
     // through the same memfd behind the library's back: once the device
@@ -316,7 +316,7 @@ fn corrupt_ring_indices_fault_only_that_queue() {
     assert!(faulted, "a corrupt CQ head never faulted the queue");
     assert_eq!(evil2.qm.state(), (QueueState::Faulted, wd_device::fault::CQ_HEAD));
     match cq_victim.nop() {
-        Err(Error::QueueFaulted(c)) => assert_eq!(c, wd_device::fault::CQ_HEAD),
+        Err(Error::QueueFaulted(c)) => assert_eq!(c, QueueFault::CqHead),
         other => panic!("queue with a corrupt CQ head: {other:?}"),
     }
 
@@ -796,7 +796,7 @@ fn descriptor_exhaustion_by_a_connection_flood_is_survived() {
         other => panic!("a refused connection: {other:?}"),
     }
     match warpdrive::Runtime::connect(&d.path) {
-        Err(Error::Daemon(m)) => assert!(m.contains("out of file descriptors"), "{m}"),
+        Err(Error::Daemon(m)) => assert!(m.message.contains("out of file descriptors"), "{m}"),
         other => panic!("the library on a refused connection: {:?}", other.map(|_| ())),
     }
     drop(flood);

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{spawn, Daemon, Raw};
-use warpdrive::{Error, QueueOptions, Runtime};
+use warpdrive::{DaemonErrorCode, Error, QueueOptions, Runtime};
 use wd_proto::{ErrorCode, Request, Response};
 
 const QUOTA: &str = "[quota]\nqueues = 2\nin_flight = 768\nregistered_bytes = 1048576\n";
@@ -101,7 +101,9 @@ fn session_quota_refuses_then_releases() {
 
 fn assert_quota(r: Result<impl Sized, Error>, what: &str) {
     match r {
-        Err(Error::Daemon(m)) => assert!(m.starts_with("quota:") && m.contains(what), "quota message: {m}"),
+        Err(Error::Daemon(m)) => {
+            assert!(m.code == DaemonErrorCode::Quota && m.message.contains(what), "quota message: {m}")
+        }
         Err(e) => panic!("expected a quota error mentioning {what:?}, got {e}"),
         Ok(_) => panic!("expected a quota error mentioning {what:?}, but it was granted"),
     }

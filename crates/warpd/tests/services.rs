@@ -161,7 +161,7 @@ fn rsa_batches_through_the_daemon() {
         let i = tickets.iter().position(|(t, _)| *t == d.ticket).expect("ours");
         let msg = &tickets[i].1;
         assert!(d.status.is_ok(), "{:?}", d.status);
-        let sig = d.dst.as_slice()[..d.produced as usize].to_vec();
+        let sig = d.output().to_vec();
         assert_eq!(sig, sk.sign(&mut q, msg).unwrap());
         assert!(pk.verify(&mut q, msg, &sig).unwrap());
     }

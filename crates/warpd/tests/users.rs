@@ -71,7 +71,7 @@ fn each_user_has_its_own_quota_and_only_admins_suspend() {
     let rt = d.runtime();
     let mut a = rt.queue("dma").unwrap();
     let _b = rt.queue("dma").unwrap();
-    assert!(matches!(rt.queue("dma"), Err(warpdrive::Error::Daemon(m)) if m.contains("queue quota")));
+    assert!(matches!(rt.queue("dma"), Err(warpdrive::Error::Daemon(m)) if m.message.contains("queue quota")));
     let me = std::process::id() as i32;
     let Some(mut c) = as_nobody(&d, me) else { return };
     let q = c.line(Duration::from_secs(10));

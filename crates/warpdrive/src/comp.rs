@@ -21,12 +21,12 @@
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 
-use wd_abi::{Opcode, Status, CQE_FLAG_MORE};
+use wd_abi::{Opcode, Status};
 use wd_ops::zip::{kind, SessionParams, ZipParams};
 pub use wd_ops::zip::{Flush, Format, ZipError};
 
 use crate::runtime::SessionRef;
-use crate::{Buffer, Done, Error, Path, Queue, Req, Runtime, SubmitError, Ticket};
+use crate::{Buffer, Done, DoneFlags, Error, Path, Queue, Req, Runtime, SubmitError, Ticket};
 
 /// What can go wrong compressing or decompressing.
 #[derive(Debug, thiserror::Error)]
@@ -548,7 +548,7 @@ impl<W: Write> Encoder<W> {
                         ..Req::new(Opcode::COMPRESS)
                     };
                     let d = self.zip.run(req)?;
-                    let more = d.flags & CQE_FLAG_MORE != 0;
+                    let more = d.flags.contains(DoneFlags::MORE);
                     let (consumed, produced) = (d.consumed as usize, d.produced as usize);
                     let Done { src: s, dst, .. } = d;
                     self.out = match dst {
@@ -752,7 +752,7 @@ impl<'z, R: Read> Decoder<'z, R> {
         };
         let d = self.zip.get().run(req)?;
         self.src_pos += d.consumed as usize;
-        let more = d.flags & CQE_FLAG_MORE != 0;
+        let more = d.flags.contains(DoneFlags::MORE);
         self.out_len = d.produced as usize;
         self.out_pos = 0;
         self.out = match d.dst {

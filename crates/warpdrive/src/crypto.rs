@@ -1,7 +1,7 @@
 //! Crypto on the `sec` device: AEAD, ciphers, digests and MACs.
 //!
 //! Keys go to the device once, on the control path, as a session
-//! ([`CipherKey`], [`MacKey`]); requests name the session by id, and the
+//! ([`CipherKey`], [`Stream::mac`]); requests name the session by id, and the
 //! key schedule is wiped when the handle is dropped. Nonces and IVs travel
 //! in the descriptor's `params`, AAD at the head of `src`, the tag at the
 //! tail of `dst` (the wire encoding is documented in `wd_ops::sec`).
@@ -45,6 +45,9 @@ pub enum CryptoError {
     /// Queue or device failure.
     #[error(transparent)]
     Queue(#[from] Error),
+    /// A key file that does not parse ([`crate::crypto_asym::from_pem`]).
+    #[error(transparent)]
+    Key(#[from] crate::crypto_asym::keys::KeyError),
 }
 
 fn session_err(e: Error) -> CryptoError {
@@ -446,7 +449,7 @@ fn shared() -> Result<Shared, CryptoError> {
     let rt = Runtime::embedded();
     #[cfg(not(feature = "embedded"))]
     let rt = Runtime::new();
-    let rt = rt.map_err(|e| CryptoError::Queue(Error::Unavailable(e.to_string())))?;
+    let rt = rt?;
     let mut slot = RT.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(rt) = current(&slot) {
         // Another thread got there first; ours stops when dropped.

@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{check, CryptoError};
 use crate::runtime::SessionRef;
-use crate::{Buffer, Done, Error, Lane, Req, Runtime};
+use crate::{Buffer, Done, Lane, Req, Runtime};
 
 fn run(q: &mut impl Lane, req: Req) -> Result<Done, CryptoError> {
     let d = q.run(req)?;
@@ -34,13 +34,7 @@ fn run(q: &mut impl Lane, req: Req) -> Result<Done, CryptoError> {
 }
 
 fn out(d: Done) -> Vec<u8> {
-    let n = d.produced as usize;
-    let mut v = match d.dst {
-        Buffer::Heap(v) => v,
-        other => other.as_slice().to_vec(),
-    };
-    v.truncate(n);
-    v
+    d.into_output()
 }
 
 /// Generates a key on the device: PKCS#8 DER (X25519: 32 raw bytes).
@@ -71,6 +65,13 @@ impl Session {
     }
 }
 
+impl std::fmt::Debug for Session {
+    /// The device and the session id; the key stays on the device.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("dev", &self.dev).field("id", &self.id).finish()
+    }
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
         // Only where the id was issued (see `Runtime::close_session_ref`).
@@ -79,11 +80,13 @@ impl Drop for Session {
 }
 
 /// A private key held by the device for one scheme.
+#[derive(Debug)]
 pub struct PrivateKey {
     s: Session,
 }
 
 /// A public key held by the device for one scheme.
+#[derive(Debug)]
 pub struct PublicKey {
     s: Session,
 }
@@ -214,7 +217,6 @@ pub fn from_pem(text: &[u8]) -> Result<(String, Zeroizing<Vec<u8>>), CryptoError
     if !text.windows(11).any(|w| w == b"-----BEGIN ") {
         return Ok((String::new(), Zeroizing::new(text.to_vec())));
     }
-    let bad = |e: keys::KeyError| CryptoError::Queue(Error::Unavailable(e.to_string()));
-    let mut blocks = keys::pem_blocks(text).map_err(bad)?;
+    let mut blocks = keys::pem_blocks(text)?;
     Ok(blocks.swap_remove(0))
 }

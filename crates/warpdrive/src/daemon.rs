@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use rustix::net::{connect, socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
 use wd_proto::{ErrorCode, Request, Response, PROTO_VERSION};
 
-use crate::Error;
+use crate::{DaemonError, Error, ProtocolError, Unavailable};
 
 /// Longest wait for a reply from the broker.
 const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -33,7 +33,7 @@ fn proto_err(e: wd_proto::FrameError) -> Error {
     match e {
         wd_proto::FrameError::Closed => Error::DeviceLost,
         wd_proto::FrameError::Io(e) => Error::Io(e),
-        wd_proto::FrameError::Protocol(m) => Error::DeviceProtocol(m),
+        wd_proto::FrameError::Protocol(m) => ProtocolError::Message(m).into(),
     }
 }
 
@@ -42,7 +42,7 @@ pub(crate) fn daemon_err(code: ErrorCode, message: String) -> Error {
     match code {
         ErrorCode::NotFound => Error::NoDevice(message),
         ErrorCode::ShuttingDown => Error::DeviceLost,
-        _ => Error::Daemon(format!("{}: {message}", format!("{code:?}").to_lowercase())),
+        _ => DaemonError { code, message }.into(),
     }
 }
 
@@ -52,7 +52,7 @@ impl Conn {
         let sock = socket_with(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None)
             .map_err(|e| Error::Io(e.into()))?;
         let addr = SocketAddrUnix::new(path).map_err(|e| Error::Io(e.into()))?;
-        connect(&sock, &addr).map_err(|e| Error::Unavailable(format!("cannot connect to warpd at {path}: {e}")))?;
+        connect(&sock, &addr).map_err(|e| Unavailable::Connect { path: path.to_string(), error: e.into() })?;
         // A broker that stops answering (SIGSTOP, a deadlock) must not hang
         // its clients' control calls forever.
         let _ =
@@ -69,10 +69,10 @@ impl Conn {
         let daemon_pid = match r {
             Response::Hello { version, pid } if version == PROTO_VERSION => pid,
             Response::Hello { version, .. } => {
-                return Err(Error::Unavailable(format!("warpd speaks protocol {version}, we speak {PROTO_VERSION}")))
+                return Err(Unavailable::ProtocolVersion { theirs: version, ours: PROTO_VERSION }.into())
             }
             Response::Error { code, message } => return Err(daemon_err(code, message)),
-            other => return Err(Error::DeviceProtocol(format!("unexpected handshake reply {other:?}"))),
+            other => return Err(ProtocolError::UnexpectedReply(Box::new(other)).into()),
         };
         Ok(Conn {
             sock: Mutex::new(sock),

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use wd_abi::{BufRef, Descriptor};
 use wd_device::{BindTable, Device, Owner, Perms};
 
-use crate::{Buffer, Done, Error, Req, Ticket};
+use crate::{BadRequest, Buffer, Done, DoneFlags, Error, MemoryError, Req, Ticket};
 
 /// Runs requests for one device in the calling thread.
 pub struct Inline {
@@ -49,7 +49,7 @@ impl Inline {
         let key = Arc::as_ptr(&self.owner) as usize;
         let foreign = |b: &Buffer| matches!(b, Buffer::Reg(r) if !r.registered_in(key));
         if foreign(&req.src) || foreign(&req.dst) {
-            return Err(Error::Memory("buffer is registered with another runtime".into()));
+            return Err(MemoryError::ForeignBuffer.into());
         }
         let max = self.dev.info().max_request as usize;
         let too_large = req.src.len().max(req.dst.len());
@@ -60,14 +60,14 @@ impl Inline {
         let src = match (&req.src, &req.dst) {
             (Buffer::InPlace, Buffer::None | Buffer::InPlace) => {
                 self.binds.unbind(1);
-                return Err(Error::Unavailable("an in-place request needs a destination buffer".into()));
+                return Err(BadRequest::InPlaceWithoutDestination.into());
             }
             (Buffer::InPlace, _) => dst,
             _ => self.buf_ref(0, &mut req.src, Perms::READ),
         };
         let d = Descriptor {
             opcode: req.opcode.0,
-            flags: req.flags,
+            flags: req.flags.bits(),
             session: req.session,
             user_data: 0,
             src,
@@ -83,7 +83,7 @@ impl Inline {
             consumed: o.consumed,
             produced: o.produced,
             result: o.result,
-            flags: o.flags,
+            flags: DoneFlags::from_bits_retain(o.flags),
             src: req.src,
             dst: req.dst,
         })

@@ -8,7 +8,7 @@ use wd_device::{Owner, Perms, RegionEntry};
 use wd_sys::Mapping;
 
 use crate::daemon::Conn;
-use crate::Error;
+use crate::{Error, MemoryError, ProtocolError};
 
 /// Who a region is registered with.
 #[derive(Clone)]
@@ -88,11 +88,11 @@ impl Region {
             RegionOwner::Local(o) => o
                 .mem
                 .register(RegionEntry { map: map.clone(), perms: Perms::RW })
-                .ok_or_else(|| Error::Memory("region table full".into()))?,
+                .ok_or(MemoryError::RegionTableFull)?,
             RegionOwner::Daemon(c) => {
                 match c.call(&wd_proto::Request::RegisterMemory { len: len as u64 }, &[fd.as_fd()])?.0 {
                     wd_proto::Response::Region { region } => region,
-                    other => return Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
+                    other => return Err(ProtocolError::UnexpectedReply(Box::new(other)).into()),
                 }
             }
         };
@@ -116,6 +116,12 @@ impl Region {
 
     pub(crate) fn ptr(&self) -> *mut u8 {
         self.inner.map.as_ptr()
+    }
+}
+
+impl std::fmt::Debug for Region {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Region").field("id", &self.id()).field("len", &self.len()).finish_non_exhaustive()
     }
 }
 
@@ -147,12 +153,23 @@ pub struct Pool {
     inner: Arc<PoolInner>,
 }
 
+impl std::fmt::Debug for Pool {
+    /// The geometry; free blocks are not counted (that takes the pool's lock).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("region", &self.inner.region.id())
+            .field("block_size", &self.inner.block)
+            .field("blocks", &(self.inner.region.len() / self.inner.block))
+            .finish_non_exhaustive()
+    }
+}
+
 impl Pool {
     pub(crate) fn new(owner: RegionOwner, block: usize, count: usize) -> Result<Pool, Error> {
         if block == 0 || count == 0 || block > u32::MAX as usize || count > u32::MAX as usize {
-            return Err(Error::Memory(format!("bad pool geometry {block} x {count}")));
+            return Err(MemoryError::BadPoolGeometry { block, count }.into());
         }
-        let bytes = block.checked_mul(count).ok_or_else(|| Error::Memory("pool too large".into()))?;
+        let bytes = block.checked_mul(count).ok_or(MemoryError::PoolTooLarge { block, count })?;
         let region = Region::new(owner, bytes)?;
         let free = (0..count as u32).rev().collect();
         Ok(Pool { inner: Arc::new(PoolInner { region, block, free: Mutex::new(free) }) })
@@ -164,7 +181,8 @@ impl Pool {
             return None;
         }
         let idx = self.inner.free.lock().unwrap_or_else(|p| p.into_inner()).pop()?;
-        Some(Buf { pool: self.inner.clone(), idx, len: self.inner.block })
+        // The block size fits: `Pool::new` refuses blocks above `u32::MAX`.
+        Some(Buf { pool: self.inner.clone(), idx, len: self.inner.block as u32 })
     }
 
     /// Block size.
@@ -191,13 +209,15 @@ impl Pool {
 pub struct Buf {
     pool: Arc<PoolInner>,
     idx: u32,
-    len: usize,
+    /// Bytes in use, at most the block size (which fits a `u32`): a
+    /// small `Buf` keeps `Buffer` and every `Req` small.
+    len: u32,
 }
 
 impl Buf {
     /// Bytes in use (what a request reads or may write).
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     /// True when `len() == 0`.
@@ -213,7 +233,8 @@ impl Buf {
     /// Sets the bytes in use. Panics above [`Buf::capacity`].
     pub fn set_len(&mut self, len: usize) {
         assert!(len <= self.pool.block, "length {len} above capacity {}", self.pool.block);
-        self.len = len;
+        // At most the block size, which fits a `u32`.
+        self.len = len as u32;
     }
 
     fn base(&self) -> *mut u8 {
@@ -229,7 +250,7 @@ impl Buf {
         // which it leaves only after the completion was reaped.
         #[allow(unsafe_code)]
         unsafe {
-            std::slice::from_raw_parts(self.base(), self.len)
+            std::slice::from_raw_parts(self.base(), self.len())
         }
     }
 
@@ -238,7 +259,7 @@ impl Buf {
         // SAFETY: as in `as_slice`, and `&mut self` makes the borrow unique.
         #[allow(unsafe_code)]
         unsafe {
-            std::slice::from_raw_parts_mut(self.base(), self.len)
+            std::slice::from_raw_parts_mut(self.base(), self.len())
         }
     }
 
@@ -249,7 +270,7 @@ impl Buf {
     }
 
     pub(crate) fn buf_ref(&self) -> BufRef {
-        BufRef::region(self.pool.region.id(), (self.idx as usize * self.pool.block) as u64, self.len as u32)
+        BufRef::region(self.pool.region.id(), (self.idx as usize * self.pool.block) as u64, self.len)
     }
 }
 

@@ -24,7 +24,7 @@ use ring::{Live, QueueRing};
 use slots::Slot;
 use wd_sys::{EventFd, Mapping};
 
-use crate::{Done, Error, Req, SubmitError, Ticket};
+use crate::{Done, Error, ProtocolError, QueueFault, Req, SubmitError, Ticket, Unavailable};
 
 /// How a thread waits for completions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,7 +113,8 @@ struct Inner {
     /// Kind of the request staged last: what a wait for "any" completion
     /// expects.
     last_kind: u32,
-    broken: Option<String>,
+    /// The protocol violation that made the queue unusable.
+    broken: Option<ProtocolError>,
     closed: bool,
     max_request: u32,
 }
@@ -176,17 +177,17 @@ impl Queue {
         };
         let (resp, mut fds) = conn.call(&req, &[])?;
         let wd_proto::Response::Queue(desc) = resp else {
-            return Err(Error::DeviceProtocol(format!("unexpected reply {resp:?}")));
+            return Err(ProtocolError::UnexpectedReply(Box::new(resp)).into());
         };
         if fds.is_empty() || (desc.eventfd && fds.len() < 2) {
-            return Err(Error::DeviceProtocol("queue reply without its descriptors".into()));
+            return Err(ProtocolError::MissingDescriptors.into());
         }
         let eventfd = if desc.eventfd { Some(EventFd::from_owned(fds.remove(1))) } else { None };
         let fd = fds.remove(0);
         // The broker is trusted like a driver, but its memory is still
         // checked: sealed, long enough, and a valid header.
-        let len = usize::try_from(desc.len).map_err(|_| Error::DeviceProtocol("queue too large".into()))?;
-        wd_sys::verify_sealed(&fd, desc.len).map_err(|e| Error::DeviceProtocol(e.to_string()))?;
+        let len = usize::try_from(desc.len).map_err(|_| ProtocolError::QueueTooLarge(desc.len))?;
+        wd_sys::verify_sealed(&fd, desc.len).map_err(|e| ProtocolError::Unsealed(Arc::new(e)))?;
         let map = Arc::new(Mapping::map_private_to_process(&fd, len)?);
         let key = Arc::as_ptr(&conn) as usize;
         let id = (desc.queue, desc.device);
@@ -274,7 +275,7 @@ impl Queue {
     pub fn set_wait_mode(&mut self, mode: WaitMode) -> Result<(), Error> {
         self.q.ring.live()?;
         if mode == WaitMode::Event && self.q.eventfd.is_none() {
-            return Err(Error::Unavailable("queue opened without an eventfd".into()));
+            return Err(Unavailable::NoEventFd.into());
         }
         self.q.wait = mode;
         Ok(())
@@ -373,7 +374,7 @@ impl Queue {
     pub fn arm(&mut self) -> Result<bool, Error> {
         let live = self.q.check_usable()?;
         if self.q.eventfd.is_none() {
-            return Err(Error::Unavailable("queue opened without an eventfd".into()));
+            return Err(Unavailable::NoEventFd.into());
         }
         Ok(self.q.arm(&live))
     }
@@ -393,6 +394,25 @@ impl Queue {
     pub fn nop(&mut self) -> Result<(), Error> {
         let t = self.submit(Req::nop()).map_err(SubmitError::into_error)?;
         self.wait_for(t)?.ok().map(|_| ())
+    }
+}
+
+impl std::fmt::Debug for Queue {
+    /// What the handle knows (safe in a forked child too): no ring memory
+    /// is read.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let backend = match self.q.backend {
+            Backend::Embedded { .. } => "embedded",
+            Backend::Daemon(_) => "warpd",
+        };
+        f.debug_struct("Queue")
+            .field("id", &self.q.id)
+            .field("device", &self.q.device)
+            .field("backend", &backend)
+            .field("depth", &self.q.ring.sq_entries())
+            .field("in_flight", &self.q.in_flight)
+            .field("wait", &self.q.wait)
+            .finish_non_exhaustive()
     }
 }
 
@@ -428,7 +448,7 @@ impl Inner {
         match self.ring.mem(live).state() {
             (QueueState::Active, _) => Ok(()),
             (QueueState::Stopped, _) => Err(Error::QueueStopped),
-            (QueueState::Faulted, code) => Err(Error::QueueFaulted(code)),
+            (QueueState::Faulted, code) => Err(Error::QueueFaulted(QueueFault::from_code(code))),
         }
     }
 

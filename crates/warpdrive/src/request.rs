@@ -2,15 +2,15 @@
 
 use wd_abi::{Opcode, Status};
 
-use crate::Buffer;
+use crate::{Buffer, DoneFlags, ReqFlags};
 
 /// A request with owned buffers.
 #[derive(Debug)]
 pub struct Req {
     /// Operation.
     pub opcode: Opcode,
-    /// `DescFlags` bits.
-    pub flags: u16,
+    /// Descriptor flags.
+    pub flags: ReqFlags,
     /// Session id (0: none).
     pub session: u32,
     /// Operation parameters.
@@ -24,7 +24,7 @@ pub struct Req {
 impl Req {
     /// A request for `opcode` with no buffers.
     pub fn new(opcode: Opcode) -> Req {
-        Req { opcode, flags: 0, session: 0, params: [0, 0], src: Buffer::None, dst: Buffer::None }
+        Req { opcode, flags: ReqFlags::empty(), session: 0, params: [0, 0], src: Buffer::None, dst: Buffer::None }
     }
 
     /// Does nothing (measures the queue).
@@ -71,8 +71,8 @@ pub struct Done {
     pub produced: u32,
     /// Operation result (CRC, mismatch offset, ...).
     pub result: u64,
-    /// `CQE_FLAG_*` bits.
-    pub flags: u32,
+    /// Completion flags ([`DoneFlags::MORE`]: a stream operation to continue).
+    pub flags: DoneFlags,
     /// The source buffer, returned.
     pub src: Buffer,
     /// The destination buffer, returned.
@@ -86,6 +86,30 @@ impl Done {
             Ok(self)
         } else {
             Err(crate::Error::Status(self.status))
+        }
+    }
+
+    /// The bytes the device produced: the start of the destination
+    /// buffer, `produced` bytes long (never more than the buffer holds).
+    pub fn output(&self) -> &[u8] {
+        let out = self.dst.as_slice();
+        &out[..out.len().min(self.produced as usize)]
+    }
+
+    /// Takes the bytes the device produced ([`Done::output`]) as a vector:
+    /// a heap destination is truncated and returned without a copy, a
+    /// registered one is copied (its block goes back to the pool).
+    pub fn into_output(self) -> Vec<u8> {
+        let n = self.produced as usize;
+        match self.dst {
+            Buffer::Heap(mut v) => {
+                v.truncate(n);
+                v
+            }
+            other => {
+                let out = other.as_slice();
+                out[..out.len().min(n)].to_vec()
+            }
         }
     }
 }

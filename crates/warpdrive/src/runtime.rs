@@ -16,17 +16,7 @@ use crate::local::EmbeddedConfig;
 use crate::local::{KernelReport, LazyDevice};
 use crate::memory::RegionOwner;
 
-use crate::{Error, Pool, Queue, QueueOptions, Region};
-
-/// Why [`Runtime::new`] cannot run devices in-process: the mode choice
-/// and the missing feature.
-#[cfg(not(feature = "embedded"))]
-fn no_embedded(why: &str) -> String {
-    format!(
-        "no broker to use ({why}), and this build of warpdrive has no in-process devices \
-         (cargo feature `embedded` is off): start warpd, or point WARPD_SOCKET at it"
-    )
-}
+use crate::{Error, Pool, ProtocolError, Queue, QueueOptions, Region, Unavailable};
 
 /// A device as listed by [`Runtime::devices`]: the same description in
 /// both modes.
@@ -112,9 +102,39 @@ impl DaemonRt {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ModeChoice {
     /// Devices in-process.
-    Embedded(String),
+    Embedded(ModeReason),
     /// The broker at this socket.
-    Daemon(String, String),
+    Daemon(String, ModeReason),
+}
+
+/// Why [`choose_mode`] chose a mode; `Display` says it in the words of
+/// the environment (`WARPD_SOCKET is set`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ModeReason {
+    /// `WD_MODE=embedded`.
+    WdModeEmbedded,
+    /// `WD_MODE=daemon`.
+    WdModeDaemon,
+    /// `WARPD_SOCKET` names the broker's socket.
+    WarpdSocketSet,
+    /// The default socket ([`wd_proto::DEFAULT_SOCKET`]) exists.
+    DefaultSocketExists,
+    /// Neither `WARPD_SOCKET` nor the default socket.
+    NoSocket,
+}
+
+impl std::fmt::Display for ModeReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sock = wd_proto::DEFAULT_SOCKET;
+        match self {
+            ModeReason::WdModeEmbedded => write!(f, "WD_MODE=embedded"),
+            ModeReason::WdModeDaemon => write!(f, "WD_MODE=daemon"),
+            ModeReason::WarpdSocketSet => write!(f, "WARPD_SOCKET is set"),
+            ModeReason::DefaultSocketExists => write!(f, "{sock} exists"),
+            ModeReason::NoSocket => write!(f, "no WARPD_SOCKET and no {sock}"),
+        }
+    }
 }
 
 /// Decides the mode from `WD_MODE`, `WARPD_SOCKET` and the default
@@ -122,10 +142,10 @@ pub enum ModeChoice {
 pub fn choose_mode() -> Result<ModeChoice, EnvError> {
     let sock = env_value("WARPD_SOCKET")?;
     match env_value("WD_MODE")?.as_deref() {
-        Some("embedded") => return Ok(ModeChoice::Embedded("WD_MODE=embedded".into())),
+        Some("embedded") => return Ok(ModeChoice::Embedded(ModeReason::WdModeEmbedded)),
         Some("daemon") => {
             let path = sock.unwrap_or_else(|| wd_proto::DEFAULT_SOCKET.into());
-            return Ok(ModeChoice::Daemon(path, "WD_MODE=daemon".into()));
+            return Ok(ModeChoice::Daemon(path, ModeReason::WdModeDaemon));
         }
         Some(other) => {
             return Err(EnvError { var: "WD_MODE", value: other.into(), expected: "\"embedded\" or \"daemon\"" })
@@ -133,12 +153,12 @@ pub fn choose_mode() -> Result<ModeChoice, EnvError> {
         None => {}
     }
     if let Some(p) = sock {
-        return Ok(ModeChoice::Daemon(p, "WARPD_SOCKET is set".into()));
+        return Ok(ModeChoice::Daemon(p, ModeReason::WarpdSocketSet));
     }
     if std::path::Path::new(wd_proto::DEFAULT_SOCKET).exists() {
-        return Ok(ModeChoice::Daemon(wd_proto::DEFAULT_SOCKET.into(), format!("{} exists", wd_proto::DEFAULT_SOCKET)));
+        return Ok(ModeChoice::Daemon(wd_proto::DEFAULT_SOCKET.into(), ModeReason::DefaultSocketExists));
     }
-    Ok(ModeChoice::Embedded(format!("no WARPD_SOCKET and no {}", wd_proto::DEFAULT_SOCKET)))
+    Ok(ModeChoice::Embedded(ModeReason::NoSocket))
 }
 
 struct RtInner {
@@ -210,6 +230,18 @@ pub struct Runtime {
     inner: Arc<RtInner>,
 }
 
+impl std::fmt::Debug for Runtime {
+    /// The mode, and the socket or the in-process devices; no call is made.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Runtime");
+        match &self.inner.daemon {
+            Some(rt) => d.field("warpd", &rt.path),
+            None => d.field("devices", &self.inner.devices.iter().map(|h| &h.info().name).collect::<Vec<_>>()),
+        };
+        d.finish_non_exhaustive()
+    }
+}
+
 impl Runtime {
     /// The runtime this process should use: the broker when `WD_MODE=daemon`,
     /// `WARPD_SOCKET` or the default socket says so, embedded otherwise
@@ -220,11 +252,11 @@ impl Runtime {
     /// answer is [`Error::Unavailable`], saying why that mode was chosen
     /// and that the feature is off.
     pub fn new() -> Result<Runtime, Error> {
-        match choose_mode().map_err(|e| Error::Unavailable(e.to_string()))? {
+        match choose_mode().map_err(Unavailable::from)? {
             #[cfg(feature = "embedded")]
             ModeChoice::Embedded(_) => Runtime::embedded(),
             #[cfg(not(feature = "embedded"))]
-            ModeChoice::Embedded(why) => Err(Error::Unavailable(no_embedded(&why))),
+            ModeChoice::Embedded(why) => Err(Unavailable::NoEmbedded { why }.into()),
             ModeChoice::Daemon(path, _) => Runtime::connect(&path),
         }
     }
@@ -233,7 +265,7 @@ impl Runtime {
     /// (an unparsable setting is `Unavailable`, naming it).
     #[cfg(feature = "embedded")]
     pub fn embedded() -> Result<Runtime, Error> {
-        Runtime::embedded_with(&EmbeddedConfig::from_env().map_err(|e| Error::Unavailable(e.to_string()))?)
+        Runtime::embedded_with(&EmbeddedConfig::from_env().map_err(Unavailable::from)?)
     }
 
     /// A runtime whose devices are the broker's at socket `path`.
@@ -256,16 +288,16 @@ impl Runtime {
 
     /// Daemon-wide figures (daemon mode only).
     pub fn daemon_stats(&self) -> Result<(u32, Vec<wd_proto::QueueStat>), Error> {
-        let d = self.inner.daemon.as_ref().ok_or_else(|| Error::Unavailable("not connected to warpd".into()))?;
+        let d = self.inner.daemon.as_ref().ok_or(Unavailable::NotConnected)?;
         match d.conn()?.call(&wd_proto::Request::Stats, &[])?.0 {
             wd_proto::Response::Stats { clients, queues } => Ok((clients, queues)),
-            other => Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
+            other => Err(ProtocolError::UnexpectedReply(Box::new(other)).into()),
         }
     }
 
     /// Administrator: suspends or resumes every queue of process `pid` (daemon mode).
     pub fn suspend_process(&self, pid: i32, on: bool) -> Result<(), Error> {
-        let d = self.inner.daemon.as_ref().ok_or_else(|| Error::Unavailable("not connected to warpd".into()))?;
+        let d = self.inner.daemon.as_ref().ok_or(Unavailable::NotConnected)?;
         d.conn()?.call(&wd_proto::Request::Suspend { pid, on }, &[]).map(drop)
     }
 
@@ -295,7 +327,7 @@ impl Runtime {
         if let Some(d) = &self.inner.daemon {
             return match d.conn()?.call(&wd_proto::Request::ListDevices, &[])?.0 {
                 wd_proto::Response::Devices { devices } => Ok(devices),
-                other => Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
+                other => Err(ProtocolError::UnexpectedReply(Box::new(other)).into()),
             };
         }
         Ok(self.inner.local()?.iter().map(LazyDevice::describe).collect())
@@ -308,7 +340,7 @@ impl Runtime {
     /// The in-process device `name` names, not started.
     fn find_lazy(&self, name: &str) -> Result<&LazyDevice, Error> {
         if self.inner.daemon.is_some() {
-            return Err(Error::Unavailable("not available through warpd".into()));
+            return Err(Unavailable::ThroughDaemon.into());
         }
         let devices = self.inner.local()?;
         // An exact device name wins; otherwise the instance of that driver
@@ -400,7 +432,7 @@ impl Runtime {
                     }
                     Ok(SessionRef { id: session, issuer })
                 }
-                other => Err(Error::DeviceProtocol(format!("unexpected reply {other:?}"))),
+                other => Err(ProtocolError::UnexpectedReply(Box::new(other)).into()),
             };
         }
         // Created without starting the device: a session serves its queues
@@ -476,7 +508,8 @@ mod client_only {
         let r = Runtime::new();
         std::env::remove_var("WD_MODE");
         match r {
-            Err(Error::Unavailable(m)) => {
+            Err(Error::Unavailable(u @ Unavailable::NoEmbedded { .. })) => {
+                let m = u.to_string();
                 assert!(m.contains("WD_MODE=embedded"), "{m}");
                 assert!(m.contains("feature `embedded` is off"), "{m}");
                 assert!(m.contains("WARPD_SOCKET"), "{m}");

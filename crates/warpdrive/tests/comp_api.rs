@@ -4,8 +4,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 
 use warpdrive::comp::{CompError, Decoder, Encoder, Format, Zip, ZipError};
-use warpdrive::{Buffer, EmbeddedConfig, Opcode, Req, Runtime, Status};
-use wd_abi::CQE_FLAG_MORE;
+use warpdrive::{Buffer, DoneFlags, EmbeddedConfig, Opcode, Req, Runtime, Status};
 use wd_zip::{kind, Flush, SessionParams, ZipParams};
 
 fn rt() -> Runtime {
@@ -192,9 +191,9 @@ fn small_destination_continues_with_more() {
             .unwrap();
         let d = q.wait_for(t).unwrap();
         assert_eq!(d.status, Status::Ok);
-        back.extend_from_slice(&d.dst.as_slice()[..d.produced as usize]);
+        back.extend_from_slice(d.output());
         src = d.src.as_slice()[d.consumed as usize..].to_vec();
-        if d.flags & CQE_FLAG_MORE == 0 {
+        if !d.flags.contains(DoneFlags::MORE) {
             assert_eq!(d.result, 1, "stream ended at a frame boundary");
             break;
         }

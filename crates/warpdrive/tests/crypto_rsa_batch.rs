@@ -56,7 +56,7 @@ fn queued_rsa_signatures_match_one_at_a_time() {
     for d in done {
         let (k, msg) = want.remove(&d.ticket).expect("a ticket of ours, once");
         assert!(d.status.is_ok(), "request {k}: {:?}", d.status);
-        let sig = d.dst.as_slice()[..d.produced as usize].to_vec();
+        let sig = d.output().to_vec();
         if k < 2 {
             assert_eq!(sig, keys[k].sign(&mut q, &msg).unwrap(), "PKCS#1 v1.5 key {k}, {} bytes", msg.len());
         }
@@ -120,7 +120,7 @@ fn queued_oaep_decryptions_match_one_at_a_time() {
         match msg {
             Some(m) => {
                 assert!(d.status.is_ok(), "{:?}", d.status);
-                assert_eq!(&d.dst.as_slice()[..d.produced as usize], m.as_slice());
+                assert_eq!(d.output(), m.as_slice());
                 assert_eq!(sk.decrypt(&mut q, &ct).unwrap().as_slice(), m.as_slice());
             }
             None => assert_eq!(d.status, warpdrive::Status::BadData, "a bad ciphertext is BadData"),

@@ -52,7 +52,7 @@ fn sign16(rt: &Runtime, der: &[u8]) -> Vec<Vec<u8>> {
         .map(|(t, m)| {
             let d = done.iter().find(|d| d.ticket == *t).expect("each request completes");
             assert!(d.status.is_ok(), "{:?}", d.status);
-            let sig = d.dst.as_slice()[..d.produced as usize].to_vec();
+            let sig = d.output().to_vec();
             assert!(pk.verify(&mut q, m, &sig).unwrap());
             sig
         })

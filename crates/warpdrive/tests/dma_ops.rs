@@ -4,7 +4,7 @@
 mod common;
 
 use proptest::prelude::*;
-use warpdrive::{Buffer, Error, Opcode, QueueOptions, Req, Status, SubmitError};
+use warpdrive::{Buffer, Error, MemoryError, Opcode, QueueOptions, Req, Status, SubmitError};
 
 const SIZES: [usize; 5] = [0, 1, 4095, 4096, 1 << 20];
 
@@ -220,7 +220,7 @@ fn buf_from_another_runtime_is_refused() {
     let mut q_b = rt_b.queue("dma").unwrap();
     let a = pool_a.alloc().unwrap();
     match q_b.submit(Req::fill(a, u64::MAX)) {
-        Err(SubmitError::Failed(Error::Memory(_), req)) => {
+        Err(SubmitError::Failed(Error::Memory(MemoryError::ForeignBuffer), req)) => {
             assert_eq!(req.dst.len(), 4096, "buffer not given back");
         }
         Ok(t) => {

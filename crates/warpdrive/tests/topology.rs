@@ -24,8 +24,8 @@ fn tree(tag: &str, nodes: &[(&str, &str)]) -> PathBuf {
     root
 }
 
-fn runtime(root: &PathBuf) -> Runtime {
-    Runtime::embedded_with(&EmbeddedConfig { sysfs_root: Some(root.clone()), pin: false, ..Default::default() })
+fn runtime(root: &std::path::Path) -> Runtime {
+    Runtime::embedded_with(&EmbeddedConfig { sysfs_root: Some(root.to_path_buf()), pin: false, ..Default::default() })
         .unwrap()
 }
 

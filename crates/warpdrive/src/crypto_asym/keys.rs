@@ -121,6 +121,17 @@ pub struct PrivateKeyDer {
     pub der: Zeroizing<Vec<u8>>,
 }
 
+impl std::fmt::Debug for PrivateKeyDer {
+    /// Everything but the key itself.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivateKeyDer")
+            .field("alg", &self.alg)
+            .field("form", &self.form)
+            .field("bits", &self.bits)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A public key in the device's form.
 #[derive(Debug)]
 pub struct PublicKeyDer {

@@ -7,7 +7,7 @@ use wd_abi::{Completion, Opcode, Status};
 use wd_device::Perms;
 
 use super::{Backend, Inner, Queue};
-use crate::{Buffer, Error};
+use crate::{Buffer, Error, ReqFlags};
 
 impl Queue {
     /// Copies `src` into the start of `dst` on the device.
@@ -103,7 +103,8 @@ impl Inner {
             self.unbind(sb);
             return Err(Error::NoBindSlot);
         };
-        let t = self.stage_raw(&live, (op, 0, 0, params), [sr, dr], [sb, db], [Buffer::None, Buffer::None]);
+        let t =
+            self.stage_raw(&live, (op, ReqFlags::empty(), 0, params), [sr, dr], [sb, db], [Buffer::None, Buffer::None]);
         self.publish(&live);
         let done = match self.wait_for(&live, t) {
             Ok(done) => done,
@@ -118,7 +119,7 @@ impl Inner {
             Status::Ok | Status::Mismatch => Ok(Completion {
                 user_data: t.0,
                 status: done.status.raw(),
-                flags: done.flags,
+                flags: done.flags.bits(),
                 consumed: done.consumed,
                 produced: done.produced,
                 result: done.result,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use wd_ring::{QueueMem, UserEnd};
 use wd_sys::Mapping;
 
-use crate::Error;
+use crate::{Error, ProtocolError};
 
 /// The queue's memory and this process's end of its rings.
 pub(super) struct QueueRing {
@@ -44,7 +44,7 @@ impl QueueRing {
     /// Validates the header of a mapping this process has just made.
     pub(super) fn attach(map: Arc<Mapping>) -> Result<QueueRing, Error> {
         let fork_gen = wd_sys::fork::generation();
-        let mem = QueueMem::attach(map).map_err(|e| Error::DeviceProtocol(e.to_string()))?;
+        let mem = QueueMem::attach(map).map_err(ProtocolError::Layout)?;
         let end = mem.user_end();
         let (sq_entries, cq_entries) = (mem.layout().sq_entries, mem.layout().cq_entries);
         Ok(QueueRing { mem, end, fork_gen, sq_entries, cq_entries })

@@ -11,7 +11,9 @@ use wd_sys::futex;
 use super::bind::NO_BIND;
 use super::ring::Live;
 use super::Inner;
-use crate::{Buffer, Done, Error, Req, SubmitError, Ticket};
+use crate::{
+    BadRequest, Buffer, Done, DoneFlags, Error, MemoryError, ProtocolError, Req, ReqFlags, SubmitError, Ticket,
+};
 
 /// One request in flight: its generation (the high half of its ticket),
 /// the buffers it carries and the bindings to undo on completion.
@@ -43,8 +45,7 @@ impl Inner {
         }
         let foreign = |b: &Buffer| matches!(b, Buffer::Reg(r) if !r.registered_in(self.owner_key));
         if foreign(&req.src) || foreign(&req.dst) {
-            let e = Error::Memory("buffer is registered with another runtime".into());
-            return Err(SubmitError::Failed(e, req));
+            return Err(SubmitError::Failed(MemoryError::ForeignBuffer.into(), req));
         }
         let too_large = req.src.len().max(req.dst.len());
         if too_large > self.max_request as usize {
@@ -68,8 +69,7 @@ impl Inner {
         let src = match (&req.src, &req.dst) {
             (Buffer::InPlace, Buffer::None | Buffer::InPlace) => {
                 self.unbind(db);
-                let e = Error::Unavailable("an in-place request needs a destination buffer".into());
-                return Err(SubmitError::Failed(e, req));
+                return Err(SubmitError::Failed(BadRequest::InPlaceWithoutDestination.into(), req));
             }
             (Buffer::InPlace, _) => dst,
             _ => src,
@@ -88,8 +88,8 @@ impl Inner {
             Ok(0) => Err(None),
             Ok(_) => Ok(()),
             Err(e) => {
-                self.broken = Some(e.to_string());
-                Err(Some(Error::DeviceProtocol(e.to_string())))
+                self.broken = Some(ProtocolError::Ring(e));
+                Err(Some(ProtocolError::Ring(e).into()))
             }
         }
     }
@@ -98,7 +98,7 @@ impl Inner {
     pub(super) fn stage_raw(
         &mut self,
         live: &Live,
-        (opcode, flags, session, params): (Opcode, u16, u32, [u64; 2]),
+        (opcode, flags, session, params): (Opcode, ReqFlags, u32, [u64; 2]),
         refs: [BufRef; 2],
         binds: [u32; 2],
         bufs: [Buffer; 2],
@@ -111,7 +111,7 @@ impl Inner {
         slot.gen = slot.gen.wrapping_add(1);
         let user_data = (u64::from(slot.gen) << 32) | u64::from(idx);
         let [src, dst] = refs;
-        let desc = Descriptor { opcode: opcode.0, flags, session, user_data, src, dst, params };
+        let desc = Descriptor { opcode: opcode.0, flags: flags.bits(), session, user_data, src, dst, params };
         let [sbuf, dbuf] = bufs;
         slot.live = true;
         slot.src = sbuf;
@@ -154,9 +154,9 @@ impl Inner {
         let slot = match self.slots.get_mut(idx) {
             Some(s) if s.live && s.gen == gen => s,
             _ => {
-                let why = format!("completion for unknown request {:#x}", c.user_data);
+                let why = ProtocolError::UnknownCompletion(c.user_data);
                 self.broken = Some(why.clone());
-                return Err(Error::DeviceProtocol(why));
+                return Err(why.into());
             }
         };
         slot.live = false;
@@ -173,7 +173,7 @@ impl Inner {
             consumed: c.consumed,
             produced: c.produced,
             result: c.result,
-            flags: c.flags,
+            flags: DoneFlags::from_bits_retain(c.flags),
             src,
             dst,
         })
@@ -200,8 +200,8 @@ impl Inner {
                 },
                 Ok(None) => break,
                 Err(e) => {
-                    self.broken = Some(e.to_string());
-                    res = Err(Error::DeviceProtocol(e.to_string()));
+                    self.broken = Some(ProtocolError::Ring(e));
+                    res = Err(ProtocolError::Ring(e).into());
                     break;
                 }
             }

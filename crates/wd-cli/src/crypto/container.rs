@@ -130,7 +130,7 @@ fn write_done(d: Done, w: &mut dyn Write) -> anyhow::Result<()> {
         }
         Err(e) => return Err(e.into()),
     }
-    w.write_all(&d.dst.as_slice()[..d.produced as usize])?;
+    w.write_all(d.output())?;
     Ok(())
 }
 
