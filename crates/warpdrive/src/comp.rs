@@ -205,18 +205,15 @@ impl Zip {
             par.push(self, data, true, &mut out)?;
             return Ok(out);
         }
-        let req = Req {
-            params: [p.encode(), 0],
-            src: Buffer::Heap(data.to_vec()),
-            dst: Buffer::Heap(vec![0; compress_bound(data.len())]),
-            ..Req::new(Opcode::COMPRESS)
-        };
-        let d = self.run(req)?;
-        let mut v = match d.dst {
-            Buffer::Heap(v) => v,
-            other => other.as_slice().to_vec(),
-        };
-        v.truncate(d.produced as usize);
+        // The input goes as a borrowed slice: no copy of it.
+        let mut v = vec![0; compress_bound(data.len())];
+        let c = self.run_slices(Opcode::COMPRESS, [p.encode(), 0], data, &mut v)?;
+        match Status::from_raw(c.status) {
+            Status::Ok => {}
+            Status::BadData => return Err(CompError::Data(ZipError::from_code(c.result))),
+            s => return Err(CompError::Queue(Error::Status(s))),
+        }
+        v.truncate((c.produced as usize).min(v.len()));
         Ok(v)
     }
 
@@ -237,25 +234,16 @@ impl Zip {
             room = room.min(usize::try_from(self.limit).unwrap_or(usize::MAX));
         }
         if room > 0 && !data.is_empty() {
-            let req = Req {
-                params: [ZipParams::new(format, 0).encode(), self.limit],
-                src: Buffer::Heap(data.to_vec()),
-                dst: Buffer::Heap(vec![0; room]),
-                ..Req::new(Opcode::DECOMPRESS)
-            };
-            let d = self.run_raw(req)?;
-            match d.status {
+            let mut v = vec![0; room];
+            let params = [ZipParams::new(format, 0).encode(), self.limit];
+            let c = self.run_slices(Opcode::DECOMPRESS, params, data, &mut v)?;
+            match Status::from_raw(c.status) {
                 Status::Ok => {
-                    let n = d.produced as usize;
-                    let mut v = match d.dst {
-                        Buffer::Heap(v) => v,
-                        other => other.as_slice().to_vec(),
-                    };
-                    v.truncate(n);
+                    v.truncate((c.produced as usize).min(v.len()));
                     return Ok(v);
                 }
-                Status::BadData if ZipError::from_code(d.result) != ZipError::LimitExceeded => {
-                    return Err(CompError::Data(ZipError::from_code(d.result)));
+                Status::BadData if ZipError::from_code(c.result) != ZipError::LimitExceeded => {
+                    return Err(CompError::Data(ZipError::from_code(c.result)));
                 }
                 _ => {}
             }
@@ -268,6 +256,22 @@ impl Zip {
 
     fn run(&mut self, req: Req) -> Result<Done, CompError> {
         check(self.run_raw(req)?)
+    }
+
+    /// Runs `op` over borrowed slices on this handle's path; the
+    /// completion whatever its status.
+    fn run_slices(
+        &mut self,
+        op: Opcode,
+        params: [u64; 2],
+        src: &[u8],
+        dst: &mut [u8],
+    ) -> Result<wd_abi::Completion, CompError> {
+        Ok(match &mut self.lane {
+            ZipLane::Device { q, .. } => q.run_slices(op, 0, params, src, dst)?,
+            #[cfg(feature = "embedded")]
+            ZipLane::Inline { run, .. } => run.run_slices(op, 0, params, src, dst)?,
+        })
     }
 
     /// Runs `req` to completion on this handle's path; status unchecked.

@@ -60,11 +60,31 @@ fn run(q: &mut impl Lane, req: Req) -> Result<Done, CryptoError> {
     Ok(d)
 }
 
+/// Runs `op` on `session` over the caller's slices (no copy of the
+/// input): `produced` bytes of `dst` on success.
+fn run_slices(
+    q: &mut impl Lane,
+    op: Opcode,
+    session: u32,
+    params: [u64; 2],
+    src: &[u8],
+    dst: &mut [u8],
+) -> Result<usize, CryptoError> {
+    let c = q.run_slices(op, session, params, src, dst)?;
+    status(Status::from_raw(c.status), c.result)?;
+    Ok((c.produced as usize).min(dst.len()))
+}
+
 /// Turns a completion's status into a typed error.
 pub fn check(d: &Done) -> Result<(), CryptoError> {
-    match d.status {
+    status(d.status, d.result)
+}
+
+/// A completion's status and result as a typed error.
+fn status(s: Status, result: u64) -> Result<(), CryptoError> {
+    match s {
         Status::Ok => Ok(()),
-        Status::BadData if d.result == wd_ops::sec::RESULT_AUTH_FAILED => Err(CryptoError::AuthFailed),
+        Status::BadData if result == wd_ops::sec::RESULT_AUTH_FAILED => Err(CryptoError::AuthFailed),
         Status::BadData => Err(SecError::BadPadding.into()),
         Status::Overflow => Err(SecError::Overflow.into()),
         s => Err(Error::Status(s).into()),
@@ -303,12 +323,16 @@ impl CipherKey {
             return Err(SecError::NotCipher.into());
         }
         let n = if enc { self.alg.sealed_len(data.len()).ok_or(SecError::InputLength)? } else { data.len() };
-        let src = Buffer::Heap(data.to_vec());
-        let dst = Buffer::Heap(vec![0; n]);
-        let req = if enc { self.encrypt_req(iv, 0, src, dst)? } else { self.decrypt_req(iv, 0, src, dst)? };
-        let d = run(q, req)?;
-        let mut out = take_heap(d.dst);
-        out.truncate(d.produced as usize);
+        // The request's parameters as the owned path builds them; the data
+        // itself goes as a borrowed slice.
+        let req = if enc {
+            self.encrypt_req(iv, 0, Buffer::None, Buffer::None)?
+        } else {
+            self.decrypt_req(iv, 0, Buffer::None, Buffer::None)?
+        };
+        let mut out = vec![0; n];
+        let k = run_slices(q, req.opcode, req.session, req.params, data, &mut out)?;
+        out.truncate(k);
         Ok(out)
     }
 }
@@ -322,8 +346,9 @@ fn take_heap(b: Buffer) -> Vec<u8> {
 
 /// One-shot digest of `data` (no session needed).
 pub fn digest(q: &mut impl Lane, alg: DigestAlg, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    let (d, _) = digest_owned(q, alg, data.to_vec())?;
-    Ok(d)
+    let mut out = vec![0; alg.output_len()];
+    run_slices(q, Opcode::SEC_DIGEST, 0, [alg as u64, 0], data, &mut out)?;
+    Ok(out)
 }
 
 /// One-shot digest of an owned buffer; the buffer comes back with the digest.
@@ -375,27 +400,22 @@ impl Stream {
 
     /// Absorbs `data`.
     pub fn update(&self, q: &mut impl Lane, data: &[u8]) -> Result<(), CryptoError> {
-        self.update_owned(q, data.to_vec()).map(drop)
+        run_slices(q, Opcode::SEC_UPDATE, self.s.id, [0, 0], data, &mut []).map(drop)
     }
 
     /// Absorbs `last` (may be empty), returns the digest or MAC and resets the stream.
     pub fn finish(&self, q: &mut impl Lane, last: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let src = if last.is_empty() { Buffer::None } else { Buffer::Heap(last.to_vec()) };
-        let req =
-            Req { session: self.s.id, src, dst: Buffer::Heap(vec![0; self.out_len]), ..Req::new(Opcode::SEC_FINAL) };
-        Ok(take_heap(run(q, req)?.dst))
+        let mut out = vec![0; self.out_len];
+        run_slices(q, Opcode::SEC_FINAL, self.s.id, [0, 0], last, &mut out)?;
+        Ok(out)
     }
 
     /// One-shot digest or MAC of `data` with this session's key; the
     /// stream in progress is not touched.
     pub fn oneshot(&self, q: &mut impl Lane, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let req = Req {
-            session: self.s.id,
-            src: Buffer::Heap(data.to_vec()),
-            dst: Buffer::Heap(vec![0; self.out_len]),
-            ..Req::new(Opcode::SEC_DIGEST)
-        };
-        Ok(take_heap(run(q, req)?.dst))
+        let mut out = vec![0; self.out_len];
+        run_slices(q, Opcode::SEC_DIGEST, self.s.id, [0, 0], data, &mut out)?;
+        Ok(out)
     }
 
     /// Computes the MAC of `data` and compares it with `tag` in constant time.

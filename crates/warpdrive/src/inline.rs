@@ -89,6 +89,43 @@ impl Inline {
         })
     }
 
+    /// [`crate::Queue::run_slices`] in this thread: `src` and `dst` are
+    /// bound while the request runs.
+    pub fn run_slices(
+        &mut self,
+        op: wd_abi::Opcode,
+        session: u32,
+        params: [u64; 2],
+        src: &[u8],
+        dst: &mut [u8],
+    ) -> Result<wd_abi::Completion, Error> {
+        let max = self.dev.info().max_request as usize;
+        if src.len().max(dst.len()) > max {
+            return Err(Error::TooLarge(src.len().max(dst.len())));
+        }
+        let r = |slot: u32, addr: usize, len: usize, perms| {
+            if len == 0 {
+                return BufRef::NONE;
+            }
+            self.binds.bind(slot as usize, addr, len, perms);
+            BufRef::sva(slot, addr as u64, len as u32)
+        };
+        let s = r(0, src.as_ptr() as usize, src.len(), Perms::READ);
+        let d = r(1, dst.as_mut_ptr() as usize, dst.len(), Perms::RW);
+        let desc = Descriptor { opcode: op.0, flags: 0, session, user_data: 0, src: s, dst: d, params };
+        let o = wd_device::execute_inline(&self.dev, &self.owner, &self.binds, &desc);
+        self.binds.unbind(0);
+        self.binds.unbind(1);
+        Ok(wd_abi::Completion {
+            user_data: 0,
+            status: o.status.raw(),
+            flags: o.flags,
+            consumed: o.consumed,
+            produced: o.produced,
+            result: o.result,
+        })
+    }
+
     fn buf_ref(&self, slot: u32, b: &mut Buffer, perms: Perms) -> BufRef {
         match b {
             Buffer::None | Buffer::InPlace => BufRef::NONE,

@@ -1,6 +1,8 @@
 //! [`Lane`]: where a blocking call's request runs to completion, a device
 //! queue or the inline path, so that every algorithm API takes either.
 
+use wd_abi::{Completion, Opcode};
+
 use crate::{Done, Error, Queue, Req, SubmitError};
 
 /// Which path ran a request.
@@ -18,6 +20,16 @@ pub enum Path {
 pub trait Lane {
     /// Runs `req` and returns its completion.
     fn run(&mut self, req: Req) -> Result<Done, Error>;
+    /// Runs a request of `op` on `session` over borrowed slices (no copy
+    /// of the caller's data); the completion whatever its status.
+    fn run_slices(
+        &mut self,
+        op: Opcode,
+        session: u32,
+        params: [u64; 2],
+        src: &[u8],
+        dst: &mut [u8],
+    ) -> Result<Completion, Error>;
     /// The path requests take here.
     fn path(&self) -> Path;
     /// The device whose code runs them.
@@ -28,6 +40,17 @@ impl Lane for Queue {
     fn run(&mut self, req: Req) -> Result<Done, Error> {
         let t = self.submit(req).map_err(SubmitError::into_error)?;
         self.wait_for(t)
+    }
+
+    fn run_slices(
+        &mut self,
+        op: Opcode,
+        session: u32,
+        params: [u64; 2],
+        src: &[u8],
+        dst: &mut [u8],
+    ) -> Result<Completion, Error> {
+        Queue::run_slices(self, op, session, params, src, dst)
     }
 
     fn path(&self) -> Path {
@@ -43,6 +66,17 @@ impl Lane for Queue {
 impl Lane for crate::Inline {
     fn run(&mut self, req: Req) -> Result<Done, Error> {
         crate::Inline::run(self, req)
+    }
+
+    fn run_slices(
+        &mut self,
+        op: Opcode,
+        session: u32,
+        params: [u64; 2],
+        src: &[u8],
+        dst: &mut [u8],
+    ) -> Result<Completion, Error> {
+        crate::Inline::run_slices(self, op, session, params, src, dst)
     }
 
     fn path(&self) -> Path {

@@ -33,6 +33,23 @@ impl Queue {
         }
     }
 
+    /// Runs a request of `op` on `session` over borrowed slices and waits
+    /// for it; the completion comes back whatever its status (a queue
+    /// failure is the error). The slices are the device's only until this
+    /// returns. What the algorithm calls use to avoid copying their input.
+    pub fn run_slices(
+        &mut self,
+        op: Opcode,
+        session: u32,
+        params: [u64; 2],
+        src: &[u8],
+        dst: &mut [u8],
+    ) -> Result<Completion, Error> {
+        let s = (src.as_ptr() as usize, src.len(), Perms::READ);
+        let d = (dst.as_mut_ptr() as usize, dst.len(), Perms::RW);
+        self.q.run_bound_raw(op, session, params, s, d)
+    }
+
     /// CRC-32C of `data`, continuing from `seed`.
     pub fn crc32c(&mut self, data: &[u8], seed: u32) -> Result<u32, Error> {
         let c = self.q.run_borrowed(Opcode::CRC32C, [u64::from(seed), 0], Some(data), None)?;
@@ -72,6 +89,23 @@ impl Inner {
         s: (usize, usize, Perms),
         d: (usize, usize, Perms),
     ) -> Result<Completion, Error> {
+        let c = self.run_bound_raw(op, 0, params, s, d)?;
+        match Status::from_raw(c.status) {
+            Status::Ok | Status::Mismatch => Ok(c),
+            st => Err(Error::Status(st)),
+        }
+    }
+
+    /// [`Inner::run_bound`] with a session, the completion returned
+    /// whatever its status.
+    pub(super) fn run_bound_raw(
+        &mut self,
+        op: Opcode,
+        session: u32,
+        params: [u64; 2],
+        s: (usize, usize, Perms),
+        d: (usize, usize, Perms),
+    ) -> Result<Completion, Error> {
         let live = self.check_usable()?;
         if s.1.max(d.1) > self.max_request as usize {
             return Err(Error::TooLarge(s.1.max(d.1)));
@@ -103,8 +137,13 @@ impl Inner {
             self.unbind(sb);
             return Err(Error::NoBindSlot);
         };
-        let t =
-            self.stage_raw(&live, (op, ReqFlags::empty(), 0, params), [sr, dr], [sb, db], [Buffer::None, Buffer::None]);
+        let t = self.stage_raw(
+            &live,
+            (op, ReqFlags::empty(), session, params),
+            [sr, dr],
+            [sb, db],
+            [Buffer::None, Buffer::None],
+        );
         self.publish(&live);
         let done = match self.wait_for(&live, t) {
             Ok(done) => done,
@@ -115,16 +154,13 @@ impl Inner {
                 return Err(e);
             }
         };
-        match done.status {
-            Status::Ok | Status::Mismatch => Ok(Completion {
-                user_data: t.0,
-                status: done.status.raw(),
-                flags: done.flags.bits(),
-                consumed: done.consumed,
-                produced: done.produced,
-                result: done.result,
-            }),
-            st => Err(Error::Status(st)),
-        }
+        Ok(Completion {
+            user_data: t.0,
+            status: done.status.raw(),
+            flags: done.flags.bits(),
+            consumed: done.consumed,
+            produced: done.produced,
+            result: done.result,
+        })
     }
 }
