@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::{spawn_cmd, ChildProc, Daemon, Raw};
 use wd_proto::{Request, Response};
 
-const NOBODY: u32 = 65534;
+use wd_test_support::users::NOBODY;
 
 #[test]
 #[ignore = "entry point of the client processes the other tests start"]
@@ -120,7 +120,7 @@ fn as_user(d: &Daemon, role: &str, uid: u32, env: &[(&str, String)]) -> ChildPro
 /// forever, waiting for a hello that never came.
 #[test]
 fn refused_connections_that_never_speak_hold_nothing() {
-    if !common::can_run_as_others() {
+    if !wd_test_support::users::can_run_as_others() {
         return;
     }
     const N: usize = 300;
@@ -156,7 +156,7 @@ fn refused_connections_that_never_speak_hold_nothing() {
 /// ("out of file descriptors").
 #[test]
 fn a_flood_by_one_user_starves_neither_other_users_nor_administrators() {
-    if !common::can_run_as_others() {
+    if !wd_test_support::users::can_run_as_others() {
         return;
     }
     let d = Daemon::start("fdshare", "");
@@ -256,7 +256,7 @@ fn stats_of_thousands_of_queues_reach_wd_status_and_wd_top() {
     let (_, queues) = rt.daemon_stats().expect("stats of thousands of queues");
     assert_eq!(queues.iter().filter(|q| q.pid == me).count(), TOTAL);
 
-    let wd = common::wd_binary();
+    let wd = wd_test_support::bin::wd_binary();
     let run = |args: &[&str]| {
         let out =
             Command::new(&wd).args(args).env("WARPD_SOCKET", &d.path).env_remove("WD_MODE").output().expect("run wd");

@@ -4,14 +4,13 @@
 //! broker created and the client mapped `MADV_DONTFORK`.
 
 mod common;
-#[path = "../../warpdrive/tests/common/fork_check.rs"]
-mod fork_check;
 
 use std::time::Duration;
 
 use common::Daemon;
-use fork_check::{all_bytes, fork_and_wait, map_over, mapping_of, QueueFacts};
 use warpdrive::{QueueOptions, Req, Runtime};
+use wd_test_support::fork::fork_and_wait;
+use wd_test_support::fork_check::{self, all_bytes, map_over, mapping_of, QueueFacts};
 
 const BLOCK: usize = 4096;
 
@@ -49,7 +48,8 @@ fn run(d: &Daemon, fill: Option<u8>) {
             },
             None => None,
         };
-        let unchanged = || p.is_none_or(|(p, b)| all_bytes(p, len, b));
+        // SAFETY: `p` is the range `map_over` mapped in this one-threaded child.
+        let unchanged = || p.is_none_or(|(p, b)| unsafe { all_bytes(p, len, b) });
         let c = fork_check::queue_methods(q, &facts);
         if c != 0 {
             return c;

@@ -14,14 +14,11 @@ use warpdrive::comp::{Decoder, Encoder, Format, Zip};
 use warpdrive::crypto::{self, CipherAlg, CipherKey, CryptoError, DigestAlg, MacAlg, Stream};
 use warpdrive::crypto_asym::{self, KeyType, PrivateKey, PublicKey, Scheme};
 use warpdrive::{Buffer, QueueOptions, WaitMode};
+use wd_test_support::unhex as h;
 
 /// The test config has only `dma`; each test adds its device.
 fn device(driver: &str) -> String {
     format!("[[device]]\ndriver = \"{driver}\"\npin = false\nidle_spin_us = 50\n")
-}
-
-fn h(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
 fn corpus(n: usize) -> Vec<u8> {

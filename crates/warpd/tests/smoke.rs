@@ -176,7 +176,8 @@ fn cached_bindings_in_use_are_never_evicted() {
 /// Sleep/wake handshakes across processes (engine idles at once, client
 /// sleeps at once): no request may wait for the 20 ms futex timeout, which
 /// is what a lost wake-up looks like. Release builds only, by hand:
-/// `cargo test --release -p warpd --test smoke -- --ignored`.
+/// `cargo test --release -p warpd --test smoke -- --ignored` (10 s, or
+/// `WD_STRESS_SECS`; ci/stress runs it).
 #[test]
 #[ignore]
 fn stress_no_lost_wakeups_across_processes() {
@@ -199,7 +200,7 @@ fn stress_no_lost_wakeups_across_processes() {
     let opts =
         warpdrive::QueueOptions { wait: warpdrive::WaitMode::SpinThenSleep(Duration::ZERO), ..Default::default() };
     let mut q = rt.queue_with("dma", &opts).unwrap();
-    let end = Instant::now() + Duration::from_secs(10);
+    let end = Instant::now() + wd_test_support::stress_duration(Duration::from_secs(10));
     let (mut n, mut stalls) = (0u64, Vec::new());
     while Instant::now() < end {
         let t = Instant::now();

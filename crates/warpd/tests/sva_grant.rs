@@ -27,7 +27,7 @@ use wd_abi::{BufRef, Descriptor, Opcode, QueueState, Status};
 use wd_proto::{Request, Response};
 use wd_sys::Mapping;
 
-const NOBODY: u32 = 65534;
+use wd_test_support::users::NOBODY;
 
 #[test]
 #[ignore = "entry point of the client processes the other tests start"]
@@ -227,7 +227,7 @@ fn run_exec_attack(d: &Daemon, setuid: bool) {
 /// whatever the credentials.
 #[test]
 fn exec_voids_the_grant_even_for_a_forked_child_holding_the_connection() {
-    if !common::can_run_as_others() {
+    if !wd_test_support::users::can_run_as_others() {
         eprintln!("the setuid helper needs root and a client as nobody; skipped");
         return;
     }

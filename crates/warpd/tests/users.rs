@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{spawn_cmd, ChildProc, Daemon};
 use warpdrive::Runtime;
 
-const NOBODY: u32 = 65534;
+use wd_test_support::users::NOBODY;
 
 #[test]
 #[ignore = "entry point of the client processes the other tests start"]
@@ -54,7 +54,7 @@ fn other_user_role() -> i32 {
 }
 
 fn as_nobody(d: &Daemon, target: i32) -> Option<ChildProc> {
-    if !common::can_run_as_others() {
+    if !wd_test_support::users::can_run_as_others() {
         return None;
     }
     let mut cmd = common::child_command_as("other_user", NOBODY);
@@ -113,14 +113,14 @@ fn a_copy_of_the_test_binary_runs_as_nobody() {
         eprintln!("not root: cannot run a client as another user; skipped");
         return;
     }
-    let copy = match common::copy_exe_for_others() {
+    let copy = match wd_test_support::users::copy_exe_for_others() {
         Ok(c) => c,
         Err(why) => {
             eprintln!("{why}; skipped");
             return;
         }
     };
-    assert!(common::reachable_by_others(&copy), "the copy {} is reachable by others", copy.display());
+    assert!(wd_test_support::users::reachable_by_others(&copy), "the copy {} is reachable by others", copy.display());
     let d = Daemon::start("users-copy", "[quota]\nqueues = 1\n");
     let mut cmd = common::child_command_of(&copy, "other_user");
     cmd.env("WARPD_SOCKET", &d.path).env("WD_TEST_TARGET", "0").uid(NOBODY).gid(NOBODY);

@@ -110,7 +110,7 @@ fn input() -> Vec<u8> {
 
 #[test]
 fn every_device_command_runs_through_warpd_when_told() {
-    let wd = common::wd_binary();
+    let wd = wd_test_support::bin::wd_binary();
     let d = Daemon::start("wd-mode", DEVICES);
     let rt = d.runtime();
     let data = input();
@@ -177,7 +177,7 @@ fn wd_sha256(wd: &PathBuf, data: &[u8]) -> String {
 
 #[test]
 fn bench_queue_and_dma_run_through_warpd_when_told() {
-    let wd = common::wd_binary();
+    let wd = wd_test_support::bin::wd_binary();
     let d = Daemon::start("wd-mode-bench", "");
     for args in [&["-v", "bench", "queue", "--json", "--iters", "500"][..], &["-v", "bench", "dma", "--json"]] {
         let out = Command::new(&wd).args(args).env("WD_MODE", "daemon").env("WARPD_SOCKET", &d.path).output().unwrap();
@@ -195,7 +195,7 @@ fn bench_queue_and_dma_run_through_warpd_when_told() {
 /// why and exits 1. The same with only `WARPD_SOCKET` set.
 #[test]
 fn forced_daemon_mode_without_a_broker_fails_every_command() {
-    let wd = common::wd_binary();
+    let wd = wd_test_support::bin::wd_binary();
     let dir = common::tmp_path("wd-nobody", "d");
     std::fs::create_dir_all(&dir).unwrap();
     let sock = format!("{dir}/nobody.sock");

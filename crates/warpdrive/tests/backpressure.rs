@@ -29,7 +29,7 @@ fn account(batch: &mut Vec<Done>, accepted: &HashSet<Ticket>, done: &mut HashSet
 
 #[test]
 fn submit_many_partial_acceptance_busy_and_exactly_once() {
-    let rt = common::shared();
+    let rt = wd_test_support::runtime::shared();
     let mut q = rt.queue_with("dma", &depth(64)).unwrap();
     let total = 3 * 64;
     let mut reqs: Vec<Req> = (0..total as u64).map(tagged_nop).collect();
@@ -83,7 +83,7 @@ fn submit_many_partial_acceptance_busy_and_exactly_once() {
 /// completion ring and stops; nothing is lost or duplicated.
 #[test]
 fn small_queue_with_a_lazy_reaper_loses_nothing() {
-    let mut q = common::shared().queue_with("dma", &depth(8)).unwrap();
+    let mut q = wd_test_support::runtime::shared().queue_with("dma", &depth(8)).unwrap();
     let max = 16; // the completion ring, and the in-flight limit
     let mut accepted = HashSet::new();
     let mut done = HashSet::new();
@@ -128,7 +128,7 @@ fn small_queue_with_a_lazy_reaper_loses_nothing() {
 /// (not consume what it cannot complete) and deliver all, in order, once.
 #[test]
 fn device_leaves_work_queued_while_the_completion_ring_is_full() {
-    let q = common::shared().queue_with("dma", &depth(8)).unwrap();
+    let q = wd_test_support::runtime::shared().queue_with("dma", &depth(8)).unwrap();
     let qm = common::hostile(&q);
     let (sq, cq) = (qm.layout().sq_entries, qm.layout().cq_entries);
     assert_eq!((sq, cq), (8, 16));

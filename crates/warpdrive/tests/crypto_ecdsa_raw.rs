@@ -54,7 +54,7 @@ fn der_to_raw_with_openssl(dir: &Path, der_file: &str, n: usize) -> Option<Vec<u
     assert_eq!(ints.len(), 2, "{text}");
     let mut raw = Vec::new();
     for hexs in ints {
-        let b: Vec<u8> = (0..hexs.len()).step_by(2).map(|i| u8::from_str_radix(&hexs[i..i + 2], 16).unwrap()).collect();
+        let b: Vec<u8> = wd_test_support::unhex(&hexs);
         let b: Vec<u8> = b.into_iter().skip_while(|x| *x == 0).collect();
         assert!(b.len() <= n);
         raw.extend(std::iter::repeat_n(0u8, n - b.len()));

@@ -8,11 +8,7 @@
 
 use warpdrive::crypto::{self, CipherAlg, CipherKey, CryptoError, DigestAlg, MacAlg, SecError, Stream};
 use warpdrive::{Queue, Runtime};
-
-fn h(s: &str) -> Vec<u8> {
-    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
+use wd_test_support::unhex as h;
 
 fn setup() -> (Runtime, Queue) {
     let rt = Runtime::embedded_with(&warpdrive::EmbeddedConfig { pin: false, ..Default::default() }).unwrap();

@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 
 use warpdrive::crypto::{self, CipherAlg, CipherKey, MacAlg, Stream};
 use warpdrive::Runtime;
+use wd_test_support::hex;
 
 struct Rng(u64);
 
@@ -22,10 +23,6 @@ impl Rng {
     fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| self.next() as u8).collect()
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn openssl(args: &[&str], input: &[u8]) -> Option<Vec<u8>> {

@@ -1,8 +1,6 @@
 //! The dma device's operations end to end, through real queues: borrowed
 //! slices, pool buffers (registered regions) and heap vectors (SVA).
 
-mod common;
-
 use proptest::prelude::*;
 use warpdrive::{Buffer, Error, Opcode, QueueOptions, Req, Status, SubmitError};
 
@@ -20,7 +18,7 @@ fn pattern_bytes(len: usize, pattern: u64) -> Vec<u8> {
 
 #[test]
 fn borrowed_ops_at_edge_sizes() {
-    let mut q = common::shared().queue("dma").unwrap();
+    let mut q = wd_test_support::runtime::shared().queue("dma").unwrap();
     for len in SIZES {
         let src = data(len, 3);
         // copy, into a larger destination: the tail is left alone
@@ -50,7 +48,7 @@ fn borrowed_ops_at_edge_sizes() {
 
 #[test]
 fn compare_reports_first_mismatch_offset() {
-    let mut q = common::shared().queue("dma").unwrap();
+    let mut q = wd_test_support::runtime::shared().queue("dma").unwrap();
     let a = data(1 << 20, 9);
     // Offsets at chunk edges of the device's 4 KiB compare loop, and the ends.
     for off in [0usize, 1, 4095, 4096, 4097, 65_536 + 17, (1 << 20) - 1] {
@@ -71,7 +69,7 @@ fn compare_reports_first_mismatch_offset() {
 
 #[test]
 fn crc_seed_chains_and_copy_overflow_is_an_error() {
-    let mut q = common::shared().queue("dma").unwrap();
+    let mut q = wd_test_support::runtime::shared().queue("dma").unwrap();
     let all = data(10_000, 1);
     let (a, b) = all.split_at(3_333);
     let first = q.crc32c(a, 0).unwrap();
@@ -99,7 +97,7 @@ fn run(q: &mut warpdrive::Queue, req: Req) -> warpdrive::Done {
 
 #[test]
 fn owned_pool_buffers() {
-    let rt = common::shared();
+    let rt = wd_test_support::runtime::shared();
     let mut q = rt.queue("dma").unwrap();
     let pool = rt.pool(1 << 20, 4).unwrap();
     for len in SIZES {
@@ -141,7 +139,7 @@ fn owned_pool_buffers() {
 
 #[test]
 fn owned_heap_buffers_and_mixed() {
-    let rt = common::shared();
+    let rt = wd_test_support::runtime::shared();
     let mut q = rt.queue("dma").unwrap();
     let pool = rt.pool(4096, 2).unwrap();
     for len in SIZES {
@@ -173,7 +171,7 @@ fn owned_heap_buffers_and_mixed() {
 
 #[test]
 fn too_large_is_refused_before_submission() {
-    let mut q = common::shared().queue("dma").unwrap();
+    let mut q = wd_test_support::runtime::shared().queue("dma").unwrap();
     // calloc'd: the pages are never touched.
     let huge = vec![0u8; (1 << 30) + 1];
     match q.submit(Req::crc32c(huge, 0)) {
@@ -189,7 +187,7 @@ fn too_large_is_refused_before_submission() {
 
 #[test]
 fn restricted_queue_refuses_other_ops() {
-    let rt = common::shared();
+    let rt = wd_test_support::runtime::shared();
     let opts = QueueOptions { allowed_ops: Some(vec![Opcode::COPY]), ..QueueOptions::default() };
     let mut q = rt.queue_with("dma", &opts).unwrap();
     let src = data(100, 0);
@@ -208,8 +206,8 @@ fn restricted_queue_refuses_other_ops() {
 /// of runtime B must not reach B's memory under the same id.
 #[test]
 fn buf_from_another_runtime_is_refused() {
-    let rt_a = common::runtime();
-    let rt_b = common::runtime();
+    let rt_a = wd_test_support::runtime::runtime();
+    let rt_b = wd_test_support::runtime::runtime();
     // Fresh runtimes: both pools get region id 1.
     let pool_a = rt_a.pool(4096, 1).unwrap();
     let pool_b = rt_b.pool(4096, 1).unwrap();
@@ -240,7 +238,7 @@ proptest! {
     /// Random data through copy (heap -> pool, pool -> borrowed) and crc.
     #[test]
     fn copy_then_crc_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..20_000), seed in any::<u32>()) {
-        let rt = common::shared();
+        let rt = wd_test_support::runtime::shared();
         let mut q = rt.queue("dma").unwrap();
         let pool = rt.pool(32 * 1024, 1).unwrap();
         let mut b = pool.alloc().unwrap();

@@ -1,15 +1,13 @@
 //! fork(2): a child must not use (or tear down) its parent's queues, gets
 //! `Error::Forked` from them, and can start its own runtime.
 
-mod common;
-
 use std::time::Duration;
 
 use warpdrive::{Error, Req, SubmitError};
 
 #[test]
 fn child_gets_forked_errors_and_can_start_its_own_runtime() {
-    let rt = common::runtime();
+    let rt = wd_test_support::runtime::runtime();
     let mut q = rt.queue("dma").unwrap();
     q.nop().unwrap();
     let pool = rt.pool(4096, 2).unwrap();
@@ -20,7 +18,7 @@ fn child_gets_forked_errors_and_can_start_its_own_runtime() {
     let mut q_slot = Some(q);
     let mut rt_slot = Some(rt);
     let mut buf_slot = Some(buf);
-    let code = common::fork_and_wait(Duration::from_secs(5), || {
+    let code = wd_test_support::fork::fork_and_wait(Duration::from_secs(5), || {
         let mut q = q_slot.take().unwrap();
         if !matches!(q.nop(), Err(Error::Forked)) {
             return 10;
@@ -45,7 +43,7 @@ fn child_gets_forked_errors_and_can_start_its_own_runtime() {
         drop(rt_slot.take());
 
         // A fresh runtime in the child works.
-        let Ok(rt2) = warpdrive::Runtime::embedded_with(&common::config()) else { return 20 };
+        let Ok(rt2) = warpdrive::Runtime::embedded_with(&wd_test_support::runtime::config()) else { return 20 };
         let Ok(mut q2) = rt2.queue("dma") else { return 21 };
         if q2.nop().is_err() {
             return 22;
@@ -88,7 +86,7 @@ fn child_gets_forked_errors_and_can_start_its_own_runtime() {
 /// the child dropping its copy of the queue cancels nothing.
 #[test]
 fn child_dropping_inherited_queue_does_not_disturb_parent_in_flight() {
-    let rt = common::runtime();
+    let rt = wd_test_support::runtime::runtime();
     let mut q = rt.queue("dma").unwrap();
     let pool = rt.pool(4096, 8).unwrap();
     rt.suspend("dma0", q.id(), true).unwrap();
@@ -101,7 +99,7 @@ fn child_dropping_inherited_queue_does_not_disturb_parent_in_flight() {
     assert_eq!(pool.available(), 0);
 
     let mut q_slot = Some(q);
-    let code = common::fork_and_wait(Duration::from_secs(5), || {
+    let code = wd_test_support::fork::fork_and_wait(Duration::from_secs(5), || {
         let q = q_slot.take().unwrap();
         if q.in_flight() != 8 {
             return 1;
@@ -124,9 +122,9 @@ fn child_dropping_inherited_queue_does_not_disturb_parent_in_flight() {
 /// to stop and join engine threads that do not exist there.
 #[test]
 fn child_dropping_the_last_runtime_handle_returns() {
-    let rt = common::runtime();
+    let rt = wd_test_support::runtime::runtime();
     let mut rt_slot = Some(rt);
-    let code = common::fork_and_wait(Duration::from_secs(5), || {
+    let code = wd_test_support::fork::fork_and_wait(Duration::from_secs(5), || {
         drop(rt_slot.take());
         0
     });

@@ -4,14 +4,11 @@
 //! `MADV_DONTFORK` memory, even when the child has mapped something of its
 //! own at that address.
 
-mod common;
-#[path = "common/fork_check.rs"]
-mod fork_check;
-
 use std::time::Duration;
 
-use fork_check::{all_bytes, fork_and_wait, map_over, mapping_of, QueueFacts};
 use warpdrive::{Buf, Pool, Queue, QueueOptions, Req, Runtime, Ticket};
+use wd_test_support::fork::fork_and_wait;
+use wd_test_support::fork_check::{self, all_bytes, map_over, mapping_of, QueueFacts};
 
 const BLOCK: usize = 4096;
 
@@ -28,7 +25,7 @@ struct Setup {
 fn setup() -> Setup {
     // A runtime of its own: its engines are stopped at the end of the test,
     // and suspending its queue disturbs no other test.
-    let rt = common::runtime();
+    let rt = wd_test_support::runtime::runtime();
     let opts = QueueOptions { eventfd: true, ..Default::default() };
     let mut q = rt.queue_with("dma", &opts).unwrap();
     q.nop().unwrap();
@@ -80,7 +77,7 @@ fn every_public_method_in_a_child_answers_without_touching_queue_memory() {
         }
         fork_check::embedded_runtime_methods(rt, &dev)
     });
-    assert_eq!(code, 0, "child check {code} failed (see tests/common/fork_check.rs)");
+    assert_eq!(code, 0, "child check {code} failed (see wd-test-support/src/fork_check.rs)");
     let (rt, q, pool, buf) = slot.unwrap();
     parent_still_works(Setup { rt, q, pool, buf, ticket: s.ticket });
 }
@@ -112,7 +109,9 @@ fn child_memory_at_the_old_queue_address_is_never_written() {
                 if c != 0 {
                     return c;
                 }
-                if !all_bytes(p, len, byte) {
+                // SAFETY: `p` is the range `map_over` mapped in this
+                // one-threaded child.
+                if !unsafe { all_bytes(p, len, byte) } {
                     return changed;
                 }
             }
@@ -127,7 +126,7 @@ fn child_memory_at_the_old_queue_address_is_never_written() {
 /// Wrappers that own queues (`Zip`) fail the same way in a child.
 #[test]
 fn inherited_zip_fails_cleanly_in_a_child() {
-    let rt = common::runtime();
+    let rt = wd_test_support::runtime::runtime();
     let mut zip = warpdrive::comp::Zip::open(&rt).unwrap();
     let data = vec![7u8; 10_000];
     let packed = zip.compress(warpdrive::comp::Format::Gzip, 1, &data).unwrap();

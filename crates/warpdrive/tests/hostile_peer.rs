@@ -98,7 +98,7 @@ fn hostile_requests(r: u32, rlen: u64) -> Vec<(&'static str, Descriptor, Status)
 /// real `Queue`'s back; every one completes with the exact status.
 #[test]
 fn bad_requests_from_a_forked_peer_complete_with_exact_statuses() {
-    let rt = common::shared();
+    let rt = wd_test_support::runtime::shared();
     let mut q = rt.queue("dma").unwrap();
     // Some traffic first, so the peer attaches at non-zero indices.
     for _ in 0..3 {
@@ -119,7 +119,7 @@ fn bad_requests_from_a_forked_peer_complete_with_exact_statuses() {
     let results = Mapping::map_shared(&res_fd, 4096).unwrap();
     let qfd = q.memfd().try_clone_to_owned().unwrap();
 
-    let code = common::fork_and_wait(Duration::from_secs(5), || {
+    let code = wd_test_support::fork::fork_and_wait(Duration::from_secs(5), || {
         let qm = common::second_mapping(&qfd);
         let mut u = qm.user_end();
         for (_, d, _) in &reqs {
@@ -131,7 +131,7 @@ fn bad_requests_from_a_forked_peer_complete_with_exact_statuses() {
         common::kick(&qm);
         let words = results.atomic_u64s(8, n * 4);
         let mut got = 0;
-        let ok = common::wait_until(Duration::from_secs(3), || {
+        let ok = wd_test_support::wait_until(Duration::from_secs(3), || {
             while let Ok(Some(c)) = u.cq.pop() {
                 let mut w = [0u64; 4];
                 c.encode(&mut w);
@@ -241,7 +241,7 @@ fn depth_opts(depth: u32) -> QueueOptions {
 /// Writes `tail` as the SQ tail of `q` behind its back and checks the
 /// device faults exactly that queue with `SQ_TAIL`.
 fn garbage_sq_tail_faults(make_tail: impl Fn(u32, u32) -> u32) {
-    let rt = common::shared();
+    let rt = wd_test_support::runtime::shared();
     let mut victim = rt.queue_with("dma", &depth_opts(16)).unwrap();
     let mut bystander = rt.queue("dma").unwrap();
     for _ in 0..5 {
@@ -292,7 +292,7 @@ fn sq_tail_moving_backwards_faults_only_that_queue() {
 
 #[test]
 fn garbage_cq_head_faults_the_queue() {
-    let rt = common::shared();
+    let rt = wd_test_support::runtime::shared();
     let mut q = rt.queue_with("dma", &depth_opts(8)).unwrap();
     let qm = common::hostile(&q);
     let cq_entries = qm.layout().cq_entries as usize;
@@ -301,7 +301,7 @@ fn garbage_cq_head_faults_the_queue() {
     // The device reads the head when its completion ring looks full:
     // keep submitting without reaping until it is.
     let mut submitted = 0;
-    assert!(common::wait_until(Duration::from_secs(2), || {
+    assert!(wd_test_support::wait_until(Duration::from_secs(2), || {
         match q.submit(Req::nop()) {
             Ok(_) => submitted += 1,
             Err(SubmitError::Busy(_)) => {}
@@ -320,7 +320,7 @@ fn garbage_cq_head_faults_the_queue() {
 
 #[test]
 fn bogus_cq_tail_is_a_device_protocol_error() {
-    let mut q = common::shared().queue("dma").unwrap();
+    let mut q = wd_test_support::runtime::shared().queue("dma").unwrap();
     q.nop().unwrap();
     let qm = common::hostile(&q);
     let [.., cq_tail, cq_head] = common::indices(&qm);
@@ -339,7 +339,7 @@ fn bogus_cq_tail_is_a_device_protocol_error() {
 
 #[test]
 fn forged_completions_are_device_protocol_errors() {
-    let rt = common::shared();
+    let rt = wd_test_support::runtime::shared();
     // An unknown ticket.
     let mut q = rt.queue("dma").unwrap();
     q.nop().unwrap();

@@ -1,15 +1,13 @@
 //! Queue lifecycle: dropping a queue with requests in flight, suspending
 //! and resuming it, and runtime handles going away before queues.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use warpdrive::{Error, Req, Status, SubmitError};
 
 #[test]
 fn drop_with_requests_held_by_a_suspended_queue_returns_buffers() {
-    let rt = common::shared();
+    let rt = wd_test_support::runtime::shared();
     let pool = rt.pool(4096, 16).unwrap();
     let mut q = rt.queue("dma").unwrap();
     rt.suspend("dma0", q.id(), true).unwrap();
@@ -30,7 +28,7 @@ fn drop_with_requests_held_by_a_suspended_queue_returns_buffers() {
 
 #[test]
 fn drop_while_the_device_is_working_returns_buffers() {
-    let rt = common::shared();
+    let rt = wd_test_support::runtime::shared();
     let pool = rt.pool(1 << 20, 8).unwrap();
     for round in 0..10 {
         let mut q = rt.queue("dma").unwrap();
@@ -54,7 +52,7 @@ fn drop_while_the_device_is_working_returns_buffers() {
 
 #[test]
 fn suspended_queue_completes_nothing_until_resumed() {
-    let rt = common::shared();
+    let rt = wd_test_support::runtime::shared();
     let mut q = rt.queue("dma").unwrap();
     q.nop().unwrap();
     rt.suspend("dma0", q.id(), true).unwrap();
@@ -89,7 +87,7 @@ fn suspended_queue_completes_nothing_until_resumed() {
 /// early) and finishes once the queue is resumed.
 #[test]
 fn blocking_call_waits_across_suspension() {
-    let rt = common::shared();
+    let rt = wd_test_support::runtime::shared();
     let mut q = rt.queue("dma").unwrap();
     let id = q.id();
     rt.suspend("dma0", id, true).unwrap();
@@ -107,7 +105,7 @@ fn blocking_call_waits_across_suspension() {
 
 #[test]
 fn suspend_of_an_unknown_queue_is_an_error() {
-    let rt = common::shared();
+    let rt = wd_test_support::runtime::shared();
     assert!(matches!(rt.suspend("dma0", 0xffff_fff0, true), Err(Error::Host(_))));
     assert!(matches!(rt.suspend("nosuchdev", 1, true), Err(Error::NoDevice(_))));
 }
@@ -116,7 +114,7 @@ fn suspend_of_an_unknown_queue_is_an_error() {
 /// the last queue's drop stops it without hanging.
 #[test]
 fn queue_outlives_its_runtime_handle() {
-    let rt = common::runtime();
+    let rt = wd_test_support::runtime::runtime();
     let pool = rt.pool(4096, 2).unwrap();
     let mut q = rt.queue("dma").unwrap();
     drop(rt);

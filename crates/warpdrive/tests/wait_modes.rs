@@ -54,7 +54,7 @@ fn exercise(q: &mut Queue) {
 
 #[test]
 fn every_wait_mode_completes_requests() {
-    let rt = common::shared();
+    let rt = wd_test_support::runtime::shared();
     for mode in MODES {
         let mut q = rt.queue_with("dma", &with_eventfd()).unwrap();
         q.set_wait_mode(mode).unwrap();
@@ -68,7 +68,7 @@ fn every_wait_mode_completes_requests() {
 
 #[test]
 fn event_mode_needs_an_eventfd() {
-    let mut q = common::shared().queue("dma").unwrap();
+    let mut q = wd_test_support::runtime::shared().queue("dma").unwrap();
     assert!(matches!(q.set_wait_mode(WaitMode::Event), Err(Error::Unavailable(_))));
     assert!(matches!(q.arm(), Err(Error::Unavailable(_))));
     // Still usable in its old mode.
@@ -77,7 +77,7 @@ fn event_mode_needs_an_eventfd() {
 
 #[test]
 fn nothing_in_flight_is_an_error_not_a_hang() {
-    let mut q = common::shared().queue("dma").unwrap();
+    let mut q = wd_test_support::runtime::shared().queue("dma").unwrap();
     let mut out = Vec::new();
     assert!(matches!(q.wait(1, &mut out), Err(Error::NothingInFlight)));
     let t = q.submit(Req::nop()).unwrap();
@@ -93,7 +93,7 @@ fn nothing_in_flight_is_an_error_not_a_hang() {
 /// The reactor pattern: arm, sleep in poll(2) on the eventfd, then reap.
 #[test]
 fn eventfd_signals_after_arm() {
-    let rt = common::shared();
+    let rt = wd_test_support::runtime::shared();
     let mut q = rt.queue_with("dma", &with_eventfd()).unwrap();
     q.set_wait_mode(WaitMode::Poll).unwrap();
     q.nop().unwrap();
@@ -113,7 +113,7 @@ fn eventfd_signals_after_arm() {
     // With a completion already waiting, arm says so instead of sleeping.
     let before = requests_done(rt, q.id());
     let t = q.submit(Req::nop()).unwrap();
-    assert!(common::wait_until(Duration::from_secs(2), || requests_done(rt, q.id()) > before));
+    assert!(wd_test_support::wait_until(Duration::from_secs(2), || requests_done(rt, q.id()) > before));
     assert!(!q.arm().unwrap(), "arm must report completions already waiting");
     out.clear();
     assert_eq!(q.poll(&mut out).unwrap(), 1);
@@ -130,7 +130,7 @@ fn requests_done(rt: &Runtime, queue: u32) -> u64 {
 /// well before the engine's 50 ms backstop timer would.
 #[test]
 fn sleeping_engine_is_woken_by_new_requests() {
-    let rt = common::runtime(); // its engine serves only this test
+    let rt = wd_test_support::runtime::runtime(); // its engine serves only this test
     let mut latencies = Vec::new();
     for mode in [WaitMode::Poll, WaitMode::SpinThenSleep(Duration::from_micros(20)), WaitMode::Event] {
         let mut q = rt.queue_with("dma", &with_eventfd()).unwrap();
@@ -139,7 +139,8 @@ fn sleeping_engine_is_woken_by_new_requests() {
         for i in 0..8 {
             std::thread::sleep(Duration::from_millis(2));
             assert!(
-                common::wait_until(Duration::from_secs(1), || qm.sq_flags().load(Ordering::SeqCst) & SQ_NEED_WAKEUP
+                wd_test_support::wait_until(Duration::from_secs(1), || qm.sq_flags().load(Ordering::SeqCst)
+                    & SQ_NEED_WAKEUP
                     != 0),
                 "engine never went to sleep"
             );
@@ -169,7 +170,8 @@ fn sleeping_engine_is_woken_by_new_requests() {
 /// A lost wake-up has that signature; scheduling noise on a loaded machine
 /// gives stalls of any length, so only stalls in the signature band fail
 /// the test (all are printed). Timing-sensitive, hence not in the regular
-/// suite: `cargo test --release -p warpdrive --test wait_modes -- --ignored`.
+/// suite: `cargo test --release -p warpdrive --test wait_modes -- --ignored`
+/// (10 s, or `WD_STRESS_SECS`; ci/stress runs it).
 #[test]
 #[ignore = "stress; run in release"]
 fn stress_no_lost_wakeups() {
@@ -177,7 +179,7 @@ fn stress_no_lost_wakeups() {
     let rt = Runtime::embedded_with(&cfg).unwrap();
     let opts = QueueOptions { wait: WaitMode::SpinThenSleep(Duration::ZERO), ..QueueOptions::default() };
     let mut q = rt.queue_with("dma", &opts).unwrap();
-    let end = Instant::now() + Duration::from_secs(10);
+    let end = Instant::now() + wd_test_support::stress_duration(Duration::from_secs(10));
     let (mut n, mut stalls) = (0u64, Vec::new());
     while Instant::now() < end {
         let t0 = Instant::now();

@@ -1,11 +1,9 @@
 //! The crypto commands of the real `wd` binary, checked against coreutils
 //! and the `openssl` CLI where they are installed.
 
-mod common;
-
-use common::{data, Dir};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use wd_test_support::{pseudo_random as data, TempDir as Dir};
 
 fn wd(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wd"))

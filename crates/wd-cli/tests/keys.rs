@@ -2,12 +2,11 @@
 //! algorithm run (a key of the wrong size is an error that writes
 //! nothing), and files holding secrets get the modes openssl gives them.
 
-mod common;
-
-use common::Dir;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use wd_test_support::hex;
+use wd_test_support::TempDir as Dir;
 
 fn wd(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wd"))
@@ -45,10 +44,6 @@ fn have_openssl() -> bool {
 fn bytes(n: usize, seed: u8) -> Vec<u8> {
     // Not all hex digits: 0x80.. bytes are never ASCII.
     (0..n).map(|i| 0x80 | (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn stderr(o: &Output) -> String {
@@ -142,8 +137,7 @@ fn mac_keys_mean_what_the_algorithm_and_route_say() {
             assert_eq!(o.status.code(), Some(1), "{alg}");
             assert!(stderr(&o).contains(&format!("{alg} needs a key of {} bytes", ok.len() / 2)), "{}", stderr(&o));
             assert!(o.stdout.is_empty());
-            let raw: Vec<u8> =
-                (0..other.len() / 2).map(|i| u8::from_str_radix(&other[2 * i..2 * i + 2], 16).unwrap()).collect();
+            let raw: Vec<u8> = wd_test_support::unhex(other);
             d.write("kf", &raw);
             let o = wd(&["hmac", "-a", alg, "--key-file", "kf", "m"], &d.0);
             assert_eq!(o.status.code(), Some(1), "{alg} key file");

@@ -5,15 +5,13 @@
 //! Every wait below is for an event (a file appearing, a child ending),
 //! bounded only so a broken build fails instead of hanging.
 
-mod common;
-
-use common::Dir;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use wd_test_support::TempDir as Dir;
 
 use rustix::process::{kill_process, Pid, Signal};
 

@@ -1,49 +1,20 @@
-//! Helpers shared by the integration tests: a runtime per test binary, a
-//! second ("hostile") mapping of a queue's memfd, and bounded fork/wait.
+//! Helpers shared by the integration tests that play a hostile peer: a
+//! second mapping of a queue's memfd, its indices, the doorbell. The
+//! generic helpers (runtimes, polling, fork) are in wd-test-support.
 #![allow(dead_code)]
 
 use std::os::fd::AsFd;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use warpdrive::{EmbeddedConfig, Queue, Runtime};
+use warpdrive::Queue;
 use wd_abi::layout::{OFF_CQ_HEAD, OFF_CQ_TAIL, OFF_SQ_HEAD, OFF_SQ_TAIL, SQ_NEED_WAKEUP};
 use wd_abi::QueueState;
 use wd_ring::QueueMem;
 use wd_sys::{futex, Mapping};
 
-/// Test configuration: unpinned engines (parallel test threads must not all
-/// fight for one pinned CPU) with the default idle spin.
-pub fn config() -> EmbeddedConfig {
-    EmbeddedConfig { pin: false, ..EmbeddedConfig::default() }
-}
-
-/// A fresh runtime with [`config`].
-pub fn runtime() -> Runtime {
-    Runtime::embedded_with(&config()).expect("embedded runtime")
-}
-
-/// One runtime shared by every test of a test binary (engines spin, so keep
-/// their number small). Each test opens its own queues on it.
-pub fn shared() -> &'static Runtime {
-    static RT: OnceLock<Runtime> = OnceLock::new();
-    RT.get_or_init(runtime)
-}
-
-/// Polls `cond` until it holds or `limit` passes; returns whether it held.
-pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_micros(100));
-    }
-}
+use wd_test_support::wait_until;
 
 /// Maps the memfd behind `q` a second time, as another process handed the
 /// same fd would, and validates its header like a peer must.
@@ -92,43 +63,4 @@ pub fn wait_faulted(qm: &QueueMem<Mapping>, limit: Duration) -> Option<u32> {
         }
     });
     code
-}
-
-/// Forks; the child runs `child` and exits with its return value (101 if
-/// it panicked). The parent waits at most `limit` (killing the child after
-/// that) and returns the child's exit code, or panics on a signal/timeout.
-///
-/// The child must not rely on any lock another test thread might have held
-/// at fork time; the library's own fork handling is what is under test.
-pub fn fork_and_wait(limit: Duration, child: impl FnOnce() -> i32) -> i32 {
-    // SAFETY: fork(2); the child only runs `child` and then _exit(2)s
-    // without running destructors or atexit handlers of the parent's state.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed: {}", std::io::Error::last_os_error());
-    if pid == 0 {
-        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(101);
-        // SAFETY: terminates the child immediately; never returns.
-        unsafe { libc::_exit(code) };
-    }
-    let end = Instant::now() + limit;
-    let mut status = 0;
-    loop {
-        // SAFETY: waiting for our own child with a valid status pointer.
-        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        assert!(r >= 0, "waitpid: {}", std::io::Error::last_os_error());
-        if r == pid {
-            break;
-        }
-        if Instant::now() >= end {
-            // SAFETY: killing and reaping our own child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, &mut status, 0);
-            }
-            panic!("forked child did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    assert!(libc::WIFEXITED(status), "child died abnormally (status {status:#x})");
-    libc::WEXITSTATUS(status)
 }

@@ -1,21 +1,22 @@
-//! Helpers shared by the `wd` command-line tests.
-#![allow(dead_code)]
+//! Temporary files and directories.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 /// A fresh directory under the system's temporary directory, removed on drop.
-pub struct Dir(pub PathBuf);
+#[derive(Debug)]
+pub struct TempDir(pub PathBuf);
 
-impl Dir {
+impl TempDir {
     /// `wd-TAG-PID`, emptied if it exists.
-    pub fn new(tag: &str) -> Dir {
+    pub fn new(tag: &str) -> TempDir {
         let p = std::env::temp_dir().join(format!("wd-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
+        TempDir(p)
     }
 
+    /// Writes `bytes` to the file `name` in the directory.
     pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) {
         std::fs::write(self.0.join(name), bytes).unwrap();
     }
@@ -25,6 +26,7 @@ impl Dir {
         std::fs::metadata(self.0.join(name)).unwrap().permissions().mode() & 0o7777
     }
 
+    /// Sets the permission bits of `name`.
     pub fn chmod(&self, name: &str, mode: u32) {
         std::fs::set_permissions(self.0.join(name), std::fs::Permissions::from_mode(mode)).unwrap();
     }
@@ -40,21 +42,14 @@ impl Dir {
     }
 }
 
-impl Drop for Dir {
+impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
-/// `n` pseudo-random bytes (xorshift32 from `seed`): incompressible input.
-pub fn data(n: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+/// A path under /tmp unique to this test process, `prefix` and `tag`
+/// (`/tmp/PREFIX-PID-TAG.EXT`), for sockets and files a child must find.
+pub fn tmp_path(prefix: &str, tag: &str, ext: &str) -> String {
+    format!("/tmp/{prefix}-{}-{tag}.{ext}", std::process::id())
 }

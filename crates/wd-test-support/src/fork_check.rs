@@ -1,30 +1,34 @@
 //! Every public entry point of handles inherited across fork(2), run in
-//! the child. Shared by the embedded tests (tests/fork_methods.rs) and the
-//! daemon-mode ones (crates/warpd/tests/fork_methods.rs).
+//! the child. Shared by warpdrive's embedded tests (fork_methods) and
+//! warpd's daemon-mode ones (fork_methods).
 //!
 //! Each function returns 0 when every check held, else the number of the
 //! first that failed. A method that touches the queue's memory in the child
 //! does not fail a check: it dies of SIGSEGV (the `MADV_DONTFORK` mapping
 //! is not there), or writes into whatever the child mapped at that address,
 //! which the caller compares afterwards.
-#![allow(dead_code)]
 
 use std::os::fd::{AsFd, AsRawFd};
-use std::time::Duration;
 
 use warpdrive::{Buf, Error, Pool, Queue, Req, Runtime, SubmitError, Ticket, WaitMode};
 
 /// What the parent knew about the queue at fork time.
+#[derive(Debug)]
 pub struct QueueFacts {
+    /// The queue's id.
     pub id: u32,
+    /// The device it is on.
     pub device: String,
+    /// Requests in flight.
     pub in_flight: u32,
+    /// Its depth.
     pub depth: u32,
     /// A request in flight in the parent at fork time.
     pub ticket: Ticket,
 }
 
 impl QueueFacts {
+    /// The facts of `q`, with `ticket` in flight.
     pub fn of(q: &Queue, ticket: Ticket) -> QueueFacts {
         QueueFacts { id: q.id(), device: q.device().to_string(), in_flight: q.in_flight(), depth: q.depth(), ticket }
     }
@@ -131,46 +135,6 @@ pub fn embedded_runtime_methods(rt: Runtime, dev: &str) -> i32 {
     0
 }
 
-/// Forks; the child runs `child` and `_exit`s with its value (101 if it
-/// panicked). Returns the child's exit code; panics if a signal killed it
-/// or it ran past `limit`.
-pub fn fork_and_wait(limit: Duration, child: impl FnOnce() -> i32) -> i32 {
-    // SAFETY: fork(2); the child only runs `child`, then _exit(2)s without
-    // running the parent's destructors or atexit handlers.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed: {}", std::io::Error::last_os_error());
-    if pid == 0 {
-        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)).unwrap_or(101);
-        // SAFETY: terminates the child immediately; never returns.
-        unsafe { libc::_exit(code) };
-    }
-    let end = std::time::Instant::now() + limit;
-    let mut status = 0;
-    loop {
-        // SAFETY: waiting for our own child with a valid status pointer.
-        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        assert!(r >= 0, "waitpid: {}", std::io::Error::last_os_error());
-        if r == pid {
-            break;
-        }
-        if std::time::Instant::now() >= end {
-            // SAFETY: our own child, still unreaped.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            // SAFETY: as above.
-            unsafe { libc::waitpid(pid, &mut status, 0) };
-            panic!("child did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    assert!(
-        !libc::WIFSIGNALED(status),
-        "child killed by signal {} (touched memory it does not have?)",
-        libc::WTERMSIG(status)
-    );
-    assert!(libc::WIFEXITED(status));
-    libc::WEXITSTATUS(status)
-}
-
 /// Where this process maps the memfd `fd`: (address, length), from
 /// /proc/self/maps (matched by inode).
 pub fn mapping_of(fd: impl AsFd) -> (usize, usize) {
@@ -214,8 +178,12 @@ pub fn map_over(addr: usize, len: usize, byte: u8) -> Option<*mut u8> {
 }
 
 /// True when every byte of the `len` bytes at `p` is `byte`.
-pub fn all_bytes(p: *const u8, len: usize, byte: u8) -> bool {
-    // SAFETY: `p..p+len` is the child's own mapping from `map_over`, and
-    // nothing else in the child writes it concurrently (it is one thread).
+///
+/// # Safety
+///
+/// `p..p + len` must be readable and not written concurrently: the range
+/// [`map_over`] returned, in the forked child (which has one thread).
+pub unsafe fn all_bytes(p: *const u8, len: usize, byte: u8) -> bool {
+    // SAFETY: the caller's contract above.
     unsafe { std::slice::from_raw_parts(p, len) }.iter().all(|&x| x == byte)
 }
