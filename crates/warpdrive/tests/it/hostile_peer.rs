@@ -4,7 +4,7 @@
 //! with exact statuses, fault only the offending queue on protocol
 //! violations, and the user side must turn device garbage into errors.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

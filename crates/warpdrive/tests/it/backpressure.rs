@@ -1,7 +1,7 @@
 //! Back-pressure and exactly-once delivery: full submission rings, full
 //! completion rings, a user that does not reap for a while.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};

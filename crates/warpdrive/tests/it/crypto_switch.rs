@@ -142,7 +142,13 @@ fn child_environment_turns_the_kernels_off() {
 #[test]
 fn environment_beats_configuration() {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_environment_turns_the_kernels_off", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "crypto_switch::child_environment_turns_the_kernels_off",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("WD_MBX", "0")
         .env("WD_CHAPOLY", "0")
         .output()

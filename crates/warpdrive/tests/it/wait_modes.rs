@@ -1,7 +1,7 @@
 //! Waiting for completions: busy-polling, spin-then-sleep on the futex,
 //! the eventfd, and waking an engine that went to sleep.
 
-mod common;
+use crate::common;
 
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::Ordering;
@@ -170,7 +170,7 @@ fn sleeping_engine_is_woken_by_new_requests() {
 /// A lost wake-up has that signature; scheduling noise on a loaded machine
 /// gives stalls of any length, so only stalls in the signature band fail
 /// the test (all are printed). Timing-sensitive, hence not in the regular
-/// suite: `cargo test --release -p warpdrive --test wait_modes -- --ignored`
+/// suite: `cargo test --release -p warpdrive --test it -- --ignored wait_modes::stress`
 /// (10 s, or `WD_STRESS_SECS`; ci/stress runs it).
 #[test]
 #[ignore = "stress; run in release"]
