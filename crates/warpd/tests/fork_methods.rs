@@ -1,6 +1,6 @@
 //! Every public entry point of handles inherited across fork(2), run in a
 //! child of a daemon-mode client: the same checks as the embedded ones
-//! (crates/warpdrive/tests/fork_methods.rs), on a queue whose memory the
+//! (crates/warpdrive/tests/it/fork_methods.rs), on a queue whose memory the
 //! broker created and the client mapped `MADV_DONTFORK`.
 
 mod common;
