@@ -3,7 +3,7 @@
 //! and its logs carry no colour codes when stderr is not a terminal (under
 //! systemd they go to the journal).
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 

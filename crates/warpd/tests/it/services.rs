@@ -4,7 +4,7 @@
 //! SVA through the client's memory file). Results are checked against known answers,
 //! the system `gzip`, and the devices' own inverse operations.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};

@@ -5,7 +5,7 @@
 //! CI) to run as `nobody` and friends; elsewhere those tests say so and
 //! pass without checking.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::Duration;

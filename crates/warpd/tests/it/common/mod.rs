@@ -20,6 +20,7 @@ use wd_abi::{Completion, Descriptor};
 use wd_proto::{ErrorCode, FrameError, Request, Response, PROTO_VERSION};
 use wd_ring::{QueueMem, UserEnd};
 use wd_sys::Mapping;
+use wd_test_support::users::exe_for_others;
 
 /// Engines unpinned (several daemons and clients share two cores) and the
 /// default idle spin: the device section every test config starts with.
@@ -199,17 +200,31 @@ pub struct ChildProc {
     lines: Receiver<String>,
 }
 
+/// The `child_entry` test of the module that called (through
+/// `#[track_caller]` functions only): all the tests are modules of one
+/// binary (tests/it), each with its own `child_entry` for its roles.
+#[track_caller]
+fn entry_of_caller() -> String {
+    let file = std::panic::Location::caller().file();
+    let module = std::path::Path::new(file).file_stem().and_then(|s| s.to_str()).expect("caller's file name");
+    format!("{module}::child_entry")
+}
+
 /// The command that runs this test binary as a client in `role`, with no
 /// `WD_MODE` and no `WARPD_SOCKET` (see [`spawn`] for the usual setup).
+/// The role runs in the calling module's `child_entry`.
+#[track_caller]
 pub fn child_command(role: &str) -> Command {
     child_command_of(&std::env::current_exe().expect("current_exe"), role)
 }
 
 /// [`child_command`] running the executable `exe` (this test binary or a
 /// copy of it).
+#[track_caller]
 pub fn child_command_of(exe: &std::path::Path, role: &str) -> Command {
     let mut cmd = Command::new(exe);
-    cmd.args(["child_entry", "--exact", "--ignored", "--nocapture", "--test-threads", "1"])
+    cmd.arg(entry_of_caller())
+        .args(["--exact", "--ignored", "--nocapture", "--test-threads", "1"])
         .env("WD_TEST_ROLE", role)
         .env_remove("WARPD_SOCKET")
         .env_remove("WD_MODE")
@@ -220,10 +235,9 @@ pub fn child_command_of(exe: &std::path::Path, role: &str) -> Command {
     cmd
 }
 
-use wd_test_support::users::exe_for_others;
-
 /// [`child_command`] as user and group `uid`, from an executable that user
-/// can reach (see [`exe_for_others`]). Call [`can_run_as_others`] first.
+/// can reach (see `exe_for_others`). Call `can_run_as_others` first.
+#[track_caller]
 pub fn child_command_as(role: &str, uid: u32) -> Command {
     use std::os::unix::process::CommandExt;
     let exe = exe_for_others().unwrap_or_else(|why| panic!("no executable for uid {uid}: {why}"));
@@ -234,6 +248,7 @@ pub fn child_command_as(role: &str, uid: u32) -> Command {
 
 /// Starts this test binary as a client running `role`, with
 /// `WARPD_SOCKET=socket` and `env` (and `WD_MODE` removed).
+#[track_caller]
 pub fn spawn(role: &str, socket: &str, env: &[(&str, String)]) -> ChildProc {
     let mut cmd = child_command(role);
     cmd.env("WARPD_SOCKET", socket);

@@ -8,7 +8,7 @@
 //! Before, every command but `list`/`status`/`top` started its own devices
 //! whatever the environment said.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::PathBuf;

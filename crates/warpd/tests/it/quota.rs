@@ -2,7 +2,7 @@
 //! error, summed over every connection and process of the user, and
 //! reusable once released (by close, drop, or the holder's death).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! or by SIGKILL), and a kill -9 chaos run that the survivors and the
 //! daemon do not notice.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

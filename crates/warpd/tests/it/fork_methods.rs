@@ -3,7 +3,7 @@
 //! (crates/warpdrive/tests/it/fork_methods.rs), on a queue whose memory the
 //! broker created and the client mapped `MADV_DONTFORK`.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

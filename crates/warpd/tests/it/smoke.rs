@@ -176,7 +176,7 @@ fn cached_bindings_in_use_are_never_evicted() {
 /// Sleep/wake handshakes across processes (engine idles at once, client
 /// sleeps at once): no request may wait for the 20 ms futex timeout, which
 /// is what a lost wake-up looks like. Release builds only, by hand:
-/// `cargo test --release -p warpd --test smoke -- --ignored` (10 s, or
+/// `cargo test --release -p warpd --test it -- --ignored smoke::stress` (10 s, or
 /// `WD_STRESS_SECS`; ci/stress runs it).
 #[test]
 #[ignore]

@@ -3,7 +3,7 @@
 //! a client as another user (`nobody`); elsewhere these tests say so and
 //! pass without checking.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

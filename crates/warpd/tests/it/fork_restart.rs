@@ -1,7 +1,7 @@
 //! fork(2) of a daemon-mode client, and a daemon stopped by SIGTERM with
 //! work queued, then restarted under the same Runtime.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

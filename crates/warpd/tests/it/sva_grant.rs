@@ -16,7 +16,7 @@
 //! helper, to run a client as `nobody`, to drop credentials, to fault on
 //! kernel accesses through userfaultfd); elsewhere they say so and skip.
 
-mod common;
+use crate::common;
 
 use std::os::unix::process::CommandExt;
 use std::sync::atomic::Ordering;

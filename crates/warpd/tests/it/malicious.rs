@@ -3,7 +3,7 @@
 //! client process keeps running verified work next to it; afterwards the
 //! daemon holds exactly what it held before.
 
-mod common;
+use crate::common;
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::Ordering;

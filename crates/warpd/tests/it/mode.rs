@@ -2,7 +2,7 @@
 //! whether `Runtime::new()` runs devices in-process or talks to `warpd`,
 //! and `choose_mode()` says why.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
