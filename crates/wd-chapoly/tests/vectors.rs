@@ -2,11 +2,7 @@
 //! on the portable code and (when the CPU has it) the AVX-512 code.
 
 use wd_chapoly::{available, ChaChaPoly, Error};
-
-fn unhex(s: &str) -> Vec<u8> {
-    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
-}
+use wd_test_support::unhex;
 
 fn keys(key: &[u8; 32]) -> Vec<ChaChaPoly> {
     let mut v = vec![ChaChaPoly::new_portable(key)];

@@ -9,7 +9,7 @@
 //!
 //! The `hpre` device offers RSA-OAEP, not PKCS#1 v1.5 decryption, so this
 //! drives the kernel directly; OAEP and signatures go through the device
-//! queue in `crates/warpdrive/tests/crypto_wycheproof.rs`.
+//! queue in `crates/warpdrive/tests/it/crypto_wycheproof.rs`.
 
 use aws_lc_rs::rsa::{Pkcs1PrivateDecryptingKey, PrivateDecryptingKey};
 use wd_mbx::{MbxError, RsaKey};

@@ -1,4 +1,4 @@
-//! Driver of `.ci/ct-check` (needs `--features ct-probe`).
+//! Driver of `ci/ct-check` (needs `--features ct-probe`).
 //!
 //! `ct_probe gen DIR` writes fresh 2048-, 3072- and 4096-bit PKCS#8 keys
 //! (aws-lc, run natively); `ct_probe check DIR` runs `wd_mbx::probe::run`

@@ -49,7 +49,7 @@
 //! `e d_p = 1 (mod p - 1)`, `e d_q = 1 (mod q - 1)`
 //! ([`MbxError::InconsistentKey`]). Every select on secret data is masked
 //! arithmetic with the mask behind an optimisation barrier (the `ct`
-//! module), and every secret-derived temporary is wiped. `.ci/ct-check`
+//! module), and every secret-derived temporary is wiped. `ci/ct-check`
 //! proves the first: the scalar code runs under Valgrind with the secrets
 //! marked undefined (feature `ct-probe`), and the vector kernel's machine
 //! code must never move a vector or mask register into a general register

@@ -1,9 +1,9 @@
-//! Entry points for `.ci/ct-check` (feature `ct-probe`, never in a
+//! Entry points for `ci/ct-check` (feature `ct-probe`, never in a
 //! product build): run every scalar computation on secrets with those
 //! secrets marked "undefined" for Valgrind's memcheck, which then reports
 //! each conditional jump and each memory address that depends on them,
 //! naming the function and line. The vector kernel cannot run under
-//! Valgrind (no AVX-512 there); `.ci/ct-check` inspects its machine code.
+//! Valgrind (no AVX-512 there); `ci/ct-check` inspects its machine code.
 
 use core::hint::black_box;
 

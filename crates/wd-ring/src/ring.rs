@@ -68,6 +68,47 @@ fn within(x: u32, low: u32, high: u32) -> bool {
 }
 
 /// The producing end of a ring.
+///
+/// Entries go in with [`Producer::push`], or [`Producer::stage`] several
+/// and make them visible at once with [`Producer::publish`] (one store of
+/// the tail for the batch). A full ring gives the entry back; the slots
+/// return once the consumer has [released](Consumer::release) them.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use wd_abi::{Descriptor, Layout};
+/// use wd_ring::{HeapMem, PushError, QueueMem};
+///
+/// // A queue with 4 submission and 4 completion slots, in heap memory (a
+/// // real queue lives in a sealed memfd shared with the device).
+/// let layout = Layout::new(4, 4).unwrap();
+/// let q = QueueMem::create(Arc::new(HeapMem::new(layout.total_len)), layout, 0, 0);
+/// let (mut user, mut device) = (q.user_end(), q.device_end());
+///
+/// for i in 0..4 {
+///     user.sq.push(&Descriptor::nop(i)).unwrap();
+/// }
+/// assert_eq!(user.sq.free().unwrap(), 0);
+/// match user.sq.push(&Descriptor::nop(4)) {
+///     Err(PushError::Full(d)) => assert_eq!(d.user_data, 4), // given back
+///     other => panic!("{other:?}"),
+/// }
+///
+/// // Popped slots are still the consumer's until it releases them.
+/// assert_eq!(device.sq.pop().unwrap().map(|d| d.user_data), Some(0));
+/// assert_eq!(user.sq.free_fresh().unwrap(), 0);
+/// device.sq.release();
+/// assert_eq!(user.sq.free_fresh().unwrap(), 1);
+///
+/// // Staged entries are invisible until published.
+/// user.sq.stage(&Descriptor::nop(4)).unwrap();
+/// let n: Vec<u64> = std::iter::from_fn(|| device.sq.pop().unwrap()).map(|d| d.user_data).collect();
+/// assert_eq!(n, [1, 2, 3]);
+/// assert!(device.sq.pop().unwrap().is_none());
+/// user.sq.publish();
+/// assert_eq!(device.sq.pop().unwrap().map(|d| d.user_data), Some(4));
+/// ```
 pub struct Producer<E: Entry, M: RingMem> {
     mem: Arc<M>,
     g: RingGeom,
@@ -180,6 +221,68 @@ impl<E: Entry, M: RingMem> Producer<E, M> {
 }
 
 /// The consuming end of a ring.
+///
+/// [`Consumer::pop`] copies the next entry out; [`Consumer::release`] hands
+/// every popped slot back to the producer with one store of the head. The
+/// producer is untrusted: an index it could not have published is a
+/// [`RingError`], never a panic.
+///
+/// Two threads, the device's end consuming descriptors while the user's
+/// end produces them:
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use wd_abi::{Descriptor, Layout};
+/// use wd_ring::{HeapMem, PushError, QueueMem};
+///
+/// let layout = Layout::new(8, 8).unwrap();
+/// let q = QueueMem::create(Arc::new(HeapMem::new(layout.total_len)), layout, 0, 0);
+/// let mut device = q.device_end();
+/// let q2 = q.clone();
+/// let producer = std::thread::spawn(move || {
+///     let mut user = q2.user_end();
+///     let mut i = 0;
+///     while i < 1000 {
+///         match user.sq.push(&Descriptor::nop(i)) {
+///             Ok(()) => i += 1,
+///             Err(PushError::Full(_)) => std::thread::yield_now(),
+///             Err(e) => panic!("{e:?}"),
+///         }
+///     }
+/// });
+/// let mut next = 0;
+/// while next < 1000 {
+///     match device.sq.pop().unwrap() {
+///         Some(d) => {
+///             assert_eq!(d.user_data, next); // whole, in order
+///             next += 1;
+///         }
+///         None => {
+///             device.sq.release();
+///             std::thread::yield_now();
+///         }
+///     }
+/// }
+/// producer.join().unwrap();
+/// ```
+///
+/// A producer that publishes a tail further ahead than the ring is long
+/// (here written by hand, as a hostile peer could):
+///
+/// ```
+/// use std::sync::atomic::Ordering;
+/// use std::sync::Arc;
+///
+/// use wd_abi::Layout;
+/// use wd_ring::{HeapMem, QueueMem, RingError};
+///
+/// let layout = Layout::new(4, 4).unwrap();
+/// let q = QueueMem::create(Arc::new(HeapMem::new(layout.total_len)), layout, 0, 0);
+/// let mut device = q.device_end();
+/// q.sq_tail_word().store(5, Ordering::Release);
+/// assert!(matches!(device.sq.pop(), Err(RingError::TailOutOfRange { seen: 5, .. })));
+/// ```
 pub struct Consumer<E: Entry, M: RingMem> {
     mem: Arc<M>,
     g: RingGeom,
