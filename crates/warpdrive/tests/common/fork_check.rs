@@ -7,7 +7,7 @@
 //! does not fail a check: it dies of SIGSEGV (the `MADV_DONTFORK` mapping
 //! is not there), or writes into whatever the child mapped at that address,
 //! which the caller compares afterwards.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary includes this module and uses only part of it")]
 
 use std::os::fd::{AsFd, AsRawFd};
 use std::time::Duration;

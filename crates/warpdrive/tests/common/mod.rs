@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: a runtime per test binary, a
 //! second ("hostile") mapping of a queue's memfd, and bounded fork/wait.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary includes this module and uses only part of it")]
 
 use std::os::fd::AsFd;
 use std::sync::atomic::Ordering;

@@ -1,5 +1,5 @@
 //! Helpers shared by the `wd` command-line tests.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary includes this module and uses only part of it")]
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
