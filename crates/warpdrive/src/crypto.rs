@@ -1,7 +1,7 @@
 //! Crypto on the `sec` device: AEAD, ciphers, digests and MACs.
 //!
 //! Keys go to the device once, on the control path, as a session
-//! ([`CipherKey`], [`MacKey`]); requests name the session by id, and the
+//! ([`CipherKey`], [`Hmac`]); requests name the session by id, and the
 //! key schedule is wiped when the handle is dropped. Nonces and IVs travel
 //! in the descriptor's `params`, AAD at the head of `src`, the tag at the
 //! tail of `dst` (the wire encoding is documented in `wd_ops::sec`).

@@ -2,7 +2,7 @@
 //! data-movement engine such as Intel DSA. It is also what the queue
 //! benchmarks drive.
 //!
-//! | opcode  | src | dst | params[0] | result |
+//! | opcode  | src | dst | `params[0]` | result |
 //! |---------|-----|-----|-----------|--------|
 //! | NOP     | -   | -   | -         | -      |
 //! | COPY    | read | written, `len >= src.len` | - | - |

@@ -16,7 +16,7 @@
 //!
 //! # Requests
 //!
-//! | opcode | session | params[0] | src | dst | result |
+//! | opcode | session | `params[0]` | src | dst | result |
 //! |---|---|---|---|---|---|
 //! | `HPRE_KEYGEN` | 0 | [`KeyType`] | - | PKCS#8 DER (X25519: 32 raw bytes) | - |
 //! | `HPRE_PUBLIC` | private | - | - | SPKI DER (X25519: 32 raw bytes) | - |

@@ -46,8 +46,9 @@ const MORE: u32 = 1 << 31;
 
 /// Sends `msg` with `fds` attached (they travel with the first packet).
 /// A body longer than [`MAX_MESSAGE`] goes out as a stream of packets, each
-/// but the last flagged [`MORE`]; a send that fails part way leaves the
-/// connection unusable (the peer holds half a message), so close it.
+/// but the last flagged (the top bit of its length prefix); a send that
+/// fails part way leaves the connection unusable (the peer holds half a
+/// message), so close it.
 pub fn send<T: Serialize>(sock: impl AsFd, msg: &T, fds: &[BorrowedFd<'_>]) -> Result<(), FrameError> {
     assert!(fds.len() <= MAX_FDS, "too many descriptors in one message");
     let body = serde_json::to_vec(msg).map_err(|e| FrameError::Protocol(e.to_string()))?;

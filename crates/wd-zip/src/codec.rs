@@ -38,7 +38,7 @@ pub trait Stream: Send {
     fn run(&mut self, input: &[u8], out: &mut [u8], flush: Flush) -> Result<Step, ZipError>;
 
     /// An error found after the last call had already produced output
-    /// (see [`Deferring`]), taken without running the codec again.
+    /// (see `Deferring` in this module), taken without running the codec again.
     fn take_deferred(&mut self) -> Option<ZipError> {
         None
     }
