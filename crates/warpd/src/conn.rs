@@ -335,7 +335,7 @@ impl Client {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, reason = "the fields of one OpenQueue request, passed as the message has them")]
     fn open_queue(
         &mut self,
         server: &Server,

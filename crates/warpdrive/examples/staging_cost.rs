@@ -137,10 +137,11 @@ fn main() {
         // The copy itself: shared region -> private buffer.
         let mut buf = vec![0u8; size];
         let p = r.map.as_ptr();
-        // SAFETY (both closures): `p..p + size` lies in the live mapping,
-        // disjoint from `buf`.
+        // SAFETY: `p..p + size` lies in the live mapping, disjoint from `buf`.
         let movsb = time(size, || unsafe { wd_device::copy_from_shared_movsb(p, &mut buf) });
+        // SAFETY: `p..p + size` lies in the live mapping, disjoint from `buf`.
         let words = time(size, || unsafe { wd_device::copy_from_shared_words(p, &mut buf) });
+        // SAFETY: `p..p + size` lies in the live mapping, disjoint from `buf`.
         let chosen = time(size, || unsafe { wd_device::copy_from_shared(p, &mut buf) });
         let private = data.clone();
         let memcpy = time(size, || buf.copy_from_slice(std::hint::black_box(&private)));

@@ -248,7 +248,7 @@ impl Buf {
         // by `self.pool`). This `Buf` is the block's only owner, and no
         // device touches it unless the `Buf` was moved into a request,
         // which it leaves only after the completion was reaped.
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "a view of the block in the region's shared mapping")]
         unsafe {
             std::slice::from_raw_parts(self.base(), self.len())
         }
@@ -257,7 +257,7 @@ impl Buf {
     /// The bytes in use, writable.
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         // SAFETY: as in `as_slice`, and `&mut self` makes the borrow unique.
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "a view of the block in the region's shared mapping")]
         unsafe {
             std::slice::from_raw_parts_mut(self.base(), self.len())
         }

@@ -194,7 +194,7 @@ impl Queue {
         Self::attach(Backend::Daemon(conn), id, fd, map, eventfd, key, desc.max_request, Vec::new(), opts)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, reason = "the parts of a queue both backends hand over, named")]
     fn attach(
         backend: Backend,
         (id, device): (QueueId, String),
@@ -485,7 +485,7 @@ impl Drop for Queue {
         // still in flight may be freed.
         self.q.quiesce();
         // SAFETY: `q` is dropped exactly once, here, and never used after.
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "the queue is dropped only after the engine let go of it")]
         unsafe {
             ManuallyDrop::drop(&mut self.q)
         };

@@ -257,8 +257,13 @@ mod imp {
         out
     }
 
-    /// `dst[..len] = src[..len] ^ keystream`. `src` and `dst` are either
-    /// disjoint or equal, each valid for `len` bytes.
+    /// `dst[..len] = src[..len] ^ keystream`.
+    ///
+    /// # Safety
+    /// The CPU has the features this function enables (the safe wrappers
+    /// check [`available`](super::available));
+    /// `src` and `dst` are either disjoint or equal, each valid for `len`
+    /// bytes.
     #[cfg(test)]
     #[target_feature(enable = "avx512f,avx512bw")]
     pub(super) unsafe fn chacha_xor(state: &[u32; 16], mut ctr: u32, src: *const u8, dst: *mut u8, len: usize) {
@@ -387,7 +392,12 @@ mod imp {
     }
 
     /// `dst[o..o + n] = src[o..o + n] ^ k` for `n = min(64, len - o)`.
-    /// `src` and `dst` are disjoint or equal, valid for `len > o` bytes.
+    ///
+    /// # Safety
+    /// The CPU has the features this function enables (the safe wrappers
+    /// check [`available`](super::available));
+    /// `o < len`; `src` and `dst` are disjoint or equal, each valid for
+    /// `len` bytes.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw")]
     unsafe fn xor_block(src: *const u8, dst: *mut u8, o: usize, len: usize, k: __m512i) {
@@ -418,6 +428,11 @@ mod imp {
 
     /// Short messages (`len <= SMALL`): keystream blocks 0..4 or 0..8 in
     /// one call; `dst = src ^` blocks 1..; returns block 0's key words.
+    ///
+    /// # Safety
+    /// The CPU has the features this function enables (the safe wrappers
+    /// check [`available`](super::available));
+    /// `src` and `dst` are disjoint or equal, each valid for `len` bytes.
     #[target_feature(enable = "avx512f,avx512bw")]
     pub(super) unsafe fn small(state: &[u32; 16], src: *const u8, dst: *mut u8, len: usize) -> [u64; 4] {
         debug_assert!(len <= super::SMALL);
@@ -526,8 +541,12 @@ mod imp {
     }
 
     /// Eight message blocks at `p` (128 bytes), block `j` in lane `j`, as
-    /// radix 2^44 limbs with the 2^128 padding bit. `p` must be valid for
-    /// reading 128 bytes.
+    /// radix 2^44 limbs with the 2^128 padding bit.
+    ///
+    /// # Safety
+    /// The CPU has the features this function enables (the safe wrappers
+    /// check [`available`](super::available));
+    /// `p` is valid for reading 128 bytes.
     #[inline]
     #[target_feature(enable = "avx512f")]
     unsafe fn load_msg(p: *const u8) -> [__m512i; 3] {
@@ -554,7 +573,13 @@ mod imp {
     /// (`start` may be negative, down to -112), as [`load_msg`] but only
     /// bytes `0..len` are read: bytes past the end read as zeros (the
     /// AEAD's zero padding) and blocks before the start are absent (zero,
-    /// without the 2^128 bit). `p` must be valid for reading `len` bytes.
+    /// without the 2^128 bit).
+    ///
+    /// # Safety
+    /// The CPU has the features this function enables (the safe wrappers
+    /// check [`available`](super::available));
+    /// `p` is valid for reading `len` bytes (only those are read, whatever
+    /// `start`).
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw")]
     unsafe fn load_part(p: *const u8, len: usize, start: isize) -> [__m512i; 3] {
@@ -618,8 +643,11 @@ mod imp {
             Lanes { acc, fresh: true, r8, last }
         }
 
-        /// Absorbs 128 bytes at `p` (8 blocks, one per lane); `p` must be
-        /// valid for reading 128 bytes.
+        /// Absorbs 128 bytes at `p` (8 blocks, one per lane).
+        ///
+        /// # Safety
+        /// The CPU has the features this function enables; `p` is valid
+        /// for reading 128 bytes.
         #[inline]
         #[target_feature(enable = "avx512f,avx512ifma")]
         unsafe fn step(&mut self, p: *const u8) {
@@ -660,8 +688,11 @@ mod imp {
         /// `b` and odd ones to `a`, the incoming `acc` being step `n`, so
         /// the result is
         /// `fold(a r^8 + b)`: lane `j` of `a` ends on `r^(16 - j)`, of `b`
-        /// on `r^(8 - j)`. `None` when nothing was ever absorbed. `p` must
-        /// be valid for reading `128 n` bytes.
+        /// on `r^(8 - j)`. `None` when nothing was ever absorbed.
+        ///
+        /// # Safety
+        /// The CPU has the features this function enables; `p` is valid
+        /// for reading `128 n` bytes.
         #[inline]
         #[target_feature(enable = "avx512f,avx512ifma")]
         unsafe fn finish_wide(mut self, mut p: *const u8, mut n: usize) -> Option<Fe> {
@@ -729,8 +760,12 @@ mod imp {
             Front { lanes: Lanes::new_at(h, pw, absent), p, len, start: -16 * absent as isize }
         }
 
-        /// One 128-byte step, if any is left. The `len` bytes at `p` must
-        /// be readable and hold the final ciphertext.
+        /// One 128-byte step, if any is left.
+        ///
+        /// # Safety
+        /// The CPU has the features this function enables; the `len` bytes
+        /// at `p` (given to [`Front::new`]) are still readable and hold the
+        /// final ciphertext.
         #[inline]
         #[target_feature(enable = "avx512f,avx512bw,avx512ifma")]
         unsafe fn step(&mut self) {
@@ -743,7 +778,10 @@ mod imp {
         }
 
         /// The remaining steps and the fold: `h` after all `len` bytes (`h`
-        /// itself when `len` is 0). Same contract as [`Front::step`].
+        /// itself when `len` is 0).
+        ///
+        /// # Safety
+        /// As for [`Front::step`].
         #[inline]
         #[target_feature(enable = "avx512f,avx512bw,avx512ifma")]
         unsafe fn finish(&mut self, h: &Fe) -> Fe {
@@ -772,6 +810,10 @@ mod imp {
     /// cannot MAC before the keystream is out, and there the extra
     /// thousand scalar instructions cost more than the early key saves, as
     /// they do for shorter messages: consecutive calls overlap less.)
+    ///
+    /// # Safety
+    /// The CPU has the features this function enables (the safe wrappers
+    /// check [`available`](super::available));
     /// `src` and `dst` are disjoint or equal, each valid for `len` bytes.
     #[target_feature(enable = "avx512f,avx512bw,avx512ifma")]
     unsafe fn short_open(state: &[u32; 16], aad: &[u8], src: *const u8, dst: *mut u8, len: usize) -> Poly {
@@ -802,7 +844,10 @@ mod imp {
 
     /// The body of [`short_open`] for one vector kernel: `init` its input,
     /// `dr` its double round, `out` its feed-forward into blocks `1..`.
-    #[allow(clippy::too_many_arguments)]
+    ///
+    /// # Safety
+    /// As for [`short_open`].
+    #[allow(clippy::too_many_arguments, reason = "short_open's arguments plus the three parts of one kernel")]
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512ifma")]
     unsafe fn short_open_with<S: Copy>(
@@ -882,8 +927,12 @@ mod imp {
     /// cost little, where a second batch after the first (the loop of
     /// [`bulk`]) would pay the whole chain again. The MAC goes over the
     /// ciphertext before the xor when opening (in-place safe) and after it
-    /// when sealing. `src` and `dst` are disjoint or equal, each valid for
-    /// `len` bytes.
+    /// when sealing.
+    ///
+    /// # Safety
+    /// The CPU has the features this function enables (the safe wrappers
+    /// check [`available`](super::available));
+    /// `src` and `dst` are disjoint or equal, each valid for `len` bytes.
     #[target_feature(enable = "avx512f,avx512bw,avx512ifma")]
     unsafe fn fused(state: &[u32; 16], aad: &[u8], src: *const u8, dst: *mut u8, len: usize, open: bool) -> Poly {
         debug_assert!(len <= FUSED);
@@ -933,6 +982,9 @@ mod imp {
     /// trailing `len % 128` bytes go through the scalar code. Returns the
     /// MAC over `aad` and the ciphertext, without the length block.
     ///
+    /// # Safety
+    /// The CPU has the features this function enables (the safe wrappers
+    /// check [`available`](super::available));
     /// `src` and `dst` are disjoint or equal, each valid for `len` bytes.
     #[target_feature(enable = "avx512f,avx512bw,avx512ifma")]
     pub(super) unsafe fn bulk(

@@ -23,6 +23,19 @@ pub struct Request<'a> {
     pub session: Option<Arc<dyn Session>>,
 }
 
+// By hand: a session holds key material and stream state, and `dyn Session`
+// has no Debug; only whether one is attached is printed.
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("desc", &self.desc)
+            .field("src", &self.src)
+            .field("dst", &self.dst)
+            .field("session", &self.session.is_some())
+            .finish()
+    }
+}
+
 /// What a device reports for one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Outcome {

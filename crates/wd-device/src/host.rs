@@ -71,6 +71,20 @@ pub struct DeviceHost {
     fork_gen: u64,
 }
 
+// By hand: the driver is a `dyn Device`, the engines and queues are
+// shared state with locks; a summary is what a log line needs.
+impl std::fmt::Debug for DeviceHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let queues = self.queues.lock().map_or(0, |q| q.len());
+        f.debug_struct("DeviceHost")
+            .field("device", &self.dev.info().name)
+            .field("engines", &self.engines.len())
+            .field("queues", &queues)
+            .field("fork_gen", &self.fork_gen)
+            .finish_non_exhaustive()
+    }
+}
+
 impl DeviceHost {
     /// Starts `cfg.engines` engine threads for `dev`.
     pub fn start(dev: Arc<dyn Device>, cfg: &HostConfig) -> Result<Arc<DeviceHost>, HostError> {

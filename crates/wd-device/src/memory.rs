@@ -42,6 +42,7 @@ impl Perms {
 }
 
 /// A registered region: a sealed memfd mapped by the device side.
+#[derive(Debug)]
 pub struct RegionEntry {
     /// The mapping; the region stays mapped while the entry exists.
     pub map: Arc<Mapping>,
@@ -57,6 +58,15 @@ pub struct MemTable {
     /// a request runs: operations that parse their input get a private
     /// copy (see [`crate::Staging`]).
     foreign: bool,
+}
+
+// By hand: how many regions and whether they are foreign, not every
+// mapping (the lock is taken only to count).
+impl std::fmt::Debug for MemTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let regions = self.slots.read().map_or(0, |s| s.iter().flatten().count());
+        f.debug_struct("MemTable").field("regions", &regions).field("foreign", &self.foreign).finish()
+    }
 }
 
 impl Default for MemTable {
@@ -135,6 +145,13 @@ struct Binding {
 /// process-private memory, never in the shared queue mapping.
 pub struct BindTable {
     slots: Box<[Binding]>,
+}
+
+// By hand: the slots are atomics the user side rewrites per request.
+impl std::fmt::Debug for BindTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BindTable").field("capacity", &self.slots.len()).finish_non_exhaustive()
+    }
 }
 
 impl BindTable {
@@ -231,16 +248,18 @@ pub(crate) fn local_view(c: Checked<'_>, remote: bool) -> Result<BufView<'_>, St
     match c {
         Checked::None => Ok(BufView::empty()),
         Checked::Sva { .. } if remote => Err(Status::BadRegion),
-        // SAFETY: the range lies inside a binding the owner (this process)
-        // made of its own live memory, kept valid until the completion is
-        // reaped. Only owners in this process reach here (remote owners'
-        // SVA goes to their pager as a `RemoteBuf`).
-        #[allow(unsafe_code)]
-        Checked::Sva { addr, len, perms } => Ok(unsafe { BufView::new(addr as usize as *mut u8, len, perms) }),
-        // SAFETY: offset + len is inside the region's mapping, which the
-        // borrow of the table (`'a`) keeps mapped.
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "a checked reference becomes a raw view here and nowhere else")]
+        Checked::Sva { addr, len, perms } => {
+            // SAFETY: the range lies inside a binding the owner (this
+            // process) made of its own live memory, kept valid until the
+            // completion is reaped. Only owners in this process reach here
+            // (remote owners' SVA goes to their pager as a `RemoteBuf`).
+            Ok(unsafe { BufView::new(addr as usize as *mut u8, len, perms) })
+        }
+        #[allow(unsafe_code, reason = "a checked reference becomes a raw view here and nowhere else")]
         Checked::Region { entry, off, len } => {
+            // SAFETY: offset + len is inside the region's mapping, which the
+            // borrow of the table (`'a`) keeps mapped.
             Ok(unsafe { BufView::new(entry.map.as_ptr().add(off), len, entry.perms) })
         }
     }

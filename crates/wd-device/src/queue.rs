@@ -52,6 +52,7 @@ impl Default for QueueConfig {
 }
 
 /// What the creator of a queue hands its user.
+#[derive(Debug)]
 pub struct QueueHandle {
     /// Queue id.
     pub id: QueueId,

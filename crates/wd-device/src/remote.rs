@@ -289,7 +289,7 @@ pub(crate) enum Poll {
 }
 
 impl Job {
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, reason = "a job carries all a pager needs; the one call site names each part")]
     pub fn new(
         desc: Descriptor,
         src: RemoteBuf,
@@ -449,7 +449,7 @@ fn view<'b>(
             // SAFETY: `off + len` was checked inside the mapping when the
             // engine resolved the reference, and the job holds the
             // mapping's `Arc`, so it stays mapped while the view lives.
-            #[allow(unsafe_code)]
+            #[allow(unsafe_code, reason = "the only raw view a pager makes: of a registered region")]
             let v = unsafe { BufView::new(map.as_ptr().add(*off), *len, *perms) };
             Ok(v)
         }

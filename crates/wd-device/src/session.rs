@@ -26,6 +26,14 @@ pub struct SessionTable {
     slots: RwLock<Vec<Option<Entry>>>,
 }
 
+// By hand: sessions hold keys; only how many there are is printed.
+impl std::fmt::Debug for SessionTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let live = self.slots.read().map_or(0, |s| s.iter().flatten().count());
+        f.debug_struct("SessionTable").field("sessions", &live).finish_non_exhaustive()
+    }
+}
+
 impl SessionTable {
     pub(crate) fn insert(&self, device: usize, obj: Arc<dyn Session>) -> Option<u32> {
         let mut s = self.slots.write().unwrap_or_else(|p| p.into_inner());
@@ -72,7 +80,7 @@ impl SessionTable {
 /// Everything one owner (a process, or a connection to the broker) holds
 /// that devices check requests against: registered memory and sessions.
 /// Ids in both tables are per owner, so no owner can name another's.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Owner {
     /// Registered regions.
     pub mem: crate::MemTable,

@@ -18,7 +18,7 @@
 //! exactly like a loop of relaxed byte-wide atomic copies (each byte access
 //! of x86 is single-copy atomic) and runs at memcpy speed (the numbers are
 //! in docs/ARCHITECTURE.md, "Shared memory and Rust").
-#![allow(unsafe_code)]
+#![allow(unsafe_code, reason = "racy copies out of shared memory need raw pointers and inline assembly")]
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Counter(AtomicU64);
 
 impl Counter {
@@ -23,7 +23,7 @@ impl Counter {
 }
 
 /// Live counters of one queue.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct QueueStats {
     pub(crate) requests: Counter,
     pub(crate) bytes_in: Counter,

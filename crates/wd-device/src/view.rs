@@ -18,7 +18,10 @@
 //! view of a staged copy co-owns that private buffer. The rest read each
 //! byte once as opaque data, so a racing writer, like a device's DMA racing
 //! the CPU, can only change the bytes it gets back.
-#![allow(unsafe_code)]
+#![allow(
+    unsafe_code,
+    reason = "a view is a raw pointer into shared memory; its accessors are the one place that reads it"
+)]
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -42,6 +45,20 @@ pub struct BufView<'a> {
     /// checks compare, so that queue order holds over the owner's memory.
     origin: Option<(usize, usize)>,
     _life: PhantomData<&'a mut [u8]>,
+}
+
+// By hand: never the bytes (they may be a client's secrets), only where
+// they are and what the request may do with them.
+impl std::fmt::Debug for BufView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BufView")
+            .field("ptr", &self.ptr)
+            .field("len", &self.len)
+            .field("perms", &self.perms)
+            .field("aliased", &self.aliased)
+            .field("staged", &self.stash.is_some())
+            .finish()
+    }
 }
 
 impl<'a> BufView<'a> {

@@ -10,7 +10,6 @@
 //! | COMPARE | read | read, same length | - | first differing offset (`Mismatch`) |
 //! | CRC32C  | read | - | seed (low 32 bits) | CRC-32C |
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 use wd_abi::{Opcode, Status};
 use wd_device::{Device, DeviceClass, DeviceInfo, Outcome, Request, Staging};
@@ -19,6 +18,7 @@ use wd_device::{Device, DeviceClass, DeviceInfo, Outcome, Request, Staging};
 pub const MAX_REQUEST: u32 = 1 << 30;
 
 /// The `dma` device driver.
+#[derive(Debug)]
 pub struct DmaDevice {
     info: DeviceInfo,
 }

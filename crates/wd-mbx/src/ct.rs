@@ -49,7 +49,7 @@ pub(crate) fn declassify(mask: u64) -> bool {
 }
 
 /// [`declassify`] for limbs: under `ct-probe`, marks them public.
-#[cfg_attr(not(feature = "ct-probe"), allow(unused_variables))]
+#[cfg_attr(not(feature = "ct-probe"), allow(unused_variables, reason = "used only under ct-probe"))]
 pub(crate) fn declassify_limbs(a: &[u64]) {
     #[cfg(feature = "ct-probe")]
     vg::make_defined(a);
@@ -57,7 +57,7 @@ pub(crate) fn declassify_limbs(a: &[u64]) {
 
 /// Under `ct-probe`, marks fresh secret limbs (random blinding values) as
 /// secret for Valgrind; a no-op otherwise.
-#[cfg_attr(not(feature = "ct-probe"), allow(unused_variables))]
+#[cfg_attr(not(feature = "ct-probe"), allow(unused_variables, reason = "used only under ct-probe"))]
 pub(crate) fn classify_limbs(a: &[u64]) {
     #[cfg(feature = "ct-probe")]
     vg::make_undefined(a);
@@ -68,7 +68,7 @@ pub(crate) fn classify_limbs(a: &[u64]) {
 /// address, computed from it. Outside Valgrind the magic sequence is a
 /// no-op (four rotations by 128 bits in all, and `xchg rbx, rbx`).
 #[cfg(feature = "ct-probe")]
-#[allow(unsafe_code)]
+#[allow(unsafe_code, reason = "Valgrind client requests are inline assembly")]
 pub(crate) mod vg {
     /// `VG_USERREQ_TOOL_BASE('M', 'C')`.
     const MC: u64 = (b'M' as u64) << 24 | (b'C' as u64) << 16;

@@ -16,7 +16,6 @@
 //! * [`desc`]: a device's self-description (`wd list`, the protocol's
 //!   `Devices` reply).
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod desc;
 pub mod hpre;

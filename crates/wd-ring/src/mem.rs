@@ -47,6 +47,13 @@ pub struct HeapMem {
     len: usize,
 }
 
+// By hand: the words themselves are the ring's contents, not worth printing.
+impl std::fmt::Debug for HeapMem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeapMem").field("len", &self.len).finish_non_exhaustive()
+    }
+}
+
 impl HeapMem {
     /// Zeroed memory of `len` bytes (a multiple of 8).
     pub fn new(len: usize) -> HeapMem {

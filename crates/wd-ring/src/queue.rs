@@ -25,6 +25,14 @@ impl<M: RingMem> Clone for QueueMem<M> {
     }
 }
 
+// The Debug impls are by hand: a derive would demand `M: Debug`, and the
+// memory itself (megabytes of rings) is not worth printing.
+impl<M: RingMem> std::fmt::Debug for QueueMem<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueMem").field("layout", &self.layout).field("start", &self.start).finish_non_exhaustive()
+    }
+}
+
 /// The user's end: produces descriptors, consumes completions.
 pub struct UserEnd<M: RingMem> {
     /// Submission ring producer.
@@ -39,6 +47,18 @@ pub struct DeviceEnd<M: RingMem> {
     pub sq: Consumer<Descriptor, M>,
     /// Completion ring producer.
     pub cq: Producer<Completion, M>,
+}
+
+impl<M: RingMem> std::fmt::Debug for UserEnd<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserEnd").field("sq", &self.sq).field("cq", &self.cq).finish()
+    }
+}
+
+impl<M: RingMem> std::fmt::Debug for DeviceEnd<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceEnd").field("sq", &self.sq).field("cq", &self.cq).finish()
+    }
 }
 
 impl<M: RingMem> QueueMem<M> {

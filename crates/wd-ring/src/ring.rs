@@ -121,6 +121,19 @@ pub struct Producer<E: Entry, M: RingMem> {
     _e: PhantomData<fn(E)>,
 }
 
+// By hand: a derive would demand `M: Debug`, and the ring's memory is no
+// part of the producer's state worth printing.
+impl<E: Entry, M: RingMem> std::fmt::Debug for Producer<E, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("geom", &self.g)
+            .field("tail", &self.tail)
+            .field("published", &self.published)
+            .field("cached_head", &self.cached_head)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<E: Entry, M: RingMem> Producer<E, M> {
     /// `start` is the index both sides begin at (0 for a fresh queue).
     pub(crate) fn new(mem: Arc<M>, g: RingGeom, start: u32) -> Self {
@@ -293,6 +306,18 @@ pub struct Consumer<E: Entry, M: RingMem> {
     /// Last tail we loaded and accepted.
     cached_tail: u32,
     _e: PhantomData<fn() -> E>,
+}
+
+// By hand, for the same reason as the producer's.
+impl<E: Entry, M: RingMem> std::fmt::Debug for Consumer<E, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("geom", &self.g)
+            .field("head", &self.head)
+            .field("released", &self.released)
+            .field("cached_tail", &self.cached_tail)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<E: Entry, M: RingMem> Consumer<E, M> {

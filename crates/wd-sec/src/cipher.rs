@@ -103,6 +103,17 @@ pub struct CipherKey {
     tally: Option<Arc<Tally>>,
 }
 
+// By hand, so that no key material can reach a log.
+impl std::fmt::Debug for CipherKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CipherKey")
+            .field("alg", &self.alg)
+            .field("tag_len", &self.tag_len)
+            .field("nonce_len", &self.nonce_len)
+            .finish_non_exhaustive()
+    }
+}
+
 fn aws_block_alg(len: usize) -> &'static awsc::Algorithm {
     match len {
         16 => &awsc::AES_128,

@@ -18,6 +18,19 @@ pub enum Hasher {
     Md5(md5::Md5),
 }
 
+// By hand: a digest state can be derived from a key (HMAC's inner and
+// outer states are as good as the key), so only the engine is printed.
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let engine = match self {
+            Hasher::Aws(_) => "aws-lc",
+            Hasher::Sm3(_) => "sm3",
+            Hasher::Md5(_) => "md5",
+        };
+        f.debug_struct("Hasher").field("engine", &engine).finish_non_exhaustive()
+    }
+}
+
 fn aws_alg(a: DigestAlg) -> Option<&'static awsd::Algorithm> {
     Some(match a {
         DigestAlg::Sha1 => &awsd::SHA1_FOR_LEGACY_USE_ONLY,
@@ -103,8 +116,7 @@ pub fn digest_into(a: DigestAlg, data: &[u8], out: &mut [u8]) -> usize {
 
 /// A keyed MAC: its initial state (computed once from the key) and the
 /// running state of the session's stream.
-// Lives once per session: the variant sizes do not matter.
-#[allow(clippy::large_enum_variant)]
+#[allow(clippy::large_enum_variant, reason = "one per session: the variant sizes do not matter")]
 pub enum MacKey {
     /// HMAC (RFC 2104): the inner and outer digests after absorbing
     /// `K ^ ipad` and `K ^ opad`. Works over every digest, SM3 and SHA-3
@@ -122,12 +134,32 @@ pub enum MacKey {
 }
 
 /// A MAC stream in progress.
-#[allow(clippy::large_enum_variant)]
+#[allow(clippy::large_enum_variant, reason = "one per session: the variant sizes do not matter")]
 pub enum MacState {
     /// HMAC inner digest so far.
     Hmac(Hasher),
     /// CMAC context so far.
     Cmac(aws_lc_rs::cmac::Context),
+}
+
+// By hand, so that no key material can reach a log: the kind of MAC only.
+impl std::fmt::Debug for MacKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MacKey::Hmac { alg, .. } => f.debug_struct("Hmac").field("alg", alg).finish_non_exhaustive(),
+            MacKey::Cmac(_) => f.debug_struct("Cmac").finish_non_exhaustive(),
+        }
+    }
+}
+
+// By hand: the running state is keyed (see `Hasher`).
+impl std::fmt::Debug for MacState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MacState::Hmac(h) => f.debug_tuple("Hmac").field(h).finish(),
+            MacState::Cmac(_) => f.debug_struct("Cmac").finish_non_exhaustive(),
+        }
+    }
 }
 
 impl MacKey {

@@ -63,7 +63,6 @@
 //! `[crypto] chapoly`; on by default) and the CPU has AVX-512 IFMA;
 //! [`SecDevice::served`] counts which engine served each message.
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 /// True when this CPU can run ChaCha20-Poly1305 on the AVX-512 engine
 /// (`wd-chapoly`), from 384-byte messages up; whether a device does is its
@@ -97,17 +96,20 @@ use hash::{Hasher, MacKey, MacState};
 pub const MAX_REQUEST: u32 = 1 << 30;
 
 /// A cipher session: a scheduled key.
+#[derive(Debug)]
 pub struct CipherSession {
     key: CipherKey,
 }
 
 /// A digest session: the running stream.
+#[derive(Debug)]
 pub struct DigestSession {
     alg: DigestAlg,
     state: Mutex<Hasher>,
 }
 
 /// A MAC session: the derived key and the running stream.
+#[derive(Debug)]
 pub struct MacSession {
     key: MacKey,
     state: Mutex<MacState>,
@@ -176,6 +178,7 @@ fn new_session_with(
 }
 
 /// The `sec` device driver.
+#[derive(Debug)]
 pub struct SecDevice {
     info: DeviceInfo,
     chapoly: KernelChoice,

@@ -5,9 +5,15 @@
 //! futexes (no `FUTEX_PRIVATE_FLAG`): the kernel keys them by inode and
 //! offset, and a waiter in one process is woken by a waker in another.
 
+//!
+//! All three calls go through rustix, which owns the system-call numbers and
+//! argument layouts for every architecture, so this module has no `unsafe`.
+
 use std::io;
 use std::sync::atomic::AtomicU32;
 use std::time::Duration;
+
+use rustix::thread::futex;
 
 /// Outcome of a wait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,61 +26,36 @@ pub enum Wait {
     TimedOut,
 }
 
-fn timespec(d: Duration) -> libc::timespec {
-    libc::timespec {
-        tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
-        tv_nsec: d.subsec_nanos() as libc::c_long,
-    }
+fn timespec(d: Duration) -> futex::Timespec {
+    futex::Timespec { tv_sec: d.as_secs().min(i64::MAX as u64) as i64, tv_nsec: d.subsec_nanos().into() }
 }
 
-fn classify(ret: libc::c_long) -> io::Result<Wait> {
-    if ret >= 0 {
-        return Ok(Wait::Woken);
-    }
-    let e = io::Error::last_os_error();
-    match e.raw_os_error() {
-        Some(libc::EAGAIN) => Ok(Wait::Changed),
-        Some(libc::ETIMEDOUT) => Ok(Wait::TimedOut),
-        Some(libc::EINTR) => Ok(Wait::Woken),
-        _ => Err(e),
+/// Maps a futex result onto [`Wait`]: a changed word, a timeout and a signal
+/// are outcomes the caller loops on, anything else is an error.
+fn classify<T>(ret: rustix::io::Result<T>) -> io::Result<Wait> {
+    match ret {
+        Ok(_) => Ok(Wait::Woken),
+        Err(rustix::io::Errno::AGAIN) => Ok(Wait::Changed),
+        Err(rustix::io::Errno::TIMEDOUT) => Ok(Wait::TimedOut),
+        Err(rustix::io::Errno::INTR) => Ok(Wait::Woken),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// Sleeps while `*word == expected`, at most `timeout` (forever if `None`).
 pub fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> io::Result<Wait> {
     let ts = timeout.map(timespec);
-    let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: `word` is a valid, aligned u32 for the duration of the call;
-    // the timeout pointer is null or points at a live timespec; the other
-    // arguments are unused by FUTEX_WAIT.
-    let ret =
-        unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT, expected, ts_ptr, 0usize, 0u32) };
-    classify(ret)
+    // Shared futex (no PRIVATE flag): the waker may be another process.
+    classify(futex::wait(word, futex::Flags::empty(), expected, ts.as_ref()))
 }
 
 /// Wakes up to `n` waiters on `word`; returns how many were woken.
 pub fn wake(word: &AtomicU32, n: u32) -> io::Result<usize> {
+    // The kernel reads the count as an int.
     let n = n.min(i32::MAX as u32);
-    // SAFETY: `word` is a valid, aligned u32; FUTEX_WAKE only reads the
-    // address as a key.
-    let ret = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, n, 0usize, 0usize, 0u32) };
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(ret as usize)
+    Ok(futex::wake(word, futex::Flags::empty(), n)?)
 }
 
-/// Kernel ABI of one futex_waitv(2) entry.
-#[repr(C)]
-struct FutexWaitv {
-    val: u64,
-    uaddr: u64,
-    flags: u32,
-    reserved: u32,
-}
-
-const FUTEX2_SIZE_U32: u32 = 0x02;
-const SYS_FUTEX_WAITV: libc::c_long = 449;
 /// Most words futex_waitv(2) accepts in one call.
 pub const WAITV_MAX: usize = 128;
 
@@ -85,27 +66,25 @@ pub const WAITV_MAX: usize = 128;
 /// If the slices differ in length or hold more than [`WAITV_MAX`] words.
 pub fn wait_any(words: &[&AtomicU32], expected: &[u32], timeout: Option<Duration>) -> io::Result<Wait> {
     assert!(words.len() == expected.len() && words.len() <= WAITV_MAX, "bad futex_waitv arguments");
-    let v: Vec<FutexWaitv> = words
+    let v: Vec<futex::Wait> = words
         .iter()
         .zip(expected)
-        .map(|(w, &e)| FutexWaitv { val: u64::from(e), uaddr: w.as_ptr() as u64, flags: FUTEX2_SIZE_U32, reserved: 0 })
+        .map(|(w, &e)| {
+            let mut entry = futex::Wait::new();
+            entry.val = u64::from(e);
+            entry.uaddr = futex::WaitPtr::new(w.as_ptr().cast());
+            entry.flags = futex::WaitFlags::SIZE_U32;
+            entry
+        })
         .collect();
-    // futex_waitv takes an absolute CLOCK_MONOTONIC deadline.
-    let deadline = match timeout {
-        Some(d) => {
-            let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-            let now = Duration::new(now.tv_sec as u64, now.tv_nsec as u32);
-            Some(timespec(now + d))
-        }
-        None => None,
-    };
-    let ts_ptr = deadline.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: `v` is a live array of `v.len()` kernel-ABI entries whose
-    // addresses are valid aligned u32s borrowed for the call; the deadline
-    // pointer is null or live.
-    let ret =
-        unsafe { libc::syscall(SYS_FUTEX_WAITV, v.as_ptr(), v.len() as u32, 0u32, ts_ptr, libc::CLOCK_MONOTONIC) };
-    classify(ret)
+    // futex_waitv takes an absolute CLOCK_MONOTONIC deadline. One too far
+    // to represent is no deadline at all.
+    let deadline = timeout.and_then(|d| {
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+        let now = Duration::new(now.tv_sec as u64, now.tv_nsec as u32);
+        now.checked_add(d).map(timespec)
+    });
+    classify(futex::waitv(&v, futex::WaitvFlags::empty(), deadline.as_ref(), futex::ClockId::Monotonic))
 }
 
 #[cfg(test)]
@@ -142,5 +121,26 @@ mod tests {
         let b = AtomicU32::new(2);
         assert_eq!(wait_any(&[&a, &b], &[1, 3], None).unwrap(), Wait::Changed);
         assert_eq!(wait_any(&[&a, &b], &[1, 2], Some(Duration::from_millis(1))).unwrap(), Wait::TimedOut);
+    }
+
+    #[test]
+    fn a_timeout_past_the_clock_range_is_no_deadline() {
+        // The deadline `now + Duration::MAX` overflows; the kernel still
+        // compares the words first and must report the change.
+        let a = AtomicU32::new(1);
+        assert_eq!(wait_any(&[&a], &[2], Some(Duration::MAX)).unwrap(), Wait::Changed);
+        assert_eq!(wait(&a, 2, Some(Duration::MAX)).unwrap(), Wait::Changed);
+    }
+
+    #[test]
+    fn other_errors_are_reported() {
+        // futex_waitv wants 32-bit words aligned to 4 bytes: EINVAL is an
+        // error, not one of the outcomes a caller loops on.
+        let words = [AtomicU32::new(0), AtomicU32::new(0)];
+        let mut entry = futex::Wait::new();
+        entry.uaddr = futex::WaitPtr::new(words[0].as_ptr().cast::<u8>().wrapping_add(1).cast());
+        entry.flags = futex::WaitFlags::SIZE_U32;
+        let r = classify(futex::waitv(&[entry], futex::WaitvFlags::empty(), None, futex::ClockId::Monotonic));
+        assert_eq!(r.unwrap_err().raw_os_error(), Some(libc::EINVAL));
     }
 }

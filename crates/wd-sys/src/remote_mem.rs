@@ -211,9 +211,10 @@ struct PidfdInfo {
 }
 
 const PIDFD_INFO_CREDS: u64 = 1 << 1;
-/// `_IOWR(PIDFS_IOCTL_MAGIC, 11, struct pidfd_info)`: direction 3, size 64,
-/// type 0xFF, number 11.
-const PIDFD_GET_INFO: libc::c_ulong = (3 << 30) | (64 << 16) | (0xFF << 8) | 11;
+/// `_IOWR(PIDFS_IOCTL_MAGIC, 11, struct pidfd_info)`. rustix encodes it
+/// the way this architecture lays out ioctl numbers (direction bits differ
+/// on PowerPC, MIPS and SPARC).
+const PIDFD_GET_INFO: rustix::ioctl::Opcode = rustix::ioctl::opcode::read_write::<PidfdInfo>(0xFF, 11);
 
 /// Credentials of the process behind `pidfd` (`PIDFD_GET_INFO`, Linux 6.13).
 fn ids_by_pidfd(pidfd: &OwnedFd) -> io::Result<Ids> {
@@ -246,7 +247,13 @@ fn ids_by_status(pid: i32) -> io::Result<Ids> {
     Ok(Ids { uid: four("Uid:")?, gid: four("Gid:")? })
 }
 
+/// unix(7) `SO_PEERPIDFD`. Socket option numbers are per architecture:
+/// SPARC has its own, every other Linux target Rust supports uses the
+/// asm-generic value (libc does not export the constant yet).
+#[cfg(not(any(target_arch = "sparc", target_arch = "sparc64")))]
 const SO_PEERPIDFD: libc::c_int = 77;
+#[cfg(any(target_arch = "sparc", target_arch = "sparc64"))]
+const SO_PEERPIDFD: libc::c_int = 0x56;
 
 /// The peer's pidfd, race-free (unix(7) `SO_PEERPIDFD`, Linux 6.5).
 fn peer_pidfd(sock: std::os::fd::BorrowedFd<'_>) -> io::Result<OwnedFd> {
@@ -285,6 +292,14 @@ mod tests {
             None,
         )
         .unwrap()
+    }
+
+    /// The opcode rustix builds is the one linux/pidfd.h defines (the
+    /// asm-generic encoding these architectures use).
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))]
+    #[test]
+    fn pidfd_get_info_opcode_matches_the_header() {
+        assert_eq!(u64::from(PIDFD_GET_INFO), 0xC040_FF0B);
     }
 
     #[test]

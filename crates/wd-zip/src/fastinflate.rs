@@ -3,7 +3,7 @@
 //! and trailing bytes are handled here. Anything unusual (bad data, no
 //! room) returns `None` and the caller reruns the checked stream decoder,
 //! which classifies the error precisely. With `isal.rs`, the only `unsafe`.
-#![allow(unsafe_code)]
+#![allow(unsafe_code, reason = "FFI into libdeflate's _ex calls")]
 
 use std::cell::RefCell;
 

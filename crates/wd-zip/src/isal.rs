@@ -1,6 +1,6 @@
 //! ISA-L (igzip) one-shot deflate through the small C shim in
 //! `csrc/isal_shim.c`. The only `unsafe` of this crate.
-#![allow(unsafe_code)]
+#![allow(unsafe_code, reason = "FFI into the ISA-L shim")]
 
 extern "C" {
     fn wd_isal_block(

@@ -31,7 +31,6 @@
 //! and ends byte-aligned (sync flush) unless `params[1]` bit 0 marks it
 //! final, so blocks concatenate into one deflate stream.
 #![deny(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod codec;
 mod fastinflate;
@@ -56,6 +55,7 @@ pub use params::{kind, Flush, Format, SessionParams, ZipParams};
 pub const MAX_REQUEST: u32 = 1 << 30;
 
 /// The `zip` device driver.
+#[derive(Debug)]
 pub struct ZipDevice {
     info: DeviceInfo,
 }
@@ -260,6 +260,14 @@ pub struct ZipSession {
     kind: u32,
     params: SessionParams,
     state: Mutex<StreamState>,
+}
+
+// By hand: the codec is a `dyn` stream holding the window, which is the
+// user's data.
+impl std::fmt::Debug for ZipSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZipSession").field("kind", &self.kind).field("params", &self.params).finish_non_exhaustive()
+    }
 }
 
 struct StreamState {

@@ -3,7 +3,7 @@
 //! with `WD_TEST_ROLE` naming what to do), the daemon's footprint read
 //! from /proc, a raw protocol client for playing a hostile peer, and the
 //! verifying workload every well-behaved client runs.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary includes this module and uses only part of it")]
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};

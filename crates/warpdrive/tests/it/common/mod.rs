@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests that play a hostile peer: a
 //! second mapping of a queue's memfd, its indices, the doorbell. The
 //! generic helpers (runtimes, polling, fork) are in wd-test-support.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "helpers for the hostile-peer tests; each uses part of them")]
 
 use std::os::fd::AsFd;
 use std::sync::atomic::Ordering;
