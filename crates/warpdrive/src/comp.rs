@@ -30,6 +30,7 @@ use crate::{Buffer, Done, DoneFlags, Error, Path, Queue, Req, Runtime, SubmitErr
 
 /// What can go wrong compressing or decompressing.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CompError {
     /// The compressed input is bad (corrupt, truncated, trailing garbage,
     /// checksum, over the output limit).

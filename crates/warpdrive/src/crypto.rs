@@ -34,6 +34,7 @@ use crate::{Buffer, Done, Error, Lane, Queue, Req, Runtime};
 
 /// What a crypto call can fail with.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CryptoError {
     /// A parameter (key, IV, input length) does not fit the algorithm.
     #[error(transparent)]
