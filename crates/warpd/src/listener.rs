@@ -26,12 +26,29 @@ pub fn listen_at(cfg: &Config) -> anyhow::Result<OwnedFd> {
         }
         std::fs::remove_file(path)?;
     }
+    // Bound, listening, and given its mode and group under a private name
+    // first, then renamed into place: a client either finds no socket or
+    // one that accepts with its final permissions. (Bound at `path`
+    // directly, a client racing the start-up was refused between bind and
+    // listen, and the socket briefly had the umask's mode.)
+    let staged = format!("{path}.{}.new", std::process::id());
+    let _ = std::fs::remove_file(&staged);
     let sock = socket_with(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None)?;
-    bind(&sock, &SocketAddrUnix::new(path.as_str())?)?;
-    listen(&sock, 128)?;
-    rustix::fs::chmod(path.as_str(), rustix::fs::Mode::from_raw_mode(cfg.socket_mode()))?;
-    if let Some(gid) = cfg.daemon.socket_gid {
-        rustix::fs::chown(path.as_str(), None, Some(rustix::fs::Gid::from_raw(gid)))?;
+    let ready = (|| -> anyhow::Result<()> {
+        bind(&sock, &SocketAddrUnix::new(staged.as_str())?)?;
+        // Owner-only until the configured mode is set.
+        rustix::fs::chmod(staged.as_str(), rustix::fs::Mode::from_raw_mode(0o600))?;
+        listen(&sock, 128)?;
+        if let Some(gid) = cfg.daemon.socket_gid {
+            rustix::fs::chown(staged.as_str(), None, Some(rustix::fs::Gid::from_raw(gid)))?;
+        }
+        rustix::fs::chmod(staged.as_str(), rustix::fs::Mode::from_raw_mode(cfg.socket_mode()))?;
+        std::fs::rename(&staged, path)?;
+        Ok(())
+    })();
+    if let Err(e) = ready {
+        let _ = std::fs::remove_file(&staged);
+        return Err(e);
     }
     Ok(sock)
 }

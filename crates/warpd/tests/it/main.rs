@@ -15,6 +15,7 @@ mod multiprocess;
 mod quota;
 mod services;
 mod smoke;
+mod socket_start;
 mod sva_grant;
 mod users;
 mod wd_mode;
