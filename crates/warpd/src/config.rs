@@ -58,6 +58,10 @@ pub struct DaemonCfg {
     /// How long a client may take to accept a reply, milliseconds; a
     /// client that stops reading loses its connection after that.
     pub send_timeout_ms: u64,
+    /// Where sysfs is, for the NUMA topology (unset: `/sys`; tests point
+    /// it at a synthetic tree). `WD_SYSFS_ROOT` in warpd's environment
+    /// overrides it.
+    pub sysfs_root: Option<String>,
 }
 
 /// `[quota]`: per user, summed over all that user's connections.
@@ -84,14 +88,23 @@ pub struct Quota {
     pub sva_pagers: u32,
 }
 
-/// `[[device]]`.
+/// `[[device]]`: instances of one driver. Without `node`, `per_node`
+/// instances (default 1) on every NUMA node that has CPUs, engines on
+/// that node's CPUs; with `node`, one instance there (`-1`: no locality).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceCfg {
     /// Driver: `dma`.
     pub driver: String,
-    /// Device name (default: driver + index).
+    /// Device name (default: driver + index: `zip0`, `zip1`, ...). A
+    /// named entry is one instance: on `node`, else on warpd's own node.
     pub name: Option<String>,
+    /// Instances on each node with CPUs (default 1; not with `node`).
+    pub per_node: Option<usize>,
+    /// One instance on this NUMA node; `-1`: no locality (engines on any
+    /// CPU). A node without CPUs runs its engines on the nearest node
+    /// that has some.
+    pub node: Option<i64>,
     /// Engine threads.
     #[serde(default = "one")]
     pub engines: usize,
@@ -126,6 +139,7 @@ impl Default for DaemonCfg {
             sva_deadline_ms: 2000,
             hello_timeout_ms: 5000,
             send_timeout_ms: 10_000,
+            sysfs_root: None,
         }
     }
 }
@@ -152,9 +166,30 @@ impl Default for Config {
             quota: Quota::default(),
             devices: crate::drivers::DRIVERS
                 .iter()
-                .map(|d| DeviceCfg { driver: d.to_string(), name: None, engines: 1, pin: true, idle_spin_us: 50 })
+                .map(|d| DeviceCfg {
+                    driver: d.to_string(),
+                    name: None,
+                    per_node: None,
+                    node: None,
+                    engines: 1,
+                    pin: true,
+                    idle_spin_us: 50,
+                })
                 .collect(),
             crypto: CryptoCfg::default(),
+        }
+    }
+}
+
+impl DeviceCfg {
+    /// What this entry asks of the placement: warpd's own node
+    /// (`home`) for a named entry without a node.
+    pub fn want(&self, home: u32) -> wd_device::Want {
+        match (self.node, &self.name) {
+            (Some(-1), _) => wd_device::Want::At(wd_ops::desc::NO_NODE),
+            (Some(n), _) => wd_device::Want::At(n as u32),
+            (None, Some(_)) => wd_device::Want::At(home),
+            (None, None) => wd_device::Want::PerNode(self.per_node.unwrap_or(1)),
         }
     }
 }
@@ -174,6 +209,14 @@ impl Config {
                 crate::drivers::DRIVERS.join(", ")
             );
             anyhow::ensure!((1..=64).contains(&d.engines), "engines must be 1..=64");
+            if let Some(n) = d.node {
+                anyhow::ensure!((-1..=i64::from(u16::MAX)).contains(&n), "node must be -1 (none) or a node number");
+                anyhow::ensure!(d.per_node.is_none(), "a device sets node (one instance) or per_node, not both");
+            }
+            if let Some(n) = d.per_node {
+                anyhow::ensure!(n <= 64, "per_node must be 0..=64");
+                anyhow::ensure!(d.name.is_none(), "a named device is one instance: set node, not per_node");
+            }
         }
         // Zero would mean "wait forever" to the socket layer (and fail every
         // SVA request at once).
@@ -237,6 +280,24 @@ mod tests {
         assert_eq!((c.crypto.mbx, c.crypto.chapoly), (None, None), "unset: the defaults");
         assert!(Config::parse("[crypto]\nmbx = \"yes\"").is_err());
         assert!(Config::parse("[crypto]\nrsa = false").is_err(), "unknown keys are errors");
+    }
+
+    #[test]
+    fn instances_per_node_or_at_a_node() {
+        let c = Config::parse(
+            "[daemon]\nsysfs_root = \"/tmp/x\"\n[[device]]\ndriver = \"zip\"\nper_node = 2\n\
+             [[device]]\ndriver = \"sec\"\nnode = -1\n[[device]]\ndriver = \"dma\"\nnode = 1\nengines = 2\n\
+             [[device]]\ndriver = \"hpre\"",
+        )
+        .unwrap();
+        assert_eq!(c.daemon.sysfs_root.as_deref(), Some("/tmp/x"));
+        let wants: Vec<_> = c.devices.iter().map(|d| d.want(0)).collect();
+        use wd_device::Want;
+        assert_eq!(wants, vec![Want::PerNode(2), Want::At(u32::MAX), Want::At(1), Want::PerNode(1)]);
+        assert!(Config::parse("[[device]]\ndriver = \"dma\"\nnode = -2").is_err());
+        assert!(Config::parse("[[device]]\ndriver = \"dma\"\nnode = 0\nper_node = 1").is_err());
+        assert!(Config::parse("[[device]]\ndriver = \"dma\"\nname = \"d\"\nper_node = 2").is_err());
+        assert!(Config::parse("[[device]]\ndriver = \"dma\"\nper_node = 65").is_err());
     }
 
     #[test]

@@ -243,11 +243,7 @@ impl Client {
             Request::Hello { .. } => err(ErrorCode::Protocol, "already said hello"),
             Request::AttachMemory => self.attach_memory(server, sock, fds),
             Request::ListDevices => {
-                let devices = server
-                    .hosts
-                    .iter()
-                    .map(|h| h.info().describe(h.engines() as u32, h.queue_count() as u32))
-                    .collect();
+                let devices = server.hosts.iter().map(|h| h.describe()).collect();
                 (Response::Devices { devices }, Vec::new())
             }
             Request::OpenQueue { device, depth, weight, eventfd, allowed_ops, bind_slots } => {

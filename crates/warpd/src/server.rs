@@ -43,22 +43,38 @@ pub struct Server {
 
 impl Server {
     pub fn start(cfg: Config) -> anyhow::Result<Arc<Server>> {
-        let node = wd_sys::topology::numa_node_of_cpu(wd_sys::thread::current_cpu());
-        let mut hosts = Vec::new();
-        for (i, d) in cfg.devices.iter().enumerate() {
-            // Default names count per driver: dma0, dma1, zip0, ...
-            let nth = cfg.devices[..i].iter().filter(|p| p.driver == d.driver).count();
-            let name = d.name.clone().unwrap_or_else(|| format!("{}{nth}", d.driver));
-            let dev = crate::drivers::make(&d.driver, &name, node, cfg.crypto.mbx, cfg.crypto.chapoly)?;
-            let hc = HostConfig {
+        let root = wd_sys::nodes::sysfs_root_or(cfg.daemon.sysfs_root.as_deref());
+        let topo = wd_sys::nodes::Topology::read(&root, &wd_sys::thread::allowed_cpus());
+        if let Some(w) = &topo.warning {
+            tracing::warn!("NUMA topology not used ({w}): one node with every CPU");
+        }
+        let home = topo
+            .node_of_cpu(wd_sys::thread::current_cpu())
+            .or_else(|| topo.cpu_nodes().next().map(|n| n.id))
+            .unwrap_or(0);
+        let mut hosts: Vec<Arc<DeviceHost>> = Vec::new();
+        let mut names = std::collections::HashSet::new();
+        for d in &cfg.devices {
+            let base = HostConfig {
                 engines: d.engines,
                 pin: d.pin,
                 idle_spin: Duration::from_micros(d.idle_spin_us),
                 cpus: Vec::new(),
             };
-            hosts.push(DeviceHost::start(dev, &hc)?);
-            tracing::info!(device = %name, engines = d.engines, "device up");
+            for p in wd_device::place(&topo, d.want(home), &base) {
+                // Default names count per driver: dma0, dma1, zip0, ...
+                let name = match &d.name {
+                    Some(n) => n.clone(),
+                    None => (0..).map(|k| format!("{}{k}", d.driver)).find(|n| !names.contains(n)).unwrap_or_default(),
+                };
+                anyhow::ensure!(names.insert(name.clone()), "two devices are named {name:?}");
+                let dev = crate::drivers::make(&d.driver, &name, p.node, cfg.crypto.mbx, cfg.crypto.chapoly)?;
+                hosts.push(DeviceHost::start(dev, &p.host)?);
+                let node = if p.node == wd_ops::desc::NO_NODE { -1 } else { i64::from(p.node) };
+                tracing::info!(device = %name, node, engines = d.engines, cpus = ?p.host.cpus, "device up");
+            }
         }
+        anyhow::ensure!(!hosts.is_empty(), "the configuration places no device (per_node = 0 everywhere)");
         Ok(Arc::new(Server {
             cfg,
             hosts,

@@ -51,24 +51,14 @@ pub(crate) fn devices(cfg: &EmbeddedConfig) -> (Vec<LazyDevice>, Vec<KernelDev>,
     if let Some(w) = &topo.warning {
         tracing::warn!("NUMA topology not used ({w}): one node with every CPU");
     }
-    // Each count is per node with CPUs; with one node, engines may use
-    // every CPU as before.
-    let nodes: Vec<(u32, Vec<usize>)> = topo.cpu_nodes().map(|n| (n.id, n.cpus.clone())).collect();
-    let several = nodes.len() > 1;
+    // Each count is per node with CPUs (the placement warpd uses too).
+    let base = HostConfig { engines: cfg.engines, pin: cfg.pin, idle_spin: cfg.idle_spin, cpus: Vec::new() };
     let placed = |count: usize| -> Vec<(String, u32, HostConfig)> {
-        let mut out = Vec::new();
-        for (id, cpus) in &nodes {
-            for _ in 0..count {
-                let host = HostConfig {
-                    engines: cfg.engines,
-                    pin: cfg.pin,
-                    idle_spin: cfg.idle_spin,
-                    cpus: if several { cpus.clone() } else { Vec::new() },
-                };
-                out.push((out.len().to_string(), *id, host));
-            }
-        }
-        out
+        wd_device::place(&topo, wd_device::Want::PerNode(count), &base)
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (i.to_string(), p.node, p.host))
+            .collect()
     };
     let mut devices = Vec::new();
     let mut kernels = Vec::new();

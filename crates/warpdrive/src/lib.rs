@@ -53,6 +53,7 @@ pub mod crypto;
 pub mod crypto_asym;
 mod daemon;
 mod debug;
+pub mod discovery;
 #[cfg(feature = "embedded")]
 mod embedded;
 mod env;

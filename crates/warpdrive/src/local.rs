@@ -126,14 +126,9 @@ impl LazyDevice {
         &self.dev
     }
 
-    /// Queues open now (none before it started).
-    pub(crate) fn queue_count(&self) -> usize {
-        self.host.get().map_or(0, |h| h.queue_count())
-    }
-
     pub(crate) fn describe(&self) -> wd_ops::desc::DeviceDesc {
         match self.host.get() {
-            Some(h) => h.info().describe(h.engines() as u32, h.queue_count() as u32),
+            Some(h) => h.describe(),
             None => self.info().describe(self.cfg.engines.max(1) as u32, 0),
         }
     }

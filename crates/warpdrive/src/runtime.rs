@@ -170,8 +170,9 @@ struct RtInner {
     mem: Arc<Owner>,
     /// Set when the devices are the broker's.
     daemon: Option<DaemonRt>,
-    /// The NUMA nodes the in-process devices were placed on (one node for
-    /// a broker runtime): a driver name picks the nearest instance.
+    /// The NUMA nodes the in-process devices were placed on (the
+    /// client's nodes for a broker runtime): a driver name picks the
+    /// nearest instance.
     topology: wd_sys::nodes::Topology,
     /// Fork generation of the process that started the devices.
     fork_gen: u64,
@@ -188,7 +189,9 @@ impl RtInner {
             kernels: Vec::new(),
             mem,
             daemon: Some(daemon),
-            topology: wd_sys::nodes::Topology { nodes: Vec::new(), warning: None },
+            // The client's own view: it ranks the broker's instances by
+            // their nodes from where it runs.
+            topology: wd_sys::nodes::Topology::current(),
             fork_gen: wd_sys::fork::generation(),
         }
     }
@@ -349,14 +352,30 @@ impl Runtime {
         if let Some(h) = devices.iter().find(|h| h.info().name == name) {
             return Ok(h);
         }
-        let topo = &self.inner.topology;
-        let here = topo.node_of_cpu(wd_sys::thread::current_cpu());
-        let far = |h: &LazyDevice| here.and_then(|n| topo.distance(n, h.info().numa_node)).unwrap_or(u32::MAX);
-        devices
-            .iter()
-            .filter(|h| h.info().driver == name)
-            .min_by_key(|h| (far(h), h.queue_count()))
-            .ok_or_else(|| Error::NoDevice(name.to_string()))
+        let pick = self.pick_instance(name, devices.iter().map(LazyDevice::describe).collect())?;
+        devices.iter().find(|h| h.info().name == pick).ok_or_else(|| Error::NoDevice(name.to_string()))
+    }
+
+    /// The instance of driver `driver` a caller on this CPU gets, ranked
+    /// as [`Runtime::rank`] does: nearest node, then most queues free,
+    /// then fewest in flight, equals in turn.
+    fn pick_instance(&self, driver: &str, devices: Vec<DeviceSummary>) -> Result<String, Error> {
+        if !devices.iter().any(|d| d.driver == driver) {
+            return Err(Error::NoDevice(driver.to_string()));
+        }
+        let need = crate::discovery::Need::parse(driver, &devices).map_err(|_| Error::NoDevice(driver.to_string()))?;
+        let near = crate::discovery::Near::CallingCpu;
+        match crate::discovery::rank(&self.inner.topology, &devices, &need, near) {
+            Ok(r) => Ok(r[0].device.name.clone()),
+            Err(_) => Err(Error::NoDevice(driver.to_string())),
+        }
+    }
+
+    /// The nodes instances are ranked by: where the in-process devices
+    /// were placed, or, through the broker, this process's own nodes
+    /// (with the fallback warning, if sysfs could not be used).
+    pub fn topology(&self) -> &wd_sys::nodes::Topology {
+        &self.inner.topology
     }
 
     /// Runs requests for device `name` (`"zip0"`, or a driver: `"zip"`) in
@@ -379,7 +398,17 @@ impl Runtime {
     /// Opens a queue with explicit options.
     pub fn queue_with(&self, name: &str, opts: &QueueOptions) -> Result<Queue, Error> {
         if let Some(d) = &self.inner.daemon {
-            return Queue::open_daemon(d.conn()?, name, opts);
+            // With several nodes, a driver name picks the nearest instance
+            // here (the broker cannot see the caller's CPU); with one, the
+            // broker picks the least loaded as it always did.
+            let conn = d.conn()?;
+            if self.inner.topology.cpu_nodes().count() > 1 {
+                let devices = self.devices()?;
+                if !devices.iter().any(|x| x.name == name) && devices.iter().any(|x| x.driver == name) {
+                    return Queue::open_daemon(conn, &self.pick_instance(name, devices)?, opts);
+                }
+            }
+            return Queue::open_daemon(conn, name, opts);
         }
         let host = self.find(name)?.clone();
         Queue::open(host, self.inner.mem.clone(), opts)

@@ -52,6 +52,15 @@ pub fn doctor() -> anyhow::Result<i32> {
             }
         }
     }
+    let topo = wd_sys::nodes::Topology::current();
+    match &topo.warning {
+        Some(w) => println!("[warn] NUMA topology not used ({w}): one node with every CPU"),
+        None => println!(
+            "[ok  ] NUMA: {} node(s), {} with CPUs (one device instance per node with CPUs by default)",
+            topo.nodes.len(),
+            topo.cpu_nodes().count()
+        ),
+    }
     let memlock = rustix::process::getrlimit(rustix::process::Resource::Memlock);
     let fmt = |v: Option<u64>| v.map_or("unlimited".to_string(), |b| format!("{} KiB", b / 1024));
     println!(

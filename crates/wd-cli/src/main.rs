@@ -7,6 +7,7 @@ mod compress;
 mod crypto;
 mod keyfile;
 mod keys;
+mod list;
 mod mode;
 mod outfile;
 mod route;
@@ -25,11 +26,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// List devices, their capabilities, NUMA node and queues in use.
+    /// List device instances: capabilities, NUMA node and distance, load,
+    /// health, the node distances and the relations between instances.
     List {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// Show which instance a caller needing this capability gets, and
+        /// why ("gzip-compress", "gzip level 1 compress", "AES-256-GCM",
+        /// "sha256 digest", "zip").
+        #[arg(long = "for", value_name = "NEED")]
+        need: Option<String>,
+        /// Rank as a caller on this CPU would (default: the CPU wd runs on).
+        #[arg(long, value_name = "CPU")]
+        near_cpu: Option<usize>,
     },
     /// Explain which mode (embedded or warpd) this process would get, and why.
     Doctor,
@@ -132,47 +142,6 @@ enum BenchCmd {
     },
 }
 
-fn list(json: bool) -> anyhow::Result<()> {
-    let rt = mode::default_runtime()?;
-    let mode = if rt.is_daemon() { "daemon" } else { "embedded" };
-    let devs = rt.devices()?;
-    if json {
-        let v: Vec<_> = devs
-            .iter()
-            .map(|d| {
-                let mut o = serde_json::to_value(d).unwrap_or_default();
-                o["mode"] = mode.into();
-                o
-            })
-            .collect();
-        println!("{}", serde_json::json!({ "mode": mode, "devices": v }));
-        return Ok(());
-    }
-    println!(
-        "{:<8} {:<6} {:<12} {:>4} {:>7} {:>6} {:>10}  ops",
-        "device", "driver", "class", "numa", "engines", "queues", "max-req"
-    );
-    for d in devs {
-        let ops: Vec<_> = d.ops.iter().map(|o| o.name.as_str()).collect();
-        println!(
-            "{:<8} {:<6} {:<12} {:>4} {:>7} {:>6} {:>10}  {}",
-            d.name,
-            d.driver,
-            d.class,
-            d.numa_node,
-            d.engines,
-            d.queues_in_use,
-            d.max_request,
-            ops.join(",")
-        );
-    }
-    match rt.daemon() {
-        Some((path, pid)) => println!("(daemon mode: warpd pid {pid} at {path})"),
-        None => println!("(embedded mode: devices run inside this process)"),
-    }
-    Ok(())
-}
-
 fn emit(title: &str, json: bool, results: &[bench::CaseResult], ratios: &[(String, f64)]) {
     for r in results.iter().filter(|r| r.is_skipped()) {
         eprintln!("wd: {} skipped: {}", r.case, r.note.as_deref().unwrap_or("no reason given"));
@@ -270,7 +239,7 @@ fn ok(r: anyhow::Result<()>) -> anyhow::Result<i32> {
 
 fn run(cmd: Cmd) -> anyhow::Result<i32> {
     match cmd {
-        Cmd::List { json } => ok(list(json)),
+        Cmd::List { json, need, near_cpu } => ok(list::run(json, need.as_deref(), near_cpu)),
         Cmd::Compress(a) => compress::run(a, false),
         Cmd::Decompress(a) => compress::run(a, true),
         Cmd::Crypto(c) => crypto::run(c),

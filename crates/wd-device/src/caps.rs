@@ -173,6 +173,10 @@ impl DeviceInfo {
                 .iter()
                 .map(|l| wd_ops::desc::LimitDesc { name: l.name.clone(), min: l.min, max: l.max })
                 .collect(),
+            in_flight: 0,
+            queues_faulted: 0,
+            queues_suspended: 0,
+            health: wd_ops::desc::Health::Ok,
         }
     }
 

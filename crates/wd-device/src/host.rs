@@ -141,6 +141,32 @@ impl DeviceHost {
         self.queues.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
+    /// The description with live load and health: queues, requests in
+    /// flight, faulted and suspended queues.
+    pub fn describe(&self) -> wd_ops::desc::DeviceDesc {
+        use wd_ops::desc::Health;
+        let queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        let mut d = self.dev.info().describe(self.engines.len() as u32, queues.len() as u32);
+        for (q, _) in queues.values() {
+            d.in_flight += q.in_flight();
+            match q.ctl.load(Ordering::Relaxed) {
+                ctl::FAULTED => d.queues_faulted += 1,
+                ctl::SUSPENDED => d.queues_suspended += 1,
+                _ => {}
+            }
+        }
+        let n = queues.len() as u32;
+        d.health =
+            if self.engines.iter().any(|e| e.shutdown.load(Ordering::Acquire)) || (n > 0 && d.queues_faulted == n) {
+                Health::Faulted
+            } else if n > 0 && d.queues_suspended == n {
+                Health::Suspended
+            } else {
+                Health::Ok
+            };
+        d
+    }
+
     /// Identity of this device in session tables.
     fn key(&self) -> usize {
         crate::inline::session_key(&self.dev)

@@ -27,6 +27,34 @@ pub struct LimitDesc {
     pub max: u64,
 }
 
+/// Whether an instance serves, as far as its host knows.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    /// Serving (or not started yet: it starts on first use).
+    #[default]
+    Ok,
+    /// Every open queue of it is suspended (an administrator evicted its
+    /// users): new work would wait.
+    Suspended,
+    /// Its engines are stopped, or every open queue of it is faulted.
+    Faulted,
+}
+
+impl Health {
+    /// `"ok"`, `"suspended"` or `"faulted"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Ok => "ok",
+            Health::Suspended => "suspended",
+            Health::Faulted => "faulted",
+        }
+    }
+}
+
+/// The NUMA node of a device without locality (sysfs' `-1`).
+pub const NO_NODE: u32 = u32::MAX;
+
 /// A device as the broker describes it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DeviceDesc {
@@ -44,7 +72,7 @@ pub struct DeviceDesc {
     pub max_queues: u32,
     /// Largest ring.
     pub max_depth: u32,
-    /// NUMA node.
+    /// NUMA node ([`NO_NODE`]: none, what sysfs writes as `-1`).
     pub numa_node: u32,
     /// Chainable.
     pub chainable: bool,
@@ -55,4 +83,16 @@ pub struct DeviceDesc {
     /// Parameter ranges (levels, windows, key sizes).
     #[serde(default)]
     pub limits: Vec<LimitDesc>,
+    /// Requests submitted and not yet completed, over all its queues.
+    #[serde(default)]
+    pub in_flight: u64,
+    /// Open queues that are faulted.
+    #[serde(default)]
+    pub queues_faulted: u32,
+    /// Open queues that are suspended.
+    #[serde(default)]
+    pub queues_suspended: u32,
+    /// Whether it serves.
+    #[serde(default)]
+    pub health: Health,
 }

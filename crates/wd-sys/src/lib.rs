@@ -4,8 +4,9 @@
 //! `unsafe` the rest of the workspace needs (raw shared mappings,
 //! `pthread_atfork`) behind a small safe API, one call per function, each
 //! naming its man page. System calls rustix wraps (futex, futex_waitv,
-//! membarrier, eventfd, memfd) go through rustix, so no raw system-call
-//! number appears here. Every other crate is `#![forbid(unsafe_code)]` or
+//! membarrier, eventfd, memfd) go through rustix; the one raw system-call
+//! number here is move_pages(2) (`nodes::node_of_addr`), which neither
+//! rustix nor libc wraps. Every other crate is `#![forbid(unsafe_code)]` or
 //! confines its own unsafe to one module. The lints (`missing_docs`,
 //! `unsafe_op_in_unsafe_fn`, ...) come from the workspace.
 

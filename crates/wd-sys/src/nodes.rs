@@ -35,6 +35,16 @@ pub fn sysfs_root() -> PathBuf {
     std::env::var_os("WD_SYSFS_ROOT").filter(|v| !v.is_empty()).map_or_else(|| PathBuf::from("/sys"), PathBuf::from)
 }
 
+/// Where sysfs is: `WD_SYSFS_ROOT` when set, else `configured` (a
+/// configuration key), else `/sys`.
+pub fn sysfs_root_or(configured: Option<&str>) -> PathBuf {
+    match (std::env::var_os("WD_SYSFS_ROOT").filter(|v| !v.is_empty()), configured) {
+        (Some(v), _) => PathBuf::from(v),
+        (None, Some(c)) if !c.is_empty() => PathBuf::from(c),
+        _ => PathBuf::from("/sys"),
+    }
+}
+
 /// Parses a kernel CPU or node list (`0-3,8,10-11`); `None` if malformed.
 pub fn parse_list(s: &str) -> Option<Vec<usize>> {
     let s = s.trim();
@@ -122,6 +132,32 @@ impl Topology {
     }
 }
 
+/// The NUMA node of the page holding `addr` in this process, as
+/// move_pages(2) with no target nodes reports it; `None` when the page is
+/// not populated yet (nothing decided where it lives) or the kernel has no
+/// NUMA support.
+pub fn node_of_addr(addr: *const u8) -> Option<u32> {
+    let mut pages = [addr.cast::<libc::c_void>()];
+    let mut status = [0 as libc::c_int];
+    // SAFETY: move_pages(2) with `nodes` NULL only reads where the pages
+    // are: it reads one page address from `pages` and writes one int into
+    // `status`, both live locals of that length (count 1); pid 0 is this
+    // process, flags 0 moves nothing. `addr` is never dereferenced (an
+    // unmapped one yields -EFAULT in `status`).
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_move_pages,
+            0 as libc::c_long,
+            1 as libc::c_ulong,
+            pages.as_mut_ptr(),
+            std::ptr::null::<libc::c_int>(),
+            status.as_mut_ptr(),
+            0 as libc::c_int,
+        )
+    };
+    (rc == 0 && status[0] >= 0).then(|| status[0] as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +176,21 @@ mod tests {
             fs::write(n.join("distance"), format!("{dist}\n")).unwrap();
         }
         root
+    }
+
+    #[test]
+    fn a_touched_buffer_is_on_a_node_of_this_machine() {
+        let buf = vec![1u8; 8192];
+        let t = Topology::read(Path::new("/sys"), &crate::thread::allowed_cpus());
+        match node_of_addr(buf.as_ptr()) {
+            Some(n) => assert!(t.nodes.iter().any(|x| x.id == n), "node {n} not in {t:?}"),
+            // A kernel without NUMA: move_pages(2) is ENOSYS.
+            None => assert!(!Path::new("/sys/devices/system/node/node0").exists(), "NUMA kernel, no node"),
+        }
+        // Never populated: no node yet.
+        let fd = crate::memfd::create_sealed("wd-node-test", 1 << 16).unwrap();
+        let m = crate::Mapping::map_shared(&fd, 1 << 16).unwrap();
+        assert_eq!(node_of_addr(m.as_ptr().wrapping_add(1 << 15)), None);
     }
 
     #[test]
