@@ -30,8 +30,15 @@ pub trait Lane {
         src: &[u8],
         dst: &mut [u8],
     ) -> Result<Completion, Error>;
-    /// The path requests take here.
+    /// The path requests take here (for a lane that chooses per request,
+    /// [`crate::Auto`], the path of the last one).
     fn path(&self) -> Path;
+    /// The path the last request took: where a lane chooses per request
+    /// ([`crate::Auto`]) this is how a caller learns where its completion
+    /// came from; elsewhere it is [`Lane::path`].
+    fn last_path(&self) -> Path {
+        self.path()
+    }
     /// The device whose code runs them.
     fn device(&self) -> &str;
 }

@@ -47,7 +47,11 @@
 // The workspace lints do not carry these yet (issue 10, item 4).
 #![warn(missing_docs, missing_debug_implementations)]
 
+#[cfg(feature = "embedded")]
+mod auto;
 mod buffer;
+#[cfg(feature = "embedded")]
+mod calibrate;
 pub mod comp;
 pub mod crypto;
 pub mod crypto_asym;
@@ -68,7 +72,11 @@ mod queue;
 mod request;
 mod runtime;
 
+#[cfg(feature = "embedded")]
+pub use auto::{Auto, AutoConfig, Pinned, RoutePolicy, RouteStats};
 pub use buffer::Buffer;
+#[cfg(feature = "embedded")]
+pub use calibrate::{Crossover, CrossoverSource, RouteKey};
 pub use env::EnvError;
 pub use error::{
     BadRequest, DaemonError, DaemonErrorCode, Error, MemoryError, ProtocolError, QueueFault, SubmitError, Unavailable,

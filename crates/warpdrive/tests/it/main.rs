@@ -4,6 +4,7 @@
 //! `wait_modes::stress_no_lost_wakeups`.
 
 mod api_types;
+mod auto;
 mod backpressure;
 mod common;
 mod comp_api;
