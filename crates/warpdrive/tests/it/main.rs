@@ -19,6 +19,7 @@ mod crypto_robust;
 mod crypto_rsa_batch;
 mod crypto_switch;
 mod crypto_wycheproof;
+mod discovery;
 mod dma_ops;
 mod fork;
 mod fork_methods;
