@@ -12,6 +12,7 @@ mod gzip_compat;
 mod gzip_files;
 mod keys;
 mod keys_openssl;
+mod list;
 mod messages;
 mod route;
 mod signals;
