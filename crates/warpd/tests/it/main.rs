@@ -8,6 +8,7 @@ mod common;
 mod connections;
 mod fork_methods;
 mod fork_restart;
+mod instances;
 mod malicious;
 mod messages;
 mod mode;
