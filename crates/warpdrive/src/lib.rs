@@ -90,6 +90,6 @@ pub use memory::{Buf, Pool, Region};
 pub use queue::{Queue, QueueOptions, WaitMode};
 pub use request::{Done, Req, Ticket};
 pub use runtime::{choose_mode, DeviceSummary, ModeChoice, ModeReason, Runtime};
-pub use wd_abi::{Opcode, Status};
+pub use wd_abi::{Completion, Opcode, Status};
 pub use wd_device::{DeviceInfo, DeviceStats};
 pub use wd_proto::QueueStat;

@@ -134,6 +134,10 @@ enum BenchCmd {
     /// Compression: the zip device against the codec called directly and
     /// the installed gzip, pigz, igzip, zstd and lz4.
     Comp(bench::comp::CompBench),
+    /// The Auto path (size routing) against always-inline and
+    /// always-device: AES-256-GCM, SHA-256, gzip -1 and copy, 64 B to
+    /// 1 MiB, depth 1 and 32.
+    Route(bench::route::RouteBench),
     /// Only the baseline cases (spin, socket, io_uring, memcpy).
     Baseline {
         /// Print one JSON object instead of a table.
@@ -274,6 +278,10 @@ fn bench_cmd(what: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Comp(b) => {
             let (title, (r, ratios)) = bench::comp::run(&b)?;
             emit(&title, b.json, &r, &ratios);
+        }
+        BenchCmd::Route(b) => {
+            let (r, ratios) = bench::route::run(&b)?;
+            emit("wd bench route", b.json, &r, &ratios);
         }
         BenchCmd::Baseline { json } => {
             let r = bench::baseline::run_defaults();

@@ -7,6 +7,7 @@ pub mod crypto;
 pub mod dma;
 pub mod queue;
 pub mod report;
+pub mod route;
 pub mod share;
 pub mod stats;
 

@@ -117,6 +117,9 @@ pub struct Target {
 pub const TARGETS: &[Target] = &[
     Target { on: "queue-poll-rtt/spin-pingpong-rtt p50", at_most: true, bound: 2.0, unit: "" },
     Target { on: "unix-socket-rtt/queue-poll-rtt p50", at_most: false, bound: 100.0, unit: "" },
+    // `wd bench route`, one per case: a name ending in what follows `*`.
+    Target { on: "* auto/best", at_most: false, bound: 0.95, unit: "" },
+    Target { on: "* calibration ms", at_most: true, bound: 50.0, unit: " ms" },
 ];
 
 impl Target {
@@ -139,7 +142,10 @@ impl Target {
 
 /// The target stated on ratio `name`, if any.
 pub fn target_of(name: &str) -> Option<&'static Target> {
-    TARGETS.iter().find(|t| t.on == name)
+    TARGETS.iter().find(|t| match t.on.strip_prefix('*') {
+        Some(tail) => name.ends_with(tail),
+        None => t.on == name,
+    })
 }
 
 fn fmt_size(b: u64) -> String {

@@ -56,6 +56,54 @@ fn bench_queue_json_has_every_case() {
 }
 
 #[test]
+fn bench_route_measures_three_paths_per_case_and_judges_auto() {
+    // Crossovers set by hand: the bench must then send 1 KiB inline and
+    // 8 KiB to the device, and say so.
+    let out = Command::new(env!("CARGO_BIN_EXE_wd"))
+        .args([
+            "bench",
+            "route",
+            "--json",
+            "--millis",
+            "5",
+            "--rounds",
+            "1",
+            "--ops",
+            "sha256,copy",
+            "--sizes",
+            "1024,8192",
+        ])
+        .env("WD_PIN", "0")
+        .env("WD_CROSSOVER", "digest:4096,copy:4096")
+        .output()
+        .expect("run wd");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let results = v["results"].as_array().expect("results");
+    for op in ["sha256", "copy"] {
+        for size in ["1KiB", "8KiB"] {
+            for depth in ["d1", "d32"] {
+                for path in ["inline", "device", "auto"] {
+                    let case = format!("{op} {size} {depth} {path}");
+                    let r = results.iter().find(|r| r["case"] == case).unwrap_or_else(|| panic!("no {case}"));
+                    assert!(r["ops_per_sec"].as_f64().is_some_and(|x| x > 0.0), "{case}: {r}");
+                    if path == "auto" {
+                        let note = r["note"].as_str().unwrap();
+                        let want = if size == "1KiB" { "/ device 0," } else { "inline 0 /" };
+                        assert!(note.contains(want) && note.contains("Override"), "{case}: {note}");
+                    }
+                }
+                let ratio = format!("{op} {size} {depth} auto/best");
+                assert!(v["ratios"][&ratio].is_number(), "no {ratio}: {}", v["ratios"]);
+            }
+        }
+    }
+    let out = wd(&["bench", "route", "--ops", "rot13"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown operation \"rot13\""));
+}
+
+#[test]
 fn unknown_subcommand_fails_cleanly() {
     let out = wd(&["frobnicate"]);
     assert!(!out.status.success());
