@@ -207,11 +207,11 @@ impl Probe {
                 lane.run_slices(k.op, 0, [k.alg, 0], src, &mut self.out[..bound]).ok()?;
             }
             Opcode::DECOMPRESS => {
-                if !self.packed.contains_key(&n) {
+                if let std::collections::hash_map::Entry::Vacant(e) = self.packed.entry(n) {
                     let mut z = vec![0; crate::comp::compress_bound(n)];
                     let c = lane.run_slices(Opcode::COMPRESS, 0, [k.alg & 0xff, 0], src, &mut z).ok()?;
                     z.truncate(c.produced as usize);
-                    self.packed.insert(n, z);
+                    e.insert(z);
                 }
                 let z = &self.packed[&n];
                 lane.run_slices(k.op, 0, [k.alg, 0], z, &mut self.out[..n]).ok()?;

@@ -61,6 +61,10 @@ fn sweep<T: PartialEq + std::fmt::Debug>(
     assert!(switch + 1 < paths.len(), "{dev}: no size above the crossover");
 }
 
+/// A lane's `run_slices` without the session: (op, params, src, dst) to
+/// bytes produced.
+type RunFn<'a> = dyn FnMut(Opcode, [u64; 2], &[u8], &mut [u8]) -> u32 + 'a;
+
 #[test]
 fn results_are_identical_below_at_and_above_the_crossover() {
     let rt = runtime();
@@ -113,7 +117,7 @@ fn results_are_identical_below_at_and_above_the_crossover() {
     );
     // Compression: the destination is the bound, larger than the input.
     let lo = (0..x).find(|&n| compress_bound(n) >= x).unwrap();
-    let gz = |l: &mut dyn FnMut(Opcode, [u64; 2], &[u8], &mut [u8]) -> u32, d: &[u8]| {
+    let gz = |l: &mut RunFn, d: &[u8]| {
         let mut z = vec![0; compress_bound(d.len())];
         let p = [Format::Gzip as u64 | (1 << 8), 0];
         let n = l(Opcode::COMPRESS, p, d, &mut z) as usize;
