@@ -226,8 +226,8 @@ impl Probe {
 /// `$XDG_CACHE_HOME/warpdrive` (or `~/.cache/warpdrive`), its name keyed
 /// by a hash of the CPU model and this library's version, so another
 /// machine or build measures afresh. Best effort: an unreadable or
-/// unwritable file only costs a calibration. `WD_CROSSOVER_CACHE=0`
-/// turns it off.
+/// unwritable file only costs a calibration; a file older than a day is
+/// measured again. `WD_CROSSOVER_CACHE=0` turns it off.
 mod file {
     use super::*;
 
@@ -249,8 +249,18 @@ mod file {
         Some(base.join("warpdrive").join(format!("crossover-{h:016x}")))
     }
 
+    /// How long a measurement stands: one taken while the machine was
+    /// busy (the device path then looks slow) must not route a quiet
+    /// machine for ever.
+    const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
     pub(super) fn load() -> Option<HashMap<(String, RouteKey), u64>> {
-        let text = std::fs::read_to_string(path()?).ok()?;
+        let p = path()?;
+        let age = std::fs::metadata(&p).ok()?.modified().ok()?.elapsed().unwrap_or_default();
+        if age > MAX_AGE {
+            return None;
+        }
+        let text = std::fs::read_to_string(p).ok()?;
         let mut m = HashMap::new();
         for line in text.lines() {
             let f: Vec<&str> = line.split_whitespace().collect();

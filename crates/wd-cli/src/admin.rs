@@ -155,7 +155,47 @@ pub fn doctor() -> anyhow::Result<i32> {
             "[note] warpd's devices follow warpd's own [crypto] configuration and its WD_MBX/WD_CHAPOLY (logged at its start), not this process's"
         ),
     }
+    if let ModeChoice::Embedded(_) = choice {
+        auto_path();
+    }
     Ok(if usable { 0 } else { 1 })
+}
+
+/// The Auto path of this process: its policy, and the crossover it gets
+/// for SHA-256 digests on `sec` (measured now, read from the cache, or
+/// set by hand), or why everything runs inline (one CPU, no queue).
+fn auto_path() {
+    use warpdrive::{AutoConfig, CrossoverSource, Opcode, RouteKey};
+    let cfg = match AutoConfig::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            println!("[FAIL] auto path: {e}");
+            return;
+        }
+    };
+    let crossover = Runtime::embedded().and_then(|rt| {
+        let mut auto = rt.auto_with("sec", &cfg)?;
+        let key = RouteKey::of(Opcode::SEC_DIGEST, 0, [warpdrive::crypto::DigestAlg::Sha256 as u64, 0]);
+        let t = std::time::Instant::now();
+        let c = auto.crossover(key);
+        Ok((c, t.elapsed()))
+    });
+    match crossover {
+        Ok((c, took)) => {
+            let whence = match &c.source {
+                CrossoverSource::Measured => format!("measured now in {:.1} ms", took.as_secs_f64() * 1e3),
+                CrossoverSource::Cached => "from the cache of an earlier run on this CPU".into(),
+                CrossoverSource::Override => "set by WD_CROSSOVER".into(),
+                CrossoverSource::Inline(why) => format!("not measured: {why}"),
+            };
+            let (tag, what) = match c.bytes {
+                u64::MAX => ("note", "every SHA-256 digest runs inline".to_string()),
+                b => ("ok  ", format!("SHA-256 digests from {b} B go to the sec device, smaller ones inline")),
+            };
+            println!("[{tag}] auto path ({:?}): {what} ({whence})", cfg.policy);
+        }
+        Err(e) => println!("[WARN] auto path: no embedded runtime: {e}"),
+    }
 }
 
 /// Runs eight RSA-2048 signatures in flight and a 64-byte and a 1 KiB

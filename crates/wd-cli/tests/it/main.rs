@@ -7,6 +7,7 @@ mod compress;
 mod crypto;
 mod digest_check;
 mod doctor_deflate;
+mod doctor_auto;
 mod doctor_kernels;
 mod gzip_compat;
 mod gzip_files;
