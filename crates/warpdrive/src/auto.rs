@@ -10,7 +10,7 @@ use wd_abi::{Completion, Opcode};
 
 use crate::calibrate::{self, Crossover, CrossoverSource, RouteKey};
 use crate::env::{env_value, EnvError};
-use crate::{Done, Error, Inline, Lane, Path, Queue, Req, Runtime, SubmitError};
+use crate::{Buffer, Done, Error, Inline, Lane, Path, Queue, Req, Runtime, SubmitError};
 
 /// Which paths an [`Auto`] lane may take (`WD_ROUTE=auto|inline|device`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -118,14 +118,20 @@ impl Runtime {
         self.auto_with(name, &cfg)
     }
 
-    /// An [`Auto`] lane on device `name` routed by `cfg`. Embedded mode
-    /// only: through warpd the device's code is in the broker.
+    /// An [`Auto`] lane on device `name` routed by `cfg`. Through a
+    /// broker, the inline path is this process's own copy of the driver
+    /// ([`Runtime::inline`]): requests that name a session or a
+    /// registered buffer (both the broker's) always go to the device.
     pub fn auto_with(&self, name: &str, cfg: &AutoConfig) -> Result<Auto, Error> {
         let inline = self.inline(name)?;
         let cpus = wd_sys::thread::allowed_cpus().len();
         Ok(Auto {
             rt: self.clone(),
-            dev: inline.device().to_string(),
+            // Embedded: the instance the inline code is (sessions are
+            // shared by both paths). Through a broker: the instance asked
+            // for; the inline code is this process's own copy.
+            dev: if self.is_daemon() { name.to_string() } else { inline.device().to_string() },
+            daemon: self.is_daemon(),
             inline,
             queue: None,
             down: if cpus < 2 { Some("one CPU".into()) } else { None },
@@ -165,6 +171,9 @@ pub struct Auto {
     cfg: AutoConfig,
     known: HashMap<RouteKey, Crossover>,
     last: Path,
+    /// Through a broker: sessions and registered buffers are the broker's,
+    /// so requests that name them go to the device.
+    daemon: bool,
 }
 
 impl std::fmt::Debug for Auto {
@@ -229,8 +238,10 @@ impl Auto {
     /// stays inline, one started on the device fails rather than move
     /// mid-stream. With no queue to be had it starts inline.
     pub fn pinned(&mut self, key: RouteKey, expected: Option<u64>) -> Pinned<'_> {
-        let mut path = self.decide(key, expected);
-        if path == Path::Device && self.usable_queue().is_none() {
+        // A stream's state is a session; through a broker that is the
+        // broker's, so the stream runs there.
+        let mut path = if self.daemon { Path::Device } else { self.decide(key, expected) };
+        if path == Path::Device && !self.daemon && self.usable_queue().is_none() {
             path = Path::Inline;
         }
         Pinned { auto: self, path }
@@ -393,7 +404,12 @@ fn req_len(req: &Req) -> u64 {
 
 impl Lane for Auto {
     fn run(&mut self, req: Req) -> Result<Done, Error> {
-        let path = self.decide(RouteKey::of(req.opcode, req.session, req.params), Some(req_len(&req)));
+        let brokers = |b: &Buffer| matches!(b, Buffer::Reg(_));
+        let path = if self.daemon && (req.session != 0 || brokers(&req.src) || brokers(&req.dst)) {
+            Path::Device
+        } else {
+            self.decide(RouteKey::of(req.opcode, req.session, req.params), Some(req_len(&req)))
+        };
         self.run_on(path, req, false)
     }
 
@@ -406,7 +422,11 @@ impl Lane for Auto {
         dst: &mut [u8],
     ) -> Result<Completion, Error> {
         let len = src.len().max(dst.len()) as u64;
-        let path = self.decide(RouteKey::of(op, session, params), Some(len));
+        let path = if self.daemon && session != 0 {
+            Path::Device
+        } else {
+            self.decide(RouteKey::of(op, session, params), Some(len))
+        };
         self.run_slices_on(path, false, op, session, params, src, dst)
     }
 

@@ -83,3 +83,17 @@ pub(crate) fn devices(cfg: &EmbeddedConfig) -> (Vec<LazyDevice>, Vec<KernelDev>,
     }
     (devices, kernels, topo)
 }
+
+/// One copy of each driver's code, never started, for the inline path of
+/// a broker's client (`Runtime::inline`); named by driver, with this
+/// process's own switches for the home-made kernels.
+pub(crate) fn inline_code() -> Vec<Arc<dyn wd_device::Device>> {
+    let no_node = wd_ops::desc::NO_NODE;
+    let (mbx, chapoly) = (wd_hpre::switch::mbx_choice(None), wd_sec::switch::chapoly_choice(None));
+    vec![
+        Arc::new(wd_dma::DmaDevice::new("dma", no_node)),
+        Arc::new(wd_sec::SecDevice::with_chapoly("sec", no_node, chapoly)),
+        Arc::new(wd_hpre::HpreDevice::with_mbx("hpre", no_node, mbx)),
+        Arc::new(wd_zip::ZipDevice::new("zip", no_node)),
+    ]
+}

@@ -176,6 +176,11 @@ struct RtInner {
     topology: wd_sys::nodes::Topology,
     /// Fork generation of the process that started the devices.
     fork_gen: u64,
+    /// With a broker: one copy of each driver's code in this process, for
+    /// the inline path (never started: no engine, no queue), made at
+    /// first use.
+    #[cfg(feature = "embedded")]
+    inline_code: std::sync::OnceLock<Vec<Arc<dyn wd_device::Device>>>,
 }
 
 impl RtInner {
@@ -193,6 +198,8 @@ impl RtInner {
             // their nodes from where it runs.
             topology: wd_sys::nodes::Topology::current(),
             fork_gen: wd_sys::fork::generation(),
+            #[cfg(feature = "embedded")]
+            inline_code: std::sync::OnceLock::new(),
         }
     }
 
@@ -205,7 +212,15 @@ impl RtInner {
         // The devices of this process serve its own memory: nothing is
         // staged (docs/ARCHITECTURE.md, "Shared memory and Rust").
         let mem = Arc::new(Owner::this_process());
-        RtInner { devices, kernels, mem, daemon: None, topology, fork_gen: wd_sys::fork::generation() }
+        RtInner {
+            devices,
+            kernels,
+            mem,
+            daemon: None,
+            topology,
+            fork_gen: wd_sys::fork::generation(),
+            inline_code: std::sync::OnceLock::new(),
+        }
     }
 
     /// The in-process devices, or `Forked` in a child of the process that
@@ -383,10 +398,34 @@ impl Runtime {
     /// runtime's sessions and registered memory, without starting its
     /// engines: for work smaller than a queue round trip. Embedded mode
     /// only (through warpd the device's code is in the broker).
+    ///
+    /// With a broker, the code is this process's own copy of the driver
+    /// of `name` (the broker's instance `"zip1"` or the driver `"zip"`),
+    /// and so are its memory and sessions: requests without a session on
+    /// this process's own memory (borrowed slices, heap buffers) run
+    /// inline; a session the broker holds is not known here
+    /// (`BadSession`), and the broker's registered buffers are foreign.
     #[cfg(feature = "embedded")]
     pub fn inline(&self, name: &str) -> Result<crate::Inline, Error> {
+        if self.inner.daemon.is_some() {
+            return Ok(crate::Inline::new(self.inline_code(name)?, self.inner.mem.clone()));
+        }
         let dev = self.find_lazy(name)?.device().clone();
         Ok(crate::Inline::new(dev, self.inner.mem.clone()))
+    }
+
+    /// This process's copy of the code of the driver behind the broker's
+    /// `name`.
+    #[cfg(feature = "embedded")]
+    fn inline_code(&self, name: &str) -> Result<Arc<dyn wd_device::Device>, Error> {
+        let devices = self.devices()?;
+        let driver = match devices.iter().find(|d| d.name == name) {
+            Some(d) => d.driver.clone(),
+            None if devices.iter().any(|d| d.driver == name) => name.to_string(),
+            None => return Err(Error::NoDevice(name.to_string())),
+        };
+        let code = self.inner.inline_code.get_or_init(crate::embedded::inline_code);
+        code.iter().find(|d| d.info().driver == driver).cloned().ok_or(Error::NoDevice(name.to_string()))
     }
 
     /// Opens a queue with default options on the device named `name`

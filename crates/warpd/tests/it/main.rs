@@ -4,6 +4,7 @@
 //! processes are this binary re-executed on the spawning module's
 //! `child_entry`.
 
+mod auto_daemon;
 mod common;
 mod connections;
 mod fork_methods;
