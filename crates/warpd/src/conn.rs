@@ -121,7 +121,7 @@ pub fn serve(server: Arc<Server>, sock: OwnedFd, creds: wd_proto::Creds) {
         .clients
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(id, ClientRec { creds, queues: Vec::new(), sock: dup });
+        .insert(id, ClientRec { creds, queues: Vec::new(), routes: None, sock: dup });
     let mut c = Client {
         id,
         creds,
@@ -309,6 +309,12 @@ impl Client {
                 (Response::Ok, Vec::new())
             }
             Request::Stats => stats(server, (!server.is_admin(&self.creds)).then_some(self.creds.uid)),
+            Request::ReportRoutes { inline, device, fallbacks } => {
+                if let Some(rec) = server.clients.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&self.id) {
+                    rec.routes = Some([inline, device, fallbacks]);
+                }
+                (Response::Ok, Vec::new())
+            }
             Request::Suspend { pid, on } => {
                 if !server.is_admin(&self.creds) {
                     return err(ErrorCode::Permission, "suspend is for administrators");
@@ -547,7 +553,11 @@ fn stats(server: &Server, only_uid: Option<u32>) -> Reply {
     let per_host: Vec<_> = server.hosts.iter().map(|h| h.stats()).collect();
     let clients = server.clients.lock().unwrap_or_else(|p| p.into_inner());
     let mut queues = Vec::new();
+    let mut routes = Vec::new();
     for c in clients.values().filter(|c| only_uid.is_none_or(|u| u == c.creds.uid)) {
+        if let Some([inline, device, fallbacks]) = c.routes {
+            routes.push(wd_proto::RouteStat { pid: c.creds.pid, uid: c.creds.uid, inline, device, fallbacks });
+        }
         for q in &c.queues {
             let s = per_host[q.host].per_queue.iter().find(|s| s.queue == q.host_qid);
             queues.push(QueueStat {
@@ -564,5 +574,5 @@ fn stats(server: &Server, only_uid: Option<u32>) -> Reply {
             });
         }
     }
-    (Response::Stats { clients: clients.len() as u32, queues }, Vec::new())
+    (Response::Stats { clients: clients.len() as u32, queues, routes }, Vec::new())
 }

@@ -24,6 +24,9 @@ pub struct QueueRec {
 pub struct ClientRec {
     pub creds: wd_proto::Creds,
     pub queues: Vec<QueueRec>,
+    /// What the client last said its Auto lanes ran inline, on devices,
+    /// and inline for want of a queue (`ReportRoutes`; unchecked).
+    pub routes: Option<[u64; 3]>,
     /// A duplicate of the connection, to shut it down from outside.
     pub sock: OwnedFd,
 }

@@ -132,6 +132,8 @@ impl Runtime {
             // for; the inline code is this process's own copy.
             dev: if self.is_daemon() { name.to_string() } else { inline.device().to_string() },
             daemon: self.is_daemon(),
+            reported: std::time::Instant::now(),
+            since_look: 0,
             inline,
             queue: None,
             down: if cpus < 2 { Some("one CPU".into()) } else { None },
@@ -174,6 +176,22 @@ pub struct Auto {
     /// Through a broker: sessions and registered buffers are the broker's,
     /// so requests that name them go to the device.
     daemon: bool,
+    /// Through a broker: when this lane last told it the process's counts
+    /// (`wd status` shows them), and requests since it last looked.
+    reported: std::time::Instant,
+    since_look: u64,
+}
+
+/// How often a lane through a broker reports the process's counts: one
+/// control-socket round trip a second at most, never one per request.
+const REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Drop for Auto {
+    fn drop(&mut self) {
+        if self.daemon && self.since_look > 0 {
+            self.report();
+        }
+    }
 }
 
 impl std::fmt::Debug for Auto {
@@ -300,6 +318,24 @@ impl Auto {
         c.fetch_add(1, Ordering::Relaxed);
         if fallback {
             FALLBACKS.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.daemon {
+            // The clock is read every 64 requests, the socket used once a
+            // second at most (and at the first request, so a short-lived
+            // process shows up).
+            self.since_look += 1;
+            if self.since_look == 1 || self.since_look % 64 == 0 && self.reported.elapsed() >= REPORT_EVERY {
+                self.report();
+            }
+        }
+    }
+
+    /// Tells the broker the process's counts (best effort: a broker that
+    /// is gone fails the next request, not this report).
+    fn report(&mut self) {
+        self.reported = std::time::Instant::now();
+        if let Err(e) = self.rt.report_routes(self.rt.route_stats()) {
+            tracing::debug!("route counts not reported: {e}");
         }
     }
 

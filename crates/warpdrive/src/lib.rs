@@ -92,4 +92,4 @@ pub use request::{Done, Req, Ticket};
 pub use runtime::{choose_mode, DeviceSummary, ModeChoice, ModeReason, Runtime};
 pub use wd_abi::{Completion, Opcode, Status};
 pub use wd_device::{DeviceInfo, DeviceStats};
-pub use wd_proto::QueueStat;
+pub use wd_proto::{QueueStat, RouteStat};

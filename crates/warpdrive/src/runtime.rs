@@ -308,9 +308,28 @@ impl Runtime {
     pub fn daemon_stats(&self) -> Result<(u32, Vec<wd_proto::QueueStat>), Error> {
         let d = self.inner.daemon.as_ref().ok_or(Unavailable::NotConnected)?;
         match d.conn()?.call(&wd_proto::Request::Stats, &[])?.0 {
-            wd_proto::Response::Stats { clients, queues } => Ok((clients, queues)),
+            wd_proto::Response::Stats { clients, queues, .. } => Ok((clients, queues)),
             other => Err(ProtocolError::UnexpectedReply(Box::new(other)).into()),
         }
+    }
+
+    /// What each process (this user's, or every one for an administrator)
+    /// said its Auto lanes ran inline and on devices (daemon mode only).
+    pub fn daemon_routes(&self) -> Result<Vec<wd_proto::RouteStat>, Error> {
+        let d = self.inner.daemon.as_ref().ok_or(Unavailable::NotConnected)?;
+        match d.conn()?.call(&wd_proto::Request::Stats, &[])?.0 {
+            wd_proto::Response::Stats { routes, .. } => Ok(routes),
+            other => Err(ProtocolError::UnexpectedReply(Box::new(other)).into()),
+        }
+    }
+
+    /// Tells the broker this process's Auto-lane counts (daemon mode; a
+    /// no-op embedded). The Auto lanes call it at most once a second and
+    /// when they are dropped.
+    pub(crate) fn report_routes(&self, s: crate::RouteStats) -> Result<(), Error> {
+        let Some(d) = self.inner.daemon.as_ref() else { return Ok(()) };
+        let r = wd_proto::Request::ReportRoutes { inline: s.inline, device: s.device, fallbacks: s.fallbacks };
+        d.conn()?.call(&r, &[]).map(drop)
     }
 
     /// Administrator: suspends or resumes every queue of process `pid` (daemon mode).

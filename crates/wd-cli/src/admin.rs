@@ -237,8 +237,9 @@ fn daemon_rt() -> anyhow::Result<Runtime> {
 pub fn status(json: bool) -> anyhow::Result<()> {
     let rt = daemon_rt()?;
     let (clients, queues) = rt.daemon_stats()?;
+    let routes = rt.daemon_routes()?;
     if json {
-        println!("{}", serde_json::json!({ "clients": clients, "queues": queues }));
+        println!("{}", serde_json::json!({ "clients": clients, "queues": queues, "routes": routes }));
         return Ok(());
     }
     println!("{clients} client(s)");
@@ -251,6 +252,14 @@ pub fn status(json: bool) -> anyhow::Result<()> {
             "{:>7} {:>6} {:<8} {:>5} {:<10} {:>12} {:>14} {:>14} {:>8} {:>9}",
             q.pid, q.uid, q.device, q.queue, q.state, q.requests, q.bytes_in, q.bytes_out, q.errors, q.in_flight
         );
+    }
+    if !routes.is_empty() {
+        println!();
+        println!("Auto path, as each process reports it (requests run inline in the process, on devices):");
+        println!("{:>7} {:>6} {:>12} {:>12} {:>10}", "pid", "uid", "inline", "device", "fallbacks");
+        for r in routes {
+            println!("{:>7} {:>6} {:>12} {:>12} {:>10}", r.pid, r.uid, r.inline, r.device, r.fallbacks);
+        }
     }
     Ok(())
 }

@@ -92,6 +92,19 @@ pub enum Request {
     },
     /// Daemon-wide figures (per process and per queue).
     Stats,
+    /// The client's own count of the requests its Auto lanes ran inline
+    /// and on the broker's devices (process totals so far). Informative:
+    /// the broker cannot check it, shows it as the client said it
+    /// (`wd status`), and forgets it with the connection.
+    ReportRoutes {
+        /// Requests run inline in the client.
+        inline: u64,
+        /// Requests run on a device queue.
+        device: u64,
+        /// Of the inline ones, those meant for a device that ran inline
+        /// because no queue could be had.
+        fallbacks: u64,
+    },
     /// Administrator only: suspend or resume every queue of a process.
     Suspend {
         /// Process id.
@@ -99,6 +112,22 @@ pub enum Request {
         /// Suspend (`true`) or resume.
         on: bool,
     },
+}
+
+/// One process's Auto-lane counts in [`Response::Stats`], as it reported
+/// them ([`Request::ReportRoutes`]).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RouteStat {
+    /// Reporting process.
+    pub pid: i32,
+    /// Its user.
+    pub uid: u32,
+    /// Requests run inline.
+    pub inline: u64,
+    /// Requests run on a device queue.
+    pub device: u64,
+    /// Inline because no device queue could be had.
+    pub fallbacks: u64,
 }
 
 /// One queue in [`Response::Stats`].
@@ -204,6 +233,9 @@ pub enum Response {
         clients: u32,
         /// Every queue.
         queues: Vec<QueueStat>,
+        /// What each process that reported said its Auto lanes ran where.
+        #[serde(default)]
+        routes: Vec<RouteStat>,
     },
     /// Done, nothing to return.
     Ok,

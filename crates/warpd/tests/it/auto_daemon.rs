@@ -88,6 +88,32 @@ fn auto_through_the_broker_runs_small_work_inline_and_the_rest_on_its_instance()
     // A stream pins the device through the broker, whatever its size.
     let pinned = auto_sec.pinned(warpdrive::RouteKey::of(Opcode::SEC_UPDATE, 1, [0, 0]), Some(10));
     assert_eq!(pinned.path(), Path::Device);
+
+    // The lanes told the broker (at their first request and when
+    // dropped): `wd status` shows this process's counts.
+    drop((auto, auto_sec));
+    let me = std::process::id() as i32;
+    let routes = rt.daemon_routes().unwrap();
+    let mine = routes.iter().find(|r| r.pid == me).unwrap_or_else(|| panic!("{routes:?}"));
+    let now = rt.route_stats();
+    assert_eq!((mine.inline, mine.device, mine.fallbacks), (now.inline, now.device, now.fallbacks));
+    assert!(mine.inline >= 2 && mine.device >= 3, "{mine:?}");
+    let out = std::process::Command::new(wd_test_support::bin::wd_binary())
+        .args(["status", "--json"])
+        .env("WARPD_SOCKET", &d.path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = v["routes"].as_array().unwrap().iter().find(|r| r["pid"] == me).cloned().unwrap();
+    assert_eq!(row["inline"], mine.inline);
+    let out = std::process::Command::new(wd_test_support::bin::wd_binary())
+        .arg("status")
+        .env("WARPD_SOCKET", &d.path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Auto path, as each process reports it"), "{text}");
 }
 
 #[test]
