@@ -324,7 +324,7 @@ impl Auto {
             // second at most (and at the first request, so a short-lived
             // process shows up).
             self.since_look += 1;
-            if self.since_look == 1 || self.since_look % 64 == 0 && self.reported.elapsed() >= REPORT_EVERY {
+            if self.since_look == 1 || self.since_look.is_multiple_of(64) && self.reported.elapsed() >= REPORT_EVERY {
                 self.report();
             }
         }
