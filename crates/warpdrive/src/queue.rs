@@ -117,6 +117,10 @@ struct Inner {
     broken: Option<ProtocolError>,
     closed: bool,
     max_request: u32,
+    /// Sleeps that ended by their timeout with a completion waiting and
+    /// the wake word never bumped: what a lost wake-up looks like
+    /// ([`Queue::missed_wakeups`]).
+    missed_wakeups: u64,
 }
 
 /// A private queue on one device: a submission ring, a completion ring
@@ -232,6 +236,7 @@ impl Queue {
                 wait: opts.wait,
                 expect: expect::Expect::new(),
                 last_kind: 0,
+                missed_wakeups: 0,
                 broken: None,
                 closed: false,
                 max_request,
@@ -252,6 +257,16 @@ impl Queue {
     /// Requests accepted and not yet reaped.
     pub fn in_flight(&self) -> u32 {
         self.q.in_flight
+    }
+
+    /// How many of this queue's sleeps ended by their 20 ms timeout with
+    /// a completion already published and the completion wake word never
+    /// bumped: a wake-up the device side should have sent and did not
+    /// (or one still on its way after more than 20 ms, which only an
+    /// engine descheduled that long produces). A diagnostic of the
+    /// sleep/wake handshake; the stress tests require zero.
+    pub fn missed_wakeups(&self) -> u64 {
+        self.q.missed_wakeups
     }
 
     /// Submission ring size.

@@ -211,8 +211,10 @@ fn stress_no_lost_wakeups_across_processes() {
         n += 1;
     }
     let _ = std::fs::remove_file(&cfg);
-    let band = Duration::from_micros(19_500)..Duration::from_millis(22);
-    let lost = stalls.iter().filter(|l| band.contains(l)).count();
-    eprintln!("{n} requests; stalls over 15 ms: {stalls:?}");
-    assert_eq!(lost, 0, "{lost} of {n} requests waited for the futex timeout: {stalls:?}");
+    // Counted by the queue: sleeps that ended by their timeout with the
+    // completion there and the wake word untouched (stalls alone also
+    // come from a loaded machine descheduling either side).
+    let lost = q.missed_wakeups();
+    eprintln!("{n} requests; stalls over 15 ms: {stalls:?}; missed wake-ups: {lost}");
+    assert_eq!(lost, 0, "{lost} of {n} requests slept to the futex timeout with their completion there: {stalls:?}");
 }

@@ -118,7 +118,13 @@ impl Inner {
             WaitMode::SpinThenSleep(_) | WaitMode::Adaptive => {
                 let w = self.ring.mem(live).cq_wake().load(Ordering::SeqCst);
                 if self.arm(live) {
-                    let _ = futex::wait(self.ring.mem(live).cq_wake(), w, Some(Duration::from_millis(20)))?;
+                    let r = futex::wait(self.ring.mem(live).cq_wake(), w, Some(Duration::from_millis(20)))?;
+                    if r == futex::Wait::TimedOut
+                        && !self.cq_empty(live)
+                        && self.ring.mem(live).cq_wake().load(Ordering::SeqCst) == w
+                    {
+                        self.missed_wakeups += 1;
+                    }
                 }
                 self.ring.mem(live).cq_flags().fetch_and(!CQ_WANT_INTERRUPT, Ordering::Relaxed);
             }

@@ -191,8 +191,11 @@ fn stress_no_lost_wakeups() {
         }
         n += 1;
     }
-    let band = Duration::from_micros(19_500)..Duration::from_millis(22);
-    let lost = stalls.iter().filter(|l| band.contains(l)).count();
-    eprintln!("{n} requests; stalls over 15 ms: {stalls:?}");
-    assert_eq!(lost, 0, "{lost} of {n} requests stalled for the futex timeout (lost wake-ups): {stalls:?}");
+    // A lost wake-up is a sleep that ends by its timeout with the
+    // completion there and the wake word untouched: the queue counts
+    // those. (Stalls alone also come from a loaded machine descheduling
+    // either side, which is not what this test is about.)
+    let lost = q.missed_wakeups();
+    eprintln!("{n} requests; stalls over 15 ms: {stalls:?}; missed wake-ups: {lost}");
+    assert_eq!(lost, 0, "{lost} of {n} requests slept to the futex timeout with their completion there: {stalls:?}");
 }
