@@ -162,22 +162,6 @@ pub fn node_of_addr(addr: *const u8) -> Option<u32> {
 mod tests {
     use super::*;
 
-    /// A synthetic sysfs: `nodes` as (cpulist, distance row).
-    fn tree(tag: &str, online: &str, nodes: &[(&str, &str)]) -> PathBuf {
-        let root = std::env::temp_dir().join(format!("wd-sysfs-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
-        let dir = root.join("devices/system/node");
-        fs::create_dir_all(&dir).unwrap();
-        fs::write(dir.join("online"), format!("{online}\n")).unwrap();
-        for (i, (cpus, dist)) in nodes.iter().enumerate() {
-            let n = dir.join(format!("node{i}"));
-            fs::create_dir_all(&n).unwrap();
-            fs::write(n.join("cpulist"), format!("{cpus}\n")).unwrap();
-            fs::write(n.join("distance"), format!("{dist}\n")).unwrap();
-        }
-        root
-    }
-
     #[test]
     fn a_touched_buffer_is_on_a_node_of_this_machine() {
         let buf = vec![1u8; 8192];
@@ -205,8 +189,9 @@ mod tests {
 
     #[test]
     fn two_nodes_with_distances() {
-        let root = tree("two", "0-1", &[("0-3", "10 21"), ("4-7", "21 10")]);
-        let t = Topology::read(&root, &(0..8).collect::<Vec<_>>());
+        let sysfs = wd_test_support::SysfsTree::with_online("two", "0-1", &[("0-3", "10 21"), ("4-7", "21 10")]);
+        let root = sysfs.path();
+        let t = Topology::read(root, &(0..8).collect::<Vec<_>>());
         assert_eq!(t.warning, None);
         assert_eq!(t.nodes.len(), 2);
         assert_eq!(t.nodes[1].cpus, vec![4, 5, 6, 7]);
@@ -215,34 +200,33 @@ mod tests {
         assert_eq!(t.distance(1, 1), Some(10));
         assert_eq!(t.distance(0, u32::MAX), None, "node -1 has no distance");
         // CPUs outside the affinity mask are not the node's to use.
-        let t = Topology::read(&root, &[0, 1, 4]);
+        let t = Topology::read(root, &[0, 1, 4]);
         assert_eq!(t.nodes[1].cpus, vec![4]);
-        fs::remove_dir_all(root).unwrap();
     }
 
     #[test]
     fn a_memory_only_node_has_no_cpus_and_is_no_place_for_engines() {
-        let root = tree(
+        let sysfs = wd_test_support::SysfsTree::with_online(
             "four",
             "0-3",
             &[("0-1", "10 16 32 32"), ("2-3", "16 10 32 32"), ("", "32 32 10 16"), ("4-5", "32 32 16 10")],
         );
-        let t = Topology::read(&root, &(0..6).collect::<Vec<_>>());
+        let root = sysfs.path();
+        let t = Topology::read(root, &(0..6).collect::<Vec<_>>());
         assert_eq!(t.warning, None);
         let with_cpus: Vec<u32> = t.cpu_nodes().map(|n| n.id).collect();
         assert_eq!(with_cpus, vec![0, 1, 3]);
         assert_eq!(t.distance(3, 2), Some(16));
-        fs::remove_dir_all(root).unwrap();
     }
 
     #[test]
     fn a_malformed_tree_falls_back_to_one_node_and_says_why() {
-        let root = tree("bad", "0-1", &[("0-1", "10 21"), ("2-3", "21")]);
-        let t = Topology::read(&root, &[0, 1, 2, 3]);
+        let sysfs = wd_test_support::SysfsTree::with_online("bad", "0-1", &[("0-1", "10 21"), ("2-3", "21")]);
+        let root = sysfs.path();
+        let t = Topology::read(root, &[0, 1, 2, 3]);
         assert_eq!(t.nodes.len(), 1);
         assert_eq!(t.nodes[0].cpus, vec![0, 1, 2, 3]);
         assert!(t.warning.as_deref().is_some_and(|w| w.contains("node1/distance")), "{:?}", t.warning);
-        fs::remove_dir_all(&root).unwrap();
         // No node directory at all: one node, no warning (not NUMA).
         let t = Topology::read(Path::new("/nonexistent-sysfs"), &[0, 1]);
         assert_eq!((t.nodes.len(), t.warning), (1, None));

@@ -1,6 +1,7 @@
 //! Helpers shared by WarpDrive's tests, so that each crate's tests stop
 //! carrying their own copy: hex, temporary directories, data generators,
-//! polling, forked children, children run as another user, the binaries of
+//! polling, forked children, children run as another user, synthetic NUMA
+//! trees, the binaries of
 //! other packages, and (feature `warpdrive`) test runtimes and the checks a
 //! forked child runs on inherited handles.
 //!
@@ -19,10 +20,12 @@ pub mod fs;
 pub mod hex;
 #[cfg(feature = "warpdrive")]
 pub mod runtime;
+pub mod sysfs;
 pub mod users;
 pub mod wait;
 
 pub use data::pseudo_random;
 pub use fs::TempDir;
 pub use hex::{hex, unhex};
+pub use sysfs::SysfsTree;
 pub use wait::{stress_duration, wait_until};

@@ -5,28 +5,9 @@
 
 use crate::common;
 
-use std::fs;
-use std::path::PathBuf;
-
 use common::Daemon;
 use warpdrive::discovery::{rank, Near, Need};
 use wd_ops::desc::{Health, NO_NODE};
-
-/// A sysfs tree whose nodes have these CPU lists and distance rows.
-fn tree(tag: &str, nodes: &[(&str, &str)]) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("warpd-inst-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&root);
-    let dir = root.join("devices/system/node");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("online"), format!("0-{}\n", nodes.len() - 1)).unwrap();
-    for (i, (cpus, dist)) in nodes.iter().enumerate() {
-        let n = dir.join(format!("node{i}"));
-        fs::create_dir_all(&n).unwrap();
-        fs::write(n.join("cpulist"), format!("{cpus}\n")).unwrap();
-        fs::write(n.join("distance"), format!("{dist}\n")).unwrap();
-    }
-    root
-}
 
 #[test]
 fn instances_per_node_at_a_node_and_nowhere_with_load_in_the_listing() {
@@ -37,7 +18,11 @@ fn instances_per_node_at_a_node_and_nowhere_with_load_in_the_listing() {
     }
     let dists = ["10 16 32", "16 10 32", "32 32 10"];
     // Node 1 holds only memory.
-    let root = tree("per-node", &[(&cpus[0].to_string(), dists[0]), ("", dists[1]), (&cpus[1].to_string(), dists[2])]);
+    let sysfs = wd_test_support::SysfsTree::new(
+        "per-node",
+        &[(&cpus[0].to_string(), dists[0]), ("", dists[1]), (&cpus[1].to_string(), dists[2])],
+    );
+    let root = sysfs.path().to_path_buf();
     let cfg = format!(
         "[daemon]\nsysfs_root = \"{}\"\n\
          [[device]]\ndriver = \"zip\"\npin = false\nidle_spin_us = 50\n\
@@ -79,5 +64,4 @@ fn instances_per_node_at_a_node_and_nowhere_with_load_in_the_listing() {
     let mut q2 = rt.queue(&r[0].device.name).unwrap();
     q2.nop().unwrap();
     drop((q, q2));
-    fs::remove_dir_all(root).unwrap();
 }

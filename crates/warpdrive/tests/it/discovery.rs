@@ -3,9 +3,6 @@
 //! capabilities in words and their typed errors, load and health in the
 //! listing, and a selection that opens a queue on the chosen instance.
 
-use std::fs;
-use std::path::PathBuf;
-
 use warpdrive::discovery::{rank, Near, Need, SelectError};
 use warpdrive::{DeviceSummary, EmbeddedConfig, Runtime};
 use wd_ops::desc::{Health, NO_NODE};
@@ -162,22 +159,6 @@ fn capabilities_in_words_and_typed_errors_that_list_what_exists() {
     assert!(matches!(rt.select("", Near::Any), Err(SelectError::Unknown { .. })));
 }
 
-/// A sysfs tree whose nodes have these CPU lists and distance rows.
-fn tree(tag: &str, nodes: &[(&str, &str)]) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("wd-disc-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&root);
-    let dir = root.join("devices/system/node");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("online"), format!("0-{}\n", nodes.len() - 1)).unwrap();
-    for (i, (cpus, dist)) in nodes.iter().enumerate() {
-        let n = dir.join(format!("node{i}"));
-        fs::create_dir_all(&n).unwrap();
-        fs::write(n.join("cpulist"), format!("{cpus}\n")).unwrap();
-        fs::write(n.join("distance"), format!("{dist}\n")).unwrap();
-    }
-    root
-}
-
 #[test]
 fn an_embedded_selection_follows_memory_and_load_and_the_listing_shows_it() {
     let cpus = wd_sys::thread::allowed_cpus();
@@ -185,7 +166,9 @@ fn an_embedded_selection_follows_memory_and_load_and_the_listing_shows_it() {
         eprintln!("skipped: needs two CPUs to put one on each synthetic node");
         return;
     }
-    let root = tree("sel", &[(&cpus[0].to_string(), "10 21"), (&cpus[1].to_string(), "21 10")]);
+    let sysfs =
+        wd_test_support::SysfsTree::new("sel", &[(&cpus[0].to_string(), "10 21"), (&cpus[1].to_string(), "21 10")]);
+    let root = sysfs.path().to_path_buf();
     let rt =
         Runtime::embedded_with(&EmbeddedConfig { sysfs_root: Some(root.clone()), pin: false, ..Default::default() })
             .unwrap();
@@ -213,7 +196,6 @@ fn an_embedded_selection_follows_memory_and_load_and_the_listing_shows_it() {
     assert_eq!(rt.chains_to("zip1").unwrap(), Vec::<String>::new());
     assert!(matches!(rt.shares_memory_with("zip9"), Err(warpdrive::Error::NoDevice(_))));
     drop(q);
-    fs::remove_dir_all(root).unwrap();
 }
 
 #[test]

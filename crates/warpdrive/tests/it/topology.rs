@@ -4,25 +4,8 @@
 //! caller.
 
 use std::fs;
-use std::path::PathBuf;
 
 use warpdrive::{EmbeddedConfig, Runtime};
-
-/// A sysfs tree whose nodes have these CPU lists and distance rows.
-fn tree(tag: &str, nodes: &[(&str, &str)]) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("wd-topo-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&root);
-    let dir = root.join("devices/system/node");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("online"), format!("0-{}\n", nodes.len() - 1)).unwrap();
-    for (i, (cpus, dist)) in nodes.iter().enumerate() {
-        let n = dir.join(format!("node{i}"));
-        fs::create_dir_all(&n).unwrap();
-        fs::write(n.join("cpulist"), format!("{cpus}\n")).unwrap();
-        fs::write(n.join("distance"), format!("{dist}\n")).unwrap();
-    }
-    root
-}
 
 fn runtime(root: &std::path::Path) -> Runtime {
     Runtime::embedded_with(&EmbeddedConfig { sysfs_root: Some(root.to_path_buf()), pin: false, ..Default::default() })
@@ -56,7 +39,8 @@ fn two_nodes_give_two_instances_and_the_nearest_is_chosen() {
         return;
     }
     let (a, b) = (cpus[0].to_string(), cpus[1].to_string());
-    let root = tree("two", &[(&a, "10 21"), (&b, "21 10")]);
+    let sysfs = wd_test_support::SysfsTree::new("two", &[(&a, "10 21"), (&b, "21 10")]);
+    let root = sysfs.path().to_path_buf();
     let rt = runtime(&root);
     assert_eq!(instances(&rt, "zip"), vec![("zip0".into(), 0), ("zip1".into(), 1)]);
     assert_eq!(instances(&rt, "dma"), vec![("dma0".into(), 0), ("dma1".into(), 1)]);
@@ -75,7 +59,6 @@ fn two_nodes_give_two_instances_and_the_nearest_is_chosen() {
     assert_eq!(name, "dma1");
     // Its engine runs on that node's CPU only.
     assert_eq!(allowed.as_deref(), Some(b.as_str()));
-    fs::remove_dir_all(root).unwrap();
 }
 
 #[test]
@@ -83,18 +66,21 @@ fn memory_only_nodes_get_no_instance_and_bad_trees_fall_back_to_one_node() {
     let cpus = wd_sys::thread::allowed_cpus();
     let c0 = cpus[0].to_string();
     let last = cpus.last().unwrap().to_string();
-    let root = tree("four", &[(&c0, "10 16 32 32"), ("", "16 10 32 32"), ("", "32 32 10 16"), (&last, "32 32 16 10")]);
+    let sysfs = wd_test_support::SysfsTree::new(
+        "four",
+        &[(&c0, "10 16 32 32"), ("", "16 10 32 32"), ("", "32 32 10 16"), (&last, "32 32 16 10")],
+    );
+    let root = sysfs.path().to_path_buf();
     let rt = runtime(&root);
     let want: Vec<(String, u32)> =
         if cpus.len() >= 2 { vec![("sec0".into(), 0), ("sec1".into(), 3)] } else { vec![("sec0".into(), 0)] };
     assert_eq!(instances(&rt, "sec"), want);
-    fs::remove_dir_all(&root).unwrap();
 
     // A distance row of the wrong length: one node, the usual names.
-    let root = tree("bad", &[(&c0, "10 21"), (&last, "21")]);
+    let sysfs = wd_test_support::SysfsTree::new("bad", &[(&c0, "10 21"), (&last, "21")]);
+    let root = sysfs.path().to_path_buf();
     let rt = runtime(&root);
     assert_eq!(instances(&rt, "zip"), vec![("zip0".into(), 0)]);
     let mut q = rt.queue("zip").unwrap();
     q.nop().unwrap();
-    fs::remove_dir_all(root).unwrap();
 }

@@ -3,8 +3,7 @@
 //! the instance a caller on that CPU would get, with the reason; unknown
 //! capabilities and CPUs are clear errors.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn wd(root: &Path, args: &[&str]) -> Output {
@@ -15,22 +14,6 @@ fn wd(root: &Path, args: &[&str]) -> Output {
         .env("WD_SYSFS_ROOT", root)
         .output()
         .expect("run wd")
-}
-
-/// A sysfs tree whose nodes have these CPU lists and distance rows.
-fn tree(tag: &str, nodes: &[(&str, &str)]) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("wd-list-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&root);
-    let dir = root.join("devices/system/node");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("online"), format!("0-{}\n", nodes.len() - 1)).unwrap();
-    for (i, (cpus, dist)) in nodes.iter().enumerate() {
-        let n = dir.join(format!("node{i}"));
-        fs::create_dir_all(&n).unwrap();
-        fs::write(n.join("cpulist"), format!("{cpus}\n")).unwrap();
-        fs::write(n.join("distance"), format!("{dist}\n")).unwrap();
-    }
-    root
 }
 
 fn two_cpus() -> Option<(usize, usize)> {
@@ -46,10 +29,11 @@ fn for_near_cpu_names_the_instance_on_that_cpus_node_and_why() {
     };
     // Four nodes: 1 and 2 hold only memory; instances are numbered in
     // node order, so node 3's is zip1.
-    let root = tree(
+    let sysfs = wd_test_support::SysfsTree::new(
         "for",
         &[(&a.to_string(), "10 16 32 32"), ("", "16 10 32 32"), ("", "32 32 10 16"), (&b.to_string(), "32 32 16 10")],
     );
+    let root = sysfs.path().to_path_buf();
     for (cpu, want, other) in [(a, "zip0", "zip1"), (b, "zip1", "zip0")] {
         let out = wd(&root, &["list", "--json", "--for", "gzip level 1 compress", "--near-cpu", &cpu.to_string()]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -78,12 +62,12 @@ fn for_near_cpu_names_the_instance_on_that_cpus_node_and_why() {
     assert!(text.contains(&format!("a caller on CPU {b} (node 3) gets zip1")), "{text}");
     assert!(text.contains("distance 10"), "{text}");
     assert!(text.contains("shared memory"), "{text}");
-    fs::remove_dir_all(root).unwrap();
 }
 
 #[test]
 fn unknown_capabilities_and_cpus_are_clear_errors() {
-    let root = tree("bad", &[("0", "10")]);
+    let sysfs = wd_test_support::SysfsTree::new("bad", &[("0", "10")]);
+    let root = sysfs.path().to_path_buf();
     let out = wd(&root, &["list", "--for", "gzip level 1 squash"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -93,17 +77,16 @@ fn unknown_capabilities_and_cpus_are_clear_errors() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("CPU 4096"), "{err}");
-    fs::remove_dir_all(root).unwrap();
 }
 
 #[test]
 fn a_malformed_topology_falls_back_to_one_node_with_a_warning() {
-    let root = tree("malformed", &[("0", "10 21"), ("1", "21")]);
+    let sysfs = wd_test_support::SysfsTree::new("malformed", &[("0", "10 21"), ("1", "21")]);
+    let root = sysfs.path().to_path_buf();
     let out = wd(&root, &["list"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("warning: NUMA topology not used"), "{err}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("zip0") && !text.contains("zip1"), "{text}");
-    fs::remove_dir_all(root).unwrap();
 }
