@@ -23,8 +23,11 @@ fn instances(rt: &Runtime, driver: &str) -> Vec<(String, u32)> {
 /// The CPUs thread `name` of this process may run on.
 fn allowed_of_thread(name: &str) -> Option<String> {
     for t in fs::read_dir("/proc/self/task").unwrap().flatten() {
-        if fs::read_to_string(t.path().join("comm")).ok()?.trim() == name {
-            let status = fs::read_to_string(t.path().join("status")).ok()?;
+        // Other tests' threads come and go while this reads: one that
+        // exited in between is skipped, not taken for the end of the search.
+        let Ok(comm) = fs::read_to_string(t.path().join("comm")) else { continue };
+        if comm.trim() == name {
+            let Ok(status) = fs::read_to_string(t.path().join("status")) else { continue };
             return status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).map(|s| s.trim().to_string());
         }
     }
