@@ -172,11 +172,12 @@ impl Scheduler {
             turn: 0,
             scratch: Vec::new(),
         };
-        if let Err(e) = s.refill() {
-            return Err(e);
-        }
+        s.refill()?;
         if s.members.is_empty() {
-            return Err(SelectError::NoInstance { need: need.to_string(), why_not: vec!["no queue could be opened".into()] });
+            return Err(SelectError::NoInstance {
+                need: need.to_string(),
+                why_not: vec!["no queue could be opened".into()],
+            });
         }
         Ok(s)
     }
@@ -428,11 +429,12 @@ impl Scheduler {
             if !m.usable() || m.tickets.is_empty() || m.progress.elapsed() < stall || m.checked.elapsed() < stall {
                 continue;
             }
-            let state = member::queue_state(&self.rt, &m.name, m.queue.id());
+            let verdict = member::unusable(&self.rt, &m.name, m.queue.id());
             self.members[i].checked = Instant::now();
-            if let Some(e) = state.as_deref().and_then(member::unusable) {
-                tracing::debug!(instance = %self.members[i].name, state = ?state, "scheduler gives up a stalled queue");
+            if let Some((state, e)) = verdict {
+                tracing::debug!(instance = %self.members[i].name, %state, "scheduler gives up a stalled queue");
                 self.give_up(i, &e);
+                self.members[i].down = Some(format!("queue {state}"));
                 any = true;
             }
         }

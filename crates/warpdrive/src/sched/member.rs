@@ -50,27 +50,29 @@ impl Member {
     }
 }
 
-/// The state the instance reports for queue `id` (`active`, `suspended`,
-/// `faulted`, `closing`); `None` when it could not be asked. A suspended
-/// queue looks healthy from its own memory (it just stops completing),
-/// so only the instance can tell. Through the broker, queues are named by
-/// this process's pid, the instance and the queue id of our connection.
-pub(super) fn queue_state(rt: &Runtime, device: &str, id: u32) -> Option<String> {
-    let state = if rt.is_daemon() {
+/// Why queue `id` on instance `device` is not to be used, if the
+/// instance says so: a suspended queue looks healthy from its own memory
+/// (it just stops completing), so only the instance can tell. `None`
+/// when it is active, or the instance could not be asked. A queue the
+/// instance no longer lists was closed under us.
+///
+/// Through the broker, queues are named by pid, instance and a queue id
+/// per connection: with several connections to one broker in a process
+/// (several [`Runtime::connect`]s) ids repeat, so every queue that
+/// matches must be active. A wrong match can only make a healthy queue
+/// look unusable, which costs a move, never a lost request.
+pub(super) fn unusable(rt: &Runtime, device: &str, id: u32) -> Option<(String, Error)> {
+    let states: Vec<String> = if rt.is_daemon() {
         let (_, queues) = rt.daemon_stats().ok()?;
         let me = std::process::id() as i32;
-        queues.into_iter().find(|q| q.pid == me && q.device == device && q.queue == id).map(|q| q.state)
+        queues.into_iter().filter(|q| q.pid == me && q.device == device && q.queue == id).map(|q| q.state).collect()
     } else {
-        rt.stats(device).ok()?.per_queue.into_iter().find(|q| q.queue == id).map(|q| q.state.to_string())
+        let per_queue = rt.stats(device).ok()?.per_queue;
+        per_queue.into_iter().filter(|q| q.queue == id).map(|q| q.state.to_string()).collect()
     };
-    // A queue the instance no longer lists is gone (closed under us).
-    Some(state.unwrap_or_else(|| "gone".to_string()))
-}
-
-/// Why a queue in `state` is not to be used, if it is not.
-pub(super) fn unusable(state: &str) -> Option<Error> {
-    match state {
-        "active" => None,
-        _ => Some(Error::QueueStopped),
+    match states.iter().find(|s| *s != "active") {
+        Some(s) => Some((s.clone(), Error::QueueStopped)),
+        None if states.is_empty() => Some(("gone".into(), Error::QueueStopped)),
+        None => None,
     }
 }
