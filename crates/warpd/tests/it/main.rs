@@ -13,6 +13,7 @@ mod messages;
 mod mode;
 mod multiprocess;
 mod quota;
+mod sched;
 mod services;
 mod smoke;
 mod socket_start;
