@@ -35,7 +35,7 @@ impl Default for SchedConfig {
         SchedConfig {
             instances: 2,
             spill_at: 8,
-            stall: Duration::from_millis(2),
+            stall: Duration::from_millis(5),
             queue: QueueOptions { depth: 64, ..QueueOptions::default() },
         }
     }
@@ -130,8 +130,9 @@ pub struct Scheduler {
     cfg: SchedConfig,
     members: Vec<Member>,
     pending: HashMap<ReqId, Pending>,
-    /// Accepted requests taken off a given-up instance, to place again.
-    moving: VecDeque<(ReqId, Req)>,
+    /// Accepted requests taken off a given-up instance (named), to place
+    /// again.
+    moving: VecDeque<(ReqId, Req, String)>,
     ready: VecDeque<Completed>,
     next: u64,
     /// Where the rotation among equally loaded instances starts.
@@ -205,15 +206,16 @@ impl Scheduler {
                 Err(e) => tracing::debug!(instance = %r.device.name, %e, "scheduler could not open a queue"),
             }
         }
-        // Nearest first: the order placement walks.
-        self.members.sort_by_key(|m| m.distance.unwrap_or(u32::MAX));
+        // Members are only ever appended: placement refers to them by
+        // index while it may give one up and open another.
         Ok(())
     }
 
-    /// The instances used, in order of distance, with their figures.
+    /// The instances used, nearest first, with their figures.
     pub fn instances(&self) -> Vec<InstanceReport> {
-        self.members
-            .iter()
+        let mut v: Vec<&Member> = self.members.iter().collect();
+        v.sort_by_key(|m| m.distance.unwrap_or(u32::MAX));
+        v.into_iter()
             .map(|m| InstanceReport {
                 name: m.name.clone(),
                 distance: m.distance,
@@ -445,11 +447,11 @@ impl Scheduler {
     /// take now wait (busy) or are handed back with the error (none left).
     fn place_moving(&mut self) -> bool {
         let mut any = false;
-        while let Some((id, req)) = self.moving.pop_front() {
+        while let Some((id, req, instance)) = self.moving.pop_front() {
             match self.place(id, req) {
                 Ok(()) => any = true,
                 Err(SubmitError::Busy(req)) => {
-                    self.moving.push_front((id, req));
+                    self.moving.push_front((id, req, instance));
                     break;
                 }
                 Err(SubmitError::Failed(e, req)) => {
@@ -465,7 +467,6 @@ impl Scheduler {
                         src: req.src,
                         dst: req.dst,
                     };
-                    let instance = String::new();
                     self.ready.push_back(Completed { id, instance, moves: p.moves, done, error: Some(e) });
                 }
             }
@@ -508,7 +509,7 @@ impl Scheduler {
         if !unanswered && p.head.may_move(&d) {
             p.moves += 1;
             let req = p.head.rebuild(d);
-            self.moving.push_back((id, req));
+            self.moving.push_back((id, req, instance));
             return;
         }
         let p = self.pending.remove(&id).expect("checked above");

@@ -96,3 +96,55 @@ pub(super) fn again(e: &Error) -> Error {
         _ => Error::QueueStopped,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DoneFlags, Ticket};
+
+    fn done(status: Status) -> Done {
+        Done {
+            ticket: Ticket(1),
+            status,
+            consumed: 0,
+            produced: 0,
+            result: 0,
+            flags: DoneFlags::empty(),
+            src: Buffer::Heap(vec![1, 2, 3]),
+            dst: Buffer::None,
+        }
+    }
+
+    /// Only a cancelled, stateless, sessionless, flagless, not-in-place
+    /// request moves; rebuilt, it is the same request with its buffers.
+    #[test]
+    fn only_requests_that_cannot_run_twice_move() {
+        let crc = Req::crc32c(vec![1u8, 2, 3], 7);
+        let h = Head::of(&crc);
+        assert!(h.may_move(&done(Status::Cancelled)));
+        for st in [Status::Ok, Status::DeviceLost, Status::DeviceError, Status::BadParam] {
+            assert!(!h.may_move(&done(st)), "{st:?}");
+        }
+        let again = h.rebuild(done(Status::Cancelled));
+        assert_eq!((again.opcode, again.params, again.session), (Opcode::CRC32C, [7, 0], 0));
+        assert_eq!(again.src.as_slice(), &[1, 2, 3]);
+
+        let with_session = Req { session: 3, ..Req::crc32c(vec![0u8; 4], 0) };
+        let linked = Req { flags: ReqFlags::from_bits_retain(1), ..Req::crc32c(vec![0u8; 4], 0) };
+        let in_place = Req { src: Buffer::InPlace, dst: vec![0u8; 4].into(), ..Req::new(Opcode::FILL) };
+        let update = Req { session: 0, ..Req::new(Opcode::SEC_UPDATE) };
+        for r in [with_session, linked, in_place, update] {
+            assert!(!Head::of(&r).may_move(&done(Status::Cancelled)), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn a_queue_is_given_up_for_failures_of_the_queue_only() {
+        assert!(queue_gone(&Error::QueueStopped));
+        assert!(queue_gone(&Error::DeviceLost));
+        assert!(!queue_gone(&Error::TooLarge(1)));
+        assert!(!queue_gone(&Error::Busy));
+        assert!(matches!(again(&Error::DeviceLost), Error::DeviceLost));
+        assert!(matches!(again(&Error::QueueStopped), Error::QueueStopped));
+    }
+}

@@ -301,3 +301,59 @@ const _: fn() = || {
     fn send<T: Send>() {}
     send::<Scheduler>();
 };
+
+/// Requests a queue accepted and then could neither run nor cancel (its
+/// submission ring broken while they waited) come back once each with
+/// `QueueFaulted`, never moved; those on the healthy instance complete;
+/// later requests all go to it.
+#[test]
+fn requests_stranded_on_a_faulted_queue_fail_once_with_the_fault() {
+    let rt = two_instances();
+    // A long stall: only the fault, not the suspension, gives dma1 up.
+    let c = SchedConfig { stall: Duration::from_secs(60), ..cfg(32, 4) };
+    let mut s = Scheduler::with_config(&rt, "dma", Near::Any, c).unwrap();
+    let victim = s.queue_on("dma1").unwrap().id();
+    let qm = common::hostile(s.queue_on("dma1").unwrap());
+    // Held: what it accepts now waits in its ring.
+    rt.suspend("dma1", victim, true).unwrap();
+    let mut expect = HashMap::new();
+    for k in 0..8 {
+        let d = data(0, k);
+        expect.insert(s.submit(Req::crc32c(d.clone(), 0)).unwrap(), crc32c::crc32c(&d));
+    }
+    let held: usize = s.instances().iter().filter(|i| i.name == "dma1").map(|i| i.outstanding).sum();
+    assert!(held >= 1, "{:?}", s.instances());
+    // Its tail goes out of range, then it runs again: the device faults it.
+    let head = qm.mem().atomic_u32(OFF_SQ_HEAD).load(Ordering::SeqCst);
+    qm.mem().atomic_u32(OFF_SQ_TAIL).store(head.wrapping_add(1000), Ordering::SeqCst);
+    rt.suspend("dma1", victim, false).unwrap();
+    assert!(common::wait_faulted(&qm, Duration::from_secs(2)).is_some());
+
+    let (mut ok, mut failed) = (0, 0);
+    while let Ok(c) = s.complete() {
+        let crc = expect.remove(&c.id).expect("outstanding, completed once");
+        assert_eq!(c.moves, 0);
+        match c.error {
+            None => {
+                assert_eq!(c.instance, "dma0");
+                assert_eq!(c.done.result as u32, crc);
+                ok += 1;
+            }
+            Some(e) => {
+                assert_eq!(c.instance, "dma1");
+                assert!(matches!(e, Error::QueueFaulted(_)), "{e:?}");
+                failed += 1;
+            }
+        }
+    }
+    assert!(expect.is_empty());
+    assert_eq!((ok + failed, failed), (8, held));
+    let r = s.instances();
+    assert!(r.iter().any(|i| i.name == "dma1" && i.down.as_deref().is_some_and(|d| d.contains("faulted"))), "{r:?}");
+    for k in 8..40 {
+        let d = data(0, k);
+        let c = s.run(Req::crc32c(d.clone(), 0)).unwrap();
+        assert_eq!(c.instance, "dma0");
+        assert_eq!(c.ok().unwrap().result as u32, crc32c::crc32c(&d));
+    }
+}
