@@ -3,14 +3,17 @@
 //! or is suspended, without losing or repeating a request
 //! (docs/ARCHITECTURE.md, "Scheduler").
 
+mod flow;
 mod member;
+mod place;
 mod rule;
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::discovery::{Near, SelectError};
 use crate::{Done, Error, QueueOptions, Req, Runtime, SubmitError};
+use flow::Idle;
 use member::Member;
 use rule::Head;
 
@@ -324,226 +327,6 @@ impl Scheduler {
                 return Err(Error::NothingInFlight);
             }
             idle.pause();
-        }
-    }
-
-    /// Which usable member takes the next request, skipping `tried`:
-    /// the nearest distance at which some member holds fewer than
-    /// `spill_at` requests, and there the least loaded (equals in turn);
-    /// when all hold that many, the least loaded anywhere.
-    fn pick(&self, tried: &[usize]) -> Option<usize> {
-        let n = self.members.len();
-        let open: Vec<usize> = (0..n).filter(|i| self.members[*i].usable() && !tried.contains(i)).collect();
-        let order = |i: &usize| (self.members[*i].outstanding(), (i + n - self.turn % n.max(1)) % n.max(1));
-        let dist = |i: usize| self.members[i].distance.unwrap_or(u32::MAX);
-        let mut tiers: Vec<u32> = open.iter().map(|&i| dist(i)).collect();
-        tiers.sort_unstable();
-        tiers.dedup();
-        for t in tiers {
-            let best = open.iter().filter(|&&i| dist(i) == t).min_by_key(|i| order(i)).copied();
-            if let Some(b) = best.filter(|&b| self.members[b].outstanding() < self.cfg.spill_at) {
-                return Some(b);
-            }
-        }
-        open.iter().min_by_key(|&&i| (self.members[i].outstanding(), dist(i), order(&i).1)).copied()
-    }
-
-    /// Gives `req` (accepted under `id`, or about to be) to a member.
-    fn place(&mut self, id: ReqId, mut req: Req) -> Result<(), SubmitError> {
-        let mut tried = Vec::new();
-        loop {
-            let Some(i) = self.pick(&tried) else {
-                if tried.iter().any(|&i| self.members[i].usable()) {
-                    return Err(SubmitError::Busy(req));
-                }
-                // Every instance given up: look for others once.
-                let before = self.members.len();
-                let _ = self.refill();
-                if self.members.len() > before {
-                    continue;
-                }
-                let e = Error::NoDevice(format!("{}: every instance was given up", self.need));
-                return Err(SubmitError::Failed(e, req));
-            };
-            let m = &mut self.members[i];
-            match m.queue.submit(req) {
-                Ok(t) => {
-                    if m.tickets.is_empty() {
-                        // It was idle until now: its stall clock starts here.
-                        m.progress = Instant::now();
-                    }
-                    m.tickets.insert(t, id);
-                    m.accepted += 1;
-                    self.turn = i + 1;
-                    return Ok(());
-                }
-                Err(SubmitError::Busy(r)) => {
-                    req = r;
-                    tried.push(i);
-                }
-                Err(SubmitError::Failed(e, r)) if rule::queue_gone(&e) => {
-                    // Refused before being accepted: it never ran there.
-                    req = r;
-                    self.give_up(i, &e);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// One round: places moved requests, reaps every member, asks stalled
-    /// ones whether they were suspended. True if anything moved on.
-    fn step(&mut self) -> bool {
-        let mut progressed = self.place_moving();
-        for i in 0..self.members.len() {
-            if !self.members[i].usable() || self.members[i].tickets.is_empty() {
-                continue;
-            }
-            let mut out = std::mem::take(&mut self.scratch);
-            let r = self.members[i].queue.poll(&mut out);
-            let got = !out.is_empty();
-            for d in out.drain(..) {
-                self.finish(i, d, None, false);
-            }
-            self.scratch = out;
-            match r {
-                Ok(_) if got => {
-                    self.members[i].progress = Instant::now();
-                    progressed = true;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    self.give_up(i, &e);
-                    progressed = true;
-                }
-            }
-        }
-        progressed | self.check_stalled()
-    }
-
-    /// Asks members that hold requests and completed none for a while
-    /// whether their queue is still active; gives up those that are not.
-    fn check_stalled(&mut self) -> bool {
-        let stall = self.cfg.stall;
-        let mut any = false;
-        for i in 0..self.members.len() {
-            let m = &self.members[i];
-            if !m.usable() || m.tickets.is_empty() || m.progress.elapsed() < stall || m.checked.elapsed() < stall {
-                continue;
-            }
-            let verdict = member::unusable(&self.rt, &m.name, m.queue.id());
-            self.members[i].checked = Instant::now();
-            if let Some((state, e)) = verdict {
-                tracing::debug!(instance = %self.members[i].name, %state, "scheduler gives up a stalled queue");
-                self.give_up(i, &e);
-                self.members[i].down = Some(format!("queue {state}"));
-                any = true;
-            }
-        }
-        any
-    }
-
-    /// Places requests taken off given-up members; those no member can
-    /// take now wait (busy) or are handed back with the error (none left).
-    fn place_moving(&mut self) -> bool {
-        let mut any = false;
-        while let Some((id, req, instance)) = self.moving.pop_front() {
-            match self.place(id, req) {
-                Ok(()) => any = true,
-                Err(SubmitError::Busy(req)) => {
-                    self.moving.push_front((id, req, instance));
-                    break;
-                }
-                Err(SubmitError::Failed(e, req)) => {
-                    any = true;
-                    let p = self.pending.remove(&id).expect("a moving request is pending");
-                    let done = Done {
-                        ticket: crate::Ticket(0),
-                        status: wd_abi::Status::Cancelled,
-                        consumed: 0,
-                        produced: 0,
-                        result: 0,
-                        flags: crate::DoneFlags::empty(),
-                        src: req.src,
-                        dst: req.dst,
-                    };
-                    self.ready.push_back(Completed { id, instance, moves: p.moves, done, error: Some(e) });
-                }
-            }
-        }
-        any
-    }
-
-    /// Gives member `i` up for `why`: closes its queue and hands back,
-    /// moves or fails each request it held, then opens a replacement.
-    fn give_up(&mut self, i: usize, why: &Error) {
-        if !self.members[i].usable() {
-            return;
-        }
-        tracing::debug!(instance = %self.members[i].name, %why, "scheduler gives up an instance");
-        self.members[i].down = Some(why.to_string());
-        let mut out = Vec::new();
-        let mut unanswered = Vec::new();
-        self.members[i].queue.retire(&mut out, &mut unanswered);
-        for d in out {
-            self.finish(i, d, Some(why), false);
-        }
-        for d in unanswered {
-            self.finish(i, d, Some(why), true);
-        }
-        let _ = self.refill();
-    }
-
-    /// Hands back (or moves) the request member `i` completed with `d`;
-    /// `gone` is the error the member was given up for, if it was;
-    /// `unanswered`: the queue never answered it (`d` was made up).
-    fn finish(&mut self, i: usize, d: Done, gone: Option<&Error>, unanswered: bool) {
-        let m = &mut self.members[i];
-        let Some(id) = m.tickets.remove(&d.ticket) else {
-            tracing::warn!(instance = %m.name, "completion for no request of this scheduler");
-            return;
-        };
-        m.completed += 1;
-        let instance = m.name.clone();
-        let p = self.pending.get_mut(&id).expect("an outstanding request is pending");
-        if !unanswered && p.head.may_move(&d) {
-            p.moves += 1;
-            let req = p.head.rebuild(d);
-            self.moving.push_back((id, req, instance));
-            return;
-        }
-        let p = self.pending.remove(&id).expect("checked above");
-        // Cancelled (and not movable) or lost: it did not run to completion.
-        let error = match d.status {
-            _ if unanswered => Some(gone.map_or(Error::QueueStopped, rule::again)),
-            wd_abi::Status::Cancelled => Some(gone.map_or(Error::QueueStopped, rule::again)),
-            wd_abi::Status::DeviceLost => Some(Error::DeviceLost),
-            _ => None,
-        };
-        self.ready.push_back(Completed { id, instance, moves: p.moves, done: d, error });
-    }
-}
-
-/// Backing off while nothing completes: spin, then yield, then sleep a
-/// little longer each time (up to 1 ms), so a waiting scheduler neither
-/// burns a core for long nor sleeps through a short request. The queues
-/// are polled rather than slept on because a suspended queue never wakes
-/// its waiter.
-struct Idle {
-    rounds: u32,
-}
-
-impl Idle {
-    fn new() -> Idle {
-        Idle { rounds: 0 }
-    }
-
-    fn pause(&mut self) {
-        self.rounds = self.rounds.saturating_add(1);
-        match self.rounds {
-            0..=64 => std::hint::spin_loop(),
-            65..=256 => std::thread::yield_now(),
-            r => std::thread::sleep(Duration::from_micros(u64::from((r - 256).min(20)) * 50)),
         }
     }
 }

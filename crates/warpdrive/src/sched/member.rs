@@ -51,7 +51,7 @@ impl Member {
 }
 
 /// Why queue `id` on instance `device` is not to be used, if the
-/// instance says so: a suspended queue looks healthy from its own memory
+/// instance says so (suspended, closing, gone): a suspended queue looks healthy from its own memory
 /// (it just stops completing), so only the instance can tell. `None`
 /// when it is active, or the instance could not be asked. A queue the
 /// instance no longer lists was closed under us.
@@ -70,7 +70,10 @@ pub(super) fn unusable(rt: &Runtime, device: &str, id: u32) -> Option<(String, E
         let per_queue = rt.stats(device).ok()?.per_queue;
         per_queue.into_iter().filter(|q| q.queue == id).map(|q| q.state.to_string()).collect()
     };
-    match states.iter().find(|s| *s != "active") {
+    // A fault shows in the queue's own memory, with its cause: the next
+    // poll reports it as `QueueFaulted`, which is what the requests the
+    // queue strands should fail with.
+    match states.iter().find(|s| *s != "active" && *s != "faulted") {
         Some(s) => Some((s.clone(), Error::QueueStopped)),
         None if states.is_empty() => Some(("gone".into(), Error::QueueStopped)),
         None => None,
