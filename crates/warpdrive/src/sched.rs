@@ -125,7 +125,19 @@ struct Pending {
 ///
 /// Like a [`crate::Queue`], a scheduler is used by one thread: it is
 /// `Send` but not `Sync`; give each thread its own (they share the
-/// instances, not the queues).
+/// instances, not the queues). A locality of [`Near::CallingCpu`] is
+/// taken when the scheduler is built: build it on the thread that uses it.
+///
+/// ```
+/// use warpdrive::{discovery::Near, Req, Runtime, Scheduler};
+/// let rt = Runtime::embedded()?;
+/// let mut s = Scheduler::new(&rt, "dma", Near::CallingCpu)?;
+/// let data = vec![7u8; 4096];
+/// let c = s.run(Req::crc32c(data.clone(), 0))?;
+/// println!("ran on {}", c.instance);
+/// assert_eq!(c.ok()?.result as u32, crc32c::crc32c(&data));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Scheduler {
     rt: Runtime,
     need: String,

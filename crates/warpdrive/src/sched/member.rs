@@ -51,10 +51,11 @@ impl Member {
 }
 
 /// Why queue `id` on instance `device` is not to be used, if the
-/// instance says so (suspended, closing, gone): a suspended queue looks healthy from its own memory
-/// (it just stops completing), so only the instance can tell. `None`
-/// when it is active, or the instance could not be asked. A queue the
-/// instance no longer lists was closed under us.
+/// instance says so (suspended, closing, gone): a suspended queue looks
+/// healthy from its own memory (it just stops completing), so only the
+/// instance can tell. `None` when it is active or faulted, or the
+/// instance could not be asked. A queue the instance no longer lists was
+/// closed under us.
 ///
 /// Through the broker, queues are named by pid, instance and a queue id
 /// per connection: with several connections to one broker in a process
