@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::{member, rule, Completed, Scheduler};
-use crate::{Done, Error, SubmitError};
+use crate::{Buffer, Done, Error, SubmitError};
 
 impl Scheduler {
     /// One round: places moved requests, reaps every member, asks stalled
@@ -74,16 +74,7 @@ impl Scheduler {
                 Err(SubmitError::Failed(e, req)) => {
                     any = true;
                     let p = self.pending.remove(&id).expect("a moving request is pending");
-                    let done = Done {
-                        ticket: crate::Ticket(0),
-                        status: wd_abi::Status::Cancelled,
-                        consumed: 0,
-                        produced: 0,
-                        result: 0,
-                        flags: crate::DoneFlags::empty(),
-                        src: req.src,
-                        dst: req.dst,
-                    };
+                    let done = empty_done(wd_abi::Status::Cancelled, req.src, req.dst);
                     self.ready.push_back(Completed { id, instance, moves: p.moves, done, error: Some(e) });
                 }
             }
@@ -107,6 +98,15 @@ impl Scheduler {
         }
         for d in unanswered {
             self.finish(i, d, Some(why), true);
+        }
+        // A queue inherited across fork cannot be retired (its memory is
+        // the parent's): its requests come back failed, without buffers.
+        let stranded: Vec<_> = self.members[i].tickets.drain().map(|(_, id)| id).collect();
+        for id in stranded {
+            let p = self.pending.remove(&id).expect("an outstanding request is pending");
+            let done = empty_done(wd_abi::Status::DeviceError, Buffer::None, Buffer::None);
+            let instance = self.members[i].name.clone();
+            self.ready.push_back(Completed { id, instance, moves: p.moves, done, error: Some(rule::again(why)) });
         }
         let _ = self.refill();
     }
@@ -138,6 +138,21 @@ impl Scheduler {
             _ => None,
         };
         self.ready.push_back(Completed { id, instance, moves: p.moves, done: d, error });
+    }
+}
+
+/// A completion no device posted: a request handed back failed, with its
+/// buffers (when the scheduler still has them).
+fn empty_done(status: wd_abi::Status, src: Buffer, dst: Buffer) -> Done {
+    Done {
+        ticket: crate::Ticket(0),
+        status,
+        consumed: 0,
+        produced: 0,
+        result: 0,
+        flags: crate::DoneFlags::empty(),
+        src,
+        dst,
     }
 }
 

@@ -357,3 +357,53 @@ fn requests_stranded_on_a_faulted_queue_fail_once_with_the_fault() {
         assert_eq!(c.ok().unwrap().result as u32, crc32c::crc32c(&d));
     }
 }
+
+/// In a forked child the parent's queues cannot be touched: what the
+/// scheduler held comes back once each with `Forked` (never waited on
+/// forever), and new requests are refused. The parent's requests are
+/// untouched and complete there.
+#[test]
+fn a_forked_child_gets_its_requests_back_failed_once() {
+    let rt = two_instances();
+    let mut s = Scheduler::with_config(&rt, "dma", Near::Any, cfg(32, 4)).unwrap();
+    // Held in their rings while the child looks.
+    for i in s.instances() {
+        rt.suspend(&i.name, i.queue, true).unwrap();
+    }
+    let mut expect = HashMap::new();
+    for k in 0..6 {
+        let d = data(2, k);
+        expect.insert(s.submit(Req::crc32c(d.clone(), 0)).unwrap(), crc32c::crc32c(&d));
+    }
+    let ids: HashSet<ReqId> = expect.keys().copied().collect();
+    let mut slot = Some(s);
+    let code = wd_test_support::fork::fork_and_wait(Duration::from_secs(10), || {
+        let mut s = slot.take().unwrap();
+        let mut seen = HashSet::new();
+        while let Ok(c) = s.complete() {
+            if !ids.contains(&c.id) || !seen.insert(c.id) {
+                return 10;
+            }
+            if !matches!(c.error, Some(Error::Forked)) {
+                return 11;
+            }
+        }
+        if seen != ids {
+            return 12;
+        }
+        if !matches!(s.submit(Req::nop()), Err(SubmitError::Failed(..))) {
+            return 13;
+        }
+        0
+    });
+    assert_eq!(code, 0);
+    let mut s = slot.take().unwrap();
+    for i in s.instances() {
+        rt.suspend(&i.name, i.queue, false).unwrap();
+    }
+    while let Ok(c) = s.complete() {
+        let crc = expect.remove(&c.id).expect("outstanding, completed once");
+        assert_eq!(c.ok().unwrap().result as u32, crc);
+    }
+    assert!(expect.is_empty());
+}
