@@ -21,15 +21,17 @@ use rule::Head;
 #[derive(Clone, Debug)]
 pub struct SchedConfig {
     /// Instances to open a queue on (the best ranked ones; at least 1).
+    /// Default 2.
     pub instances: usize,
     /// Requests outstanding on every instance of the nearest distance
     /// before a farther instance is given work: locality first, spill
-    /// when the near ones are loaded.
+    /// when the near ones are loaded. Default 8.
     pub spill_at: usize,
     /// How long an instance may hold requests without completing any
-    /// before the scheduler asks it whether its queue was suspended.
+    /// before the scheduler asks it whether its queue was suspended
+    /// (through warpd, a broker round trip). Default 5 ms.
     pub stall: Duration,
-    /// The options of each queue.
+    /// The options of each queue (default: depth 64).
     pub queue: QueueOptions,
 }
 
