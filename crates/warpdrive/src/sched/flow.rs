@@ -157,10 +157,10 @@ fn empty_done(status: wd_abi::Status, src: Buffer, dst: Buffer) -> Done {
 }
 
 /// Backing off while nothing completes: spin, then yield, then sleep a
-/// little longer each time (up to 1 ms), so a waiting scheduler neither
-/// burns a core for long nor sleeps through a short request. The queues
-/// are polled rather than slept on because a suspended queue never wakes
-/// its waiter.
+/// little longer each time (up to 250 µs, the longest a queue's adaptive
+/// wait polls), so a waiting scheduler neither burns a core for long nor
+/// sleeps through a short request by much. The queues are polled rather
+/// than slept on because a suspended queue never wakes its waiter.
 pub(super) struct Idle {
     rounds: u32,
 }
@@ -175,7 +175,7 @@ impl Idle {
         match self.rounds {
             0..=64 => std::hint::spin_loop(),
             65..=256 => std::thread::yield_now(),
-            r => std::thread::sleep(Duration::from_micros(u64::from((r - 256).min(20)) * 50)),
+            r => std::thread::sleep(Duration::from_micros(u64::from((r - 256).min(5)) * 50)),
         }
     }
 }
