@@ -112,8 +112,8 @@ struct Pending {
 /// a locality: it opens a queue on each of the best
 /// [`SchedConfig::instances`] ranked instances. Each request goes to the
 /// usable instance with the fewest outstanding requests among the nearest
-/// ones; a farther one gets work once every nearer one holds
-/// [`SchedConfig::spill_at`] requests.
+/// ones (the one used last among equals); a farther one gets work once
+/// every nearer one holds [`SchedConfig::spill_at`] requests.
 ///
 /// An instance whose queue faults, stops, is lost or is found suspended
 /// is given up (its queue closed) and replaced by the next ranked one, if
@@ -152,8 +152,8 @@ pub struct Scheduler {
     moving: VecDeque<(ReqId, Req, String)>,
     ready: VecDeque<Completed>,
     next: u64,
-    /// Where the rotation among equally loaded instances starts.
-    turn: usize,
+    /// The member that took the last request (kept among equals).
+    last: Option<usize>,
     scratch: Vec<Done>,
 }
 
@@ -187,7 +187,7 @@ impl Scheduler {
             moving: VecDeque::new(),
             ready: VecDeque::new(),
             next: 0,
-            turn: 0,
+            last: None,
             scratch: Vec::new(),
         };
         s.refill()?;

@@ -156,26 +156,35 @@ fn empty_done(status: wd_abi::Status, src: Buffer, dst: Buffer) -> Done {
     }
 }
 
-/// Backing off while nothing completes: spin, then yield, then sleep a
-/// little longer each time (up to 250 µs, the longest a queue's adaptive
-/// wait polls), so a waiting scheduler neither burns a core for long nor
-/// sleeps through a short request by much. The queues are polled rather
-/// than slept on because a suspended queue never wakes its waiter.
+/// Backing off while nothing completes: poll for up to 50 µs (giving
+/// the CPU away every 16 rounds, in case the engine that would complete
+/// the request waits for it), then yield until 250 µs, then sleep 50 µs
+/// at a time, so a waiting scheduler neither burns a core for long nor
+/// sleeps through a short request. The queues are polled rather than
+/// slept on because a suspended queue never wakes its waiter.
 pub(super) struct Idle {
+    start: Option<Instant>,
     rounds: u32,
 }
 
 impl Idle {
     pub(super) fn new() -> Idle {
-        Idle { rounds: 0 }
+        Idle { start: None, rounds: 0 }
     }
 
     pub(super) fn pause(&mut self) {
-        self.rounds = self.rounds.saturating_add(1);
-        match self.rounds {
-            0..=64 => std::hint::spin_loop(),
-            65..=256 => std::thread::yield_now(),
-            r => std::thread::sleep(Duration::from_micros(u64::from((r - 256).min(5)) * 50)),
+        self.rounds = self.rounds.wrapping_add(1);
+        let waited = self.start.get_or_insert_with(Instant::now).elapsed();
+        if waited < Duration::from_micros(50) {
+            if self.rounds.is_multiple_of(16) {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        } else if waited < Duration::from_micros(250) {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(Duration::from_micros(50));
         }
     }
 }
