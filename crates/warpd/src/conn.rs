@@ -315,14 +315,15 @@ impl Client {
                 }
                 (Response::Ok, Vec::new())
             }
-            Request::Suspend { pid, on } => {
+            Request::Suspend { pid, on, device } => {
                 if !server.is_admin(&self.creds) {
                     return err(ErrorCode::Permission, "suspend is for administrators");
                 }
                 let clients = server.clients.lock().unwrap_or_else(|p| p.into_inner());
                 let mut n = 0;
                 for c in clients.values().filter(|c| c.creds.pid == pid) {
-                    for q in &c.queues {
+                    let on_device = |h: usize| device.as_ref().is_none_or(|d| server.hosts[h].info().name == *d);
+                    for q in c.queues.iter().filter(|q| on_device(q.host)) {
                         if server.hosts[q.host].suspend(q.host_qid, on).is_ok() {
                             n += 1;
                         }

@@ -71,6 +71,7 @@ mod memory;
 mod queue;
 mod request;
 mod runtime;
+pub mod sched;
 
 #[cfg(feature = "embedded")]
 pub use auto::{Auto, AutoConfig, Pinned, RoutePolicy, RouteStats};
@@ -90,6 +91,7 @@ pub use memory::{Buf, Pool, Region};
 pub use queue::{Queue, QueueOptions, WaitMode};
 pub use request::{Done, Req, Ticket};
 pub use runtime::{choose_mode, DeviceSummary, ModeChoice, ModeReason, Runtime};
+pub use sched::{Completed, InstanceReport, ReqId, SchedConfig, Scheduler};
 pub use wd_abi::{Completion, Opcode, Status};
 pub use wd_device::{DeviceInfo, DeviceStats};
 pub use wd_proto::{QueueStat, RouteStat};

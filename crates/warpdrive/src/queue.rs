@@ -3,6 +3,7 @@
 mod bind;
 mod borrowed;
 mod expect;
+mod retire;
 mod ring;
 mod slots;
 mod wait;

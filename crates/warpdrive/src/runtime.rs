@@ -334,8 +334,15 @@ impl Runtime {
 
     /// Administrator: suspends or resumes every queue of process `pid` (daemon mode).
     pub fn suspend_process(&self, pid: i32, on: bool) -> Result<(), Error> {
+        self.suspend_process_on(pid, None, on)
+    }
+
+    /// Administrator: suspends or resumes process `pid`'s queues on
+    /// instance `device` only (`None`: on all), daemon mode.
+    pub fn suspend_process_on(&self, pid: i32, device: Option<&str>, on: bool) -> Result<(), Error> {
         let d = self.inner.daemon.as_ref().ok_or(Unavailable::NotConnected)?;
-        d.conn()?.call(&wd_proto::Request::Suspend { pid, on }, &[]).map(drop)
+        let device = device.map(str::to_string);
+        d.conn()?.call(&wd_proto::Request::Suspend { pid, on, device }, &[]).map(drop)
     }
 
     /// The embedded runtime with an explicit configuration. Each device

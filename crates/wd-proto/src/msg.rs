@@ -105,12 +105,17 @@ pub enum Request {
         /// because no queue could be had.
         fallbacks: u64,
     },
-    /// Administrator only: suspend or resume every queue of a process.
+    /// Administrator only: suspend or resume every queue of a process
+    /// (on one instance, when `device` names it).
     Suspend {
         /// Process id.
         pid: i32,
         /// Suspend (`true`) or resume.
         on: bool,
+        /// Only the process's queues on this instance (`None`: all). Left
+        /// out of the message when `None`, so older brokers read it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device: Option<String>,
     },
 }
 

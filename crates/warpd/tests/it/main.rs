@@ -15,6 +15,7 @@ mod messages;
 mod mode;
 mod multiprocess;
 mod quota;
+mod sched;
 mod services;
 mod smoke;
 mod socket_start;

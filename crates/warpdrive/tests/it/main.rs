@@ -26,6 +26,7 @@ mod fork_methods;
 mod hostile_peer;
 mod inline;
 mod lifecycle;
+mod sched;
 mod suspend_race;
 mod topology;
 mod wait_modes;
