@@ -156,14 +156,17 @@ impl DeviceHost {
             }
         }
         let n = queues.len() as u32;
-        d.health =
-            if self.engines.iter().any(|e| e.shutdown.load(Ordering::Acquire)) || (n > 0 && d.queues_faulted == n) {
-                Health::Faulted
-            } else if n > 0 && d.queues_suspended == n {
-                Health::Suspended
-            } else {
-                Health::Ok
-            };
+        // A faulted queue is its owner's doing (a client that broke its
+        // own ring), not the device's: counted, never health. Otherwise
+        // one hostile client, alone on an instance, could hide it from
+        // every other client's selection.
+        d.health = if self.engines.iter().any(|e| e.shutdown.load(Ordering::Acquire)) {
+            Health::Faulted
+        } else if n > 0 && d.queues_suspended == n {
+            Health::Suspended
+        } else {
+            Health::Ok
+        };
         d
     }
 

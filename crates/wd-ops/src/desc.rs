@@ -37,7 +37,8 @@ pub enum Health {
     /// Every open queue of it is suspended (an administrator evicted its
     /// users): new work would wait.
     Suspended,
-    /// Its engines are stopped, or every open queue of it is faulted.
+    /// Its engines are stopped. (Faulted queues are their owners' doing
+    /// and only counted in `queues_faulted`.)
     Faulted,
 }
 

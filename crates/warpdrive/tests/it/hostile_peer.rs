@@ -314,6 +314,11 @@ fn garbage_cq_head_faults_the_queue() {
         Err(Error::QueueFaulted(c)) => assert_eq!(c.code(), fault::CQ_HEAD),
         other => panic!("expected QueueFaulted, got {other:?}"),
     }
+    // The fault is this queue's owner's doing: the instance stays healthy
+    // in the listing (counted, not hidden) and others still get queues.
+    let dev = rt.devices().unwrap().into_iter().find(|d| d.name == q.device()).unwrap();
+    assert_eq!(dev.health, wd_ops::desc::Health::Ok);
+    assert!(dev.queues_faulted >= 1, "{dev:?}");
     let mut other = rt.queue("dma").unwrap();
     other.nop().unwrap();
 }
