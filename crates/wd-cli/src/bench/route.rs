@@ -190,10 +190,15 @@ impl Deep {
         self.free.pop().ok_or_else(|| anyhow!("no buffer came back"))
     }
 
+    /// Waits for everything in flight; the buffers come back for the
+    /// next round (uncounted: they finished outside the window).
     fn drain(&mut self) -> anyhow::Result<()> {
         while self.q.in_flight() > 0 {
             self.q.wait(1, &mut self.done)?;
-            self.done.clear();
+            for r in self.done.drain(..) {
+                ensure!(r.status.is_ok(), "device: {:?}", r.status);
+                self.free.push((take(r.src)?, take(r.dst)?));
+            }
         }
         Ok(())
     }
