@@ -73,8 +73,9 @@ impl AutoConfig {
         let policy = RoutePolicy::from_env()?;
         let crossovers = match env_value("WD_CROSSOVER")? {
             None => Vec::new(),
-            Some(v) => parse_crossovers(&v)
-                .ok_or(EnvError { var: "WD_CROSSOVER", value: v, expected: CROSSOVER_EXPECTED })?,
+            Some(v) => {
+                parse_crossovers(&v).ok_or(EnvError { var: "WD_CROSSOVER", value: v, expected: CROSSOVER_EXPECTED })?
+            }
         };
         Ok(AutoConfig { policy, crossovers })
     }
@@ -195,10 +196,9 @@ impl Auto {
             return c.clone();
         }
         let c = match self.queue() {
-            None => Crossover {
-                bytes: u64::MAX,
-                source: CrossoverSource::Inline(self.down.clone().unwrap_or_default()),
-            },
+            None => {
+                Crossover { bytes: u64::MAX, source: CrossoverSource::Inline(self.down.clone().unwrap_or_default()) }
+            }
             Some(_) => {
                 let q = self.queue.as_mut().expect("just opened");
                 calibrate::crossover(&self.rt, &self.dev, key, &mut self.inline, q)
@@ -349,7 +349,10 @@ impl Auto {
                     // request is not run again elsewhere.
                     Err(e) if queue_gone(&e) => {
                         self.give_up(&e);
-                        if pinned || matches!(op, Opcode::SEC_UPDATE | Opcode::SEC_FINAL) || session != 0 && !stateless(op) {
+                        if pinned
+                            || matches!(op, Opcode::SEC_UPDATE | Opcode::SEC_FINAL)
+                            || session != 0 && !stateless(op)
+                        {
                             return Err(e);
                         }
                     }

@@ -215,12 +215,9 @@ fn child(test: &str, env: &[(&str, &str)]) -> String {
 
 #[test]
 fn bad_route_settings_are_typed_errors_naming_the_variable() {
-    for (var, val) in [
-        ("WD_CROSSOVER", "digest:1k"),
-        ("WD_CROSSOVER", "sha9:10"),
-        ("WD_CROSSOVER", "digest"),
-        ("WD_ROUTE", "fast"),
-    ] {
+    for (var, val) in
+        [("WD_CROSSOVER", "digest:1k"), ("WD_CROSSOVER", "sha9:10"), ("WD_CROSSOVER", "digest"), ("WD_ROUTE", "fast")]
+    {
         let t = child("auto::alone_env", &[(var, val), ("WD_EXPECT", var)]);
         assert!(t.contains(&format!("error: {var}={val:?}: expected")), "{t}");
     }
@@ -260,10 +257,8 @@ fn calibration_is_sane_and_runs_once_per_process() {
 #[ignore = "run in a child by calibration_is_sane_and_runs_once_per_process"]
 fn alone_calibration() {
     let rt = runtime();
-    let keys = [
-        RouteKey { op: Opcode::COPY, alg: 0 },
-        RouteKey { op: Opcode::SEC_DIGEST, alg: DigestAlg::Sha256 as u64 },
-    ];
+    let keys =
+        [RouteKey { op: Opcode::COPY, alg: 0 }, RouteKey { op: Opcode::SEC_DIGEST, alg: DigestAlg::Sha256 as u64 }];
     let mut first = rt.auto_with("dma", &AutoConfig::default()).unwrap();
     let c = first.crossover(keys[0]);
     let before = rt.route_stats().calibrations;
@@ -308,5 +303,8 @@ fn a_stream_started_inline_stays_inline() {
     assert_eq!(lane.path(), Path::Device);
     s.update(&mut lane, b"abc").unwrap();
     assert_eq!(lane.last_path(), Path::Device);
-    assert_eq!(s.finish(&mut lane, &[]).unwrap(), crypto::digest(&mut rt.inline("sec").unwrap(), DigestAlg::Sha256, b"abc").unwrap());
+    assert_eq!(
+        s.finish(&mut lane, &[]).unwrap(),
+        crypto::digest(&mut rt.inline("sec").unwrap(), DigestAlg::Sha256, b"abc").unwrap()
+    );
 }
