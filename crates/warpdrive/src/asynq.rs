@@ -134,6 +134,11 @@ impl AsyncQueue {
         self.lock().abandoned
     }
 
+    /// Queue id on its device ([`Queue::id`]).
+    pub fn id(&self) -> u32 {
+        self.lock().q.id()
+    }
+
     /// Name of the device serving the queue.
     pub fn device(&self) -> String {
         self.lock().q.device().to_string()
