@@ -45,6 +45,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use tokio::io::unix::AsyncFd;
 
@@ -83,8 +84,22 @@ struct State {
     room: Vec<(u64, Waker)>,
     /// The waiter whose waker the reactor holds for the eventfd.
     fd_owner: Option<u64>,
+    /// `CQ_WANT_INTERRUPT` has stayed set since an `arm` that found the
+    /// completion ring empty or was followed by a reap: every completion
+    /// since then signals the eventfd, so no need to arm again.
+    armed: bool,
+    /// Until when the watcher polls the completion ring (yielding to the
+    /// executor between looks) before it sleeps on the eventfd; `None`
+    /// until it next finds nothing to reap.
+    spin_until: Option<Instant>,
     scratch: Vec<Done>,
 }
+
+/// How long the watcher polls before sleeping on the eventfd. With many
+/// requests in flight completions come every few microseconds and it never
+/// sleeps (no system call, no signal from the device); an idle queue costs
+/// this much polling, then nothing.
+const SPIN: Duration = Duration::from_micros(50);
 
 impl AsyncQueue {
     /// Takes over `q`, which must have been opened with an eventfd
@@ -103,8 +118,16 @@ impl AsyncQueue {
         #[allow(unsafe_code, reason = "tokio's registration of a descriptor we own")]
         let fd = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
             .map_err(std::io::Error::from)?;
-        let st =
-            State { q, entries: HashMap::new(), abandoned: 0, room: Vec::new(), fd_owner: None, scratch: Vec::new() };
+        let st = State {
+            q,
+            entries: HashMap::new(),
+            abandoned: 0,
+            room: Vec::new(),
+            fd_owner: None,
+            armed: false,
+            spin_until: None,
+            scratch: Vec::new(),
+        };
         Ok(AsyncQueue { st: Mutex::new(st), fd, next_id: AtomicU64::new(1) })
     }
 
@@ -194,6 +217,7 @@ impl State {
         }
         self.scratch = got;
         if n > 0 {
+            self.spin_until = None;
             for (_, w) in self.room.drain(..) {
                 w.wake();
             }
@@ -245,13 +269,21 @@ impl State {
     }
 
     /// Waiter `id` stops waiting: if the reactor holds its waker for the
-    /// eventfd, another waiter is woken to take the watch over.
+    /// eventfd (or nobody's), another waiter is woken to take the watch
+    /// over. A successor that finds its completion without sleeping passes
+    /// the watch on in turn.
     fn hand_over(&mut self, id: u64) {
         self.room.retain(|(i, _)| *i != id);
-        if self.fd_owner != Some(id) {
-            return;
+        if self.fd_owner == Some(id) {
+            self.fd_owner = None;
         }
-        self.fd_owner = None;
+        if self.fd_owner.is_none() {
+            self.wake_successor();
+        }
+        self.rest();
+    }
+
+    fn wake_successor(&self) {
         let next = self.entries.values().find_map(|e| match e {
             Entry::Waiting(Some(w)) => Some(w),
             _ => None,
@@ -262,19 +294,50 @@ impl State {
     }
 
     /// Goes to sleep on the eventfd for waiter `id`: `Ready` when there
-    /// may be completions to reap now (try again), `Pending` once the
-    /// reactor will wake `cx` on the next signal.
+    /// may be completions to reap now (try again), `Pending` once someone
+    /// will be woken on the next signal.
     fn sleep(&mut self, fd: &AsyncFd<OwnedFd>, cx: &mut Context<'_>, id: u64) -> Result<Poll<()>, Error> {
-        // Arm first, then look: a completion posted in between is either
-        // seen by `arm` or signals the eventfd (the queue's handshake).
-        if !self.q.arm()? {
-            return Ok(Poll::Ready(()));
+        // Another waiter holds the watch: it reaps for everyone and wakes
+        // us through our entry (or hands the watch over when it goes).
+        if self.fd_owner.is_some_and(|o| o != id) {
+            return Ok(Poll::Pending);
+        }
+        let now = Instant::now();
+        let until = match self.spin_until {
+            Some(t) => t,
+            None => {
+                // A new spin: the device need not signal while we look.
+                if self.armed {
+                    self.q.disarm();
+                    self.armed = false;
+                }
+                *self.spin_until.insert(now + SPIN)
+            }
+        };
+        if now < until {
+            // Look again on the executor's next round, as the watcher.
+            self.fd_owner = Some(id);
+            cx.waker().wake_by_ref();
+            return Ok(Poll::Pending);
+        }
+        if !self.armed {
+            // Arm first, then look: a completion posted in between is
+            // either seen by `arm` or signals the eventfd (the queue's
+            // handshake). Arming costs a fence (in-process, a membarrier):
+            // the flag then stays set while async waiters are about.
+            let empty = self.q.arm()?;
+            self.armed = true;
+            if !empty {
+                return Ok(Poll::Ready(()));
+            }
         }
         match fd.poll_read_ready(cx) {
             Poll::Ready(Ok(mut ready)) => {
-                // A signal already came: clear it, and the readiness, then
-                // reap. A signal after the clear is a new edge.
-                self.q.disarm();
+                // A signal came: drain the counter, then clear the
+                // readiness and reap. A signal after the clear is a new
+                // edge. The eventfd is non-blocking: an empty one answers
+                // EAGAIN.
+                let _ = rustix::io::read(ready.get_inner(), &mut [0u8; 8]);
                 ready.clear_ready();
                 Ok(Poll::Ready(()))
             }
@@ -283,6 +346,14 @@ impl State {
                 self.fd_owner = Some(id);
                 Ok(Poll::Pending)
             }
+        }
+    }
+
+    /// Nothing waits any more: stop the device signalling the eventfd.
+    fn rest(&mut self) {
+        if self.armed && self.entries.len() == self.abandoned && self.room.is_empty() {
+            self.q.disarm();
+            self.armed = false;
         }
     }
 }
