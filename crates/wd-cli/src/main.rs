@@ -110,6 +110,9 @@ enum BenchCmd {
         /// The common measuring window of each case, milliseconds.
         #[arg(long, default_value_t = 1000)]
         millis: u64,
+        /// Turns each configuration takes; each keeps its best window.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
     /// Copy bandwidth through the dma device against memcpy.
     Dma {
@@ -268,8 +271,8 @@ fn bench_cmd(what: BenchCmd) -> anyhow::Result<()> {
             let (r, ratios) = bench::queue::run(&bench::queue::QueueBench { iters, ..Default::default() })?;
             emit("wd bench queue", json, &r, &ratios);
         }
-        BenchCmd::Async { json, millis } => {
-            let (r, ratios) = bench::asynq::run(millis)?;
+        BenchCmd::Async { json, millis, rounds } => {
+            let (r, ratios) = bench::asynq::run(millis, rounds)?;
             emit("wd bench async", json, &r, &ratios);
         }
         BenchCmd::Dma { json } => {

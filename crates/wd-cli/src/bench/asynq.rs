@@ -143,7 +143,7 @@ where
         let handles: Vec<_> = (0..n)
             .map(|i| {
                 let (ready, get, body) = (&ready, &get, &body);
-                s.spawn(move || {
+                std::thread::Builder::new().name(format!("bench-{i}")).spawn_scoped(s, move || {
                     // Everyone reaches both barriers, failed or not.
                     let wait = || {
                         ready.wait();
@@ -152,7 +152,7 @@ where
                     body(i, &wait)
                 })
             })
-            .collect();
+            .collect::<Result<Vec<_>, _>>()?;
         ready.wait();
         // A short lead so that every participant is submitting when it opens.
         let start = Instant::now() + Duration::from_millis(20);
@@ -197,23 +197,29 @@ fn blocking(rt: &Runtime, op: Op, depth: usize, wait: &dyn Fn() -> Window) -> an
 }
 
 /// One task on a current-thread tokio runtime keeping `depth` futures in
-/// flight on one [`AsyncQueue`].
+/// flight on one [`AsyncQueue`]. A spawned task, not the `block_on`
+/// future itself: waking that one from its own thread stirs the reactor
+/// (a system call) on every completion.
 fn asynchronous(rt: &Runtime, op: Op, depth: usize, wait: &dyn Fn() -> Window) -> anyhow::Result<Tally> {
     let tokio = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
     tokio.block_on(async {
         let opts = QueueOptions { depth: 256, eventfd: true, wait: WaitMode::Event, ..Default::default() };
         let aq = AsyncQueue::new(rt.queue_with("dma", &opts)?)?;
-        let (_pool, mut bufs) = op.buffers(rt, depth)?;
+        let (pool, mut bufs) = op.buffers(rt, depth)?;
         let mut m = Meter::new(wait());
-        let mut set: FuturesUnordered<_> = bufs.drain(..).map(|b| aq.submit(op.req(b))).collect();
-        while let Some(d) = set.next().await {
-            let d = d?;
-            anyhow::ensure!(d.status.is_ok(), "request failed: {:?}", d.status);
-            if m.count() {
-                set.push(aq.submit(op.req(d.src)));
+        let task = tokio::spawn(async move {
+            let _pool = pool;
+            let mut set: FuturesUnordered<_> = bufs.drain(..).map(|b| aq.submit(op.req(b))).collect();
+            while let Some(d) = set.next().await {
+                let d = d?;
+                anyhow::ensure!(d.status.is_ok(), "request failed: {:?}", d.status);
+                if m.count() {
+                    set.push(aq.submit(op.req(d.src)));
+                }
             }
-        }
-        Ok(m.t)
+            Ok(m.t)
+        });
+        task.await?
     })
 }
 
@@ -229,29 +235,42 @@ fn row(case: String, time: Duration, tallies: &[Tally], process_cpu: u64) -> (Ca
 }
 
 /// Runs the cases for NOPs and 4 KiB CRC32Cs; `millis` is each case's
-/// window.
-pub fn run(millis: u64) -> anyhow::Result<RunReport> {
+/// window. The three configurations take turns `rounds` times and each
+/// keeps its best window (the highest throughput, with the CPU figures of
+/// that window): on a shared machine a neighbour's burst then costs one
+/// window, not the comparison.
+pub fn run(millis: u64, rounds: usize) -> anyhow::Result<RunReport> {
     let rt = crate::mode::default_runtime()?;
     let time = Duration::from_millis(millis);
     let mut results = Vec::new();
     let mut ratios = Vec::new();
     for op in [Op::Nop, Op::Crc4k] {
-        let mut best = (0.0f64, String::new());
-        for threads in [1usize, 2] {
-            let per = DEPTH / threads;
-            let (t, cpu) = run_case(threads, time, |_, w| blocking(&rt, op, per, w))?;
-            let case = format!("blocking-{threads}x{per}-{}", op.name());
-            let (r, ops) = row(case.clone(), time, &t, cpu);
-            if ops > best.0 {
-                best = (ops, case);
+        // (case, best window's row, its throughput) per configuration.
+        let mut best: Vec<(String, Option<(CaseResult, f64)>)> = [1usize, 2]
+            .iter()
+            .map(|t| (format!("blocking-{t}x{}-{}", DEPTH / t, op.name()), None))
+            .chain(std::iter::once((format!("async-1task-{DEPTH}-{}", op.name()), None)))
+            .collect();
+        for _ in 0..rounds.max(1) {
+            for (k, (case, slot)) in best.iter_mut().enumerate() {
+                let (t, cpu) = match k {
+                    0 | 1 => run_case(k + 1, time, |_, w| blocking(&rt, op, DEPTH / (k + 1), w))?,
+                    _ => run_case(1, time, |_, w| asynchronous(&rt, op, DEPTH, w))?,
+                };
+                let (r, ops) = row(case.clone(), time, &t, cpu);
+                if slot.as_ref().is_none_or(|(_, b)| ops > *b) {
+                    *slot = Some((r, ops));
+                }
             }
-            results.push(r);
         }
-        let (t, cpu) = run_case(1, time, |_, w| asynchronous(&rt, op, DEPTH, w))?;
-        let (r, ops) = row(format!("async-1task-{DEPTH}-{}", op.name()), time, &t, cpu);
-        let ratio = ops / best.0;
-        let verdict = format!("{:.0}% of {}; {}", ratio * 100.0, best.1, TARGET.verdict(ratio));
-        let cpu_note = r.note.clone().unwrap_or_default();
+        let mut rows: Vec<(CaseResult, f64)> = best.into_iter().filter_map(|(_, b)| b).collect();
+        let (mut r, ops) = rows.pop().expect("the async row");
+        let (top, top_ops) =
+            rows.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(r, o)| (r.case.clone(), *o)).expect("blocking rows");
+        let ratio = ops / top_ops;
+        let verdict = format!("{:.0}% of {top}; {}", ratio * 100.0, TARGET.verdict(ratio));
+        let cpu_note = r.note.take().unwrap_or_default();
+        results.extend(rows.into_iter().map(|(r, _)| r));
         results.push(r.with_note(format!("{cpu_note}; {verdict}")));
         ratios.push((format!("async-{}/best-blocking ops", op.name()), ratio));
     }
@@ -281,7 +300,7 @@ mod tests {
     /// a stated verdict.
     #[test]
     fn short_run_reports_every_case() {
-        let (rows, ratios) = run(50).expect("bench");
+        let (rows, ratios) = run(30, 1).expect("bench");
         assert_eq!(rows.len(), 6);
         assert!(rows.iter().all(|r| r.ops_per_sec.is_some_and(|o| o > 0.0)), "{rows:?}");
         assert_eq!(ratios.len(), 2);
