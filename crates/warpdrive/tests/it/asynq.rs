@@ -210,33 +210,43 @@ fn sixty_four_in_flight_from_one_task() {
 /// Tasks of their own, each with its own requests, on one queue: whoever
 /// watches the eventfd hands the watch over when it finishes, so no task
 /// waits for a completion nobody reaps.
+async fn tasks_share(aq: Arc<AsyncQueue>) {
+    let mut tasks = Vec::new();
+    for t in 0..16u32 {
+        let aq = aq.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50u32 {
+                let data = pseudo_random(64 + (i as usize * 97) % 8000, t * 1000 + i + 1);
+                let d = aq.submit(Req::crc32c(data.clone(), 0)).await.expect("crc");
+                assert_eq!(d.result as u32, crc32c::crc32c(&data));
+                if i % 8 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }));
+    }
+    let all = tokio::time::timeout(Duration::from_secs(20), async {
+        for t in tasks {
+            t.await.expect("task");
+        }
+    });
+    all.await.expect("every task finished: no lost wake-up");
+    assert_eq!(aq.slot_table(), (0, 0));
+}
+
 #[test]
 fn several_tasks_share_one_queue() {
     let rt = wd_test_support::runtime::shared();
-    tokio_rt().block_on(async {
-        let aq = Arc::new(aq(rt, "dma"));
-        let mut tasks = Vec::new();
-        for t in 0..16u32 {
-            let aq = aq.clone();
-            tasks.push(tokio::spawn(async move {
-                for i in 0..50u32 {
-                    let data = pseudo_random(64 + (i as usize * 97) % 8000, t * 1000 + i + 1);
-                    let d = aq.submit(Req::crc32c(data.clone(), 0)).await.expect("crc");
-                    assert_eq!(d.result as u32, crc32c::crc32c(&data));
-                    if i % 8 == 0 {
-                        tokio::task::yield_now().await;
-                    }
-                }
-            }));
-        }
-        let all = tokio::time::timeout(Duration::from_secs(20), async {
-            for t in tasks {
-                t.await.expect("task");
-            }
-        });
-        all.await.expect("every task finished: no lost wake-up");
-        assert_eq!(aq.slot_table(), (0, 0));
-    });
+    tokio_rt().block_on(async { tasks_share(Arc::new(aq(rt, "dma"))).await });
+}
+
+/// The same with the tasks on two worker threads: the futures of one
+/// queue polled from both at once.
+#[test]
+fn several_tasks_on_two_threads() {
+    let rt = wd_test_support::runtime::shared();
+    let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
+    tokio.block_on(async { tasks_share(Arc::new(aq(rt, "dma"))).await });
 }
 
 /// What the drop test saw.
