@@ -43,7 +43,7 @@
 //!   and with them the drivers, codecs and crypto engines. Without it the
 //!   library is a client of `warpd` only and links none of them: request
 //!   and session encodings come from the driver-free `wd-ops`.
-//! * `async` (off by default): [`AsyncQueue`], futures over the queue's
+//! * `async` (off by default): `AsyncQueue`, futures over the queue's
 //!   eventfd on tokio's reactor, cancel-safe, with async compression and
 //!   crypto calls.
 #![deny(unsafe_code)]
