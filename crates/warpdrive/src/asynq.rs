@@ -331,7 +331,7 @@ impl State {
                     // more) before looking again: a watcher that kept
                     // reaping here would drain the pipeline.
                     self.fd_owner = Some(id);
-                    let _ = std::pin::pin!(tokio::task::yield_now()).poll(cx);
+                    yield_to_executor(cx);
                     return Ok(Poll::Pending);
                 }
                 if Instant::now() >= inline.min(until) {
@@ -351,7 +351,7 @@ impl State {
                 std::thread::yield_now();
             }
             self.fd_owner = Some(id);
-            let _ = std::pin::pin!(tokio::task::yield_now()).poll(cx);
+            yield_to_executor(cx);
             return Ok(Poll::Pending);
         }
         if !self.armed {
@@ -389,6 +389,18 @@ impl State {
             self.q.disarm();
             self.armed = false;
         }
+    }
+}
+
+/// Asks to be polled again after the executor's other ready work: from a
+/// spawned task a wake of our own waker (it goes to the back of the run
+/// queue); from a `block_on` future, whose own wake stirs the reactor (a
+/// system call), a deferred wake (tokio's `yield_now`).
+fn yield_to_executor(cx: &mut Context<'_>) {
+    if tokio::task::try_id().is_some() {
+        cx.waker().wake_by_ref();
+    } else {
+        let _ = std::pin::pin!(tokio::task::yield_now()).poll(cx);
     }
 }
 
