@@ -76,7 +76,9 @@ enum Entry {
 struct State {
     q: Queue,
     /// Requests submitted through this handle and not yet handed out, by
-    /// ticket.
+    /// the whole ticket: a completion waiting for its future outlives its
+    /// queue slot, which a new request may already reuse (an index by
+    /// slot would let that request overwrite it).
     entries: HashMap<u64, Entry>,
     abandoned: usize,
     /// Futures waiting for room in the ring or under the in-flight limit,
