@@ -70,7 +70,8 @@ pub const DEFAULT_BLOCK: usize = 256 << 10;
 /// History each parallel deflate block is primed with.
 const DICT: usize = 32 << 10;
 
-fn check(d: Done) -> Result<Done, CompError> {
+/// A completion's status as a typed error (also for the async calls).
+pub(crate) fn check(d: Done) -> Result<Done, CompError> {
     match d.status {
         Status::Ok => Ok(d),
         Status::BadData => Err(CompError::Data(ZipError::from_code(d.result))),

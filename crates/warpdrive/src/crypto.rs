@@ -235,6 +235,11 @@ impl CipherKey {
     /// AEAD: encrypts `pt` with `aad`; returns ciphertext followed by the
     /// tag ([`CipherKey::tag_len`] bytes: 16 unless chosen otherwise).
     pub fn seal(&self, q: &mut impl Lane, nonce: &[u8], aad: &[u8], pt: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Ok(output(run(q, self.seal_req(nonce, aad, pt)?)?))
+    }
+
+    /// The request [`CipherKey::seal`] runs (also for the async calls).
+    pub(crate) fn seal_req(&self, nonce: &[u8], aad: &[u8], pt: &[u8]) -> Result<Req, CryptoError> {
         self.need_aead()?;
         let mut src = Vec::with_capacity(aad.len() + pt.len() + self.iv_len);
         if self.nonce_in_src() {
@@ -242,7 +247,7 @@ impl CipherKey {
         }
         src.extend_from_slice(aad);
         src.extend_from_slice(pt);
-        self.seal_src(q, nonce, aad.len(), src)
+        self.seal_src_req(nonce, aad.len(), src)
     }
 
     /// A long nonce of the right length, to lead the source buffer.
@@ -256,13 +261,13 @@ impl CipherKey {
     /// Seals `src` laid out as the device wants it (a long nonce already
     /// leading it).
     fn seal_src(&self, q: &mut impl Lane, nonce: &[u8], aad_len: usize, src: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
+        Ok(output(run(q, self.seal_src_req(nonce, aad_len, src)?)?))
+    }
+
+    fn seal_src_req(&self, nonce: &[u8], aad_len: usize, src: Vec<u8>) -> Result<Req, CryptoError> {
         let (lead, iv) = if self.nonce_in_src() { (self.iv_len, &[][..]) } else { (0, nonce) };
         let n = src.len().checked_sub(lead + aad_len).ok_or(SecError::Truncated)? + self.tag_len;
-        let req = self.encrypt_req(iv, aad_len, Buffer::Heap(src), Buffer::Heap(vec![0; n]))?;
-        let d = run(q, req)?;
-        let mut out = take_heap(d.dst);
-        out.truncate(d.produced as usize);
-        Ok(out)
+        self.encrypt_req(iv, aad_len, Buffer::Heap(src), Buffer::Heap(vec![0; n]))
     }
 
     /// AEAD seal of an owned `AAD | plaintext` buffer; returns ciphertext | tag.
@@ -288,6 +293,11 @@ impl CipherKey {
     /// mismatch is [`CryptoError::AuthFailed`] and returns no plaintext;
     /// input shorter than a tag is [`SecError::Truncated`].
     pub fn open(&self, q: &mut impl Lane, nonce: &[u8], aad: &[u8], ct_tag: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Ok(output(run(q, self.open_req(nonce, aad, ct_tag)?)?))
+    }
+
+    /// The request [`CipherKey::open`] runs (also for the async calls).
+    pub(crate) fn open_req(&self, nonce: &[u8], aad: &[u8], ct_tag: &[u8]) -> Result<Req, CryptoError> {
         self.need_aead()?;
         if ct_tag.len() < self.tag_len {
             return Err(SecError::Truncated.into());
@@ -301,12 +311,7 @@ impl CipherKey {
         };
         src.extend_from_slice(aad);
         src.extend_from_slice(ct_tag);
-        let req =
-            self.decrypt_req(iv, aad.len(), Buffer::Heap(src), Buffer::Heap(vec![0; ct_tag.len() - self.tag_len]))?;
-        let d = run(q, req)?;
-        let mut out = take_heap(d.dst);
-        out.truncate(d.produced as usize);
-        Ok(out)
+        self.decrypt_req(iv, aad.len(), Buffer::Heap(src), Buffer::Heap(vec![0; ct_tag.len() - self.tag_len]))
     }
 
     /// Plain cipher (ECB/CBC/CTR/XTS): encrypts `data` with `iv` (empty for ECB).
@@ -336,6 +341,13 @@ impl CipherKey {
         out.truncate(k);
         Ok(out)
     }
+}
+
+/// The bytes a checked completion produced, as a vector.
+pub(crate) fn output(d: Done) -> Vec<u8> {
+    let mut out = take_heap(d.dst);
+    out.truncate(d.produced as usize);
+    out
 }
 
 fn take_heap(b: Buffer) -> Vec<u8> {

@@ -43,10 +43,15 @@
 //!   and with them the drivers, codecs and crypto engines. Without it the
 //!   library is a client of `warpd` only and links none of them: request
 //!   and session encodings come from the driver-free `wd-ops`.
+//! * `async` (off by default): `AsyncQueue`, futures over the queue's
+//!   eventfd on tokio's reactor, cancel-safe, with async compression and
+//!   crypto calls.
 #![deny(unsafe_code)]
 // The workspace lints do not carry these yet (issue 10, item 4).
 #![warn(missing_docs, missing_debug_implementations)]
 
+#[cfg(feature = "async")]
+mod asynq;
 #[cfg(feature = "embedded")]
 mod auto;
 mod buffer;
@@ -73,6 +78,8 @@ mod request;
 mod runtime;
 pub mod sched;
 
+#[cfg(feature = "async")]
+pub use asynq::{AsyncQueue, Settle, Submit};
 #[cfg(feature = "embedded")]
 pub use auto::{Auto, AutoConfig, Pinned, RoutePolicy, RouteStats};
 pub use buffer::Buffer;

@@ -270,6 +270,22 @@ impl Queue {
         self.q.missed_wakeups
     }
 
+    /// The request slot table as it stands: `(slots whose request is not
+    /// yet completed, slots still holding a buffer)`. Counted from the
+    /// table itself, not from [`Queue::in_flight`], for the tests that
+    /// check that cancelled async requests neither leak nor free early.
+    #[doc(hidden)]
+    pub fn slot_table(&self) -> (usize, usize) {
+        let live = self.q.slots.iter().filter(|s| s.live).count();
+        let held = self
+            .q
+            .slots
+            .iter()
+            .filter(|s| !matches!((&s.src, &s.dst), (crate::Buffer::None, crate::Buffer::None)))
+            .count();
+        (live, held)
+    }
+
     /// Submission ring size.
     pub fn depth(&self) -> u32 {
         self.q.ring.sq_entries()

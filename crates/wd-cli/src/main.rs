@@ -101,6 +101,19 @@ enum BenchCmd {
         #[arg(long, default_value_t = 200_000)]
         iters: usize,
     },
+    /// The async API: one task with 64 requests in flight against 1 and 2
+    /// blocking threads at the same total depth.
+    Async {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// The common measuring window of each case, milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        millis: u64,
+        /// Turns each configuration takes; each keeps its best window.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
     /// Copy bandwidth through the dma device against memcpy.
     Dma {
         /// Print one JSON object instead of a table.
@@ -261,6 +274,10 @@ fn bench_cmd(what: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Queue { json, iters } => {
             let (r, ratios) = bench::queue::run(&bench::queue::QueueBench { iters, ..Default::default() })?;
             emit("wd bench queue", json, &r, &ratios);
+        }
+        BenchCmd::Async { json, millis, rounds } => {
+            let (r, ratios) = bench::asynq::run(millis, rounds)?;
+            emit("wd bench async", json, &r, &ratios);
         }
         BenchCmd::Dma { json } => {
             let (r, ratios) = bench::dma::run()?;

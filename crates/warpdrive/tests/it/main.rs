@@ -4,6 +4,8 @@
 //! `wait_modes::stress_no_lost_wakeups`.
 
 mod api_types;
+#[cfg(feature = "async")]
+mod asynq;
 mod auto;
 mod backpressure;
 mod common;

@@ -1,6 +1,7 @@
 //! `wd bench`: latency and throughput measurement, and the baseline
 //! cases that WarpDrive's own queue and DMA cases are compared with.
 
+pub mod asynq;
 pub mod baseline;
 pub mod comp;
 pub mod crypto;

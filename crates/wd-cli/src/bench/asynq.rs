@@ -1,0 +1,320 @@
+//! `wd bench async`: one task with 64 requests in flight on an
+//! [`AsyncQueue`] against blocking threads keeping the same total depth
+//! (one thread at depth 64, two threads at depth 32 each, each thread on
+//! its own queue), for NOPs and for 4 KiB CRC32Cs from registered memory.
+//!
+//! Every participant of a case opens its queue and fills its buffers,
+//! then all start on one barrier; completions count only inside one
+//! common measuring window, the same for every participant. Reported:
+//! throughput, the requesters' own CPU time per request (their threads'
+//! CPU clocks: for the async case the one thread that runs the task and
+//! the reactor), and the process's CPU time per request (`CLOCK_PROCESS_CPUTIME_ID`,
+//! which in embedded mode includes the device engines). The target: async
+//! at depth 64 reaches at least 90% of the best blocking throughput at
+//! depth 64.
+
+use std::sync::{Barrier, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use warpdrive::{AsyncQueue, Buffer, Done, Pool, Queue, QueueOptions, Req, Runtime, WaitMode};
+
+use super::report::{CaseResult, RunReport, Target};
+
+/// The total depth every case keeps in flight.
+pub const DEPTH: usize = 64;
+/// Async throughput over the best blocking throughput at the same depth.
+pub const TARGET: Target = Target { on: "async/best-blocking ops", at_most: false, bound: 0.9, unit: "" };
+
+/// The requests a case runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Nop,
+    /// CRC32C of 4 KiB of registered memory.
+    Crc4k,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Nop => "nop",
+            Op::Crc4k => "crc32c-4k",
+        }
+    }
+
+    /// The next request, reusing a returned buffer.
+    fn req(self, buf: Buffer) -> Req {
+        match self {
+            Op::Nop => Req::nop(),
+            Op::Crc4k => Req::crc32c(buf, 0),
+        }
+    }
+
+    /// `n` buffers for the requests of one participant.
+    fn buffers(self, rt: &Runtime, n: usize) -> anyhow::Result<(Option<Pool>, Vec<Buffer>)> {
+        if self == Op::Nop {
+            return Ok((None, (0..n).map(|_| Buffer::None).collect()));
+        }
+        let pool = rt.pool(4096, n)?;
+        let mut bufs = Vec::with_capacity(n);
+        for i in 0..n {
+            let mut b = pool.alloc().ok_or_else(|| anyhow::anyhow!("pool of {n} blocks is short"))?;
+            b.as_mut_slice().iter_mut().enumerate().for_each(|(j, x)| *x = (i + j) as u8);
+            bufs.push(Buffer::Reg(b));
+        }
+        Ok((Some(pool), bufs))
+    }
+}
+
+/// The common window, set by the coordinator once everyone is ready.
+#[derive(Clone, Copy)]
+struct Window {
+    start: Instant,
+    end: Instant,
+}
+
+/// What one participant counted inside the window.
+#[derive(Default)]
+struct Tally {
+    done: u64,
+    /// Its thread's CPU time inside the window, ns.
+    cpu_ns: u64,
+}
+
+/// Counts completions inside the window and the thread CPU time spent in it.
+struct Meter {
+    w: Window,
+    started: Option<u64>,
+    t: Tally,
+}
+
+impl Meter {
+    fn new(w: Window) -> Meter {
+        Meter { w, started: None, t: Tally::default() }
+    }
+
+    /// One completion reaped now; false once the window is over.
+    fn count(&mut self) -> bool {
+        let now = Instant::now();
+        if now < self.w.start {
+            return true;
+        }
+        if now > self.w.end {
+            if let Some(s) = self.started.take() {
+                self.t.cpu_ns = thread_cpu_ns() - s;
+            }
+            return false;
+        }
+        if self.started.is_none() {
+            self.started = Some(thread_cpu_ns());
+        }
+        self.t.done += 1;
+        true
+    }
+}
+
+fn thread_cpu_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+/// CPU time of the whole process (every thread, user and system), ns:
+/// what `getrusage(RUSAGE_SELF)` adds up, at clock resolution.
+fn process_cpu_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+/// Runs `n` participants: each `body` gets its index and, once every one
+/// is ready, the common window. Returns their tallies and the process CPU
+/// time inside the window.
+fn run_case<F>(n: usize, time: Duration, body: F) -> anyhow::Result<(Vec<Tally>, u64)>
+where
+    F: Fn(usize, &dyn Fn() -> Window) -> anyhow::Result<Tally> + Sync,
+{
+    let ready = Barrier::new(n + 1);
+    let go = Barrier::new(n + 1);
+    let window: Mutex<Option<Window>> = Mutex::new(None);
+    let get = || {
+        go.wait();
+        window.lock().expect("window").expect("set before the barrier")
+    };
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let (ready, get, body) = (&ready, &get, &body);
+                std::thread::Builder::new().name(format!("bench-{i}")).spawn_scoped(s, move || {
+                    // Everyone reaches both barriers, failed or not.
+                    let wait = || {
+                        ready.wait();
+                        get()
+                    };
+                    body(i, &wait)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        ready.wait();
+        // A short lead so that every participant is submitting when it opens.
+        let start = Instant::now() + Duration::from_millis(20);
+        let w = Window { start, end: start + time };
+        *window.lock().expect("window") = Some(w);
+        go.wait();
+        std::thread::sleep(w.start.saturating_duration_since(Instant::now()));
+        let cpu0 = process_cpu_ns();
+        std::thread::sleep(w.end.saturating_duration_since(Instant::now()));
+        let cpu = process_cpu_ns() - cpu0;
+        let tallies =
+            handles.into_iter().map(|h| h.join().expect("bench thread panicked")).collect::<Result<_, _>>()?;
+        Ok((tallies, cpu))
+    })
+}
+
+/// One blocking thread keeping `depth` requests in flight on its own queue.
+fn blocking(rt: &Runtime, op: Op, depth: usize, wait: &dyn Fn() -> Window) -> anyhow::Result<Tally> {
+    let mut q: Queue = rt.queue_with("dma", &QueueOptions { depth: 256, ..Default::default() })?;
+    let (_pool, mut bufs) = op.buffers(rt, depth)?;
+    let mut done: Vec<Done> = Vec::with_capacity(depth);
+    let mut m = Meter::new(wait());
+    for b in bufs.drain(..) {
+        q.submit(op.req(b)).map_err(|e| e.into_error())?;
+    }
+    'run: loop {
+        q.wait(1, &mut done)?;
+        for d in done.drain(..) {
+            anyhow::ensure!(d.status.is_ok(), "request failed: {:?}", d.status);
+            if !m.count() {
+                break 'run;
+            }
+            q.submit(op.req(d.src)).map_err(|e| e.into_error())?;
+        }
+    }
+    // The rest complete before the queue goes.
+    while q.in_flight() > 0 {
+        q.wait(1, &mut done)?;
+        done.clear();
+    }
+    Ok(m.t)
+}
+
+/// One task on a current-thread tokio runtime keeping `depth` futures in
+/// flight on one [`AsyncQueue`]. A spawned task, not the `block_on`
+/// future itself: waking that one from its own thread stirs the reactor
+/// (a system call) on every completion.
+fn asynchronous(rt: &Runtime, op: Op, depth: usize, wait: &dyn Fn() -> Window) -> anyhow::Result<Tally> {
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
+    tokio.block_on(async {
+        let opts = QueueOptions { depth: 256, eventfd: true, wait: WaitMode::Event, ..Default::default() };
+        let aq = AsyncQueue::new(rt.queue_with("dma", &opts)?)?;
+        let (pool, mut bufs) = op.buffers(rt, depth)?;
+        let mut m = Meter::new(wait());
+        let task = tokio::spawn(async move {
+            let _pool = pool;
+            let mut set: FuturesUnordered<_> = bufs.drain(..).map(|b| aq.submit(op.req(b))).collect();
+            while let Some(d) = set.next().await {
+                let d = d?;
+                anyhow::ensure!(d.status.is_ok(), "request failed: {:?}", d.status);
+                if m.count() {
+                    set.push(aq.submit(op.req(d.src)));
+                }
+            }
+            Ok(m.t)
+        });
+        task.await?
+    })
+}
+
+/// One case's row: throughput over the window and CPU per request.
+fn row(case: String, time: Duration, tallies: &[Tally], process_cpu: u64) -> (CaseResult, f64) {
+    let done: u64 = tallies.iter().map(|t| t.done).sum();
+    let app: u64 = tallies.iter().map(|t| t.cpu_ns).sum();
+    let r = CaseResult::throughput(case, done, None, time);
+    let per = |ns: u64| if done == 0 { f64::NAN } else { ns as f64 / done as f64 };
+    let note = format!("CPU/request: requester {:.0} ns, process {:.0} ns", per(app), per(process_cpu));
+    let ops = r.ops_per_sec.unwrap_or(0.0);
+    (r.with_note(note), ops)
+}
+
+/// Runs the cases for NOPs and 4 KiB CRC32Cs; `millis` is each case's
+/// window. The three configurations take turns `rounds` times and each
+/// keeps its best window (the highest throughput, with the CPU figures of
+/// that window): on a shared machine a neighbour's burst then costs one
+/// window, not the comparison.
+pub fn run(millis: u64, rounds: usize) -> anyhow::Result<RunReport> {
+    let rt = crate::mode::default_runtime()?;
+    let time = Duration::from_millis(millis);
+    let mut results = Vec::new();
+    let mut ratios = Vec::new();
+    for op in [Op::Nop, Op::Crc4k] {
+        // (case, best window's row, its throughput) per configuration.
+        let mut best: Vec<(String, Option<(CaseResult, f64)>)> = [1usize, 2]
+            .iter()
+            .map(|t| (format!("blocking-{t}x{}-{}", DEPTH / t, op.name()), None))
+            .chain(std::iter::once((format!("async-1task-{DEPTH}-{}", op.name()), None)))
+            .collect();
+        for _ in 0..rounds.max(1) {
+            for (k, (case, slot)) in best.iter_mut().enumerate() {
+                // The engine's sleeps over the case (in-process engines only):
+                // each costs the requester a doorbell and the engine a wake-up.
+                let sleeps0 = rt.stats("dma").ok().map(|s| s.sleeps);
+                let (t, cpu) = match k {
+                    0 | 1 => run_case(k + 1, time, |_, w| blocking(&rt, op, DEPTH / (k + 1), w))?,
+                    _ => run_case(1, time, |_, w| asynchronous(&rt, op, DEPTH, w))?,
+                };
+                let sleeps = sleeps0.zip(rt.stats("dma").ok()).map(|(a, b)| b.sleeps - a);
+                let (mut r, ops) = row(case.clone(), time, &t, cpu);
+                if let Some(n) = sleeps {
+                    let note = r.note.take().unwrap_or_default();
+                    r = r.with_note(format!("{note}, engine slept {n} times"));
+                }
+                if slot.as_ref().is_none_or(|(_, b)| ops > *b) {
+                    *slot = Some((r, ops));
+                }
+            }
+        }
+        let mut rows: Vec<(CaseResult, f64)> = best.into_iter().filter_map(|(_, b)| b).collect();
+        let (mut r, ops) = rows.pop().expect("the async row");
+        let (top, top_ops) =
+            rows.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(r, o)| (r.case.clone(), *o)).expect("blocking rows");
+        let ratio = ops / top_ops;
+        let verdict = format!("{:.0}% of {top}; {}", ratio * 100.0, TARGET.verdict(ratio));
+        let cpu_note = r.note.take().unwrap_or_default();
+        results.extend(rows.into_iter().map(|(r, _)| r));
+        results.push(r.with_note(format!("{cpu_note}; {verdict}")));
+        ratios.push((format!("async-{}/best-blocking ops", op.name()), ratio));
+    }
+    Ok((results, ratios))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meter_counts_only_inside_the_window() {
+        let now = Instant::now();
+        let mut m = Meter::new(Window { start: now + Duration::from_secs(3600), end: now + Duration::from_secs(7200) });
+        assert!(m.count(), "before the window: keep going");
+        assert_eq!(m.t.done, 0);
+        let mut m = Meter::new(Window { start: now, end: now + Duration::from_secs(3600) });
+        assert!(m.count());
+        assert_eq!(m.t.done, 1);
+        let mut m = Meter::new(Window { start: now, end: now });
+        std::thread::sleep(Duration::from_millis(1));
+        assert!(!m.count(), "after the window: stop");
+        assert_eq!(m.t.done, 0);
+    }
+
+    /// A short real run: every row has a throughput, and the async rows
+    /// a stated verdict.
+    #[test]
+    fn short_run_reports_every_case() {
+        let (rows, ratios) = run(30, 1).expect("bench");
+        assert_eq!(rows.len(), 6);
+        assert!(rows.iter().all(|r| r.ops_per_sec.is_some_and(|o| o > 0.0)), "{rows:?}");
+        assert_eq!(ratios.len(), 2);
+        assert!(rows
+            .iter()
+            .filter(|r| r.case.starts_with("async"))
+            .all(|r| r.note.as_deref().is_some_and(|n| n.contains("target"))));
+    }
+}
