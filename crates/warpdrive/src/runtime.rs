@@ -326,6 +326,7 @@ impl Runtime {
     /// Tells the broker this process's Auto-lane counts (daemon mode; a
     /// no-op embedded). The Auto lanes call it at most once a second and
     /// when they are dropped.
+    #[cfg(feature = "embedded")]
     pub(crate) fn report_routes(&self, s: crate::RouteStats) -> Result<(), Error> {
         let Some(d) = self.inner.daemon.as_ref() else { return Ok(()) };
         let r = wd_proto::Request::ReportRoutes { inline: s.inline, device: s.device, fallbacks: s.fallbacks };

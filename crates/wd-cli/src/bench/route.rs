@@ -159,16 +159,17 @@ struct Deep {
 }
 
 impl Deep {
-    fn new(rt: &Runtime, dev: &str, op: Op, size: usize, depth: usize) -> anyhow::Result<Deep> {
+    fn new(rt: &Runtime, dev: &str, op: Op, data: &[u8], depth: usize) -> anyhow::Result<Deep> {
+        let size = data.len();
         let opts = QueueOptions { depth: (depth as u32).next_power_of_two().max(8), ..Default::default() };
         let q = rt.queue_with(dev, &opts)?;
         let block = op.out_len(size).max(size).div_ceil(4096) * 4096;
         let pool = rt.pool(block, depth * 2)?;
         let mut free = Vec::new();
-        for i in 0..depth {
+        for _ in 0..depth {
             let mut s = pool.alloc().ok_or_else(|| anyhow!("pool exhausted"))?;
             s.set_len(size);
-            s.as_mut_slice().iter_mut().enumerate().for_each(|(j, b)| *b = (j * 7 + i) as u8 % 26 + b'a');
+            s.as_mut_slice().copy_from_slice(data);
             let mut d = pool.alloc().ok_or_else(|| anyhow!("pool exhausted"))?;
             d.set_len(op.out_len(size));
             free.push((s, d));
@@ -237,6 +238,7 @@ fn case(
     rt: &Runtime,
     auto: &mut Auto,
     shape: Shape,
+    corpus: &[u8],
     size: usize,
     depth: usize,
     window: Duration,
@@ -244,7 +246,7 @@ fn case(
 ) -> anyhow::Result<[CaseResult; 3]> {
     let op = shape.op;
     let dev = op.device();
-    let src: Vec<u8> = (0..size).map(|i| (i * 7 % 26) as u8 + b'a').collect();
+    let src = &corpus[..size];
     let mut dst = vec![0u8; op.out_len(size)];
     let name = |path: &str| format!("{} {} d{depth} {path}", op.name(), fmt_size(size));
     let row = |path: &str, (n, t): (u64, Duration)| {
@@ -256,21 +258,21 @@ fn case(
     if depth == 1 {
         let mut q = rt.queue_with(dev, &QueueOptions { wait: WaitMode::Adaptive, ..Default::default() })?;
         for _ in 0..rounds {
-            bi.offer(timed(window, || check(&inline.run_slices(op.opcode(), sess, p, &src, &mut dst)?, "inline"))?, 0);
-            bd.offer(timed(window, || check(&q.run_slices(op.opcode(), sess, p, &src, &mut dst)?, "device"))?, 0);
+            bi.offer(timed(window, || check(&inline.run_slices(op.opcode(), sess, p, src, &mut dst)?, "inline"))?, 0);
+            bd.offer(timed(window, || check(&q.run_slices(op.opcode(), sess, p, src, &mut dst)?, "device"))?, 0);
             let mut inl = 0;
             let m = timed(window, || {
-                let c = auto.run_slices(op.opcode(), sess, p, &src, &mut dst)?;
+                let c = auto.run_slices(op.opcode(), sess, p, src, &mut dst)?;
                 inl += u64::from(auto.last_path() == Path::Inline);
                 check(&c, "auto")
             })?;
             ba.offer(m, inl);
         }
     } else {
-        let mut dq = Deep::new(rt, dev, op, size, depth)?;
-        let mut aq = Deep::new(rt, dev, op, size, depth)?;
+        let mut dq = Deep::new(rt, dev, op, src, depth)?;
+        let mut aq = Deep::new(rt, dev, op, src, depth)?;
         for _ in 0..rounds {
-            bi.offer(timed(window, || check(&inline.run_slices(op.opcode(), sess, p, &src, &mut dst)?, "inline"))?, 0);
+            bi.offer(timed(window, || check(&inline.run_slices(op.opcode(), sess, p, src, &mut dst)?, "inline"))?, 0);
             let (mut n, start) = (0u64, Instant::now());
             while start.elapsed() < window {
                 let (s, d) = dq.pair(&mut n)?;
@@ -282,7 +284,7 @@ fn case(
             while start.elapsed() < window {
                 match auto.decide(key, Some(size as u64)) {
                     Path::Inline => {
-                        check(&inline.run_slices(op.opcode(), sess, p, &src, &mut dst)?, "auto inline")?;
+                        check(&inline.run_slices(op.opcode(), sess, p, src, &mut dst)?, "auto inline")?;
                         n += 1;
                         inl += 1;
                     }
@@ -335,6 +337,11 @@ pub fn run(b: &RouteBench) -> anyhow::Result<RunReport> {
     let rt = Runtime::new()?;
     ensure!(!rt.is_daemon(), "wd bench route runs embedded (the inline path needs the device's code in this process)");
     let window = Duration::from_millis(b.millis);
+    // The mixed corpus of `wd bench comp` (binaries, text, generated), so
+    // codecs work as hard as on real data.
+    let max = sizes.iter().copied().max().unwrap_or(0);
+    let (corpus, _) = super::comp::corpus(max.div_ceil(1 << 20).max(1));
+    ensure!(corpus.len() >= max, "the corpus has {} bytes, less than {max}", corpus.len());
     let mut rows = Vec::new();
     let mut ratios = Vec::new();
     for op in ops {
@@ -361,7 +368,7 @@ pub fn run(b: &RouteBench) -> anyhow::Result<RunReport> {
         };
         for &size in &sizes {
             for depth in [1, b.depth] {
-                let [i, d, a] = case(&rt, &mut auto, shape, size, depth, window, b.rounds.max(1))?;
+                let [i, d, a] = case(&rt, &mut auto, shape, &corpus, size, depth, window, b.rounds.max(1))?;
                 let a = match a.note.clone() {
                     Some(n) => a.with_note(format!("{n}, {source}")),
                     None => a,
