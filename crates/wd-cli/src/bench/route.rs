@@ -340,7 +340,7 @@ pub fn run(b: &RouteBench) -> anyhow::Result<RunReport> {
     // The mixed corpus of `wd bench comp` (binaries, text, generated), so
     // codecs work as hard as on real data.
     let max = sizes.iter().copied().max().unwrap_or(0);
-    let (corpus, _) = super::comp::corpus(max.div_ceil(1 << 20).max(1));
+    let (corpus, _) = super::comp::corpus((max >> 20) + 1);
     ensure!(corpus.len() >= max, "the corpus has {} bytes, less than {max}", corpus.len());
     let mut rows = Vec::new();
     let mut ratios = Vec::new();
