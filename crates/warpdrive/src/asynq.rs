@@ -29,6 +29,16 @@
 //! before its request was accepted simply drops the request: the device
 //! never saw it.
 //!
+//! # Many requests, one future
+//! Where one task keeps a pipeline full, a future per request costs more
+//! than the request (a NOP takes a few hundred nanoseconds; a future, its
+//! waker and its table entry about as much again). [`AsyncQueue::push`]
+//! submits without a future, and [`AsyncQueue::completions`] is one
+//! future that resolves to every completion of pushed requests that has
+//! arrived (at least one), as io_uring's completion queue is read: the
+//! same eventfd watch, one wake-up per batch. Dropping that future loses
+//! nothing: completions stay queued for the next call.
+//!
 //! # Who watches the eventfd
 //! The reactor keeps one waker for the eventfd: that of the last future
 //! that went to sleep on it (the "owner"). Every future reaps every
@@ -81,6 +91,9 @@ struct State {
     /// slot would let that request overwrite it).
     entries: HashMap<u64, Entry>,
     abandoned: usize,
+    /// Completions of requests submitted with [`AsyncQueue::push`] (they
+    /// have no entry), waiting for [`AsyncQueue::completions`].
+    pushed: Vec<Done>,
     /// Futures waiting for room in the ring or under the in-flight limit,
     /// by waiter id: woken whenever completions free slots.
     room: Vec<(u64, Waker)>,
@@ -128,6 +141,7 @@ impl AsyncQueue {
             q,
             entries: HashMap::new(),
             abandoned: 0,
+            pushed: Vec::new(),
             room: Vec::new(),
             fd_owner: None,
             armed: false,
@@ -150,6 +164,23 @@ impl AsyncQueue {
     /// those of live futures are kept for them.
     pub fn settle(&self) -> Settle<'_> {
         Settle { aq: self, id: self.next_id.fetch_add(1, Ordering::Relaxed) }
+    }
+
+    /// Submits `req` without a future: its completion is returned by
+    /// [`AsyncQueue::completions`]. Never waits: a full queue gives the
+    /// request back ([`SubmitError::Busy`]; await `completions` to make
+    /// room).
+    pub fn push(&self, req: Req) -> Result<crate::Ticket, SubmitError> {
+        self.lock().q.submit(req)
+    }
+
+    /// A future that resolves, once at least one request submitted with
+    /// [`AsyncQueue::push`] has completed, to all of those that have, in
+    /// the order they were reaped. `Err(NothingInFlight)` when none is
+    /// pushed and unreaped. Cancel-safe: dropping it keeps every
+    /// completion for the next call.
+    pub fn completions(&self) -> Completions<'_> {
+        Completions { aq: self, id: self.next_id.fetch_add(1, Ordering::Relaxed) }
     }
 
     /// Requests accepted by the queue and not yet reaped (including those
@@ -218,8 +249,10 @@ impl State {
                     self.entries.remove(&t);
                     self.abandoned -= 1;
                 }
-                // A ticket completes once, and only this handle submits.
-                Some(Entry::Ready(_)) | None => {}
+                // No entry: a pushed request (only this handle submits).
+                None => self.pushed.push(d),
+                // A ticket completes once.
+                Some(Entry::Ready(_)) => {}
             }
         }
         self.scratch = got;
@@ -564,6 +597,56 @@ impl Future for Settle<'_> {
 }
 
 impl Drop for Settle<'_> {
+    fn drop(&mut self) {
+        self.aq.lock().hand_over(self.id);
+    }
+}
+
+/// The future of [`AsyncQueue::completions`].
+#[must_use = "a future does nothing unless awaited"]
+#[derive(Debug)]
+pub struct Completions<'a> {
+    aq: &'a AsyncQueue,
+    id: u64,
+}
+
+impl Future for Completions<'_> {
+    type Output = Result<Vec<Done>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut st = self.aq.lock();
+        loop {
+            if st.pushed.is_empty() {
+                if let Err(e) = st.reap() {
+                    st.hand_over(self.id);
+                    return Poll::Ready(Err(e));
+                }
+            }
+            if !st.pushed.is_empty() {
+                st.hand_over(self.id);
+                return Poll::Ready(Ok(std::mem::take(&mut st.pushed)));
+            }
+            // In flight, and all of it belongs to futures or was abandoned:
+            // nothing pushed is coming.
+            let owned = st.entries.values().filter(|e| !matches!(e, Entry::Ready(_))).count();
+            if st.q.in_flight() as usize <= owned {
+                st.hand_over(self.id);
+                return Poll::Ready(Err(Error::NothingInFlight));
+            }
+            st.wait_room(self.id, cx.waker());
+            match st.sleep(&self.aq.fd, cx, self.id) {
+                Ok(Poll::Ready(())) => continue,
+                Ok(Poll::Pending) => return Poll::Pending,
+                Err(e) => {
+                    st.hand_over(self.id);
+                    return Poll::Ready(Err(e));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Completions<'_> {
     fn drop(&mut self) {
         self.aq.lock().hand_over(self.id);
     }

@@ -451,3 +451,54 @@ fn daemon_mode_results_and_random_drops() {
     assert!(c.dropped_in_flight >= 300 && c.completed > 300, "{c:?}");
     drop(rt);
 }
+
+/// Pushed requests come back through `completions` in batches with the
+/// right results, beside per-request futures on the same queue; a dropped
+/// `completions` future loses nothing; nothing pushed is a typed error.
+#[test]
+fn pushed_requests_come_back_in_batches_and_a_dropped_wait_loses_none() {
+    let rt = wd_test_support::runtime::shared().clone();
+    tokio_rt().block_on(async {
+        let aq = aq(&rt, "dma");
+        assert!(matches!(aq.completions().await, Err(Error::NothingInFlight)));
+        let data: Vec<Vec<u8>> = (0..48u32).map(|i| pseudo_random(1000 + i as usize * 37, i)).collect();
+        let mut want = std::collections::HashMap::new();
+        for d in &data {
+            let t = aq.push(Req::crc32c(d.clone(), 0)).map_err(|e| e.into_error()).unwrap();
+            want.insert(t, crc32c::crc32c(d));
+        }
+        // A future of its own on the same queue, in flight in the middle:
+        // its completion is its own, never in a batch.
+        let mut own = aq.submit(Req::crc32c(vec![7u8; 4096], 0));
+        let own_early = poll_once(&mut own).await;
+        // Poll a batch wait once and drop it: if it was still waiting,
+        // whatever arrives stays queued for the next one; if it resolved,
+        // its batch counts.
+        let mut got = std::collections::HashMap::new();
+        let mut first = aq.completions();
+        if let Poll::Ready(batch) = poll_once(&mut first).await {
+            for d in batch.unwrap() {
+                got.insert(d.ticket, d.result as u32);
+            }
+        }
+        drop(first);
+        let mut batches = 0;
+        while got.len() < data.len() {
+            for d in aq.completions().await.unwrap() {
+                assert!(d.status.is_ok());
+                assert!(got.insert(d.ticket, d.result as u32).is_none(), "{:?} twice", d.ticket);
+            }
+            batches += 1;
+        }
+        assert_eq!(got, want);
+        assert!(batches <= data.len(), "{batches} batches");
+        let own = match own_early {
+            Poll::Ready(r) => r.unwrap(),
+            Poll::Pending => own.await.unwrap(),
+        };
+        assert_eq!(own.result as u32, crc32c::crc32c(&[7u8; 4096]));
+        // Nothing pushed is left: a typed error, not a hang.
+        assert!(matches!(aq.completions().await, Err(Error::NothingInFlight)));
+        assert_eq!(aq.slot_table(), (0, 0));
+    });
+}

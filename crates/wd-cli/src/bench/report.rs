@@ -120,6 +120,8 @@ pub const TARGETS: &[Target] = &[
     // `wd bench route`, one per case: a name ending in what follows `*`.
     Target { on: "* auto/best", at_most: false, bound: 0.95, unit: "" },
     Target { on: "* calibration ms", at_most: true, bound: 50.0, unit: " ms" },
+    // `wd bench async`: each async form against the best blocking one.
+    Target { on: "*/best-blocking ops", at_most: false, bound: 0.9, unit: "" },
 ];
 
 impl Target {
