@@ -418,6 +418,21 @@ impl State {
         }
     }
 
+    /// Waits as waiter `id`, which has no entry of its own (woken with the
+    /// others when completions free slots): `Ready(Ok)` to look again now,
+    /// `Pending`, or the error, with the watch handed over.
+    fn park(&mut self, fd: &AsyncFd<OwnedFd>, cx: &mut Context<'_>, id: u64) -> Poll<Result<(), Error>> {
+        self.wait_room(id, cx.waker());
+        match self.sleep(fd, cx, id) {
+            Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(e) => {
+                self.hand_over(id);
+                Poll::Ready(Err(e))
+            }
+        }
+    }
+
     /// Nothing waits any more: stop the device signalling the eventfd.
     fn rest(&mut self) {
         if self.armed && self.entries.len() == self.abandoned && self.room.is_empty() {
@@ -582,15 +597,10 @@ impl Future for Settle<'_> {
                 st.hand_over(self.id);
                 return Poll::Ready(Ok(()));
             }
-            // Woken with the others when completions free slots.
-            st.wait_room(self.id, cx.waker());
-            match st.sleep(&self.aq.fd, cx, self.id) {
-                Ok(Poll::Ready(())) => continue,
-                Ok(Poll::Pending) => return Poll::Pending,
-                Err(e) => {
-                    st.hand_over(self.id);
-                    return Poll::Ready(Err(e));
-                }
+            match st.park(&self.aq.fd, cx, self.id) {
+                Poll::Ready(Ok(())) => continue,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
             }
         }
     }
@@ -633,14 +643,10 @@ impl Future for Completions<'_> {
                 st.hand_over(self.id);
                 return Poll::Ready(Err(Error::NothingInFlight));
             }
-            st.wait_room(self.id, cx.waker());
-            match st.sleep(&self.aq.fd, cx, self.id) {
-                Ok(Poll::Ready(())) => continue,
-                Ok(Poll::Pending) => return Poll::Pending,
-                Err(e) => {
-                    st.hand_over(self.id);
-                    return Poll::Ready(Err(e));
-                }
+            match st.park(&self.aq.fd, cx, self.id) {
+                Poll::Ready(Ok(())) => continue,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
             }
         }
     }
