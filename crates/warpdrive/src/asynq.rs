@@ -174,13 +174,15 @@ impl AsyncQueue {
         self.lock().q.submit(req)
     }
 
-    /// A future that resolves, once at least one request submitted with
-    /// [`AsyncQueue::push`] has completed, to all of those that have, in
-    /// the order they were reaped. `Err(NothingInFlight)` when none is
-    /// pushed and unreaped. Cancel-safe: dropping it keeps every
+    /// A future that waits until at least one request submitted with
+    /// [`AsyncQueue::push`] has completed, appends all of those that have
+    /// to `out` in the order they were reaped, and resolves to how many
+    /// (as [`Queue::wait`] does for a blocking caller; reusing `out` keeps
+    /// the steady state free of allocations). `Err(NothingInFlight)` when
+    /// none is pushed and unreaped. Cancel-safe: dropping it keeps every
     /// completion for the next call.
-    pub fn completions(&self) -> Completions<'_> {
-        Completions { aq: self, id: self.next_id.fetch_add(1, Ordering::Relaxed) }
+    pub fn completions<'a>(&'a self, out: &'a mut Vec<Done>) -> Completions<'a> {
+        Completions { aq: self, out, id: self.next_id.fetch_add(1, Ordering::Relaxed) }
     }
 
     /// Requests accepted by the queue and not yet reaped (including those
@@ -336,7 +338,9 @@ impl State {
     /// Goes to sleep on the eventfd for waiter `id`: `Ready` when there
     /// may be completions to reap now (try again), `Pending` once someone
     /// will be woken on the next signal.
-    fn sleep(&mut self, fd: &AsyncFd<OwnedFd>, cx: &mut Context<'_>, id: u64) -> Result<Poll<()>, Error> {
+    /// `batch`: the waiter is a [`Completions`] future, which returns as
+    /// soon as pushed completions are there (it has nobody to let run).
+    fn sleep(&mut self, fd: &AsyncFd<OwnedFd>, cx: &mut Context<'_>, id: u64, batch: bool) -> Result<Poll<()>, Error> {
         // Another waiter holds the watch: it reaps for everyone and wakes
         // us through our entry (or hands the watch over when it goes).
         if self.fd_owner.is_some_and(|o| o != id) {
@@ -362,6 +366,9 @@ impl State {
             loop {
                 std::hint::spin_loop();
                 if self.reap()? > 0 {
+                    if batch && !self.pushed.is_empty() {
+                        return Ok(Poll::Ready(()));
+                    }
                     // Let the futures just completed run (and submit
                     // more) before looking again: a watcher that kept
                     // reaping here would drain the pipeline.
@@ -421,9 +428,9 @@ impl State {
     /// Waits as waiter `id`, which has no entry of its own (woken with the
     /// others when completions free slots): `Ready(Ok)` to look again now,
     /// `Pending`, or the error, with the watch handed over.
-    fn park(&mut self, fd: &AsyncFd<OwnedFd>, cx: &mut Context<'_>, id: u64) -> Poll<Result<(), Error>> {
+    fn park(&mut self, fd: &AsyncFd<OwnedFd>, cx: &mut Context<'_>, id: u64, batch: bool) -> Poll<Result<(), Error>> {
         self.wait_room(id, cx.waker());
-        match self.sleep(fd, cx, id) {
+        match self.sleep(fd, cx, id, batch) {
             Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
             Ok(Poll::Pending) => Poll::Pending,
             Err(e) => {
@@ -545,7 +552,7 @@ impl Future for Submit<'_> {
                 }
                 Phase::Finished => panic!("Submit polled after it resolved"),
             }
-            match st.sleep(&aq.fd, cx, id) {
+            match st.sleep(&aq.fd, cx, id, false) {
                 Ok(Poll::Ready(())) => continue,
                 Ok(Poll::Pending) => return Poll::Pending,
                 Err(e) => {
@@ -597,7 +604,7 @@ impl Future for Settle<'_> {
                 st.hand_over(self.id);
                 return Poll::Ready(Ok(()));
             }
-            match st.park(&self.aq.fd, cx, self.id) {
+            match st.park(&self.aq.fd, cx, self.id, false) {
                 Poll::Ready(Ok(())) => continue,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
@@ -617,33 +624,37 @@ impl Drop for Settle<'_> {
 #[derive(Debug)]
 pub struct Completions<'a> {
     aq: &'a AsyncQueue,
+    out: &'a mut Vec<Done>,
     id: u64,
 }
 
 impl Future for Completions<'_> {
-    type Output = Result<Vec<Done>, Error>;
+    type Output = Result<usize, Error>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut st = self.aq.lock();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let mut st = this.aq.lock();
         loop {
             if st.pushed.is_empty() {
                 if let Err(e) = st.reap() {
-                    st.hand_over(self.id);
+                    st.hand_over(this.id);
                     return Poll::Ready(Err(e));
                 }
             }
             if !st.pushed.is_empty() {
-                st.hand_over(self.id);
-                return Poll::Ready(Ok(std::mem::take(&mut st.pushed)));
+                st.hand_over(this.id);
+                let n = st.pushed.len();
+                this.out.append(&mut st.pushed);
+                return Poll::Ready(Ok(n));
             }
             // In flight, and all of it belongs to futures or was abandoned:
             // nothing pushed is coming.
             let owned = st.entries.values().filter(|e| !matches!(e, Entry::Ready(_))).count();
             if st.q.in_flight() as usize <= owned {
-                st.hand_over(self.id);
+                st.hand_over(this.id);
                 return Poll::Ready(Err(Error::NothingInFlight));
             }
-            match st.park(&self.aq.fd, cx, self.id) {
+            match st.park(&this.aq.fd, cx, this.id, true) {
                 Poll::Ready(Ok(())) => continue,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,

@@ -238,8 +238,10 @@ fn async_batched(rt: &Runtime, op: Op, depth: usize, wait: &dyn Fn() -> Window) 
             for b in bufs.drain(..) {
                 aq.push(op.req(b)).map_err(|e| e.into_error())?;
             }
+            let mut done = Vec::with_capacity(depth);
             'run: loop {
-                for d in aq.completions().await? {
+                aq.completions(&mut done).await?;
+                for d in done.drain(..) {
                     anyhow::ensure!(d.status.is_ok(), "request failed: {:?}", d.status);
                     if !m.count() {
                         break 'run;
