@@ -306,9 +306,14 @@ impl Runtime {
 
     /// Daemon-wide figures (daemon mode only).
     pub fn daemon_stats(&self) -> Result<(u32, Vec<wd_proto::QueueStat>), Error> {
+        self.stats_reply().map(|(clients, queues, _)| (clients, queues))
+    }
+
+    /// The broker's `stats` reply: clients, queues, Auto-lane reports.
+    fn stats_reply(&self) -> Result<(u32, Vec<wd_proto::QueueStat>, Vec<wd_proto::RouteStat>), Error> {
         let d = self.inner.daemon.as_ref().ok_or(Unavailable::NotConnected)?;
         match d.conn()?.call(&wd_proto::Request::Stats, &[])?.0 {
-            wd_proto::Response::Stats { clients, queues, .. } => Ok((clients, queues)),
+            wd_proto::Response::Stats { clients, queues, routes } => Ok((clients, queues, routes)),
             other => Err(ProtocolError::UnexpectedReply(Box::new(other)).into()),
         }
     }
@@ -316,11 +321,7 @@ impl Runtime {
     /// What each process (this user's, or every one for an administrator)
     /// said its Auto lanes ran inline and on devices (daemon mode only).
     pub fn daemon_routes(&self) -> Result<Vec<wd_proto::RouteStat>, Error> {
-        let d = self.inner.daemon.as_ref().ok_or(Unavailable::NotConnected)?;
-        match d.conn()?.call(&wd_proto::Request::Stats, &[])?.0 {
-            wd_proto::Response::Stats { routes, .. } => Ok(routes),
-            other => Err(ProtocolError::UnexpectedReply(Box::new(other)).into()),
-        }
+        self.stats_reply().map(|(_, _, routes)| routes)
     }
 
     /// Tells the broker this process's Auto-lane counts (daemon mode; a

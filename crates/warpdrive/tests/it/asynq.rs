@@ -61,21 +61,7 @@ async fn join_all<F: Future + Unpin>(futs: Vec<F>) -> Vec<F::Output> {
     out.into_iter().map(|o| o.expect("every future resolved")).collect()
 }
 
-/// xorshift64: the random points of the drop test, the same every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use wd_test_support::data::Rng;
 
 fn output(d: Done) -> Vec<u8> {
     assert_eq!(d.status, Status::Ok);

@@ -11,19 +11,7 @@ use warpdrive::crypto::{self, CipherAlg, CipherKey, MacAlg, Stream};
 use warpdrive::Runtime;
 use wd_test_support::hex;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
+use wd_test_support::data::Rng;
 
 fn openssl(args: &[&str], input: &[u8]) -> Option<Vec<u8>> {
     let mut c = Command::new("openssl")
@@ -70,7 +58,7 @@ fn ciphers_match_openssl_enc() {
             let key = rng.bytes(klen);
             let iv = rng.bytes(alg.iv_len());
             let blocks = alg.sealed_len(1).is_none();
-            let n = if blocks { 16 * (1 + rng.next() as usize % 300) } else { rng.next() as usize % 5000 };
+            let n = if blocks { 16 * (1 + rng.next_u64() as usize % 300) } else { rng.next_u64() as usize % 5000 };
             let pt = rng.bytes(n);
             let k = CipherKey::new(&rt, "sec", alg, &key).unwrap();
             let ct = k.encrypt(&mut q, &iv, &pt).unwrap();
@@ -102,11 +90,11 @@ fn digests_and_hmacs_match_openssl_dgst() {
     let mut rng = Rng(0x1234_5678_9abc_def1);
     let check = have_openssl();
     for alg in wd_sec::alg::DIGEST_ALGS {
-        let n = rng.next() as usize % 20_000;
+        let n = rng.next_u64() as usize % 20_000;
         let data = rng.bytes(n);
         let d = crypto::digest(&mut q, alg, &data).unwrap();
         assert_eq!(d.len(), alg.output_len());
-        let klen = 1 + rng.next() as usize % 200;
+        let klen = 1 + rng.next_u64() as usize % 200;
         let key = rng.bytes(klen);
         let m = Stream::mac(&rt, "sec", MacAlg::Hmac(alg), &key).unwrap();
         let tag = m.oneshot(&mut q, &data).unwrap();

@@ -7,19 +7,7 @@ use warpdrive::crypto::{self, CipherAlg, CipherKey, DigestAlg, MacAlg, Stream};
 use warpdrive::crypto_asym::{self, KeyType, PrivateKey, PublicKey, Scheme};
 use warpdrive::{Opcode, Req, Runtime};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use wd_test_support::data::Rng;
 
 fn runtime() -> Runtime {
     Runtime::embedded_with(&warpdrive::EmbeddedConfig { pin: false, ..Default::default() }).unwrap()
@@ -55,13 +43,13 @@ fn random_sec_requests_complete_with_a_status() {
         let op = ops[rng.below(ops.len() as u64) as usize];
         let session = if rng.below(4) == 0 { 0 } else { ids[rng.below(ids.len() as u64) as usize] };
         let params = match rng.below(3) {
-            0 => [rng.next(), rng.next()],
+            0 => [rng.next_u64(), rng.next_u64()],
             1 => [rng.below(16), rng.below(64) << 32],
             _ => [0, 0],
         };
         let src_len = [0, 1, 15, 16, 17, 31, 32, 100, 4096][rng.below(9) as usize];
         let dst_len = [0, 1, 15, 16, 32, 64, 200, 5000][rng.below(8) as usize];
-        let src = if src_len == 0 { warpdrive::Buffer::None } else { vec![rng.next() as u8; src_len].into() };
+        let src = if src_len == 0 { warpdrive::Buffer::None } else { vec![rng.next_u64() as u8; src_len].into() };
         let dst = if dst_len == 0 { warpdrive::Buffer::None } else { vec![0u8; dst_len].into() };
         let t = q.submit(Req { session, params, src, dst, ..Req::new(op) }).map_err(|e| e.into_error()).unwrap();
         let d = q.wait_for(t).unwrap();
@@ -111,12 +99,12 @@ fn random_hpre_requests_complete_with_a_status() {
         let p0 = if op == Opcode::HPRE_KEYGEN {
             [0x10, 0x11, 0x20, 0x21, 0x99, 0][rng.below(6) as usize]
         } else {
-            rng.next()
+            rng.next_u64()
         };
         let session = ids[rng.below(ids.len() as u64) as usize];
         let src_len = [0, 1, 32, 65, 100][rng.below(5) as usize];
         let dst_len = [0, 1, 32, 64, 1024][rng.below(5) as usize];
-        let src = if src_len == 0 { warpdrive::Buffer::None } else { vec![rng.next() as u8; src_len].into() };
+        let src = if src_len == 0 { warpdrive::Buffer::None } else { vec![rng.next_u64() as u8; src_len].into() };
         let dst = if dst_len == 0 { warpdrive::Buffer::None } else { vec![0u8; dst_len].into() };
         let t =
             q.submit(Req { session, params: [p0, 0], src, dst, ..Req::new(op) }).map_err(|e| e.into_error()).unwrap();
@@ -159,7 +147,7 @@ fn random_rsa_requests_in_flight_complete_once() {
         let session = ids[rng.below(ids.len() as u64) as usize];
         let src_len = [0, 1, 100, 255, 256, 257, 300][rng.below(7) as usize];
         let dst_len = [0, 64, 255, 256, 512][rng.below(5) as usize];
-        let fill = rng.next() as u8;
+        let fill = rng.next_u64() as u8;
         let src = if src_len == 0 { warpdrive::Buffer::None } else { vec![fill; src_len].into() };
         let dst = if dst_len == 0 { warpdrive::Buffer::None } else { vec![0u8; dst_len].into() };
         let mut req = Req { session, src, dst, ..Req::new(op) };
