@@ -309,15 +309,11 @@ impl Auto {
     /// administrator (a suspended queue keeps requests without running
     /// them; inline runs them now instead).
     fn usable_queue(&mut self) -> Option<&mut Queue> {
-        let (dev, id) = {
-            let q = self.queue()?;
-            (q.device().to_string(), q.id())
-        };
-        let suspended = match self.rt.stats(&dev) {
-            Ok(s) => s.per_queue.iter().any(|q| q.queue == id && q.state != "active"),
-            Err(_) => false,
-        };
-        if suspended {
+        self.queue()?;
+        let q = self.queue.as_ref()?;
+        // Asked before each device request: one lookup, not a statistics
+        // snapshot of every queue.
+        if !self.rt.queue_running(q.device(), q.id()) {
             return None;
         }
         self.queue.as_mut()

@@ -481,6 +481,16 @@ impl Runtime {
         Queue::open(host, self.inner.mem.clone(), opts)
     }
 
+    /// Whether in-process queue `queue` of device `name` is running
+    /// (`false`: suspended, faulted or closing). Through a broker the
+    /// state is not visible here: `true`.
+    pub(crate) fn queue_running(&self, name: &str, queue: u32) -> bool {
+        if self.inner.daemon.is_some() {
+            return true;
+        }
+        self.find(name).ok().and_then(|h| h.queue_running(queue)).unwrap_or(true)
+    }
+
     /// Live statistics of a device.
     pub fn stats(&self, name: &str) -> Result<DeviceStats, Error> {
         Ok(self.find(name)?.stats())

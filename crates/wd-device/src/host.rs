@@ -275,6 +275,15 @@ impl DeviceHost {
         Ok(())
     }
 
+    /// Whether queue `id` is running (not suspended, faulted or closing):
+    /// one lookup, for a router that asks before each request, where
+    /// [`DeviceHost::stats`] would snapshot every queue. `None`: no such
+    /// queue.
+    pub fn queue_running(&self, id: QueueId) -> Option<bool> {
+        let queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        queues.get(&id).map(|(q, _)| q.ctl.load(Ordering::Relaxed) == ctl::RUNNING)
+    }
+
     /// A snapshot of the device's and its queues' figures.
     pub fn stats(&self) -> DeviceStats {
         let queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
