@@ -2,13 +2,35 @@
  * Rust side never mirrors ISA-L's large stream structs. Compiled only when
  * the ISA-L headers are installed (libisal-dev); see build.rs. */
 #include <isa-l/igzip_lib.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-/* Per-thread state: engine threads live as long as their device. */
+/* Per-thread state, reused by every call on the thread. Engine threads end
+ * when their runtime closes (and callers' own threads end whenever they
+ * like), so a thread-specific key frees the state at thread exit. */
 static __thread struct isal_zstream *wd_zs;
 static __thread uint8_t *wd_lvl_buf;
 static __thread uint32_t wd_lvl_size;
+static pthread_key_t wd_key;
+static pthread_once_t wd_key_once = PTHREAD_ONCE_INIT;
+
+/* Runs at thread exit, before the thread's TLS is torn down. */
+static void wd_free_state(void *unused)
+{
+    (void)unused;
+    free(wd_zs);
+    free(wd_lvl_buf);
+    wd_zs = NULL;
+    wd_lvl_buf = NULL;
+    wd_lvl_size = 0;
+}
+
+static void wd_make_key(void)
+{
+    /* Without a key the state still works; it is only not freed. */
+    (void)pthread_key_create(&wd_key, wd_free_state);
+}
 
 static int wd_prepare(int level, uint32_t *need)
 {
@@ -23,6 +45,9 @@ static int wd_prepare(int level, uint32_t *need)
         wd_zs = malloc(sizeof(*wd_zs));
         if (wd_zs == NULL)
             return -101;
+        /* Any non-NULL value makes the destructor run at thread exit. */
+        (void)pthread_once(&wd_key_once, wd_make_key);
+        (void)pthread_setspecific(wd_key, wd_zs);
     }
     if (wd_lvl_size < *need) {
         free(wd_lvl_buf);
