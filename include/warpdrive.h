@@ -184,7 +184,7 @@ typedef struct wd_aead {
   uint64_t id;
 } wd_aead;
 
-// One device instance, as `wd_device_info` reports it: a snapshot.
+// One device instance, as `wd_device_get` reports it: a snapshot.
 typedef struct wd_device_info {
   // Instance name ("zip0"), NUL-terminated.
   char name[64];
@@ -479,7 +479,7 @@ int wd_aead_open(struct wd_aead k,
 int wd_aead_free(struct wd_aead *k);
 
 // The number of device instances, at `*count`. Indices `0..count` name
-// them in `wd_device_info` and `wd_device_ops` (a listing is taken per
+// them in `wd_device_get` and `wd_device_ops` (a listing is taken per
 // call: instances do not come and go while a runtime is open).
 //
 // # Safety
@@ -491,7 +491,7 @@ int wd_device_count(struct wd_runtime rt, size_t *count);
 //
 // # Safety
 // `info` is NULL or valid for writing a `wd_device_info`.
-int wd_device_info(struct wd_runtime rt, size_t index, struct wd_device_info *info);
+int wd_device_get(struct wd_runtime rt, size_t index, struct wd_device_info *info);
 
 // Instance `index`'s operations as one NUL-terminated, comma-separated
 // string ("copy,fill,compare,crc32c") in `buf` (`cap` bytes); `*len`

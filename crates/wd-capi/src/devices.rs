@@ -22,7 +22,7 @@ pub enum wd_health {
     WD_HEALTH_FAULTED = 2,
 }
 
-/// One device instance, as `wd_device_info` reports it: a snapshot.
+/// One device instance, as `wd_device_get` reports it: a snapshot.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 #[allow(non_camel_case_types, reason = "C naming")]
@@ -68,7 +68,7 @@ fn nth(rt: wd_runtime, index: usize) -> Res<DeviceSummary> {
 }
 
 /// The number of device instances, at `*count`. Indices `0..count` name
-/// them in `wd_device_info` and `wd_device_ops` (a listing is taken per
+/// them in `wd_device_get` and `wd_device_ops` (a listing is taken per
 /// call: instances do not come and go while a runtime is open).
 ///
 /// # Safety
@@ -90,7 +90,7 @@ pub unsafe extern "C" fn wd_device_count(rt: wd_runtime, count: *mut usize) -> c
 /// # Safety
 /// `info` is NULL or valid for writing a `wd_device_info`.
 #[no_mangle]
-pub unsafe extern "C" fn wd_device_info(rt: wd_runtime, index: usize, info: *mut wd_device_info) -> c_int {
+pub unsafe extern "C" fn wd_device_get(rt: wd_runtime, index: usize, info: *mut wd_device_info) -> c_int {
     guard(|| {
         // SAFETY: the caller's promise.
         let info = unsafe { ffi::out(info, "info") }?;

@@ -166,7 +166,10 @@ pub unsafe extern "C" fn wd_runtime_open(abi: u32, mode: c_int, socket: *const c
                 };
                 Runtime::connect(&path).map_err(|e| {
                     let f = Fail::from(e);
-                    let code = if f.code == wd_status::WD_EIO { wd_status::WD_EDAEMON } else { f.code };
+                    let code = match f.code {
+                        wd_status::WD_EIO | wd_status::WD_EUNAVAIL => wd_status::WD_EDAEMON,
+                        other => other,
+                    };
                     Fail::new(code, format!("warpd at {path}: {}", f.msg))
                 })?
             }

@@ -1,0 +1,90 @@
+//! The C test suite: each program under ctests/ is compiled with `cc
+//! -Wall -Werror` against include/warpdrive.h, linked with the cdylib this
+//! build produced (under its SONAME, libwarpdrive.so.0), and run; then run
+//! again under valgrind (memory errors and definite or possible leaks fail it)
+//! when valgrind is installed, which CI does. One static link checks that
+//! libwarpdrive.a works too.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// target/<profile>/deps: where cargo put the libraries this test was
+/// built with (the copies one level up are refreshed by `cargo build`
+/// only, so they may be stale here).
+fn deps_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/ctests-<hash>
+    exe.parent().expect("target/<profile>/deps").to_path_buf()
+}
+
+fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A directory of its own for test `name`, with the library under the
+/// names the linker (`-lwarpdrive`) and the loader (the SONAME) look for.
+fn workdir(name: &str) -> PathBuf {
+    let dir = deps_dir().join("../ctests").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create test dir");
+    let so = deps_dir().join("libwarpdrive_capi.so");
+    assert!(so.exists(), "{} missing: the cdylib was not built", so.display());
+    for link in ["libwarpdrive.so", "libwarpdrive.so.0"] {
+        std::os::unix::fs::symlink(&so, dir.join(link)).expect("symlink the library");
+    }
+    dir
+}
+
+fn run(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+/// Compiles ctests/`name`.c against the shared library and runs it, then
+/// under valgrind when present.
+fn c_test(name: &str) {
+    let dir = workdir(name);
+    let exe = dir.join(name);
+    let src = crate_dir().join("ctests").join(format!("{name}.c"));
+    let include = crate_dir().join("../../include");
+    run(
+        Command::new("cc")
+            .args(["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-g", "-O1"])
+            .arg("-I")
+            .arg(&include)
+            .arg(&src)
+            .arg("-L")
+            .arg(&dir)
+            .args(["-lwarpdrive", "-lpthread", "-o"])
+            .arg(&exe),
+        &format!("cc {name}.c"),
+    );
+    run(Command::new(&exe).env("LD_LIBRARY_PATH", &dir).env_remove("WD_MODE"), name);
+    if have("valgrind") {
+        run(
+            Command::new("valgrind")
+                .args(["--error-exitcode=1", "--leak-check=full", "-q"])
+                .arg(&exe)
+                .env("LD_LIBRARY_PATH", &dir)
+                .env_remove("WD_MODE"),
+            &format!("valgrind {name}"),
+        );
+    } else {
+        eprintln!("valgrind not installed: {name} ran without it");
+    }
+}
+
+#[test]
+fn c_runtime() {
+    c_test("runtime");
+}
