@@ -82,6 +82,9 @@ typedef enum wd_status {
   WD_ESTATE = -19,
   // An internal error (a bug in the library, caught at the boundary).
   WD_EINTERNAL = -20,
+  // A compare request found a difference (the completion's `result`
+  // is its offset).
+  WD_EMISMATCH = -21,
 } wd_status;
 
 // How `wd_runtime_open` finds its devices.
@@ -128,8 +131,8 @@ typedef enum wd_op {
   WD_OP_COPY = 1,
   // Fills `dst` with the 8-byte pattern `arg`.
   WD_OP_FILL = 2,
-  // Compares `src` with `dst`; `result` is the first differing offset,
-  // or the length when equal.
+  // Compares `src` with `dst` (same length): status `WD_OK` when
+  // equal, `WD_EMISMATCH` with the first differing offset in `result`.
   WD_OP_COMPARE = 3,
   // CRC-32C of `src`, seeded with `arg`; `result` is the CRC.
   WD_OP_CRC32C = 4,
@@ -296,7 +299,7 @@ typedef struct wd_pubkey {
 } wd_pubkey;
 
 // Every code, for `wd_strerror` and the tests.
-#define wd_status_ALL { WD_OK, WD_EINVAL, WD_EBADHANDLE, WD_EFORKED, WD_ENOSPC, WD_EALG, WD_ENODEV, WD_EBUSY, WD_EIDLE, WD_EAUTH, WD_EVERIFY, WD_EDATA, WD_EKEY, WD_EDEVICE, WD_EDAEMON, WD_EUNAVAIL, WD_ENOMEM, WD_EIO, WD_EABI, WD_ESTATE, WD_EINTERNAL, }
+#define wd_status_ALL { WD_OK, WD_EINVAL, WD_EBADHANDLE, WD_EFORKED, WD_ENOSPC, WD_EALG, WD_ENODEV, WD_EBUSY, WD_EIDLE, WD_EAUTH, WD_EVERIFY, WD_EDATA, WD_EKEY, WD_EDEVICE, WD_EDAEMON, WD_EUNAVAIL, WD_ENOMEM, WD_EIO, WD_EABI, WD_ESTATE, WD_EINTERNAL, WD_EMISMATCH, }
 
 #ifdef __cplusplus
 extern "C" {

@@ -12,7 +12,7 @@ int main(void) {
     TRUE(rt.id == 0);
 
     /* Every code has its own description; unknown codes say so. */
-    for (int c = 0; c >= WD_EINTERNAL; c--) {
+    for (int c = 0; c >= WD_EMISMATCH; c--) {
         const char *s = wd_strerror(c);
         TRUE(s != NULL && strlen(s) > 3);
         for (int d = 0; d > c; d--)

@@ -43,8 +43,8 @@ pub enum wd_op {
     WD_OP_COPY = 1,
     /// Fills `dst` with the 8-byte pattern `arg`.
     WD_OP_FILL = 2,
-    /// Compares `src` with `dst`; `result` is the first differing offset,
-    /// or the length when equal.
+    /// Compares `src` with `dst` (same length): status `WD_OK` when
+    /// equal, `WD_EMISMATCH` with the first differing offset in `result`.
     WD_OP_COMPARE = 3,
     /// CRC-32C of `src`, seeded with `arg`; `result` is the CRC.
     WD_OP_CRC32C = 4,
@@ -128,6 +128,7 @@ impl QState {
                 Status::Ok => wd_status::WD_OK,
                 Status::BadData => wd_status::WD_EDATA,
                 Status::BadParam => wd_status::WD_EINVAL,
+                Status::Mismatch => wd_status::WD_EMISMATCH,
                 _ => wd_status::WD_EDEVICE,
             };
             self.ready.push_back(wd_completion {

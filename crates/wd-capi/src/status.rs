@@ -60,13 +60,16 @@ pub enum wd_status {
     WD_ESTATE = -19,
     /// An internal error (a bug in the library, caught at the boundary).
     WD_EINTERNAL = -20,
+    /// A compare request found a difference (the completion's `result`
+    /// is its offset).
+    WD_EMISMATCH = -21,
 }
 
 use wd_status::*;
 
 impl wd_status {
     /// Every code, for `wd_strerror` and the tests.
-    pub const ALL: [wd_status; 21] = [
+    pub const ALL: [wd_status; 22] = [
         WD_OK,
         WD_EINVAL,
         WD_EBADHANDLE,
@@ -88,6 +91,7 @@ impl wd_status {
         WD_EABI,
         WD_ESTATE,
         WD_EINTERNAL,
+        WD_EMISMATCH,
     ];
 
     /// The static description (NUL-terminated, for C).
@@ -114,6 +118,7 @@ impl wd_status {
             WD_EABI => "incompatible ABI version\0",
             WD_ESTATE => "stream already finished\0",
             WD_EINTERNAL => "internal error\0",
+            WD_EMISMATCH => "compared buffers differ\0",
         }
     }
 

@@ -88,3 +88,8 @@ fn c_test(name: &str) {
 fn c_runtime() {
     c_test("runtime");
 }
+
+#[test]
+fn c_queue() {
+    c_test("queue");
+}
