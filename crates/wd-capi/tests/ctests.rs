@@ -74,6 +74,7 @@ fn c_test(name: &str) {
         run(
             Command::new("valgrind")
                 .args(["--error-exitcode=1", "--leak-check=full", "-q"])
+                .arg(format!("--suppressions={}", crate_dir().join("ctests/valgrind.supp").display()))
                 .arg(&exe)
                 .env("LD_LIBRARY_PATH", &dir)
                 .env_remove("WD_MODE"),
@@ -92,4 +93,9 @@ fn c_runtime() {
 #[test]
 fn c_queue() {
     c_test("queue");
+}
+
+#[test]
+fn c_comp() {
+    c_test("comp");
 }
