@@ -99,3 +99,8 @@ fn c_queue() {
 fn c_comp() {
     c_test("comp");
 }
+
+#[test]
+fn c_crypto() {
+    c_test("crypto");
+}
