@@ -104,3 +104,8 @@ fn c_comp() {
 fn c_crypto() {
     c_test("crypto");
 }
+
+#[test]
+fn c_sign() {
+    c_test("sign");
+}
