@@ -109,3 +109,13 @@ fn c_crypto() {
 fn c_sign() {
     c_test("sign");
 }
+
+#[test]
+fn c_fork() {
+    c_test("fork");
+}
+
+#[test]
+fn c_threads() {
+    c_test("threads");
+}
