@@ -341,7 +341,8 @@ int wd_decompress(struct wd_runtime rt,
                   size_t *out_len);
 
 // Opens a stream of `format` in direction `dir` (a `wd_zdir`) at `level`
-// (compression only; 0: default) on runtime `rt`; handle at `*out`.
+// (compression only, ignored for decompression; 0: default) on runtime
+// `rt`; handle at `*out`.
 //
 // # Safety
 // `format` is NULL or NUL-terminated; `out` is NULL or valid for writing

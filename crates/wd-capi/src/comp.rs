@@ -206,7 +206,8 @@ fn get_stream(s: wd_zstream) -> Res<Arc<ZObj>> {
 }
 
 /// Opens a stream of `format` in direction `dir` (a `wd_zdir`) at `level`
-/// (compression only; 0: default) on runtime `rt`; handle at `*out`.
+/// (compression only, ignored for decompression; 0: default) on runtime
+/// `rt`; handle at `*out`.
 ///
 /// # Safety
 /// `format` is NULL or NUL-terminated; `out` is NULL or valid for writing
@@ -221,12 +222,13 @@ pub unsafe extern "C" fn wd_zstream_open(
 ) -> c_int {
     guard(|| {
         let o = get(rt)?;
-        let (f, level) = self::format(format, level)?;
         let (k, op) = match dir {
             0 => (kind::COMPRESS, Opcode::COMPRESS),
             1 => (kind::DECOMPRESS, Opcode::DECOMPRESS),
             _ => return Err(Fail::inval("dir is not a wd_zdir")),
         };
+        // A level means nothing to a decompressor: not checked there.
+        let (f, level) = self::format(format, if dir == 0 { level } else { 0 })?;
         let dev = o.instance("zip")?;
         let q = o.rt.queue(&dev)?;
         let p = SessionParams { format: f, level, window_log: 0, limit: 0 };

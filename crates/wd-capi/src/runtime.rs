@@ -72,17 +72,20 @@ impl RtObj {
         RtObj { rt, zips: Mutex::new(Vec::new()), lanes: Mutex::new(Vec::new()) }
     }
 
-    /// Runs `f` on a compression handle of this runtime. A handle whose
-    /// call failed is not reused (its queue may be faulted).
+    /// Runs `f` on a compression handle of this runtime, taken from the
+    /// pool or opened, and given back unless the queue itself may be
+    /// broken ([`keeps_lane`]).
     pub fn with_zip<R>(&self, f: impl FnOnce(&mut Zip) -> Res<R>) -> Res<R> {
         let idle = self.zips.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut z = match idle {
             Some(z) => z,
             None => Zip::open(&self.rt)?,
         };
-        let r = f(&mut z)?;
-        self.zips.lock().unwrap_or_else(|e| e.into_inner()).push(z);
-        Ok(r)
+        let r = f(&mut z);
+        if keeps_lane(&r) {
+            self.zips.lock().unwrap_or_else(|e| e.into_inner()).push(z);
+        }
+        r
     }
 
     /// Runs `f` on a queue of instance `dev`; as [`RtObj::with_zip`].
@@ -95,9 +98,11 @@ impl RtObj {
             Some(q) => q,
             None => self.rt.queue(dev)?,
         };
-        let r = f(&mut q)?;
-        self.lanes.lock().unwrap_or_else(|e| e.into_inner()).push((dev.to_string(), q));
-        Ok(r)
+        let r = f(&mut q);
+        if keeps_lane(&r) {
+            self.lanes.lock().unwrap_or_else(|e| e.into_inner()).push((dev.to_string(), q));
+        }
+        r
     }
 
     /// The first instance of `driver` (sessions and queues of one key must
@@ -109,6 +114,20 @@ impl RtObj {
             .find(|d| d.driver == driver)
             .map(|d| d.name)
             .ok_or_else(|| Fail::new(wd_status::WD_ENODEV, format!("no {driver} device")))
+    }
+}
+
+/// Whether a pooled queue is still good after a call that returned `r`:
+/// yes after success and after failures of the request (bad data, a
+/// failed tag, a refused key), no after queue, device or internal
+/// failures, when it may be faulted or stopped.
+fn keeps_lane<R>(r: &Res<R>) -> bool {
+    use wd_status::*;
+    match r {
+        Ok(_) => true,
+        Err(f) => {
+            matches!(f.code, WD_EINVAL | WD_ENOSPC | WD_EALG | WD_EAUTH | WD_EVERIFY | WD_EDATA | WD_EKEY | WD_EBUSY)
+        }
     }
 }
 

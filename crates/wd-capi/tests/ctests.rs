@@ -5,7 +5,7 @@
 //! when valgrind is installed, which CI does. One static link checks that
 //! libwarpdrive.a works too.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// target/<profile>/deps: where cargo put the libraries this test was
@@ -118,4 +118,41 @@ fn c_fork() {
 #[test]
 fn c_threads() {
     c_test("threads");
+}
+
+/// The system libraries a static link of libwarpdrive needs (what `rustc
+/// --print native-static-libs` lists; ISA-L when it is installed, since
+/// wd-zip then links it).
+fn static_libs() -> Vec<String> {
+    let mut libs = Vec::new();
+    let isal = Command::new("cc").arg("-print-file-name=libisal.so").output().ok();
+    if isal.is_some_and(|o| Path::new(String::from_utf8_lossy(&o.stdout).trim()).is_absolute()) {
+        libs.push("-lisal".to_string());
+    }
+    libs.extend(["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"].map(String::from));
+    libs
+}
+
+#[test]
+fn c_static_link() {
+    let dir = workdir("static");
+    let exe = dir.join("runtime-static");
+    run(
+        Command::new("cc")
+            .args(["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-O1"])
+            .arg("-I")
+            .arg(crate_dir().join("../../include"))
+            .arg(crate_dir().join("ctests/runtime.c"))
+            .arg(deps_dir().join("libwarpdrive_capi.a"))
+            .args(["-Wl,--as-needed"])
+            .args(static_libs())
+            .arg("-o")
+            .arg(&exe),
+        "cc runtime.c libwarpdrive.a",
+    );
+    // No libwarpdrive.so anywhere on the loader's path: the program
+    // carries the library.
+    run(Command::new(&exe).env_remove("WD_MODE").env_remove("LD_LIBRARY_PATH"), "runtime (static)");
+    let ldd = Command::new("ldd").arg(&exe).output().expect("ldd");
+    assert!(!String::from_utf8_lossy(&ldd.stdout).contains("libwarpdrive"), "static program loads libwarpdrive");
 }
