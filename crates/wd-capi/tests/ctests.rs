@@ -53,6 +53,11 @@ fn have(tool: &str) -> bool {
 /// Compiles ctests/`name`.c against the shared library and runs it, then
 /// under valgrind when present.
 fn c_test(name: &str) {
+    c_test_env(name, &[]);
+}
+
+/// [`c_test`] with extra environment variables.
+fn c_test_env(name: &str, env: &[(&str, &str)]) {
     let dir = workdir(name);
     let exe = dir.join(name);
     let src = crate_dir().join("ctests").join(format!("{name}.c"));
@@ -69,7 +74,7 @@ fn c_test(name: &str) {
             .arg(&exe),
         &format!("cc {name}.c"),
     );
-    run(Command::new(&exe).env("LD_LIBRARY_PATH", &dir).env_remove("WD_MODE"), name);
+    run(Command::new(&exe).env("LD_LIBRARY_PATH", &dir).env_remove("WD_MODE").envs(env.iter().copied()), name);
     if have("valgrind") {
         run(
             Command::new("valgrind")
@@ -77,7 +82,8 @@ fn c_test(name: &str) {
                 .arg(format!("--suppressions={}", crate_dir().join("ctests/valgrind.supp").display()))
                 .arg(&exe)
                 .env("LD_LIBRARY_PATH", &dir)
-                .env_remove("WD_MODE"),
+                .env_remove("WD_MODE")
+                .envs(env.iter().copied()),
             &format!("valgrind {name}"),
         );
     } else {
@@ -155,4 +161,54 @@ fn c_static_link() {
     run(Command::new(&exe).env_remove("WD_MODE").env_remove("LD_LIBRARY_PATH"), "runtime (static)");
     let ldd = Command::new("ldd").arg(&exe).output().expect("ldd");
     assert!(!String::from_utf8_lossy(&ldd.stdout).contains("libwarpdrive"), "static program loads libwarpdrive");
+}
+
+/// A private warpd, killed when dropped.
+struct Warpd {
+    child: std::process::Child,
+    dir: PathBuf,
+}
+
+impl Drop for Warpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Starts target/<profile>/warpd on a socket of its own; `None` when the
+/// binary was not built (`cargo test --workspace` and ci/capi build it).
+fn warpd() -> Option<(Warpd, PathBuf)> {
+    let bin = deps_dir().join("../warpd");
+    if !bin.exists() {
+        return None;
+    }
+    let dir = deps_dir().join("../ctests/warpd");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("warpd dir");
+    let sock = dir.join("warpd.sock");
+    let child = Command::new(bin)
+        .arg("--socket")
+        .arg(&sock)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start warpd");
+    let w = Warpd { child, dir };
+    let t0 = std::time::Instant::now();
+    while !sock.exists() {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(20), "warpd did not create {}", sock.display());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Some((w, sock))
+}
+
+#[test]
+fn c_daemon() {
+    let Some((_warpd, sock)) = warpd() else {
+        eprintln!("target/<profile>/warpd not built (cargo build -p warpd): daemon-mode C test skipped");
+        return;
+    };
+    c_test_env("daemon", &[("WD_TEST_SOCKET", sock.to_str().expect("UTF-8 path"))]);
 }
