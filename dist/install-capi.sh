@@ -12,7 +12,9 @@
 # environment or as options: PREFIX (--prefix, default /usr/local), LIBDIR
 # (--libdir, default PREFIX/lib), INCLUDEDIR (--includedir, default
 # PREFIX/include), DESTDIR (--destdir: a staging root for packagers; the
-# paths written into warpdrive.pc stay the final ones).
+# paths written into warpdrive.pc stay the final ones), KEEP_DEBUG=1 (do not
+# strip the debug information the release profile keeps: about 40 MiB of
+# the shared library).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +28,7 @@ while [ $# -gt 0 ]; do
     --libdir) LIBDIR=$2; shift 2 ;;
     --includedir) INCLUDEDIR=$2; shift 2 ;;
     --destdir) DESTDIR=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "install-capi.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -54,6 +56,9 @@ ln -sfn "libwarpdrive.so.$version" "$lib/libwarpdrive.so.$major"
 ln -sfn "libwarpdrive.so.$major" "$lib/libwarpdrive.so"
 install -m 0644 target/release/libwarpdrive_capi.a "$lib/libwarpdrive.a"
 install -m 0644 "$header" "$DESTDIR$INCLUDEDIR/warpdrive.h"
+if [ "${KEEP_DEBUG:-0}" != 1 ] && command -v strip >/dev/null 2>&1; then
+  strip --strip-debug "$lib/libwarpdrive.so.$version" "$lib/libwarpdrive.a"
+fi
 sed -e "s|@PREFIX@|$PREFIX|" -e "s|@LIBDIR@|$LIBDIR|" -e "s|@INCLUDEDIR@|$INCLUDEDIR|" \
     -e "s|@VERSION@|$version|" -e "s|@PRIVATE_LIBS@|$private|" \
     dist/warpdrive.pc.in > "$lib/pkgconfig/warpdrive.pc"

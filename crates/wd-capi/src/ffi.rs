@@ -71,16 +71,19 @@ pub unsafe fn opt_string<'a>(p: *const c_char, what: &str) -> Res<Option<&'a str
     unsafe { string(p, what) }.map(Some)
 }
 
-/// The out-parameter at `p`.
+/// The out-parameter at `p`. `T: Copy` (integers, raw pointers, handles,
+/// `wd_*` plain structs: every bit pattern valid, no drop glue), so the
+/// caller's possibly uninitialised memory is only ever overwritten.
 ///
 /// # Safety
 /// A non-NULL, aligned `p` must be valid for writes of a `T` for `'a`.
-pub unsafe fn out<'a, T>(p: *mut T, what: &str) -> Res<&'a mut T> {
+pub unsafe fn out<'a, T: Copy>(p: *mut T, what: &str) -> Res<&'a mut T> {
     if p.is_null() || !p.is_aligned() {
         return Err(Fail::inval(what));
     }
-    // SAFETY: non-NULL and aligned; validity is the caller's promise. The
-    // reference is only written through (T is plain data).
+    // SAFETY: non-NULL and aligned; validity is the caller's promise. T is
+    // Copy plain data: any bytes there are a valid T, and assigning drops
+    // nothing.
     Ok(unsafe { &mut *p })
 }
 

@@ -104,7 +104,7 @@ impl<T> Table<T> {
 }
 
 /// A C handle type: a struct holding one id.
-pub trait Handle: Sized {
+pub trait Handle: Sized + Copy {
     /// The id it holds.
     fn id(&self) -> u64;
     /// The handle holding `id`.
