@@ -74,7 +74,7 @@ impl RtObj {
 
     /// Runs `f` on a compression handle of this runtime, taken from the
     /// pool or opened, and given back unless the queue itself may be
-    /// broken ([`keeps_lane`]).
+    /// broken (`keeps_lane`).
     pub fn with_zip<R>(&self, f: impl FnOnce(&mut Zip) -> Res<R>) -> Res<R> {
         let idle = self.zips.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut z = match idle {
