@@ -1,8 +1,9 @@
 /* Queues on registered memory: copy, fill, compare, CRC-32C, NOP; poll,
- * wait, the eventfd with poll(2); and misuse: blocks in flight, bad ops,
+ * wait, the eventfd with epoll; a full ring; and misuse: blocks in flight, bad ops,
  * waiting with nothing in flight, NULLs, double close and free. */
-#include <poll.h>
 #include <stdint.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -77,7 +78,7 @@ int main(void) {
     c = wait_one(q);
     TRUE(c.status == WD_OK && (uint32_t)c.result == 0xE3069283u);
 
-    /* The eventfd: arm, submit, sleep in poll(2) until it fires, reap. */
+    /* The eventfd: arm, submit, sleep in epoll_wait(2) until it fires, reap. */
     int fd = -1, ready = -1;
     OK(wd_queue_eventfd(q, &fd));
     TRUE(fd >= 0);
@@ -85,8 +86,13 @@ int main(void) {
     TRUE(ready == 0);
     r = (wd_req){.op = WD_OP_NOP, .user_data = 15};
     OK(wd_queue_submit(q, &r));
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    TRUE(poll(&pfd, 1, 5000) == 1 && (pfd.revents & POLLIN));
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    TRUE(ep >= 0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 42};
+    TRUE(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
+    struct epoll_event got_ev;
+    TRUE(epoll_wait(ep, &got_ev, 1, 5000) == 1 && got_ev.data.u64 == 42 && (got_ev.events & EPOLLIN));
+    close(ep);
     wd_completion cs[4];
     size_t n = 0;
     for (int tries = 0; n == 0 && tries < 1000000; tries++)
@@ -109,6 +115,30 @@ int main(void) {
     for (size_t i = 0; i < 8; i++)
         seen |= 1ull << (many[i].user_data - 100);
     TRUE(seen == 0xff);
+
+    /* A full queue says WD_EBUSY; reaping makes room again. */
+    size_t submitted = 0;
+    int rc = WD_OK;
+    while (submitted < 100000) {
+        r = (wd_req){.op = WD_OP_NOP, .user_data = submitted};
+        rc = wd_queue_submit(q, &r);
+        if (rc != WD_OK)
+            break;
+        submitted++;
+    }
+    CHECK(rc, WD_EBUSY);
+    TRUE(submitted >= 1);
+    OK(wd_queue_in_flight(q, &inflight));
+    TRUE(inflight == submitted);
+    wd_completion *all = malloc(submitted * sizeof *all);
+    for (got = 0; got < submitted; got += n)
+        OK(wd_queue_wait(q, 1, all + got, submitted - got, &n));
+    for (size_t i = 0; i < submitted; i++)
+        TRUE(all[i].status == WD_OK);
+    free(all);
+    r = (wd_req){.op = WD_OP_NOP};
+    OK(wd_queue_submit(q, &r));
+    c = wait_one(q);
 
     /* Nothing in flight: a wait is an error, a poll finds nothing. */
     CHECK(wd_queue_wait(q, 1, cs, 4, &n), WD_EIDLE);
