@@ -29,15 +29,15 @@
 // against another major is refused by `wd_runtime_open` (`WD_EABI`).
 #define WARPDRIVE_ABI_VERSION ((WARPDRIVE_ABI_MAJOR << 16) | WARPDRIVE_ABI_MINOR)
 
-// The major half of [`WARPDRIVE_ABI_VERSION`].
+// The major half of `WARPDRIVE_ABI_VERSION`.
 #define WARPDRIVE_ABI_MAJOR 0
 
-// The minor half of [`WARPDRIVE_ABI_VERSION`].
+// The minor half of `WARPDRIVE_ABI_VERSION`.
 #define WARPDRIVE_ABI_MINOR 1
 
 // What a `wd_*` call returns: `WD_OK` (0) or a negative code. Functions
-// return it as `int`; [`wd_strerror`] names each code and
-// [`wd_last_error`] details the calling thread's last failure.
+// return it as `int`; `wd_strerror` names each code and
+// `wd_last_error` details the calling thread's last failure.
 typedef enum wd_status {
   // Success.
   WD_OK = 0,
@@ -607,7 +607,7 @@ int wd_queue_disarm(struct wd_queue q);
 // `n` is NULL or valid for writing a `size_t`.
 int wd_queue_in_flight(struct wd_queue q, size_t *n);
 
-// The ABI version of this library ([`WARPDRIVE_ABI_VERSION`] as it was
+// The ABI version of this library (`WARPDRIVE_ABI_VERSION` as it was
 // built): compare with the header's macro to detect a mismatch early.
 uint32_t wd_abi_version(void);
 

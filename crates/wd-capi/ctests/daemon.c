@@ -58,6 +58,16 @@ int main(void) {
     OK(wd_compress(autort, "zstd", 3, "through the broker", 18, z, sizeof z, &zl));
     OK(wd_decompress(rt, "zstd", z, zl, back, sizeof back, &bl));
     TRUE(bl == 18 && memcmp(back, "through the broker", 18) == 0);
+    /* A stream: its session lives in the broker. */
+    wd_zstream zs = {0};
+    OK(wd_zstream_open(rt, "gzip", 6, WD_COMPRESS, &zs));
+    OK(wd_zstream_write(zs, "through ", 8));
+    OK(wd_zstream_write(zs, "the broker", 10));
+    OK(wd_zstream_finish(zs));
+    OK(wd_zstream_read(zs, z, sizeof z, &zl));
+    OK(wd_zstream_close(&zs));
+    OK(wd_decompress(rt, "gzip", z, zl, back, sizeof back, &bl));
+    TRUE(bl == 18 && memcmp(back, "through the broker", 18) == 0);
     OK(wd_digest(rt, "sha256", "abc", 3, out, sizeof out, &n));
     char h[129];
     hex(out, n, h);

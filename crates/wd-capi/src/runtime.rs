@@ -16,9 +16,9 @@ use crate::status::{wd_status, Fail, Res};
 /// minor only adds; a new major changes something, and a caller compiled
 /// against another major is refused by `wd_runtime_open` (`WD_EABI`).
 pub const WARPDRIVE_ABI_VERSION: u32 = (WARPDRIVE_ABI_MAJOR << 16) | WARPDRIVE_ABI_MINOR;
-/// The major half of [`WARPDRIVE_ABI_VERSION`].
+/// The major half of `WARPDRIVE_ABI_VERSION`.
 pub const WARPDRIVE_ABI_MAJOR: u32 = 0;
-/// The minor half of [`WARPDRIVE_ABI_VERSION`].
+/// The minor half of `WARPDRIVE_ABI_VERSION`.
 pub const WARPDRIVE_ABI_MINOR: u32 = 1;
 
 /// A runtime: the devices this process uses, in-process (embedded) or
@@ -139,7 +139,7 @@ pub fn get(rt: wd_runtime) -> Res<std::sync::Arc<RtObj>> {
     RUNTIMES.get(handle::Handle::id(&rt))
 }
 
-/// The ABI version of this library ([`WARPDRIVE_ABI_VERSION`] as it was
+/// The ABI version of this library (`WARPDRIVE_ABI_VERSION` as it was
 /// built): compare with the header's macro to detect a mismatch early.
 #[no_mangle]
 pub extern "C" fn wd_abi_version() -> u32 {

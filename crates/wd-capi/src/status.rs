@@ -11,8 +11,8 @@ use warpdrive::discovery::SelectError;
 use warpdrive::Error;
 
 /// What a `wd_*` call returns: `WD_OK` (0) or a negative code. Functions
-/// return it as `int`; [`wd_strerror`] names each code and
-/// [`wd_last_error`] details the calling thread's last failure.
+/// return it as `int`; `wd_strerror` names each code and
+/// `wd_last_error` details the calling thread's last failure.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[allow(non_camel_case_types, reason = "C naming: the type is wd_status in the header")]
