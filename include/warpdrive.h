@@ -147,7 +147,8 @@ typedef enum wd_zdir {
 } wd_zdir;
 
 // A runtime: the devices this process uses, in-process (embedded) or
-// the warpd broker's. Opened by `wd_runtime_open`, closed by
+// the warpd broker's. Opened by `wd_open` (the macro that calls
+// `wd_runtime_open` with this header's ABI version), closed by
 // `wd_runtime_close`.
 //
 // Thread safety: any thread may use a runtime, concurrently; calls that
@@ -297,9 +298,6 @@ typedef struct wd_privkey {
 typedef struct wd_pubkey {
   uint64_t id;
 } wd_pubkey;
-
-// Every code, for `wd_strerror` and the tests.
-#define wd_status_ALL { WD_OK, WD_EINVAL, WD_EBADHANDLE, WD_EFORKED, WD_ENOSPC, WD_EALG, WD_ENODEV, WD_EBUSY, WD_EIDLE, WD_EAUTH, WD_EVERIFY, WD_EDATA, WD_EKEY, WD_EDEVICE, WD_EDAEMON, WD_EUNAVAIL, WD_ENOMEM, WD_EIO, WD_EABI, WD_ESTATE, WD_EINTERNAL, WD_EMISMATCH, }
 
 #ifdef __cplusplus
 extern "C" {

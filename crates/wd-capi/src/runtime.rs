@@ -22,7 +22,8 @@ pub const WARPDRIVE_ABI_MAJOR: u32 = 0;
 pub const WARPDRIVE_ABI_MINOR: u32 = 1;
 
 /// A runtime: the devices this process uses, in-process (embedded) or
-/// the warpd broker's. Opened by `wd_runtime_open`, closed by
+/// the warpd broker's. Opened by `wd_open` (the macro that calls
+/// `wd_runtime_open` with this header's ABI version), closed by
 /// `wd_runtime_close`.
 ///
 /// Thread safety: any thread may use a runtime, concurrently; calls that

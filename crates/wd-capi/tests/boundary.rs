@@ -44,7 +44,7 @@ fn last_error_is_per_thread() {
 
 #[test]
 fn every_code_is_described() {
-    for s in wd_status::ALL {
+    for s in wd_status::all() {
         // SAFETY: wd_strerror returns a static NUL-terminated string.
         let d = unsafe { CStr::from_ptr(wd_strerror(s.code())) }.to_str().expect("UTF-8");
         assert!(d.len() > 3 && d != "unknown error code", "{s:?}");
