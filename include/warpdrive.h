@@ -146,6 +146,19 @@ typedef enum wd_zdir {
   WD_DECOMPRESS = 1,
 } wd_zdir;
 
+// How `wd_queue_wait` (and the one-shot calls' queues) wait for completions.
+typedef enum wd_wait {
+  // The default: poll for about as long as such requests have been
+  // taking on this queue (10-250 us), then sleep on a futex.
+  WD_WAIT_ADAPTIVE = 0,
+  // Busy-poll: the lowest latency, one core spent while waiting.
+  WD_WAIT_POLL = 1,
+  // Poll for `spin_us` microseconds, then sleep on a futex.
+  WD_WAIT_SPIN_THEN_SLEEP = 2,
+  // Sleep on the queue's eventfd.
+  WD_WAIT_EVENT = 3,
+} wd_wait;
+
 // A runtime: the devices this process uses, in-process (embedded) or
 // the warpd broker's. Opened by `wd_open` (the macro that calls
 // `wd_runtime_open` with this header's ABI version), closed by
@@ -604,6 +617,10 @@ int wd_queue_disarm(struct wd_queue q);
 // # Safety
 // `n` is NULL or valid for writing a `size_t`.
 int wd_queue_in_flight(struct wd_queue q, size_t *n);
+
+// Sets how `wd_queue_wait` waits on this queue: a `wd_wait` value, with
+// `spin_us` for `WD_WAIT_SPIN_THEN_SLEEP` (ignored otherwise).
+int wd_queue_set_wait(struct wd_queue q, int mode, uint32_t spin_us);
 
 // The ABI version of this library (`WARPDRIVE_ABI_VERSION` as it was
 // built): compare with the header's macro to detect a mismatch early.

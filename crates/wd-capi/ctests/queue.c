@@ -100,6 +100,17 @@ int main(void) {
     TRUE(n == 1 && cs[0].user_data == 15);
     OK(wd_queue_disarm(q));
 
+    /* Each wait mode completes requests; an unknown one is refused. */
+    const int modes[] = {WD_WAIT_POLL, WD_WAIT_SPIN_THEN_SLEEP, WD_WAIT_EVENT, WD_WAIT_ADAPTIVE};
+    for (int i = 0; i < 4; i++) {
+        OK(wd_queue_set_wait(q, modes[i], 50));
+        r = (wd_req){.op = WD_OP_NOP, .user_data = 20 + (uint64_t)i};
+        OK(wd_queue_submit(q, &r));
+        c = wait_one(q);
+        TRUE(c.user_data == 20 + (uint64_t)i);
+    }
+    CHECK(wd_queue_set_wait(q, 9, 0), WD_EINVAL);
+
     /* Several in flight, one wait for all of them. */
     for (uint64_t i = 0; i < 8; i++) {
         r = (wd_req){.op = WD_OP_NOP, .user_data = 100 + i};

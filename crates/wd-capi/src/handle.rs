@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, RwLock};
 
 use crate::status::{wd_status, Fail, Res};
 
@@ -47,7 +47,7 @@ pub fn check(id: u64, kind: &str) -> Res {
 /// are pointed at from their start, so valgrind sees the (static, live)
 /// table as reachable, not "possibly lost" through an interior pointer.
 pub struct Table<T> {
-    map: LazyLock<Mutex<BTreeMap<u64, Arc<T>>>>,
+    map: LazyLock<RwLock<BTreeMap<u64, Arc<T>>>>,
     kind: &'static str,
 }
 
@@ -60,19 +60,24 @@ impl<T> std::fmt::Debug for Table<T> {
 impl<T> Table<T> {
     /// An empty table of `kind` objects (the word errors use).
     pub const fn new(kind: &'static str) -> Table<T> {
-        Table { map: LazyLock::new(|| Mutex::new(BTreeMap::new())), kind }
+        Table { map: LazyLock::new(|| RwLock::new(BTreeMap::new())), kind }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<T>>> {
-        // A panic never happens under this lock (plain map operations),
-        // but a poisoned map is still consistent: keep going.
-        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    // A panic never happens under these locks (plain map operations), but
+    // a poisoned map would still be consistent: keep going. Lookups, one
+    // per call, share the lock; only opening and closing write.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<u64, Arc<T>>> {
+        self.map.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<u64, Arc<T>>> {
+        self.map.write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Stores `v`; its new id.
     pub fn insert(&self, v: T) -> u64 {
         let id = (fork_tag() << TAG_SHIFT) | (SERIAL.fetch_add(1, Ordering::Relaxed) & SERIAL_MASK);
-        self.lock().insert(id, Arc::new(v));
+        self.write().insert(id, Arc::new(v));
         id
     }
 
@@ -80,7 +85,7 @@ impl<T> Table<T> {
     /// does, even if another thread closes the handle meanwhile.
     pub fn get(&self, id: u64) -> Res<Arc<T>> {
         check(id, self.kind)?;
-        self.lock().get(&id).cloned().ok_or_else(|| self.stale())
+        self.read().get(&id).cloned().ok_or_else(|| self.stale())
     }
 
     /// Removes `id`'s object (dropped here, or when the last call using
@@ -91,7 +96,7 @@ impl<T> Table<T> {
             Err(f) if f.code == wd_status::WD_EFORKED => return Ok(()),
             other => other?,
         }
-        let obj = self.lock().remove(&id).ok_or_else(|| self.stale())?;
+        let obj = self.write().remove(&id).ok_or_else(|| self.stale())?;
         // Dropped outside the table lock: closing a queue or runtime may
         // take a while (engines stop, the broker is told).
         drop(obj);

@@ -7,7 +7,9 @@ use std::ffi::{c_char, c_int};
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::{Arc, Mutex};
 
-use warpdrive::{Buffer, Done, Queue, QueueOptions, Req, Status, SubmitError, Ticket};
+use std::time::Duration;
+
+use warpdrive::{Buffer, Done, Queue, QueueOptions, Req, Status, SubmitError, Ticket, WaitMode};
 
 use crate::ffi::{self, guard};
 use crate::handle::{self, handle, Handle, Table};
@@ -451,4 +453,38 @@ impl std::fmt::Debug for QueueObj {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("QueueObj").finish_non_exhaustive()
     }
+}
+
+/// How `wd_queue_wait` (and the one-shot calls' queues) wait for completions.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(non_camel_case_types, reason = "C naming")]
+pub enum wd_wait {
+    /// The default: poll for about as long as such requests have been
+    /// taking on this queue (10-250 us), then sleep on a futex.
+    WD_WAIT_ADAPTIVE = 0,
+    /// Busy-poll: the lowest latency, one core spent while waiting.
+    WD_WAIT_POLL = 1,
+    /// Poll for `spin_us` microseconds, then sleep on a futex.
+    WD_WAIT_SPIN_THEN_SLEEP = 2,
+    /// Sleep on the queue's eventfd.
+    WD_WAIT_EVENT = 3,
+}
+
+/// Sets how `wd_queue_wait` waits on this queue: a `wd_wait` value, with
+/// `spin_us` for `WD_WAIT_SPIN_THEN_SLEEP` (ignored otherwise).
+#[no_mangle]
+pub extern "C" fn wd_queue_set_wait(q: wd_queue, mode: c_int, spin_us: u32) -> c_int {
+    guard(|| {
+        let m = match mode {
+            0 => WaitMode::Adaptive,
+            1 => WaitMode::Poll,
+            2 => WaitMode::SpinThenSleep(Duration::from_micros(u64::from(spin_us))),
+            3 => WaitMode::Event,
+            _ => return Err(Fail::inval("mode is not a wd_wait")),
+        };
+        let o = get_queue(q)?;
+        o.st.lock().unwrap_or_else(|e| e.into_inner()).q.set_wait_mode(m)?;
+        Ok(())
+    })
 }
