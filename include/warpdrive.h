@@ -24,6 +24,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Output a stream holds before it stops running requests until it is
+// read: a small compressed input (a decompression bomb) cannot make it
+// allocate more than this plus one request's output.
+#define STREAM_OUT_LIMIT (4 << 20)
+
 // The ABI this header and library speak: `major << 16 | minor`. A new
 // minor only adds; a new major changes something, and a caller compiled
 // against another major is refused by `wd_runtime_open` (`WD_EABI`).
@@ -182,8 +187,12 @@ typedef struct wd_runtime {
 // `wd_zstream_read` until it yields 0 bytes, `wd_zstream_close`.
 // The stream state (history, window) lives on the device in a session.
 //
-// Output waits in the stream until read: read after each write to keep
-// memory bounded.
+// A stream holds at most 4 MiB of unread output (plus one request's):
+// past that, `wd_zstream_write` and `wd_zstream_finish` keep their input
+// and `wd_zstream_read` runs it as the output is read. So a small
+// compressed input that expands hugely (a decompression bomb) costs
+// memory only as fast as it is read, and a data error (`WD_EDATA`) can
+// come from `wd_zstream_read` too.
 //
 // Thread safety: any thread may use a stream; calls are serialized by a
 // lock. After fork(): `WD_EFORKED` in the child.
@@ -340,6 +349,9 @@ int wd_compress(struct wd_runtime rt,
 // Decompresses `len` bytes of `format` at `src` (one or more complete
 // members or frames) into `dst` (`cap` bytes); the size at `*out_len`.
 // `WD_EDATA`: corrupt or truncated; `WD_ENOSPC` with the size needed.
+// Against decompression bombs the library never produces more than
+// `cap` or 64 MiB, whichever is larger: when the output is larger than
+// both, `WD_ENOSPC` stores `SIZE_MAX` (size unknown: use a stream).
 //
 // # Safety
 // As `wd_compress`.
@@ -376,8 +388,9 @@ int wd_zstream_write(struct wd_zstream s, const void *src, size_t len);
 // already finished.
 int wd_zstream_finish(struct wd_zstream s);
 
-// Moves up to `cap` bytes of output produced so far to `dst`; how many
-// at `*n` (0: nothing pending; after `wd_zstream_finish`, the end).
+// Moves up to `cap` bytes of output to `dst`, first running input the
+// output limit held back; how many at `*n` (0: more input is needed,
+// or, after `wd_zstream_finish`, the end).
 //
 // # Safety
 // `dst` is NULL or valid for writing `cap` bytes; `n` is NULL or valid

@@ -5,7 +5,7 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::{Arc, Mutex};
 
-use warpdrive::comp::{compress_bound, Format, ZipError, DEFAULT_BLOCK};
+use warpdrive::comp::{compress_bound, CompError, Format, ZipError, DEFAULT_BLOCK};
 use warpdrive::{Buffer, DoneFlags, Lane, Opcode, Queue, Req, Runtime, Status};
 use wd_ops::zip::{kind, Flush, SessionParams, ZipParams};
 
@@ -28,6 +28,10 @@ fn format(name: *const c_char, level: c_int) -> Res<(Format, u8)> {
     })?;
     Ok((f, level))
 }
+
+/// The most a one-shot decompression produces before it knows the output
+/// will not fit (unless the caller's buffer is larger).
+const DECOMPRESS_PROBE: usize = 64 << 20;
 
 /// A size always enough for compressing `len` bytes in any format.
 #[no_mangle]
@@ -69,6 +73,9 @@ pub unsafe extern "C" fn wd_compress(
 /// Decompresses `len` bytes of `format` at `src` (one or more complete
 /// members or frames) into `dst` (`cap` bytes); the size at `*out_len`.
 /// `WD_EDATA`: corrupt or truncated; `WD_ENOSPC` with the size needed.
+/// Against decompression bombs the library never produces more than
+/// `cap` or 64 MiB, whichever is larger: when the output is larger than
+/// both, `WD_ENOSPC` stores `SIZE_MAX` (size unknown: use a stream).
 ///
 /// # Safety
 /// As `wd_compress`.
@@ -87,9 +94,28 @@ pub unsafe extern "C" fn wd_decompress(
         let (f, _) = self::format(format, 0)?;
         // SAFETY: the caller's promise.
         let data = unsafe { ffi::input(src, len, "src") }?;
-        let v = o.with_zip(|z| Ok(z.decompress(f, data)?))?;
-        // SAFETY: the caller's promise.
-        unsafe { ffi::emit(&v, dst, cap, out_len) }
+        let limit = cap.max(DECOMPRESS_PROBE);
+        let v = o.with_zip(|z| {
+            z.set_limit(limit as u64);
+            let r = z.decompress(f, data);
+            z.set_limit(0);
+            match r {
+                Ok(v) => Ok(Some(v)),
+                Err(CompError::Data(ZipError::LimitExceeded)) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })?;
+        match v {
+            // SAFETY: the caller's promise.
+            Some(v) => unsafe { ffi::emit(&v, dst, cap, out_len) },
+            None => {
+                // SAFETY: the caller's promise.
+                let r = unsafe { ffi::too_small(usize::MAX, cap, out_len) };
+                r.map_err(|f| {
+                    Fail::new(f.code, format!("output is larger than {limit} bytes: decompress it as a stream"))
+                })
+            }
+        }
     })
 }
 
@@ -110,8 +136,12 @@ pub enum wd_zdir {
 /// `wd_zstream_read` until it yields 0 bytes, `wd_zstream_close`.
 /// The stream state (history, window) lives on the device in a session.
 ///
-/// Output waits in the stream until read: read after each write to keep
-/// memory bounded.
+/// A stream holds at most 4 MiB of unread output (plus one request's):
+/// past that, `wd_zstream_write` and `wd_zstream_finish` keep their input
+/// and `wd_zstream_read` runs it as the output is read. So a small
+/// compressed input that expands hugely (a decompression bomb) costs
+/// memory only as fast as it is read, and a data error (`WD_EDATA`) can
+/// come from `wd_zstream_read` too.
 ///
 /// Thread safety: any thread may use a stream; calls are serialized by a
 /// lock. After fork(): `WD_EFORKED` in the child.
@@ -123,6 +153,23 @@ pub struct wd_zstream {
 }
 handle!(wd_zstream);
 
+/// Output a stream holds before it stops running requests until it is
+/// read: a small compressed input (a decompression bomb) cannot make it
+/// allocate more than this plus one request's output.
+pub const STREAM_OUT_LIMIT: usize = 4 << 20;
+
+/// Where a stream is in its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// Input may still come.
+    Open,
+    /// `wd_zstream_finish` was called; requests go with `Flush::Finish`
+    /// until the device has taken all input and emitted all output.
+    Finishing,
+    /// The end went through the device.
+    Done,
+}
+
 /// A stream's state.
 struct ZState {
     rt: Runtime,
@@ -133,25 +180,45 @@ struct ZState {
     op: Opcode,
     /// Input the device has not taken yet.
     held: Vec<u8>,
+    /// The device has more output for the input it was given.
+    more: bool,
+    end: End,
     /// Output not yet read, from `out_pos`.
     out: Vec<u8>,
     out_pos: usize,
-    finished: bool,
 }
 
 impl ZState {
-    /// Runs `input` (after what is held) through the session with `flush`.
-    fn step(&mut self, input: &[u8], flush: Flush) -> Res {
-        let mut src = std::mem::take(&mut self.held);
-        src.extend_from_slice(input);
-        loop {
+    fn pending(&self) -> usize {
+        self.out.len() - self.out_pos
+    }
+
+    /// Runs requests until the input is taken (and, finishing, the end
+    /// emitted), or [`STREAM_OUT_LIMIT`] bytes of output wait to be read.
+    fn pump(&mut self) -> Res {
+        // Output already read goes, so memory stays within the limit
+        // however the caller reads.
+        self.out.drain(..self.out_pos);
+        self.out_pos = 0;
+        // Set when the device took nothing of a block: the next request
+        // offers all input held.
+        let mut widen = false;
+        while self.pending() < STREAM_OUT_LIMIT {
+            let finishing = self.end == End::Finishing;
+            if self.end == End::Done || (!finishing && self.held.is_empty() && !self.more) {
+                return Ok(());
+            }
+            // At most one block per request; the end goes with the last.
+            let n = if widen { self.held.len() } else { self.held.len().min(DEFAULT_BLOCK) };
+            let flush = if finishing && n == self.held.len() { Flush::Finish } else { Flush::None };
+            let src: Vec<u8> = self.held[..n].to_vec();
             let cap =
                 if self.op == Opcode::COMPRESS { compress_bound(src.len()).max(64 << 10) } else { 4 * DEFAULT_BLOCK };
             let p = ZipParams { flush, ..ZipParams::new(self.format, 0) };
             let req = Req {
                 session: self.session,
                 params: [p.encode(), 0],
-                src: Buffer::Heap(std::mem::take(&mut src)),
+                src: Buffer::Heap(src),
                 dst: Buffer::Heap(vec![0; cap]),
                 ..Req::new(self.op)
             };
@@ -163,26 +230,28 @@ impl ZState {
                 }
                 s => return Err(warpdrive::Error::Status(s).into()),
             }
-            let more = d.flags.contains(DoneFlags::MORE);
-            let (consumed, produced) = (d.consumed as usize, d.produced as usize);
+            self.more = d.flags.contains(DoneFlags::MORE);
+            let (consumed, produced) = ((d.consumed as usize).min(n), d.produced as usize);
             self.out.extend_from_slice(d.output());
-            src = match d.src {
-                Buffer::Heap(v) => v,
-                _ => Vec::new(),
-            };
-            src.drain(..consumed.min(src.len()));
-            if !more && src.is_empty() {
+            self.held.drain(..consumed);
+            if flush == Flush::Finish && !self.more && self.held.is_empty() {
+                self.end = End::Done;
                 return Ok(());
             }
-            if !more && consumed == 0 && produced == 0 {
+            if !self.more && consumed == 0 && produced == 0 {
                 // The device wants more input before it takes these bytes.
-                if flush == Flush::Finish {
+                if n < self.held.len() {
+                    widen = true;
+                } else if finishing {
                     return Err(Fail::new(wd_status::WD_EDATA, ZipError::Truncated.to_string()));
+                } else {
+                    return Ok(());
                 }
-                self.held = src;
-                return Ok(());
+            } else {
+                widen = false;
             }
         }
+        Ok(())
     }
 }
 
@@ -241,9 +310,10 @@ pub unsafe extern "C" fn wd_zstream_open(
             format: f,
             op,
             held: Vec::new(),
+            more: false,
+            end: End::Open,
             out: Vec::new(),
             out_pos: 0,
-            finished: false,
         };
         // SAFETY: the caller's promise.
         unsafe { handle::publish(&STREAMS, ZObj { st: Mutex::new(st) }, out) }
@@ -262,13 +332,11 @@ pub unsafe extern "C" fn wd_zstream_write(s: wd_zstream, src: *const c_void, len
         // SAFETY: the caller's promise.
         let data = unsafe { ffi::input(src, len, "src") }?;
         let mut st = o.st.lock().unwrap_or_else(|e| e.into_inner());
-        if st.finished {
+        if st.end != End::Open {
             return Err(Fail::new(wd_status::WD_ESTATE, "stream finished: no more input"));
         }
-        for piece in data.chunks(DEFAULT_BLOCK) {
-            st.step(piece, Flush::None)?;
-        }
-        Ok(())
+        st.held.extend_from_slice(data);
+        st.pump()
     })
 }
 
@@ -280,16 +348,17 @@ pub extern "C" fn wd_zstream_finish(s: wd_zstream) -> c_int {
     guard(|| {
         let o = get_stream(s)?;
         let mut st = o.st.lock().unwrap_or_else(|e| e.into_inner());
-        if st.finished {
+        if st.end != End::Open {
             return Err(Fail::new(wd_status::WD_ESTATE, "stream already finished"));
         }
-        st.finished = true;
-        st.step(&[], Flush::Finish)
+        st.end = End::Finishing;
+        st.pump()
     })
 }
 
-/// Moves up to `cap` bytes of output produced so far to `dst`; how many
-/// at `*n` (0: nothing pending; after `wd_zstream_finish`, the end).
+/// Moves up to `cap` bytes of output to `dst`, first running input the
+/// output limit held back; how many at `*n` (0: more input is needed,
+/// or, after `wd_zstream_finish`, the end).
 ///
 /// # Safety
 /// `dst` is NULL or valid for writing `cap` bytes; `n` is NULL or valid
@@ -299,15 +368,15 @@ pub unsafe extern "C" fn wd_zstream_read(s: wd_zstream, dst: *mut c_void, cap: u
     guard(|| {
         let o = get_stream(s)?;
         let mut st = o.st.lock().unwrap_or_else(|e| e.into_inner());
-        let k = (st.out.len() - st.out_pos).min(cap);
+        if st.pending() == 0 {
+            // What the output limit held back runs now.
+            st.pump()?;
+        }
+        let k = st.pending().min(cap);
         let from = st.out_pos;
         // SAFETY: the caller's promise; `k <= cap`.
         unsafe { ffi::emit(&st.out[from..from + k], dst, cap, n) }?;
         st.out_pos += k;
-        if st.out_pos == st.out.len() {
-            st.out.clear();
-            st.out_pos = 0;
-        }
         Ok(())
     })
 }
@@ -320,4 +389,116 @@ pub unsafe extern "C" fn wd_zstream_read(s: wd_zstream, dst: *mut c_void, cap: u
 pub unsafe extern "C" fn wd_zstream_close(s: *mut wd_zstream) -> c_int {
     // SAFETY: the caller's promise.
     guard(|| unsafe { handle::close(&STREAMS, s) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::{wd_runtime_close, wd_runtime_open, WARPDRIVE_ABI_VERSION};
+
+    fn open() -> wd_runtime {
+        let mut rt = <wd_runtime as Handle>::from_id(0);
+        // SAFETY: NULL socket; `rt` is a valid out-parameter.
+        assert_eq!(unsafe { wd_runtime_open(WARPDRIVE_ABI_VERSION, 1, std::ptr::null(), &mut rt) }, 0);
+        rt
+    }
+
+    /// `plain` compressed as zstd.
+    fn zstd(rt: wd_runtime, plain: &[u8]) -> Vec<u8> {
+        let mut z = vec![0u8; wd_compress_bound(plain.len())];
+        let mut zl = 0;
+        // SAFETY: every pointer is valid for the length passed with it.
+        let rc = unsafe {
+            wd_compress(
+                rt,
+                c"zstd".as_ptr(),
+                1,
+                plain.as_ptr().cast(),
+                plain.len(),
+                z.as_mut_ptr().cast(),
+                z.len(),
+                &mut zl,
+            )
+        };
+        assert_eq!(rc, 0);
+        z.truncate(zl);
+        z
+    }
+
+    /// A one-shot decompression bomb stops at the probe size: WD_ENOSPC
+    /// with SIZE_MAX; a buffer large enough still gets everything.
+    #[test]
+    fn one_shot_decompression_is_bounded() {
+        let mut rt = open();
+        let plain = vec![0u8; DECOMPRESS_PROBE + (1 << 20)];
+        let z = zstd(rt, &plain);
+        let mut small = vec![0u8; 1000];
+        let mut n = 0;
+        let fmt = c"zstd".as_ptr();
+        // SAFETY: as above.
+        let rc = unsafe {
+            wd_decompress(rt, fmt, z.as_ptr().cast(), z.len(), small.as_mut_ptr().cast(), small.len(), &mut n)
+        };
+        assert_eq!(rc, wd_status::WD_ENOSPC.code());
+        assert_eq!(n, usize::MAX);
+        // Under the probe size the exact size is reported.
+        let z2 = zstd(rt, &plain[..5000]);
+        // SAFETY: as above.
+        let rc = unsafe {
+            wd_decompress(rt, fmt, z2.as_ptr().cast(), z2.len(), small.as_mut_ptr().cast(), small.len(), &mut n)
+        };
+        assert_eq!((rc, n), (wd_status::WD_ENOSPC.code(), 5000));
+        let mut big = vec![1u8; plain.len()];
+        // SAFETY: as above.
+        let rc =
+            unsafe { wd_decompress(rt, fmt, z.as_ptr().cast(), z.len(), big.as_mut_ptr().cast(), big.len(), &mut n) };
+        assert_eq!((rc, n), (0, plain.len()));
+        assert!(big == plain);
+        // SAFETY: a valid handle pointer.
+        assert_eq!(unsafe { wd_runtime_close(&mut rt) }, 0);
+    }
+
+    /// A decompression bomb (32 MiB of zeros from a few KiB) fed in one
+    /// write holds no more than the limit plus one request's output, and
+    /// still comes out whole when read.
+    #[test]
+    fn stream_output_is_bounded_and_complete() {
+        let mut rt = open();
+        let plain = vec![0u8; 32 << 20];
+        let z = zstd(rt, &plain);
+        let zl = z.len();
+        assert!(zl < 64 << 10, "zeros compress to {zl} bytes");
+        let fmt = c"zstd".as_ptr();
+        let mut s = wd_zstream::from_id(0);
+        // SAFETY: as above.
+        assert_eq!(unsafe { wd_zstream_open(rt, fmt, 0, 1, &mut s) }, 0);
+        // SAFETY: as above.
+        assert_eq!(unsafe { wd_zstream_write(s, z.as_ptr().cast(), zl) }, 0);
+        assert_eq!(wd_zstream_finish(s), 0);
+        let held = |s: wd_zstream| {
+            let o = get_stream(s).expect("open stream");
+            let st = o.st.lock().expect("unpoisoned");
+            st.out.len()
+        };
+        assert!(held(s) <= STREAM_OUT_LIMIT + 4 * DEFAULT_BLOCK, "holds {} bytes", held(s));
+        let mut total = 0usize;
+        let mut buf = vec![1u8; 100_000];
+        loop {
+            let mut n = 0;
+            // SAFETY: as above.
+            assert_eq!(unsafe { wd_zstream_read(s, buf.as_mut_ptr().cast(), buf.len(), &mut n) }, 0);
+            if n == 0 {
+                break;
+            }
+            assert!(buf[..n].iter().all(|&b| b == 0));
+            total += n;
+            assert!(held(s) <= STREAM_OUT_LIMIT + 4 * DEFAULT_BLOCK, "holds {} bytes", held(s));
+        }
+        assert_eq!(total, plain.len());
+        // SAFETY: valid handle pointers.
+        unsafe {
+            assert_eq!(wd_zstream_close(&mut s), 0);
+            assert_eq!(wd_runtime_close(&mut rt), 0);
+        }
+    }
 }
