@@ -249,7 +249,8 @@ typedef struct wd_device_info {
 // and the completion that `wd_queue_poll`/`wd_queue_wait` returns), the
 // device owns the block: another submit with it is `WD_EBUSY`, and the
 // caller must not touch its bytes. Freeing it meanwhile is allowed: the
-// block is released when the request completes.
+// block is released when the request completes. Closing the queue with
+// the request in flight gives the block back to its handle.
 //
 // Thread safety: any thread may use a block; calls are serialized by a
 // lock. After fork(): `WD_EFORKED` in the child (the pages are shared
@@ -576,7 +577,8 @@ int wd_queue_open_for(struct wd_runtime rt,
                       struct wd_queue *out);
 
 // Closes the queue at `*q` and zeroes the handle. Requests still in
-// flight are abandoned; their memory blocks are released with them.
+// flight are abandoned (no completion); their memory blocks come back to
+// their handles once the device has let go of them, before this returns.
 //
 // # Safety
 // `q` is NULL or valid for reading and writing a `wd_queue`.

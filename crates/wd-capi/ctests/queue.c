@@ -194,6 +194,23 @@ int main(void) {
     CHECK(wd_queue_open_for(rt, "bogusword", WD_NEAR_ANY, 0, &q2), WD_EALG);
     OK(wd_queue_close(&q2));
 
+    /* A queue closed with a request in flight gives its blocks back. */
+    wd_mem c1 = {0}, c2 = {0};
+    OK(wd_mem_alloc(rt, 1 << 20, &c1));
+    OK(wd_mem_alloc(rt, 1 << 20, &c2));
+    OK(wd_queue_open(rt, "dma", &q2));
+    r = (wd_req){.op = WD_OP_COPY, .src = c1, .dst = c2};
+    OK(wd_queue_submit(q2, &r));
+    OK(wd_queue_close(&q2));
+    OK(wd_mem_set_len(c1, 100));
+    OK(wd_mem_set_len(c2, 100));
+    r = (wd_req){.op = WD_OP_COPY, .src = c1, .dst = c2, .user_data = 18};
+    OK(wd_queue_submit(q, &r));
+    c = wait_one(q);
+    TRUE(c.user_data == 18 && c.status == WD_OK);
+    OK(wd_mem_free(&c1));
+    OK(wd_mem_free(&c2));
+
     /* Close twice; a closed queue's handle is refused. */
     wd_queue copy = q;
     OK(wd_queue_close(&q));

@@ -18,7 +18,8 @@ use crate::status::{wd_status, Fail, Res};
 /// and the completion that `wd_queue_poll`/`wd_queue_wait` returns), the
 /// device owns the block: another submit with it is `WD_EBUSY`, and the
 /// caller must not touch its bytes. Freeing it meanwhile is allowed: the
-/// block is released when the request completes.
+/// block is released when the request completes. Closing the queue with
+/// the request in flight gives the block back to its handle.
 ///
 /// Thread safety: any thread may use a block; calls are serialized by a
 /// lock. After fork(): `WD_EFORKED` in the child (the pages are shared
@@ -33,14 +34,36 @@ handle!(wd_mem);
 
 /// What a memory handle holds.
 pub struct MemObj {
-    /// The block, `None` while a request has it.
-    pub buf: Mutex<Option<Buf>>,
+    slot: Mutex<Slot>,
     /// Its address (stable: the region stays mapped while the pool lives).
     addr: usize,
-    /// Its capacity.
-    cap: usize,
     /// The pool the block came from (one block per pool).
-    _pool: Pool,
+    pool: Pool,
+}
+
+/// A block's state.
+#[derive(Debug)]
+pub struct Slot {
+    /// The block, `None` while a request has it.
+    pub buf: Option<Buf>,
+    /// The length requests use.
+    len: usize,
+}
+
+impl MemObj {
+    /// The block's state. A block a closed queue abandoned in flight went
+    /// back to its pool when the device let go of it: it is taken back
+    /// here, with its length.
+    pub fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
+        let mut s = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if s.buf.is_none() {
+            if let Some(mut b) = self.pool.alloc() {
+                b.set_len(s.len);
+                s.buf = Some(b);
+            }
+        }
+        s
+    }
 }
 
 /// The blocks.
@@ -55,7 +78,7 @@ pub fn get_mem(m: wd_mem) -> Res<Arc<MemObj>> {
 /// handle was freed meanwhile).
 pub fn give_back(id: u64, buf: Buf) {
     if let Ok(m) = MEMS.get(id) {
-        *m.buf.lock().unwrap_or_else(|e| e.into_inner()) = Some(buf);
+        m.slot.lock().unwrap_or_else(|e| e.into_inner()).buf = Some(buf);
     }
 }
 
@@ -74,9 +97,8 @@ pub unsafe extern "C" fn wd_mem_alloc(rt: wd_runtime, len: usize, out: *mut wd_m
         let pool = o.rt.pool(len, 1)?;
         let mut buf = pool.alloc().ok_or_else(|| Fail::new(wd_status::WD_ENOMEM, "new pool is empty"))?;
         buf.set_len(len);
-        let cap = buf.capacity();
         let addr = buf.as_mut_slice().as_mut_ptr() as usize;
-        let obj = MemObj { buf: Mutex::new(Some(buf)), addr, cap, _pool: pool };
+        let obj = MemObj { slot: Mutex::new(Slot { buf: Some(buf), len }), addr, pool };
         // SAFETY: the caller's promise.
         unsafe { handle::publish(&MEMS, obj, out) }
     })
@@ -96,7 +118,7 @@ pub unsafe extern "C" fn wd_mem_ptr(m: wd_mem, ptr: *mut *mut c_void, len: *mut 
             *unsafe { ffi::out(ptr, "ptr") }? = o.addr as *mut c_void;
         }
         if !len.is_null() {
-            let n = o.buf.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map_or(o.cap, Buf::len);
+            let n = o.slot().len;
             // SAFETY: the caller's promise.
             *unsafe { ffi::out(len, "len") }? = n;
         }
@@ -110,12 +132,13 @@ pub unsafe extern "C" fn wd_mem_ptr(m: wd_mem, ptr: *mut *mut c_void, len: *mut 
 pub extern "C" fn wd_mem_set_len(m: wd_mem, len: usize) -> c_int {
     guard(|| {
         let o = get_mem(m)?;
-        let mut b = o.buf.lock().unwrap_or_else(|e| e.into_inner());
-        let b = b.as_mut().ok_or_else(|| Fail::new(wd_status::WD_EBUSY, "memory is in flight"))?;
+        let mut s = o.slot();
+        let b = s.buf.as_mut().ok_or_else(|| Fail::new(wd_status::WD_EBUSY, "memory is in flight"))?;
         if len > b.capacity() {
             return Err(Fail::inval("len is larger than the block"));
         }
         b.set_len(len);
+        s.len = len;
         Ok(())
     })
 }

@@ -220,7 +220,8 @@ pub unsafe extern "C" fn wd_queue_open_for(
 }
 
 /// Closes the queue at `*q` and zeroes the handle. Requests still in
-/// flight are abandoned; their memory blocks are released with them.
+/// flight are abandoned (no completion); their memory blocks come back to
+/// their handles once the device has let go of them, before this returns.
 ///
 /// # Safety
 /// `q` is NULL or valid for reading and writing a `wd_queue`.
@@ -233,7 +234,7 @@ pub unsafe extern "C" fn wd_queue_close(q: *mut wd_queue) -> c_int {
 /// Takes a block out of its handle for a request.
 fn take(m: wd_mem, what: &str) -> Res<(u64, warpdrive::Buf)> {
     let o = get_mem(m).map_err(|f| Fail::new(f.code, format!("{what}: {}", f.msg)))?;
-    let b = o.buf.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let b = o.slot().buf.take();
     let b = b.ok_or_else(|| Fail::new(wd_status::WD_EBUSY, format!("{what} memory is in flight")))?;
     Ok((m.id(), b))
 }
