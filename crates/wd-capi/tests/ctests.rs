@@ -17,6 +17,12 @@ fn deps_dir() -> PathBuf {
     exe.parent().expect("target/<profile>/deps").to_path_buf()
 }
 
+/// target/<profile>: binaries (warpd) and the tests' scratch directories
+/// (short paths: a socket path must fit 108 bytes).
+fn profile_dir() -> PathBuf {
+    deps_dir().parent().expect("target/<profile>").to_path_buf()
+}
+
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -24,7 +30,7 @@ fn crate_dir() -> PathBuf {
 /// A directory of its own for test `name`, with the library under the
 /// names the linker (`-lwarpdrive`) and the loader (the SONAME) look for.
 fn workdir(name: &str) -> PathBuf {
-    let dir = deps_dir().join("../ctests").join(name);
+    let dir = profile_dir().join("ctests").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create test dir");
     let so = deps_dir().join("libwarpdrive_capi.so");
@@ -180,11 +186,11 @@ impl Drop for Warpd {
 /// Starts target/<profile>/warpd on a socket of its own; `None` when the
 /// binary was not built (`cargo test --workspace` and ci/capi build it).
 fn warpd() -> Option<(Warpd, PathBuf)> {
-    let bin = deps_dir().join("../warpd");
+    let bin = profile_dir().join("warpd");
     if !bin.exists() {
         return None;
     }
-    let dir = deps_dir().join("../ctests/warpd");
+    let dir = profile_dir().join("ctests/warpd");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("warpd dir");
     let sock = dir.join("warpd.sock");
