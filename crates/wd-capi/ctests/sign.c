@@ -3,6 +3,53 @@
  * message fails; and misuse: unknown schemes and key types, keys that do
  * not parse or do not fit the scheme, small buffers, double free. */
 #include "check.h"
+#include "rsa_key.h"
+
+/* Bytes from lowercase hex; their count. */
+static size_t unhex(const char *h, unsigned char *out) {
+    size_t n = strlen(h) / 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = 0;
+        TRUE(sscanf(h + 2 * i, "%2x", &v) == 1);
+        out[i] = (unsigned char)v;
+    }
+    return n;
+}
+
+/* An openssl-made RSA key (PKCS#1 PEM): its public half and a PKCS#1 v1.5
+ * signature match openssl's byte for byte; PSS signs and verifies. */
+static void rsa_from_openssl(wd_runtime rt) {
+    unsigned char spki[512], want[256], pub[512], sig[512];
+    size_t spki_len = unhex(RSA_SPKI_HEX, spki), want_len = unhex(RSA_SIG_ABC_HEX, want);
+    size_t pl = 0, sl = 0;
+    wd_privkey sk = {0};
+    OK(wd_privkey_new(rt, "rsa-pkcs1-sha256", RSA_PRIV_PEM, strlen(RSA_PRIV_PEM), &sk));
+    OK(wd_privkey_public(sk, pub, sizeof pub, &pl));
+    TRUE(pl == spki_len && memcmp(pub, spki, pl) == 0);
+    OK(wd_sign(sk, "abc", 3, sig, sizeof sig, &sl));
+    TRUE(sl == want_len && memcmp(sig, want, sl) == 0);
+    wd_pubkey pk = {0};
+    OK(wd_pubkey_new(rt, "rsa-pkcs1-sha256", RSA_PUB_PEM, strlen(RSA_PUB_PEM), &pk));
+    OK(wd_verify(pk, "abc", 3, want, want_len));
+    want[0] ^= 0x40;
+    CHECK(wd_verify(pk, "abc", 3, want, want_len), WD_EVERIFY);
+    OK(wd_privkey_free(&sk));
+    OK(wd_pubkey_free(&pk));
+
+    /* PSS (randomised): sign, verify with the SPKI DER form, flip a byte. */
+    OK(wd_privkey_new(rt, "rsa-pss-sha256", RSA_PRIV_PEM, strlen(RSA_PRIV_PEM), &sk));
+    OK(wd_pubkey_new(rt, "rsa-pss-sha256", spki, spki_len, &pk));
+    OK(wd_sign(sk, "abc", 3, sig, sizeof sig, &sl));
+    TRUE(sl == 256);
+    OK(wd_verify(pk, "abc", 3, sig, sl));
+    sig[100] ^= 1;
+    CHECK(wd_verify(pk, "abc", 3, sig, sl), WD_EVERIFY);
+    /* A PKCS#1 v1.5 signature is no PSS signature. */
+    unhex(RSA_SIG_ABC_HEX, want);
+    CHECK(wd_verify(pk, "abc", 3, want, want_len), WD_EVERIFY);
+    OK(wd_privkey_free(&sk));
+    OK(wd_pubkey_free(&pk));
+}
 
 /* PEM armour of DER (base64, 64 columns), for the PEM path. */
 static size_t pem(const char *label, const unsigned char *der, size_t n, char *out) {
@@ -82,6 +129,7 @@ int main(void) {
     wd_runtime rt = open_embedded();
     roundtrip(rt, "ed25519", "ed25519");
     roundtrip(rt, "p256", "ecdsa-p256-sha256");
+    rsa_from_openssl(rt);
 
     /* Ed25519 signatures are deterministic: 64 bytes, same each time. */
     unsigned char der[256], s1[128], s2[128];
