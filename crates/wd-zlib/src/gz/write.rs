@@ -262,15 +262,18 @@ impl gzFile_s {
     }
 
     /// Finishes the file for `gzclose_w`: pending zeros, staged data and
-    /// the member's trailer. Returns the first error, or `Z_OK`.
+    /// the member's trailer, whatever happened before (as zlib does). The
+    /// error finishing met, else `Z_ERRNO` if an earlier write to the file
+    /// failed (data was lost), else `Z_OK`.
     pub(super) fn finish(&mut self) -> c_int {
-        let mut ret = self.st.err;
-        if ret == Z_OK && self.settle_zeros().is_err() {
-            ret = self.st.err;
+        let earlier = self.st.err;
+        if self.settle_zeros().is_err() || self.write_init().is_err() || self.compress_staged(Z_FINISH).is_err() {
+            return self.st.err;
         }
-        if ret == Z_OK && (self.write_init().is_err() || self.compress_staged(Z_FINISH).is_err()) {
-            ret = self.st.err;
+        if earlier == crate::ffi::Z_ERRNO {
+            earlier
+        } else {
+            Z_OK
         }
-        ret
     }
 }
