@@ -206,6 +206,15 @@ impl gzFile_s {
     }
 }
 
+/// A zeroed buffer of `len` bytes, or `None` when memory runs out (which
+/// the gz calls report as `Z_MEM_ERROR` instead of aborting).
+pub(super) fn buffer(len: usize) -> Option<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).ok()?;
+    v.resize(len, 0);
+    Some(v)
+}
+
 /// The calling thread's `errno`.
 pub(super) fn errno() -> c_int {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)

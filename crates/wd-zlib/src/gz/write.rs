@@ -7,7 +7,7 @@
 use std::ffi::c_int;
 
 use super::codec::Deflater;
-use super::state::gzFile_s;
+use super::state::{buffer, gzFile_s};
 use crate::ffi::{Z_BUF_ERROR, Z_FINISH, Z_MEM_ERROR, Z_NO_FLUSH, Z_OK, Z_STREAM_END, Z_STREAM_ERROR};
 
 impl gzFile_s {
@@ -16,18 +16,21 @@ impl gzFile_s {
         if !self.st.inbuf.is_empty() {
             return Ok(());
         }
+        let Some(inbuf) = buffer(self.st.want) else {
+            self.set_error(Z_MEM_ERROR, "out of memory");
+            return Err(());
+        };
         if !self.st.direct {
-            match Deflater::new(self.st.level, self.st.strategy) {
-                Ok(d) => self.st.deflater = Some(d),
-                Err(_) => {
-                    // zlib's gz layer reports any failed deflateInit2 this way.
-                    self.set_error(Z_MEM_ERROR, "out of memory");
-                    return Err(());
-                }
-            }
-            self.st.outbuf = vec![0; self.st.want];
+            let (Ok(deflater), Some(outbuf)) = (Deflater::new(self.st.level, self.st.strategy), buffer(self.st.want))
+            else {
+                // zlib's gz layer reports any failed deflateInit2 this way.
+                self.set_error(Z_MEM_ERROR, "out of memory");
+                return Err(());
+            };
+            self.st.deflater = Some(deflater);
+            self.st.outbuf = outbuf;
         }
-        self.st.inbuf = vec![0; self.st.want];
+        self.st.inbuf = inbuf;
         self.st.in_end = 0;
         self.st.out_fill = 0;
         Ok(())

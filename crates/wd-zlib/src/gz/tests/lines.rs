@@ -65,6 +65,9 @@ fn gets_reads_lines_and_splits_long_ones() {
     // SAFETY: `untouched` has 4 bytes; `f` is live.
     assert!(unsafe { gzgets(f, untouched.as_mut_ptr().cast(), 4) }.is_null());
     assert_eq!(untouched, [7; 4], "nothing read: buffer left as it was");
+    // SAFETY: `untouched` has 4 bytes; `f` is live.
+    assert!(unsafe { gzgets(f, untouched.as_mut_ptr().cast(), 1) }.is_null());
+    assert_eq!(untouched, [7; 4], "room for the terminator only: nothing read");
     // SAFETY: `f` is live; a zero length is refused before the buffer is touched.
     assert!(unsafe { gzgets(f, untouched.as_mut_ptr().cast(), 0) }.is_null());
     close(f);
