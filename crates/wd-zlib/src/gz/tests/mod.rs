@@ -10,6 +10,7 @@ use super::*;
 
 mod errors;
 mod lines;
+mod model;
 mod position;
 mod roundtrip;
 
