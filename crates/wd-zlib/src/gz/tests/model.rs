@@ -100,13 +100,13 @@ fn read_random(f: gzFile, model: &[u8], rng: &mut Rng) {
     let mut pushed = false;
     for _ in 0..300 {
         let left = &model[pos.min(model.len())..];
-        // SAFETY: `f` is live; `buf` is writable for its length.
         let op = rng.below(8);
         let before = pos;
         if op < 4 {
             // A read after a seek past the end stops at the end, and so does the position.
             pos = pos.min(model.len());
         }
+        // SAFETY: `f` is live; `buf` is writable for its length.
         unsafe {
             match op {
                 0 | 1 => {
