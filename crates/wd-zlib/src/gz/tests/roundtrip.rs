@@ -50,6 +50,13 @@ fn what_gzip_writes_we_read_in_any_chunks() {
         }
         close(f);
     }
+    // gzip run on a named file stores the name (FNAME) and the time in the header.
+    std::fs::write(d.file("named"), &data).unwrap();
+    let status = Command::new("gzip").arg("-k").arg("-N").arg(d.file("named")).status().unwrap();
+    assert!(status.success());
+    let f = open(&d.c("named.gz"), "rb");
+    assert_eq!(read_all(f, 10_000), data);
+    close(f);
 }
 
 #[test]
@@ -164,6 +171,8 @@ fn transparent_write_copies_bytes() {
     assert_eq!(unsafe { gzdirect(f) }, 1);
     write_all(f, &data[..100]);
     write_all(f, &data[100..]);
+    // SAFETY: `f` is live.
+    assert_eq!(unsafe { gzsetparams(f, 1, 0) }, crate::ffi::Z_STREAM_ERROR);
     close(f);
     assert_eq!(std::fs::read(d.file("t")).unwrap(), data);
 }
