@@ -1,5 +1,6 @@
 //! gzseek, gztell, gzrewind, gzoffset, and gzdopen in the middle of a file.
 
+use std::io::Write;
 use std::os::fd::IntoRawFd;
 
 use super::*;
@@ -134,4 +135,63 @@ fn offset_while_writing_counts_written_bytes() {
         assert_eq!(gzoffset64(f) as u64, std::fs::metadata(d.file("o.gz")).unwrap().len());
     }
     close(f);
+}
+
+#[test]
+fn positions_beyond_four_gigabytes() {
+    let d = Dir::new("big");
+    std::fs::write(d.file("b.gz"), gzip(b"small", 6)).unwrap();
+    let f = open(&d.c("b.gz"), "rb");
+    let far = 5_000_000_000i64;
+    // SAFETY: `f` is live.
+    unsafe {
+        assert_eq!(gzseek64(f, far, libc::SEEK_SET), far);
+        assert_eq!(gztell64(f), far);
+        assert_eq!(gzseek64(f, far, libc::SEEK_CUR), 2 * far);
+        assert_eq!(gzseek64(f, i64::MAX, libc::SEEK_CUR), -1, "overflow");
+    }
+    close(f);
+}
+
+#[test]
+fn pipes_read_and_write_without_seeking() {
+    let data = text(200_000, 24);
+    // Reading from a pipe that a writer fills in pieces. Close-on-exec:
+    // gzip children of other tests must not hold a write end open.
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    let compressed = gzip(&data, 6);
+    // SAFETY: the write end is ours; File takes it over.
+    let mut tx = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
+    let writer = std::thread::spawn(move || {
+        for piece in compressed.chunks(3001) {
+            tx.write_all(piece).unwrap();
+        }
+    });
+    // SAFETY: the read end is handed to the gzFile; the mode is NUL-terminated.
+    let f = unsafe { gzdopen(fds[0], c"rb".as_ptr()) };
+    // SAFETY: `f` is live.
+    unsafe {
+        assert_eq!(gzoffset(f), -1, "a pipe has no offset");
+        assert_eq!(read_all(f, 10_000), data);
+        assert_eq!(gzrewind(f), -1, "a pipe cannot go back");
+    }
+    close(f);
+    writer.join().unwrap();
+
+    // Writing into a pipe that gzip reads from.
+    let mut fds = [0; 2];
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: the read end goes to the child as its standard input.
+    let rx = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fds[0]) };
+    let child = Command::new("gzip").arg("-dc").stdin(Stdio::from(rx)).stdout(Stdio::piped()).spawn().unwrap();
+    // SAFETY: the write end is handed to the gzFile; the mode is NUL-terminated.
+    let f = unsafe { gzdopen(fds[1], c"wb".as_ptr()) };
+    write_all(f, &data);
+    close(f);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, data);
 }
