@@ -205,6 +205,10 @@ fn levels_strategies_and_setparams() {
     }
     close(f);
     assert_eq!(gunzip(&d.file("sp.gz")), data);
+    // The level-0 stretch is stored as it is: the change took effect.
+    let nine = std::fs::metadata(d.file("fl")).unwrap().len();
+    let mixed = std::fs::metadata(d.file("sp.gz")).unwrap().len();
+    assert!(mixed > 20_000 && nine < 20_000, "stored stretch: {mixed} bytes, all compressed: {nine}");
 }
 
 #[test]
