@@ -21,6 +21,7 @@ mod infback;
 mod inflate;
 mod oneshot;
 mod route;
+mod spare;
 mod stream;
 mod util;
 

@@ -134,7 +134,7 @@ pub(crate) unsafe fn compress(level: i32, wrap: Wrap, src: &[u8], dst: *mut u8, 
 /// Compresses `src` into a new buffer.
 pub(crate) fn compress_vec(level: i32, wrap: Wrap, src: &[u8]) -> Option<Vec<u8>> {
     let cap = compress_bound(level, wrap, src.len())?;
-    let mut v = Vec::<u8>::with_capacity(cap);
+    let mut v = crate::spare::take(cap, cap);
     // SAFETY: the spare capacity is writable for `cap` bytes; libdeflate
     // initialised the first `n`.
     unsafe {
@@ -202,9 +202,14 @@ const MAX_GROW: usize = 1 << 32;
 /// Decompresses the one stream at the start of `src` into a new buffer,
 /// growing it from `guess`: (input used, output).
 pub(crate) fn decompress_vec(wrap: Wrap, src: &[u8], guess: usize) -> Option<(usize, Vec<u8>)> {
-    let mut cap = guess.max(src.len().saturating_mul(4)).max(64 << 10);
+    // Room is reserved, not touched: pages the output does not reach cost
+    // nothing, while a guess that is too small costs a whole decode again.
+    let mut cap = if guess > 0 { guess } else { src.len().saturating_mul(16).max(256 << 10) }.min(MAX_GROW);
+    // This thread's spare when it likely holds the output (a quarter of the
+    // blind guess: ratios above 4 are rarer than the page faults it saves).
+    let mut v = crate::spare::take(if guess > 0 { guess } else { cap / 4 }, cap);
+    cap = v.capacity();
     loop {
-        let mut v = Vec::<u8>::with_capacity(cap);
         // SAFETY: the spare capacity is writable for `cap` bytes; on Done
         // libdeflate initialised the first `made`.
         match unsafe { decompress(wrap, src, v.as_mut_ptr(), cap) } {
@@ -213,8 +218,14 @@ pub(crate) fn decompress_vec(wrap: Wrap, src: &[u8], guess: usize) -> Option<(us
                 unsafe { v.set_len(made) };
                 return Some((used, v));
             }
-            Inflated::NoRoom if cap < MAX_GROW => cap = cap.saturating_mul(4).min(MAX_GROW),
-            _ => return None,
+            Inflated::NoRoom if cap < MAX_GROW => {
+                cap = cap.saturating_mul(4).min(MAX_GROW);
+                crate::spare::give(std::mem::replace(&mut v, Vec::with_capacity(cap)));
+            }
+            _ => {
+                crate::spare::give(v);
+                return None;
+            }
         }
     }
 }

@@ -89,9 +89,14 @@ pub(crate) fn device_wins(level: i32) -> bool {
     matches!(level, 8 | 9)
 }
 
+/// Inputs shorter than this stay with zlib-rs: libdeflate stores them
+/// uncompressed (below 19 to 51 bytes, by level) where zlib still finds
+/// matches.
+pub(crate) const TINY: usize = 64;
+
 /// Which engine compresses `n` bytes at `level` (1..=9 here; 0 is zlib-rs).
 pub(crate) fn compress_engine(cfg: Config, level: i32, n: usize) -> Engine {
-    if !(1..=9).contains(&level) {
+    if !(1..=9).contains(&level) || n < TINY {
         return Engine::Zlib;
     }
     match cfg.mode {
@@ -204,8 +209,8 @@ impl Held {
             self.input_done = target;
         }
         if self.left() == 0 {
-            // The bytes are out: free them now rather than at End.
-            self.buf = Vec::new();
+            // The bytes are out: the buffer goes back now, not at End.
+            crate::spare::give(std::mem::take(&mut self.buf));
             self.pos = 0;
         }
         n
@@ -481,7 +486,7 @@ pub(crate) unsafe fn inflate(strm: &mut z_stream, r: &mut Route, flush: c_int) -
     }
     let used = match direct {
         Some((used, _)) => used,
-        None => match oneshot::decompress_vec(wrap, src, isize.unwrap_or(0).max(cap)) {
+        None => match oneshot::decompress_vec(wrap, src, isize.unwrap_or(0)) {
             Some((used, v)) => {
                 held = Held::new(v, used);
                 used
