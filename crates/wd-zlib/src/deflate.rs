@@ -222,6 +222,10 @@ pub unsafe extern "C" fn deflateGetDictionary(strm: z_streamp, dictionary: *mut 
     guard(Z_STREAM_ERROR, || {
         // SAFETY: API contract (buffer sizes as zlib documents them).
         unsafe {
+            if let Some(h) = Wrap::get(strm, Kind::Deflate).and_then(|w| w.route.held.as_ref()) {
+                route::get_dictionary(h, dictionary, dictLength);
+                return 0;
+            }
             with(strm, Z_STREAM_ERROR, |d, _| {
                 let n = zd::get_dictionary(d, dictionary);
                 if let Some(l) = dictLength.as_mut() {

@@ -170,6 +170,10 @@ pub(crate) struct Held {
     input_done: usize,
     /// Output bytes in all (`buf` is freed once handed out).
     total: usize,
+    /// What zlib's window would hold at the end (the last 32 KiB of the
+    /// input for deflate, of the output for inflate), for the
+    /// `*GetDictionary` calls.
+    pub(crate) window: Vec<u8>,
 }
 
 impl Held {
@@ -219,7 +223,7 @@ impl Held {
     /// Output to hand out, standing for `input` bytes of input not yet
     /// reported consumed.
     fn new(buf: Vec<u8>, input: usize) -> Held {
-        Held { total: buf.len(), buf, pos: 0, input, input_done: 0 }
+        Held { total: buf.len(), buf, pos: 0, input, input_done: 0, window: Vec::new() }
     }
 }
 
@@ -267,6 +271,27 @@ impl Route {
         self.special = false;
         self.held = None;
         self.gzhead = std::ptr::null();
+    }
+}
+
+/// The last 32 KiB of `b`: a 15-bit window's content after `b` went through.
+fn tail(b: &[u8]) -> &[u8] {
+    &b[b.len().saturating_sub(1 << 15)..]
+}
+
+/// Copies a one-shot stream's window to `dictionary` (when not null) and
+/// its length to `len` (when not null), as `*GetDictionary` do.
+///
+/// # Safety
+/// `dictionary` null or writable for 32 KiB; `len` null or writable.
+pub(crate) unsafe fn get_dictionary(h: &Held, dictionary: *mut u8, len: *mut std::ffi::c_uint) {
+    if !dictionary.is_null() {
+        // SAFETY: the caller's buffer holds a whole window.
+        unsafe { std::ptr::copy_nonoverlapping(h.window.as_ptr(), dictionary, h.window.len()) };
+    }
+    // SAFETY: null or writable (caller).
+    if let Some(l) = unsafe { len.as_mut() } {
+        *l = h.window.len() as std::ffi::c_uint;
     }
 }
 
@@ -349,6 +374,7 @@ pub(crate) unsafe fn deflate(strm: &mut z_stream, r: &mut Route, flush: c_int) -
     if let Some(c) = trailer_check(wrap, produced) {
         strm.adler = u64::from(c);
     }
+    held.window = tail(src).to_vec();
     // SAFETY: the whole input was consumed.
     unsafe { strm.next_in = strm.next_in.add(src.len()) };
     strm.total_in += src.len() as u64;
@@ -500,6 +526,7 @@ pub(crate) unsafe fn inflate(strm: &mut z_stream, r: &mut Route, flush: c_int) -
     // zlib's data_type at the end of a stream: last block seen, no bits left.
     strm.data_type = 64;
     if let Some((_, made)) = direct {
+        // (zlib keeps no window for a stream inflated in one call.)
         // SAFETY: `used <= avail_in`.
         unsafe { strm.next_in = strm.next_in.add(used) };
         strm.avail_in -= used as u32;
@@ -509,6 +536,11 @@ pub(crate) unsafe fn inflate(strm: &mut z_stream, r: &mut Route, flush: c_int) -
         strm.avail_out -= made as u32;
         strm.total_out += made as u64;
     } else {
+        // zlib's window holds the output's end only when it took more
+        // than one call.
+        if held.left() > strm.avail_out as usize {
+            held.window = tail(&held.buf).to_vec();
+        }
         // SAFETY: caller's contract.
         unsafe { held.drain(strm) };
     }
