@@ -42,7 +42,6 @@ pub struct gzFile_s {
 }
 
 /// What only this library sees of a `gzFile`.
-#[derive(Debug)]
 pub(super) struct State {
     pub mode: Mode,
     pub fd: c_int,
@@ -85,6 +84,24 @@ pub(super) struct State {
     pub deflater: Option<Deflater>,
     /// Where `gzvprintf` formats before writing.
     pub printf: Vec<u8>,
+}
+
+impl std::fmt::Debug for State {
+    /// The file and its flags; the buffers only by size.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("path", &self.path)
+            .field("fd", &self.fd)
+            .field("mode", &self.mode)
+            .field("want", &self.want)
+            .field("how", &self.how)
+            .field("direct", &self.direct)
+            .field("eof", &self.eof)
+            .field("past", &self.past)
+            .field("err", &self.err)
+            .field("msg", &self.msg)
+            .finish_non_exhaustive()
+    }
 }
 
 impl gzFile_s {
