@@ -16,8 +16,9 @@
 //!   (`Z_STREAM_ERROR`); zlib accepts it and ignores the codec's error.
 //! - `gzclose` returns `Z_ERRNO` when an earlier write to the file failed,
 //!   even if writing the end of the member then worked.
-//! - `gzungetc` with a tiny `gzbuffer` fails cleanly with "out of room to
-//!   push characters" where zlib 1.2.13 overruns its buffer.
+//! - `gzungetc` right after opening takes twice the buffer size of bytes,
+//!   then fails cleanly ("out of room to push characters"); the system's
+//!   zlib 1.2.13 corrupts its heap doing the same.
 //! - `gzprintf` exists on x86_64 only: it is a trampoline that builds the
 //!   `va_list` (stable Rust cannot define a C-variadic function), and like
 //!   the versioned names it waits for a port to other architectures.
