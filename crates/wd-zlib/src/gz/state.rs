@@ -174,12 +174,19 @@ impl gzFile_s {
         self.st.msg = CString::new(text.replace('\0', "")).ok();
     }
 
-    /// Records the current `errno` as a `Z_ERRNO` error.
+    /// Records the current `errno` as a `Z_ERRNO` error, with the C
+    /// library's text for it (`strerror`), as zlib does.
     pub(super) fn set_errno(&mut self) {
-        let text = std::io::Error::last_os_error().to_string();
-        // Keep errno as the failing call left it: formatting the message must not change it.
         let saved = errno();
-        self.set_error(crate::ffi::Z_ERRNO, &text);
+        let mut text = [0u8; 256];
+        // SAFETY: `text` is writable for its length; the XSI strerror_r writes a terminated string into it.
+        let rc = unsafe { libc::strerror_r(saved, text.as_mut_ptr().cast(), text.len()) };
+        let msg = match CStr::from_bytes_until_nul(&text) {
+            Ok(s) if rc == 0 => s.to_string_lossy().into_owned(),
+            _ => format!("error {saved}"),
+        };
+        self.set_error(crate::ffi::Z_ERRNO, &msg);
+        // The caller may consult errno (zlib.h says so): formatting must not change it.
         set_errno(saved);
     }
 

@@ -198,9 +198,23 @@ fn write_failure_is_errno_and_close_reports_it() {
     let (code, msg) = error(f);
     assert_eq!(code, Z_ERRNO);
     assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(libc::ENOSPC));
-    assert!(msg.starts_with("/dev/full: ") && msg.contains("No space left"), "{msg}");
+    assert_eq!(msg, "/dev/full: No space left on device");
     // SAFETY: `f` is live; refused after an error.
     assert_eq!(unsafe { gzwrite(f, data.as_ptr().cast(), 10) }, 0);
     // SAFETY: `f` is live and not used again.
     assert_eq!(unsafe { gzclose(f) }, Z_ERRNO);
+}
+
+#[test]
+fn reading_a_directory_is_errno() {
+    let d = Dir::new("isdir");
+    let f = open(&d.c(""), "rb");
+    assert!(!f.is_null(), "open(2) accepts a directory for reading");
+    let mut b = [0u8; 8];
+    // SAFETY: `f` is live; `b` is writable.
+    assert_eq!(unsafe { gzread(f, b.as_mut_ptr().cast(), 8) }, -1);
+    let (code, msg) = error(f);
+    assert_eq!(code, Z_ERRNO);
+    assert_eq!(msg, format!("{}: Is a directory", d.file("").display()), "strerror's text, as zlib");
+    close(f);
 }
