@@ -98,6 +98,7 @@ impl gzFile_s {
             if let Some(inflater) = self.st.inflater.as_mut() {
                 inflater.reset();
             }
+            self.st.broken = None;
             self.st.how = How::Gzip;
             self.st.direct = false;
             return Ok(());
@@ -123,6 +124,12 @@ impl gzFile_s {
     /// the next read looks for another) or the input ends (`Z_BUF_ERROR`,
     /// "unexpected end of file", which is not a read failure).
     fn inflate_into(&mut self, out: *mut u8, len: usize) -> Result<usize, ()> {
+        if let Some(msg) = self.st.broken.clone() {
+            // Reading on after a data error (gzclearerr, a forward seek)
+            // meets the same error, not whatever the codec says when called again.
+            self.set_error(Z_DATA_ERROR, &msg);
+            return Err(());
+        }
         let mut produced = 0;
         while produced < len {
             if self.in_avail() == 0 {
@@ -158,7 +165,9 @@ impl gzFile_s {
                     return Err(());
                 }
                 Z_DATA_ERROR => {
-                    self.set_error(Z_DATA_ERROR, msg.as_deref().unwrap_or("compressed data error"));
+                    let msg = msg.unwrap_or_else(|| "compressed data error".to_owned());
+                    self.set_error(Z_DATA_ERROR, &msg);
+                    self.st.broken = Some(msg);
                     return Err(());
                 }
                 _ => {

@@ -81,6 +81,9 @@ pub(super) struct State {
     /// `path: message` (or only the message for `Z_MEM_ERROR`), for `gzerror`.
     pub msg: Option<CString>,
     pub inflater: Option<Inflater>,
+    /// Reading: the member's data error, repeated until the next member
+    /// or a rewind (zlib's inflate stays in its error state the same way).
+    pub broken: Option<String>,
     pub deflater: Option<Deflater>,
     /// Where `gzvprintf` formats before writing.
     pub printf: Vec<u8>,
@@ -136,6 +139,7 @@ impl gzFile_s {
                 err: Z_OK,
                 msg: None,
                 inflater: None,
+                broken: None,
                 deflater: None,
                 printf: Vec::new(),
             },
