@@ -330,13 +330,13 @@ impl gzFile_s {
         let Some(room) = buf.len().checked_sub(1) else {
             return Ok(None);
         };
-        if room == 0 {
-            // Room for the terminator only: nothing can be read, so NULL
-            // and the buffer untouched, as zlib does.
-            return Ok(None);
-        }
         self.read_init()?;
         self.settle_seek()?;
+        if room == 0 {
+            // Room for the terminator only: nothing can be read, so NULL
+            // and the buffer untouched, as zlib does (after the pending seek).
+            return Ok(None);
+        }
         let mut got = 0;
         while got < room {
             if self.have == 0 {

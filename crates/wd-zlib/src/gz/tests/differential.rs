@@ -44,6 +44,9 @@ struct Api<F> {
     flush: unsafe extern "C" fn(F, c_int) -> c_int,
     params: unsafe extern "C" fn(F, c_int, c_int) -> c_int,
     close: unsafe extern "C" fn(F) -> c_int,
+    fread: unsafe extern "C" fn(*mut c_void, usize, usize, F) -> usize,
+    fwrite: unsafe extern "C" fn(*const c_void, usize, usize, F) -> usize,
+    printf: unsafe extern "C" fn(F, *const c_char, ...) -> c_int,
 }
 
 /// This library's calls.
@@ -69,6 +72,14 @@ fn ours() -> Api<gzFile> {
         flush: gzflush,
         params: gzsetparams,
         close: gzclose,
+        fread: gzfread,
+        fwrite: gzfwrite,
+        // SAFETY: gzprintf follows the C variadic convention (see printf.rs).
+        printf: unsafe {
+            std::mem::transmute::<*const (), unsafe extern "C" fn(gzFile, *const c_char, ...) -> c_int>(
+                gzprintf as *const (),
+            )
+        },
     }
 }
 
@@ -113,6 +124,9 @@ fn system() -> Api<*mut c_void> {
             flush: sym(h, c"gzflush"),
             params: sym(h, c"gzsetparams"),
             close: sym(h, c"gzclose"),
+            fread: sym(h, c"gzfread"),
+            fwrite: sym(h, c"gzfwrite"),
+            printf: sym(h, c"gzprintf"),
         }
     }
 }
@@ -154,7 +168,7 @@ fn read_script<F: File>(api: &Api<F>, path: &CStr, seed: u64, steps: usize) -> V
         log.push(format!("buffer {}", (api.buffer)(f, size)));
         let mut last_read = false;
         for _ in 0..steps {
-            let op = rng.below(12);
+            let op = rng.below(14);
             let entry = match op {
                 0 | 1 => {
                     let len = [1, 10, 100, 5000, 40_000][rng.below(5) as usize];
@@ -185,9 +199,16 @@ fn read_script<F: File>(api: &Api<F>, path: &CStr, seed: u64, steps: usize) -> V
                     (api.clearerr)(f);
                     "clearerr".to_string()
                 }
+                12 => {
+                    let (size, n) = (1 + rng.below(7) as usize, rng.below(3000) as usize);
+                    let got = (api.fread)(buf.as_mut_ptr().cast(), size, n, f);
+                    let sum =
+                        buf[..got * size].iter().fold(0u64, |h, &b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+                    format!("fread {size}x{n} -> {got} #{sum:x}")
+                }
                 _ => err(api, f),
             };
-            last_read = op < 4;
+            last_read = op < 4 || op == 12;
             log.push(entry);
             log.push(err(api, f));
         }
@@ -211,7 +232,7 @@ fn write_script<F: File>(api: &Api<F>, path: &CStr, seed: u64, steps: usize) -> 
         // gzsetparams carries out a seek before anything was written.
         log.push(format!("write 100 -> {}", (api.write)(f, data.as_ptr().cast(), 100)));
         for _ in 0..steps {
-            let entry = match rng.below(8) {
+            let entry = match rng.below(10) {
                 0 | 1 => {
                     let len = [0, 1, 50, 9000, 30_000][rng.below(5) as usize];
                     let at = rng.below((data.len() - len) as u64) as usize;
@@ -232,6 +253,17 @@ fn write_script<F: File>(api: &Api<F>, path: &CStr, seed: u64, steps: usize) -> 
                 6 if mode != "wT" => {
                     let (level, strategy) = (rng.below(11) as c_int - 1, rng.below(5) as c_int);
                     format!("params {level} {strategy} -> {}", (api.params)(f, level, strategy))
+                }
+                8 => {
+                    let n = rng.below(1 << 20) as c_int;
+                    format!(
+                        "printf -> {}",
+                        (api.printf)(f, c"%d %s %.3f|".as_ptr(), n, c"word".as_ptr(), f64::from(n) / 7.0)
+                    )
+                }
+                9 => {
+                    let (size, n) = (1 + rng.below(9) as usize, rng.below(2000) as usize);
+                    format!("fwrite {size}x{n} -> {}", (api.fwrite)(data.as_ptr().cast(), size, n, f))
                 }
                 _ => format!("tell {} eof {} direct {}", (api.tell)(f), (api.eof)(f), (api.direct)(f)),
             };
