@@ -17,6 +17,7 @@ mod deflate;
 mod device;
 pub mod ffi;
 mod gz;
+mod header;
 mod infback;
 mod inflate;
 mod oneshot;

@@ -134,16 +134,17 @@ pub(crate) fn compress_whole(level: c_int, wrap: Wrap, src: &[u8]) -> Option<Vec
     v.or_else(|| oneshot::compress_vec(level, wrap, src))
 }
 
-/// Rewrites a gzip header to zlib's bytes for `level` (time 0, XFL, OS 3).
+/// Rewrites a header to zlib's bytes for `level`: FLEVEL of a zlib
+/// header; time 0, XFL and OS 3 of a gzip header.
 fn zlib_gzip_header(v: &mut [u8], level: c_int, wrap: Wrap) {
-    if wrap == Wrap::Gzip && v.len() >= 10 {
-        v[4..8].fill(0);
-        v[8] = match level {
-            9 => 2,
-            1 => 4,
-            _ => 0,
-        };
-        v[9] = 3;
+    match wrap {
+        Wrap::Gzip if v.len() >= 10 => {
+            v[4..8].fill(0);
+            v[9] = 3;
+            crate::header::fix(v, true, level, 0);
+        }
+        Wrap::Zlib => crate::header::fix(v, false, level, 0),
+        _ => {}
     }
 }
 
