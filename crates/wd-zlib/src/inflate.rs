@@ -6,6 +6,7 @@ use std::mem::MaybeUninit;
 use zlib_rs::inflate::{self as zi, InflateConfig, InflateStream};
 use zlib_rs::InflateFlush;
 
+use crate::badmsg;
 use crate::deflate::version_ok;
 use crate::export::guard;
 use crate::ffi::{gz_headerp, z_stream, z_streamp, Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR, Z_VERSION_ERROR};
@@ -131,12 +132,33 @@ pub unsafe extern "C" fn inflate(strm: z_streamp, flush: c_int) -> c_int {
         // wrapper is a separate allocation from the z_stream.
         unsafe {
             let Some(w) = Wrap::get(strm, Kind::Inflate) else { return Z_STREAM_ERROR };
+            // The whole stream so far is this call's input: an error in it
+            // can be decoded again (see `badmsg`).
+            let first = w.route.fresh && !w.route.special;
             if let Some(r) = route::inflate(&mut *strm, &mut w.route, flush) {
                 return r;
             }
-            let raw = w.route.window_bits < 0;
+            let (wb, raw) = (w.route.window_bits, w.route.window_bits < 0);
+            let (next_in, avail_in) = ((*strm).next_in, (*strm).avail_in as usize);
             let (total_in, total_out, adler) = ((*strm).total_in, (*strm).total_out, (*strm).adler);
             let r = with(strm, Z_STREAM_ERROR, |d, _| zi::inflate(d, f) as c_int);
+            if r == Z_DATA_ERROR {
+                let w = Wrap::get(strm, Kind::Inflate);
+                let earlier = w.as_ref().map_or(std::ptr::null(), |w| w.route.bad_msg);
+                if badmsg::is_bogus((*strm).msg) {
+                    (*strm).msg = if first && earlier.is_null() && !next_in.is_null() {
+                        badmsg::first_error(wb, std::slice::from_raw_parts(next_in, avail_in))
+                    } else {
+                        badmsg::later_error(earlier)
+                    }
+                    .cast_mut();
+                }
+                if let Some(w) = w {
+                    if earlier.is_null() {
+                        w.route.bad_msg = (*strm).msg;
+                    }
+                }
+            }
             if r == Z_NEED_DICT {
                 // zlib returns for the dictionary before it counts the
                 // header bytes of this call.

@@ -248,6 +248,9 @@ pub(crate) struct Route {
     pub(crate) special: bool,
     /// Set when the stream ran as a one-shot: its output still to hand out.
     pub(crate) held: Option<Held>,
+    /// Inflate: the message of the stream's first data error (zlib keeps
+    /// it for later calls).
+    pub(crate) bad_msg: *const std::ffi::c_char,
 }
 
 impl Route {
@@ -263,6 +266,7 @@ impl Route {
             gzhead: std::ptr::null(),
             special: false,
             held: None,
+            bad_msg: std::ptr::null(),
         }
     }
 
@@ -272,6 +276,7 @@ impl Route {
         self.special = false;
         self.held = None;
         self.gzhead = std::ptr::null();
+        self.bad_msg = std::ptr::null();
     }
 }
 
