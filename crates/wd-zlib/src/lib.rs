@@ -12,11 +12,13 @@
 
 #[macro_use]
 mod export;
+mod badmsg;
 mod checksum;
 mod deflate;
 mod device;
 pub mod ffi;
 pub mod gz;
+mod header;
 mod infback;
 mod inflate;
 mod oneshot;

@@ -96,9 +96,8 @@ pub(crate) fn compress_bound(level: i32, wrap: Wrap, n: usize) -> Option<usize> 
 }
 
 /// Compresses `src` into the `cap` bytes at `dst` as one complete stream;
-/// `None` when it does not fit. A gzip header is rewritten to the bytes
-/// zlib writes (no name, time 0, zlib's XFL, OS 3) so callers see zlib's
-/// header.
+/// `None` when it does not fit. The header is rewritten to the bytes zlib
+/// writes (zlib: its FLEVEL; gzip: no name, time 0, zlib's XFL, OS 3).
 ///
 /// # Safety
 /// `dst` is writable for `cap` bytes.
@@ -115,18 +114,17 @@ pub(crate) unsafe fn compress(level: i32, wrap: Wrap, src: &[u8], dst: *mut u8, 
         };
         (n > 0).then_some(n)
     })?;
-    if wrap == Wrap::Gzip && n >= 10 {
-        let xfl = match level {
-            9 => 2,
-            1 => 4,
-            _ => 0,
-        };
-        // SAFETY: the first 10 of the `n <= cap` bytes written are the header.
-        unsafe {
-            dst.add(4).write_bytes(0, 4);
-            dst.add(8).write(xfl);
-            dst.add(9).write(3);
+    // SAFETY: the first `min(n, 10)` of the `n <= cap` bytes written hold
+    // the header.
+    let head = unsafe { std::slice::from_raw_parts_mut(dst, n.min(10)) };
+    match wrap {
+        Wrap::Gzip if n >= 10 => {
+            head[4..8].fill(0);
+            head[9] = 3;
+            crate::header::fix(head, true, level, 0);
         }
+        Wrap::Zlib => crate::header::fix(head, false, level, 0),
+        _ => {}
     }
     Some(n)
 }

@@ -134,16 +134,17 @@ pub(crate) fn compress_whole(level: c_int, wrap: Wrap, src: &[u8]) -> Option<Vec
     v.or_else(|| oneshot::compress_vec(level, wrap, src))
 }
 
-/// Rewrites a gzip header to zlib's bytes for `level` (time 0, XFL, OS 3).
+/// Rewrites a header to zlib's bytes for `level`: FLEVEL of a zlib
+/// header; time 0, XFL and OS 3 of a gzip header.
 fn zlib_gzip_header(v: &mut [u8], level: c_int, wrap: Wrap) {
-    if wrap == Wrap::Gzip && v.len() >= 10 {
-        v[4..8].fill(0);
-        v[8] = match level {
-            9 => 2,
-            1 => 4,
-            _ => 0,
-        };
-        v[9] = 3;
+    match wrap {
+        Wrap::Gzip if v.len() >= 10 => {
+            v[4..8].fill(0);
+            v[9] = 3;
+            crate::header::fix(v, true, level, 0);
+        }
+        Wrap::Zlib => crate::header::fix(v, false, level, 0),
+        _ => {}
     }
 }
 
@@ -247,6 +248,9 @@ pub(crate) struct Route {
     pub(crate) special: bool,
     /// Set when the stream ran as a one-shot: its output still to hand out.
     pub(crate) held: Option<Held>,
+    /// Inflate: the message of the stream's first data error (zlib keeps
+    /// it for later calls).
+    pub(crate) bad_msg: *const std::ffi::c_char,
 }
 
 impl Route {
@@ -262,6 +266,7 @@ impl Route {
             gzhead: std::ptr::null(),
             special: false,
             held: None,
+            bad_msg: std::ptr::null(),
         }
     }
 
@@ -271,6 +276,7 @@ impl Route {
         self.special = false;
         self.held = None;
         self.gzhead = std::ptr::null();
+        self.bad_msg = std::ptr::null();
     }
 }
 
