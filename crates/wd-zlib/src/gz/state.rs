@@ -7,6 +7,11 @@ use super::codec::{Deflater, Inflater};
 use super::mode::{Direction, Mode};
 use crate::ffi::{Z_BUF_ERROR, Z_MEM_ERROR, Z_OK};
 
+/// A failed gz operation whose error is already recorded in the state:
+/// `gzerror` reports it, as zlib's calls report theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Recorded;
+
 /// The buffer size a file gets when `gzbuffer` is not called.
 pub(crate) const DEFAULT_BUFFER: usize = 8192;
 
