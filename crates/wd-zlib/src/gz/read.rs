@@ -367,7 +367,8 @@ impl gzFile_s {
         Ok(Some(got))
     }
 
-    /// Goes back to the start of the data (`gzrewind`).
+    /// Goes back to the start of the data (`gzrewind`). A descriptor that
+    /// cannot seek fails it without an error recorded, as in zlib.
     pub(super) fn rewind(&mut self) -> Result<(), Recorded> {
         // SAFETY: lseek on the file's own descriptor.
         if unsafe { libc::lseek(self.st.fd, self.st.start, libc::SEEK_SET) } == -1 {
