@@ -502,10 +502,13 @@ pub(crate) unsafe fn inflate(strm: &mut z_stream, r: &mut Route, flush: c_int) -
     let src = unsafe { std::slice::from_raw_parts(strm.next_in, strm.avail_in as usize) };
     let wrap = inflate_wrap(r.window_bits, src)?;
     let cap = strm.avail_out as usize;
-    // The gzip trailer's size, when the member is the whole input.
+    // The gzip trailer's size, when the member is the whole input; not
+    // believed beyond deflate's largest ratio (about 1032:1), as trailing
+    // bytes may make it anything.
     let isize = (wrap == Wrap::Gzip && src.len() >= 18)
         .then(|| u32::from_le_bytes([src[src.len() - 4], src[src.len() - 3], src[src.len() - 2], src[src.len() - 1]]))
-        .map(|s| s as usize);
+        .map(|s| s as usize)
+        .filter(|&s| s <= src.len().saturating_mul(1032));
     let mut held = Held::default();
     let mut direct = None;
     if isize.map_or(cap >= src.len().saturating_mul(4), |s| s <= cap) {
