@@ -1,7 +1,12 @@
 //! Routing decisions and zlib's bound formulas.
 
 use crate::oneshot::Wrap;
-use crate::route::{self, compress_engine, deflate_wrap, inflate_wrap, Config, Engine, Mode, Route};
+use crate::route::{self, deflate_wrap, engine_for, inflate_wrap, Config, Engine, Mode, Route};
+
+/// The engine when a core is free.
+fn compress_engine(cfg: Config, level: i32, n: usize) -> Engine {
+    engine_for(cfg, level, n, || true)
+}
 
 #[test]
 fn env_settings_parse() {
@@ -33,6 +38,9 @@ fn engines_by_mode_level_and_size() {
     // Tiny inputs: zlib-rs (libdeflate would store them).
     assert_eq!(compress_engine(device, 6, route::TINY - 1), Engine::Zlib);
     assert_eq!(compress_engine(auto, 6, route::TINY), Engine::Inline);
+    // A busy machine: no second core for parallel blocks, unless forced.
+    assert_eq!(engine_for(auto, 9, 64 << 20, || false), Engine::Inline);
+    assert_eq!(engine_for(device, 9, 64 << 20, || false), Engine::Device);
     assert_eq!(crate::device::device_level(1), 2);
     assert_eq!(crate::device::device_level(8), 9);
     assert_eq!(crate::device::device_level(6), 6);
