@@ -400,6 +400,7 @@ pub(crate) unsafe fn deflate(strm: &mut z_stream, r: &mut Route, flush: c_int) -
         strm.adler = u64::from(c);
     }
     held.window = tail(src).to_vec();
+    strm.data_type = data_type(src);
     // SAFETY: the whole input was consumed.
     unsafe { strm.next_in = strm.next_in.add(src.len()) };
     strm.total_in += src.len() as u64;
@@ -416,6 +417,32 @@ pub(crate) unsafe fn deflate(strm: &mut z_stream, r: &mut Route, flush: c_int) -
     let done = held.left() == 0;
     r.held = Some(held);
     Some(if done { Z_STREAM_END } else { Z_OK })
+}
+
+/// zlib's guess of `Z_TEXT` or `Z_BINARY` for deflate's `data_type`. zlib
+/// looks at the literals of its first block: binary when one of the
+/// control bytes no text has (0-6, 14-25, 28-31) appears, else text when
+/// a text byte (tab, line feed, carriage return, 32-255) does. The first
+/// 16 KiB of input stand for the first block's literals here.
+pub(crate) fn data_type(src: &[u8]) -> c_int {
+    const BLOCKED: u32 = 0b1111_0011_1111_1111_1100_0000_0111_1111;
+    let head = &src[..src.len().min(16 << 10)];
+    let mut text = false;
+    for &b in head {
+        if b < 32 {
+            if BLOCKED & (1 << b) != 0 {
+                return crate::ffi::Z_BINARY;
+            }
+            text |= matches!(b, 9 | 10 | 13);
+        } else {
+            text = true;
+        }
+    }
+    if text {
+        crate::ffi::Z_TEXT
+    } else {
+        crate::ffi::Z_BINARY
+    }
 }
 
 /// Whether to compress straight into a caller's buffer of `cap` bytes:

@@ -96,3 +96,20 @@ fn checksums_of_trailers() {
     // zlib's own gzip header bytes.
     assert_eq!(&g[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
 }
+
+#[test]
+fn data_type_is_zlibs_guess() {
+    assert_eq!(route::data_type(b"plain text\r\n\twith tabs"), crate::ffi::Z_TEXT);
+    assert_eq!(route::data_type(b"text with a bell \x07 and escape \x1b"), crate::ffi::Z_TEXT);
+    assert_eq!(route::data_type(b"text then a NUL \x00"), crate::ffi::Z_BINARY);
+    assert_eq!(route::data_type(&[7, 8, 11]), crate::ffi::Z_BINARY);
+    // Through deflate: the one-shot sets it as zlib's first block would.
+    let text = super::sample(3000).iter().map(|&b| if b < 32 { b' ' } else { b }).collect::<Vec<u8>>();
+    let mut s = super::Strm::deflate_init(6, 15);
+    let mut out = vec![0u8; 10_000];
+    s.io(&text, &mut out);
+    assert_eq!(s.deflate(crate::ffi::Z_FINISH), crate::ffi::Z_STREAM_END);
+    assert_eq!(s.0.data_type, crate::ffi::Z_TEXT);
+    // SAFETY: live stream.
+    unsafe { crate::deflateEnd(s.ptr()) };
+}
