@@ -16,20 +16,20 @@ use warpdrive::crypto::{self, CipherAlg, CipherKey, CryptoError, DigestAlg};
 use warpdrive::{AsyncQueue, Buffer, Done, Error, Lane, QueueOptions, Req, Runtime, Status, Submit, WaitMode};
 use wd_test_support::data::pseudo_random;
 
-fn tokio_rt() -> tokio::runtime::Runtime {
+pub(crate) fn tokio_rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().expect("tokio runtime")
 }
 
-fn opts() -> QueueOptions {
+pub(crate) fn opts() -> QueueOptions {
     QueueOptions { eventfd: true, wait: WaitMode::Event, ..Default::default() }
 }
 
-fn aq(rt: &Runtime, dev: &str) -> AsyncQueue {
+pub(crate) fn aq(rt: &Runtime, dev: &str) -> AsyncQueue {
     AsyncQueue::new(rt.queue_with(dev, &opts()).expect("queue")).expect("async queue")
 }
 
 /// Polls `f` once in the current task's context.
-async fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
+pub(crate) async fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     std::future::poll_fn(|cx: &mut Context<'_>| Poll::Ready(Pin::new(&mut *f).poll(cx))).await
 }
 
@@ -380,13 +380,13 @@ fn new_needs_an_eventfd_and_a_runtime() {
 }
 
 /// A private `warpd` for the daemon-mode test, killed when dropped.
-struct Broker {
+pub(crate) struct Broker {
     child: Child,
-    path: String,
+    pub(crate) path: String,
 }
 
 impl Broker {
-    fn start() -> Broker {
+    pub(crate) fn start() -> Broker {
         let bin = wd_test_support::bin::cargo_bin("warpd", "warpd");
         let path = wd_test_support::fs::tmp_path("wd-async", "broker", "sock");
         let cfg = wd_test_support::fs::tmp_path("wd-async", "broker", "toml");
