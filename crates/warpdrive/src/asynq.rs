@@ -502,9 +502,17 @@ impl Future for Submit<'_> {
             match std::mem::replace(&mut this.phase, Phase::Finished) {
                 Phase::Start(req) => match st.q.submit(req) {
                     Ok(t) => {
-                        st.entries.insert(t.0, Entry::Waiting(None));
-                        st.room.retain(|(i, _)| *i != id);
+                        st.entries.insert(t.0, Entry::Waiting(Some(cx.waker().clone())));
+                        if !st.room.is_empty() {
+                            st.room.retain(|(i, _)| *i != id);
+                        }
                         this.phase = Phase::InFlight(t.0);
+                        // Another waiter watches and reaps for everyone: it
+                        // wakes us through the entry. A request just sent
+                        // has not completed yet, so no look now.
+                        if st.fd_owner.is_some_and(|o| o != id) {
+                            return Poll::Pending;
+                        }
                         // Reap before sleeping: completions may be waiting.
                         continue;
                     }

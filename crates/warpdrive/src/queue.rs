@@ -388,6 +388,23 @@ impl Queue {
         }
     }
 
+    /// Stages one request without publishing it: for a batch that
+    /// publishes through [`Queue::publish_staged`] (which the async push
+    /// batch always does when it goes).
+    pub(crate) fn stage(&mut self, req: Req) -> Result<Ticket, SubmitError> {
+        match self.q.ring.live() {
+            Ok(live) => self.q.stage(&live, req),
+            Err(e) => Err(SubmitError::Failed(e, req)),
+        }
+    }
+
+    /// Publishes what [`Queue::stage`] staged (nothing in a forked child).
+    pub(crate) fn publish_staged(&mut self) {
+        if let Ok(live) = self.q.ring.live() {
+            self.q.publish(&live);
+        }
+    }
+
     /// Moves every available completion into `out` without waiting.
     pub fn poll(&mut self, out: &mut Vec<Done>) -> Result<usize, Error> {
         let live = self.q.ring.live()?;

@@ -260,10 +260,10 @@ fn asynchronous(rt: &Runtime, op: Op, depth: usize, wait: &dyn Fn() -> Window) -
     })
 }
 
-/// One task keeping `depth` requests in flight with
-/// [`AsyncQueue::push_many`] (one publish per batch), awaiting them in
-/// batches with [`AsyncQueue::completions`] (one future per batch, not
-/// per request).
+/// One task keeping `depth` requests in flight without a future per
+/// request: what each [`AsyncQueue::completions`] returned goes back
+/// through one [`AsyncQueue::push_batch`] (one lock per batch, published
+/// every `PUBLISH_EVERY` requests).
 fn async_batched(rt: &Runtime, op: Op, depth: usize, wait: &dyn Fn() -> Window) -> anyhow::Result<Tally> {
     let tokio = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
     tokio.block_on(async {
@@ -275,18 +275,19 @@ fn async_batched(rt: &Runtime, op: Op, depth: usize, wait: &dyn Fn() -> Window) 
             let _pool = pool;
             let mut reqs: Vec<Req> = bufs.into_iter().map(|b| op.req(b)).collect();
             let mut tickets = Vec::with_capacity(depth);
+            anyhow::ensure!(aq.push_many(&mut reqs, &mut tickets)? == depth, "queue full");
             let mut done = Vec::with_capacity(depth);
             'run: loop {
-                let n = aq.push_many(&mut reqs, &mut tickets)?;
-                anyhow::ensure!(n == tickets.len() && reqs.is_empty(), "queue full");
-                tickets.clear();
                 aq.completions(&mut done).await?;
+                // One lock for the batch; each request staged straight
+                // into the ring, published in groups.
+                let mut batch = aq.push_batch();
                 for d in done.drain(..) {
                     anyhow::ensure!(d.status.is_ok(), "request failed: {:?}", d.status);
                     if !m.count() {
                         break 'run;
                     }
-                    reqs.push(op.req(d.src));
+                    batch.push(op.req(d.src)).map_err(|e| e.into_error())?;
                 }
             }
             aq.settle().await?;
