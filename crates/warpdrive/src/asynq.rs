@@ -32,8 +32,10 @@
 //! # Many requests, one future
 //! Where one task keeps a pipeline full, a future per request costs more
 //! than the request (a NOP takes a few hundred nanoseconds; a future, its
-//! waker and its table entry about as much again). [`AsyncQueue::push`]
-//! submits without a future, and [`AsyncQueue::completions`] is one
+//! waker and its table entry about as much again). [`AsyncQueue::push`],
+//! [`AsyncQueue::push_many`] and [`AsyncQueue::push_batch`] submit without
+//! a future (the last two under one lock, published in groups of
+//! [`AsyncQueue::PUBLISH_EVERY`]), and [`AsyncQueue::completions`] is one
 //! future that resolves to every completion of pushed requests that has
 //! arrived (at least one), as io_uring's completion queue is read: the
 //! same eventfd watch, one wake-up per batch. Dropping that future loses
@@ -60,7 +62,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::unix::AsyncFd;
 
-pub use batch::Completions;
+pub use batch::{Completions, PushBatch};
 use table::TicketMap;
 
 use crate::{Done, Error, Queue, Req, SubmitError, WaitMode};
