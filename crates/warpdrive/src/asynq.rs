@@ -233,12 +233,20 @@ impl State {
         let mut got = std::mem::take(&mut self.scratch);
         let r = self.q.poll(&mut got);
         let n = got.len();
+        // Futures awaited together by one task (`join`, a hand-written
+        // poll loop) share its waker: consecutive completions of theirs
+        // wake it once. (A `FuturesUnordered` gives each its own.)
+        let mut wake: Option<Waker> = None;
         for d in got.drain(..) {
             let t = d.ticket.0;
             match self.entries.get_mut(&t) {
                 Some(e @ Entry::Waiting(_)) => {
                     if let Entry::Waiting(Some(w)) = std::mem::replace(e, Entry::Ready(d)) {
-                        w.wake();
+                        if !wake.as_ref().is_some_and(|last| last.will_wake(&w)) {
+                            if let Some(last) = wake.replace(w) {
+                                last.wake();
+                            }
+                        }
                     }
                 }
                 Some(Entry::Abandoned) => {
@@ -251,6 +259,9 @@ impl State {
                 // A ticket completes once.
                 Some(Entry::Ready(_)) => {}
             }
+        }
+        if let Some(w) = wake {
+            w.wake();
         }
         self.scratch = got;
         self.reaped(n);

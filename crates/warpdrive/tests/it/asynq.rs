@@ -495,3 +495,50 @@ fn pushed_requests_come_back_in_batches_and_a_dropped_wait_loses_none() {
         assert_eq!(aq.slot_table(), (0, 0));
     });
 }
+
+/// Counts the wake-ups of the one waker several futures share.
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Futures awaited by one task share its waker: a reap that completes
+/// sixteen of them wakes it once, not sixteen times, and each still gets
+/// its own result.
+#[test]
+fn completions_of_futures_sharing_a_waker_wake_it_once() {
+    let rt = wd_test_support::runtime::shared();
+    tokio_rt().block_on(async {
+        let aq = aq(rt, "dma");
+        let count = Arc::new(CountingWaker(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        rt.suspend(&aq.device(), aq.id(), true).expect("suspend");
+        let data: Vec<Vec<u8>> = (0..16u32).map(|i| pseudo_random(256 + i as usize, i)).collect();
+        let mut futs: Vec<Submit<'_>> = data.iter().map(|d| aq.submit(Req::crc32c(d.clone(), 0))).collect();
+        for f in &mut futs {
+            assert!(Pin::new(f).poll(&mut cx).is_pending(), "the device is suspended");
+        }
+        rt.suspend(&aq.device(), aq.id(), false).expect("resume");
+        // Let the engine complete all sixteen and the runtime run the
+        // watcher's deferred wake, then count from zero.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        count.0.store(0, std::sync::atomic::Ordering::Relaxed);
+        // A future that is not the watcher reaps all sixteen.
+        let first = match Pin::new(&mut futs[1]).poll(&mut cx) {
+            Poll::Ready(d) => d.expect("crc"),
+            Poll::Pending => panic!("its request completed"),
+        };
+        assert_eq!(first.result as u32, crc32c::crc32c(&data[1]));
+        let wakes = count.0.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(wakes <= 2, "{wakes} wake-ups of one waker for one reap");
+        for (i, f) in futs.into_iter().enumerate() {
+            if i != 1 {
+                assert_eq!(f.await.expect("crc").result as u32, crc32c::crc32c(&data[i]));
+            }
+        }
+    });
+}
