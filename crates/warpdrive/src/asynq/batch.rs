@@ -42,9 +42,11 @@ impl AsyncQueue {
     /// Locks the handle for a batch of [`PushBatch::push`]es: each stages
     /// its request straight into the ring (no vector to fill first), a
     /// group of [`AsyncQueue::PUBLISH_EVERY`] is published at once, and
-    /// the rest when the batch is dropped. Other users of the handle wait
-    /// meanwhile, so drop it before awaiting (it is not `Send`, so a
-    /// spawned task cannot hold it across an `.await` anyway).
+    /// the rest when the batch is dropped. Every other call on the handle
+    /// waits for the batch to be dropped (from the thread that holds it,
+    /// that is a deadlock: ask the batch, not the handle, while it is
+    /// held); so drop it before awaiting (it is not `Send`, so a spawned
+    /// task cannot hold it across an `.await` anyway).
     pub fn push_batch(&self) -> PushBatch<'_> {
         PushBatch { st: self.lock(), staged: 0 }
     }
