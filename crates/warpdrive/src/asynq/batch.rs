@@ -90,6 +90,15 @@ impl PushBatch<'_> {
     }
 }
 
+impl PushBatch<'_> {
+    /// Requests accepted by the queue and not yet reaped, staged ones
+    /// included ([`AsyncQueue::in_flight`], which would wait for this
+    /// batch).
+    pub fn in_flight(&self) -> u32 {
+        self.st.q.in_flight()
+    }
+}
+
 impl Drop for PushBatch<'_> {
     fn drop(&mut self) {
         if self.staged > 0 {

@@ -189,6 +189,7 @@ fn push_batch_publishes_on_drop_and_gives_back_when_full() {
         for i in 0..8u32 {
             b.push(crc_req(i).0).expect("room for 8");
         }
+        assert_eq!(b.in_flight(), 8);
         match b.push(Req::copy(vec![1u8, 2, 3], vec![0u8; 3])) {
             Err(SubmitError::Busy(r)) => assert!(matches!(&r.src, Buffer::Heap(v) if v == &[1, 2, 3])),
             other => panic!("expected Busy, got {other:?}"),
