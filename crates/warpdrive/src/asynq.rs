@@ -32,8 +32,10 @@
 //! # Many requests, one future
 //! Where one task keeps a pipeline full, a future per request costs more
 //! than the request (a NOP takes a few hundred nanoseconds; a future, its
-//! waker and its table entry about as much again). [`AsyncQueue::push`]
-//! submits without a future, and [`AsyncQueue::completions`] is one
+//! waker and its table entry about as much again). [`AsyncQueue::push`],
+//! [`AsyncQueue::push_many`] and [`AsyncQueue::push_batch`] submit without
+//! a future (the last two under one lock, published in groups of
+//! [`AsyncQueue::PUBLISH_EVERY`]), and [`AsyncQueue::completions`] is one
 //! future that resolves to every completion of pushed requests that has
 //! arrived (at least one), as io_uring's completion queue is read: the
 //! same eventfd watch, one wake-up per batch. Dropping that future loses
@@ -46,9 +48,10 @@
 //! finishes or is dropped while others still wait wakes one of them to
 //! take over, so a completion never waits for a task nobody will poll.
 
+mod batch;
 mod ops;
+mod table;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::os::fd::{AsFd, OwnedFd};
 use std::pin::Pin;
@@ -58,6 +61,9 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use tokio::io::unix::AsyncFd;
+
+pub use batch::{Completions, PushBatch};
+use table::TicketMap;
 
 use crate::{Done, Error, Queue, Req, SubmitError, WaitMode};
 
@@ -89,7 +95,7 @@ struct State {
     /// the whole ticket: a completion waiting for its future outlives its
     /// queue slot, which a new request may already reuse (an index by
     /// slot would let that request overwrite it).
-    entries: HashMap<u64, Entry>,
+    entries: TicketMap<Entry>,
     abandoned: usize,
     /// Completions of requests submitted with [`AsyncQueue::push`] (they
     /// have no entry), waiting for [`AsyncQueue::completions`].
@@ -139,7 +145,7 @@ impl AsyncQueue {
             .map_err(std::io::Error::from)?;
         let st = State {
             q,
-            entries: HashMap::new(),
+            entries: TicketMap::default(),
             abandoned: 0,
             pushed: Vec::new(),
             room: Vec::new(),
@@ -164,25 +170,6 @@ impl AsyncQueue {
     /// those of live futures are kept for them.
     pub fn settle(&self) -> Settle<'_> {
         Settle { aq: self, id: self.next_id.fetch_add(1, Ordering::Relaxed) }
-    }
-
-    /// Submits `req` without a future: its completion is returned by
-    /// [`AsyncQueue::completions`]. Never waits: a full queue gives the
-    /// request back ([`SubmitError::Busy`]; await `completions` to make
-    /// room).
-    pub fn push(&self, req: Req) -> Result<crate::Ticket, SubmitError> {
-        self.lock().q.submit(req)
-    }
-
-    /// A future that waits until at least one request submitted with
-    /// [`AsyncQueue::push`] has completed, appends all of those that have
-    /// to `out` in the order they were reaped, and resolves to how many
-    /// (as [`Queue::wait`] does for a blocking caller; reusing `out` keeps
-    /// the steady state free of allocations). `Err(NothingInFlight)` when
-    /// none is pushed and unreaped. Cancel-safe: dropping it keeps every
-    /// completion for the next call.
-    pub fn completions<'a>(&'a self, out: &'a mut Vec<Done>) -> Completions<'a> {
-        Completions { aq: self, out, id: self.next_id.fetch_add(1, Ordering::Relaxed) }
     }
 
     /// Requests accepted by the queue and not yet reaped (including those
@@ -235,15 +222,31 @@ impl State {
     /// Reaps every completion posted and hands each to its future (or
     /// frees it, for an abandoned one). Returns how many were reaped.
     fn reap(&mut self) -> Result<usize, Error> {
+        if self.entries.is_empty() {
+            // Only pushed requests in flight: no lookups to do.
+            let before = self.pushed.len();
+            let r = self.q.poll(&mut self.pushed);
+            let n = self.pushed.len() - before;
+            self.reaped(n);
+            return r.map(|_| n);
+        }
         let mut got = std::mem::take(&mut self.scratch);
         let r = self.q.poll(&mut got);
         let n = got.len();
+        // Futures awaited together by one task (`join`, a hand-written
+        // poll loop) share its waker: consecutive completions of theirs
+        // wake it once. (A `FuturesUnordered` gives each its own.)
+        let mut wake: Option<Waker> = None;
         for d in got.drain(..) {
             let t = d.ticket.0;
             match self.entries.get_mut(&t) {
                 Some(e @ Entry::Waiting(_)) => {
                     if let Entry::Waiting(Some(w)) = std::mem::replace(e, Entry::Ready(d)) {
-                        w.wake();
+                        if !wake.as_ref().is_some_and(|last| last.will_wake(&w)) {
+                            if let Some(last) = wake.replace(w) {
+                                last.wake();
+                            }
+                        }
                     }
                 }
                 Some(Entry::Abandoned) => {
@@ -257,23 +260,32 @@ impl State {
                 Some(Entry::Ready(_)) => {}
             }
         }
+        if let Some(w) = wake {
+            w.wake();
+        }
         self.scratch = got;
+        self.reaped(n);
+        r.map(|_| n)
+    }
+
+    /// After a reap of `n`: slots were freed (wake who waits for room) and
+    /// the watcher's next wait starts a new spin.
+    fn reaped(&mut self, n: usize) {
         if n > 0 {
             self.spin_until = None;
             for (_, w) in self.room.drain(..) {
                 w.wake();
             }
         }
-        r.map(|_| n)
     }
 
     /// Takes ticket `t`'s completion if it has arrived.
     fn take(&mut self, t: u64) -> Option<Done> {
-        if !matches!(self.entries.get(&t), Some(Entry::Ready(_))) {
-            return None;
-        }
-        match self.entries.remove(&t) {
-            Some(Entry::Ready(d)) => Some(d),
+        match self.entries.entry(t) {
+            std::collections::hash_map::Entry::Occupied(e) if matches!(e.get(), Entry::Ready(_)) => match e.remove() {
+                Entry::Ready(d) => Some(d),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -503,9 +515,17 @@ impl Future for Submit<'_> {
             match std::mem::replace(&mut this.phase, Phase::Finished) {
                 Phase::Start(req) => match st.q.submit(req) {
                     Ok(t) => {
-                        st.entries.insert(t.0, Entry::Waiting(None));
-                        st.room.retain(|(i, _)| *i != id);
+                        st.entries.insert(t.0, Entry::Waiting(Some(cx.waker().clone())));
+                        if !st.room.is_empty() {
+                            st.room.retain(|(i, _)| *i != id);
+                        }
                         this.phase = Phase::InFlight(t.0);
+                        // Another waiter watches and reaps for everyone: it
+                        // wakes us through the entry. A request just sent
+                        // has not completed yet, so no look now.
+                        if st.fd_owner.is_some_and(|o| o != id) {
+                            return Poll::Pending;
+                        }
                         // Reap before sleeping: completions may be waiting.
                         continue;
                     }
@@ -614,56 +634,6 @@ impl Future for Settle<'_> {
 }
 
 impl Drop for Settle<'_> {
-    fn drop(&mut self) {
-        self.aq.lock().hand_over(self.id);
-    }
-}
-
-/// The future of [`AsyncQueue::completions`].
-#[must_use = "a future does nothing unless awaited"]
-#[derive(Debug)]
-pub struct Completions<'a> {
-    aq: &'a AsyncQueue,
-    out: &'a mut Vec<Done>,
-    id: u64,
-}
-
-impl Future for Completions<'_> {
-    type Output = Result<usize, Error>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let mut st = this.aq.lock();
-        loop {
-            if st.pushed.is_empty() {
-                if let Err(e) = st.reap() {
-                    st.hand_over(this.id);
-                    return Poll::Ready(Err(e));
-                }
-            }
-            if !st.pushed.is_empty() {
-                st.hand_over(this.id);
-                let n = st.pushed.len();
-                this.out.append(&mut st.pushed);
-                return Poll::Ready(Ok(n));
-            }
-            // In flight, and all of it belongs to futures or was abandoned:
-            // nothing pushed is coming.
-            let owned = st.entries.values().filter(|e| !matches!(e, Entry::Ready(_))).count();
-            if st.q.in_flight() as usize <= owned {
-                st.hand_over(this.id);
-                return Poll::Ready(Err(Error::NothingInFlight));
-            }
-            match st.park(&this.aq.fd, cx, this.id, true) {
-                Poll::Ready(Ok(())) => continue,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-}
-
-impl Drop for Completions<'_> {
     fn drop(&mut self) {
         self.aq.lock().hand_over(self.id);
     }

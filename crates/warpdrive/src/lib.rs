@@ -79,7 +79,7 @@ mod runtime;
 pub mod sched;
 
 #[cfg(feature = "async")]
-pub use asynq::{AsyncQueue, Completions, Settle, Submit};
+pub use asynq::{AsyncQueue, Completions, PushBatch, Settle, Submit};
 #[cfg(feature = "embedded")]
 pub use auto::{Auto, AutoConfig, Pinned, RoutePolicy, RouteStats};
 pub use buffer::Buffer;

@@ -328,33 +328,80 @@ impl Queue {
     /// Submits requests from the front of `reqs` until the ring is full;
     /// accepted ones are removed from `reqs`. Returns how many were
     /// accepted (publishing them with one store). `Ok(0)` means busy.
+    /// When all are accepted `reqs` keeps its allocation, so a pipeline
+    /// that refills the same vector allocates nothing per batch.
     pub fn submit_many(&mut self, reqs: &mut Vec<Req>, tickets: &mut Vec<Ticket>) -> Result<usize, Error> {
+        self.submit_stream(reqs, tickets, usize::MAX)
+    }
+
+    /// [`Queue::submit_many`], publishing after every `every` accepted
+    /// requests (and after the last; 0 counts as 1). With the device
+    /// polling, a deep batch published at once keeps it idle until the
+    /// whole batch is staged and then keeps the submitter waiting while
+    /// it runs; publishing every few requests lets both work at once,
+    /// still at a fraction of the tail stores and doorbell checks of one
+    /// [`Queue::submit`] per request.
+    pub fn submit_stream(
+        &mut self,
+        reqs: &mut Vec<Req>,
+        tickets: &mut Vec<Ticket>,
+        every: usize,
+    ) -> Result<usize, Error> {
+        let every = every.max(1);
         let live = self.q.ring.live()?;
         let mut n = 0;
-        let mut pending = std::mem::take(reqs).into_iter();
+        let mut pending = reqs.drain(..);
         let mut err = None;
+        let mut back = None;
         for r in pending.by_ref() {
             match self.q.stage(&live, r) {
                 Ok(t) => {
                     tickets.push(t);
                     n += 1;
+                    if n % every == 0 {
+                        self.q.publish(&live);
+                    }
                 }
                 Err(SubmitError::Busy(r)) => {
-                    reqs.push(r);
+                    back = Some(r);
                     break;
                 }
                 Err(SubmitError::Failed(e, r)) => {
-                    reqs.push(r);
+                    back = Some(r);
                     err = Some(e);
                     break;
                 }
             }
         }
-        reqs.extend(pending);
+        // Refused: that request and the rest go back, in order (the rare
+        // path, which may allocate).
+        if let Some(r) = back {
+            let rest: Vec<Req> = std::iter::once(r).chain(pending).collect();
+            reqs.extend(rest);
+        } else {
+            drop(pending);
+        }
         self.q.publish(&live);
         match err {
             Some(e) if n == 0 => Err(e),
             _ => Ok(n),
+        }
+    }
+
+    /// Stages one request without publishing it: for a batch that
+    /// publishes through [`Queue::publish_staged`] (which the async push
+    /// batch always does when it goes).
+    pub(crate) fn stage(&mut self, req: Req) -> Result<Ticket, SubmitError> {
+        match self.q.ring.live() {
+            Ok(live) => self.q.stage(&live, req),
+            Err(e) => Err(SubmitError::Failed(e, req)),
+        }
+    }
+
+    /// Publishes what [`Queue::stage`] staged (nothing in a forked child).
+    pub(crate) fn publish_staged(&mut self) {
+        if let Ok(live) = self.q.ring.live() {
+            self.q.publish(&live);
         }
     }
 

@@ -70,6 +70,8 @@ pub fn queue_methods(mut q: Queue, facts: &QueueFacts) -> i32 {
     check!(reqs.len() == 3 && tickets.is_empty(), 14);
     // Nothing was staged: a second batch gets the same answer.
     check!(forked(q.submit_many(&mut reqs, &mut tickets)), 15);
+    check!(forked(q.submit_stream(&mut reqs, &mut tickets, 2)), 30);
+    check!(reqs.len() == 3 && tickets.is_empty(), 31);
     let mut out = Vec::new();
     check!(forked(q.poll(&mut out)), 16);
     check!(forked(q.wait(1, &mut out)), 17);

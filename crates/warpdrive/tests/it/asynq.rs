@@ -16,20 +16,20 @@ use warpdrive::crypto::{self, CipherAlg, CipherKey, CryptoError, DigestAlg};
 use warpdrive::{AsyncQueue, Buffer, Done, Error, Lane, QueueOptions, Req, Runtime, Status, Submit, WaitMode};
 use wd_test_support::data::pseudo_random;
 
-fn tokio_rt() -> tokio::runtime::Runtime {
+pub(crate) fn tokio_rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().expect("tokio runtime")
 }
 
-fn opts() -> QueueOptions {
+pub(crate) fn opts() -> QueueOptions {
     QueueOptions { eventfd: true, wait: WaitMode::Event, ..Default::default() }
 }
 
-fn aq(rt: &Runtime, dev: &str) -> AsyncQueue {
+pub(crate) fn aq(rt: &Runtime, dev: &str) -> AsyncQueue {
     AsyncQueue::new(rt.queue_with(dev, &opts()).expect("queue")).expect("async queue")
 }
 
 /// Polls `f` once in the current task's context.
-async fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
+pub(crate) async fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     std::future::poll_fn(|cx: &mut Context<'_>| Poll::Ready(Pin::new(&mut *f).poll(cx))).await
 }
 
@@ -380,13 +380,13 @@ fn new_needs_an_eventfd_and_a_runtime() {
 }
 
 /// A private `warpd` for the daemon-mode test, killed when dropped.
-struct Broker {
+pub(crate) struct Broker {
     child: Child,
-    path: String,
+    pub(crate) path: String,
 }
 
 impl Broker {
-    fn start() -> Broker {
+    pub(crate) fn start() -> Broker {
         let bin = wd_test_support::bin::cargo_bin("warpd", "warpd");
         let path = wd_test_support::fs::tmp_path("wd-async", "broker", "sock");
         let cfg = wd_test_support::fs::tmp_path("wd-async", "broker", "toml");
@@ -493,5 +493,52 @@ fn pushed_requests_come_back_in_batches_and_a_dropped_wait_loses_none() {
         // Nothing pushed is left: a typed error, not a hang.
         assert!(matches!(aq.completions(&mut batch).await, Err(Error::NothingInFlight)));
         assert_eq!(aq.slot_table(), (0, 0));
+    });
+}
+
+/// Counts the wake-ups of the one waker several futures share.
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Futures awaited by one task share its waker: a reap that completes
+/// sixteen of them wakes it once, not sixteen times, and each still gets
+/// its own result.
+#[test]
+fn completions_of_futures_sharing_a_waker_wake_it_once() {
+    let rt = wd_test_support::runtime::shared();
+    tokio_rt().block_on(async {
+        let aq = aq(rt, "dma");
+        let count = Arc::new(CountingWaker(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        rt.suspend(&aq.device(), aq.id(), true).expect("suspend");
+        let data: Vec<Vec<u8>> = (0..16u32).map(|i| pseudo_random(256 + i as usize, i)).collect();
+        let mut futs: Vec<Submit<'_>> = data.iter().map(|d| aq.submit(Req::crc32c(d.clone(), 0))).collect();
+        for f in &mut futs {
+            assert!(Pin::new(f).poll(&mut cx).is_pending(), "the device is suspended");
+        }
+        rt.suspend(&aq.device(), aq.id(), false).expect("resume");
+        // Let the engine complete all sixteen and the runtime run the
+        // watcher's deferred wake, then count from zero.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        count.0.store(0, std::sync::atomic::Ordering::Relaxed);
+        // A future that is not the watcher reaps all sixteen.
+        let first = match Pin::new(&mut futs[1]).poll(&mut cx) {
+            Poll::Ready(d) => d.expect("crc"),
+            Poll::Pending => panic!("its request completed"),
+        };
+        assert_eq!(first.result as u32, crc32c::crc32c(&data[1]));
+        let wakes = count.0.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(wakes <= 2, "{wakes} wake-ups of one waker for one reap");
+        for (i, f) in futs.into_iter().enumerate() {
+            if i != 1 {
+                assert_eq!(f.await.expect("crc").result as u32, crc32c::crc32c(&data[i]));
+            }
+        }
     });
 }

@@ -6,6 +6,8 @@
 mod api_types;
 #[cfg(feature = "async")]
 mod asynq;
+#[cfg(feature = "async")]
+mod asynq_batch;
 mod auto;
 mod backpressure;
 mod common;

@@ -2,6 +2,11 @@
 //! [`AsyncQueue`] against blocking threads keeping the same total depth
 //! (one thread at depth 64, two threads at depth 32 each, each thread on
 //! its own queue), for NOPs and for 4 KiB CRC32Cs from registered memory.
+//! Each side runs in two forms: a request at a time (a future per request;
+//! `Queue::submit` per request), and in batches (`AsyncQueue::push_many`
+//! and `completions`; `Queue::submit_stream` and `wait`), both publishing
+//! every `AsyncQueue::PUBLISH_EVERY` requests. The baseline of both async
+//! forms is the best of the four blocking rows.
 //!
 //! Every participant of a case opens its queue and fills its buffers,
 //! then all start on one barrier; completions count only inside one
@@ -169,7 +174,8 @@ where
     })
 }
 
-/// One blocking thread keeping `depth` requests in flight on its own queue.
+/// One blocking thread keeping `depth` requests in flight on its own queue,
+/// resubmitting each completion with its own `submit`.
 fn blocking(rt: &Runtime, op: Op, depth: usize, wait: &dyn Fn() -> Window) -> anyhow::Result<Tally> {
     let mut q: Queue = rt.queue_with("dma", &QueueOptions { depth: 256, ..Default::default() })?;
     let (_pool, mut bufs) = op.buffers(rt, depth)?;
@@ -189,6 +195,37 @@ fn blocking(rt: &Runtime, op: Op, depth: usize, wait: &dyn Fn() -> Window) -> an
         }
     }
     // The rest complete before the queue goes.
+    while q.in_flight() > 0 {
+        q.wait(1, &mut done)?;
+        done.clear();
+    }
+    Ok(m.t)
+}
+
+/// [`blocking`], resubmitting what each wait returned as one batch
+/// (`Queue::submit_stream`, published as often as
+/// [`AsyncQueue::push_many`] publishes: the same batch API on both sides).
+fn blocking_batched(rt: &Runtime, op: Op, depth: usize, wait: &dyn Fn() -> Window) -> anyhow::Result<Tally> {
+    let mut q: Queue = rt.queue_with("dma", &QueueOptions { depth: 256, ..Default::default() })?;
+    let (_pool, bufs) = op.buffers(rt, depth)?;
+    let mut done: Vec<Done> = Vec::with_capacity(depth);
+    let mut reqs: Vec<Req> = bufs.into_iter().map(|b| op.req(b)).collect();
+    let mut tickets = Vec::with_capacity(depth);
+    let mut m = Meter::new(wait());
+    'run: loop {
+        // In flight never exceeds `depth`, far below the ring: all go in.
+        let n = q.submit_stream(&mut reqs, &mut tickets, AsyncQueue::PUBLISH_EVERY)?;
+        anyhow::ensure!(n == tickets.len() && reqs.is_empty(), "queue full");
+        tickets.clear();
+        q.wait(1, &mut done)?;
+        for d in done.drain(..) {
+            anyhow::ensure!(d.status.is_ok(), "request failed: {:?}", d.status);
+            if !m.count() {
+                break 'run;
+            }
+            reqs.push(op.req(d.src));
+        }
+    }
     while q.in_flight() > 0 {
         q.wait(1, &mut done)?;
         done.clear();
@@ -223,30 +260,34 @@ fn asynchronous(rt: &Runtime, op: Op, depth: usize, wait: &dyn Fn() -> Window) -
     })
 }
 
-/// One task keeping `depth` requests in flight with
-/// [`AsyncQueue::push`], awaiting them in batches with
-/// [`AsyncQueue::completions`] (one future per batch, not per request).
+/// One task keeping `depth` requests in flight without a future per
+/// request: what each [`AsyncQueue::completions`] returned goes back
+/// through one [`AsyncQueue::push_batch`] (one lock per batch, published
+/// every `PUBLISH_EVERY` requests).
 fn async_batched(rt: &Runtime, op: Op, depth: usize, wait: &dyn Fn() -> Window) -> anyhow::Result<Tally> {
     let tokio = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
     tokio.block_on(async {
         let opts = QueueOptions { depth: 256, eventfd: true, wait: WaitMode::Event, ..Default::default() };
         let aq = AsyncQueue::new(rt.queue_with("dma", &opts)?)?;
-        let (pool, mut bufs) = op.buffers(rt, depth)?;
+        let (pool, bufs) = op.buffers(rt, depth)?;
         let mut m = Meter::new(wait());
         let task = tokio::spawn(async move {
             let _pool = pool;
-            for b in bufs.drain(..) {
-                aq.push(op.req(b)).map_err(|e| e.into_error())?;
-            }
+            let mut reqs: Vec<Req> = bufs.into_iter().map(|b| op.req(b)).collect();
+            let mut tickets = Vec::with_capacity(depth);
+            anyhow::ensure!(aq.push_many(&mut reqs, &mut tickets)? == depth, "queue full");
             let mut done = Vec::with_capacity(depth);
             'run: loop {
                 aq.completions(&mut done).await?;
+                // One lock for the batch; each request staged straight
+                // into the ring, published in groups.
+                let mut batch = aq.push_batch();
                 for d in done.drain(..) {
                     anyhow::ensure!(d.status.is_ok(), "request failed: {:?}", d.status);
                     if !m.count() {
                         break 'run;
                     }
-                    aq.push(op.req(d.src)).map_err(|e| e.into_error())?;
+                    batch.push(op.req(d.src)).map_err(|e| e.into_error())?;
                 }
             }
             aq.settle().await?;
@@ -279,9 +320,9 @@ pub fn run(millis: u64, rounds: usize) -> anyhow::Result<RunReport> {
     let mut ratios = Vec::new();
     for op in [Op::Nop, Op::Crc4k] {
         // (case, best window's row, its throughput) per configuration.
-        let mut best: Vec<(String, Option<(CaseResult, f64)>)> = [1usize, 2]
+        let mut best: Vec<(String, Option<(CaseResult, f64)>)> = ["", "batched-"]
             .iter()
-            .map(|t| (format!("blocking-{t}x{}-{}", DEPTH / t, op.name()), None))
+            .flat_map(|form| [1usize, 2].map(|t| (format!("blocking-{form}{t}x{}-{}", DEPTH / t, op.name()), None)))
             .chain(std::iter::once((format!("async-1task-{DEPTH}-{}", op.name()), None)))
             .chain(std::iter::once((format!("async-batched-1task-{DEPTH}-{}", op.name()), None)))
             .collect();
@@ -292,7 +333,8 @@ pub fn run(millis: u64, rounds: usize) -> anyhow::Result<RunReport> {
                 let sleeps0 = rt.stats("dma").ok().map(|s| s.sleeps);
                 let (t, cpu) = match k {
                     0 | 1 => run_case(k + 1, time, |_, w| blocking(&rt, op, DEPTH / (k + 1), w))?,
-                    2 => run_case(1, time, |_, w| asynchronous(&rt, op, DEPTH, w))?,
+                    2 | 3 => run_case(k - 1, time, |_, w| blocking_batched(&rt, op, DEPTH / (k - 1), w))?,
+                    4 => run_case(1, time, |_, w| asynchronous(&rt, op, DEPTH, w))?,
                     _ => run_case(1, time, |_, w| async_batched(&rt, op, DEPTH, w))?,
                 };
                 let sleeps = sleeps0.zip(rt.stats("dma").ok()).map(|(a, b)| b.sleeps - a);
@@ -307,7 +349,7 @@ pub fn run(millis: u64, rounds: usize) -> anyhow::Result<RunReport> {
             }
         }
         let mut rows: Vec<(CaseResult, f64)> = best.into_iter().filter_map(|(_, b)| b).collect();
-        let asyncs = rows.split_off(2);
+        let asyncs = rows.split_off(4);
         let (top, top_ops) =
             rows.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(r, o)| (r.case.clone(), *o)).expect("blocking rows");
         results.extend(rows.into_iter().map(|(r, _)| r));
@@ -348,7 +390,7 @@ mod tests {
     #[test]
     fn short_run_reports_every_case() {
         let (rows, ratios) = run(30, 1).expect("bench");
-        assert_eq!(rows.len(), 8);
+        assert_eq!(rows.len(), 12);
         assert!(rows.iter().all(|r| r.ops_per_sec.is_some_and(|o| o > 0.0)), "{rows:?}");
         assert_eq!(ratios.len(), 4);
         assert!(ratios.iter().all(|(k, _)| super::super::report::target_of(k).is_some()), "{ratios:?}");
