@@ -434,7 +434,11 @@ fn daemon_mode_results_and_random_drops() {
         drop_at_random(&aq, &rt, 8000, 0x2545_f491_4f6c_dd1d).await
     });
     eprintln!("{c:?}");
-    assert!(c.dropped_in_flight >= 300 && c.completed > 300, "{c:?}");
+    // Completions seen at a poll depend on the broker's engine getting a
+    // CPU: 180 of 8000 steps were seen with four other builds running on
+    // two CPUs (1100-1800 on a quiet machine). The bar only proves the run
+    // was not vacuous; the slot-table checks above are the test.
+    assert!(c.dropped_in_flight >= 300 && c.completed > 100, "{c:?}");
     drop(rt);
 }
 
