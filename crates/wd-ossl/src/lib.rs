@@ -1,0 +1,17 @@
+//! An OpenSSL 3 provider over WarpDrive (the module `warpdrive.so`):
+//! digests and AEAD ciphers that run on the `sec` device, inline below
+//! the measured crossover, so that `openssl`, TLS servers and any
+//! libcrypto program can use the device with no code change.
+//!
+//! Built only on the public core dispatch ABI ([`ffi`], written from the
+//! 3.0 headers); no OpenSSL structure is touched. Every entry point
+//! catches panics ([`core::guard`]). See docs/OPENSSL.md.
+
+pub mod aead;
+pub mod core;
+pub mod digest;
+pub mod ffi;
+mod gcm;
+pub mod params;
+pub mod provider;
+pub mod rt;
