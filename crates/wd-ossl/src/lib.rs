@@ -10,8 +10,8 @@
 pub mod aead;
 pub mod core;
 pub mod digest;
+pub mod engine;
 pub mod ffi;
-mod gcm;
 pub mod params;
 pub mod provider;
 pub mod rt;

@@ -1,0 +1,402 @@
+/* Drives the warpdrive provider through libcrypto's EVP API, fetching
+ * every algorithm under test with "provider=warpdrive" (and checking the
+ * fetch really resolved to it), against the default provider loaded in
+ * the same process:
+ *   digests over several sizes equal the default provider's;
+ *   AEAD vectors from a stanza file (evp_test format) seal and open, in
+ *   one and in several updates, with the tag set before or after the data;
+ *   a wrong tag fails and (tag set first) releases no plaintext;
+ *   random messages round-trip ours <-> default;
+ *   TLS 1.2 records (TLS1_AAD, fixed IV, IV generation) round-trip
+ *   ours <-> default, and a forged record is refused;
+ *   after fork() both processes keep computing the same results.
+ * Usage: provider_test PROVIDER_DIR VECTOR_FILE. Exit status 0 = pass. */
+#define _GNU_SOURCE
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/provider.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int failures;
+#define CHECK(c, ...)                                                        \
+  do {                                                                       \
+    if (!(c)) {                                                              \
+      failures++;                                                            \
+      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                   \
+      fprintf(stderr, __VA_ARGS__);                                          \
+      fprintf(stderr, "\n");                                                 \
+      ERR_print_errors_fp(stderr);                                           \
+    }                                                                        \
+  } while (0)
+
+static const char *OURS = "provider=warpdrive";
+static const char *THEIRS = "provider=default";
+
+static EVP_MD *md(const char *name, const char *prop) {
+  EVP_MD *m = EVP_MD_fetch(NULL, name, prop);
+  if (m && prop == OURS)
+    CHECK(strcmp(OSSL_PROVIDER_get0_name(EVP_MD_get0_provider(m)), "warpdrive") == 0, "%s not ours", name);
+  return m;
+}
+
+static EVP_CIPHER *ciph(const char *name, const char *prop) {
+  EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, name, prop);
+  CHECK(c != NULL, "fetch %s %s", name, prop);
+  if (c && prop == OURS)
+    CHECK(strcmp(OSSL_PROVIDER_get0_name(EVP_CIPHER_get0_provider(c)), "warpdrive") == 0, "%s not ours", name);
+  return c;
+}
+
+/* Digest of `len` bytes, fed in chunks of `chunk` (0: one update), or
+ * through EVP_Digest; a copy of the context part way checks dupctx. */
+static int digest(const char *name, const char *prop, const unsigned char *d, size_t len, size_t chunk,
+                  unsigned char *out) {
+  EVP_MD *m = md(name, prop);
+  unsigned int n = 0;
+  if (!m) return -1;
+  EVP_MD_CTX *c = EVP_MD_CTX_new();
+  int ok = EVP_DigestInit_ex(c, m, NULL);
+  size_t step = chunk ? chunk : (len ? len : 1);
+  for (size_t off = 0; ok && off < len; off += step) {
+    size_t k = len - off < step ? len - off : step;
+    ok = EVP_DigestUpdate(c, d + off, k);
+    if (ok && off == 0) {
+      /* Continue on a copy (TLS hashes its transcript so). */
+      EVP_MD_CTX *dup = EVP_MD_CTX_new();
+      ok = EVP_MD_CTX_copy_ex(dup, c);
+      EVP_MD_CTX_free(c);
+      c = dup;
+    }
+  }
+  ok = ok && EVP_DigestFinal_ex(c, out, &n);
+  EVP_MD_CTX_free(c);
+  EVP_MD_free(m);
+  return ok ? (int)n : -1;
+}
+
+static void digests(void) {
+  static const char *names[] = {"SHA1", "SHA224", "SHA256", "SHA384", "SHA512", "SHA512-256",
+                                "SHA3-256", "SHA3-384", "SHA3-512", "SM3", "MD5"};
+  static const size_t sizes[] = {0, 1, 64, 1000, 1 << 20};
+  unsigned char *buf = malloc(1 << 20);
+  for (size_t i = 0; i < (1 << 20); i++) buf[i] = (unsigned char)(i * 131 + 7);
+  for (size_t a = 0; a < sizeof names / sizeof *names; a++) {
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+      unsigned char x[64], y[64], z[64], w[64];
+      int n1 = digest(names[a], OURS, buf, sizes[s], 0, x);
+      int n2 = digest(names[a], THEIRS, buf, sizes[s], 0, y);
+      int n3 = digest(names[a], OURS, buf, sizes[s], 7, z);
+      CHECK(n1 > 0 && n1 == n2 && memcmp(x, y, n1) == 0, "%s over %zu bytes differs", names[a], sizes[s]);
+      CHECK(n3 == n1 && memcmp(x, z, n1) == 0, "%s in 7-byte updates differs", names[a]);
+      /* One-shot EVP_Digest. */
+      unsigned int n4 = 0;
+      EVP_MD *m = md(names[a], OURS);
+      CHECK(m && EVP_Digest(buf, sizes[s], w, &n4, m, NULL) && (int)n4 == n1 && memcmp(w, x, n4) == 0,
+            "EVP_Digest %s", names[a]);
+      EVP_MD_free(m);
+    }
+  }
+  free(buf);
+}
+
+/* ---- AEAD ---- */
+
+typedef struct {
+  char cipher[64];
+  unsigned char key[64], iv[128], aad[256], pt[512], ct[512], tag[16];
+  size_t keylen, ivlen, aadlen, ptlen, ctlen, taglen;
+} vec_t;
+
+static size_t unhex(const char *s, unsigned char *out, size_t cap) {
+  size_t n = 0;
+  while (s[0] && s[1] && n < cap) {
+    unsigned int b;
+    if (sscanf(s, "%2x", &b) != 1) break;
+    out[n++] = (unsigned char)b;
+    s += 2;
+  }
+  return n;
+}
+
+/* Seals v->pt with `prop`'s cipher, in `parts` updates; 1 when ok. */
+static int seal(const char *prop, const vec_t *v, int parts, unsigned char *ct, unsigned char *tag) {
+  EVP_CIPHER *c = ciph(v->cipher, prop);
+  EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+  int n = 0, ok = c && EVP_EncryptInit_ex2(x, c, NULL, NULL, NULL);
+  size_t total = 0;
+  ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, (int)v->ivlen, NULL) > 0;
+  ok = ok && EVP_EncryptInit_ex2(x, NULL, v->key, v->iv, NULL);
+  if (v->aadlen) ok = ok && EVP_EncryptUpdate(x, NULL, &n, v->aad, (int)v->aadlen);
+  size_t step = parts > 1 ? (v->ptlen + parts - 1) / parts : v->ptlen;
+  for (size_t off = 0; ok && off < v->ptlen; off += step) {
+    size_t k = v->ptlen - off < step ? v->ptlen - off : step;
+    ok = EVP_EncryptUpdate(x, ct + total, &n, v->pt + off, (int)k);
+    total += n;
+  }
+  ok = ok && EVP_EncryptFinal_ex(x, ct + total, &n);
+  total += n;
+  ok = ok && total == v->ptlen;
+  ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, (int)v->taglen, tag) > 0;
+  EVP_CIPHER_CTX_free(x);
+  EVP_CIPHER_free(c);
+  return ok;
+}
+
+/* Opens ct/tag; `tag_first` sets the tag before the data (TLS 1.3's
+ * order). Returns 1 when it verifies; *released counts plaintext bytes
+ * handed out. */
+static int open_(const char *prop, const vec_t *v, const unsigned char *ct, const unsigned char *tag, int tag_first,
+                 unsigned char *pt, size_t *released) {
+  EVP_CIPHER *c = ciph(v->cipher, prop);
+  EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+  int n = 0, ok = c && EVP_DecryptInit_ex2(x, c, NULL, NULL, NULL);
+  *released = 0;
+  ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, (int)v->ivlen, NULL) > 0;
+  ok = ok && EVP_DecryptInit_ex2(x, NULL, v->key, v->iv, NULL);
+  if (tag_first) ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, (int)v->taglen, (void *)tag) > 0;
+  if (v->aadlen) ok = ok && EVP_DecryptUpdate(x, NULL, &n, v->aad, (int)v->aadlen);
+  if (ok && v->ptlen) {
+    ok = EVP_DecryptUpdate(x, pt, &n, ct, (int)v->ptlen);
+    if (ok) *released += n;
+  }
+  if (!tag_first) ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, (int)v->taglen, (void *)tag) > 0;
+  ok = ok && EVP_DecryptFinal_ex(x, pt + *released, &n) > 0;
+  EVP_CIPHER_CTX_free(x);
+  EVP_CIPHER_free(c);
+  ERR_clear_error();
+  return ok;
+}
+
+static void run_vector(const vec_t *v, int line) {
+  unsigned char ct[512], tag[16], pt[512];
+  size_t rel;
+  for (int parts = 1; parts <= 3; parts += 2) {
+    CHECK(seal(OURS, v, parts, ct, tag), "vector at line %d: seal failed", line);
+    CHECK(memcmp(ct, v->ct, v->ctlen) == 0 && v->ctlen == v->ptlen, "vector at line %d: ciphertext", line);
+    CHECK(memcmp(tag, v->tag, v->taglen) == 0, "vector at line %d: tag", line);
+  }
+  for (int first = 0; first <= 1; first++) {
+    CHECK(open_(OURS, v, v->ct, v->tag, first, pt, &rel), "vector at line %d: open (tag first %d)", line, first);
+    CHECK(rel == v->ptlen && memcmp(pt, v->pt, v->ptlen) == 0, "vector at line %d: plaintext", line);
+    unsigned char bad[16];
+    memcpy(bad, v->tag, 16);
+    bad[0] ^= 1;
+    memset(pt, 0, sizeof pt);
+    CHECK(!open_(OURS, v, v->ct, bad, first, pt, &rel), "vector at line %d: forged tag accepted", line);
+    if (first) CHECK(rel == 0, "vector at line %d: plaintext released under a bad tag", line);
+  }
+}
+
+static void vectors(const char *path) {
+  FILE *f = fopen(path, "r");
+  CHECK(f != NULL, "open %s", path);
+  if (!f) return;
+  char line[2048];
+  vec_t v;
+  int have = 0, start = 0, ln = 0, count = 0;
+  memset(&v, 0, sizeof v);
+  for (;;) {
+    char *l = fgets(line, sizeof line, f);
+    ln++;
+    if (!l || line[0] == '\n' || line[0] == '#') {
+      if (have) {
+        run_vector(&v, start);
+        count++;
+      }
+      have = 0;
+      memset(&v, 0, sizeof v);
+      if (!l) break;
+      continue;
+    }
+    line[strcspn(line, "\r\n")] = 0;
+    char *eq = strchr(line, '=');
+    if (!eq) continue;
+    char *val = eq + 1;
+    while (*val == ' ') val++;
+    *eq = 0;
+    for (char *e = eq - 1; e >= line && *e == ' '; e--) *e = 0;
+    if (!have) start = ln;
+    have = 1;
+    if (!strcmp(line, "Cipher")) snprintf(v.cipher, sizeof v.cipher, "%s", val);
+    else if (!strcmp(line, "Key")) v.keylen = unhex(val, v.key, sizeof v.key);
+    else if (!strcmp(line, "IV")) v.ivlen = unhex(val, v.iv, sizeof v.iv);
+    else if (!strcmp(line, "AAD")) v.aadlen = unhex(val, v.aad, sizeof v.aad);
+    else if (!strcmp(line, "Plaintext")) v.ptlen = unhex(val, v.pt, sizeof v.pt);
+    else if (!strcmp(line, "Ciphertext")) v.ctlen = unhex(val, v.ct, sizeof v.ct);
+    else if (!strcmp(line, "Tag")) v.taglen = unhex(val, v.tag, sizeof v.tag);
+  }
+  fclose(f);
+  CHECK(count >= 9, "only %d vectors read", count);
+  printf("aead vectors: %d\n", count);
+}
+
+/* Random messages: ours seals, default opens, and the reverse. */
+static void interop(void) {
+  static const char *names[] = {"AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305"};
+  static const size_t sizes[] = {0, 1, 17, 1000, 70000};
+  static vec_t v;
+  static unsigned char ct[70000], pt[70000];
+  for (size_t a = 0; a < 3; a++)
+    for (size_t s = 0; s < 5; s++) {
+      memset(&v, 0, sizeof v);
+      snprintf(v.cipher, sizeof v.cipher, "%s", names[a]);
+      v.keylen = a == 0 ? 16 : 32;
+      v.ivlen = 12;
+      v.aadlen = 13;
+      v.taglen = 16;
+      v.ptlen = sizes[s];
+      RAND_bytes(v.key, 32);
+      RAND_bytes(v.iv, 12);
+      RAND_bytes(v.aad, 13);
+      unsigned char *big = malloc(sizes[s] + 1), tag[16];
+      RAND_bytes(big, (int)sizes[s] + 1);
+      /* vec_t holds 512 bytes of text: seal/open work on pointers below. */
+      size_t rel;
+      for (int dir = 0; dir < 2; dir++) {
+        const char *sealer = dir ? THEIRS : OURS, *opener = dir ? OURS : THEIRS;
+        EVP_CIPHER *c = ciph(names[a], sealer);
+        EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+        int n = 0, ok = EVP_EncryptInit_ex2(x, c, v.key, v.iv, NULL);
+        ok = ok && EVP_EncryptUpdate(x, NULL, &n, v.aad, 13);
+        ok = ok && EVP_EncryptUpdate(x, ct, &n, big, (int)sizes[s]) && (size_t)n == sizes[s];
+        ok = ok && EVP_EncryptFinal_ex(x, ct + n, &n);
+        ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, 16, tag) > 0;
+        EVP_CIPHER_CTX_free(x);
+        EVP_CIPHER_free(c);
+        CHECK(ok, "%s %zu: seal by %s", names[a], sizes[s], sealer);
+        c = ciph(names[a], opener);
+        x = EVP_CIPHER_CTX_new();
+        ok = EVP_DecryptInit_ex2(x, c, v.key, v.iv, NULL);
+        ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, 16, tag) > 0;
+        ok = ok && EVP_DecryptUpdate(x, NULL, &n, v.aad, 13);
+        ok = ok && EVP_DecryptUpdate(x, pt, &n, ct, (int)sizes[s]);
+        rel = (size_t)n;
+        ok = ok && EVP_DecryptFinal_ex(x, pt + rel, &n) > 0;
+        EVP_CIPHER_CTX_free(x);
+        EVP_CIPHER_free(c);
+        CHECK(ok && rel == sizes[s] && memcmp(pt, big, sizes[s]) == 0, "%s %zu: open by %s", names[a], sizes[s],
+              opener);
+      }
+      free(big);
+    }
+}
+
+/* TLS 1.2 record: seal with `sealer`, open with `opener`, in place. */
+static void tls_record(const char *name, const char *sealer, const char *opener, size_t payload) {
+  int gcm = strstr(name, "GCM") != NULL;
+  size_t lead = gcm ? 8 : 0, len = lead + payload + 16;
+  unsigned char key[32], fixed[12], aad[13], *rec = malloc(len), *orig = malloc(payload + 1);
+  RAND_bytes(key, 32);
+  RAND_bytes(fixed, 12);
+  RAND_bytes(aad, 13);
+  RAND_bytes(orig, (int)payload + 1);
+  /* The AAD's length field: the record without its tag when sealing,
+   * with it when opening (as libssl sets it). */
+  unsigned char aad_open[13];
+  aad[11] = (unsigned char)((len - 16) >> 8);
+  aad[12] = (unsigned char)(len - 16);
+  memcpy(aad_open, aad, 13);
+  aad_open[11] = (unsigned char)(len >> 8);
+  aad_open[12] = (unsigned char)len;
+  memcpy(rec + lead, orig, payload);
+  int fixed_len = gcm ? 4 : 12;
+  for (int tamper = 0; tamper < 2; tamper++) {
+    EVP_CIPHER *c = ciph(name, sealer);
+    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+    memcpy(rec + lead, orig, payload);
+    int ok = EVP_EncryptInit_ex2(x, c, key, NULL, NULL);
+    ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IV_FIXED, fixed_len, fixed) > 0;
+    int pad = EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_TLS1_AAD, 13, aad);
+    CHECK(pad == 16, "%s: TLS AAD pad %d by %s", name, pad, sealer);
+    /* libssl passes a record through EVP_CipherUpdate; outl is the
+     * record (sealing) or the payload (opening). */
+    int r = -1;
+    if (ok && !EVP_CipherUpdate(x, rec, &r, rec, (int)len)) r = -1;
+    CHECK(r == (int)len, "%s: TLS seal by %s returned %d", name, sealer, r);
+    EVP_CIPHER_CTX_free(x);
+    EVP_CIPHER_free(c);
+    if (tamper) rec[len - 1] ^= 0x80;
+    c = ciph(name, opener);
+    x = EVP_CIPHER_CTX_new();
+    ok = EVP_DecryptInit_ex2(x, c, key, NULL, NULL);
+    ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IV_FIXED, fixed_len, fixed) > 0;
+    ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_TLS1_AAD, 13, aad_open) == 16;
+    r = -1;
+    if (ok && !EVP_CipherUpdate(x, rec, &r, rec, (int)len)) r = -1;
+    if (tamper) {
+      CHECK(r < 0, "%s: forged TLS record opened by %s", name, opener);
+      int zero = 1;
+      for (size_t i = 0; i < payload; i++) zero &= memcmp(rec + lead + i, orig + i, 1) != 0 || orig[i] == 0;
+      CHECK(zero || payload == 0, "%s: forged record's plaintext left in the buffer by %s", name, opener);
+    } else {
+      CHECK(r == (int)payload && memcmp(rec + lead, orig, payload) == 0, "%s: TLS record %s -> %s (r=%d)", name, sealer,
+            opener, r);
+    }
+    EVP_CIPHER_CTX_free(x);
+    EVP_CIPHER_free(c);
+    ERR_clear_error();
+  }
+  free(rec);
+  free(orig);
+}
+
+static void tls(void) {
+  static const char *names[] = {"AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305"};
+  for (int a = 0; a < 3; a++)
+    for (size_t p = 0; p <= 16384; p += 16384 / 2 - 1) {
+      tls_record(names[a], OURS, THEIRS, p);
+      tls_record(names[a], THEIRS, OURS, p);
+    }
+}
+
+/* The same work before and after fork, in both processes. */
+static void fork_check(void) {
+  unsigned char buf[100000], before[32], after[32];
+  memset(buf, 0x5a, sizeof buf);
+  CHECK(digest("SHA256", OURS, buf, sizeof buf, 0, before) == 32, "sha256 before fork");
+  vec_t v;
+  memset(&v, 0, sizeof v);
+  strcpy(v.cipher, "AES-256-GCM");
+  v.keylen = 32, v.ivlen = 12, v.taglen = 16, v.ptlen = 500;
+  unsigned char ct0[512], tag0[16], ct1[512], tag1[16];
+  CHECK(seal(OURS, &v, 1, ct0, tag0), "seal before fork");
+  fflush(NULL);
+  pid_t pid = fork();
+  CHECK(pid >= 0, "fork");
+  int ok = digest("SHA256", OURS, buf, sizeof buf, 0, after) == 32 && memcmp(before, after, 32) == 0 &&
+           seal(OURS, &v, 1, ct1, tag1) && memcmp(ct0, ct1, 500) == 0 && memcmp(tag0, tag1, 16) == 0;
+  if (pid == 0) _exit(ok ? 0 : 1);
+  CHECK(ok, "parent after fork");
+  int st = 0;
+  waitpid(pid, &st, 0);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child after fork: status %d", st);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: %s PROVIDER_DIR VECTOR_FILE\n", argv[0]);
+    return 2;
+  }
+  OSSL_PROVIDER_set_default_search_path(NULL, argv[1]);
+  OSSL_PROVIDER *ours = OSSL_PROVIDER_load(NULL, "warpdrive");
+  OSSL_PROVIDER *def = OSSL_PROVIDER_load(NULL, "default");
+  if (!ours || !def) {
+    ERR_print_errors_fp(stderr);
+    return 1;
+  }
+  digests();
+  vectors(argv[2]);
+  interop();
+  tls();
+  fork_check();
+  OSSL_PROVIDER_unload(ours);
+  OSSL_PROVIDER_unload(def);
+  printf("%s: %d failures\n", failures ? "FAIL" : "PASS", failures);
+  return failures ? 1 : 0;
+}
