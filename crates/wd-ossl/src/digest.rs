@@ -117,6 +117,7 @@ unsafe extern "C" fn final_(p: *mut c_void, out: *mut u8, outl: *mut usize, outs
         // SAFETY: `out` holds `outsz >= n` writable bytes.
         let dst = unsafe { std::slice::from_raw_parts_mut(out, n) };
         h.finish_into(dst);
+        crate::stats::bump(&crate::stats::DIGESTS);
         if !outl.is_null() {
             // SAFETY: a writable size_t.
             unsafe { *outl = n };
@@ -160,6 +161,7 @@ unsafe extern "C" fn digest<const A: u8>(
         // SAFETY: `out` holds `outsz >= n` writable bytes.
         let dst = unsafe { std::slice::from_raw_parts_mut(out, n) };
         oneshot(alg, src, dst);
+        crate::stats::bump(&crate::stats::ONESHOTS);
         if !outl.is_null() {
             // SAFETY: a writable size_t.
             unsafe { *outl = n };

@@ -90,6 +90,7 @@ impl Engine {
 
     /// Ciphertext followed by the tag.
     pub fn seal(&mut self, nonce: &[u8], aad: &[u8], pt: &[u8]) -> Result<Vec<u8>, Fail> {
+        crate::stats::bump(&crate::stats::SEALS);
         if let Some(r) = self.routed(|k, lane| k.seal(lane, nonce, aad, pt)) {
             return r;
         }
@@ -105,6 +106,7 @@ impl Engine {
         if ct_tag.len() < self.tag_len {
             return Err(Fail::Param("input shorter than the tag".into()));
         }
+        crate::stats::bump(&crate::stats::OPENS);
         if let Some(r) = self.routed(|k, lane| k.open(lane, nonce, aad, ct_tag)) {
             return r;
         }

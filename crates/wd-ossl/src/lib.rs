@@ -15,3 +15,4 @@ pub mod ffi;
 pub mod params;
 pub mod provider;
 pub mod rt;
+pub mod stats;

@@ -13,6 +13,7 @@ const VERSION: &std::ffi::CStr = c"0.1.0";
 
 unsafe extern "C" fn teardown(provctx: *mut c_void) {
     guard(None, (), || {
+        crate::stats::write_out();
         crate::rt::shutdown();
         if !provctx.is_null() {
             // SAFETY: the Box OSSL_provider_init leaked, freed once here.

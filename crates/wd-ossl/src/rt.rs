@@ -78,6 +78,11 @@ pub fn shutdown() {
     drop(old);
 }
 
+/// The Auto lanes' path counts (zeros before the runtime opened).
+pub fn route_stats() -> warpdrive::RouteStats {
+    lock().as_ref().map(|s| s.rt.route_stats()).unwrap_or_default()
+}
+
 /// Whether a runtime is open now (for tests of laziness).
 pub fn is_open() -> bool {
     lock().is_some()
