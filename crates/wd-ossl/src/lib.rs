@@ -5,7 +5,7 @@
 //!
 //! Built only on the public core dispatch ABI ([`ffi`], written from the
 //! 3.0 headers); no OpenSSL structure is touched. Every entry point
-//! catches panics ([`core::guard`]). See docs/OPENSSL.md.
+//! catches panics ([`crate::core::guard`]). See docs/OPENSSL.md.
 
 pub mod aead;
 pub mod core;

@@ -41,6 +41,7 @@ fn runtime(slot: &mut Option<State>) -> Result<Runtime, RtError> {
     // engines; drop it (warpdrive leaves inherited queues untouched).
     *slot = None;
     let rt = Runtime::new()?;
+    crate::stats::bump(&crate::stats::RUNTIMES);
     *slot = Some(State { gen, rt: rt.clone(), lanes: Vec::new() });
     Ok(rt)
 }

@@ -6,7 +6,9 @@
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// AEAD messages sealed.
+/// Runtimes opened (0 in a process that loaded us but asked for nothing).
+pub static RUNTIMES: AtomicU64 = AtomicU64::new(0);
+/// AEAD messages sealed (and keystream passes of decryptions).
 pub static SEALS: AtomicU64 = AtomicU64::new(0);
 /// AEAD messages opened (verified).
 pub static OPENS: AtomicU64 = AtomicU64::new(0);
@@ -24,8 +26,9 @@ pub fn bump(c: &AtomicU64) {
 pub fn line() -> String {
     let routes = crate::rt::route_stats();
     format!(
-        "pid={} seal={} open={} digest={} oneshot={} inline={} device={} fallback={}",
+        "pid={} runtimes={} seal={} open={} digest={} oneshot={} inline={} device={} fallback={}",
         std::process::id(),
+        RUNTIMES.load(Ordering::Relaxed),
         SEALS.load(Ordering::Relaxed),
         OPENS.load(Ordering::Relaxed),
         DIGESTS.load(Ordering::Relaxed),
@@ -36,7 +39,7 @@ pub fn line() -> String {
     )
 }
 
-/// Appends [`line`] to `$WD_OSSL_STATS`, if set (best effort: a stats
+/// Appends [`line()`] to `$WD_OSSL_STATS`, if set (best effort: a stats
 /// file that cannot be written changes nothing else).
 pub fn write_out() {
     let Some(path) = std::env::var_os("WD_OSSL_STATS") else { return };

@@ -1,9 +1,10 @@
 //! The module under the real `openssl` binary: it loads, reports itself
 //! active, and every digest it offers equals the default provider's (and
-//! `sha256sum`'s) over several sizes, with only our provider loaded.
-//! (`openssl dgst` falls back to libcrypto's built-in code for a digest no
-//! provider offers, so the C tests check by `EVP_MD_get0_provider` that
-//! fetches resolve to us.)
+//! `sha256sum`'s) over several sizes, fetched with `-propquery provider=warpdrive`;
+//! our counters (`WD_OSSL_STATS`) prove the digests ran here. (`-provider
+//! warpdrive` alone does not: the openssl app activates the default
+//! provider too, and libcrypto's built-in code serves digests no provider
+//! offers.)
 
 mod common;
 
@@ -20,6 +21,22 @@ fn list_providers_shows_it_active() {
     let o = run(openssl_ours("list", &dir).args(["-providers", "-verbose"]));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("warpdrive"), "{out}");
+    // Loading and listing opened no runtime (no device, no queue); the
+    // counters are written at teardown.
+    let stats = dir.join("stats");
+    run(openssl_ours("list", &dir).env("WD_OSSL_STATS", &stats).arg("-providers"));
+    let line = std::fs::read_to_string(&stats).expect("teardown wrote the counters");
+    assert!(line.contains(" runtimes=0 "), "{line}");
+    // A streaming digest runs here, inline, and still opens no runtime.
+    let stats2 = dir.join("stats2");
+    run(openssl_ours("dgst", &dir).env("WD_OSSL_STATS", &stats2).args([
+        "-sha256",
+        "-propquery",
+        "provider=warpdrive",
+        "/dev/null",
+    ]));
+    let line = std::fs::read_to_string(&stats2).expect("counters");
+    assert!(line.contains(" runtimes=0 ") && line.contains(" digest=1 "), "{line}");
     assert!(out.contains("name: WarpDrive provider"), "{out}");
     assert!(out.contains("status: active"), "{out}");
     assert!(out.contains("version: 0.1.0"), "{out}");
@@ -53,10 +70,13 @@ fn every_digest_equals_the_default_provider() {
             f
         })
         .collect();
+    let stats = dir.join("stats");
     for alg in
         ["sha1", "sha224", "sha256", "sha384", "sha512", "sha512-256", "sha3-256", "sha3-384", "sha3-512", "sm3", "md5"]
     {
+        let _ = std::fs::remove_file(&stats);
         let ours = run(openssl_ours("dgst", &dir)
+            .env("WD_OSSL_STATS", &stats)
             .arg(format!("-{alg}"))
             .args(["-propquery", "provider=warpdrive", "-r"])
             .args(&files));
@@ -65,6 +85,8 @@ fn every_digest_equals_the_default_provider() {
         assert_eq!(a.len(), files.len(), "{alg}: {}", String::from_utf8_lossy(&ours.stdout));
         assert_eq!(a, b, "{alg}");
         assert!(a.iter().all(|d| !d.is_empty()));
+        let line = std::fs::read_to_string(&stats).expect("counters");
+        assert!(line.contains(&format!(" digest={} ", files.len())), "{alg}: not ours: {line}");
     }
     // And against an independent tool.
     if let Ok(o) = Command::new("sha256sum").args(&files).output() {

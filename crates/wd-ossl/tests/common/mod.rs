@@ -30,15 +30,21 @@ pub fn provider_dir(name: &str) -> PathBuf {
     d
 }
 
-/// True when `openssl` runs; otherwise prints why the test skips.
+/// True when `openssl` runs; otherwise prints why the test skips (or,
+/// under `WD_OSSL_REQUIRE=1` as in ci/ossl, fails).
 pub fn have_openssl() -> bool {
     match Command::new("openssl").arg("version").output() {
         Ok(o) if o.status.success() => true,
-        _ => {
-            eprintln!("SKIP: no openssl binary (ci/setup installs it)");
-            false
-        }
+        _ => skip("no openssl binary (ci/setup installs it)"),
     }
+}
+
+/// Prints why a test skips and returns false; fails instead when
+/// `WD_OSSL_REQUIRE` is set.
+pub fn skip(why: &str) -> bool {
+    assert!(std::env::var_os("WD_OSSL_REQUIRE").is_none(), "required but missing: {why}");
+    eprintln!("SKIP: {why}");
+    false
 }
 
 /// Runs a command, failing the test with its stderr if it fails.
