@@ -31,8 +31,27 @@ fn evp_vectors_interop_tls_records_and_fork() {
         .arg(manifest.join("tests/c/provider_test.c"))
         .args(["-lcrypto", "-o"])
         .arg(&exe));
-    let o = run(Command::new(&exe).env("WD_MODE", "embedded").arg(&dir).arg(manifest.join("tests/data/aead.txt")));
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("aead vectors: 9"), "{out}");
-    assert!(out.contains("PASS: 0 failures"), "{out}");
+    // By size (the default) and with every request forced to the device
+    // queue: the same results, and the counters show the path taken.
+    for route in ["auto", "device"] {
+        let stats = dir.join(format!("stats-{route}"));
+        let o = run(Command::new(&exe)
+            .env("WD_MODE", "embedded")
+            .env("WD_ROUTE", route)
+            .env("WD_OSSL_STATS", &stats)
+            .arg(&dir)
+            .arg(manifest.join("tests/data/aead.txt")));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("aead vectors: 9"), "{route}: {out}");
+        assert!(out.contains("PASS: 0 failures"), "{route}: {out}");
+        // One line: the forked child leaves with _exit, skipping teardown.
+        let line = std::fs::read_to_string(&stats).expect("counters");
+        let field = |k: &str| -> u64 {
+            line.split_whitespace().find_map(|w| w.strip_prefix(k)).and_then(|v| v.parse().ok()).expect(k)
+        };
+        assert!(field("seal=") > 50 && field("open=") > 50 && field("digest=") > 100, "{line}");
+        if route == "device" {
+            assert!(field("device=") > 100 && field("inline=") == 0, "{line}");
+        }
+    }
 }

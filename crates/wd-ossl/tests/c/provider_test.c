@@ -355,6 +355,56 @@ static void tls(void) {
     }
 }
 
+/* Wrong sizes, calls out of order and malformed parameters fail with an
+ * error on the queue, never a crash. */
+static void bad_input(void) {
+  unsigned char key[32] = {1}, iv[16] = {2}, buf[64] = {0}, tag[17] = {0};
+  int n = 0;
+  EVP_CIPHER *c = ciph("AES-256-GCM", OURS);
+  EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+#define REFUSED(expr, what)                                                  \
+  do {                                                                       \
+    ERR_clear_error();                                                       \
+    int r_ = (expr);                                                         \
+    CHECK(r_ <= 0 && ERR_peek_error() != 0, "%s accepted (or no error queued)", what); \
+    ERR_clear_error();                                                       \
+  } while (0)
+  /* Data before any key. */
+  CHECK(EVP_EncryptInit_ex2(x, c, NULL, NULL, NULL), "init without key");
+  REFUSED(EVP_EncryptUpdate(x, buf, &n, buf, 16), "update without key");
+  /* Key length other than the cipher's. */
+  OSSL_PARAM kl[] = {OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_KEYLEN, &(size_t){16}), OSSL_PARAM_END};
+  REFUSED(EVP_CIPHER_CTX_set_params(x, kl), "keylen 16 on AES-256");
+  /* IV lengths out of range. */
+  REFUSED(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, 0, NULL), "ivlen 0");
+  REFUSED(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, 129, NULL), "ivlen 129");
+  /* A parameter of the wrong type. */
+  OSSL_PARAM wt[] = {OSSL_PARAM_construct_utf8_string(OSSL_CIPHER_PARAM_AEAD_IVLEN, "twelve", 0), OSSL_PARAM_END};
+  REFUSED(EVP_CIPHER_CTX_set_params(x, wt), "ivlen as a string");
+  /* Tags of bad sizes when opening; final with no tag. */
+  CHECK(EVP_DecryptInit_ex2(x, c, key, iv, NULL), "decrypt init");
+  REFUSED(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, 17, tag), "17-byte tag");
+  REFUSED(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, 3, tag), "3-byte tag");
+  CHECK(EVP_DecryptUpdate(x, buf, &n, buf, 16), "decrypt update");
+  REFUSED(EVP_DecryptFinal_ex(x, buf, &n), "final without a tag");
+  /* TLS: AAD of the wrong size, a record shorter than IV and tag. */
+  CHECK(EVP_EncryptInit_ex2(x, c, key, NULL, NULL), "encrypt init");
+  REFUSED(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_TLS1_AAD, 12, buf), "12-byte TLS AAD");
+  CHECK(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IV_FIXED, 4, iv) > 0, "fixed iv");
+  unsigned char aad[13] = {0};
+  aad[12] = 8;
+  CHECK(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_TLS1_AAD, 13, aad) == 16, "TLS AAD");
+  REFUSED(EVP_CipherUpdate(x, buf, &n, buf, 20) , "20-byte TLS record");
+  /* Wrong key size on a fresh context. */
+  EVP_CIPHER_CTX_free(x);
+  x = EVP_CIPHER_CTX_new();
+  OSSL_PARAM kl2[] = {OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_KEYLEN, &(size_t){24}), OSSL_PARAM_END};
+  REFUSED(EVP_EncryptInit_ex2(x, c, key, iv, kl2), "init with keylen 24");
+  EVP_CIPHER_CTX_free(x);
+  EVP_CIPHER_free(c);
+#undef REFUSED
+}
+
 /* The same work before and after fork, in both processes. */
 static void fork_check(void) {
   unsigned char buf[100000], before[32], after[32];
@@ -394,6 +444,7 @@ int main(int argc, char **argv) {
   vectors(argv[2]);
   interop();
   tls();
+  bad_input();
   fork_check();
   OSSL_PROVIDER_unload(ours);
   OSSL_PROVIDER_unload(def);
