@@ -785,16 +785,10 @@ const fn alg(names: &'static std::ffi::CStr, t: &'static Table<[Dispatch; 15]>) 
     }
 }
 
-/// The ciphers we offer, with the default provider's names.
-pub static ALGORITHMS: Table<[ffi::Algorithm; 5]> = Table([
+/// The AEAD ciphers, with the default provider's names.
+pub const ALGORITHMS: [ffi::Algorithm; 4] = [
     alg(c"AES-128-GCM:id-aes128-GCM:2.16.840.1.101.3.4.1.6", &AES128GCM),
     alg(c"AES-192-GCM:id-aes192-GCM:2.16.840.1.101.3.4.1.26", &AES192GCM),
     alg(c"AES-256-GCM:id-aes256-GCM:2.16.840.1.101.3.4.1.46", &AES256GCM),
     alg(c"ChaCha20-Poly1305", &CHACHA),
-    ffi::Algorithm {
-        names: std::ptr::null(),
-        props: std::ptr::null(),
-        dispatch: std::ptr::null(),
-        description: std::ptr::null(),
-    },
-]);
+];

@@ -120,3 +120,68 @@ impl Engine {
         }
     }
 }
+
+/// A key of a plain cipher (ECB, CBC without padding, CTR): whole-buffer
+/// transforms, routed as [`Engine`]'s messages are.
+pub struct Plain {
+    alg: CipherAlg,
+    key: Zeroizing<Vec<u8>>,
+    dev: Option<(u64, CipherKey)>,
+    inline: Option<wd_sec::cipher::CipherKey>,
+}
+
+impl std::fmt::Debug for Plain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plain").field("alg", &self.alg).finish_non_exhaustive()
+    }
+}
+
+impl Plain {
+    /// A key for `alg` (its size checked by the caller).
+    pub fn new(alg: CipherAlg, key: &[u8]) -> Plain {
+        Plain { alg, key: Zeroizing::new(key.to_vec()), dev: None, inline: None }
+    }
+
+    /// The same key, with no session yet (for `dupctx`).
+    pub fn duplicate(&self) -> Plain {
+        Plain::new(self.alg, &self.key)
+    }
+
+    /// Encrypts or decrypts `data` (whole blocks for ECB and CBC) from
+    /// chaining value or counter `iv`.
+    pub fn crypt(&mut self, enc: bool, iv: &[u8; 16], data: &[u8]) -> Result<Vec<u8>, Fail> {
+        if data.is_empty() {
+            return Ok(Vec::new());
+        }
+        crate::stats::bump(&crate::stats::BLOCKS);
+        let ivs: &[u8] = if self.alg.iv_len() == 0 { &[] } else { iv };
+        let gen = wd_sys::fork::generation();
+        let (alg, key, dev) = (self.alg, &self.key, &mut self.dev);
+        let r = crate::rt::with_lane(|lane, rt| {
+            if dev.as_ref().is_none_or(|(g, _)| *g != gen) {
+                use warpdrive::Lane as _;
+                *dev = Some((gen, CipherKey::new(rt, lane.device(), alg, key)?));
+            }
+            let (_, k) = dev.as_ref().expect("just set");
+            if enc {
+                k.encrypt(lane, ivs, data)
+            } else {
+                k.decrypt(lane, ivs, data)
+            }
+        });
+        match r {
+            Ok(Ok(v)) if v.len() == data.len() => return Ok(v),
+            Ok(Err(CryptoError::Param(e))) => return Err(Fail::Param(e.to_string())),
+            _ => self.dev = None,
+        }
+        if self.inline.is_none() {
+            let k = wd_sec::cipher::CipherKey::new(self.alg, &self.key).map_err(|e| Fail::Param(e.to_string()))?;
+            self.inline = Some(k);
+        }
+        let k = self.inline.as_ref().expect("just set");
+        let mut buf = data.to_vec();
+        let r = if enc { k.encrypt(iv, &mut buf) } else { k.decrypt(iv, &mut buf) };
+        r.map_err(|e| Fail::Param(e.to_string()))?;
+        Ok(buf)
+    }
+}

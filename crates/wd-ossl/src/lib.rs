@@ -8,6 +8,7 @@
 //! catches panics ([`crate::core::guard`]). See docs/OPENSSL.md.
 
 pub mod aead;
+pub mod block;
 pub mod core;
 pub mod digest;
 pub mod engine;

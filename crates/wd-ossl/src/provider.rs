@@ -67,11 +67,36 @@ unsafe extern "C" fn query_operation(provctx: *mut c_void, op: c_int, no_cache: 
         }
         match op {
             ffi::OP_DIGEST => crate::digest::ALGORITHMS.0.as_ptr(),
-            ffi::OP_CIPHER => crate::aead::ALGORITHMS.0.as_ptr(),
+            ffi::OP_CIPHER => CIPHERS.0.as_ptr(),
             _ => std::ptr::null(),
         }
     })
 }
+
+const NO_ALG: ffi::Algorithm = ffi::Algorithm {
+    names: std::ptr::null(),
+    props: std::ptr::null(),
+    dispatch: std::ptr::null(),
+    description: std::ptr::null(),
+};
+
+/// Every cipher: the AEADs, then the plain modes, then the terminator.
+const fn ciphers() -> [ffi::Algorithm; 14] {
+    let (a, b) = (crate::aead::ALGORITHMS, crate::block::ALGORITHMS);
+    let mut out = [NO_ALG; 14];
+    let mut i = 0;
+    while i < a.len() {
+        out[i] = a[i];
+        i += 1;
+    }
+    while i < a.len() + b.len() {
+        out[i] = b[i - a.len()];
+        i += 1;
+    }
+    out
+}
+
+static CIPHERS: Table<[ffi::Algorithm; 14]> = Table(ciphers());
 
 unsafe extern "C" fn reason_strings(_provctx: *mut c_void) -> *const ffi::Item {
     REASONS.0.as_ptr()

@@ -12,6 +12,8 @@ pub static RUNTIMES: AtomicU64 = AtomicU64::new(0);
 pub static SEALS: AtomicU64 = AtomicU64::new(0);
 /// AEAD messages opened (verified).
 pub static OPENS: AtomicU64 = AtomicU64::new(0);
+/// Plain cipher (ECB, CBC, CTR) requests.
+pub static BLOCKS: AtomicU64 = AtomicU64::new(0);
 /// Streaming digests finished.
 pub static DIGESTS: AtomicU64 = AtomicU64::new(0);
 /// One-shot digests (the `digest` call).
@@ -26,11 +28,12 @@ pub fn bump(c: &AtomicU64) {
 pub fn line() -> String {
     let routes = crate::rt::route_stats();
     format!(
-        "pid={} runtimes={} seal={} open={} digest={} oneshot={} inline={} device={} fallback={}",
+        "pid={} runtimes={} seal={} open={} block={} digest={} oneshot={} inline={} device={} fallback={}",
         std::process::id(),
         RUNTIMES.load(Ordering::Relaxed),
         SEALS.load(Ordering::Relaxed),
         OPENS.load(Ordering::Relaxed),
+        BLOCKS.load(Ordering::Relaxed),
         DIGESTS.load(Ordering::Relaxed),
         ONESHOTS.load(Ordering::Relaxed),
         routes.inline,
