@@ -97,6 +97,30 @@ pub const PROVIDER_GET_REASON_STRINGS: c_int = 1029;
 pub const OP_DIGEST: c_int = 1;
 /// `OSSL_OP_CIPHER`.
 pub const OP_CIPHER: c_int = 2;
+/// `OSSL_OP_MAC`.
+pub const OP_MAC: c_int = 3;
+
+// MAC functions.
+/// `OSSL_FUNC_MAC_NEWCTX`.
+pub const MAC_NEWCTX: c_int = 1;
+/// `OSSL_FUNC_MAC_DUPCTX`.
+pub const MAC_DUPCTX: c_int = 2;
+/// `OSSL_FUNC_MAC_FREECTX`.
+pub const MAC_FREECTX: c_int = 3;
+/// `OSSL_FUNC_MAC_INIT`.
+pub const MAC_INIT: c_int = 4;
+/// `OSSL_FUNC_MAC_UPDATE`.
+pub const MAC_UPDATE: c_int = 5;
+/// `OSSL_FUNC_MAC_FINAL`.
+pub const MAC_FINAL: c_int = 6;
+/// `OSSL_FUNC_MAC_GET_CTX_PARAMS`.
+pub const MAC_GET_CTX_PARAMS: c_int = 8;
+/// `OSSL_FUNC_MAC_SET_CTX_PARAMS`.
+pub const MAC_SET_CTX_PARAMS: c_int = 9;
+/// `OSSL_FUNC_MAC_GETTABLE_CTX_PARAMS`.
+pub const MAC_GETTABLE_CTX_PARAMS: c_int = 11;
+/// `OSSL_FUNC_MAC_SETTABLE_CTX_PARAMS`.
+pub const MAC_SETTABLE_CTX_PARAMS: c_int = 12;
 
 // Digest functions.
 /// `OSSL_FUNC_DIGEST_NEWCTX`.

@@ -155,6 +155,19 @@ impl Entry<'_> {
         Ok(v)
     }
 
+    /// Reads a UTF-8 string parameter.
+    pub fn get_utf8(&self) -> Result<&str, ParamError> {
+        let p = self.p();
+        if p.data_type != ffi::PARAM_UTF8_STRING || p.data.is_null() {
+            return Err(self.bad());
+        }
+        // SAFETY: data holds data_size readable bytes (the terminator, if
+        // any, is not counted, but we stop at a NUL anyway).
+        let b = unsafe { std::slice::from_raw_parts(p.data.cast::<u8>(), p.data_size) };
+        let b = b.split(|&c| c == 0).next().unwrap_or(b);
+        std::str::from_utf8(b).map_err(|_| self.bad())
+    }
+
     /// Reads an octet string (or octet pointer) by reference.
     pub fn get_octets(&self) -> Result<&[u8], ParamError> {
         let p = self.p();

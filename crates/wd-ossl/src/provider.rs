@@ -68,6 +68,7 @@ unsafe extern "C" fn query_operation(provctx: *mut c_void, op: c_int, no_cache: 
         match op {
             ffi::OP_DIGEST => crate::digest::ALGORITHMS.0.as_ptr(),
             ffi::OP_CIPHER => CIPHERS.0.as_ptr(),
+            ffi::OP_MAC => crate::mac::ALGORITHMS.0.as_ptr(),
             _ => std::ptr::null(),
         }
     })

@@ -16,6 +16,8 @@ pub static OPENS: AtomicU64 = AtomicU64::new(0);
 pub static BLOCKS: AtomicU64 = AtomicU64::new(0);
 /// Streaming digests finished.
 pub static DIGESTS: AtomicU64 = AtomicU64::new(0);
+/// HMACs finished.
+pub static MACS: AtomicU64 = AtomicU64::new(0);
 /// One-shot digests (the `digest` call).
 pub static ONESHOTS: AtomicU64 = AtomicU64::new(0);
 
@@ -28,13 +30,14 @@ pub fn bump(c: &AtomicU64) {
 pub fn line() -> String {
     let routes = crate::rt::route_stats();
     format!(
-        "pid={} runtimes={} seal={} open={} block={} digest={} oneshot={} inline={} device={} fallback={}",
+        "pid={} runtimes={} seal={} open={} block={} digest={} mac={} oneshot={} inline={} device={} fallback={}",
         std::process::id(),
         RUNTIMES.load(Ordering::Relaxed),
         SEALS.load(Ordering::Relaxed),
         OPENS.load(Ordering::Relaxed),
         BLOCKS.load(Ordering::Relaxed),
         DIGESTS.load(Ordering::Relaxed),
+        MACS.load(Ordering::Relaxed),
         ONESHOTS.load(Ordering::Relaxed),
         routes.inline,
         routes.device,

@@ -3,7 +3,7 @@
 //! beside it for what we do not offer): the handshake completes with the
 //! suite asked for, a line goes through the server and back reversed, and
 //! both processes' counters (`WD_OSSL_STATS`, written at teardown) show
-//! that our AEAD and digests ran.
+//! that our AEAD, digests and HMAC ran.
 
 mod common;
 
@@ -27,15 +27,15 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
-/// `(seal, open, digest)` from a stats line.
-fn counts(line: &str) -> (u64, u64, u64) {
+/// `(seal, open, digest, mac)` from a stats line.
+fn counts(line: &str) -> (u64, u64, u64, u64) {
     let get = |k: &str| {
         line.split_whitespace()
             .find_map(|w| w.strip_prefix(k))
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("{k} missing in {line}"))
     };
-    (get("seal="), get("open="), get("digest="))
+    (get("seal="), get("open="), get("digest="), get("mac="))
 }
 
 fn session(name: &str, suite: &[&str], expect: &str) {
@@ -80,11 +80,13 @@ fn session(name: &str, suite: &[&str], expect: &str) {
     let st = std::fs::read_to_string(&stats).expect("stats written at teardown");
     let procs: Vec<_> = st.lines().map(counts).collect();
     assert_eq!(procs.len(), 2, "one line per process: {st}");
-    for (seal, open, digest) in procs {
+    for (seal, open, digest, mac) in procs {
         // Both ways of the line, and the handshake's Finished messages.
         assert!(seal >= 2 && open >= 2, "{st}");
         // The transcript hash and the key schedule's HMAC inner digests.
         assert!(digest >= 10, "{st}");
+        // HKDF (TLS 1.3) or the PRF (TLS 1.2) through our HMAC.
+        assert!(mac >= 4, "{st}");
     }
 }
 

@@ -20,13 +20,14 @@ pub fn scratch(name: &str) -> PathBuf {
     d
 }
 
-/// A provider directory holding `warpdrive.so` (a copy of the cdylib:
-/// OpenSSL loads `<dir>/<name>.so`).
+/// A provider directory holding `warpdrive.so`, a link to the cdylib
+/// (OpenSSL loads `<dir>/<name>.so`; a link, not a copy: the debug module
+/// is tens of megabytes).
 pub fn provider_dir(name: &str) -> PathBuf {
     let so = deps_dir().join("libwd_ossl.so");
     assert!(so.exists(), "{} missing: the cdylib was not built", so.display());
     let d = scratch(name);
-    std::fs::copy(&so, d.join("warpdrive.so")).expect("copy module");
+    std::os::unix::fs::symlink(&so, d.join("warpdrive.so")).expect("link module");
     d
 }
 
