@@ -1,11 +1,13 @@
 //! AEAD ciphers: AES-128/192/256-GCM and ChaCha20-Poly1305.
 //!
-//! Every message runs one-shot on an [`Engine`] (the Auto lane: inline
-//! below the crossover, device above). The EVP calls stream, so a context
-//! keeps the message's AAD and input: each data `update` seals (or, for
+//! A message runs one-shot on an [`Engine`] (the Auto lane: inline below
+//! the crossover, device above). The EVP calls stream, so a context keeps
+//! the message's AAD and input: a data `update` seals (or, for
 //! decryption, runs the keystream over) everything so far and releases
 //! the new part; TLS 1.3 passes a record in one update, so a record is one
-//! device request. Decryption with the tag set before the data (TLS 1.3's
+//! device request. A GCM message fed in more updates goes on from its
+//! second one incrementally, inline ([`GcmStream`]); ChaCha20-Poly1305
+//! re-runs the message so far at each update (no incremental engine yet). Decryption with the tag set before the data (TLS 1.3's
 //! order) verifies in that update and releases nothing on a mismatch;
 //! with the tag set after the data, plaintext is released per update and
 //! `EVP_DecryptFinal` fails on a mismatch, as in the default provider.
@@ -21,6 +23,7 @@ use crate::core::{guard, prov, ProvCtx, Reason};
 use crate::digest::f;
 use crate::engine::{Engine, Fail};
 use crate::ffi::{self, Dispatch, Param, Table};
+use crate::gcm_stream::GcmStream;
 use crate::params::{self, Params};
 
 /// The tag length TLS uses (and our default).
@@ -86,6 +89,9 @@ struct Ctx {
     tls_aad: Option<[u8; TLS_AAD]>,
     /// TLS 1.2 GCM: a fixed IV part was set, so IVs are generated.
     iv_gen: bool,
+    /// GCM from a message's second data update on: the incremental state
+    /// (the input is then no longer kept).
+    stream: Option<GcmStream>,
 }
 
 impl Ctx {
@@ -114,9 +120,10 @@ impl Ctx {
         self.input.clear();
         self.done = 0;
         self.verified = None;
-        if !self.enc {
-            // An expected tag belongs to one message.
-        } else {
+        self.stream = None;
+        if self.enc {
+            // Decryption keeps a tag set for this message; a sealing
+            // context's tag is the last message's.
             self.tag = None;
         }
     }
@@ -152,6 +159,7 @@ unsafe extern "C" fn newctx<const K: usize>(provctx: *mut c_void) -> *mut c_void
             verified: None,
             tls_aad: None,
             iv_gen: false,
+            stream: None,
         };
         Box::into_raw(Box::new(c)).cast()
     })
@@ -194,6 +202,7 @@ unsafe extern "C" fn dupctx(p: *mut c_void) -> *mut c_void {
             verified: c.verified,
             tls_aad: c.tls_aad,
             iv_gen: c.iv_gen,
+            stream: c.stream.clone(),
         };
         Box::into_raw(Box::new(d)).cast()
     })
@@ -299,6 +308,9 @@ fn nonce(c: &Ctx) -> Result<Vec<u8>, Fail> {
 /// when the tag is known, else runs the keystream over it; returns the new
 /// output.
 fn data_update(c: &mut Ctx, data: &[u8]) -> Result<Vec<u8>, Fail> {
+    if matches!(c.kind, Kind::Gcm(_)) && (c.stream.is_some() || !c.input.is_empty()) {
+        return gcm_streaming(c, data);
+    }
     c.input.extend_from_slice(data);
     let n = nonce(c)?;
     let aad = std::mem::take(&mut c.aad);
@@ -329,6 +341,30 @@ fn data_update(c: &mut Ctx, data: &[u8]) -> Result<Vec<u8>, Fail> {
         c.done += v.len();
     }
     r
+}
+
+/// A GCM message's second and later data updates: one incremental pass
+/// (re-sealing the whole message at every update would cost the square
+/// of its length), started by replaying the part already released.
+fn gcm_streaming(c: &mut Ctx, data: &[u8]) -> Result<Vec<u8>, Fail> {
+    if c.stream.is_none() {
+        let key = c.key.as_ref().ok_or_else(|| Fail::Param("no key set".into()))?;
+        let n = nonce(c)?;
+        let mut st = GcmStream::new(key, &n, &c.aad).ok_or_else(|| Fail::Param("bad key size".into()))?;
+        // The prefix's output was released already; this only brings the
+        // counter and GHASH to where the message is.
+        if c.enc {
+            st.encrypt(&c.input);
+        } else {
+            st.decrypt(&c.input);
+        }
+        c.input = Vec::new();
+        c.stream = Some(st);
+    }
+    let st = c.stream.as_mut().expect("just set");
+    let out = if c.enc { st.encrypt(data) } else { st.decrypt(data) };
+    c.verified = None;
+    Ok(out)
 }
 
 impl Ctx {
@@ -482,6 +518,18 @@ unsafe extern "C" fn final_(p: *mut c_void, _out: *mut u8, outl: *mut usize, _ou
             Ok(n) => n,
             Err(f) => return c.fail(f),
         };
+        if let Some(st) = c.stream.take() {
+            let t = st.tag();
+            if c.enc {
+                c.tag = Some(t.to_vec());
+                return 1;
+            }
+            let Some(want) = c.tag.clone() else { return c.raise(Reason::State, "no tag set before DecryptFinal") };
+            if !warpdrive::crypto::ct_eq(&t[..want.len()], &want) {
+                return c.fail(Fail::Auth);
+            }
+            return 1;
+        }
         if c.enc {
             if c.tag.is_none() {
                 // No data: the tag covers the AAD alone.

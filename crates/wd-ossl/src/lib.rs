@@ -13,6 +13,7 @@ pub mod core;
 pub mod digest;
 pub mod engine;
 pub mod ffi;
+pub mod gcm_stream;
 pub mod mac;
 pub mod params;
 pub mod provider;

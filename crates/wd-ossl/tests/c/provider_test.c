@@ -376,55 +376,76 @@ static void vectors(const char *path) {
   printf("vectors: %d from %s\n", count, path);
 }
 
-/* Random messages: ours seals, default opens, and the reverse. */
+/* Feeds `len` bytes to `x` in updates of `chunk` (0: one); returns the
+ * bytes written to `out` or -1. */
+static int feed(EVP_CIPHER_CTX *x, unsigned char *out, const unsigned char *in, size_t len, size_t chunk) {
+  size_t step = chunk ? chunk : (len ? len : 1);
+  int total = 0, n = 0;
+  for (size_t off = 0; off < len; off += step) {
+    size_t k = len - off < step ? len - off : step;
+    if (!EVP_CipherUpdate(x, out + total, &n, in + off, (int)k)) return -1;
+    total += n;
+  }
+  return total;
+}
+
+/* Random messages: ours seals, default opens, and the reverse; in one
+ * update (the opener sets the tag first, as TLS 1.3 does) and in many
+ * (tag set after the data). */
 static void interop(void) {
   static const char *names[] = {"AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305"};
   static const size_t sizes[] = {0, 1, 17, 1000, 70000};
-  static vec_t v;
-  static unsigned char ct[70000], pt[70000];
+  static unsigned char ct[70000], pt[70000], big[70001];
+  unsigned char key[32], iv[12], aad[13], tag[16];
   for (size_t a = 0; a < 3; a++)
-    for (size_t s = 0; s < 5; s++) {
-      memset(&v, 0, sizeof v);
-      snprintf(v.cipher, sizeof v.cipher, "%s", names[a]);
-      v.keylen = a == 0 ? 16 : 32;
-      v.ivlen = 12;
-      v.aadlen = 13;
-      v.taglen = 16;
-      v.ptlen = sizes[s];
-      RAND_bytes(v.key, 32);
-      RAND_bytes(v.iv, 12);
-      RAND_bytes(v.aad, 13);
-      unsigned char *big = malloc(sizes[s] + 1), tag[16];
-      RAND_bytes(big, (int)sizes[s] + 1);
-      /* vec_t holds 512 bytes of text: seal/open work on pointers below. */
-      size_t rel;
-      for (int dir = 0; dir < 2; dir++) {
-        const char *sealer = dir ? THEIRS : OURS, *opener = dir ? OURS : THEIRS;
-        EVP_CIPHER *c = ciph(names[a], sealer);
-        EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
-        int n = 0, ok = EVP_EncryptInit_ex2(x, c, v.key, v.iv, NULL);
-        ok = ok && EVP_EncryptUpdate(x, NULL, &n, v.aad, 13);
-        ok = ok && EVP_EncryptUpdate(x, ct, &n, big, (int)sizes[s]) && (size_t)n == sizes[s];
-        ok = ok && EVP_EncryptFinal_ex(x, ct + n, &n);
-        ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, 16, tag) > 0;
-        EVP_CIPHER_CTX_free(x);
-        EVP_CIPHER_free(c);
-        CHECK(ok, "%s %zu: seal by %s", names[a], sizes[s], sealer);
-        c = ciph(names[a], opener);
-        x = EVP_CIPHER_CTX_new();
-        ok = EVP_DecryptInit_ex2(x, c, v.key, v.iv, NULL);
-        ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, 16, tag) > 0;
-        ok = ok && EVP_DecryptUpdate(x, NULL, &n, v.aad, 13);
-        ok = ok && EVP_DecryptUpdate(x, pt, &n, ct, (int)sizes[s]);
-        rel = (size_t)n;
-        ok = ok && EVP_DecryptFinal_ex(x, pt + rel, &n) > 0;
-        EVP_CIPHER_CTX_free(x);
-        EVP_CIPHER_free(c);
-        CHECK(ok && rel == sizes[s] && memcmp(pt, big, sizes[s]) == 0, "%s %zu: open by %s", names[a], sizes[s],
-              opener);
+    for (size_t s = 0; s < 5; s++)
+      for (size_t chunk = 0; chunk <= 4093; chunk += 4093) {
+        size_t ch = chunk && sizes[s] < 10000 ? 100 : chunk;
+        RAND_bytes(key, 32);
+        RAND_bytes(iv, 12);
+        RAND_bytes(aad, 13);
+        RAND_bytes(big, (int)sizes[s] + 1);
+        for (int dir = 0; dir < 2; dir++) {
+          const char *sealer = dir ? THEIRS : OURS, *opener = dir ? OURS : THEIRS;
+          EVP_CIPHER *c = ciph(names[a], sealer);
+          EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+          int n = 0, ok = EVP_EncryptInit_ex2(x, c, key, iv, NULL);
+          ok = ok && EVP_EncryptUpdate(x, NULL, &n, aad, 13);
+          int w = ok ? feed(x, ct, big, sizes[s], ch) : -1;
+          ok = w == (int)sizes[s] && EVP_EncryptFinal_ex(x, ct + w, &n);
+          ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, 16, tag) > 0;
+          EVP_CIPHER_CTX_free(x);
+          EVP_CIPHER_free(c);
+          CHECK(ok, "%s %zu (chunk %zu): seal by %s", names[a], sizes[s], ch, sealer);
+          c = ciph(names[a], opener);
+          x = EVP_CIPHER_CTX_new();
+          ok = EVP_DecryptInit_ex2(x, c, key, iv, NULL);
+          if (!ch) ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, 16, tag) > 0;
+          ok = ok && EVP_DecryptUpdate(x, NULL, &n, aad, 13);
+          int r = ok ? feed(x, pt, ct, sizes[s], ch) : -1;
+          if (ch) ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, 16, tag) > 0;
+          ok = ok && r == (int)sizes[s] && EVP_DecryptFinal_ex(x, pt + r, &n) > 0;
+          EVP_CIPHER_CTX_free(x);
+          EVP_CIPHER_free(c);
+          CHECK(ok && memcmp(pt, big, sizes[s]) == 0, "%s %zu (chunk %zu): open by %s", names[a], sizes[s], ch,
+                opener);
+          /* A forged tag fails the stream's final too. */
+          if (ch && sizes[s]) {
+            c = ciph(names[a], opener);
+            x = EVP_CIPHER_CTX_new();
+            tag[3] ^= 4;
+            ok = EVP_DecryptInit_ex2(x, c, key, iv, NULL) && EVP_DecryptUpdate(x, NULL, &n, aad, 13);
+            r = ok ? feed(x, pt, ct, sizes[s], ch) : -1;
+            ok = r >= 0 && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, 16, tag) > 0 &&
+                 EVP_DecryptFinal_ex(x, pt + r, &n) > 0;
+            CHECK(!ok, "%s %zu (chunk %zu): forged tag accepted by %s", names[a], sizes[s], ch, opener);
+            tag[3] ^= 4;
+            EVP_CIPHER_CTX_free(x);
+            EVP_CIPHER_free(c);
+            ERR_clear_error();
+          }
+        }
       }
-      free(big);
-    }
 }
 
 /* TLS 1.2 record: seal with `sealer`, open with `opener`, in place. */
