@@ -5,9 +5,8 @@
 //! the message's AAD and input: a data `update` seals (or, for
 //! decryption, runs the keystream over) everything so far and releases
 //! the new part; TLS 1.3 passes a record in one update, so a record is one
-//! device request. A GCM message fed in more updates goes on from its
-//! second one incrementally, inline ([`GcmStream`]); ChaCha20-Poly1305
-//! re-runs the message so far at each update (no incremental engine yet). Decryption with the tag set before the data (TLS 1.3's
+//! device request. A message fed in more updates goes on from its second
+//! one incrementally, inline ([`GcmStream`], [`ChachaStream`]). Decryption with the tag set before the data (TLS 1.3's
 //! order) verifies in that update and releases nothing on a mismatch;
 //! with the tag set after the data, plaintext is released per update and
 //! `EVP_DecryptFinal` fails on a mismatch, as in the default provider.
@@ -19,6 +18,7 @@ use std::ffi::{c_int, c_void};
 use wd_ops::sec::CipherAlg;
 use zeroize::Zeroizing;
 
+use crate::chacha_stream::ChachaStream;
 use crate::core::{guard, prov, ProvCtx, Reason};
 use crate::digest::f;
 use crate::engine::{Engine, Fail};
@@ -89,9 +89,34 @@ struct Ctx {
     tls_aad: Option<[u8; TLS_AAD]>,
     /// TLS 1.2 GCM: a fixed IV part was set, so IVs are generated.
     iv_gen: bool,
-    /// GCM from a message's second data update on: the incremental state
+    /// From a message's second data update on: the incremental state
     /// (the input is then no longer kept).
-    stream: Option<GcmStream>,
+    stream: Option<Streamed>,
+}
+
+/// An AEAD message going on incrementally.
+#[derive(Clone, Debug)]
+enum Streamed {
+    Gcm(Box<GcmStream>),
+    Chacha(ChachaStream),
+}
+
+impl Streamed {
+    fn crypt(&mut self, enc: bool, data: &[u8]) -> Vec<u8> {
+        match (self, enc) {
+            (Streamed::Gcm(s), true) => s.encrypt(data),
+            (Streamed::Gcm(s), false) => s.decrypt(data),
+            (Streamed::Chacha(s), true) => s.encrypt(data),
+            (Streamed::Chacha(s), false) => s.decrypt(data),
+        }
+    }
+
+    fn tag(self) -> [u8; TAG] {
+        match self {
+            Streamed::Gcm(s) => s.tag(),
+            Streamed::Chacha(s) => s.tag(),
+        }
+    }
 }
 
 impl Ctx {
@@ -308,8 +333,8 @@ fn nonce(c: &Ctx) -> Result<Vec<u8>, Fail> {
 /// when the tag is known, else runs the keystream over it; returns the new
 /// output.
 fn data_update(c: &mut Ctx, data: &[u8]) -> Result<Vec<u8>, Fail> {
-    if matches!(c.kind, Kind::Gcm(_)) && (c.stream.is_some() || !c.input.is_empty()) {
-        return gcm_streaming(c, data);
+    if c.stream.is_some() || !c.input.is_empty() {
+        return streaming(c, data);
     }
     c.input.extend_from_slice(data);
     let n = nonce(c)?;
@@ -343,26 +368,25 @@ fn data_update(c: &mut Ctx, data: &[u8]) -> Result<Vec<u8>, Fail> {
     r
 }
 
-/// A GCM message's second and later data updates: one incremental pass
+/// A message's second and later data updates: one incremental pass
 /// (re-sealing the whole message at every update would cost the square
 /// of its length), started by replaying the part already released.
-fn gcm_streaming(c: &mut Ctx, data: &[u8]) -> Result<Vec<u8>, Fail> {
+fn streaming(c: &mut Ctx, data: &[u8]) -> Result<Vec<u8>, Fail> {
     if c.stream.is_none() {
         let key = c.key.as_ref().ok_or_else(|| Fail::Param("no key set".into()))?;
         let n = nonce(c)?;
-        let mut st = GcmStream::new(key, &n, &c.aad).ok_or_else(|| Fail::Param("bad key size".into()))?;
+        let st = match c.kind {
+            Kind::Gcm(_) => GcmStream::new(key, &n, &c.aad).map(|g| Streamed::Gcm(Box::new(g))),
+            Kind::ChaCha => ChachaStream::new(key, &n, &c.aad).map(Streamed::Chacha),
+        };
+        let mut st = st.ok_or_else(|| Fail::Param("bad key or nonce size".into()))?;
         // The prefix's output was released already; this only brings the
-        // counter and GHASH to where the message is.
-        if c.enc {
-            st.encrypt(&c.input);
-        } else {
-            st.decrypt(&c.input);
-        }
+        // keystream and the MAC to where the message is.
+        st.crypt(c.enc, &c.input);
         c.input = Vec::new();
         c.stream = Some(st);
     }
-    let st = c.stream.as_mut().expect("just set");
-    let out = if c.enc { st.encrypt(data) } else { st.decrypt(data) };
+    let out = c.stream.as_mut().expect("just set").crypt(c.enc, data);
     c.verified = None;
     Ok(out)
 }

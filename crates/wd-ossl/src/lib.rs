@@ -9,6 +9,7 @@
 
 pub mod aead;
 pub mod block;
+pub mod chacha_stream;
 pub mod core;
 pub mod digest;
 pub mod engine;
