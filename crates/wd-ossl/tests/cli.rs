@@ -145,3 +145,40 @@ fn enc_aes_cbc_and_ctr_equal_the_default_provider() {
         assert!(std::fs::read(&back).expect("back") == data((1 << 20) + 3), "{alg}: round trip");
     }
 }
+
+#[test]
+fn loads_through_openssl_cnf() {
+    if !have_openssl() {
+        return;
+    }
+    let dir = provider_dir("cnf");
+    let cnf = dir.join("openssl.cnf");
+    std::fs::write(
+        &cnf,
+        format!(
+            "openssl_conf = openssl_init\n[openssl_init]\nproviders = provider_sect\n\
+             [provider_sect]\ndefault = default_sect\nwarpdrive = warpdrive_sect\n\
+             [default_sect]\nactivate = 1\n[warpdrive_sect]\nmodule = {}\nactivate = 1\n",
+            dir.join("warpdrive.so").display()
+        ),
+    )
+    .expect("write openssl.cnf");
+    let with_cnf = |args: &[&str]| {
+        let mut c = Command::new("openssl");
+        c.env("OPENSSL_CONF", &cnf).env("WD_MODE", "embedded").args(args);
+        c
+    };
+    let o = run(&mut with_cnf(&["list", "-providers"]));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("warpdrive") && out.contains("default"), "{out}");
+    let stats = dir.join("stats");
+    let input = dir.join("in");
+    std::fs::write(&input, data(100_000)).expect("input");
+    let o = run(with_cnf(&["dgst", "-sha384", "-r", "-propquery", "provider=warpdrive"])
+        .env("WD_OSSL_STATS", &stats)
+        .arg(&input));
+    let theirs = run(Command::new("openssl").args(["dgst", "-sha384", "-r"]).arg(&input));
+    assert_eq!(digests(&o.stdout), digests(&theirs.stdout));
+    let line = std::fs::read_to_string(&stats).expect("counters");
+    assert!(line.contains(" digest=1 "), "{line}");
+}
