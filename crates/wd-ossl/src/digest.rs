@@ -1,11 +1,16 @@
 //! Digests: `EVP_MD` implementations over the `sec` device's engines.
 //!
-//! Streaming contexts (`init`/`update`/`final`) keep their running state
-//! in this process, in the device's own inline engine code
-//! (`wd_sec::hash::Hasher`): it can be copied (`dupctx`, which TLS uses
-//! for its transcript hash) and never changes engine midway. The
-//! one-shot `digest` call goes through the Auto lane: inline below the
-//! crossover, on a device queue above, inline again if the device fails.
+//! A streaming context (`init`/`update`/`final`, all libcrypto 3.0 ever
+//! calls) collects its input up to [`GATHER`] bytes and digests it at
+//! `final` in one request on the Auto lane (inline below the crossover,
+//! on a device queue above, inline again if the device fails). A message
+//! that grows past [`GATHER`] picks its engine once, then: a device
+//! stream (a digest session fed on the lane) when a queue is to be had,
+//! else the device's inline engine code (`wd_sec::hash::Hasher`). Either
+//! way no message changes engine midway. Gathered and inline states copy
+//! (`dupctx`, which TLS uses for its transcript hash); a device stream
+//! cannot be copied (its state is the session's), so `dupctx` of one
+//! fails with an error. The one-shot `digest` call runs on the Auto lane.
 
 use std::ffi::{c_int, c_void};
 
@@ -16,12 +21,85 @@ use crate::core::{guard, prov, ProvCtx, Reason};
 use crate::ffi::{self, Dispatch, Param, Table};
 use crate::params::{self, Params};
 
+/// Bytes a streaming context collects before it must start digesting.
+pub const GATHER: usize = 1 << 20;
+
+/// Where a message's running state is.
+enum State {
+    /// Input so far, not yet digested (at most [`GATHER`] bytes).
+    Gather(Vec<u8>),
+    /// Past [`GATHER`], inline.
+    Inline(Hasher),
+    /// Past [`GATHER`], a session of the runtime of this fork generation,
+    /// and input not sent yet (small updates go in chunks of [`CHUNK`]).
+    Device(u64, warpdrive::crypto::Stream, Vec<u8>),
+}
+
+/// Bytes a device stream collects per request.
+const CHUNK: usize = 64 * 1024;
+
 /// A digest context.
 struct Ctx {
     alg: DigestAlg,
     /// `None` between `final` and the next `init`.
-    h: Option<Hasher>,
+    st: Option<State>,
     pc: *const ProvCtx,
+}
+
+impl Ctx {
+    fn raise(&self, r: Reason, msg: &str) -> c_int {
+        if let Some(pc) = self.pc() {
+            pc.raise(r, msg);
+        }
+        0
+    }
+}
+
+/// The route key of a digest (the session-less digest's calibration).
+fn route_key(alg: DigestAlg) -> warpdrive::RouteKey {
+    warpdrive::RouteKey::of(warpdrive::Opcode::SEC_DIGEST, 0, [alg as u64, 0])
+}
+
+/// A message outgrew [`GATHER`]: starts a device stream with what it
+/// has (when a queue is to be had), else an inline one.
+fn outgrow(alg: DigestAlg, gathered: &[u8]) -> State {
+    let gen = wd_sys::fork::generation();
+    let dev = crate::rt::with_lane(|lane, rt| {
+        use warpdrive::Lane as _;
+        let name = lane.device().to_string();
+        let mut p = lane.pinned(route_key(alg), None);
+        if p.path() != warpdrive::Path::Device {
+            return None;
+        }
+        let s = warpdrive::crypto::Stream::digest(rt, &name, alg).ok()?;
+        s.update(&mut p, gathered).ok()?;
+        Some(s)
+    });
+    match dev {
+        Ok(Some(s)) => State::Device(gen, s, Vec::new()),
+        _ => {
+            let mut h = Hasher::new(alg);
+            h.update(gathered);
+            State::Inline(h)
+        }
+    }
+}
+
+/// Feeds a device stream on a lane pinned as the stream was (embedded,
+/// a session serves both paths; through warpd, streams stay there).
+fn device_step<T>(
+    alg: DigestAlg,
+    gen: u64,
+    f: impl FnOnce(&mut warpdrive::Pinned<'_>) -> Result<T, warpdrive::crypto::CryptoError>,
+) -> Result<T, String> {
+    if gen != wd_sys::fork::generation() {
+        return Err("a device digest stream does not survive fork".into());
+    }
+    match crate::rt::with_lane(|lane, _| f(&mut lane.pinned(route_key(alg), None))) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 impl Ctx {
@@ -37,11 +115,30 @@ fn alg_of(a: u8) -> DigestAlg {
     wd_ops::sec::DIGEST_ALGS.into_iter().find(|d| *d as u8 == a).expect("a listed algorithm")
 }
 
+/// Adds `data` to a device stream's pending input and sends its whole
+/// chunks, one request each (a huge update never exceeds a request's
+/// size limit).
+fn feed(
+    alg: DigestAlg,
+    gen: u64,
+    s: &warpdrive::crypto::Stream,
+    pending: &mut Vec<u8>,
+    data: &[u8],
+) -> Result<(), String> {
+    pending.extend_from_slice(data);
+    let whole = pending.len() / CHUNK * CHUNK;
+    if whole > 0 {
+        device_step(alg, gen, |l| pending[..whole].chunks(CHUNK).try_for_each(|part| s.update(l, part)))?;
+        pending.drain(..whole);
+    }
+    Ok(())
+}
+
 unsafe extern "C" fn newctx<const A: u8>(provctx: *mut c_void) -> *mut c_void {
     // SAFETY: the core passes back our provctx.
     let pc = unsafe { prov(provctx) };
     guard(pc, std::ptr::null_mut(), || {
-        let c = Box::new(Ctx { alg: alg_of(A), h: None, pc: provctx.cast_const().cast() });
+        let c = Box::new(Ctx { alg: alg_of(A), st: None, pc: provctx.cast_const().cast() });
         Box::into_raw(c).cast()
     })
 }
@@ -67,14 +164,25 @@ unsafe extern "C" fn freectx(p: *mut c_void) {
 unsafe extern "C" fn dupctx(p: *mut c_void) -> *mut c_void {
     // SAFETY: the core passes a context of ours.
     let Some(c) = (unsafe { ctx(p) }) else { return std::ptr::null_mut() };
-    guard(c.pc(), std::ptr::null_mut(), || Box::into_raw(Box::new(Ctx { alg: c.alg, h: c.h.clone(), pc: c.pc })).cast())
+    guard(c.pc(), std::ptr::null_mut(), || {
+        let st = match &c.st {
+            None => None,
+            Some(State::Gather(v)) => Some(State::Gather(v.clone())),
+            Some(State::Inline(h)) => Some(State::Inline(h.clone())),
+            Some(State::Device(..)) => {
+                c.raise(Reason::State, "a digest running on the device cannot be copied");
+                return std::ptr::null_mut();
+            }
+        };
+        Box::into_raw(Box::new(Ctx { alg: c.alg, st, pc: c.pc })).cast()
+    })
 }
 
 unsafe extern "C" fn init(p: *mut c_void, _params: *const Param) -> c_int {
     // SAFETY: a context of ours.
     let Some(c) = (unsafe { ctx(p) }) else { return 0 };
     guard(c.pc(), 0, || {
-        c.h = Some(Hasher::new(c.alg));
+        c.st = Some(State::Gather(Vec::new()));
         1
     })
 }
@@ -83,16 +191,47 @@ unsafe extern "C" fn update(p: *mut c_void, data: *const u8, len: usize) -> c_in
     // SAFETY: a context of ours.
     let Some(c) = (unsafe { ctx(p) }) else { return 0 };
     guard(c.pc(), 0, || {
-        let Some(h) = c.h.as_mut() else {
-            if let Some(pc) = c.pc() {
-                pc.raise(Reason::State, "digest update before init");
-            }
-            return 0;
-        };
-        if len > 0 {
-            // SAFETY: the core passes `len` readable bytes at `data`.
-            h.update(unsafe { std::slice::from_raw_parts(data, len) });
+        if len == 0 {
+            return if c.st.is_some() { 1 } else { c.raise(Reason::State, "digest update before init") };
         }
+        // SAFETY: the core passes `len` readable bytes at `data`.
+        let data = unsafe { std::slice::from_raw_parts(data, len) };
+        let alg = c.alg;
+        let st = match c.st.take() {
+            None => return c.raise(Reason::State, "digest update before init"),
+            Some(State::Gather(mut v)) if v.len() + data.len() <= GATHER => {
+                v.extend_from_slice(data);
+                State::Gather(v)
+            }
+            Some(State::Gather(v)) => {
+                let st = outgrow(alg, &v);
+                drop(v);
+                match st {
+                    State::Inline(mut h) => {
+                        h.update(data);
+                        State::Inline(h)
+                    }
+                    State::Device(gen, s, mut pending) => {
+                        if let Err(m) = feed(alg, gen, &s, &mut pending, data) {
+                            return c.raise(Reason::Device, &m);
+                        }
+                        State::Device(gen, s, pending)
+                    }
+                    State::Gather(_) => unreachable!("outgrow never gathers"),
+                }
+            }
+            Some(State::Inline(mut h)) => {
+                h.update(data);
+                State::Inline(h)
+            }
+            Some(State::Device(gen, s, mut pending)) => {
+                if let Err(m) = feed(alg, gen, &s, &mut pending, data) {
+                    return c.raise(Reason::Device, &m);
+                }
+                State::Device(gen, s, pending)
+            }
+        };
+        c.st = Some(st);
         1
     })
 }
@@ -108,15 +247,20 @@ unsafe extern "C" fn final_(p: *mut c_void, out: *mut u8, outl: *mut usize, outs
             }
             return 0;
         }
-        let Some(h) = c.h.take() else {
-            if let Some(pc) = c.pc() {
-                pc.raise(Reason::State, "digest final before init");
-            }
-            return 0;
-        };
+        let Some(st) = c.st.take() else { return c.raise(Reason::State, "digest final before init") };
         // SAFETY: `out` holds `outsz >= n` writable bytes.
         let dst = unsafe { std::slice::from_raw_parts_mut(out, n) };
-        h.finish_into(dst);
+        match st {
+            State::Gather(v) => oneshot(c.alg, &v, dst),
+            State::Inline(h) => {
+                h.finish_into(dst);
+            }
+            State::Device(gen, s, pending) => match device_step(c.alg, gen, |l| s.finish(l, &pending)) {
+                Ok(d) if d.len() == n => dst.copy_from_slice(&d),
+                Ok(_) => return c.raise(Reason::Device, "device digest of the wrong length"),
+                Err(m) => return c.raise(Reason::Device, &m),
+            },
+        }
         crate::stats::bump(&crate::stats::DIGESTS);
         if !outl.is_null() {
             // SAFETY: a writable size_t.

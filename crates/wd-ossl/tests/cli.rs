@@ -27,7 +27,7 @@ fn list_providers_shows_it_active() {
     run(openssl_ours("list", &dir).env("WD_OSSL_STATS", &stats).arg("-providers"));
     let line = std::fs::read_to_string(&stats).expect("teardown wrote the counters");
     assert!(line.contains(" runtimes=0 "), "{line}");
-    // A streaming digest runs here, inline, and still opens no runtime.
+    // A digest runs here (gathered, then one request on the Auto lane).
     let stats2 = dir.join("stats2");
     run(openssl_ours("dgst", &dir).env("WD_OSSL_STATS", &stats2).args([
         "-sha256",
@@ -36,7 +36,7 @@ fn list_providers_shows_it_active() {
         "/dev/null",
     ]));
     let line = std::fs::read_to_string(&stats2).expect("counters");
-    assert!(line.contains(" runtimes=0 ") && line.contains(" digest=1 "), "{line}");
+    assert!(line.contains(" runtimes=1 ") && line.contains(" digest=1 "), "{line}");
     assert!(out.contains("name: WarpDrive provider"), "{out}");
     assert!(out.contains("status: active"), "{out}");
     assert!(out.contains("version: 0.1.0"), "{out}");
