@@ -356,8 +356,8 @@ fn data_update(c: &mut Ctx, data: &[u8]) -> Result<Vec<u8>, Fail> {
         }
         // GCM and ChaCha20 are stream ciphers: "sealing" the ciphertext
         // under the same nonce yields the plaintext (its tag is unused).
-        let e = c.engine_for_keystream()?;
-        let ks = e.seal(&n, &aad, &input)?;
+        // No tag is set yet, so the key has the default 16-byte shape.
+        let ks = c.engine()?.seal(&n, &aad, &input)?;
         Ok(ks[c.done..input.len()].to_vec())
     })();
     c.aad = aad;
@@ -389,19 +389,6 @@ fn streaming(c: &mut Ctx, data: &[u8]) -> Result<Vec<u8>, Fail> {
     let out = c.stream.as_mut().expect("just set").crypt(c.enc, data);
     c.verified = None;
     Ok(out)
-}
-
-impl Ctx {
-    /// For the keystream pass of a decryption whose tag is not known yet:
-    /// any tag length does (the tag is discarded).
-    fn engine_for_keystream(&mut self) -> Result<&mut Engine, Fail> {
-        let saved = (self.enc, self.tag_len);
-        self.enc = true;
-        let r = self.engine().map(|_| ());
-        (self.enc, self.tag_len) = saved;
-        r?;
-        Ok(self.engine.as_mut().expect("just made"))
-    }
 }
 
 /// TLS 1.2 record in place: `in` is (GCM: explicit IV,) payload, tag.

@@ -1,7 +1,8 @@
 //! An OpenSSL 3 provider over WarpDrive (the module `warpdrive.so`):
-//! digests and AEAD ciphers that run on the `sec` device, inline below
-//! the measured crossover, so that `openssl`, TLS servers and any
-//! libcrypto program can use the device with no code change.
+//! digests, AEAD ciphers (AES-GCM, ChaCha20-Poly1305), AES ECB/CBC/CTR
+//! and HMAC that run on the `sec` device, inline below the measured
+//! crossover, so that `openssl`, TLS servers and any libcrypto program can
+//! use the device with no code change.
 //!
 //! Built only on the public core dispatch ABI ([`ffi`], written from the
 //! 3.0 headers); no OpenSSL structure is touched. Every entry point
