@@ -50,6 +50,8 @@ pub fn line() -> String {
 pub fn write_out() {
     let Some(path) = std::env::var_os("WD_OSSL_STATS") else { return };
     if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
-        let _ = writeln!(f, "{}", line());
+        // One write of the whole line: processes sharing the file (a TLS
+        // client and server) append whole lines, never interleaved pieces.
+        let _ = f.write_all(format!("{}\n", line()).as_bytes());
     }
 }
