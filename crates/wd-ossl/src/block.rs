@@ -1,4 +1,4 @@
-//! AES-128/192/256 in ECB, CBC and CTR: `EVP_CIPHER` implementations
+//! AES-128/192/256 and SM4 in ECB, CBC and CTR: `EVP_CIPHER` implementations
 //! whose whole blocks run on a [`Plain`] key (the Auto lane, inline on
 //! failure). The context keeps the partial block (ECB, CBC), PKCS#7
 //! padding (on by default, as in OpenSSL), the chaining value, and for CTR
@@ -24,22 +24,29 @@ enum Mode {
     Ctr,
 }
 
-/// `K` = key bits * 10 + mode (0 ECB, 1 CBC, 2 CTR).
-fn of(k: usize) -> (usize, Mode) {
+/// `K` = [`SM4`] (or 0 for AES) + key bits * 10 + mode (0 ECB, 1 CBC,
+/// 2 CTR); returns key bytes, mode and whether the cipher is SM4.
+fn of(k: usize) -> (usize, Mode, bool) {
     let m = match k % 10 {
         0 => Mode::Ecb,
         1 => Mode::Cbc,
         _ => Mode::Ctr,
     };
-    (k / 10 / 8, m)
+    (k % SM4 / 10 / 8, m, k >= SM4)
 }
 
+/// The cipher-family part of `K` for SM4.
+const SM4: usize = 100_000;
+
 impl Mode {
-    fn alg(self) -> CipherAlg {
-        match self {
-            Mode::Ecb => CipherAlg::AesEcb,
-            Mode::Cbc => CipherAlg::AesCbc,
-            Mode::Ctr => CipherAlg::AesCtr,
+    fn alg(self, sm4: bool) -> CipherAlg {
+        match (self, sm4) {
+            (Mode::Ecb, false) => CipherAlg::AesEcb,
+            (Mode::Cbc, false) => CipherAlg::AesCbc,
+            (Mode::Ctr, false) => CipherAlg::AesCtr,
+            (Mode::Ecb, true) => CipherAlg::Sm4Ecb,
+            (Mode::Cbc, true) => CipherAlg::Sm4Cbc,
+            (Mode::Ctr, true) => CipherAlg::Sm4Ctr,
         }
     }
 
@@ -72,6 +79,7 @@ impl Mode {
 struct Ctx {
     key_len: usize,
     mode: Mode,
+    sm4: bool,
     pc: *const ProvCtx,
     enc: bool,
     key: Option<Plain>,
@@ -186,10 +194,11 @@ unsafe extern "C" fn newctx<const K: usize>(provctx: *mut c_void) -> *mut c_void
     // SAFETY: our provctx.
     let pc = unsafe { prov(provctx) };
     guard(pc, std::ptr::null_mut(), || {
-        let (key_len, mode) = of(K);
+        let (key_len, mode, sm4) = of(K);
         let c = Ctx {
             key_len,
             mode,
+            sm4,
             pc: provctx.cast_const().cast(),
             enc: true,
             key: None,
@@ -227,6 +236,7 @@ unsafe extern "C" fn dupctx(p: *mut c_void) -> *mut c_void {
         let d = Ctx {
             key_len: c.key_len,
             mode: c.mode,
+            sm4: c.sm4,
             pc: c.pc,
             enc: c.enc,
             key,
@@ -269,7 +279,7 @@ fn init(
                 return c.raise(Reason::BadKey, "wrong key length");
             }
             // SAFETY: keylen readable bytes.
-            c.key = Some(Plain::new(c.mode.alg(), unsafe { bytes(key, keylen) }));
+            c.key = Some(Plain::new(c.mode.alg(c.sm4), unsafe { bytes(key, keylen) }));
         }
         if !iv.is_null() && c.mode != Mode::Ecb {
             if ivlen != BLOCK {
@@ -402,7 +412,7 @@ unsafe extern "C" fn get_ctx_params(p: *mut c_void, params: *mut Param) -> c_int
 
 unsafe extern "C" fn get_params<const K: usize>(p: *mut Param) -> c_int {
     guard(None, 0, || {
-        let (key_len, mode) = of(K);
+        let (key_len, mode, _) = of(K);
         // SAFETY: the core's terminated array.
         let ps = unsafe { Params::new(p) };
         for mut e in ps.iter() {
@@ -503,6 +513,7 @@ tables! {
     AES128ECB = 1280; AES128CBC = 1281; AES128CTR = 1282;
     AES192ECB = 1920; AES192CBC = 1921; AES192CTR = 1922;
     AES256ECB = 2560; AES256CBC = 2561; AES256CTR = 2562;
+    SM4ECB = SM4 + 1280; SM4CBC = SM4 + 1281; SM4CTR = SM4 + 1282;
 }
 
 const fn alg(names: &'static std::ffi::CStr, t: &'static Table<[Dispatch; 14]>) -> ffi::Algorithm {
@@ -515,7 +526,7 @@ const fn alg(names: &'static std::ffi::CStr, t: &'static Table<[Dispatch; 14]>) 
 }
 
 /// The plain ciphers, with the default provider's names and OIDs.
-pub const ALGORITHMS: [ffi::Algorithm; 9] = [
+pub const ALGORITHMS: [ffi::Algorithm; 12] = [
     alg(c"AES-128-ECB:2.16.840.1.101.3.4.1.1", &AES128ECB),
     alg(c"AES-128-CBC:AES128:2.16.840.1.101.3.4.1.2", &AES128CBC),
     alg(c"AES-128-CTR", &AES128CTR),
@@ -525,4 +536,7 @@ pub const ALGORITHMS: [ffi::Algorithm; 9] = [
     alg(c"AES-256-ECB:2.16.840.1.101.3.4.1.41", &AES256ECB),
     alg(c"AES-256-CBC:AES256:2.16.840.1.101.3.4.1.42", &AES256CBC),
     alg(c"AES-256-CTR", &AES256CTR),
+    alg(c"SM4-ECB:1.2.156.10197.1.104.1", &SM4ECB),
+    alg(c"SM4-CBC:SM4:1.2.156.10197.1.104.2", &SM4CBC),
+    alg(c"SM4-CTR:1.2.156.10197.1.104.7", &SM4CTR),
 ];

@@ -11,7 +11,7 @@
  *   random messages round-trip ours <-> default;
  *   TLS 1.2 records (TLS1_AAD, fixed IV, IV generation) round-trip
  *   ours <-> default, and a forged record is refused;
- *   AES ECB/CBC/CTR vectors (SP 800-38A) in one and in 7-byte updates
+ *   AES and SM4 ECB/CBC/CTR vectors (SP 800-38A, GB/T 32907) in one and in 7-byte updates
  *   through a copied context; random messages with padding equal the
  *   default provider's, and a garbled padding gets the same verdict;
  *   after fork() both processes keep computing the same results.
@@ -307,7 +307,8 @@ static void run_block_vector(const vec_t *v, int line) {
 /* Random messages with padding, in several update sizes, ours <-> default;
  * a corrupted padding block fails. */
 static void block_interop(void) {
-  static const char *names[] = {"AES-128-ECB", "AES-192-CBC", "AES-256-CBC", "AES-128-CTR", "AES-256-CTR"};
+  static const char *names[] = {"AES-128-ECB", "AES-192-CBC", "AES-256-CBC", "AES-128-CTR",
+                                "AES-256-CTR", "SM4-ECB",     "SM4-CBC",     "SM4-CTR"};
   static const size_t sizes[] = {0, 1, 15, 16, 17, 100, 4096, 70001};
   static unsigned char in[70001], ct[70100], ct2[70100], back[70100];
   unsigned char key[32], iv[16];
