@@ -1,4 +1,4 @@
-//! AES-128/192/256 and SM4 in ECB, CBC and CTR: `EVP_CIPHER` implementations
+//! AES-128/192/256 and SM4 in ECB, CBC and CTR, and AES-XTS: `EVP_CIPHER` implementations
 //! whose whole blocks run on a [`Plain`] key (the Auto lane, inline on
 //! failure). The context keeps the partial block (ECB, CBC), PKCS#7
 //! padding (on by default, as in OpenSSL), the chaining value, and for CTR
@@ -22,6 +22,9 @@ enum Mode {
     Ecb,
     Cbc,
     Ctr,
+    /// Each update is one data unit under the tweak set at init (as in
+    /// OpenSSL: at least one block, no state carried between updates).
+    Xts,
 }
 
 /// `K` = [`SM4`] (or 0 for AES) + key bits * 10 + mode (0 ECB, 1 CBC,
@@ -30,7 +33,8 @@ fn of(k: usize) -> (usize, Mode, bool) {
     let m = match k % 10 {
         0 => Mode::Ecb,
         1 => Mode::Cbc,
-        _ => Mode::Ctr,
+        2 => Mode::Ctr,
+        _ => Mode::Xts,
     };
     (k % SM4 / 10 / 8, m, k >= SM4)
 }
@@ -47,6 +51,8 @@ impl Mode {
             (Mode::Ecb, true) => CipherAlg::Sm4Ecb,
             (Mode::Cbc, true) => CipherAlg::Sm4Cbc,
             (Mode::Ctr, true) => CipherAlg::Sm4Ctr,
+            (Mode::Xts, false) => CipherAlg::AesXts,
+            (Mode::Xts, true) => CipherAlg::Sm4Xts,
         }
     }
 
@@ -59,7 +65,7 @@ impl Mode {
     }
 
     fn block(self) -> usize {
-        if self == Mode::Ctr {
+        if matches!(self, Mode::Ctr | Mode::Xts) {
             1
         } else {
             BLOCK
@@ -72,6 +78,8 @@ impl Mode {
             Mode::Ecb => 1,
             Mode::Cbc => 2,
             Mode::Ctr => 5,
+            // EVP_CIPH_XTS_MODE
+            Mode::Xts => 0x10001,
         }
     }
 }
@@ -112,7 +120,7 @@ impl Ctx {
         let key = self.key.as_mut().ok_or_else(|| Fail::Param("no key set".into()))?;
         let out = key.crypt(enc || self.mode == Mode::Ctr, &iv, data)?;
         match self.mode {
-            Mode::Ecb => {}
+            Mode::Ecb | Mode::Xts => {}
             Mode::Cbc => {
                 let last = if enc { &out[out.len() - BLOCK..] } else { &data[data.len() - BLOCK..] };
                 self.iv.copy_from_slice(last);
@@ -146,6 +154,12 @@ impl Ctx {
         if self.mode == Mode::Ctr {
             return self.ctr(data);
         }
+        if self.mode == Mode::Xts {
+            if data.len() < BLOCK {
+                return Err(Fail::Param("XTS needs at least one block".into()));
+            }
+            return self.crypt(data);
+        }
         self.buf.extend_from_slice(data);
         let mut n = self.buf.len() / BLOCK * BLOCK;
         if !self.enc && self.padding && n == self.buf.len() && n > 0 {
@@ -161,7 +175,7 @@ impl Ctx {
     }
 
     fn finish(&mut self) -> Result<Vec<u8>, Fail> {
-        if self.mode == Mode::Ctr {
+        if matches!(self.mode, Mode::Ctr | Mode::Xts) {
             return Ok(Vec::new());
         }
         if !self.padding {
@@ -514,6 +528,7 @@ tables! {
     AES192ECB = 1920; AES192CBC = 1921; AES192CTR = 1922;
     AES256ECB = 2560; AES256CBC = 2561; AES256CTR = 2562;
     SM4ECB = SM4 + 1280; SM4CBC = SM4 + 1281; SM4CTR = SM4 + 1282;
+    AES128XTS = 2563; AES256XTS = 5123;
 }
 
 const fn alg(names: &'static std::ffi::CStr, t: &'static Table<[Dispatch; 14]>) -> ffi::Algorithm {
@@ -526,7 +541,7 @@ const fn alg(names: &'static std::ffi::CStr, t: &'static Table<[Dispatch; 14]>) 
 }
 
 /// The plain ciphers, with the default provider's names and OIDs.
-pub const ALGORITHMS: [ffi::Algorithm; 12] = [
+pub const ALGORITHMS: [ffi::Algorithm; 14] = [
     alg(c"AES-128-ECB:2.16.840.1.101.3.4.1.1", &AES128ECB),
     alg(c"AES-128-CBC:AES128:2.16.840.1.101.3.4.1.2", &AES128CBC),
     alg(c"AES-128-CTR", &AES128CTR),
@@ -539,4 +554,6 @@ pub const ALGORITHMS: [ffi::Algorithm; 12] = [
     alg(c"SM4-ECB:1.2.156.10197.1.104.1", &SM4ECB),
     alg(c"SM4-CBC:SM4:1.2.156.10197.1.104.2", &SM4CBC),
     alg(c"SM4-CTR:1.2.156.10197.1.104.7", &SM4CTR),
+    alg(c"AES-128-XTS:1.3.111.2.1619.0.1.1", &AES128XTS),
+    alg(c"AES-256-XTS:1.3.111.2.1619.0.1.2", &AES256XTS),
 ];
