@@ -658,7 +658,7 @@ fn set_params(c: &mut Ctx, p: *const Param) -> c_int {
 }
 
 /// Fills `buf` from the kernel's random source.
-fn random(buf: &mut [u8]) -> bool {
+pub(crate) fn random(buf: &mut [u8]) -> bool {
     let mut got = 0;
     while got < buf.len() {
         // SAFETY: writes at most buf.len() - got bytes into buf[got..].

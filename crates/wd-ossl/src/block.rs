@@ -99,6 +99,11 @@ struct Ctx {
     buf: Zeroizing<Vec<u8>>,
     /// CTR: keystream left over from the last partial block.
     ks: Zeroizing<Vec<u8>>,
+    /// CBC under libssl: the TLS version (records padded and unpadded
+    /// here), the MAC size and the last record's MAC.
+    tls_version: Option<u32>,
+    tls_mac_size: usize,
+    tls_mac: Vec<u8>,
 }
 
 impl Ctx {
@@ -220,6 +225,9 @@ unsafe extern "C" fn newctx<const K: usize>(provctx: *mut c_void) -> *mut c_void
             padding: true,
             buf: Zeroizing::new(Vec::new()),
             ks: Zeroizing::new(Vec::new()),
+            tls_version: None,
+            tls_mac_size: 0,
+            tls_mac: Vec::new(),
         };
         Box::into_raw(Box::new(c)).cast()
     })
@@ -258,6 +266,9 @@ unsafe extern "C" fn dupctx(p: *mut c_void) -> *mut c_void {
             padding: c.padding,
             buf: c.buf.clone(),
             ks: c.ks.clone(),
+            tls_version: c.tls_version,
+            tls_mac_size: c.tls_mac_size,
+            tls_mac: c.tls_mac.clone(),
         };
         Box::into_raw(Box::new(d)).cast()
     })
@@ -361,6 +372,21 @@ unsafe extern "C" fn update(
     guard(c.pc(), 0, || {
         // SAFETY: inl readable bytes.
         let data = Zeroizing::new(unsafe { bytes(input, inl) }.to_vec());
+        if let (Some(v), Mode::Cbc) = (c.tls_version, c.mode) {
+            return match tls_record(c, v, &data, outsz) {
+                Ok((buf, n)) => {
+                    // SAFETY: tls_record checked buf fits outsz; out may
+                    // alias the input, which is no longer read.
+                    unsafe { std::ptr::copy(buf.as_ptr(), out, buf.len()) };
+                    if !outl.is_null() {
+                        // SAFETY: a writable size_t.
+                        unsafe { *outl = n };
+                    }
+                    1
+                }
+                Err(e) => c.raise(Reason::BadParam, &e.to_string()),
+            };
+        }
         match c.update(&data) {
             // SAFETY: out holds outsz bytes.
             Ok(v) => unsafe { emit(c, out, outsz, outl, &v) },
@@ -379,6 +405,33 @@ unsafe extern "C" fn final_(p: *mut c_void, out: *mut u8, outl: *mut usize, outs
     })
 }
 
+/// One TLS CBC record in place: sealing pads it; opening removes the
+/// padding and the MAC (kept for `tls-mac`). Returns what to write and the
+/// length to report (opening: the payload's, which starts after the
+/// explicit IV).
+fn tls_record(c: &mut Ctx, version: u32, data: &[u8], outsz: usize) -> Result<(Zeroizing<Vec<u8>>, usize), Fail> {
+    if c.enc {
+        let mut rec = Zeroizing::new(data.to_vec());
+        crate::tlscbc::pad(&mut rec, BLOCK);
+        if rec.len() > outsz {
+            return Err(Fail::Param("no room for the TLS padding".into()));
+        }
+        let ct = Zeroizing::new(c.crypt(&rec)?);
+        let n = ct.len();
+        return Ok((ct, n));
+    }
+    if data.is_empty() || !data.len().is_multiple_of(BLOCK) || data.len() > outsz {
+        return Err(Fail::Param("TLS record not a whole number of blocks".into()));
+    }
+    let pt = Zeroizing::new(c.crypt(data)?);
+    let u = crate::tlscbc::unpad(&pt, version, BLOCK, c.tls_mac_size, |m| {
+        crate::aead::random(m);
+    })
+    .ok_or_else(|| Fail::Param("TLS record too short".into()))?;
+    c.tls_mac = u.mac;
+    Ok((pt, u.len))
+}
+
 fn set_params(c: &mut Ctx, p: *const Param) -> c_int {
     // SAFETY: the core's terminated array.
     let ps = unsafe { Params::new(p.cast_mut()) };
@@ -386,6 +439,15 @@ fn set_params(c: &mut Ctx, p: *const Param) -> c_int {
         let ok = match e.key() {
             b"padding" => e.get_uint().map(|v| c.padding = v != 0).is_ok(),
             b"keylen" => e.get_uint().is_ok_and(|n| n as usize == c.key_len),
+            // SSL 3.0's padding is not offered.
+            b"tls-version" => e
+                .get_uint()
+                .is_ok_and(|v| v as u32 >= crate::tlscbc::TLS1_0)
+                .then(|| {
+                    c.tls_version = e.get_uint().ok().map(|v| v as u32);
+                })
+                .is_some(),
+            b"tls-mac-size" => e.get_uint().map(|n| c.tls_mac_size = n as usize).is_ok(),
             _ => true,
         };
         if !ok {
@@ -414,6 +476,7 @@ unsafe extern "C" fn get_ctx_params(p: *mut c_void, params: *mut Param) -> c_int
                 b"padding" => e.set_uint(c.padding as u64).is_ok(),
                 b"num" => e.set_uint(((BLOCK - c.ks.len()) % BLOCK) as u64).is_ok(),
                 b"iv" | b"updated-iv" => e.set_octets(&c.iv[..c.mode.iv_len()]).is_ok(),
+                b"tls-mac" => e.set_octet_ptr(&c.tls_mac).is_ok(),
                 _ => true,
             };
             if !ok {

@@ -21,3 +21,4 @@ pub mod params;
 pub mod provider;
 pub mod rt;
 pub mod stats;
+pub mod tlscbc;

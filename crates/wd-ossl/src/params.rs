@@ -195,6 +195,22 @@ impl Entry<'_> {
         Ok(Some(unsafe { std::slice::from_raw_parts_mut(p.data.cast::<u8>(), p.data_size) }))
     }
 
+    /// Answers an `octet_ptr` request with a pointer to `v` (which must
+    /// stay put until the caller is done: a context's own buffer).
+    pub fn set_octet_ptr(&mut self, v: &[u8]) -> Result<(), ParamError> {
+        let p = *self.p();
+        if p.data_type != ffi::PARAM_OCTET_PTR {
+            return Err(self.bad());
+        }
+        if !p.data.is_null() {
+            // SAFETY: data is a `void **` slot (octet_ptr contract).
+            unsafe { p.data.cast::<*const u8>().write_unaligned(v.as_ptr()) };
+        }
+        // SAFETY: `e` is valid and writable.
+        unsafe { (*self.e).return_size = v.len() };
+        Ok(())
+    }
+
     /// Writes an octet string; the buffer must hold it.
     pub fn set_octets(&mut self, v: &[u8]) -> Result<(), ParamError> {
         match self.octet_room()? {
