@@ -46,33 +46,40 @@ fn field(line: &str, key: &str) -> u64 {
     line.split_whitespace().find_map(|w| w.strip_prefix(key)).and_then(|v| v.parse().ok()).expect(key)
 }
 
-#[test]
-fn evp_vectors_interop_tls_records_and_fork() {
-    let Some((dir, exe)) = build("evp") else { return };
+/// Runs the C test embedded with `WD_ROUTE=route`: the same results on
+/// every path, and the counters show the path taken.
+fn embedded(route: &str) {
+    let Some((dir, exe)) = build(&format!("evp-{route}")) else { return };
     let manifest = manifest();
-    // By size (the default) and with every request forced to the device
-    // queue: the same results, and the counters show the path taken.
-    for route in ["auto", "device"] {
-        let stats = dir.join(format!("stats-{route}"));
-        let o = run(Command::new(&exe)
-            .env("WD_MODE", "embedded")
-            .env("WD_ROUTE", route)
-            .env("WD_OSSL_STATS", &stats)
-            .arg(&dir)
-            .arg(manifest.join("tests/data/aead.txt"))
-            .arg(manifest.join("tests/data/block.txt")));
-        let out = String::from_utf8_lossy(&o.stdout);
-        assert!(out.contains("vectors: 9 from") && out.contains("vectors: 7 from"), "{route}: {out}");
-        assert!(out.contains("PASS: 0 failures"), "{route}: {out}");
-        // One line: the forked child leaves with _exit, skipping teardown.
-        let line = std::fs::read_to_string(&stats).expect("counters");
-        let field = |k: &str| field(&line, k);
-        assert!(field("seal=") > 50 && field("open=") > 50 && field("digest=") > 100, "{line}");
-        assert!(field("block=") > 100, "{line}");
-        if route == "device" {
-            assert!(field("device=") > 100 && field("inline=") == 0, "{line}");
-        }
+    let stats = dir.join("stats");
+    let o = run(Command::new(&exe)
+        .env("WD_MODE", "embedded")
+        .env("WD_ROUTE", route)
+        .env("WD_OSSL_STATS", &stats)
+        .arg(&dir)
+        .arg(manifest.join("tests/data/aead.txt"))
+        .arg(manifest.join("tests/data/block.txt")));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("vectors: 9 from") && out.contains("vectors: 7 from"), "{route}: {out}");
+    assert!(out.contains("PASS: 0 failures"), "{route}: {out}");
+    // One line: the forked child leaves with _exit, skipping teardown.
+    let line = std::fs::read_to_string(&stats).expect("counters");
+    let field = |k: &str| field(&line, k);
+    assert!(field("seal=") > 50 && field("open=") > 50 && field("digest=") > 100, "{line}");
+    assert!(field("block=") > 100, "{line}");
+    if route == "device" {
+        assert!(field("device=") > 100 && field("inline=") == 0, "{line}");
     }
+}
+
+#[test]
+fn evp_routed_by_size() {
+    embedded("auto");
+}
+
+#[test]
+fn evp_every_request_on_the_device_queue() {
+    embedded("device");
 }
 
 /// A private warpd (target/<profile>/warpd), killed when dropped.
