@@ -1,6 +1,6 @@
 //! An OpenSSL 3 provider over WarpDrive (the module `warpdrive.so`):
 //! digests, AEAD ciphers (AES-GCM, ChaCha20-Poly1305), AES ECB/CBC/CTR
-//! and HMAC that run on the `sec` device, inline below the measured
+//! and HMAC and CMAC that run on the `sec` device, inline below the measured
 //! crossover, so that `openssl`, TLS servers and any libcrypto program can
 //! use the device with no code change.
 //!
@@ -11,6 +11,7 @@
 pub mod aead;
 pub mod block;
 pub mod chacha_stream;
+pub mod cmac;
 pub mod core;
 pub mod digest;
 pub mod engine;

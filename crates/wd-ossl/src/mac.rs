@@ -276,14 +276,15 @@ static HMAC: Table<[Dispatch; 11]> = Table([
     ffi::DISPATCH_END,
 ]);
 
-/// The MACs we offer.
-pub static ALGORITHMS: Table<[ffi::Algorithm; 2]> = Table([
+/// The MACs we offer: HMAC, and CMAC ([`crate::cmac`]).
+pub static ALGORITHMS: Table<[ffi::Algorithm; 3]> = Table([
     ffi::Algorithm {
         names: c"HMAC".as_ptr(),
         props: crate::digest::PROPS.as_ptr(),
         dispatch: HMAC.0.as_ptr(),
         description: std::ptr::null(),
     },
+    crate::cmac::ALGORITHM,
     ffi::Algorithm {
         names: std::ptr::null(),
         props: std::ptr::null(),
