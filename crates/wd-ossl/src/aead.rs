@@ -32,6 +32,8 @@ const TAG: usize = 16;
 const EXPLICIT_IV: usize = 8;
 /// TLS AAD: seq(8) type(1) version(2) length(2).
 const TLS_AAD: usize = 13;
+/// The part of the const generic `K` that says AES-CCM.
+const CCM: usize = 10_000;
 
 /// Which AEAD a context is (a const generic parameter: key bits, or 0 for
 /// ChaCha20-Poly1305).
@@ -39,20 +41,32 @@ const TLS_AAD: usize = 13;
 enum Kind {
     Gcm(usize),
     ChaCha,
+    /// AES-CCM: one update of data per message, the tag set before it
+    /// when opening (as OpenSSL's CCM).
+    Ccm(usize),
 }
 
 impl Kind {
     fn of(k: usize) -> Kind {
-        if k == 0 {
-            Kind::ChaCha
+        match k {
+            0 => Kind::ChaCha,
+            k if k >= CCM => Kind::Ccm((k - CCM) / 8),
+            k => Kind::Gcm(k / 8),
+        }
+    }
+
+    /// TLS 1.2 carries an explicit nonce part in each record.
+    fn explicit_iv(self) -> usize {
+        if self == Kind::ChaCha {
+            0
         } else {
-            Kind::Gcm(k / 8)
+            EXPLICIT_IV
         }
     }
 
     fn key_len(self) -> usize {
         match self {
-            Kind::Gcm(n) => n,
+            Kind::Gcm(n) | Kind::Ccm(n) => n,
             Kind::ChaCha => 32,
         }
     }
@@ -61,6 +75,7 @@ impl Kind {
         match self {
             Kind::Gcm(_) => CipherAlg::AesGcm,
             Kind::ChaCha => CipherAlg::ChaCha20Poly1305,
+            Kind::Ccm(_) => CipherAlg::AesCcm,
         }
     }
 }
@@ -153,10 +168,20 @@ impl Ctx {
         }
     }
 
+    /// The tag length a seal makes: CCM's chosen `M`, else 16 (shorter
+    /// GCM tags are prefixes of it).
+    fn seal_tag(&self) -> usize {
+        if matches!(self.kind, Kind::Ccm(_)) {
+            self.tag_len
+        } else {
+            TAG
+        }
+    }
+
     /// The engine for the current key and shape.
     fn engine(&mut self) -> Result<&mut Engine, Fail> {
         let key = self.key.as_ref().ok_or_else(|| Fail::Param("no key set".into()))?;
-        let shape = (if self.enc { TAG } else { self.tag_len }, self.iv_len);
+        let shape = (if self.enc { self.seal_tag() } else { self.tag_len }, self.iv_len);
         if self.engine.as_ref().is_none_or(|e| e.shape() != shape) {
             self.engine = Some(Engine::new(self.kind.alg(), key, shape.0, shape.1));
         }
@@ -174,10 +199,11 @@ unsafe extern "C" fn newctx<const K: usize>(provctx: *mut c_void) -> *mut c_void
             enc: true,
             key: None,
             engine: None,
-            iv_len: 12,
+            // CCM: OpenSSL's defaults, L = 8 (7-byte nonces) and M = 12.
+            iv_len: if matches!(Kind::of(K), Kind::Ccm(_)) { 7 } else { 12 },
             iv: None,
             tag: None,
-            tag_len: TAG,
+            tag_len: if matches!(Kind::of(K), Kind::Ccm(_)) { 12 } else { TAG },
             aad: Vec::new(),
             input: Vec::new(),
             done: 0,
@@ -260,7 +286,10 @@ fn init(
         c.enc = enc;
         c.tls_aad = None;
         c.tag = None;
-        c.tag_len = TAG;
+        // CCM's tag length is chosen before the key and outlives it.
+        if !matches!(c.kind, Kind::Ccm(_)) {
+            c.tag_len = TAG;
+        }
         if !key.is_null() {
             if keylen != c.kind.key_len() {
                 return c.raise(Reason::BadKey, "wrong key length");
@@ -333,6 +362,14 @@ fn nonce(c: &Ctx) -> Result<Vec<u8>, Fail> {
 /// when the tag is known, else runs the keystream over it; returns the new
 /// output.
 fn data_update(c: &mut Ctx, data: &[u8]) -> Result<Vec<u8>, Fail> {
+    if matches!(c.kind, Kind::Ccm(_)) {
+        if c.done > 0 || !c.input.is_empty() {
+            return Err(Fail::Param("CCM takes a message's data in one update".into()));
+        }
+        if !c.enc && c.tag.is_none() {
+            return Err(Fail::Param("CCM needs the tag before the data".into()));
+        }
+    }
     if c.stream.is_some() || !c.input.is_empty() {
         return streaming(c, data);
     }
@@ -378,6 +415,7 @@ fn streaming(c: &mut Ctx, data: &[u8]) -> Result<Vec<u8>, Fail> {
         let st = match c.kind {
             Kind::Gcm(_) => GcmStream::new(key, &n, &c.aad).map(|g| Streamed::Gcm(Box::new(g))),
             Kind::ChaCha => ChachaStream::new(key, &n, &c.aad).map(Streamed::Chacha),
+            Kind::Ccm(_) => None,
         };
         let mut st = st.ok_or_else(|| Fail::Param("bad key or nonce size".into()))?;
         // The prefix's output was released already; this only brings the
@@ -393,8 +431,9 @@ fn streaming(c: &mut Ctx, data: &[u8]) -> Result<Vec<u8>, Fail> {
 
 /// TLS 1.2 record in place: `in` is (GCM: explicit IV,) payload, tag.
 fn tls_record(c: &mut Ctx, aad: [u8; TLS_AAD], input: &[u8]) -> Result<(Vec<u8>, usize), Fail> {
-    let lead = if matches!(c.kind, Kind::Gcm(_)) { EXPLICIT_IV } else { 0 };
-    if input.len() < lead + TAG {
+    let lead = c.kind.explicit_iv();
+    let tag = c.seal_tag();
+    if input.len() < lead + tag {
         return Err(Fail::Param("TLS record too short".into()));
     }
     let mut iv = nonce(c)?;
@@ -410,7 +449,7 @@ fn tls_record(c: &mut Ctx, aad: [u8; TLS_AAD], input: &[u8]) -> Result<(Vec<u8>,
     } else {
         iv[4..].copy_from_slice(&input[..EXPLICIT_IV]);
     }
-    let body = &input[lead..input.len() - TAG];
+    let body = &input[lead..input.len() - tag];
     if c.enc {
         let sealed = c.engine()?.seal(&iv, &aad, body)?;
         let mut out = Vec::with_capacity(input.len());
@@ -580,12 +619,31 @@ fn set_params(c: &mut Ctx, p: *const Param) -> c_int {
                     true
                 }
                 (Ok(12), Kind::ChaCha) => true,
+                (Ok(n @ 7..=13), Kind::Ccm(_)) => {
+                    c.iv_len = n as usize;
+                    true
+                }
                 _ => false,
             },
             b"keylen" => e.get_uint().is_ok_and(|n| n as usize == c.kind.key_len()),
             // Encryption: a size only (the tag length wanted; we always
             // make 16 bytes and hand out the prefix asked for).
-            b"tag" if c.enc => true,
+            // No buffer: a tag length only (CCM's M, chosen before the
+            // data in either direction; GCM makes 16 and hands out a
+            // prefix). With one: the tag an opening must match.
+            b"tag" if e.data_is_null() => match c.kind {
+                Kind::Ccm(_) => {
+                    let n = e.data_size();
+                    if (4..=16).contains(&n) && n % 2 == 0 {
+                        c.tag_len = n;
+                        true
+                    } else {
+                        false
+                    }
+                }
+                _ => true,
+            },
+            b"tag" if c.enc => false,
             b"tag" => match e.get_octets() {
                 Ok(t) if (4..=16).contains(&t.len()) => {
                     c.tag_len = t.len();
@@ -599,13 +657,15 @@ fn set_params(c: &mut Ctx, p: *const Param) -> c_int {
                 Ok(a) if a.len() == TLS_AAD => {
                     let mut aad: [u8; TLS_AAD] = a.try_into().expect("13 bytes");
                     let len = u16::from_be_bytes([aad[11], aad[12]]) as usize;
-                    let lead = if matches!(c.kind, Kind::Gcm(_)) { EXPLICIT_IV } else { 0 };
-                    let strip = if c.enc { lead } else { lead + TAG };
+                    let lead = c.kind.explicit_iv();
+                    let strip = if c.enc { lead } else { lead + c.seal_tag() };
                     match len.checked_sub(strip) {
                         Some(l) => {
                             aad[11..].copy_from_slice(&(l as u16).to_be_bytes());
                             c.tls_aad = Some(aad);
-                            c.tag_len = TAG;
+                            if !matches!(c.kind, Kind::Ccm(_)) {
+                                c.tag_len = TAG;
+                            }
                             true
                         }
                         None => false,
@@ -614,12 +674,12 @@ fn set_params(c: &mut Ctx, p: *const Param) -> c_int {
                 _ => false,
             },
             b"tlsivfixed" => match (e.get_octets(), c.kind) {
-                (Ok(f), Kind::Gcm(_)) if f.len() == c.iv_len => {
+                (Ok(f), Kind::Gcm(_) | Kind::Ccm(_)) if f.len() == c.iv_len => {
                     c.iv = Some(f.to_vec());
                     c.iv_gen = true;
                     true
                 }
-                (Ok(f), Kind::Gcm(_)) if f.len() == 4 && c.iv_len == 12 => {
+                (Ok(f), Kind::Gcm(_) | Kind::Ccm(_)) if f.len() == 4 && c.iv_len == 12 => {
                     let mut iv = f.to_vec();
                     iv.resize(12, 0);
                     if c.enc {
@@ -687,14 +747,14 @@ unsafe extern "C" fn get_ctx_params(p: *mut c_void, params: *mut Param) -> c_int
             let r = match e.key() {
                 b"ivlen" => e.set_uint(c.iv_len as u64).is_ok(),
                 b"keylen" => e.set_uint(c.kind.key_len() as u64).is_ok(),
-                b"taglen" => e.set_uint(if c.enc { TAG } else { c.tag_len } as u64).is_ok(),
-                b"tlsaadpad" => e.set_uint(TAG as u64).is_ok(),
+                b"taglen" => e.set_uint(if c.enc { c.seal_tag() } else { c.tag_len } as u64).is_ok(),
+                b"tlsaadpad" => e.set_uint(c.seal_tag() as u64).is_ok(),
                 b"iv" | b"updated-iv" => match &c.iv {
                     Some(iv) => e.set_octets(iv).is_ok(),
                     None => false,
                 },
                 b"tag" => match (c.enc, &c.tag, e.octet_room()) {
-                    (true, Some(t), Ok(Some(room))) if (1..=TAG).contains(&room.len()) => {
+                    (true, Some(t), Ok(Some(room))) if (1..=t.len()).contains(&room.len()) => {
                         let n = room.len();
                         room.copy_from_slice(&t[..n]);
                         true
@@ -735,6 +795,7 @@ unsafe extern "C" fn get_params<const K: usize>(p: *mut Param) -> c_int {
                 b"mode" => e.set_uint(match kind {
                     Kind::Gcm(_) => ffi::MODE_GCM,
                     Kind::ChaCha => ffi::MODE_STREAM,
+                    Kind::Ccm(_) => ffi::MODE_CCM,
                 } as u64),
                 b"keylen" => e.set_uint(kind.key_len() as u64),
                 b"ivlen" => e.set_uint(12),
@@ -834,6 +895,9 @@ static AES128GCM: Table<[Dispatch; 15]> = Table(table::<128>());
 static AES192GCM: Table<[Dispatch; 15]> = Table(table::<192>());
 static AES256GCM: Table<[Dispatch; 15]> = Table(table::<256>());
 static CHACHA: Table<[Dispatch; 15]> = Table(table::<0>());
+static AES128CCM: Table<[Dispatch; 15]> = Table(table::<{ CCM + 128 }>());
+static AES192CCM: Table<[Dispatch; 15]> = Table(table::<{ CCM + 192 }>());
+static AES256CCM: Table<[Dispatch; 15]> = Table(table::<{ CCM + 256 }>());
 
 const fn alg(names: &'static std::ffi::CStr, t: &'static Table<[Dispatch; 15]>) -> ffi::Algorithm {
     ffi::Algorithm {
@@ -845,9 +909,12 @@ const fn alg(names: &'static std::ffi::CStr, t: &'static Table<[Dispatch; 15]>) 
 }
 
 /// The AEAD ciphers, with the default provider's names.
-pub const ALGORITHMS: [ffi::Algorithm; 4] = [
+pub const ALGORITHMS: [ffi::Algorithm; 7] = [
     alg(c"AES-128-GCM:id-aes128-GCM:2.16.840.1.101.3.4.1.6", &AES128GCM),
     alg(c"AES-192-GCM:id-aes192-GCM:2.16.840.1.101.3.4.1.26", &AES192GCM),
     alg(c"AES-256-GCM:id-aes256-GCM:2.16.840.1.101.3.4.1.46", &AES256GCM),
     alg(c"ChaCha20-Poly1305", &CHACHA),
+    alg(c"AES-128-CCM:id-aes128-CCM:2.16.840.1.101.3.4.1.7", &AES128CCM),
+    alg(c"AES-192-CCM:id-aes192-CCM:2.16.840.1.101.3.4.1.27", &AES192CCM),
+    alg(c"AES-256-CCM:id-aes256-CCM:2.16.840.1.101.3.4.1.47", &AES256CCM),
 ];

@@ -174,6 +174,8 @@ pub const CIPHER_SETTABLE_CTX_PARAMS: c_int = 14;
 
 /// `EVP_CIPH_GCM_MODE`.
 pub const MODE_GCM: c_uint = 0x6;
+/// `EVP_CIPH_CCM_MODE`.
+pub const MODE_CCM: c_uint = 0x7;
 /// `EVP_CIPH_STREAM_CIPHER` (ChaCha20-Poly1305 reports it).
 pub const MODE_STREAM: c_uint = 0x0;
 

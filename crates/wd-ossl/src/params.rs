@@ -132,6 +132,16 @@ impl Entry<'_> {
         Ok(())
     }
 
+    /// True when the caller passed no buffer (a size only, or a query).
+    pub fn data_is_null(&self) -> bool {
+        self.p().data.is_null()
+    }
+
+    /// The size the caller gave (for a length passed as a buffer size).
+    pub fn data_size(&self) -> usize {
+        self.p().data_size
+    }
+
     /// Reads an unsigned value of any width.
     pub fn get_uint(&self) -> Result<u64, ParamError> {
         let p = self.p();

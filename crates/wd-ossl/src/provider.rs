@@ -82,9 +82,9 @@ const NO_ALG: ffi::Algorithm = ffi::Algorithm {
 };
 
 /// Every cipher: the AEADs, then the plain modes, then the terminator.
-const fn ciphers() -> [ffi::Algorithm; 19] {
+const fn ciphers() -> [ffi::Algorithm; 22] {
     let (a, b) = (crate::aead::ALGORITHMS, crate::block::ALGORITHMS);
-    let mut out = [NO_ALG; 19];
+    let mut out = [NO_ALG; 22];
     let mut i = 0;
     while i < a.len() {
         out[i] = a[i];
@@ -97,7 +97,7 @@ const fn ciphers() -> [ffi::Algorithm; 19] {
     out
 }
 
-static CIPHERS: Table<[ffi::Algorithm; 19]> = Table(ciphers());
+static CIPHERS: Table<[ffi::Algorithm; 22]> = Table(ciphers());
 
 unsafe extern "C" fn reason_strings(_provctx: *mut c_void) -> *const ffi::Item {
     REASONS.0.as_ptr()

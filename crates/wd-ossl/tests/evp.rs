@@ -60,7 +60,7 @@ fn embedded(route: &str) {
         .arg(manifest.join("tests/data/aead.txt"))
         .arg(manifest.join("tests/data/block.txt")));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("vectors: 9 from") && out.contains("vectors: 7 from"), "{route}: {out}");
+    assert!(out.contains("vectors: 10 from") && out.contains("vectors: 7 from"), "{route}: {out}");
     assert!(out.contains("PASS: 0 failures"), "{route}: {out}");
     // One line: the forked child leaves with _exit, skipping teardown.
     let line = std::fs::read_to_string(&stats).expect("counters");

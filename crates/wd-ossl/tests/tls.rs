@@ -173,3 +173,18 @@ fn tls12_gcm_against_openssls_own_records() {
         false,
     );
 }
+
+#[test]
+fn tls12_aes256ccm8() {
+    session("tls12-ccm8", &["-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-CCM8"], "ECDHE-ECDSA-AES256-CCM8");
+}
+
+#[test]
+fn tls13_ccm_against_openssls_own_records() {
+    session_with(
+        "tls13-ccm-mixed",
+        &["-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_SHA256"],
+        "TLS_AES_128_CCM_SHA256",
+        false,
+    );
+}
