@@ -1,193 +1,102 @@
-//! ChaCha20-Poly1305 (RFC 8439) for a message fed in several updates: the
-//! ChaCha20 block function (section 2.3) and Poly1305 (section 2.5) kept
-//! incremental, inline, so that a long stream costs one pass. A message
+//! ChaCha20-Poly1305 (RFC 8439 section 2.8) for a message fed in several
+//! updates, so that a long stream costs one pass: the keystream on the
+//! `chacha20` crate and the authenticator on the `poly1305` crate (audited
+//! RustCrypto kernels, zeroized on drop), both inline. This module only
+//! sequences them: block 0 keys Poly1305, data starts at block 1, and the
+//! MAC input is `aad || pad16 || ct || pad16 || le64 lens`. A message
 //! passed in one update never comes here: it is one request on the Auto
 //! lane.
 
-use zeroize::{Zeroize, Zeroizing};
+use chacha20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
+use chacha20::ChaCha20;
+use poly1305::universal_hash::{KeyInit, UniversalHash};
+use poly1305::Poly1305;
+use zeroize::Zeroizing;
 
-const BLOCK: usize = 64;
+/// ChaCha20's block size: the data keystream starts one block in, block 0
+/// being spent on the one-time Poly1305 key.
+const BLOCK: u64 = 64;
+/// Poly1305's block size.
+const TAG: usize = 16;
 
-/// One ChaCha20 block: key, counter and nonce in, 64 bytes of keystream out.
-fn chacha_block(key: &[u32; 8], counter: u32, nonce: &[u32; 3]) -> [u8; BLOCK] {
-    let mut s: [u32; 16] = [0; 16];
-    s[..4].copy_from_slice(&[0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574]);
-    s[4..12].copy_from_slice(key);
-    s[12] = counter;
-    s[13..].copy_from_slice(nonce);
-    let mut w = s;
-    fn qr(w: &mut [u32; 16], a: usize, b: usize, c: usize, d: usize) {
-        w[a] = w[a].wrapping_add(w[b]);
-        w[d] = (w[d] ^ w[a]).rotate_left(16);
-        w[c] = w[c].wrapping_add(w[d]);
-        w[b] = (w[b] ^ w[c]).rotate_left(12);
-        w[a] = w[a].wrapping_add(w[b]);
-        w[d] = (w[d] ^ w[a]).rotate_left(8);
-        w[c] = w[c].wrapping_add(w[d]);
-        w[b] = (w[b] ^ w[c]).rotate_left(7);
-    }
-    for _ in 0..10 {
-        qr(&mut w, 0, 4, 8, 12);
-        qr(&mut w, 1, 5, 9, 13);
-        qr(&mut w, 2, 6, 10, 14);
-        qr(&mut w, 3, 7, 11, 15);
-        qr(&mut w, 0, 5, 10, 15);
-        qr(&mut w, 1, 6, 11, 12);
-        qr(&mut w, 2, 7, 8, 13);
-        qr(&mut w, 3, 4, 9, 14);
-    }
-    let mut out = [0u8; BLOCK];
-    for (i, (x, y)) in w.iter().zip(s.iter()).enumerate() {
-        out[i * 4..i * 4 + 4].copy_from_slice(&x.wrapping_add(*y).to_le_bytes());
-    }
-    w.zeroize();
-    s.zeroize();
-    out
-}
-
-/// Poly1305 over 26-bit limbs: the accumulator `h`, the clamped key `r`.
+/// Poly1305 over updates of any length: the crate absorbs whole 16-byte
+/// blocks, so the tail of an update waits here for the next one.
 #[derive(Clone)]
-struct Poly1305 {
-    r: [u64; 5],
-    h: [u64; 5],
-    s: [u8; 16],
-    buf: [u8; 16],
+struct Mac {
+    poly: Poly1305,
+    /// Bytes of a block not yet absorbed (the first `used`).
+    carry: Zeroizing<[u8; TAG]>,
     used: usize,
 }
 
-impl Drop for Poly1305 {
-    fn drop(&mut self) {
-        self.r.zeroize();
-        self.h.zeroize();
-        self.s.zeroize();
-        self.buf.zeroize();
-    }
-}
-
-fn le32(b: &[u8]) -> u64 {
-    u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64
-}
-
-impl Poly1305 {
-    fn new(key: &[u8; 32]) -> Poly1305 {
-        const M: u64 = 0x3ff_ffff;
-        let r = [
-            le32(&key[0..]) & 0x3ff_ffff,
-            (le32(&key[3..]) >> 2) & 0x3ff_ff03,
-            (le32(&key[6..]) >> 4) & 0x3ff_c0ff,
-            (le32(&key[9..]) >> 6) & 0x3f0_3fff,
-            (le32(&key[12..]) >> 8) & 0x00f_ffff,
-        ];
-        debug_assert!(r.iter().all(|&x| x <= M));
-        let mut s = [0u8; 16];
-        s.copy_from_slice(&key[16..]);
-        Poly1305 { r, h: [0; 5], s, buf: [0; 16], used: 0 }
-    }
-
-    /// Absorbs one 16-byte block; `hibit` is 2^128 for a full block.
-    fn block(&mut self, m: &[u8; 16], hibit: u64) {
-        const M: u64 = 0x3ff_ffff;
-        let [r0, r1, r2, r3, r4] = self.r;
-        let (s1, s2, s3, s4) = (r1 * 5, r2 * 5, r3 * 5, r4 * 5);
-        let h = &mut self.h;
-        h[0] += le32(&m[0..]) & M;
-        h[1] += (le32(&m[3..]) >> 2) & M;
-        h[2] += (le32(&m[6..]) >> 4) & M;
-        h[3] += (le32(&m[9..]) >> 6) & M;
-        h[4] += (le32(&m[12..]) >> 8) | hibit;
-        let d0 = h[0] * r0 + h[1] * s4 + h[2] * s3 + h[3] * s2 + h[4] * s1;
-        let mut d1 = h[0] * r1 + h[1] * r0 + h[2] * s4 + h[3] * s3 + h[4] * s2;
-        let mut d2 = h[0] * r2 + h[1] * r1 + h[2] * r0 + h[3] * s4 + h[4] * s3;
-        let mut d3 = h[0] * r3 + h[1] * r2 + h[2] * r1 + h[3] * r0 + h[4] * s4;
-        let mut d4 = h[0] * r4 + h[1] * r3 + h[2] * r2 + h[3] * r1 + h[4] * r0;
-        let mut c = d0 >> 26;
-        h[0] = d0 & M;
-        d1 += c;
-        c = d1 >> 26;
-        h[1] = d1 & M;
-        d2 += c;
-        c = d2 >> 26;
-        h[2] = d2 & M;
-        d3 += c;
-        c = d3 >> 26;
-        h[3] = d3 & M;
-        d4 += c;
-        c = d4 >> 26;
-        h[4] = d4 & M;
-        h[0] += c * 5;
-        c = h[0] >> 26;
-        h[0] &= M;
-        h[1] += c;
+impl Mac {
+    fn new(key: &[u8; 32]) -> Mac {
+        Mac { poly: Poly1305::new(key.into()), carry: Zeroizing::new([0; TAG]), used: 0 }
     }
 
     fn update(&mut self, mut data: &[u8]) {
-        while !data.is_empty() {
-            let n = (16 - self.used).min(data.len());
-            self.buf[self.used..self.used + n].copy_from_slice(&data[..n]);
+        if self.used > 0 {
+            let n = (TAG - self.used).min(data.len());
+            self.carry[self.used..self.used + n].copy_from_slice(&data[..n]);
             self.used += n;
             data = &data[n..];
-            if self.used == 16 {
-                let b = self.buf;
-                self.block(&b, 1 << 24);
-                self.used = 0;
+            if self.used < TAG {
+                return;
             }
+            self.poly.update(&[(*self.carry).into()]);
+            self.used = 0;
         }
+        let whole = data.len() - data.len() % TAG;
+        // Whole blocks: "padded" is a no-op on them, so this is block-wise.
+        self.poly.update_padded(&data[..whole]);
+        let tail = &data[whole..];
+        self.carry[..tail.len()].copy_from_slice(tail);
+        self.used = tail.len();
     }
 
-    /// Zero-pads what is buffered to a whole block (RFC 8439's pad16).
+    /// RFC 8439's pad16: what is carried, zero-filled to a whole block
+    /// (unlike Poly1305's own 0x01 padding of a last block).
     fn pad16(&mut self) {
         if self.used > 0 {
-            self.update(&[0u8; 16][..16 - self.used]);
+            self.poly.update_padded(&self.carry[..self.used]);
+            self.used = 0;
         }
     }
 
-    fn finish(mut self) -> [u8; 16] {
-        const M: u64 = 0x3ff_ffff;
-        debug_assert_eq!(self.used, 0, "the AEAD pads before the lengths");
-        let h = &mut self.h;
-        // Full carry, then h mod 2^130 - 5 by a conditional subtraction.
-        let mut c = h[1] >> 26;
-        h[1] &= M;
-        for x in &mut h[2..] {
-            *x += c;
-            c = *x >> 26;
-            *x &= M;
-        }
-        h[0] += c * 5;
-        c = h[0] >> 26;
-        h[0] &= M;
-        h[1] += c;
-        let mut g = [0u64; 5];
-        c = 5;
-        for i in 0..5 {
-            g[i] = h[i] + c;
-            c = g[i] >> 26;
-            g[i] &= M;
-        }
-        // g = h + 5 - 2^130: use it when h >= p (bit 130 of h + 5 set).
-        let use_g = (c & 1).wrapping_neg();
-        for i in 0..5 {
-            h[i] = (h[i] & !use_g) | (g[i] & use_g);
-        }
-        let lo = h[0] | (h[1] << 26) | (h[2] << 52);
-        let hi = (h[2] >> 12) | (h[3] << 14) | (h[4] << 40);
-        let acc = (lo as u128 & 0xffff_ffff_ffff_ffff) | ((hi as u128) << 64);
-        let t = acc.wrapping_add(u128::from_le_bytes(self.s));
-        t.to_le_bytes()
+    /// The tag; a carried tail is padded as plain Poly1305 pads its last
+    /// block (the AEAD always pads to a whole block first, so it has none).
+    fn finish(self) -> [u8; TAG] {
+        let Mac { poly, carry, used } = self;
+        poly.compute_unpadded(&carry[..used]).into()
     }
 }
 
 /// A ChaCha20-Poly1305 message in progress.
-#[derive(Clone)]
 pub struct ChachaStream {
-    key: Zeroizing<[u32; 8]>,
-    nonce: [u32; 3],
-    counter: u32,
-    /// Unused keystream of the last block.
-    ks: Zeroizing<Vec<u8>>,
-    poly: Poly1305,
+    /// Kept to rebuild the keystream when the context is copied (the
+    /// crate's `ChaCha20` does not implement `Clone`).
+    key: Zeroizing<[u8; 32]>,
+    nonce: [u8; 12],
+    cipher: ChaCha20,
+    mac: Mac,
     aad_len: u64,
     ct_len: u64,
+}
+
+impl Clone for ChachaStream {
+    fn clone(&self) -> ChachaStream {
+        let mut cipher = ChaCha20::new((&*self.key).into(), (&self.nonce).into());
+        // The original's position: block 1 plus the bytes done so far.
+        cipher.seek(BLOCK + self.ct_len);
+        ChachaStream {
+            key: self.key.clone(),
+            nonce: self.nonce,
+            cipher,
+            mac: self.mac.clone(),
+            aad_len: self.aad_len,
+            ct_len: self.ct_len,
+        }
+    }
 }
 
 // By hand: the state is keyed; print nothing of it.
@@ -201,77 +110,55 @@ impl ChachaStream {
     /// Starts a message under a 32-byte key and 12-byte nonce with all of
     /// its `aad`; `None` for other sizes.
     pub fn new(key: &[u8], nonce: &[u8], aad: &[u8]) -> Option<ChachaStream> {
-        if key.len() != 32 || nonce.len() != 12 {
-            return None;
-        }
-        let mut k = Zeroizing::new([0u32; 8]);
-        for (w, b) in k.iter_mut().zip(key.chunks_exact(4)) {
-            *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        }
-        let mut n = [0u32; 3];
-        for (w, b) in n.iter_mut().zip(nonce.chunks_exact(4)) {
-            *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        }
-        // The one-time Poly1305 key: block 0's first 32 bytes.
-        let mut b0 = chacha_block(&k, 0, &n);
-        let mut otk = [0u8; 32];
-        otk.copy_from_slice(&b0[..32]);
-        b0.zeroize();
-        let mut poly = Poly1305::new(&otk);
-        otk.zeroize();
-        poly.update(aad);
-        poly.pad16();
-        Some(ChachaStream {
-            key: k,
-            nonce: n,
-            counter: 1,
-            ks: Zeroizing::new(Vec::new()),
-            poly,
-            aad_len: aad.len() as u64,
-            ct_len: 0,
-        })
-    }
-
-    fn xor(&mut self, data: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(data.len());
-        let mut rest = data;
-        while !rest.is_empty() {
-            if self.ks.is_empty() {
-                let b = chacha_block(&self.key, self.counter, &self.nonce);
-                self.counter = self.counter.wrapping_add(1);
-                self.ks = Zeroizing::new(b.to_vec());
-            }
-            let n = self.ks.len().min(rest.len());
-            out.extend(rest[..n].iter().zip(self.ks.drain(..n)).map(|(d, k)| d ^ k));
-            rest = &rest[n..];
-        }
-        out
+        let key: Zeroizing<[u8; 32]> = Zeroizing::new(key.try_into().ok()?);
+        let nonce: [u8; 12] = nonce.try_into().ok()?;
+        let mut cipher = ChaCha20::new((&*key).into(), (&nonce).into());
+        // The one-time Poly1305 key: the first 32 bytes of block 0's
+        // keystream; the rest of block 0 is skipped.
+        let mut otk = Zeroizing::new([0u8; 32]);
+        cipher.apply_keystream(&mut *otk);
+        cipher.seek(BLOCK);
+        let mut mac = Mac::new(&otk);
+        mac.update(aad);
+        mac.pad16();
+        Some(ChachaStream { key, nonce, cipher, mac, aad_len: aad.len() as u64, ct_len: 0 })
     }
 
     /// Encrypts the next part of the message.
+    ///
+    /// # Panics
+    /// Past RFC 8439's limit (the 32-bit block counter, about 256 GiB),
+    /// rather than reuse keystream; the provider's entry points turn the
+    /// panic into a failed call.
     pub fn encrypt(&mut self, data: &[u8]) -> Vec<u8> {
-        let out = self.xor(data);
-        self.poly.update(&out);
+        let mut out = data.to_vec();
+        self.cipher.apply_keystream(&mut out);
+        self.mac.update(&out);
         self.ct_len += out.len() as u64;
         out
     }
 
     /// Decrypts the next part (released before the tag is checked, as
     /// streaming must; `final` checks it).
+    ///
+    /// # Panics
+    /// As [`ChachaStream::encrypt`].
     pub fn decrypt(&mut self, data: &[u8]) -> Vec<u8> {
-        self.poly.update(data);
+        self.mac.update(data);
         self.ct_len += data.len() as u64;
-        self.xor(data)
+        let mut out = data.to_vec();
+        self.cipher.apply_keystream(&mut out);
+        out
     }
 
     /// The tag of the message so far.
     pub fn tag(mut self) -> [u8; 16] {
-        self.poly.pad16();
+        self.mac.pad16();
         let mut lens = [0u8; 16];
         lens[..8].copy_from_slice(&self.aad_len.to_le_bytes());
         lens[8..].copy_from_slice(&self.ct_len.to_le_bytes());
-        self.poly.update(&lens);
-        self.poly.clone().finish()
+        self.mac.update(&lens);
+        self.mac.finish()
     }
 }
 
@@ -280,39 +167,68 @@ mod tests {
     use super::*;
 
     fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
         (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
+    }
+
+    /// The one-shot engine's ciphertext and tag.
+    fn one_shot(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], data: &[u8]) -> Vec<u8> {
+        let k = wd_sec::cipher::CipherKey::new(wd_ops::sec::CipherAlg::ChaCha20Poly1305, key).expect("key");
+        let mut want = vec![0u8; data.len() + 16];
+        k.seal_to(nonce, aad, data, &mut want).expect("seal");
+        want
     }
 
     #[test]
     fn poly1305_rfc8439_2_5_2() {
         let key = hex("85d6be7857556d337f4452fe42d506a80103808afb0db2fd4abff6af4149f51b");
-        let mut p = Poly1305::new(key.as_slice().try_into().expect("32 bytes"));
-        p.update(b"Cryptographic Forum Research Group");
-        p.pad16_for_test();
-        assert_eq!(p.finish().to_vec(), hex("a8061dc1305136c6c22b8baf0c0127a9"));
-    }
-
-    impl Poly1305 {
-        /// The last partial block as Poly1305 itself pads it (0x01 then
-        /// zeros), unlike the AEAD's pad16.
-        fn pad16_for_test(&mut self) {
-            if self.used > 0 {
-                let mut b = [0u8; 16];
-                b[..self.used].copy_from_slice(&self.buf[..self.used]);
-                b[self.used] = 1;
-                self.block(&b, 0);
-                self.used = 0;
-            }
+        let key: &[u8; 32] = key.as_slice().try_into().expect("32 bytes");
+        let msg = b"Cryptographic Forum Research Group";
+        // Through the carry buffer in uneven pieces, ending on a partial block.
+        for cut in [0usize, 1, 15, 16, 17, 33] {
+            let mut p = Mac::new(key);
+            p.update(&msg[..cut]);
+            p.update(&msg[cut..]);
+            assert_eq!(p.finish().to_vec(), hex("a8061dc1305136c6c22b8baf0c0127a9"), "cut {cut}");
         }
     }
 
     #[test]
     fn chacha20_block_rfc8439_2_3_2() {
-        let key: Vec<u32> = (0..8u32)
-            .map(|i| u32::from_le_bytes([4 * i as u8, 4 * i as u8 + 1, 4 * i as u8 + 2, 4 * i as u8 + 3]))
-            .collect();
-        let out = chacha_block(key.as_slice().try_into().expect("8 words"), 1, &[0x0900_0000, 0x4a00_0000, 0]);
-        assert_eq!(out[..16].to_vec(), hex("10f1e7e4d13b5915500fdd1fa32071c4"));
+        let key: [u8; 32] = std::array::from_fn(|i| i as u8);
+        let nonce = hex("000000090000004a00000000");
+        let mut c = ChaCha20::new((&key).into(), nonce.as_slice().into());
+        c.seek(BLOCK); // block counter 1
+        let mut out = [0u8; 64];
+        c.apply_keystream(&mut out);
+        assert_eq!(
+            out.to_vec(),
+            hex("10f1e7e4d13b5915500fdd1fa32071c4c7d1f4c733c068030422aa9ac3d46c4e
+                 d2826446079faa0914c2d705d98b02a2b5129cd1de164eb9cbd083e8a2503c4e")
+        );
+    }
+
+    #[test]
+    fn aead_rfc8439_2_8_2() {
+        let key: [u8; 32] = std::array::from_fn(|i| 0x80 + i as u8);
+        let nonce = hex("070000004041424344454647");
+        let aad = hex("50515253c0c1c2c3c4c5c6c7");
+        let pt = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
+        let want_ct = hex("d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6
+             3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36
+             92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc
+             3ff4def08e4b7a9de576d26586cec64b6116");
+        let want_tag = hex("1ae10b594f09e26a7e902ecbd0600691");
+        let mut s = ChachaStream::new(&key, &nonce, &aad).expect("stream");
+        let mut ct = s.encrypt(&pt[..50]);
+        ct.extend(s.encrypt(&pt[50..]));
+        assert_eq!(ct, want_ct);
+        assert_eq!(s.tag().to_vec(), want_tag);
+        let mut d = ChachaStream::new(&key, &nonce, &aad).expect("stream");
+        let mut back = d.decrypt(&ct[..7]);
+        back.extend(d.decrypt(&ct[7..]));
+        assert_eq!(back, pt.to_vec());
+        assert_eq!(d.tag().to_vec(), want_tag);
     }
 
     #[test]
@@ -320,14 +236,54 @@ mod tests {
         let key = [7u8; 32];
         let nonce = [9u8; 12];
         let data: Vec<u8> = (0..1000u32).map(|i| (i * 31) as u8).collect();
-        let k = wd_sec::cipher::CipherKey::new(wd_ops::sec::CipherAlg::ChaCha20Poly1305, &key).expect("key");
-        let mut want = vec![0u8; data.len() + 16];
-        k.seal_to(&nonce, b"aad", &data, &mut want).expect("seal");
+        let want = one_shot(&key, &nonce, b"aad", &data);
         for chunk in [1usize, 63, 64, 65, 999] {
             let mut s = ChachaStream::new(&key, &nonce, b"aad").expect("stream");
             let mut got: Vec<u8> = data.chunks(chunk).flat_map(|c| s.encrypt(c)).collect();
             got.extend_from_slice(&s.tag());
             assert_eq!(got, want, "chunk {chunk}");
+        }
+    }
+
+    /// xorshift64: reproducible piece sizes with no extra dependency.
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn random_sized_updates_equal_the_one_shot_aead() {
+        let key: [u8; 32] = std::array::from_fn(|i| (i * 7 + 3) as u8);
+        for seed in 1..=8u64 {
+            let mut rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let len = (next(&mut rng) % 4000) as usize;
+            let aad: Vec<u8> = (0..next(&mut rng) % 40).map(|_| next(&mut rng) as u8).collect();
+            let data: Vec<u8> = (0..len).map(|_| next(&mut rng) as u8).collect();
+            let nonce: [u8; 12] = std::array::from_fn(|_| next(&mut rng) as u8);
+            let want = one_shot(&key, &nonce, &aad, &data);
+            let (want_ct, want_tag) = want.split_at(len);
+
+            let mut enc = ChachaStream::new(&key, &nonce, &aad).expect("stream");
+            let mut dec = ChachaStream::new(&key, &nonce, &aad).expect("stream");
+            let (mut ct, mut pt) = (Vec::new(), Vec::new());
+            let mut at = 0;
+            while at < len {
+                let n = (1 + next(&mut rng) % 200) as usize;
+                let end = (at + n).min(len);
+                ct.extend(enc.encrypt(&data[at..end]));
+                pt.extend(dec.decrypt(&want_ct[at..end]));
+                // A copy taken mid-message (OpenSSL's dupctx) carries on alike.
+                if at % 3 == 0 {
+                    enc = enc.clone();
+                }
+                at = end;
+            }
+            assert_eq!(ct, want_ct, "seed {seed}");
+            assert_eq!(pt, data, "seed {seed}");
+            assert_eq!(enc.tag().as_slice(), want_tag, "seed {seed}");
+            assert_eq!(dec.tag().as_slice(), want_tag, "seed {seed}");
         }
     }
 }
