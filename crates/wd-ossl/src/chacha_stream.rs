@@ -78,7 +78,9 @@ pub struct ChachaStream {
     key: Zeroizing<[u8; 32]>,
     nonce: [u8; 12],
     cipher: ChaCha20,
-    mac: Mac,
+    /// Boxed: the crate's Poly1305 state is most of a kilobyte (it keeps
+    /// the AVX2 precomputation), and the stream lives in an enum.
+    mac: Box<Mac>,
     aad_len: u64,
     ct_len: u64,
 }
@@ -118,7 +120,7 @@ impl ChachaStream {
         let mut otk = Zeroizing::new([0u8; 32]);
         cipher.apply_keystream(&mut *otk);
         cipher.seek(BLOCK);
-        let mut mac = Mac::new(&otk);
+        let mut mac = Box::new(Mac::new(&otk));
         mac.update(aad);
         mac.pad16();
         Some(ChachaStream { key, nonce, cipher, mac, aad_len: aad.len() as u64, ct_len: 0 })

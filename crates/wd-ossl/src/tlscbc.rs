@@ -5,20 +5,30 @@
 //! 6.2.3.2; the Lucky Thirteen timing channel), leaving the plaintext in
 //! place after the explicit IV and the MAC for libssl to check.
 
+use std::hint::black_box;
+
+use zeroize::Zeroizing;
+
 /// `TLS1_VERSION`: the last version without an explicit IV per record.
 pub const TLS1_0: u32 = 0x0301;
 
 /// All ones when `a < b`, else zero, without a branch on the values.
 fn lt(a: usize, b: usize) -> usize {
     // The top bit of a - b when a < b (both under 2^63 here).
-    ((a.wrapping_sub(b)) >> (usize::BITS - 1)).wrapping_neg()
+    let m = ((a.wrapping_sub(b)) >> (usize::BITS - 1)).wrapping_neg();
+    // Barrier: an operand is secret (the padding byte or the MAC's
+    // position), and an optimiser that sees the mask is 0 or !0 may turn
+    // the `&`s that use it back into branches or early exits.
+    black_box(m)
 }
 
-/// All ones when `a == b`, else zero.
+/// All ones when `a == b`, else zero, without a branch on the values.
 fn eq(a: usize, b: usize) -> usize {
     let x = a ^ b;
     // x - 1 has its top bit set only when x was 0 (x < 2^63).
-    ((!x & x.wrapping_sub(1)) >> (usize::BITS - 1)).wrapping_neg()
+    let m = ((!x & x.wrapping_sub(1)) >> (usize::BITS - 1)).wrapping_neg();
+    // Barrier: as in `lt`, the operands are secret.
+    black_box(m)
 }
 
 /// PKCS#7-like TLS padding for a record of `len` bytes: `n` bytes of
@@ -59,6 +69,8 @@ pub fn unpad(
     let padv = body[len - 1] as usize;
     // good: the record holds the padding, the MAC and the length byte,
     // and each of the padv bytes before the last equals padv.
+    // Every mask below comes from `lt` / `eq`, which pass it through an
+    // optimisation barrier (`black_box`).
     let mut good = !lt(len, 1 + mac_size + padv);
     let to_check = len.min(256);
     for i in 1..to_check {
@@ -78,8 +90,16 @@ pub fn unpad(
             *m |= (b as usize & eq(i, mac_start + j)) as u8;
         }
     }
-    if good == 0 {
-        random(&mut mac);
+    // The random MAC is drawn for every record and chosen by mask, not by
+    // a branch on `good`: whether the padding was bad must not show in the
+    // time taken (as OpenSSL's own provider does it).
+    let mut fake = Zeroizing::new(vec![0u8; mac_size]);
+    random(&mut fake);
+    // Barrier: `good` is secret (padding validity); hide its 0 / !0 range
+    // so that the select stays arithmetic.
+    let keep = black_box(good) as u8;
+    for (m, f) in mac.iter_mut().zip(fake.iter()) {
+        *m = (*m & keep) | (*f & !keep);
     }
     Some(Unpadded { start, len: mac_start, mac })
 }
@@ -109,7 +129,8 @@ mod tests {
             rec.truncate(16);
             rec.extend(&body);
             assert_eq!(rec.len() % 16, 0);
-            let u = unpad(&rec, 0x0303, 16, 20, |_| panic!("padding is good")).expect("long enough");
+            // Random bytes are drawn every time; with good padding they are dropped.
+            let u = unpad(&rec, 0x0303, 16, 20, |m| m.fill(0xee)).expect("long enough");
             assert_eq!((u.start, u.len), (16, payload));
             assert_eq!(u.mac, vec![0x77; 20]);
         }
