@@ -63,7 +63,7 @@ static uint64_t rng(void) {
 }
 
 /* Text-like data: words from a small vocabulary (compresses about 3:1). */
-static unsigned char *make_text(size_t n, uint64_t seed) {
+__attribute__((unused)) static unsigned char *make_text(size_t n, uint64_t seed) {
     static const char *words[] = {"queue ", "device ", "ring ", "the ", "of ", "deflate ", "window ",
                                   "stream ", "block ", "and ", "a ", "descriptor\n", "completion, ",
                                   "zlib ", "buffer ", "to ", "memory. ", "engine "};
@@ -78,7 +78,7 @@ static unsigned char *make_text(size_t n, uint64_t seed) {
 }
 
 /* Binary data: random bytes with runs (compresses a little). */
-static unsigned char *make_binary(size_t n, uint64_t seed) {
+__attribute__((unused)) static unsigned char *make_binary(size_t n, uint64_t seed) {
     unsigned char *p = malloc(n ? n : 1);
     size_t i = 0;
     rng_state = seed | 1;
@@ -93,7 +93,7 @@ static unsigned char *make_binary(size_t n, uint64_t seed) {
 
 /* Inflates all of `in` in one go with `wbits` into a fresh buffer of up to
  * `cap` bytes; returns inflate's last code, the length in *outlen. */
-static int inflate_all(int wbits, const unsigned char *in, size_t inlen, unsigned char *out, size_t cap,
+__attribute__((unused)) static int inflate_all(int wbits, const unsigned char *in, size_t inlen, unsigned char *out, size_t cap,
                        size_t *outlen) {
     z_stream s;
     memset(&s, 0, sizeof s);
@@ -112,7 +112,7 @@ static int inflate_all(int wbits, const unsigned char *in, size_t inlen, unsigne
 /* Deflates `in` with the given parameters, feeding `chunk` bytes per call
  * with `flush` after each chunk and Z_FINISH at the end, the output in
  * pieces of `outchunk`; returns the length, or 0 on any error. */
-static size_t deflate_all(int level, int wbits, int memlevel, int strategy, const unsigned char *in,
+__attribute__((unused)) static size_t deflate_all(int level, int wbits, int memlevel, int strategy, const unsigned char *in,
                           size_t inlen, unsigned char *out, size_t cap, size_t chunk, int flush,
                           size_t outchunk) {
     z_stream s;
