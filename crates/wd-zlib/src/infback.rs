@@ -1,0 +1,104 @@
+//! `inflateBack`: raw-callback inflate over a caller-supplied window.
+
+use std::ffi::{c_char, c_int, c_void};
+
+use zlib_rs::inflate::{self as zi, InflateConfig, InflateStream, Window};
+
+use crate::deflate::version_ok;
+use crate::export::guard;
+use crate::ffi::{in_func, out_func, z_streamp, Z_STREAM_ERROR, Z_VERSION_ERROR};
+use crate::stream::{Kind, Wrap};
+
+/// `inflateBackInit_`.
+///
+/// # Safety
+/// `window` writable for `1 << windowBits` bytes for the stream's life.
+pub unsafe extern "C" fn inflateBackInit_(
+    strm: z_streamp,
+    windowBits: c_int,
+    window: *mut u8,
+    version: *const c_char,
+    stream_size: c_int,
+) -> c_int {
+    guard(Z_STREAM_ERROR, || {
+        // SAFETY: `version` is null or a C string (API contract).
+        if !unsafe { version_ok(version, stream_size) } {
+            return Z_VERSION_ERROR;
+        }
+        if strm.is_null() || window.is_null() || !(8..=15).contains(&windowBits) {
+            return Z_STREAM_ERROR;
+        }
+        // SAFETY: non-null z_stream (API contract).
+        let mut s = unsafe { strm.read() };
+        s.state = std::ptr::null_mut();
+        // SAFETY: the caller lends `1 << windowBits` bytes for the stream's life.
+        let win = unsafe { Window::from_raw_parts(window, 1 << windowBits) };
+        let r = zi::back_init(&mut s, InflateConfig { window_bits: windowBits }, win) as c_int;
+        if r == 0 {
+            // SAFETY: `s.state` is the live state back_init made.
+            unsafe { Wrap::install(strm, s, Kind::Back) };
+        } else {
+            s.state = std::ptr::null_mut();
+            // SAFETY: writable (API contract).
+            unsafe { strm.write(s) };
+        }
+        r
+    })
+}
+
+/// `inflateBack`.
+///
+/// # Safety
+/// The callbacks behave as zlib documents (`in` returns a readable buffer,
+/// `out` consumes the bytes given).
+pub unsafe extern "C" fn inflateBack(
+    strm: z_streamp,
+    r#in: Option<in_func>,
+    in_desc: *mut c_void,
+    out: Option<out_func>,
+    out_desc: *mut c_void,
+) -> c_int {
+    guard(Z_STREAM_ERROR, || {
+        let (Some(i), Some(o)) = (r#in, out) else { return Z_STREAM_ERROR };
+        // SAFETY: API contract.
+        let Some(w) = (unsafe { Wrap::get(strm, Kind::Back) }) else { return Z_STREAM_ERROR };
+        // SAFETY: `w` is `strm`'s wrapper holding a back_init state.
+        unsafe {
+            w.run(strm, |s| match InflateStream::from_stream_mut(s) {
+                Some(d) => zi::back(d, i, in_desc, o, out_desc) as c_int,
+                None => Z_STREAM_ERROR,
+            })
+        }
+    })
+}
+
+/// `inflateBackEnd`.
+///
+/// # Safety
+/// As zlib's.
+pub unsafe extern "C" fn inflateBackEnd(strm: z_streamp) -> c_int {
+    guard(Z_STREAM_ERROR, || {
+        // SAFETY: API contract.
+        let Some(w) = (unsafe { Wrap::get(strm, Kind::Back) }) else { return Z_STREAM_ERROR };
+        // SAFETY: as in inflateBack; zlib-rs leaves the caller's window alone.
+        let ended = unsafe {
+            w.run(strm, |s| match InflateStream::from_stream_mut(s) {
+                Some(d) => {
+                    zi::back_end(d);
+                    true
+                }
+                None => false,
+            })
+        };
+        if !ended {
+            return Z_STREAM_ERROR;
+        }
+        // SAFETY: zlib-rs released its state; the wrapper is ours.
+        unsafe { Wrap::free(strm) };
+        0
+    })
+}
+
+versioned!("inflateBackInit_", inflateBackInit_);
+versioned!("inflateBack", inflateBack);
+versioned!("inflateBackEnd", inflateBackEnd);

@@ -1,0 +1,300 @@
+//! The inflate half of the stream API.
+
+use std::ffi::{c_char, c_int, c_long, c_uint, c_ulong};
+use std::mem::MaybeUninit;
+
+use zlib_rs::inflate::{self as zi, InflateConfig, InflateStream};
+use zlib_rs::InflateFlush;
+
+use crate::deflate::version_ok;
+use crate::export::guard;
+use crate::ffi::{gz_headerp, z_stream, z_streamp, Z_STREAM_ERROR, Z_VERSION_ERROR};
+use crate::stream::{Kind, Wrap};
+
+/// Runs `f` on the zlib-rs view of a live inflate stream, or returns `err`.
+///
+/// # Safety
+/// `strm` is null or a `z_stream` as zlib's API requires.
+pub(crate) unsafe fn with<R>(strm: z_streamp, err: R, f: impl FnOnce(&mut InflateStream, &mut Wrap) -> R) -> R {
+    // SAFETY: forwarded caller contract.
+    let Some(w) = (unsafe { Wrap::get(strm, Kind::Inflate) }) else { return err };
+    let wp: *mut Wrap = w;
+    // SAFETY: `w` is `strm`'s wrapper; the copy holds zlib-rs's inflate state.
+    unsafe {
+        (*wp).run(strm, |s| match InflateStream::from_stream_mut(s) {
+            Some(d) => f(d, &mut *wp),
+            None => err,
+        })
+    }
+}
+
+/// zlib's flush values as inflate reads them (it ignores the ones it has
+/// no use for).
+fn inflate_flush(flush: c_int) -> InflateFlush {
+    InflateFlush::try_from(flush).unwrap_or_default()
+}
+
+/// `inflateInit_`.
+///
+/// # Safety
+/// As zlib's `inflateInit`.
+#[no_mangle]
+pub unsafe extern "C" fn inflateInit_(strm: z_streamp, version: *const c_char, stream_size: c_int) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { inflateInit2_(strm, 15, version, stream_size) }
+}
+
+/// `inflateInit2_`.
+///
+/// # Safety
+/// As zlib's `inflateInit2`.
+#[no_mangle]
+pub unsafe extern "C" fn inflateInit2_(
+    strm: z_streamp,
+    windowBits: c_int,
+    version: *const c_char,
+    stream_size: c_int,
+) -> c_int {
+    guard(Z_STREAM_ERROR, || {
+        // SAFETY: `version` is null or a C string (API contract).
+        if !unsafe { version_ok(version, stream_size) } {
+            return Z_VERSION_ERROR;
+        }
+        if strm.is_null() {
+            return Z_STREAM_ERROR;
+        }
+        // SAFETY: non-null z_stream (API contract).
+        let mut s = unsafe { strm.read() };
+        s.msg = std::ptr::null_mut();
+        s.state = std::ptr::null_mut();
+        let r = zi::init(&mut s, InflateConfig { window_bits: windowBits }) as c_int;
+        if r == 0 {
+            // SAFETY: `s.state` is the live state init made.
+            unsafe { Wrap::install(strm, s, Kind::Inflate) };
+        } else {
+            s.state = std::ptr::null_mut();
+            // SAFETY: writable (API contract).
+            unsafe { strm.write(s) };
+        }
+        r
+    })
+}
+
+/// `inflate`.
+///
+/// # Safety
+/// As zlib's `inflate`.
+#[no_mangle]
+pub unsafe extern "C" fn inflate(strm: z_streamp, flush: c_int) -> c_int {
+    guard(Z_STREAM_ERROR, || {
+        let flush = inflate_flush(flush);
+        // SAFETY: API contract (buffers valid for their lengths).
+        unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::inflate(d, flush) as c_int) }
+    })
+}
+
+/// `inflateEnd`.
+///
+/// # Safety
+/// As zlib's `inflateEnd`.
+#[no_mangle]
+pub unsafe extern "C" fn inflateEnd(strm: z_streamp) -> c_int {
+    guard(Z_STREAM_ERROR, || {
+        // SAFETY: API contract.
+        let ended = unsafe {
+            with(strm, false, |d, _| {
+                zi::end(d);
+                true
+            })
+        };
+        if !ended {
+            return Z_STREAM_ERROR;
+        }
+        // SAFETY: zlib-rs released its state; the wrapper is ours.
+        unsafe { Wrap::free(strm) };
+        0
+    })
+}
+
+/// `inflateSetDictionary`.
+///
+/// # Safety
+/// `dictionary` readable for `dictLength` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn inflateSetDictionary(strm: z_streamp, dictionary: *const u8, dictLength: c_uint) -> c_int {
+    guard(Z_STREAM_ERROR, || {
+        let dict: &[u8] = if dictionary.is_null() {
+            &[]
+        } else {
+            // SAFETY: the caller passes `dictLength` readable bytes.
+            unsafe { std::slice::from_raw_parts(dictionary, dictLength as usize) }
+        };
+        // SAFETY: API contract.
+        unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::set_dictionary(d, dict) as c_int) }
+    })
+}
+
+/// `inflateGetDictionary`.
+///
+/// # Safety
+/// `dictionary` null or writable for the window; `dictLength` null or writable.
+pub unsafe extern "C" fn inflateGetDictionary(strm: z_streamp, dictionary: *mut u8, dictLength: *mut c_uint) -> c_int {
+    guard(Z_STREAM_ERROR, || {
+        // SAFETY: API contract.
+        unsafe {
+            with(strm, Z_STREAM_ERROR, |d, _| {
+                let n = zi::get_dictionary(d, dictionary);
+                if let Some(l) = dictLength.as_mut() {
+                    *l = n as c_uint;
+                }
+                0
+            })
+        }
+    })
+}
+versioned!("inflateGetDictionary", inflateGetDictionary);
+
+/// `inflateSync`.
+///
+/// # Safety
+/// As zlib's.
+#[no_mangle]
+pub unsafe extern "C" fn inflateSync(strm: z_streamp) -> c_int {
+    // SAFETY: API contract.
+    guard(Z_STREAM_ERROR, || unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::sync(d) as c_int) })
+}
+
+/// `inflateSyncPoint`.
+///
+/// # Safety
+/// As zlib's.
+#[no_mangle]
+pub unsafe extern "C" fn inflateSyncPoint(strm: z_streamp) -> c_int {
+    // SAFETY: API contract.
+    guard(Z_STREAM_ERROR, || unsafe { with(strm, Z_STREAM_ERROR, |d, _| c_int::from(zi::sync_point(d))) })
+}
+
+/// `inflateCopy`.
+///
+/// # Safety
+/// `dest` writable; `source` a live inflate stream.
+pub unsafe extern "C" fn inflateCopy(dest: z_streamp, source: z_streamp) -> c_int {
+    guard(Z_STREAM_ERROR, || {
+        if dest.is_null() {
+            return Z_STREAM_ERROR;
+        }
+        // SAFETY: API contract.
+        unsafe {
+            with(source, Z_STREAM_ERROR, |d, _| {
+                let mut copy = MaybeUninit::<InflateStream>::uninit();
+                let r = zi::copy(&mut copy, d) as c_int;
+                if r == 0 {
+                    // SAFETY: copy() initialised it; same layout as z_stream.
+                    let s: z_stream = std::mem::transmute(copy.assume_init());
+                    Wrap::install(dest, s, Kind::Inflate);
+                }
+                r
+            })
+        }
+    })
+}
+versioned!("inflateCopy", inflateCopy);
+
+/// `inflateReset`.
+///
+/// # Safety
+/// As zlib's.
+#[no_mangle]
+pub unsafe extern "C" fn inflateReset(strm: z_streamp) -> c_int {
+    // SAFETY: API contract.
+    guard(Z_STREAM_ERROR, || unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::reset(d) as c_int) })
+}
+
+/// `inflateReset2`.
+///
+/// # Safety
+/// As zlib's.
+pub unsafe extern "C" fn inflateReset2(strm: z_streamp, windowBits: c_int) -> c_int {
+    guard(Z_STREAM_ERROR, || {
+        // SAFETY: API contract.
+        unsafe {
+            with(strm, Z_STREAM_ERROR, |d, _| {
+                zi::reset_with_config(d, InflateConfig { window_bits: windowBits }) as c_int
+            })
+        }
+    })
+}
+versioned!("inflateReset2", inflateReset2);
+
+/// `inflateResetKeep`.
+///
+/// # Safety
+/// As zlib's.
+pub unsafe extern "C" fn inflateResetKeep(strm: z_streamp) -> c_int {
+    // SAFETY: API contract.
+    guard(Z_STREAM_ERROR, || unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::reset_keep(d) as c_int) })
+}
+versioned!("inflateResetKeep", inflateResetKeep);
+
+/// `inflatePrime`.
+///
+/// # Safety
+/// As zlib's.
+pub unsafe extern "C" fn inflatePrime(strm: z_streamp, bits: c_int, value: c_int) -> c_int {
+    // SAFETY: API contract.
+    guard(Z_STREAM_ERROR, || unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::prime(d, bits, value) as c_int) })
+}
+versioned!("inflatePrime", inflatePrime);
+
+/// `inflateMark`.
+///
+/// # Safety
+/// As zlib's.
+pub unsafe extern "C" fn inflateMark(strm: z_streamp) -> c_long {
+    const BAD: c_long = -(1 << 16);
+    // SAFETY: API contract.
+    guard(BAD, || unsafe { with(strm, BAD, |d, _| zi::mark(d)) })
+}
+versioned!("inflateMark", inflateMark);
+
+/// `inflateGetHeader`.
+///
+/// # Safety
+/// `head` null or a `gz_header` that lives until the header is read.
+pub unsafe extern "C" fn inflateGetHeader(strm: z_streamp, head: gz_headerp) -> c_int {
+    guard(Z_STREAM_ERROR, || {
+        // SAFETY: API contract.
+        unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::get_header(d, head.as_mut()) as c_int) }
+    })
+}
+versioned!("inflateGetHeader", inflateGetHeader);
+
+/// `inflateValidate`.
+///
+/// # Safety
+/// As zlib's.
+pub unsafe extern "C" fn inflateValidate(strm: z_streamp, check: c_int) -> c_int {
+    // SAFETY: API contract.
+    guard(Z_STREAM_ERROR, || unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::validate(d, check != 0) as c_int) })
+}
+versioned!("inflateValidate", inflateValidate);
+
+/// `inflateCodesUsed`.
+///
+/// # Safety
+/// As zlib's.
+pub unsafe extern "C" fn inflateCodesUsed(strm: z_streamp) -> c_ulong {
+    // SAFETY: API contract.
+    guard(c_ulong::MAX, || unsafe { with(strm, c_ulong::MAX, |d, _| zi::codes_used(d) as c_ulong) })
+}
+versioned!("inflateCodesUsed", inflateCodesUsed);
+
+/// `inflateUndermine`.
+///
+/// # Safety
+/// As zlib's.
+pub unsafe extern "C" fn inflateUndermine(strm: z_streamp, subvert: c_int) -> c_int {
+    // SAFETY: API contract.
+    guard(Z_STREAM_ERROR, || unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::undermine(d, subvert) as c_int) })
+}
+versioned!("inflateUndermine", inflateUndermine);
