@@ -1,0 +1,78 @@
+//! The C programs of `ctests/`: `api` checks every function of zlib's API
+//! against zlib's documented codes and messages (and passes with the
+//! system zlib, which shows the expectations are zlib's), `interop` moves
+//! streams between the two libraries in both directions.
+
+use std::process::Command;
+
+use crate::support::{c_program, run_ok, skip, stdout, with_zlib, TempDir, Zlib};
+
+/// The file that defines `deflate` in the program's process, as it printed.
+fn lib_line(text: &str) -> &str {
+    text.lines().find_map(|l| l.strip_prefix("zlib-lib: ")).unwrap_or("(no zlib-lib line)")
+}
+
+/// Runs `api` under `z`; the program itself checks (EXPECT_LIB) that the
+/// `deflate` it calls lives in the expected file.
+fn api(test: &str, z: Zlib) {
+    let exe = match c_program("api") {
+        Ok(p) => p,
+        Err(why) => return skip(test, &why),
+    };
+    let expect = if z == Zlib::System { "libz.so" } else { "libwdz.so" };
+    let out = run_ok(test, with_zlib(&mut Command::new(exe), z).env("EXPECT_LIB", expect));
+    let text = stdout(&out);
+    assert!(lib_line(&text).contains(expect), "{text}");
+    assert!(text.contains("api: ") && text.contains(" 0 failed"), "{text}");
+}
+
+#[test]
+fn api_checks_hold_with_the_system_zlib() {
+    api("api_checks_hold_with_the_system_zlib", Zlib::System);
+}
+
+#[test]
+fn api_preloaded_default_routing() {
+    api("api_preloaded_default_routing", Zlib::Ours);
+}
+
+#[test]
+fn api_preloaded_inline() {
+    api("api_preloaded_inline", Zlib::OursMode("inline"));
+}
+
+#[test]
+fn api_preloaded_device() {
+    api("api_preloaded_device", Zlib::OursMode("device"));
+}
+
+/// `interop produce` under `from`, `interop consume` under `to`.
+fn interop(test: &str, from: Zlib, to: Zlib) {
+    let exe = match c_program("interop") {
+        Ok(p) => p,
+        Err(why) => return skip(test, &why),
+    };
+    let dir = TempDir::new("interop");
+    let p = run_ok(test, with_zlib(Command::new(&exe).arg("produce").arg(dir.path()), from));
+    let c = run_ok(test, with_zlib(Command::new(&exe).arg("consume").arg(dir.path()), to));
+    for (o, z) in [(&p, from), (&c, to)] {
+        let text = stdout(o);
+        assert_eq!(lib_line(&text).contains("libwdz.so"), z != Zlib::System, "{z:?} did not run: {text}");
+        assert!(text.contains(" 0 failed"), "{text}");
+    }
+}
+
+#[test]
+fn interop_our_deflate_inflates_with_the_system_zlib() {
+    interop("interop_our_deflate_inflates_with_the_system_zlib", Zlib::Ours, Zlib::System);
+}
+
+#[test]
+fn interop_system_deflate_inflates_with_ours() {
+    interop("interop_system_deflate_inflates_with_ours", Zlib::System, Zlib::Ours);
+}
+
+#[test]
+fn interop_device_deflate_inflates_with_the_system_zlib() {
+    interop("interop_device_deflate_inflates_with_the_system_zlib", Zlib::OursMode("device"), Zlib::System);
+}
