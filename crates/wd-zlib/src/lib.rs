@@ -15,7 +15,7 @@ mod export;
 mod checksum;
 mod deflate;
 pub mod ffi;
-mod gz;
+pub mod gz;
 mod infback;
 mod inflate;
 mod stream;
