@@ -566,7 +566,9 @@ static void t_dictionary(void) {
 static void t_deflate_params(void) {
     size_t n = 200000;
     unsigned char *src = make_text(n, 10);
-    memcpy(src + 100000, make_binary(50000, 11), 50000);
+    unsigned char *bin = make_binary(50000, 11);
+    memcpy(src + 100000, bin, 50000);
+    free(bin);
     size_t cap = compressBound(n) + 4096;
     unsigned char *z = malloc(cap), *back = malloc(n);
     int seq[][2] = {{1, Z_DEFAULT_STRATEGY}, {9, Z_FILTERED}, {0, Z_DEFAULT_STRATEGY}, {4, Z_HUFFMAN_ONLY},

@@ -76,3 +76,33 @@ fn interop_system_deflate_inflates_with_ours() {
 fn interop_device_deflate_inflates_with_the_system_zlib() {
     interop("interop_device_deflate_inflates_with_the_system_zlib", Zlib::OursMode("device"), Zlib::System);
 }
+
+/// `gz write` under `from`, `gz read` under `to`; the files `from`
+/// compressed must also pass the system gzip's own check.
+fn gz(test: &str, from: Zlib, to: Zlib) {
+    let exe = match c_program("gz") {
+        Ok(p) => p,
+        Err(why) => return skip(test, &why),
+    };
+    let dir = TempDir::new("gz");
+    for (step, z) in [("write", from), ("read", to)] {
+        let out = run_ok(test, with_zlib(Command::new(&exe).arg(step).arg(dir.path()), z));
+        let text = stdout(&out);
+        assert_eq!(lib_line(&text).contains("libwdz.so"), z != Zlib::System, "{z:?} did not run: {text}");
+        assert!(text.contains(&format!("{step}: ")) && text.contains(" 0 failed"), "{text}");
+    }
+    let Some(gzip) = crate::support::tool("gzip") else { return skip(test, "no gzip: files not cross-checked") };
+    for name in ["mode-0.gz", "mode-2.gz", "mode-5.gz", "lines.gz", "multi.gz", "fd.gz", "empty.gz"] {
+        run_ok(&format!("{test}: gzip -t {name}"), Command::new(&gzip).arg("-t").arg(dir.path().join(name)));
+    }
+}
+
+#[test]
+fn gz_files_written_by_ours_read_by_the_system_zlib() {
+    gz("gz_files_written_by_ours_read_by_the_system_zlib", Zlib::Ours, Zlib::System);
+}
+
+#[test]
+fn gz_files_written_by_the_system_zlib_read_by_ours() {
+    gz("gz_files_written_by_the_system_zlib_read_by_ours", Zlib::System, Zlib::Ours);
+}
