@@ -140,7 +140,8 @@ static void read_files(void) {
         size_t pos = 0;
         int n;
         unsigned step = 7;
-        while ((n = gzread(f, got + pos, step)) > 0) {
+        /* Never more than the buffer holds: gzread may read straight into it. */
+        while ((n = gzread(f, got + pos, step < TEXT_N + 100 - pos ? step : (unsigned)(TEXT_N + 100 - pos))) > 0) {
             pos += (size_t)n;
             step = step * 5 % 65521 + 1;
         }
