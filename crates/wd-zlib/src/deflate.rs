@@ -8,6 +8,7 @@ use zlib_rs::DeflateFlush;
 
 use crate::export::guard;
 use crate::ffi::{gz_headerp, uLong, z_stream, z_streamp, Z_BUF_ERROR, Z_STREAM_ERROR, Z_VERSION_ERROR};
+use crate::route::{self, Route};
 use crate::stream::{Kind, Wrap};
 
 /// zlib's check of the caller's `ZLIB_VERSION` and `sizeof(z_stream)`.
@@ -27,6 +28,11 @@ pub(crate) unsafe fn version_ok(version: *const c_char, stream_size: c_int) -> b
 unsafe fn with<R>(strm: z_streamp, err: R, f: impl FnOnce(&mut DeflateStream, &mut Wrap) -> R) -> R {
     // SAFETY: forwarded caller contract.
     let Some(w) = (unsafe { Wrap::get(strm, Kind::Deflate) }) else { return err };
+    let cfg = config(&w.route);
+    // SAFETY: `w` is `strm`'s wrapper.
+    if !unsafe { w.ensure(strm, |s| zd::init(s, cfg) as c_int) } {
+        return err;
+    }
     let wp: *mut Wrap = w;
     // SAFETY: `w` is `strm`'s wrapper; `s` is the copy with zlib-rs's state,
     // a DeflateStream since init succeeded.
@@ -36,6 +42,32 @@ unsafe fn with<R>(strm: z_streamp, err: R, f: impl FnOnce(&mut DeflateStream, &m
             None => err,
         })
     }
+}
+
+/// The zlib-rs configuration of a stream's (validated) parameters.
+fn config(r: &Route) -> DeflateConfig {
+    DeflateConfig {
+        level: r.level,
+        method: Method::Deflated,
+        window_bits: r.window_bits,
+        mem_level: r.mem_level,
+        strategy: Strategy::try_from(r.strategy).unwrap_or_default(),
+    }
+}
+
+/// zlib's parameter checks of deflateInit2 (the ones zlib-rs's init makes).
+fn params_ok(level: c_int, method: c_int, window_bits: c_int, mem_level: c_int, strategy: c_int) -> bool {
+    let (wrap, wb) = match window_bits {
+        w if w < 0 => (0, w.checked_neg().unwrap_or(0)),
+        w if w > 15 => (2, w - 16),
+        w => (1, w),
+    };
+    method == 8
+        && (-1..=9).contains(&level)
+        && (1..=9).contains(&mem_level)
+        && (0..=4).contains(&strategy)
+        && (8..=15).contains(&wb)
+        && !(wb == 8 && wrap != 1)
 }
 
 /// `deflateInit_`.
@@ -81,21 +113,23 @@ pub unsafe extern "C" fn deflateInit2_(
         let mut s = unsafe { strm.read() };
         s.msg = std::ptr::null_mut();
         s.state = std::ptr::null_mut();
-        let Ok(strategy) = Strategy::try_from(strategy) else { return Z_STREAM_ERROR };
-        if method != 8 {
+        if s.zalloc.is_none() || s.zfree.is_none() {
+            s.configure_default_rust_allocator();
+        }
+        if !params_ok(level, method, windowBits, memLevel, strategy) {
+            // SAFETY: writable (API contract).
+            unsafe { strm.write(s) };
             return Z_STREAM_ERROR;
         }
-        let cfg =
-            DeflateConfig { level, method: Method::Deflated, window_bits: windowBits, mem_level: memLevel, strategy };
-        let r = zd::init(&mut s, cfg) as c_int;
-        if r == 0 {
-            // SAFETY: `s.state` is the live state init made.
-            unsafe { Wrap::install(strm, s, Kind::Deflate) };
-        } else {
-            // SAFETY: as above; the caller sees zlib's fields (msg, zalloc).
-            unsafe { strm.write(s) };
-        }
-        r
+        // zlib-rs's state comes with the first call that needs it
+        // (`Wrap::ensure`); the fields are zlib's after deflateReset.
+        s.total_in = 0;
+        s.total_out = 0;
+        s.data_type = crate::ffi::Z_UNKNOWN;
+        s.adler = if windowBits > 15 { 0 } else { 1 };
+        // SAFETY: writable (API contract); the state comes later.
+        unsafe { Wrap::install(strm, s, Kind::Deflate, Route::new(level, windowBits, memLevel, strategy)) };
+        0
     })
 }
 
@@ -106,9 +140,16 @@ pub unsafe extern "C" fn deflateInit2_(
 #[no_mangle]
 pub unsafe extern "C" fn deflate(strm: z_streamp, flush: c_int) -> c_int {
     guard(Z_STREAM_ERROR, || {
-        let Ok(flush) = DeflateFlush::try_from(flush) else { return Z_STREAM_ERROR };
-        // SAFETY: API contract.
-        unsafe { with(strm, Z_STREAM_ERROR, |d, _| zd::deflate(d, flush) as c_int) }
+        let Ok(f) = DeflateFlush::try_from(flush) else { return Z_STREAM_ERROR };
+        // SAFETY: API contract; the wrapper is a separate allocation from
+        // the z_stream, so the two borrows do not overlap.
+        unsafe {
+            let Some(w) = Wrap::get(strm, Kind::Deflate) else { return Z_STREAM_ERROR };
+            if let Some(r) = route::deflate(&mut *strm, &mut w.route, flush) {
+                return r;
+            }
+            with(strm, Z_STREAM_ERROR, |d, _| zd::deflate(d, f) as c_int)
+        }
     })
 }
 
@@ -119,6 +160,14 @@ pub unsafe extern "C" fn deflate(strm: z_streamp, flush: c_int) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn deflateEnd(strm: z_streamp) -> c_int {
     guard(Z_STREAM_ERROR, || {
+        // SAFETY: API contract.
+        if let Some(w) = unsafe { Wrap::get(strm, Kind::Deflate) } {
+            if w.deferred() {
+                // SAFETY: no zlib-rs state to release; the wrapper is ours.
+                unsafe { Wrap::free(strm) };
+                return 0;
+            }
+        }
         // SAFETY: API contract.
         let r = unsafe {
             with(strm, None, |d, _| {
@@ -152,7 +201,16 @@ pub unsafe extern "C" fn deflateSetDictionary(strm: z_streamp, dictionary: *cons
         // SAFETY: the caller passes `dictLength` readable bytes.
         let dict = unsafe { std::slice::from_raw_parts(dictionary, dictLength as usize) };
         // SAFETY: API contract.
-        unsafe { with(strm, Z_STREAM_ERROR, |d, _| zd::set_dictionary(d, dict) as c_int) }
+        unsafe {
+            with(strm, Z_STREAM_ERROR, |d, w| {
+                if w.route.held.is_some() {
+                    return Z_STREAM_ERROR;
+                }
+                let r = zd::set_dictionary(d, dict) as c_int;
+                w.route.special |= r == 0;
+                r
+            })
+        }
     })
 }
 
@@ -188,14 +246,26 @@ pub unsafe extern "C" fn deflateCopy(dest: z_streamp, source: z_streamp) -> c_in
             return Z_STREAM_ERROR;
         }
         // SAFETY: API contract.
+        if let Some(w) = unsafe { Wrap::get(source, Kind::Deflate) } {
+            if w.deferred() {
+                // SAFETY: `dest` writable; nothing of zlib-rs's to copy yet.
+                unsafe {
+                    let mut s = source.read();
+                    s.state = std::ptr::null_mut();
+                    Wrap::install(dest, s, Kind::Deflate, w.route.clone());
+                }
+                return 0;
+            }
+        }
+        // SAFETY: API contract.
         unsafe {
-            with(source, Z_STREAM_ERROR, |d, _| {
+            with(source, Z_STREAM_ERROR, |d, w| {
                 let mut copy = MaybeUninit::<DeflateStream>::uninit();
                 let r = zd::copy(&mut copy, d) as c_int;
                 if r == 0 {
                     // SAFETY: copy() initialised it; same layout as z_stream.
                     let s: z_stream = std::mem::transmute(copy.assume_init());
-                    Wrap::install(dest, s, Kind::Deflate);
+                    Wrap::install(dest, s, Kind::Deflate, w.route.clone());
                 }
                 r
             })
@@ -210,7 +280,12 @@ pub unsafe extern "C" fn deflateCopy(dest: z_streamp, source: z_streamp) -> c_in
 #[no_mangle]
 pub unsafe extern "C" fn deflateReset(strm: z_streamp) -> c_int {
     // SAFETY: API contract.
-    guard(Z_STREAM_ERROR, || unsafe { with(strm, Z_STREAM_ERROR, |d, _| zd::reset(d) as c_int) })
+    guard(Z_STREAM_ERROR, || unsafe {
+        with(strm, Z_STREAM_ERROR, |d, w| {
+            w.route.reset();
+            zd::reset(d) as c_int
+        })
+    })
 }
 
 /// `deflateResetKeep`.
@@ -219,7 +294,12 @@ pub unsafe extern "C" fn deflateReset(strm: z_streamp) -> c_int {
 /// As zlib's.
 pub unsafe extern "C" fn deflateResetKeep(strm: z_streamp) -> c_int {
     // SAFETY: API contract.
-    guard(Z_STREAM_ERROR, || unsafe { with(strm, Z_STREAM_ERROR, |d, _| zd::reset_keep(d) as c_int) })
+    guard(Z_STREAM_ERROR, || unsafe {
+        with(strm, Z_STREAM_ERROR, |d, w| {
+            w.route.reset();
+            zd::reset_keep(d) as c_int
+        })
+    })
 }
 versioned!("deflateResetKeep", deflateResetKeep);
 
@@ -230,9 +310,41 @@ versioned!("deflateResetKeep", deflateResetKeep);
 #[no_mangle]
 pub unsafe extern "C" fn deflateParams(strm: z_streamp, level: c_int, strategy: c_int) -> c_int {
     guard(Z_STREAM_ERROR, || {
-        let Ok(strategy) = Strategy::try_from(strategy) else { return Z_STREAM_ERROR };
+        let Ok(st) = Strategy::try_from(strategy) else { return Z_STREAM_ERROR };
         // SAFETY: API contract.
-        unsafe { with(strm, Z_STREAM_ERROR, |d, _| zd::params(d, level, strategy) as c_int) }
+        unsafe {
+            with(strm, Z_STREAM_ERROR, |d, w| {
+                let level = if level == -1 { 6 } else { level };
+                if !(0..=9).contains(&level) {
+                    return Z_STREAM_ERROR;
+                }
+                if w.route.held.is_some() {
+                    // A finished stream: zlib accepts a change that keeps the
+                    // compression function and fails the flush it needs
+                    // otherwise.
+                    let class = |l: c_int| {
+                        if l == 0 {
+                            0
+                        } else if l <= 3 {
+                            1
+                        } else {
+                            2
+                        }
+                    };
+                    if strategy != w.route.strategy || class(level) != class(w.route.level) {
+                        return Z_STREAM_ERROR;
+                    }
+                    w.route.level = level;
+                    return 0;
+                }
+                let r = zd::params(d, level, st) as c_int;
+                if r == 0 {
+                    w.route.level = level;
+                    w.route.strategy = strategy;
+                }
+                r
+            })
+        }
     })
 }
 
@@ -251,7 +363,9 @@ pub unsafe extern "C" fn deflateTune(
     guard(Z_STREAM_ERROR, || {
         // SAFETY: API contract.
         unsafe {
-            with(strm, Z_STREAM_ERROR, |d, _| {
+            with(strm, Z_STREAM_ERROR, |d, w| {
+                // Tuned parameters are zlib-rs's to honour.
+                w.route.special = true;
                 zd::tune(d, u(good_length), u(max_lazy), u(nice_length), u(max_chain)) as c_int
             })
         }
@@ -266,10 +380,20 @@ versioned!("deflateTune", deflateTune);
 /// `strm` null or a `z_stream`.
 pub unsafe extern "C" fn deflateBound(strm: z_streamp, sourceLen: uLong) -> uLong {
     guard(0, || {
-        let n = sourceLen as usize;
+        let n = sourceLen;
         // SAFETY: API contract.
-        let b = unsafe { with(strm, None, |d, _| Some(zd::bound(Some(d), n))) };
-        b.unwrap_or_else(|| zd::bound(None, n)) as uLong
+        let b = unsafe {
+            let total_in = strm.as_ref().map_or(0, |s| s.total_in);
+            Wrap::get(strm, Kind::Deflate).map(|w| {
+                let started = total_in != 0 || w.route.special || w.route.held.is_some();
+                route::zlib_bound(&w.route, n, started)
+            })
+        };
+        b.unwrap_or_else(|| {
+            let fixed = n + (n >> 3) + (n >> 8) + (n >> 9) + 4;
+            let stored = n + (n >> 5) + (n >> 7) + (n >> 11) + 7;
+            fixed.max(stored) + 6
+        })
     })
 }
 versioned!("deflateBound", deflateBound);
@@ -282,8 +406,11 @@ pub unsafe extern "C" fn deflatePending(strm: z_streamp, pending: *mut c_uint, b
     guard(Z_STREAM_ERROR, || {
         // SAFETY: API contract.
         unsafe {
-            with(strm, Z_STREAM_ERROR, |d, _| {
-                let (p, b) = d.pending();
+            with(strm, Z_STREAM_ERROR, |d, w| {
+                let (p, b) = match &w.route.held {
+                    Some(h) => (h.left(), 0),
+                    None => d.pending(),
+                };
                 if let Some(x) = pending.as_mut() {
                     *x = p as c_uint;
                 }
@@ -305,10 +432,11 @@ pub unsafe extern "C" fn deflatePrime(strm: z_streamp, bits: c_int, value: c_int
     guard(Z_STREAM_ERROR, || {
         // SAFETY: API contract.
         unsafe {
-            with(strm, Z_STREAM_ERROR, |d, _| {
-                if !(0..=16).contains(&bits) {
+            with(strm, Z_STREAM_ERROR, |d, w| {
+                if !(0..=16).contains(&bits) || w.route.held.is_some() {
                     return Z_BUF_ERROR;
                 }
+                w.route.special = true;
                 zd::prime(d, bits, value) as c_int
             })
         }
@@ -323,7 +451,15 @@ versioned!("deflatePrime", deflatePrime);
 pub unsafe extern "C" fn deflateSetHeader(strm: z_streamp, head: gz_headerp) -> c_int {
     guard(Z_STREAM_ERROR, || {
         // SAFETY: API contract.
-        unsafe { with(strm, Z_STREAM_ERROR, |d, _| zd::set_header(d, head.as_mut()) as c_int) }
+        unsafe {
+            with(strm, Z_STREAM_ERROR, |d, w| {
+                let r = zd::set_header(d, head.as_mut()) as c_int;
+                if r == 0 {
+                    w.route.gzhead = head;
+                }
+                r
+            })
+        }
     })
 }
 versioned!("deflateSetHeader", deflateSetHeader);

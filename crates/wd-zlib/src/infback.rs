@@ -7,6 +7,7 @@ use zlib_rs::inflate::{self as zi, InflateConfig, InflateStream, Window};
 use crate::deflate::version_ok;
 use crate::export::guard;
 use crate::ffi::{in_func, out_func, z_streamp, Z_STREAM_ERROR, Z_VERSION_ERROR};
+use crate::route::Route;
 use crate::stream::{Kind, Wrap};
 
 /// `inflateBackInit_`.
@@ -36,7 +37,7 @@ pub unsafe extern "C" fn inflateBackInit_(
         let r = zi::back_init(&mut s, InflateConfig { window_bits: windowBits }, win) as c_int;
         if r == 0 {
             // SAFETY: `s.state` is the live state back_init made.
-            unsafe { Wrap::install(strm, s, Kind::Back) };
+            unsafe { Wrap::install(strm, s, Kind::Back, Route::new(0, windowBits, 0, 0)) };
         } else {
             s.state = std::ptr::null_mut();
             // SAFETY: writable (API contract).

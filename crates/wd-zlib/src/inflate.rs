@@ -8,7 +8,8 @@ use zlib_rs::InflateFlush;
 
 use crate::deflate::version_ok;
 use crate::export::guard;
-use crate::ffi::{gz_headerp, z_stream, z_streamp, Z_STREAM_ERROR, Z_VERSION_ERROR};
+use crate::ffi::{gz_headerp, z_stream, z_streamp, Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR, Z_VERSION_ERROR};
+use crate::route::{self, Route};
 use crate::stream::{Kind, Wrap};
 
 /// Runs `f` on the zlib-rs view of a live inflate stream, or returns `err`.
@@ -26,6 +27,20 @@ pub(crate) unsafe fn with<R>(strm: z_streamp, err: R, f: impl FnOnce(&mut Inflat
             None => err,
         })
     }
+}
+
+/// Runs a reset `f`, keeping `adler` on a raw stream (zlib never sets it
+/// there).
+fn keep_raw_adler(d: &mut InflateStream, window_bits: c_int, f: impl FnOnce(&mut InflateStream) -> c_int) -> c_int {
+    // SAFETY: an InflateStream has z_stream's layout; only `adler` is read
+    // and written through the cast.
+    let adler = unsafe { (*(d as *mut InflateStream).cast::<z_stream>()).adler };
+    let r = f(d);
+    if window_bits < 0 {
+        // SAFETY: as above.
+        unsafe { (*(d as *mut InflateStream).cast::<z_stream>()).adler = adler };
+    }
+    r
 }
 
 /// zlib's flush values as inflate reads them (it ignores the ones it has
@@ -67,10 +82,15 @@ pub unsafe extern "C" fn inflateInit2_(
         let mut s = unsafe { strm.read() };
         s.msg = std::ptr::null_mut();
         s.state = std::ptr::null_mut();
+        let adler = s.adler;
         let r = zi::init(&mut s, InflateConfig { window_bits: windowBits }) as c_int;
+        if windowBits < 0 {
+            // zlib never touches `adler` on a raw stream.
+            s.adler = adler;
+        }
         if r == 0 {
             // SAFETY: `s.state` is the live state init made.
-            unsafe { Wrap::install(strm, s, Kind::Inflate) };
+            unsafe { Wrap::install(strm, s, Kind::Inflate, Route::new(0, windowBits, 0, 0)) };
         } else {
             s.state = std::ptr::null_mut();
             // SAFETY: writable (API contract).
@@ -87,9 +107,28 @@ pub unsafe extern "C" fn inflateInit2_(
 #[no_mangle]
 pub unsafe extern "C" fn inflate(strm: z_streamp, flush: c_int) -> c_int {
     guard(Z_STREAM_ERROR, || {
-        let flush = inflate_flush(flush);
-        // SAFETY: API contract (buffers valid for their lengths).
-        unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::inflate(d, flush) as c_int) }
+        let f = inflate_flush(flush);
+        // SAFETY: API contract (buffers valid for their lengths); the
+        // wrapper is a separate allocation from the z_stream.
+        unsafe {
+            let Some(w) = Wrap::get(strm, Kind::Inflate) else { return Z_STREAM_ERROR };
+            if let Some(r) = route::inflate(&mut *strm, &mut w.route, flush) {
+                return r;
+            }
+            let raw = w.route.window_bits < 0;
+            let (total_in, total_out, adler) = ((*strm).total_in, (*strm).total_out, (*strm).adler);
+            let r = with(strm, Z_STREAM_ERROR, |d, _| zi::inflate(d, f) as c_int);
+            if r == Z_NEED_DICT {
+                // zlib returns for the dictionary before it counts the
+                // header bytes of this call.
+                (*strm).total_in = total_in;
+                (*strm).total_out = total_out;
+            }
+            if raw {
+                (*strm).adler = adler;
+            }
+            r
+        }
     })
 }
 
@@ -130,7 +169,16 @@ pub unsafe extern "C" fn inflateSetDictionary(strm: z_streamp, dictionary: *cons
             unsafe { std::slice::from_raw_parts(dictionary, dictLength as usize) }
         };
         // SAFETY: API contract.
-        unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::set_dictionary(d, dict) as c_int) }
+        unsafe {
+            with(strm, Z_STREAM_ERROR, |d, w| {
+                if w.route.held.is_some() {
+                    return Z_STREAM_ERROR;
+                }
+                let r = zi::set_dictionary(d, dict) as c_int;
+                w.route.special |= r == 0;
+                r
+            })
+        }
     })
 }
 
@@ -161,7 +209,12 @@ versioned!("inflateGetDictionary", inflateGetDictionary);
 #[no_mangle]
 pub unsafe extern "C" fn inflateSync(strm: z_streamp) -> c_int {
     // SAFETY: API contract.
-    guard(Z_STREAM_ERROR, || unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::sync(d) as c_int) })
+    guard(Z_STREAM_ERROR, || unsafe {
+        with(strm, Z_STREAM_ERROR, |d, w| {
+            w.route.fresh = false;
+            zi::sync(d) as c_int
+        })
+    })
 }
 
 /// `inflateSyncPoint`.
@@ -185,13 +238,13 @@ pub unsafe extern "C" fn inflateCopy(dest: z_streamp, source: z_streamp) -> c_in
         }
         // SAFETY: API contract.
         unsafe {
-            with(source, Z_STREAM_ERROR, |d, _| {
+            with(source, Z_STREAM_ERROR, |d, w| {
                 let mut copy = MaybeUninit::<InflateStream>::uninit();
                 let r = zi::copy(&mut copy, d) as c_int;
                 if r == 0 {
                     // SAFETY: copy() initialised it; same layout as z_stream.
                     let s: z_stream = std::mem::transmute(copy.assume_init());
-                    Wrap::install(dest, s, Kind::Inflate);
+                    Wrap::install(dest, s, Kind::Inflate, w.route.clone());
                 }
                 r
             })
@@ -207,7 +260,12 @@ versioned!("inflateCopy", inflateCopy);
 #[no_mangle]
 pub unsafe extern "C" fn inflateReset(strm: z_streamp) -> c_int {
     // SAFETY: API contract.
-    guard(Z_STREAM_ERROR, || unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::reset(d) as c_int) })
+    guard(Z_STREAM_ERROR, || unsafe {
+        with(strm, Z_STREAM_ERROR, |d, w| {
+            w.route.reset();
+            keep_raw_adler(d, w.route.window_bits, |d| zi::reset(d) as c_int)
+        })
+    })
 }
 
 /// `inflateReset2`.
@@ -218,8 +276,15 @@ pub unsafe extern "C" fn inflateReset2(strm: z_streamp, windowBits: c_int) -> c_
     guard(Z_STREAM_ERROR, || {
         // SAFETY: API contract.
         unsafe {
-            with(strm, Z_STREAM_ERROR, |d, _| {
-                zi::reset_with_config(d, InflateConfig { window_bits: windowBits }) as c_int
+            with(strm, Z_STREAM_ERROR, |d, w| {
+                let r = keep_raw_adler(d, windowBits, |d| {
+                    zi::reset_with_config(d, InflateConfig { window_bits: windowBits }) as c_int
+                });
+                if r == 0 {
+                    w.route.reset();
+                    w.route.window_bits = windowBits;
+                }
+                r
             })
         }
     })
@@ -232,7 +297,12 @@ versioned!("inflateReset2", inflateReset2);
 /// As zlib's.
 pub unsafe extern "C" fn inflateResetKeep(strm: z_streamp) -> c_int {
     // SAFETY: API contract.
-    guard(Z_STREAM_ERROR, || unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::reset_keep(d) as c_int) })
+    guard(Z_STREAM_ERROR, || unsafe {
+        with(strm, Z_STREAM_ERROR, |d, w| {
+            w.route.reset();
+            keep_raw_adler(d, w.route.window_bits, |d| zi::reset_keep(d) as c_int)
+        })
+    })
 }
 versioned!("inflateResetKeep", inflateResetKeep);
 
@@ -242,7 +312,12 @@ versioned!("inflateResetKeep", inflateResetKeep);
 /// As zlib's.
 pub unsafe extern "C" fn inflatePrime(strm: z_streamp, bits: c_int, value: c_int) -> c_int {
     // SAFETY: API contract.
-    guard(Z_STREAM_ERROR, || unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::prime(d, bits, value) as c_int) })
+    guard(Z_STREAM_ERROR, || unsafe {
+        with(strm, Z_STREAM_ERROR, |d, w| {
+            w.route.special = true;
+            zi::prime(d, bits, value) as c_int
+        })
+    })
 }
 versioned!("inflatePrime", inflatePrime);
 
@@ -264,7 +339,13 @@ versioned!("inflateMark", inflateMark);
 pub unsafe extern "C" fn inflateGetHeader(strm: z_streamp, head: gz_headerp) -> c_int {
     guard(Z_STREAM_ERROR, || {
         // SAFETY: API contract.
-        unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::get_header(d, head.as_mut()) as c_int) }
+        unsafe {
+            with(strm, Z_STREAM_ERROR, |d, w| {
+                let r = zi::get_header(d, head.as_mut()) as c_int;
+                w.route.special |= r == 0;
+                r
+            })
+        }
     })
 }
 versioned!("inflateGetHeader", inflateGetHeader);
@@ -294,7 +375,15 @@ versioned!("inflateCodesUsed", inflateCodesUsed);
 /// # Safety
 /// As zlib's.
 pub unsafe extern "C" fn inflateUndermine(strm: z_streamp, subvert: c_int) -> c_int {
+    // zlib is built without INFLATE_ALLOW_INVALID_DISTANCE_TOOFAR_ARRR: the
+    // call keeps the checks on and says Z_DATA_ERROR.
+    let _ = subvert;
     // SAFETY: API contract.
-    guard(Z_STREAM_ERROR, || unsafe { with(strm, Z_STREAM_ERROR, |d, _| zi::undermine(d, subvert) as c_int) })
+    guard(Z_STREAM_ERROR, || unsafe {
+        with(strm, Z_STREAM_ERROR, |d, _| {
+            zi::undermine(d, 0);
+            Z_DATA_ERROR
+        })
+    })
 }
 versioned!("inflateUndermine", inflateUndermine);

@@ -14,12 +14,18 @@
 mod export;
 mod checksum;
 mod deflate;
+mod device;
 pub mod ffi;
 pub mod gz;
 mod infback;
 mod inflate;
+mod oneshot;
+mod route;
 mod stream;
 mod util;
+
+#[cfg(test)]
+mod tests;
 
 pub use checksum::*;
 pub use deflate::*;

@@ -8,6 +8,7 @@
 //! copied `z_stream` is refused, as zlib refuses it).
 
 use crate::ffi::{internal_state, z_stream};
+use crate::route::Route;
 
 /// Which init made the stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +27,8 @@ pub(crate) struct Wrap {
     kind: Kind,
     owner: *const z_stream,
     inner: *mut internal_state,
+    /// Routing state (one-shot engines, held output).
+    pub(crate) route: Route,
 }
 
 impl Wrap {
@@ -35,8 +38,9 @@ impl Wrap {
     ///
     /// # Safety
     /// `strm` is writable; `s.state` is a live zlib-rs state of `kind`.
-    pub(crate) unsafe fn install(strm: *mut z_stream, mut s: z_stream, kind: Kind) {
-        let w = Box::new(Wrap { kind, owner: strm, inner: s.state });
+    pub(crate) unsafe fn install(strm: *mut z_stream, mut s: z_stream, kind: Kind, route: Route) {
+        // (`s.state` may be null: zlib-rs's state deferred, see `ensure`.)
+        let w = Box::new(Wrap { kind, owner: strm, inner: s.state, route });
         s.state = Box::into_raw(w).cast();
         // SAFETY: the caller guarantees `strm` is writable.
         unsafe { strm.write(s) };
@@ -56,7 +60,33 @@ impl Wrap {
         }
         // SAFETY: a non-null state of a stream is a Wrap of ours.
         let w = unsafe { s.state.cast::<Wrap>().as_mut() }?;
-        (w.kind == kind && std::ptr::eq(w.owner, strm) && !w.inner.is_null()).then_some(w)
+        (w.kind == kind && std::ptr::eq(w.owner, strm)).then_some(w)
+    }
+
+    /// Makes zlib-rs's state now if init deferred it (a deflate stream gets
+    /// one only once a call needs zlib-rs: a one-shot never does, and
+    /// making it clears about 200 KiB). `init` runs on a copy of `*strm`;
+    /// only the state it makes is kept. False when `init` failed.
+    ///
+    /// # Safety
+    /// `self` is the wrapper of `strm`.
+    pub(crate) unsafe fn ensure(&mut self, strm: *mut z_stream, init: impl FnOnce(&mut z_stream) -> i32) -> bool {
+        if !self.inner.is_null() {
+            return true;
+        }
+        // SAFETY: `strm` is a live stream (caller's contract).
+        let mut s = unsafe { strm.read() };
+        s.state = std::ptr::null_mut();
+        if init(&mut s) != 0 || s.state.is_null() {
+            return false;
+        }
+        self.inner = s.state;
+        true
+    }
+
+    /// True when zlib-rs's state is not made yet.
+    pub(crate) fn deferred(&self) -> bool {
+        self.inner.is_null()
     }
 
     /// Runs `f` on a copy of `*strm` whose `state` is zlib-rs's, then

@@ -2,13 +2,17 @@
 //! (version, compile flags, error strings).
 
 use std::ffi::{c_char, c_int, c_ulong, CStr};
-use std::mem::MaybeUninit;
 
-use zlib_rs::deflate::{self as zd, DeflateConfig};
-use zlib_rs::inflate::{self as zi, InflateConfig};
+use zlib_rs::deflate::{self as zd, DeflateConfig, DeflateStream};
+use zlib_rs::inflate::{self as zi, InflateConfig, InflateStream};
+use zlib_rs::{DeflateFlush, InflateFlush};
 
 use crate::export::guard;
-use crate::ffi::{uLong, uLongf, ZLIB_VERSION, Z_STREAM_ERROR};
+use crate::ffi::{
+    uLong, uLongf, z_stream, ZLIB_VERSION, Z_BUF_ERROR, Z_DATA_ERROR, Z_NEED_DICT, Z_OK, Z_STREAM_END, Z_STREAM_ERROR,
+};
+use crate::oneshot::{self, Inflated, Wrap};
+use crate::route;
 
 /// `zlibVersion`.
 #[no_mangle]
@@ -25,7 +29,7 @@ pub extern "C" fn zlibCompileFlags() -> uLong {
 versioned!("zlibCompileFlags", zlibCompileFlags);
 
 /// zlib's message for each return code.
-fn message(err: c_int) -> &'static CStr {
+pub(crate) fn message(err: c_int) -> &'static CStr {
     match err {
         2 => c"need dictionary",
         1 => c"stream end",
@@ -68,7 +72,9 @@ pub unsafe extern "C" fn compress(dest: *mut u8, destLen: *mut uLongf, source: *
     unsafe { compress2(dest, destLen, source, sourceLen, -1) }
 }
 
-/// `compress2`.
+/// `compress2`: one zlib stream of `source`, as a one-shot when the
+/// result fits `*destLen` (zlib's own streaming loop otherwise, with its
+/// partial output and `Z_BUF_ERROR`).
 ///
 /// # Safety
 /// As [`compress`].
@@ -86,22 +92,88 @@ pub unsafe extern "C" fn compress2(
         }
         // SAFETY: the caller's contract.
         let (input, cap) = unsafe { (src(source, sourceLen as usize), *destLen as usize) };
-        let out: &mut [MaybeUninit<u8>] = if dest.is_null() {
-            &mut []
-        } else {
-            // SAFETY: `dest` writable for `*destLen` bytes.
-            unsafe { std::slice::from_raw_parts_mut(dest.cast(), cap) }
-        };
-        let (done, r) = zd::compress(out, input, DeflateConfig::new(level));
-        // SAFETY: non-null, writable.
-        unsafe { *destLen = done.len() as uLongf };
-        r as c_int
+        if !dest.is_null() && (-1..=9).contains(&level) {
+            let lv = if level == -1 { 6 } else { level };
+            let defaults = route::Route::new(lv, 15, 8, 0);
+            let direct = route::compress_engine(route::config(), lv, input.len()) == route::Engine::Inline
+                && route::fits(lv, Wrap::Zlib, input.len(), cap, &defaults);
+            // SAFETY: `dest` writable for `cap` bytes (caller).
+            let n = if direct { unsafe { oneshot::compress(lv, Wrap::Zlib, input, dest, cap) } } else { None };
+            let n = n.or_else(|| {
+                let v = route::compress_whole(lv, Wrap::Zlib, input)?;
+                (v.len() <= cap).then(|| {
+                    // SAFETY: `v` fits in `dest`.
+                    unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), dest, v.len()) };
+                    v.len()
+                })
+            });
+            if let Some(n) = n {
+                // SAFETY: non-null, writable.
+                unsafe { *destLen = n as uLongf };
+                return Z_OK;
+            }
+        }
+        // SAFETY: forwarded.
+        unsafe { compress_stream(dest, destLen, input, level) }
     })
+}
+
+/// zlib's `compress2` loop on zlib-rs.
+///
+/// # Safety
+/// `dest` null or writable for `*destLen` bytes; `destLen` valid.
+unsafe fn compress_stream(dest: *mut u8, destLen: *mut uLongf, input: &[u8], level: c_int) -> c_int {
+    let mut s = z_stream::default();
+    let cfg = DeflateConfig { level, ..DeflateConfig::default() };
+    let r = zd::init(&mut s, cfg) as c_int;
+    if r != Z_OK {
+        return r;
+    }
+    // SAFETY: `init` made `s` a deflate stream.
+    let Some(d) = (unsafe { DeflateStream::from_stream_mut(&mut s) }) else { return Z_STREAM_ERROR };
+    // SAFETY: caller's contract.
+    let mut left = unsafe { *destLen };
+    let mut in_left = input.len() as u64;
+    let z: *mut z_stream = (d as *mut DeflateStream).cast();
+    // SAFETY: `z` is `s`, viewed as a z_stream for its public fields.
+    unsafe {
+        (*z).next_out = dest;
+        (*z).avail_out = 0;
+        (*z).next_in = input.as_ptr();
+        (*z).avail_in = 0;
+    }
+    let err = loop {
+        // SAFETY: as above.
+        unsafe {
+            if (*z).avail_out == 0 {
+                (*z).avail_out = left.min(u64::from(u32::MAX)) as u32;
+                left -= u64::from((*z).avail_out);
+            }
+            if (*z).avail_in == 0 {
+                (*z).avail_in = in_left.min(u64::from(u32::MAX)) as u32;
+                in_left -= u64::from((*z).avail_in);
+            }
+        }
+        let flush = if in_left > 0 { DeflateFlush::NoFlush } else { DeflateFlush::Finish };
+        let e = zd::deflate(d, flush) as c_int;
+        if e != Z_OK {
+            break e;
+        }
+    };
+    // SAFETY: as above; `destLen` valid (caller).
+    unsafe { *destLen = (*z).total_out as uLongf };
+    let _ = zd::end(d);
+    if err == Z_STREAM_END {
+        Z_OK
+    } else {
+        err
+    }
 }
 
 /// `compressBound`.
 pub extern "C" fn compressBound(sourceLen: uLong) -> uLong {
-    zd::compress_bound(sourceLen as usize) as uLong
+    let n = sourceLen;
+    n + (n >> 12) + (n >> 14) + (n >> 25) + 13
 }
 versioned!("compressBound", compressBound);
 
@@ -116,7 +188,10 @@ pub unsafe extern "C" fn uncompress(dest: *mut u8, destLen: *mut uLongf, source:
     unsafe { uncompress2(dest, destLen, source, &mut n) }
 }
 
-/// `uncompress2`: also reports how much of `source` was used.
+/// `uncompress2`: also reports how much of `source` was used. A complete
+/// zlib stream whose output fits is decoded as a one-shot; anything else
+/// (too small a buffer, bad or truncated data, a preset dictionary) runs
+/// zlib's own loop, so results and error codes are zlib's.
 ///
 /// # Safety
 /// As [`compress`]; `sourceLen` readable and writable.
@@ -132,19 +207,90 @@ pub unsafe extern "C" fn uncompress2(
         }
         // SAFETY: the caller's contract.
         let (input, cap) = unsafe { (src(source, *sourceLen as usize), *destLen as usize) };
-        let out: &mut [MaybeUninit<u8>] = if dest.is_null() {
-            &mut []
-        } else {
-            // SAFETY: `dest` writable for `*destLen` bytes.
-            unsafe { std::slice::from_raw_parts_mut(dest.cast(), cap) }
-        };
-        let (used, done, r) = zi::uncompress2(out, input, InflateConfig::default());
-        // SAFETY: non-null, writable.
-        unsafe {
-            *destLen = done.len() as uLongf;
-            *sourceLen = used as c_ulong;
+        if !dest.is_null() && route::inflate_wrap(15, input) == Some(Wrap::Zlib) {
+            // SAFETY: `dest` writable for `cap` bytes (caller).
+            if let Inflated::Done(used, made) = unsafe { oneshot::decompress(Wrap::Zlib, input, dest, cap) } {
+                // SAFETY: non-null, writable.
+                unsafe {
+                    *destLen = made as uLongf;
+                    *sourceLen = used as c_ulong;
+                }
+                return Z_OK;
+            }
         }
-        r as c_int
+        // SAFETY: forwarded.
+        unsafe { uncompress_stream(dest, destLen, input, sourceLen) }
     })
+}
+
+/// zlib's `uncompress2` loop on zlib-rs.
+///
+/// # Safety
+/// `dest` null or writable for `*destLen` bytes; `destLen`, `sourceLen` valid.
+unsafe fn uncompress_stream(dest: *mut u8, destLen: *mut uLongf, input: &[u8], sourceLen: *mut c_ulong) -> c_int {
+    let mut one = [0u8; 1];
+    // SAFETY: caller's contract.
+    let mut left = unsafe { *destLen };
+    // zlib decodes into a byte of its own when there is no room at all, to
+    // tell an empty stream from a truncated one.
+    let tiny = left == 0;
+    let dest = if tiny {
+        left = 1;
+        one.as_mut_ptr()
+    } else {
+        dest
+    };
+    let mut s = z_stream::default();
+    let r = zi::init(&mut s, InflateConfig::default()) as c_int;
+    if r != Z_OK {
+        return r;
+    }
+    // SAFETY: `init` made `s` an inflate stream.
+    let Some(d) = (unsafe { InflateStream::from_stream_mut(&mut s) }) else { return Z_STREAM_ERROR };
+    let z: *mut z_stream = (d as *mut InflateStream).cast();
+    let mut in_left = input.len() as u64;
+    // SAFETY: `z` is `s`, viewed as a z_stream for its public fields.
+    unsafe {
+        (*z).next_out = dest;
+        (*z).avail_out = 0;
+        (*z).next_in = input.as_ptr();
+        (*z).avail_in = 0;
+    }
+    let err = loop {
+        // SAFETY: as above.
+        unsafe {
+            if (*z).avail_out == 0 {
+                (*z).avail_out = left.min(u64::from(u32::MAX)) as u32;
+                left -= u64::from((*z).avail_out);
+            }
+            if (*z).avail_in == 0 {
+                (*z).avail_in = in_left.min(u64::from(u32::MAX)) as u32;
+                in_left -= u64::from((*z).avail_in);
+            }
+        }
+        // SAFETY: the buffers are valid for the lengths set above.
+        let e = unsafe { zi::inflate(d, InflateFlush::NoFlush) } as c_int;
+        if e != Z_OK {
+            break e;
+        }
+    };
+    // SAFETY: as above; the out-parameters are valid (caller).
+    let (avail_out, total_out) = unsafe {
+        *sourceLen -= (in_left + u64::from((*z).avail_in)) as c_ulong;
+        ((*z).avail_out, (*z).total_out)
+    };
+    if !tiny {
+        // SAFETY: valid (caller).
+        unsafe { *destLen = total_out as uLongf };
+    } else if total_out != 0 && err == Z_BUF_ERROR {
+        left = 1;
+    }
+    zi::end(d);
+    match err {
+        Z_STREAM_END => Z_OK,
+        Z_NEED_DICT => Z_DATA_ERROR,
+        Z_BUF_ERROR if left + u64::from(avail_out) != 0 => Z_DATA_ERROR,
+        e => e,
+    }
 }
 versioned!("uncompress2", uncompress2);

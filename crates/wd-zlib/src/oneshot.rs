@@ -1,0 +1,220 @@
+//! The in-process one-shot engines: libdeflate compresses and decompresses
+//! whole buffers, through raw pointers so that a C caller's uninitialised
+//! output buffer is never seen as a Rust slice.
+//!
+//! Compression keeps zlib's level numbers: on mixed text and binary input
+//! libdeflate at level L makes smaller output than zlib at L for every L
+//! from 1 to 9 and runs 2 to 3 times faster (docs/ZLIB.md has the table).
+//! ISA-L is faster still at its level 1, but its output is about 4 % larger
+//! than zlib -1, so it is not used.
+
+use std::cell::RefCell;
+use std::ffi::c_void;
+
+use libdeflate_sys::{
+    libdeflate_alloc_compressor, libdeflate_alloc_decompressor, libdeflate_compressor, libdeflate_decompressor,
+    libdeflate_deflate_compress, libdeflate_deflate_compress_bound, libdeflate_free_compressor,
+    libdeflate_free_decompressor, libdeflate_gzip_compress, libdeflate_gzip_compress_bound,
+    libdeflate_gzip_decompress_ex, libdeflate_result_LIBDEFLATE_INSUFFICIENT_SPACE,
+    libdeflate_result_LIBDEFLATE_SUCCESS, libdeflate_zlib_compress, libdeflate_zlib_compress_bound,
+    libdeflate_zlib_decompress_ex,
+};
+
+/// A deflate container, as zlib's `windowBits` selects it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wrap {
+    /// Raw deflate (negative windowBits).
+    Raw,
+    /// zlib header and Adler-32 trailer.
+    Zlib,
+    /// gzip header and CRC-32 trailer.
+    Gzip,
+}
+
+struct Compressors([*mut libdeflate_compressor; 10]);
+
+impl Drop for Compressors {
+    fn drop(&mut self) {
+        for &c in &self.0 {
+            if !c.is_null() {
+                // SAFETY: allocated by libdeflate_alloc_compressor, freed once.
+                unsafe { libdeflate_free_compressor(c) }
+            }
+        }
+    }
+}
+
+struct Decompressor(*mut libdeflate_decompressor);
+
+impl Drop for Decompressor {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: allocated by libdeflate_alloc_decompressor, freed once.
+            unsafe { libdeflate_free_decompressor(self.0) }
+        }
+    }
+}
+
+thread_local! {
+    /// A compressor per level, made on first use: allocating one costs more
+    /// than compressing a small buffer.
+    static COMP: RefCell<Compressors> = const { RefCell::new(Compressors([std::ptr::null_mut(); 10])) };
+    static DECOMP: RefCell<Decompressor> = const { RefCell::new(Decompressor(std::ptr::null_mut())) };
+}
+
+/// Runs `f` with this thread's compressor for `level` (1..=9).
+fn with_compressor<R>(level: i32, f: impl FnOnce(*mut libdeflate_compressor) -> Option<R>) -> Option<R> {
+    let i = usize::try_from(level).ok().filter(|l| (1..=9).contains(l))?;
+    COMP.try_with(|c| {
+        let mut c = c.try_borrow_mut().ok()?;
+        if c.0[i].is_null() {
+            // SAFETY: plain allocation; null is checked below.
+            c.0[i] = unsafe { libdeflate_alloc_compressor(level) };
+        }
+        let p = c.0[i];
+        if p.is_null() {
+            return None;
+        }
+        f(p)
+    })
+    .ok()
+    .flatten()
+}
+
+/// Upper bound of [`compress`]'s output for `n` input bytes.
+pub(crate) fn compress_bound(level: i32, wrap: Wrap, n: usize) -> Option<usize> {
+    with_compressor(level, |c| {
+        // SAFETY: `c` is a live compressor of this thread.
+        Some(unsafe {
+            match wrap {
+                Wrap::Raw => libdeflate_deflate_compress_bound(c, n),
+                Wrap::Zlib => libdeflate_zlib_compress_bound(c, n),
+                Wrap::Gzip => libdeflate_gzip_compress_bound(c, n),
+            }
+        })
+    })
+}
+
+/// Compresses `src` into the `cap` bytes at `dst` as one complete stream;
+/// `None` when it does not fit. A gzip header is rewritten to the bytes
+/// zlib writes (no name, time 0, zlib's XFL, OS 3) so callers see zlib's
+/// header.
+///
+/// # Safety
+/// `dst` is writable for `cap` bytes.
+pub(crate) unsafe fn compress(level: i32, wrap: Wrap, src: &[u8], dst: *mut u8, cap: usize) -> Option<usize> {
+    let n = with_compressor(level, |c| {
+        let (i, o) = (src.as_ptr().cast::<c_void>(), dst.cast::<c_void>());
+        // SAFETY: `c` is live, `src` readable, `dst` writable for `cap` (caller).
+        let n = unsafe {
+            match wrap {
+                Wrap::Raw => libdeflate_deflate_compress(c, i, src.len(), o, cap),
+                Wrap::Zlib => libdeflate_zlib_compress(c, i, src.len(), o, cap),
+                Wrap::Gzip => libdeflate_gzip_compress(c, i, src.len(), o, cap),
+            }
+        };
+        (n > 0).then_some(n)
+    })?;
+    if wrap == Wrap::Gzip && n >= 10 {
+        let xfl = match level {
+            9 => 2,
+            1 => 4,
+            _ => 0,
+        };
+        // SAFETY: the first 10 of the `n <= cap` bytes written are the header.
+        unsafe {
+            dst.add(4).write_bytes(0, 4);
+            dst.add(8).write(xfl);
+            dst.add(9).write(3);
+        }
+    }
+    Some(n)
+}
+
+/// Compresses `src` into a new buffer.
+pub(crate) fn compress_vec(level: i32, wrap: Wrap, src: &[u8]) -> Option<Vec<u8>> {
+    let cap = compress_bound(level, wrap, src.len())?;
+    let mut v = Vec::<u8>::with_capacity(cap);
+    // SAFETY: the spare capacity is writable for `cap` bytes; libdeflate
+    // initialised the first `n`.
+    unsafe {
+        let n = compress(level, wrap, src, v.as_mut_ptr(), cap)?;
+        v.set_len(n);
+    }
+    Some(v)
+}
+
+/// How one-shot decompression ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Inflated {
+    /// One complete stream: input bytes used, output bytes made.
+    Done(usize, usize),
+    /// The output did not fit.
+    NoRoom,
+    /// Anything else (bad or truncated data): the streaming path decides.
+    Other,
+}
+
+/// Decompresses the one zlib or gzip stream at the start of `src` into the
+/// `cap` bytes at `dst`.
+///
+/// # Safety
+/// `dst` is writable for `cap` bytes.
+pub(crate) unsafe fn decompress(wrap: Wrap, src: &[u8], dst: *mut u8, cap: usize) -> Inflated {
+    DECOMP
+        .try_with(|d| {
+            let mut d = d.try_borrow_mut().ok()?;
+            if d.0.is_null() {
+                // SAFETY: plain allocation; null checked below.
+                d.0 = unsafe { libdeflate_alloc_decompressor() };
+            }
+            if d.0.is_null() {
+                return None;
+            }
+            let (mut used, mut made) = (0usize, 0usize);
+            let (i, o) = (src.as_ptr().cast::<c_void>(), dst.cast::<c_void>());
+            // SAFETY: live decompressor of this thread; `src` readable, `dst`
+            // writable for `cap` bytes (caller); libdeflate writes only there
+            // and to the two counters.
+            let r = unsafe {
+                match wrap {
+                    Wrap::Gzip => libdeflate_gzip_decompress_ex(d.0, i, src.len(), o, cap, &mut used, &mut made),
+                    _ => libdeflate_zlib_decompress_ex(d.0, i, src.len(), o, cap, &mut used, &mut made),
+                }
+            };
+            Some(if r == libdeflate_result_LIBDEFLATE_SUCCESS && used <= src.len() && made <= cap {
+                Inflated::Done(used, made)
+            } else if r == libdeflate_result_LIBDEFLATE_INSUFFICIENT_SPACE {
+                Inflated::NoRoom
+            } else {
+                Inflated::Other
+            })
+        })
+        .ok()
+        .flatten()
+        .unwrap_or(Inflated::Other)
+}
+
+/// Largest buffer one-shot decompression grows to before it leaves the
+/// stream to the streaming path.
+const MAX_GROW: usize = 1 << 32;
+
+/// Decompresses the one stream at the start of `src` into a new buffer,
+/// growing it from `guess`: (input used, output).
+pub(crate) fn decompress_vec(wrap: Wrap, src: &[u8], guess: usize) -> Option<(usize, Vec<u8>)> {
+    let mut cap = guess.max(src.len().saturating_mul(4)).max(64 << 10);
+    loop {
+        let mut v = Vec::<u8>::with_capacity(cap);
+        // SAFETY: the spare capacity is writable for `cap` bytes; on Done
+        // libdeflate initialised the first `made`.
+        match unsafe { decompress(wrap, src, v.as_mut_ptr(), cap) } {
+            Inflated::Done(used, made) => {
+                // SAFETY: as above.
+                unsafe { v.set_len(made) };
+                return Some((used, v));
+            }
+            Inflated::NoRoom if cap < MAX_GROW => cap = cap.saturating_mul(4).min(MAX_GROW),
+            _ => return None,
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Routing decisions and zlib's bound formulas.
+
+use crate::oneshot::Wrap;
+use crate::route::{self, compress_engine, deflate_wrap, inflate_wrap, Config, Engine, Mode, Route};
+
+#[test]
+fn env_settings_parse() {
+    assert_eq!(Config::parse(None, None), Config { mode: Mode::Auto, threshold: route::DEFAULT_THRESHOLD });
+    assert_eq!(Config::parse(Some("inline"), Some("1000")), Config { mode: Mode::Inline, threshold: 1000 });
+    assert_eq!(Config::parse(Some(" device "), Some("x")).mode, Mode::Device);
+    assert_eq!(Config::parse(Some("bogus"), Some(" 77 ")), Config { mode: Mode::Auto, threshold: 77 });
+}
+
+#[test]
+fn engines_by_mode_level_and_size() {
+    let auto = Config { mode: Mode::Auto, threshold: 1 << 20 };
+    // Level 0 (stored) and out-of-range levels stay with zlib-rs.
+    assert_eq!(compress_engine(auto, 0, 10 << 20), Engine::Zlib);
+    // Small calls never touch the device.
+    for level in 1..=9 {
+        assert_eq!(compress_engine(auto, level, 1000), Engine::Inline, "level {level}");
+    }
+    // Large: the device only where it wins.
+    assert_eq!(compress_engine(auto, 9, 2 << 20), Engine::Device);
+    assert_eq!(compress_engine(auto, 8, 1 << 20), Engine::Device);
+    assert_eq!(compress_engine(auto, 6, 64 << 20), Engine::Inline);
+    assert_eq!(compress_engine(auto, 1, 64 << 20), Engine::Inline);
+    let inline = Config { mode: Mode::Inline, threshold: 0 };
+    assert_eq!(compress_engine(inline, 9, 64 << 20), Engine::Inline);
+    let device = Config { mode: Mode::Device, threshold: usize::MAX };
+    assert_eq!(compress_engine(device, 1, 10), Engine::Device);
+    assert_eq!(compress_engine(device, 0, 10), Engine::Zlib);
+    assert_eq!(crate::device::device_level(1), 2);
+    assert_eq!(crate::device::device_level(8), 9);
+    assert_eq!(crate::device::device_level(6), 6);
+}
+
+#[test]
+fn one_shot_only_with_a_32k_window() {
+    assert_eq!(deflate_wrap(15), Some(Wrap::Zlib));
+    assert_eq!(deflate_wrap(31), Some(Wrap::Gzip));
+    assert_eq!(deflate_wrap(-15), Some(Wrap::Raw));
+    for w in [9, 14, 25, -9, -14] {
+        assert_eq!(deflate_wrap(w), None, "{w}");
+    }
+    let z = [0x78, 0x9c, 0, 0];
+    let gz = [0x1f, 0x8b, 8, 0, 0];
+    assert_eq!(inflate_wrap(15, &z), Some(Wrap::Zlib));
+    assert_eq!(inflate_wrap(0, &z), Some(Wrap::Zlib));
+    assert_eq!(inflate_wrap(47, &z), Some(Wrap::Zlib));
+    assert_eq!(inflate_wrap(47, &gz), Some(Wrap::Gzip));
+    assert_eq!(inflate_wrap(31, &gz), Some(Wrap::Gzip));
+    // Raw inflate and small windows: zlib-rs (exact distance checks).
+    assert_eq!(inflate_wrap(-15, &z), None);
+    assert_eq!(inflate_wrap(9, &z), None);
+    // A preset dictionary (FDICT) or a gzip header CRC (FHCRC): zlib-rs.
+    assert_eq!(inflate_wrap(15, &[0x78, 0xbb, 0, 0]), None);
+    assert_eq!(inflate_wrap(31, &[0x1f, 0x8b, 8, 2, 0]), None);
+    assert_eq!(inflate_wrap(15, &[0x78]), None);
+}
+
+#[test]
+fn bounds_are_zlibs() {
+    // The values the system zlib 1.2.13 returns.
+    assert_eq!(crate::compressBound(12345), 12361);
+    let r = Route::new(6, 31, 8, 0);
+    assert_eq!(route::zlib_bound(&r, 1000, false), 1025);
+    let r = Route::new(6, 15, 8, 0);
+    assert_eq!(route::zlib_bound(&r, 1000, false), 1013);
+    assert_eq!(route::zlib_bound(&r, 1000, true), 1017);
+    // Non-default memLevel: the conservative bounds.
+    let r = Route::new(6, 15, 9, 0);
+    assert_eq!(route::zlib_bound(&r, 1000, false), 1000 + 125 + 3 + 1 + 4 + 6);
+    // SAFETY: a null stream is allowed.
+    assert_eq!(unsafe { crate::deflateBound(std::ptr::null_mut(), 1000) }, 1139);
+}
+
+#[test]
+fn checksums_of_trailers() {
+    let data = super::sample(10_000);
+    let z = crate::oneshot::compress_vec(6, Wrap::Zlib, &data).expect("compress");
+    let g = crate::oneshot::compress_vec(6, Wrap::Gzip, &data).expect("compress");
+    assert_eq!(route::trailer_check(Wrap::Zlib, &z), Some(zlib_rs::adler32::adler32(1, &data)));
+    assert_eq!(route::trailer_check(Wrap::Gzip, &g), Some(zlib_rs::crc32::crc32(0, &data)));
+    // zlib's own gzip header bytes.
+    assert_eq!(&g[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+}
