@@ -12,7 +12,7 @@
 use std::sync::Mutex;
 
 use warpdrive::comp::{Format, Zip};
-use warpdrive::Runtime;
+use warpdrive::{EmbeddedConfig, ModeChoice, Runtime};
 
 use crate::oneshot::Wrap;
 
@@ -32,8 +32,32 @@ const DEPTH: usize = 8;
 /// which costs less the larger the block.
 const BLOCK: usize = 1 << 20;
 
+/// The runtime `Runtime::new` would choose (warpd's when it runs), but an
+/// embedded one made of a single `zip` device with an engine per CPU, not
+/// pinned (the library's caller decides where its threads run), unless
+/// `WD_ENGINES` / `WD_PIN` say otherwise.
+fn runtime() -> Option<Runtime> {
+    match warpdrive::choose_mode().ok()? {
+        ModeChoice::Daemon(path, _) => Runtime::connect(&path).ok(),
+        ModeChoice::Embedded(_) => {
+            let mut cfg = EmbeddedConfig::from_env().ok()?;
+            if std::env::var_os("WD_ENGINES").is_none() {
+                cfg.engines = std::thread::available_parallelism().map_or(2, |n| n.get()).min(16);
+            }
+            if std::env::var_os("WD_PIN").is_none() {
+                cfg.pin = false;
+            }
+            cfg.dma_devices = 0;
+            cfg.sec_devices = 0;
+            cfg.hpre_devices = 0;
+            cfg.zip_devices = 1;
+            Runtime::embedded_with(&cfg).ok()
+        }
+    }
+}
+
 fn open() -> Option<Dev> {
-    let rt = Runtime::new().ok()?;
+    let rt = runtime()?;
     let mut zip = Zip::open(&rt).ok()?;
     zip.set_depth(DEPTH).set_block(BLOCK);
     Some(Dev { pid: std::process::id(), _rt: rt, zip })

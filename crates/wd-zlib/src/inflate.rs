@@ -190,6 +190,10 @@ pub unsafe extern "C" fn inflateGetDictionary(strm: z_streamp, dictionary: *mut 
     guard(Z_STREAM_ERROR, || {
         // SAFETY: API contract.
         unsafe {
+            if let Some(h) = Wrap::get(strm, Kind::Inflate).and_then(|w| w.route.held.as_ref()) {
+                route::get_dictionary(h, dictionary, dictLength);
+                return 0;
+            }
             with(strm, Z_STREAM_ERROR, |d, _| {
                 let n = zi::get_dictionary(d, dictionary);
                 if let Some(l) = dictLength.as_mut() {

@@ -17,10 +17,12 @@ mod deflate;
 mod device;
 pub mod ffi;
 pub mod gz;
+mod header;
 mod infback;
 mod inflate;
 mod oneshot;
 mod route;
+mod spare;
 mod stream;
 mod util;
 

@@ -96,9 +96,8 @@ pub(crate) fn compress_bound(level: i32, wrap: Wrap, n: usize) -> Option<usize> 
 }
 
 /// Compresses `src` into the `cap` bytes at `dst` as one complete stream;
-/// `None` when it does not fit. A gzip header is rewritten to the bytes
-/// zlib writes (no name, time 0, zlib's XFL, OS 3) so callers see zlib's
-/// header.
+/// `None` when it does not fit. The header is rewritten to the bytes zlib
+/// writes (zlib: its FLEVEL; gzip: no name, time 0, zlib's XFL, OS 3).
 ///
 /// # Safety
 /// `dst` is writable for `cap` bytes.
@@ -115,18 +114,17 @@ pub(crate) unsafe fn compress(level: i32, wrap: Wrap, src: &[u8], dst: *mut u8, 
         };
         (n > 0).then_some(n)
     })?;
-    if wrap == Wrap::Gzip && n >= 10 {
-        let xfl = match level {
-            9 => 2,
-            1 => 4,
-            _ => 0,
-        };
-        // SAFETY: the first 10 of the `n <= cap` bytes written are the header.
-        unsafe {
-            dst.add(4).write_bytes(0, 4);
-            dst.add(8).write(xfl);
-            dst.add(9).write(3);
+    // SAFETY: the first `min(n, 10)` of the `n <= cap` bytes written hold
+    // the header.
+    let head = unsafe { std::slice::from_raw_parts_mut(dst, n.min(10)) };
+    match wrap {
+        Wrap::Gzip if n >= 10 => {
+            head[4..8].fill(0);
+            head[9] = 3;
+            crate::header::fix(head, true, level, 0);
         }
+        Wrap::Zlib => crate::header::fix(head, false, level, 0),
+        _ => {}
     }
     Some(n)
 }
@@ -134,7 +132,7 @@ pub(crate) unsafe fn compress(level: i32, wrap: Wrap, src: &[u8], dst: *mut u8, 
 /// Compresses `src` into a new buffer.
 pub(crate) fn compress_vec(level: i32, wrap: Wrap, src: &[u8]) -> Option<Vec<u8>> {
     let cap = compress_bound(level, wrap, src.len())?;
-    let mut v = Vec::<u8>::with_capacity(cap);
+    let mut v = crate::spare::take(cap, cap);
     // SAFETY: the spare capacity is writable for `cap` bytes; libdeflate
     // initialised the first `n`.
     unsafe {
@@ -202,9 +200,14 @@ const MAX_GROW: usize = 1 << 32;
 /// Decompresses the one stream at the start of `src` into a new buffer,
 /// growing it from `guess`: (input used, output).
 pub(crate) fn decompress_vec(wrap: Wrap, src: &[u8], guess: usize) -> Option<(usize, Vec<u8>)> {
-    let mut cap = guess.max(src.len().saturating_mul(4)).max(64 << 10);
+    // Room is reserved, not touched: pages the output does not reach cost
+    // nothing, while a guess that is too small costs a whole decode again.
+    let mut cap = if guess > 0 { guess } else { src.len().saturating_mul(16).max(256 << 10) }.min(MAX_GROW);
+    // This thread's spare when it likely holds the output (a quarter of the
+    // blind guess: ratios above 4 are rarer than the page faults it saves).
+    let mut v = crate::spare::take(if guess > 0 { guess } else { cap / 4 }, cap);
+    cap = v.capacity();
     loop {
-        let mut v = Vec::<u8>::with_capacity(cap);
         // SAFETY: the spare capacity is writable for `cap` bytes; on Done
         // libdeflate initialised the first `made`.
         match unsafe { decompress(wrap, src, v.as_mut_ptr(), cap) } {
@@ -213,8 +216,14 @@ pub(crate) fn decompress_vec(wrap: Wrap, src: &[u8], guess: usize) -> Option<(us
                 unsafe { v.set_len(made) };
                 return Some((used, v));
             }
-            Inflated::NoRoom if cap < MAX_GROW => cap = cap.saturating_mul(4).min(MAX_GROW),
-            _ => return None,
+            Inflated::NoRoom if cap < MAX_GROW => {
+                cap = cap.saturating_mul(4).min(MAX_GROW);
+                crate::spare::give(std::mem::replace(&mut v, Vec::with_capacity(cap)));
+            }
+            _ => {
+                crate::spare::give(v);
+                return None;
+            }
         }
     }
 }

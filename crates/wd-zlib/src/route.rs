@@ -89,9 +89,14 @@ pub(crate) fn device_wins(level: i32) -> bool {
     matches!(level, 8 | 9)
 }
 
+/// Inputs shorter than this stay with zlib-rs: libdeflate stores them
+/// uncompressed (below 19 to 51 bytes, by level) where zlib still finds
+/// matches.
+pub(crate) const TINY: usize = 64;
+
 /// Which engine compresses `n` bytes at `level` (1..=9 here; 0 is zlib-rs).
 pub(crate) fn compress_engine(cfg: Config, level: i32, n: usize) -> Engine {
-    if !(1..=9).contains(&level) {
+    if !(1..=9).contains(&level) || n < TINY {
         return Engine::Zlib;
     }
     match cfg.mode {
@@ -129,16 +134,17 @@ pub(crate) fn compress_whole(level: c_int, wrap: Wrap, src: &[u8]) -> Option<Vec
     v.or_else(|| oneshot::compress_vec(level, wrap, src))
 }
 
-/// Rewrites a gzip header to zlib's bytes for `level` (time 0, XFL, OS 3).
+/// Rewrites a header to zlib's bytes for `level`: FLEVEL of a zlib
+/// header; time 0, XFL and OS 3 of a gzip header.
 fn zlib_gzip_header(v: &mut [u8], level: c_int, wrap: Wrap) {
-    if wrap == Wrap::Gzip && v.len() >= 10 {
-        v[4..8].fill(0);
-        v[8] = match level {
-            9 => 2,
-            1 => 4,
-            _ => 0,
-        };
-        v[9] = 3;
+    match wrap {
+        Wrap::Gzip if v.len() >= 10 => {
+            v[4..8].fill(0);
+            v[9] = 3;
+            crate::header::fix(v, true, level, 0);
+        }
+        Wrap::Zlib => crate::header::fix(v, false, level, 0),
+        _ => {}
     }
 }
 
@@ -165,6 +171,10 @@ pub(crate) struct Held {
     input_done: usize,
     /// Output bytes in all (`buf` is freed once handed out).
     total: usize,
+    /// What zlib's window would hold at the end (the last 32 KiB of the
+    /// input for deflate, of the output for inflate), for the
+    /// `*GetDictionary` calls.
+    pub(crate) window: Vec<u8>,
 }
 
 impl Held {
@@ -204,8 +214,8 @@ impl Held {
             self.input_done = target;
         }
         if self.left() == 0 {
-            // The bytes are out: free them now rather than at End.
-            self.buf = Vec::new();
+            // The bytes are out: the buffer goes back now, not at End.
+            crate::spare::give(std::mem::take(&mut self.buf));
             self.pos = 0;
         }
         n
@@ -214,7 +224,7 @@ impl Held {
     /// Output to hand out, standing for `input` bytes of input not yet
     /// reported consumed.
     fn new(buf: Vec<u8>, input: usize) -> Held {
-        Held { total: buf.len(), buf, pos: 0, input, input_done: 0 }
+        Held { total: buf.len(), buf, pos: 0, input, input_done: 0, window: Vec::new() }
     }
 }
 
@@ -262,6 +272,27 @@ impl Route {
         self.special = false;
         self.held = None;
         self.gzhead = std::ptr::null();
+    }
+}
+
+/// The last 32 KiB of `b`: a 15-bit window's content after `b` went through.
+fn tail(b: &[u8]) -> &[u8] {
+    &b[b.len().saturating_sub(1 << 15)..]
+}
+
+/// Copies a one-shot stream's window to `dictionary` (when not null) and
+/// its length to `len` (when not null), as `*GetDictionary` do.
+///
+/// # Safety
+/// `dictionary` null or writable for 32 KiB; `len` null or writable.
+pub(crate) unsafe fn get_dictionary(h: &Held, dictionary: *mut u8, len: *mut std::ffi::c_uint) {
+    if !dictionary.is_null() {
+        // SAFETY: the caller's buffer holds a whole window.
+        unsafe { std::ptr::copy_nonoverlapping(h.window.as_ptr(), dictionary, h.window.len()) };
+    }
+    // SAFETY: null or writable (caller).
+    if let Some(l) = unsafe { len.as_mut() } {
+        *l = h.window.len() as std::ffi::c_uint;
     }
 }
 
@@ -344,6 +375,7 @@ pub(crate) unsafe fn deflate(strm: &mut z_stream, r: &mut Route, flush: c_int) -
     if let Some(c) = trailer_check(wrap, produced) {
         strm.adler = u64::from(c);
     }
+    held.window = tail(src).to_vec();
     // SAFETY: the whole input was consumed.
     unsafe { strm.next_in = strm.next_in.add(src.len()) };
     strm.total_in += src.len() as u64;
@@ -481,7 +513,7 @@ pub(crate) unsafe fn inflate(strm: &mut z_stream, r: &mut Route, flush: c_int) -
     }
     let used = match direct {
         Some((used, _)) => used,
-        None => match oneshot::decompress_vec(wrap, src, isize.unwrap_or(0).max(cap)) {
+        None => match oneshot::decompress_vec(wrap, src, isize.unwrap_or(0)) {
             Some((used, v)) => {
                 held = Held::new(v, used);
                 used
@@ -495,6 +527,7 @@ pub(crate) unsafe fn inflate(strm: &mut z_stream, r: &mut Route, flush: c_int) -
     // zlib's data_type at the end of a stream: last block seen, no bits left.
     strm.data_type = 64;
     if let Some((_, made)) = direct {
+        // (zlib keeps no window for a stream inflated in one call.)
         // SAFETY: `used <= avail_in`.
         unsafe { strm.next_in = strm.next_in.add(used) };
         strm.avail_in -= used as u32;
@@ -504,6 +537,11 @@ pub(crate) unsafe fn inflate(strm: &mut z_stream, r: &mut Route, flush: c_int) -
         strm.avail_out -= made as u32;
         strm.total_out += made as u64;
     } else {
+        // zlib's window holds the output's end only when it took more
+        // than one call.
+        if held.left() > strm.avail_out as usize {
+            held.window = tail(&held.buf).to_vec();
+        }
         // SAFETY: caller's contract.
         unsafe { held.drain(strm) };
     }

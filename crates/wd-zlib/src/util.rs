@@ -3,9 +3,8 @@
 
 use std::ffi::{c_char, c_int, c_ulong, CStr};
 
-use zlib_rs::deflate::{self as zd, DeflateConfig, DeflateStream};
 use zlib_rs::inflate::{self as zi, InflateConfig, InflateStream};
-use zlib_rs::{DeflateFlush, InflateFlush};
+use zlib_rs::InflateFlush;
 
 use crate::export::guard;
 use crate::ffi::{
@@ -13,6 +12,7 @@ use crate::ffi::{
 };
 use crate::oneshot::{self, Inflated, Wrap};
 use crate::route;
+use crate::stream::{self, Kind};
 
 /// `zlibVersion`.
 #[no_mangle]
@@ -118,51 +118,51 @@ pub unsafe extern "C" fn compress2(
     })
 }
 
-/// zlib's `compress2` loop on zlib-rs.
+/// zlib's `compress2` loop, on this library's own stream with routing
+/// off (zlib-rs at zlib's search parameters, zlib's header bytes).
 ///
 /// # Safety
 /// `dest` null or writable for `*destLen` bytes; `destLen` valid.
 unsafe fn compress_stream(dest: *mut u8, destLen: *mut uLongf, input: &[u8], level: c_int) -> c_int {
     let mut s = z_stream::default();
-    let cfg = DeflateConfig { level, ..DeflateConfig::default() };
-    let r = zd::init(&mut s, cfg) as c_int;
+    let z: *mut z_stream = &mut s;
+    // SAFETY: a local stream, zlib's version and size.
+    let r = unsafe { crate::deflateInit_(z, level, ZLIB_VERSION.as_ptr(), crate::ffi::Z_STREAM_SIZE) };
     if r != Z_OK {
         return r;
     }
-    // SAFETY: `init` made `s` a deflate stream.
-    let Some(d) = (unsafe { DeflateStream::from_stream_mut(&mut s) }) else { return Z_STREAM_ERROR };
+    // SAFETY: `z` was just initialised by this library.
+    if let Some(w) = unsafe { stream::Wrap::get(z, Kind::Deflate) } {
+        w.route.fresh = false;
+    }
     // SAFETY: caller's contract.
     let mut left = unsafe { *destLen };
     let mut in_left = input.len() as u64;
-    let z: *mut z_stream = (d as *mut DeflateStream).cast();
-    // SAFETY: `z` is `s`, viewed as a z_stream for its public fields.
-    unsafe {
-        (*z).next_out = dest;
-        (*z).avail_out = 0;
-        (*z).next_in = input.as_ptr();
-        (*z).avail_in = 0;
-    }
+    s.next_out = dest;
+    s.avail_out = 0;
+    s.next_in = input.as_ptr();
+    s.avail_in = 0;
     let err = loop {
-        // SAFETY: as above.
-        unsafe {
-            if (*z).avail_out == 0 {
-                (*z).avail_out = left.min(u64::from(u32::MAX)) as u32;
-                left -= u64::from((*z).avail_out);
-            }
-            if (*z).avail_in == 0 {
-                (*z).avail_in = in_left.min(u64::from(u32::MAX)) as u32;
-                in_left -= u64::from((*z).avail_in);
-            }
+        if s.avail_out == 0 {
+            s.avail_out = left.min(u64::from(u32::MAX)) as u32;
+            left -= u64::from(s.avail_out);
         }
-        let flush = if in_left > 0 { DeflateFlush::NoFlush } else { DeflateFlush::Finish };
-        let e = zd::deflate(d, flush) as c_int;
+        if s.avail_in == 0 {
+            s.avail_in = in_left.min(u64::from(u32::MAX)) as u32;
+            in_left -= u64::from(s.avail_in);
+        }
+        let flush = if in_left > 0 { 0 } else { 4 };
+        // SAFETY: the buffers are valid for the lengths set above.
+        let e = unsafe { crate::deflate(&mut s, flush) };
         if e != Z_OK {
             break e;
         }
     };
-    // SAFETY: as above; `destLen` valid (caller).
-    unsafe { *destLen = (*z).total_out as uLongf };
-    let _ = zd::end(d);
+    // SAFETY: valid (caller); `s` is live until deflateEnd.
+    unsafe {
+        *destLen = s.total_out as uLongf;
+        crate::deflateEnd(&mut s);
+    }
     if err == Z_STREAM_END {
         Z_OK
     } else {
@@ -172,8 +172,9 @@ unsafe fn compress_stream(dest: *mut u8, destLen: *mut uLongf, input: &[u8], lev
 
 /// `compressBound`.
 pub extern "C" fn compressBound(sourceLen: uLong) -> uLong {
+    // zlib's unsigned arithmetic: wraps for absurd lengths, never panics.
     let n = sourceLen;
-    n + (n >> 12) + (n >> 14) + (n >> 25) + 13
+    n.wrapping_add(n >> 12).wrapping_add(n >> 14).wrapping_add(n >> 25).wrapping_add(13)
 }
 versioned!("compressBound", compressBound);
 

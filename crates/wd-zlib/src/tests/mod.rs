@@ -2,6 +2,7 @@
 //! fallback, zlib's answers to misuse, and the device path across fork.
 //! They call the exported functions as C would, through `Strm`.
 
+mod api;
 mod fallback;
 mod fork;
 mod held;

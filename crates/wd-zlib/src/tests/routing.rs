@@ -28,8 +28,11 @@ fn engines_by_mode_level_and_size() {
     let inline = Config { mode: Mode::Inline, threshold: 0 };
     assert_eq!(compress_engine(inline, 9, 64 << 20), Engine::Inline);
     let device = Config { mode: Mode::Device, threshold: usize::MAX };
-    assert_eq!(compress_engine(device, 1, 10), Engine::Device);
-    assert_eq!(compress_engine(device, 0, 10), Engine::Zlib);
+    assert_eq!(compress_engine(device, 1, 100), Engine::Device);
+    assert_eq!(compress_engine(device, 0, 100), Engine::Zlib);
+    // Tiny inputs: zlib-rs (libdeflate would store them).
+    assert_eq!(compress_engine(device, 6, route::TINY - 1), Engine::Zlib);
+    assert_eq!(compress_engine(auto, 6, route::TINY), Engine::Inline);
     assert_eq!(crate::device::device_level(1), 2);
     assert_eq!(crate::device::device_level(8), 9);
     assert_eq!(crate::device::device_level(6), 6);
