@@ -8,6 +8,21 @@
 //! `gzopen`/`gzflush(Z_FINISH)`, or copies (`T`). Errors are kept in the
 //! state for `gzerror`, with zlib's codes and messages.
 //!
+//! Where this differs from zlib 1.3 on purpose:
+//! - `gzseek` while writing refuses any target before `gztell` (zlib.h's
+//!   rule); zlib itself measures from the data written so far, so it lets
+//!   a second seek shorten a first one's zeros.
+//! - `gzsetparams` refuses a level or strategy `deflateParams` would refuse
+//!   (`Z_STREAM_ERROR`); zlib accepts it and ignores the codec's error.
+//! - `gzclose` returns `Z_ERRNO` when an earlier write to the file failed,
+//!   even if writing the end of the member then worked.
+//! - `gzungetc` right after opening takes twice the buffer size of bytes,
+//!   then fails cleanly ("out of room to push characters"); the system's
+//!   zlib 1.2.13 corrupts its heap doing the same.
+//! - `gzprintf` exists on x86_64 only: it is a trampoline that builds the
+//!   `va_list` (stable Rust cannot define a C-variadic function), and like
+//!   the versioned names it waits for a port to other architectures.
+//!
 //! Modules: `mode` (the mode string), `state` (the `gzFile` layout and
 //! errors), `codec` (this crate's deflate/inflate), `read` and `write`
 //! (the engines), and the C entry points in `open`, `input`, `output`,

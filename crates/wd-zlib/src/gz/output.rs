@@ -127,7 +127,8 @@ pub unsafe extern "C" fn gzflush(f: gzFile, flush: c_int) -> c_int {
     })
 }
 
-/// `gzsetparams`: new level and strategy for the data written from now on.
+/// `gzsetparams`: new level and strategy for the data written from now on;
+/// `Z_STREAM_ERROR` when not writing gzip or for a bad level or strategy.
 ///
 /// # Safety
 /// `f` is NULL or a live `gzFile`.
@@ -138,7 +139,9 @@ pub unsafe extern "C" fn gzsetparams(f: gzFile, level: c_int, strategy: c_int) -
         let Some(g) = (unsafe { file(f) }) else {
             return Z_STREAM_ERROR;
         };
-        if !g.writable() || !(-1..=9).contains(&level) || !(0..=crate::ffi::Z_FIXED).contains(&strategy) {
+        // A transparent file has no compression to tune.
+        if !g.writable() || g.st.direct || !(-1..=9).contains(&level) || !(0..=crate::ffi::Z_FIXED).contains(&strategy)
+        {
             return Z_STREAM_ERROR;
         }
         let _ = g.set_params(level, strategy);

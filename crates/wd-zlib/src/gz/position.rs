@@ -10,23 +10,37 @@ use crate::ffi::{Z_BUF_ERROR, Z_OK};
 
 impl gzFile_s {
     /// Moves to `offset` (from the start or from here): reading rewinds for
-    /// a backward move and skips forward lazily; writing only moves forward,
-    /// writing zeros at the next write. The new position, or -1.
+    /// a backward move and skips forward lazily; writing only moves forward
+    /// from where `gztell` says it is, writing zeros at the next write. The
+    /// new position, or -1.
     fn seek(&mut self, offset: i64, whence: c_int) -> i64 {
         if self.st.err != Z_OK && self.st.err != Z_BUF_ERROR {
             return -1;
         }
-        // Everything below counts from the current position, pending skip dropped.
-        let mut offset = match whence {
-            libc::SEEK_SET => offset - self.pos,
-            libc::SEEK_CUR if self.st.seek => offset + self.st.skip,
-            libc::SEEK_CUR => offset,
-            _ => return -1,
+        let current = self.tell();
+        let target = match whence {
+            libc::SEEK_SET => Some(offset),
+            libc::SEEK_CUR => current.checked_add(offset),
+            _ => None,
         };
+        let Some(target) = target else {
+            return -1;
+        };
+        if !self.reading() {
+            // Only forward: the zeros up to `target` are written with the next data.
+            if target < current {
+                return -1;
+            }
+            self.st.seek = target > self.pos;
+            self.st.skip = target - self.pos;
+            return target;
+        }
+        // Reading: count from what was handed out; a pending skip is redone.
+        let mut offset = target - self.pos;
         self.st.seek = false;
 
         // A plain file being copied: move the descriptor itself.
-        if self.reading() && self.st.how == How::Copy && self.pos + offset >= 0 {
+        if self.st.how == How::Copy && target >= 0 {
             // SAFETY: lseek on the file's own descriptor.
             let at = unsafe { libc::lseek(self.st.fd, offset - i64::from(self.have), libc::SEEK_CUR) };
             if at == -1 {
@@ -43,20 +57,15 @@ impl gzFile_s {
         }
 
         if offset < 0 {
-            if !self.reading() {
-                return -1;
-            }
             offset += self.pos;
             if offset < 0 || self.rewind().is_err() {
                 return -1;
             }
         }
-        if self.reading() {
-            // Bytes already decompressed need no skipping.
-            let n = i64::from(self.have).min(offset) as usize;
-            self.consume(n);
-            offset -= n as i64;
-        }
+        // Bytes already decompressed need no skipping.
+        let n = i64::from(self.have).min(offset) as usize;
+        self.consume(n);
+        offset -= n as i64;
         if offset > 0 {
             self.st.seek = true;
             self.st.skip = offset;

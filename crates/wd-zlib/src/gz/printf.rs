@@ -40,7 +40,13 @@ pub unsafe extern "C" fn gzvprintf(f: gzFile, format: *const c_char, va: *mut c_
             return g.st.err;
         }
         let size = g.st.want;
-        g.st.printf.resize(size, 0);
+        if g.st.printf.len() != size {
+            let Some(scratch) = super::state::buffer(size) else {
+                g.set_error(crate::ffi::Z_MEM_ERROR, "out of memory");
+                return crate::ffi::Z_MEM_ERROR;
+            };
+            g.st.printf = scratch;
+        }
         // SAFETY: `printf` has `size` writable bytes; format and arguments are the caller's.
         let len = unsafe { vsnprintf(g.st.printf.as_mut_ptr().cast(), size, format, va) };
         // Empty, failed, or cut short by the buffer: nothing is written.

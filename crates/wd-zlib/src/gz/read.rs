@@ -5,7 +5,7 @@
 //! `set_error` first; `gzerror` tells the caller what it was.
 
 use super::codec::Inflater;
-use super::state::{gzFile_s, How};
+use super::state::{buffer, gzFile_s, How};
 use crate::ffi::{Z_BUF_ERROR, Z_DATA_ERROR, Z_MEM_ERROR, Z_OK, Z_STREAM_END, Z_STREAM_ERROR};
 
 /// The two bytes every gzip member starts with.
@@ -17,13 +17,15 @@ impl gzFile_s {
         if !self.st.inbuf.is_empty() {
             return Ok(());
         }
-        let Some(inflater) = Inflater::new() else {
+        let (Some(inflater), Some(inbuf), Some(outbuf)) =
+            (Inflater::new(), buffer(self.st.want), buffer(self.st.want * 2))
+        else {
             self.set_error(Z_MEM_ERROR, "out of memory");
             return Err(());
         };
         self.st.inflater = Some(inflater);
-        self.st.inbuf = vec![0; self.st.want];
-        self.st.outbuf = vec![0; self.st.want * 2];
+        self.st.inbuf = inbuf;
+        self.st.outbuf = outbuf;
         self.st.in_start = 0;
         self.st.in_end = 0;
         self.have = 0;
@@ -320,8 +322,8 @@ impl gzFile_s {
             return Ok(None);
         };
         if room == 0 {
-            // Room for the terminator only: zlib.h says it is written, and zlib returns NULL.
-            buf[0] = 0;
+            // Room for the terminator only: nothing can be read, so NULL
+            // and the buffer untouched, as zlib does.
             return Ok(None);
         }
         self.read_init()?;

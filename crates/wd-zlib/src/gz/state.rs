@@ -42,7 +42,6 @@ pub struct gzFile_s {
 }
 
 /// What only this library sees of a `gzFile`.
-#[derive(Debug)]
 pub(super) struct State {
     pub mode: Mode,
     pub fd: c_int,
@@ -85,6 +84,24 @@ pub(super) struct State {
     pub deflater: Option<Deflater>,
     /// Where `gzvprintf` formats before writing.
     pub printf: Vec<u8>,
+}
+
+impl std::fmt::Debug for State {
+    /// The file and its flags; the buffers only by size.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("path", &self.path)
+            .field("fd", &self.fd)
+            .field("mode", &self.mode)
+            .field("want", &self.want)
+            .field("how", &self.how)
+            .field("direct", &self.direct)
+            .field("eof", &self.eof)
+            .field("past", &self.past)
+            .field("err", &self.err)
+            .field("msg", &self.msg)
+            .finish_non_exhaustive()
+    }
 }
 
 impl gzFile_s {
@@ -157,12 +174,19 @@ impl gzFile_s {
         self.st.msg = CString::new(text.replace('\0', "")).ok();
     }
 
-    /// Records the current `errno` as a `Z_ERRNO` error.
+    /// Records the current `errno` as a `Z_ERRNO` error, with the C
+    /// library's text for it (`strerror`), as zlib does.
     pub(super) fn set_errno(&mut self) {
-        let text = std::io::Error::last_os_error().to_string();
-        // Keep errno as the failing call left it: formatting the message must not change it.
         let saved = errno();
-        self.set_error(crate::ffi::Z_ERRNO, &text);
+        let mut text = [0u8; 256];
+        // SAFETY: `text` is writable for its length; the XSI strerror_r writes a terminated string into it.
+        let rc = unsafe { libc::strerror_r(saved, text.as_mut_ptr().cast(), text.len()) };
+        let msg = match CStr::from_bytes_until_nul(&text) {
+            Ok(s) if rc == 0 => s.to_string_lossy().into_owned(),
+            _ => format!("error {saved}"),
+        };
+        self.set_error(crate::ffi::Z_ERRNO, &msg);
+        // The caller may consult errno (zlib.h says so): formatting must not change it.
         set_errno(saved);
     }
 
@@ -204,6 +228,15 @@ impl gzFile_s {
         let at = unsafe { self.next.offset_from(self.st.outbuf.as_ptr()) };
         at as usize
     }
+}
+
+/// A zeroed buffer of `len` bytes, or `None` when memory runs out (which
+/// the gz calls report as `Z_MEM_ERROR` instead of aborting).
+pub(super) fn buffer(len: usize) -> Option<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).ok()?;
+    v.resize(len, 0);
+    Some(v)
 }
 
 /// The calling thread's `errno`.

@@ -7,7 +7,7 @@
 use std::ffi::c_int;
 
 use super::codec::Deflater;
-use super::state::gzFile_s;
+use super::state::{buffer, gzFile_s};
 use crate::ffi::{Z_BUF_ERROR, Z_FINISH, Z_MEM_ERROR, Z_NO_FLUSH, Z_OK, Z_STREAM_END, Z_STREAM_ERROR};
 
 impl gzFile_s {
@@ -16,18 +16,21 @@ impl gzFile_s {
         if !self.st.inbuf.is_empty() {
             return Ok(());
         }
+        let Some(inbuf) = buffer(self.st.want) else {
+            self.set_error(Z_MEM_ERROR, "out of memory");
+            return Err(());
+        };
         if !self.st.direct {
-            match Deflater::new(self.st.level, self.st.strategy) {
-                Ok(d) => self.st.deflater = Some(d),
-                Err(_) => {
-                    // zlib's gz layer reports any failed deflateInit2 this way.
-                    self.set_error(Z_MEM_ERROR, "out of memory");
-                    return Err(());
-                }
-            }
-            self.st.outbuf = vec![0; self.st.want];
+            let (Ok(deflater), Some(outbuf)) = (Deflater::new(self.st.level, self.st.strategy), buffer(self.st.want))
+            else {
+                // zlib's gz layer reports any failed deflateInit2 this way.
+                self.set_error(Z_MEM_ERROR, "out of memory");
+                return Err(());
+            };
+            self.st.deflater = Some(deflater);
+            self.st.outbuf = outbuf;
         }
-        self.st.inbuf = vec![0; self.st.want];
+        self.st.inbuf = inbuf;
         self.st.in_end = 0;
         self.st.out_fill = 0;
         Ok(())
@@ -262,15 +265,18 @@ impl gzFile_s {
     }
 
     /// Finishes the file for `gzclose_w`: pending zeros, staged data and
-    /// the member's trailer. Returns the first error, or `Z_OK`.
+    /// the member's trailer, whatever happened before (as zlib does). The
+    /// error finishing met, else `Z_ERRNO` if an earlier write to the file
+    /// failed (data was lost), else `Z_OK`.
     pub(super) fn finish(&mut self) -> c_int {
-        let mut ret = self.st.err;
-        if ret == Z_OK && self.settle_zeros().is_err() {
-            ret = self.st.err;
+        let earlier = self.st.err;
+        if self.settle_zeros().is_err() || self.write_init().is_err() || self.compress_staged(Z_FINISH).is_err() {
+            return self.st.err;
         }
-        if ret == Z_OK && (self.write_init().is_err() || self.compress_staged(Z_FINISH).is_err()) {
-            ret = self.st.err;
+        if earlier == crate::ffi::Z_ERRNO {
+            earlier
+        } else {
+            Z_OK
         }
-        ret
     }
 }
