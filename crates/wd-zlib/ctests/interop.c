@@ -6,6 +6,8 @@
  * zlib and the reverse. Exit status 1 when any case failed. */
 #include "common.h"
 
+#include <dirent.h>
+
 struct icase {
     int kind;     /* 0 text, 1 binary, 2 zeros */
     size_t size;
@@ -199,6 +201,25 @@ int main(int argc, char **argv) {
             free(z);
         }
         free(src);
+    }
+    /* With EXPECT_DEVICE set, the zip device must have run here: its
+     * engine threads ("wd-zip...-eN") live in this process (embedded). */
+    const char *dev = getenv("EXPECT_DEVICE");
+    if (dev && *dev) {
+        g_case = "device engines";
+        int engines = 0;
+        DIR *d = opendir("/proc/self/task");
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            char comm[64];
+            snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+            FILE *f = fopen(path, "r");
+            if (f && fgets(comm, sizeof comm, f) && strncmp(comm, "wd-zip", 6) == 0) engines++;
+            if (f) fclose(f);
+        }
+        if (d) closedir(d);
+        printf("device engine threads: %d\n", engines);
+        CHECK(engines > 0);
     }
     printf("%d cases\n", ncases);
     return finish(produce ? "interop produce" : "interop consume");

@@ -274,6 +274,15 @@ def main():
     if expect:
         check_expect(expect)
     (produce if args[0] == "produce" else consume)(args[1])
+    if os.environ.get("EXPECT_DEVICE"):
+        # The zip device's engine threads ("wd-zip...-eN") ran in here.
+        names = []
+        for t in os.listdir("/proc/self/task"):
+            with open("/proc/self/task/%s/comm" % t) as f:
+                names.append(f.read().strip())
+        engines = [n for n in names if n.startswith("wd-zip")]
+        print("device engine threads: %d" % len(engines))
+        check(engines, "no zip device engine thread in this process (threads: %s)" % names)
     print("%s: %d failed" % (args[0], len(FAILURES)))
     return 1 if FAILURES else 0
 
