@@ -261,6 +261,15 @@ fn deflate_seq(z: &Zlib, p: (c_int, c_int, c_int, c_int), data: &[u8], ops: &[Op
     (Z_OK, Some(out))
 }
 
+/// Up to 256 bytes in hex, for a failure message.
+fn hex(b: &[u8]) -> String {
+    let mut s: String = b.iter().take(256).map(|x| format!("{x:02x}")).collect();
+    if b.len() > 256 {
+        s += "...";
+    }
+    s
+}
+
 fn uncompress(z: &Zlib, input: &[u8], cap: usize) -> (c_int, Vec<u8>) {
     let mut out = vec![0u8; cap.max(1)];
     let mut len = cap as c_ulong;
@@ -344,7 +353,7 @@ fuzz_target!(|input: &[u8]| {
         // Invalid parameters: the data are inflated as they come instead.
         check_inflate("raw input", wbits, data, &iops, 1 << 18);
         let (x, y) = (uncompress(&ours(), data, 1 << 18), uncompress(system(), data, 1 << 18));
-        assert_eq!(x, y, "uncompress of the raw input");
+        assert_eq!(x, y, "uncompress of the raw input: {}", hex(data));
         return;
     };
     let one = [Op { chunk: usize::MAX, flush: Z_FINISH, room: 1 << 20 }];
@@ -373,6 +382,6 @@ fuzz_target!(|input: &[u8]| {
     }
     if (9..16).contains(&wbits) {
         let (x, y) = (uncompress(&ours(), &z, cap), uncompress(system(), &z, cap));
-        assert_eq!(x, y, "uncompress");
+        assert_eq!(x, y, "uncompress of {} bytes: {}", z.len(), hex(&z));
     }
 });

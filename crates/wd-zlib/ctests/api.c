@@ -1100,6 +1100,20 @@ static void t_corrupt(void) {
     CHECK_INFLATE(-15, d4, sizeof d4, Z_DATA_ERROR, "invalid literal/length code");
     unsigned char d5[] = {0x4b, 0x4c, 0x04, 0x3e, 0x00};
     CHECK_INFLATE(-15, d5, sizeof d5, Z_DATA_ERROR, "invalid distance code");
+    /* A damaged zlib stream (found by fuzz/zlib_diff) whose adler32 still
+     * matches what a lenient decoder makes of it: zlib stops at an invalid
+     * distance code, whole-buffer calls included. */
+    {
+        static const unsigned char d7[] = {0x18, 0x95, 0x35, 0xc5, 0x31, 0x0d, 0x00, 0x20, 0x10, 0x04, 0xb0, 0xbb, 0xe4,
+                                           0x0d, 0xe0, 0x5f, 0x0c, 0xc6, 0x08, 0x65, 0x22, 0x4b, 0x27, 0xc5, 0x59, 0xbd,
+                                           0x36, 0x26, 0x85, 0x14, 0xf9, 0xc1, 0x03, 0xe5, 0x34, 0x19, 0xc1};
+        CHECK_INFLATE(15, d7, sizeof d7, Z_DATA_ERROR, "invalid distance code");
+        unsigned char out7[256];
+        uLongf l7 = sizeof out7;
+        CHECK_EQ(uncompress(out7, &l7, d7, sizeof d7), Z_DATA_ERROR);
+        size_t n7 = 0;
+        CHECK_EQ(inflate_all(15, d7, sizeof d7, out7, sizeof out7, &n7), Z_DATA_ERROR);
+    }
     /* A dynamic block header with HLIT 30 (287 codes). */
     unsigned char d6[] = {0xf5, 0x00, 0x00};
     CHECK_INFLATE(-15, d6, sizeof d6, Z_DATA_ERROR, "too many length or distance symbols");

@@ -238,6 +238,10 @@ def consume(indir):
         (good[:-1] + bytes([good[-1] ^ 1]), 15, "Error -3 while decompressing data: incorrect data check"),
         (good[:len(good) // 2], 15, "Error -5 while decompressing data: incomplete or truncated stream"),
         (b"", 15, "Error -5 while decompressing data: incomplete or truncated stream"),
+        # A damaged stream (found by fuzz/zlib_diff) whose adler32 still
+        # matches what a lenient decoder makes of it.
+        (bytes.fromhex("189535c5310d00201004b0bbe40de05f0cc60865224b27c559bd36268514f9c103e53419c1"), 15,
+         "Error -3 while decompressing data: invalid distance code"),
     ]
     for z, w, msg in cases:
         try:
