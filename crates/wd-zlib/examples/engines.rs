@@ -24,6 +24,7 @@ fn main() {
     }
 }
 
+#[cfg(wdz_isal)]
 extern "C" {
     fn wd_isal_compress(
         src: *const u8,
@@ -36,8 +37,8 @@ extern "C" {
     ) -> i32;
 }
 
-#[allow(dead_code, reason = "measurement")]
 fn more(d: &[u8], out: &mut [u8]) {
+    #[cfg(wdz_isal)]
     for l in 0..=3 {
         let mut n = 0u32;
         let t = Instant::now();

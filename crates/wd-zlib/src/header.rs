@@ -29,14 +29,40 @@ fn xfl(level: c_int, strategy: c_int) -> u8 {
     }
 }
 
+/// Length of the gzip header at the start of `out` without its CRC, when
+/// all of it (and the CRC, if any) is there.
+fn gzip_header_len(out: &[u8]) -> Option<usize> {
+    let flg = *out.get(3)?;
+    let mut n = 10;
+    if flg & 4 != 0 {
+        let xlen = usize::from(u16::from_le_bytes([*out.get(n)?, *out.get(n + 1)?]));
+        n += 2 + xlen;
+    }
+    for bit in [8, 16] {
+        if flg & bit != 0 {
+            n += out.get(n..)?.iter().position(|&b| b == 0)? + 1;
+        }
+    }
+    let need = if flg & 2 != 0 { n + 2 } else { n };
+    (out.len() >= need).then_some(n)
+}
+
 /// Rewrites the header at the start of `out` (a zlib stream when `gzip`
 /// is false) to zlib's for `level` (-1 already resolved) and `strategy`.
-/// `out` must hold the whole header (2 or 10 bytes); shorter, nothing
-/// changes.
+/// `out` must hold the whole header (2 bytes; for gzip 10, and all of a
+/// header that carries its own CRC, which is then written again);
+/// shorter, nothing changes.
 pub(crate) fn fix(out: &mut [u8], gzip: bool, level: c_int, strategy: c_int) {
     if gzip {
-        if out.len() >= 10 && out[0] == 0x1f && out[1] == 0x8b {
+        if out.len() < 10 || out[0] != 0x1f || out[1] != 0x8b {
+            return;
+        }
+        if out[3] & 2 == 0 {
             out[8] = xfl(level, strategy);
+        } else if let Some(n) = gzip_header_len(out) {
+            out[8] = xfl(level, strategy);
+            let crc = zlib_rs::crc32::crc32(0, &out[..n]) as u16;
+            out[n..n + 2].copy_from_slice(&crc.to_le_bytes());
         }
     } else if out.len() >= 2 && out[0] & 0x0f == 8 {
         let fdict = out[1] & 0x20;
@@ -74,5 +100,17 @@ mod tests {
         assert_eq!(g[8], 4);
         fix(&mut g, true, 9, 0);
         assert_eq!(g[8], 2);
+        // A header with its own CRC (FHCRC) and a name: XFL and CRC both
+        // rewritten; cut short, left alone.
+        let mut h = vec![0x1f, 0x8b, 8, 2 | 8, 0, 0, 0, 0, 2, 3, b'n', 0];
+        let crc = zlib_rs::crc32::crc32(0, &h) as u16;
+        h.extend_from_slice(&crc.to_le_bytes());
+        let mut short = h[..12].to_vec();
+        fix(&mut short, true, 6, 0);
+        assert_eq!(short[8], 2);
+        fix(&mut h, true, 6, 0);
+        assert_eq!(h[8], 0);
+        let crc = zlib_rs::crc32::crc32(0, &h[..12]) as u16;
+        assert_eq!(h[12..], crc.to_le_bytes());
     }
 }

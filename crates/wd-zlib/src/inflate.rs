@@ -6,6 +6,7 @@ use std::mem::MaybeUninit;
 use zlib_rs::inflate::{self as zi, InflateConfig, InflateStream};
 use zlib_rs::InflateFlush;
 
+use crate::badmsg;
 use crate::deflate::version_ok;
 use crate::export::guard;
 use crate::ffi::{gz_headerp, z_stream, z_streamp, Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR, Z_VERSION_ERROR};
@@ -19,6 +20,11 @@ use crate::stream::{Kind, Wrap};
 pub(crate) unsafe fn with<R>(strm: z_streamp, err: R, f: impl FnOnce(&mut InflateStream, &mut Wrap) -> R) -> R {
     // SAFETY: forwarded caller contract.
     let Some(w) = (unsafe { Wrap::get(strm, Kind::Inflate) }) else { return err };
+    let cfg = InflateConfig { window_bits: w.route.window_bits };
+    // SAFETY: `w` is `strm`'s wrapper.
+    if !unsafe { w.ensure(strm, |s| zi::init(s, cfg) as c_int) } {
+        return err;
+    }
     let wp: *mut Wrap = w;
     // SAFETY: `w` is `strm`'s wrapper; the copy holds zlib-rs's inflate state.
     unsafe {
@@ -27,6 +33,17 @@ pub(crate) unsafe fn with<R>(strm: z_streamp, err: R, f: impl FnOnce(&mut Inflat
             None => err,
         })
     }
+}
+
+/// zlib's `wrap` for inflate's `windowBits` (0 raw, 5 zlib, 6 gzip, 7
+/// either), or `None` when zlib refuses the value.
+fn window_wrap(window_bits: c_int) -> Option<c_int> {
+    let (wrap, bits) = if window_bits < 0 {
+        (0, window_bits.checked_neg()?)
+    } else {
+        ((window_bits >> 4) + 5, if window_bits < 48 { window_bits & 15 } else { window_bits })
+    };
+    (bits <= 15 && (bits == 0 || bits >= 8)).then_some(wrap)
 }
 
 /// Runs a reset `f`, keeping `adler` on a raw stream (zlib never sets it
@@ -82,21 +99,24 @@ pub unsafe extern "C" fn inflateInit2_(
         let mut s = unsafe { strm.read() };
         s.msg = std::ptr::null_mut();
         s.state = std::ptr::null_mut();
-        let adler = s.adler;
-        let r = zi::init(&mut s, InflateConfig { window_bits: windowBits }) as c_int;
-        if windowBits < 0 {
-            // zlib never touches `adler` on a raw stream.
-            s.adler = adler;
+        if s.zalloc.is_none() || s.zfree.is_none() {
+            s.configure_default_rust_allocator();
         }
-        if r == 0 {
-            // SAFETY: `s.state` is the live state init made.
-            unsafe { Wrap::install(strm, s, Kind::Inflate, Route::new(0, windowBits, 0, 0)) };
-        } else {
-            s.state = std::ptr::null_mut();
+        let Some(wrap) = window_wrap(windowBits) else {
             // SAFETY: writable (API contract).
             unsafe { strm.write(s) };
+            return Z_STREAM_ERROR;
+        };
+        // zlib-rs's state comes with the first call that needs it (a
+        // one-shot never does); the fields are zlib's after inflateReset.
+        s.total_in = 0;
+        s.total_out = 0;
+        if wrap != 0 {
+            s.adler = (wrap & 1) as u64;
         }
-        r
+        // SAFETY: writable (API contract); the state comes later.
+        unsafe { Wrap::install(strm, s, Kind::Inflate, Route::new(0, windowBits, 0, 0)) };
+        0
     })
 }
 
@@ -112,12 +132,33 @@ pub unsafe extern "C" fn inflate(strm: z_streamp, flush: c_int) -> c_int {
         // wrapper is a separate allocation from the z_stream.
         unsafe {
             let Some(w) = Wrap::get(strm, Kind::Inflate) else { return Z_STREAM_ERROR };
+            // The whole stream so far is this call's input: an error in it
+            // can be decoded again (see `badmsg`).
+            let first = w.route.fresh && !w.route.special;
             if let Some(r) = route::inflate(&mut *strm, &mut w.route, flush) {
                 return r;
             }
-            let raw = w.route.window_bits < 0;
+            let (wb, raw) = (w.route.window_bits, w.route.window_bits < 0);
+            let (next_in, avail_in) = ((*strm).next_in, (*strm).avail_in as usize);
             let (total_in, total_out, adler) = ((*strm).total_in, (*strm).total_out, (*strm).adler);
             let r = with(strm, Z_STREAM_ERROR, |d, _| zi::inflate(d, f) as c_int);
+            if r == Z_DATA_ERROR {
+                let w = Wrap::get(strm, Kind::Inflate);
+                let earlier = w.as_ref().map_or(std::ptr::null(), |w| w.route.bad_msg);
+                if badmsg::is_bogus((*strm).msg) {
+                    (*strm).msg = if first && earlier.is_null() && !next_in.is_null() {
+                        badmsg::first_error(wb, std::slice::from_raw_parts(next_in, avail_in))
+                    } else {
+                        badmsg::later_error(earlier)
+                    }
+                    .cast_mut();
+                }
+                if let Some(w) = w {
+                    if earlier.is_null() {
+                        w.route.bad_msg = (*strm).msg;
+                    }
+                }
+            }
             if r == Z_NEED_DICT {
                 // zlib returns for the dictionary before it counts the
                 // header bytes of this call.
@@ -139,6 +180,14 @@ pub unsafe extern "C" fn inflate(strm: z_streamp, flush: c_int) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn inflateEnd(strm: z_streamp) -> c_int {
     guard(Z_STREAM_ERROR, || {
+        // SAFETY: API contract.
+        if let Some(w) = unsafe { Wrap::get(strm, Kind::Inflate) } {
+            if w.deferred() {
+                // SAFETY: no zlib-rs state to release; the wrapper is ours.
+                unsafe { Wrap::free(strm) };
+                return 0;
+            }
+        }
         // SAFETY: API contract.
         let ended = unsafe {
             with(strm, false, |d, _| {
@@ -239,6 +288,18 @@ pub unsafe extern "C" fn inflateCopy(dest: z_streamp, source: z_streamp) -> c_in
     guard(Z_STREAM_ERROR, || {
         if dest.is_null() {
             return Z_STREAM_ERROR;
+        }
+        // SAFETY: API contract.
+        if let Some(w) = unsafe { Wrap::get(source, Kind::Inflate) } {
+            if w.deferred() {
+                // SAFETY: `dest` writable; nothing of zlib-rs's to copy yet.
+                unsafe {
+                    let mut s = source.read();
+                    s.state = std::ptr::null_mut();
+                    Wrap::install(dest, s, Kind::Inflate, w.route.clone());
+                }
+                return 0;
+            }
         }
         // SAFETY: API contract.
         unsafe {

@@ -12,6 +12,7 @@
 
 #[macro_use]
 mod export;
+mod badmsg;
 mod checksum;
 mod deflate;
 mod device;

@@ -132,7 +132,7 @@ pub(crate) unsafe fn compress(level: i32, wrap: Wrap, src: &[u8], dst: *mut u8, 
 /// Compresses `src` into a new buffer.
 pub(crate) fn compress_vec(level: i32, wrap: Wrap, src: &[u8]) -> Option<Vec<u8>> {
     let cap = compress_bound(level, wrap, src.len())?;
-    let mut v = crate::spare::take(cap, cap);
+    let mut v = crate::spare::take(cap, cap)?;
     // SAFETY: the spare capacity is writable for `cap` bytes; libdeflate
     // initialised the first `n`.
     unsafe {
@@ -205,7 +205,7 @@ pub(crate) fn decompress_vec(wrap: Wrap, src: &[u8], guess: usize) -> Option<(us
     let mut cap = if guess > 0 { guess } else { src.len().saturating_mul(16).max(256 << 10) }.min(MAX_GROW);
     // This thread's spare when it likely holds the output (a quarter of the
     // blind guess: ratios above 4 are rarer than the page faults it saves).
-    let mut v = crate::spare::take(if guess > 0 { guess } else { cap / 4 }, cap);
+    let mut v = crate::spare::take(if guess > 0 { guess } else { cap / 4 }, cap)?;
     cap = v.capacity();
     loop {
         // SAFETY: the spare capacity is writable for `cap` bytes; on Done
@@ -218,7 +218,11 @@ pub(crate) fn decompress_vec(wrap: Wrap, src: &[u8], guess: usize) -> Option<(us
             }
             Inflated::NoRoom if cap < MAX_GROW => {
                 cap = cap.saturating_mul(4).min(MAX_GROW);
-                crate::spare::give(std::mem::replace(&mut v, Vec::with_capacity(cap)));
+                let Some(bigger) = crate::spare::alloc(cap) else {
+                    crate::spare::give(v);
+                    return None;
+                };
+                crate::spare::give(std::mem::replace(&mut v, bigger));
             }
             _ => {
                 crate::spare::give(v);

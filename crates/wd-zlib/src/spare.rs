@@ -16,22 +16,31 @@ thread_local! {
 }
 
 /// An empty buffer of at least `min` bytes' capacity, from the spare when
-/// it has room for `want` bytes (`want >= min`), else new with capacity `want`.
-pub(crate) fn take(min: usize, want: usize) -> Vec<u8> {
+/// it has room for `min` bytes, else new with capacity `want` (`want >=
+/// min`); `None` when memory for it cannot be had (the caller then takes
+/// the streaming path rather than aborting the process).
+pub(crate) fn take(min: usize, want: usize) -> Option<Vec<u8>> {
     let spare = SPARE.try_with(Cell::take).ok().flatten();
     match spare {
         Some(mut v) if v.capacity() >= min => {
             v.clear();
-            v
+            Some(v)
         }
         other => {
             // A spare too small for this call stays for the next one.
             if let Some(v) = other {
                 let _ = SPARE.try_with(|s| s.set(Some(v)));
             }
-            Vec::with_capacity(want)
+            alloc(want)
         }
     }
+}
+
+/// A new empty buffer with room for `n` bytes, or `None`.
+pub(crate) fn alloc(n: usize) -> Option<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).ok()?;
+    Some(v)
 }
 
 /// Keeps `v` as this thread's spare when it is not too large.

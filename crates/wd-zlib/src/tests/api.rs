@@ -141,3 +141,41 @@ fn dictionaries_read_back_alike_from_one_shot_and_streaming() {
         unsafe { crate::inflateEnd(i.ptr()) };
     }
 }
+
+#[test]
+fn gzip_header_with_its_own_crc_survives_the_header_rewrite() {
+    let data = sample(50_000);
+    for level in [1, 6, 9] {
+        let mut d = Strm::deflate_init(level, 31);
+        let name = c"name.txt";
+        // SAFETY: all-zero is an empty gz_header.
+        let mut h: crate::ffi::gz_header = unsafe { std::mem::zeroed() };
+        h.name = name.as_ptr().cast_mut().cast();
+        h.hcrc = 1;
+        h.time = 12345;
+        // SAFETY: live stream; `h` and `name` outlive the header's output.
+        assert_eq!(unsafe { crate::deflateSetHeader(d.ptr(), &mut h) }, Z_OK);
+        let (z, r) = deflate_all(&mut d, &data, 1 << 20, Z_FINISH);
+        assert_eq!(r, Z_STREAM_END);
+        // zlib's XFL for the level, and a header CRC that matches it.
+        assert_eq!(
+            z[8],
+            if level == 9 {
+                2
+            } else if level == 1 {
+                4
+            } else {
+                0
+            }
+        );
+        let mut i = Strm::inflate_init(31);
+        let (back, r) = inflate_all(&mut i, &z, 1 << 20, Z_NO_FLUSH);
+        assert_eq!(r, Z_STREAM_END, "level {level}: {:?}", i.msg());
+        assert!(back == data);
+        // SAFETY: live streams.
+        unsafe {
+            crate::deflateEnd(d.ptr());
+            crate::inflateEnd(i.ptr());
+        }
+    }
+}

@@ -1,7 +1,12 @@
 //! Routing decisions and zlib's bound formulas.
 
 use crate::oneshot::Wrap;
-use crate::route::{self, compress_engine, deflate_wrap, inflate_wrap, Config, Engine, Mode, Route};
+use crate::route::{self, deflate_wrap, engine_for, inflate_wrap, Config, Engine, Mode, Route};
+
+/// The engine when a core is free.
+fn compress_engine(cfg: Config, level: i32, n: usize) -> Engine {
+    engine_for(cfg, level, n, || true)
+}
 
 #[test]
 fn env_settings_parse() {
@@ -33,6 +38,9 @@ fn engines_by_mode_level_and_size() {
     // Tiny inputs: zlib-rs (libdeflate would store them).
     assert_eq!(compress_engine(device, 6, route::TINY - 1), Engine::Zlib);
     assert_eq!(compress_engine(auto, 6, route::TINY), Engine::Inline);
+    // A busy machine: no second core for parallel blocks, unless forced.
+    assert_eq!(engine_for(auto, 9, 64 << 20, || false), Engine::Inline);
+    assert_eq!(engine_for(device, 9, 64 << 20, || false), Engine::Device);
     assert_eq!(crate::device::device_level(1), 2);
     assert_eq!(crate::device::device_level(8), 9);
     assert_eq!(crate::device::device_level(6), 6);
@@ -87,4 +95,21 @@ fn checksums_of_trailers() {
     assert_eq!(route::trailer_check(Wrap::Gzip, &g), Some(zlib_rs::crc32::crc32(0, &data)));
     // zlib's own gzip header bytes.
     assert_eq!(&g[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+}
+
+#[test]
+fn data_type_is_zlibs_guess() {
+    assert_eq!(route::data_type(b"plain text\r\n\twith tabs"), crate::ffi::Z_TEXT);
+    assert_eq!(route::data_type(b"text with a bell \x07 and escape \x1b"), crate::ffi::Z_TEXT);
+    assert_eq!(route::data_type(b"text then a NUL \x00"), crate::ffi::Z_BINARY);
+    assert_eq!(route::data_type(&[7, 8, 11]), crate::ffi::Z_BINARY);
+    // Through deflate: the one-shot sets it as zlib's first block would.
+    let text = super::sample(3000).iter().map(|&b| if b < 32 { b' ' } else { b }).collect::<Vec<u8>>();
+    let mut s = super::Strm::deflate_init(6, 15);
+    let mut out = vec![0u8; 10_000];
+    s.io(&text, &mut out);
+    assert_eq!(s.deflate(crate::ffi::Z_FINISH), crate::ffi::Z_STREAM_END);
+    assert_eq!(s.0.data_type, crate::ffi::Z_TEXT);
+    // SAFETY: live stream.
+    unsafe { crate::deflateEnd(s.ptr()) };
 }
