@@ -29,7 +29,7 @@ pub unsafe extern "C" fn gzread(f: gzFile, buf: *mut c_void, len: c_uint) -> c_i
         }
         match g.read(buf.cast(), len as usize) {
             Ok(n) => n as c_int,
-            Err(()) => -1,
+            Err(_) => -1,
         }
     })
 }
@@ -107,7 +107,7 @@ pub unsafe extern "C" fn gzungetc(c: c_int, f: gzFile) -> c_int {
         let byte = c as u8;
         match g.ungetc(byte) {
             Ok(()) => c_int::from(byte),
-            Err(()) => -1,
+            Err(_) => -1,
         }
     })
 }

@@ -12,8 +12,9 @@
 //! - `gzseek` while writing refuses any target before `gztell` (zlib.h's
 //!   rule); zlib itself measures from the data written so far, so it lets
 //!   a second seek shorten a first one's zeros.
-//! - `gzsetparams` refuses a level or strategy `deflateParams` would refuse
-//!   (`Z_STREAM_ERROR`); zlib accepts it and ignores the codec's error.
+//! - `gzsetparams` refuses a transparent file and a level or strategy out
+//!   of range (`Z_STREAM_ERROR`), as newer zlib sources do; zlib 1.2.13
+//!   accepts them and ignores the codec's error.
 //! - `gzclose` returns `Z_ERRNO` when an earlier write to the file failed,
 //!   even if writing the end of the member then worked.
 //! - `gzungetc` right after opening takes twice the buffer size of bytes,

@@ -27,7 +27,7 @@ pub unsafe extern "C" fn gzwrite(f: gzFile, buf: *const c_void, len: c_uint) -> 
         }
         match g.write(buf.cast(), len as usize) {
             Ok(()) => len as c_int,
-            Err(()) => 0,
+            Err(_) => 0,
         }
     })
 }
@@ -51,7 +51,7 @@ pub unsafe extern "C" fn gzfwrite(buf: *const c_void, size: z_size_t, nitems: z_
         };
         match g.write(buf.cast(), len) {
             Ok(()) => nitems,
-            Err(()) => 0,
+            Err(_) => 0,
         }
     })
 }
@@ -74,7 +74,7 @@ pub unsafe extern "C" fn gzputc(f: gzFile, c: c_int) -> c_int {
         let byte = c as u8;
         match g.putc(byte) {
             Ok(()) => c_int::from(byte),
-            Err(()) => -1,
+            Err(_) => -1,
         }
     })
 }
@@ -101,7 +101,7 @@ pub unsafe extern "C" fn gzputs(f: gzFile, s: *const c_char) -> c_int {
         }
         match g.write(bytes.as_ptr(), bytes.len()) {
             Ok(()) => bytes.len() as c_int,
-            Err(()) => -1,
+            Err(_) => -1,
         }
     })
 }

@@ -58,7 +58,7 @@ pub unsafe extern "C" fn gzvprintf(f: gzFile, format: *const c_char, va: *mut c_
         g.st.printf = out;
         match written {
             Ok(()) => len,
-            Err(()) => g.st.err,
+            Err(_) => g.st.err,
         }
     })
 }

@@ -1,11 +1,11 @@
 //! Reading: finding out whether the file is gzip, filling the input,
 //! inflating member after member, skipping, and pushing bytes back.
 //!
-//! Every function returning `Err(())` has recorded the error with
+//! Every function returning `Err(Recorded)` has recorded the error with
 //! `set_error` first; `gzerror` tells the caller what it was.
 
 use super::codec::Inflater;
-use super::state::{buffer, gzFile_s, How};
+use super::state::{buffer, gzFile_s, How, Recorded};
 use crate::ffi::{Z_BUF_ERROR, Z_DATA_ERROR, Z_MEM_ERROR, Z_OK, Z_STREAM_END, Z_STREAM_ERROR};
 
 /// The two bytes every gzip member starts with.
@@ -13,7 +13,7 @@ const MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 impl gzFile_s {
     /// Allocates the buffers and the decompressor on first use.
-    pub(super) fn read_init(&mut self) -> Result<(), ()> {
+    pub(super) fn read_init(&mut self) -> Result<(), Recorded> {
         if !self.st.inbuf.is_empty() {
             return Ok(());
         }
@@ -21,7 +21,7 @@ impl gzFile_s {
             (Inflater::new(), buffer(self.st.want), buffer(self.st.want * 2))
         else {
             self.set_error(Z_MEM_ERROR, "out of memory");
-            return Err(());
+            return Err(Recorded);
         };
         self.st.inflater = Some(inflater);
         self.st.inbuf = inbuf;
@@ -40,7 +40,7 @@ impl gzFile_s {
 
     /// Reads from the file into `buf` until it is full or the file ends
     /// (which sets `eof`). Returns how much was read.
-    fn load(&mut self, buf: *mut u8, len: usize) -> Result<usize, ()> {
+    fn load(&mut self, buf: *mut u8, len: usize) -> Result<usize, Recorded> {
         let mut got = 0;
         while got < len {
             // read(2) takes at most this much at once on Linux anyway.
@@ -52,7 +52,7 @@ impl gzFile_s {
                     continue;
                 }
                 self.set_errno();
-                return Err(());
+                return Err(Recorded);
             }
             if n == 0 {
                 self.st.eof = true;
@@ -65,7 +65,7 @@ impl gzFile_s {
 
     /// Moves the unused input to the front of `inbuf` and fills the rest
     /// from the file, unless the file already ended.
-    fn fill_input(&mut self) -> Result<(), ()> {
+    fn fill_input(&mut self) -> Result<(), Recorded> {
         if self.st.eof {
             return Ok(());
         }
@@ -84,7 +84,7 @@ impl gzFile_s {
     /// Decides what the next input is: a gzip member (inflate it), plain
     /// bytes at the start of the file (copy them), or anything else after
     /// a gzip member (trailing garbage, ignored as zlib does).
-    pub(super) fn look(&mut self) -> Result<(), ()> {
+    pub(super) fn look(&mut self) -> Result<(), Recorded> {
         self.read_init()?;
         if self.in_avail() < 2 {
             self.fill_input()?;
@@ -98,6 +98,7 @@ impl gzFile_s {
             if let Some(inflater) = self.st.inflater.as_mut() {
                 inflater.reset();
             }
+            self.st.broken = None;
             self.st.how = How::Gzip;
             self.st.direct = false;
             return Ok(());
@@ -122,7 +123,13 @@ impl gzFile_s {
     /// Inflates into `out[..len]` until it is full, the member ends (then
     /// the next read looks for another) or the input ends (`Z_BUF_ERROR`,
     /// "unexpected end of file", which is not a read failure).
-    fn inflate_into(&mut self, out: *mut u8, len: usize) -> Result<usize, ()> {
+    fn inflate_into(&mut self, out: *mut u8, len: usize) -> Result<usize, Recorded> {
+        if let Some(msg) = self.st.broken.clone() {
+            // Reading on after a data error (gzclearerr, a forward seek)
+            // meets the same error, not whatever the codec says when called again.
+            self.set_error(Z_DATA_ERROR, &msg);
+            return Err(Recorded);
+        }
         let mut produced = 0;
         while produced < len {
             if self.in_avail() == 0 {
@@ -135,7 +142,7 @@ impl gzFile_s {
             let (s, e) = (self.st.in_start, self.st.in_end);
             let Some(inflater) = self.st.inflater.as_mut() else {
                 self.set_error(Z_STREAM_ERROR, "internal error: no inflate stream");
-                return Err(());
+                return Err(Recorded);
             };
             // SAFETY: `out` is writable for `len` bytes (callers' contract), so for `len - produced` after `produced`.
             let step = unsafe { inflater.run(&self.st.inbuf[s..e], out.add(produced), len - produced) };
@@ -146,7 +153,7 @@ impl gzFile_s {
                 Z_BUF_ERROR if step.consumed == 0 && step.produced == 0 => {
                     // Input and room were both there: a codec that cannot move would loop forever.
                     self.set_error(Z_STREAM_ERROR, "internal error: inflate made no progress");
-                    return Err(());
+                    return Err(Recorded);
                 }
                 Z_OK | Z_BUF_ERROR => {}
                 Z_STREAM_END => {
@@ -155,16 +162,18 @@ impl gzFile_s {
                 }
                 Z_MEM_ERROR => {
                     self.set_error(Z_MEM_ERROR, "out of memory");
-                    return Err(());
+                    return Err(Recorded);
                 }
                 Z_DATA_ERROR => {
-                    self.set_error(Z_DATA_ERROR, msg.as_deref().unwrap_or("compressed data error"));
-                    return Err(());
+                    let msg = msg.unwrap_or_else(|| "compressed data error".to_owned());
+                    self.set_error(Z_DATA_ERROR, &msg);
+                    self.st.broken = Some(msg);
+                    return Err(Recorded);
                 }
                 _ => {
                     // Z_NEED_DICT included: a gzip stream never asks for a dictionary.
                     self.set_error(Z_STREAM_ERROR, "internal error: inflate stream corrupt");
-                    return Err(());
+                    return Err(Recorded);
                 }
             }
         }
@@ -173,7 +182,7 @@ impl gzFile_s {
 
     /// Refills `outbuf` once everything waiting in it was handed out.
     /// Leaves `have == 0` only at the end of the data.
-    pub(super) fn fetch(&mut self) -> Result<(), ()> {
+    pub(super) fn fetch(&mut self) -> Result<(), Recorded> {
         loop {
             match self.st.how {
                 How::Look => {
@@ -209,7 +218,7 @@ impl gzFile_s {
     ///
     /// Large requests go straight into `buf`; small ones through `outbuf`,
     /// which leaves bytes for the `gzgetc` macro.
-    pub(super) fn read(&mut self, buf: *mut u8, len: usize) -> Result<usize, ()> {
+    pub(super) fn read(&mut self, buf: *mut u8, len: usize) -> Result<usize, Recorded> {
         if len == 0 {
             return Ok(0);
         }
@@ -246,7 +255,7 @@ impl gzFile_s {
     }
 
     /// Drops `len` bytes of uncompressed data (a forward `gzseek`).
-    fn skip(&mut self, mut len: i64) -> Result<(), ()> {
+    fn skip(&mut self, mut len: i64) -> Result<(), Recorded> {
         while len > 0 {
             if self.have > 0 {
                 let n = (self.have as i64).min(len) as usize;
@@ -262,7 +271,7 @@ impl gzFile_s {
     }
 
     /// Carries out a pending forward seek before the next read.
-    pub(super) fn settle_seek(&mut self) -> Result<(), ()> {
+    pub(super) fn settle_seek(&mut self) -> Result<(), Recorded> {
         if self.st.seek {
             self.st.seek = false;
             let skip = self.st.skip;
@@ -286,7 +295,7 @@ impl gzFile_s {
     }
 
     /// Pushes `c` back so the next read returns it first.
-    pub(super) fn ungetc(&mut self, c: u8) -> Result<(), ()> {
+    pub(super) fn ungetc(&mut self, c: u8) -> Result<(), Recorded> {
         self.read_init()?;
         self.settle_seek()?;
         let cap = self.st.outbuf.len();
@@ -295,7 +304,7 @@ impl gzFile_s {
         } else {
             if self.have as usize == cap {
                 self.set_error(Z_DATA_ERROR, "out of room to push characters");
-                return Err(());
+                return Err(Recorded);
             }
             let at = self.next_index();
             if at == 0 {
@@ -317,17 +326,17 @@ impl gzFile_s {
 
     /// Reads a line into `buf[..len - 1]` and terminates it; `None` when
     /// nothing was read (end of data or error).
-    pub(super) fn gets(&mut self, buf: &mut [u8]) -> Result<Option<usize>, ()> {
+    pub(super) fn gets(&mut self, buf: &mut [u8]) -> Result<Option<usize>, Recorded> {
         let Some(room) = buf.len().checked_sub(1) else {
             return Ok(None);
         };
-        if room == 0 {
-            // Room for the terminator only: nothing can be read, so NULL
-            // and the buffer untouched, as zlib does.
-            return Ok(None);
-        }
         self.read_init()?;
         self.settle_seek()?;
+        if room == 0 {
+            // Room for the terminator only: nothing can be read, so NULL
+            // and the buffer untouched, as zlib does (after the pending seek).
+            return Ok(None);
+        }
         let mut got = 0;
         while got < room {
             if self.have == 0 {
@@ -358,11 +367,12 @@ impl gzFile_s {
         Ok(Some(got))
     }
 
-    /// Goes back to the start of the data (`gzrewind`).
-    pub(super) fn rewind(&mut self) -> Result<(), ()> {
+    /// Goes back to the start of the data (`gzrewind`). A descriptor that
+    /// cannot seek fails it without an error recorded, as in zlib.
+    pub(super) fn rewind(&mut self) -> Result<(), Recorded> {
         // SAFETY: lseek on the file's own descriptor.
         if unsafe { libc::lseek(self.st.fd, self.st.start, libc::SEEK_SET) } == -1 {
-            return Err(());
+            return Err(Recorded);
         }
         self.st.eof = false;
         self.st.past = false;

@@ -7,6 +7,11 @@ use super::codec::{Deflater, Inflater};
 use super::mode::{Direction, Mode};
 use crate::ffi::{Z_BUF_ERROR, Z_MEM_ERROR, Z_OK};
 
+/// A failed gz operation whose error is already recorded in the state:
+/// `gzerror` reports it, as zlib's calls report theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Recorded;
+
 /// The buffer size a file gets when `gzbuffer` is not called.
 pub(crate) const DEFAULT_BUFFER: usize = 8192;
 
@@ -81,6 +86,9 @@ pub(super) struct State {
     /// `path: message` (or only the message for `Z_MEM_ERROR`), for `gzerror`.
     pub msg: Option<CString>,
     pub inflater: Option<Inflater>,
+    /// Reading: the member's data error, repeated until the next member
+    /// or a rewind (zlib's inflate stays in its error state the same way).
+    pub broken: Option<String>,
     pub deflater: Option<Deflater>,
     /// Where `gzvprintf` formats before writing.
     pub printf: Vec<u8>,
@@ -136,6 +144,7 @@ impl gzFile_s {
                 err: Z_OK,
                 msg: None,
                 inflater: None,
+                broken: None,
                 deflater: None,
                 printf: Vec::new(),
             },

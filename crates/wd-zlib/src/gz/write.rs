@@ -1,31 +1,31 @@
 //! Writing: staging small writes, deflating into gzip members (or copying
 //! for `T`), flushing, zero-filling forward seeks, and parameter changes.
 //!
-//! Every function returning `Err(())` has recorded the error with
+//! Every function returning `Err(Recorded)` has recorded the error with
 //! `set_error` first; `gzerror` tells the caller what it was.
 
 use std::ffi::c_int;
 
 use super::codec::Deflater;
-use super::state::{buffer, gzFile_s};
+use super::state::{buffer, gzFile_s, Recorded};
 use crate::ffi::{Z_BUF_ERROR, Z_FINISH, Z_MEM_ERROR, Z_NO_FLUSH, Z_OK, Z_STREAM_END, Z_STREAM_ERROR};
 
 impl gzFile_s {
     /// Allocates the buffers and the compressor on first use.
-    pub(super) fn write_init(&mut self) -> Result<(), ()> {
+    pub(super) fn write_init(&mut self) -> Result<(), Recorded> {
         if !self.st.inbuf.is_empty() {
             return Ok(());
         }
         let Some(inbuf) = buffer(self.st.want) else {
             self.set_error(Z_MEM_ERROR, "out of memory");
-            return Err(());
+            return Err(Recorded);
         };
         if !self.st.direct {
             let (Ok(deflater), Some(outbuf)) = (Deflater::new(self.st.level, self.st.strategy), buffer(self.st.want))
             else {
                 // zlib's gz layer reports any failed deflateInit2 this way.
                 self.set_error(Z_MEM_ERROR, "out of memory");
-                return Err(());
+                return Err(Recorded);
             };
             self.st.deflater = Some(deflater);
             self.st.outbuf = outbuf;
@@ -37,7 +37,7 @@ impl gzFile_s {
     }
 
     /// Writes all of `data` to the file.
-    fn put(&mut self, data: *const u8, len: usize) -> Result<(), ()> {
+    fn put(&mut self, data: *const u8, len: usize) -> Result<(), Recorded> {
         let mut done = 0;
         while done < len {
             let ask = (len - done).min(1 << 30);
@@ -48,7 +48,7 @@ impl gzFile_s {
                     continue;
                 }
                 self.set_errno();
-                return Err(());
+                return Err(Recorded);
             }
             done += n as usize;
         }
@@ -56,7 +56,7 @@ impl gzFile_s {
     }
 
     /// Writes the compressed bytes waiting in `outbuf`.
-    fn drain(&mut self) -> Result<(), ()> {
+    fn drain(&mut self) -> Result<(), Recorded> {
         let fill = self.st.out_fill;
         if fill > 0 {
             let buf = self.st.outbuf.as_ptr();
@@ -69,7 +69,7 @@ impl gzFile_s {
     /// Compresses `data[..len]` with `flush` (or writes it as it is for a
     /// transparent file). `Z_FINISH` ends the member; the next data that
     /// comes starts a new one.
-    fn compress(&mut self, data: *const u8, len: usize, flush: c_int) -> Result<(), ()> {
+    fn compress(&mut self, data: *const u8, len: usize, flush: c_int) -> Result<(), Recorded> {
         if self.st.direct {
             return self.put(data, len);
         }
@@ -96,7 +96,7 @@ impl gzFile_s {
             let out = self.st.outbuf.as_mut_ptr();
             let Some(deflater) = self.st.deflater.as_mut() else {
                 self.set_error(Z_STREAM_ERROR, "internal error: no deflate stream");
-                return Err(());
+                return Err(Recorded);
             };
             // SAFETY: `out + fill` has `cap - fill` writable bytes of `outbuf`.
             let step = unsafe { deflater.run(&input[done..], out.add(fill), cap - fill, flush) };
@@ -106,7 +106,7 @@ impl gzFile_s {
                 Z_OK | Z_BUF_ERROR | Z_STREAM_END => {}
                 _ => {
                     self.set_error(Z_STREAM_ERROR, "internal error: deflate stream corrupt");
-                    return Err(());
+                    return Err(Recorded);
                 }
             }
             let finished = match flush {
@@ -130,7 +130,7 @@ impl gzFile_s {
 
     /// Starts the next member after a `Z_FINISH`, with any parameters
     /// `gzsetparams` changed meanwhile.
-    fn restart(&mut self) -> Result<(), ()> {
+    fn restart(&mut self) -> Result<(), Recorded> {
         self.st.reset = false;
         if let Some(d) = self.st.deflater.as_mut() {
             d.reset();
@@ -143,7 +143,7 @@ impl gzFile_s {
     }
 
     /// Hands level and strategy to the codec, writing out what it flushes.
-    fn apply_params(&mut self) -> Result<(), ()> {
+    fn apply_params(&mut self) -> Result<(), Recorded> {
         let (level, strategy) = (self.st.level, self.st.strategy);
         loop {
             self.drain()?;
@@ -162,14 +162,14 @@ impl gzFile_s {
                 Z_BUF_ERROR => return Ok(()),
                 _ => {
                     self.set_error(Z_STREAM_ERROR, "internal error: deflateParams failed");
-                    return Err(());
+                    return Err(Recorded);
                 }
             }
         }
     }
 
     /// Compresses what small writes staged in `inbuf`.
-    fn compress_staged(&mut self, flush: c_int) -> Result<(), ()> {
+    fn compress_staged(&mut self, flush: c_int) -> Result<(), Recorded> {
         let len = self.st.in_end;
         self.st.in_end = 0;
         let buf = self.st.inbuf.as_ptr();
@@ -179,7 +179,7 @@ impl gzFile_s {
     /// Takes `len` bytes of uncompressed data: the heart of `gzwrite`,
     /// `gzfwrite`, `gzputs` and `gzprintf`. Small writes gather in
     /// `inbuf`; large ones go to the codec straight from `data`.
-    pub(super) fn write(&mut self, data: *const u8, len: usize) -> Result<(), ()> {
+    pub(super) fn write(&mut self, data: *const u8, len: usize) -> Result<(), Recorded> {
         if len == 0 {
             return Ok(());
         }
@@ -207,7 +207,7 @@ impl gzFile_s {
     }
 
     /// Writes one byte, straight into the staging buffer when it has room.
-    pub(super) fn putc(&mut self, c: u8) -> Result<(), ()> {
+    pub(super) fn putc(&mut self, c: u8) -> Result<(), Recorded> {
         self.write_init()?;
         self.settle_zeros()?;
         if self.st.in_end < self.st.inbuf.len() {
@@ -221,7 +221,7 @@ impl gzFile_s {
     }
 
     /// Writes the zeros a pending forward `gzseek` asked for.
-    pub(super) fn settle_zeros(&mut self) -> Result<(), ()> {
+    pub(super) fn settle_zeros(&mut self) -> Result<(), Recorded> {
         if !self.st.seek {
             return Ok(());
         }
@@ -237,14 +237,14 @@ impl gzFile_s {
     }
 
     /// `gzflush`: compresses everything staged with `flush` and writes it out.
-    pub(super) fn flush(&mut self, flush: c_int) -> Result<(), ()> {
+    pub(super) fn flush(&mut self, flush: c_int) -> Result<(), Recorded> {
         self.write_init()?;
         self.settle_zeros()?;
         self.compress_staged(flush)
     }
 
     /// `gzsetparams`: data so far keeps the old parameters, later data gets the new.
-    pub(super) fn set_params(&mut self, level: c_int, strategy: c_int) -> Result<(), ()> {
+    pub(super) fn set_params(&mut self, level: c_int, strategy: c_int) -> Result<(), Recorded> {
         if level == self.st.level && strategy == self.st.strategy {
             return Ok(());
         }

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 
 use super::*;
 
+mod differential;
 mod errors;
 mod lines;
 mod model;
