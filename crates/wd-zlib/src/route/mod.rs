@@ -17,13 +17,11 @@ use std::sync::OnceLock;
 
 mod deflate;
 mod held;
-mod inflate;
 
 #[cfg(test)]
 pub(crate) use deflate::data_type;
 pub(crate) use deflate::{deflate, fits, zlib_bound};
 pub(crate) use held::{get_dictionary, Held};
-pub(crate) use inflate::{inflate, inflate_wrap};
 
 use crate::ffi::gz_header;
 use crate::oneshot::{self, Wrap};
