@@ -41,6 +41,7 @@ pub unsafe extern "C" fn inflateBackInit_(
             // SAFETY: `s.state` is the live state back_init made.
             if !unsafe { Wrap::install(strm, s, Kind::Back, Route::new(0, windowBits, 0, 0), custom) } {
                 // No wrapper: zlib-rs's state goes again.
+                // SAFETY: `s.state` is the live state back_init made.
                 if let Some(d) = unsafe { InflateStream::from_stream_mut(&mut s) } {
                     zi::back_end(d);
                 }
