@@ -14,6 +14,7 @@ use crate::ffi::{
 };
 use crate::route::{self, Route};
 use crate::stream::{Kind, Wrap};
+use crate::trees;
 
 /// Runs `f` on the zlib-rs view of a live inflate stream, or returns `err`.
 ///
@@ -147,7 +148,12 @@ pub unsafe extern "C" fn inflate(strm: z_streamp, flush: c_int) -> c_int {
             let (total_in, total_out, adler) = ((*strm).total_in, (*strm).total_out, (*strm).adler);
             // (The wrapper is live: `with` fails only when zlib-rs's state
             // cannot be allocated.)
-            let r = with(strm, Z_MEM_ERROR, |d, _| zi::inflate(d, f) as c_int);
+            let r = with(strm, Z_MEM_ERROR, |d, w| {
+                trees::before(d, &mut w.route);
+                let r = zi::inflate(d, f) as c_int;
+                trees::after(d, &mut w.route, flush, r, next_in, avail_in as u32);
+                r
+            });
             if r == Z_DATA_ERROR {
                 let w = Wrap::get(strm, Kind::Inflate);
                 let earlier = w.as_ref().map_or(std::ptr::null(), |w| w.route.bad_msg);
@@ -271,6 +277,7 @@ pub unsafe extern "C" fn inflateSync(strm: z_streamp) -> c_int {
     guard(Z_STREAM_ERROR, || unsafe {
         with(strm, Z_STREAM_ERROR, |d, w| {
             w.route.fresh = false;
+            w.route.trees = Default::default();
             zi::sync(d) as c_int
         })
     })

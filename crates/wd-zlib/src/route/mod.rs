@@ -208,6 +208,8 @@ pub(crate) struct Route {
     /// Inflate: the message of the stream's first data error (zlib keeps
     /// it for later calls).
     pub(crate) bad_msg: *const std::ffi::c_char,
+    /// Inflate: what the `Z_TREES` workaround remembers ([`crate::trees`]).
+    pub(crate) trees: crate::trees::Trees,
 }
 
 impl Route {
@@ -224,6 +226,7 @@ impl Route {
             special: false,
             held: None,
             bad_msg: std::ptr::null(),
+            trees: Default::default(),
         }
     }
 
@@ -234,5 +237,6 @@ impl Route {
         self.held = None;
         self.gzhead = std::ptr::null();
         self.bad_msg = std::ptr::null();
+        self.trees = Default::default();
     }
 }
