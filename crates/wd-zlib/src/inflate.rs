@@ -149,7 +149,9 @@ pub unsafe extern "C" fn inflate(strm: z_streamp, flush: c_int) -> c_int {
             // (The wrapper is live: `with` fails only when zlib-rs's state
             // cannot be allocated.)
             let r = with(strm, Z_MEM_ERROR, |d, w| {
-                trees::before(d, &mut w.route);
+                if let Some(r) = trees::before(d, &mut w.route, flush) {
+                    return r;
+                }
                 let r = zi::inflate(d, f) as c_int;
                 trees::after(d, &mut w.route, flush, r, next_in, avail_in as u32);
                 r
@@ -414,21 +416,7 @@ versioned!("inflatePrime", inflatePrime);
 pub unsafe extern "C" fn inflateMark(strm: z_streamp) -> c_long {
     const BAD: c_long = -(1 << 16);
     // SAFETY: API contract.
-    guard(BAD, || unsafe {
-        with(strm, BAD, |d, _| {
-            // zlib's mark reads only the state; zlib-rs's also refuses
-            // null buffers (a fresh stream's), so it sees placeholders that
-            // it only compares with null.
-            let z = (d as *mut InflateStream).cast::<z_stream>();
-            let (next_in, next_out) = ((*z).next_in, (*z).next_out);
-            (*z).next_in = std::ptr::NonNull::dangling().as_ptr();
-            (*z).next_out = std::ptr::NonNull::dangling().as_ptr();
-            let m = zi::mark(d);
-            (*z).next_in = next_in;
-            (*z).next_out = next_out;
-            m
-        })
-    })
+    guard(BAD, || unsafe { with(strm, BAD, |d, _| trees::mark(d)) })
 }
 versioned!("inflateMark", inflateMark);
 

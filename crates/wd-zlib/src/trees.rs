@@ -23,7 +23,7 @@
 use zlib_rs::inflate::{self as zi, InflateStream};
 use zlib_rs::InflateFlush;
 
-use crate::ffi::{z_stream, Z_OK, Z_TREES};
+use crate::ffi::{z_stream, Z_BLOCK, Z_BUF_ERROR, Z_OK, Z_TREES};
 use crate::route::Route;
 
 /// What inflate remembers across calls for the stop.
@@ -43,9 +43,30 @@ fn fields(d: &mut InflateStream) -> *mut z_stream {
     (d as *mut InflateStream).cast::<z_stream>()
 }
 
-/// Before an inflate call: gives zlib-rs back a stored header it forgot.
-pub(crate) fn before(d: &mut InflateStream, r: &mut Route) {
-    let Some(hdr) = r.trees.forgot.take() else { return };
+/// `inflateMark` as zlib computes it: from the state alone (zlib-rs also
+/// refuses null buffers, a fresh stream's, so it sees placeholders that
+/// it only compares with null).
+pub(crate) fn mark(d: &mut InflateStream) -> std::ffi::c_long {
+    let z = fields(d);
+    // SAFETY: `z` views `d`'s public fields; both pointers are put back.
+    unsafe {
+        let (next_in, next_out) = ((*z).next_in, (*z).next_out);
+        (*z).next_in = std::ptr::NonNull::dangling().as_ptr();
+        (*z).next_out = std::ptr::NonNull::dangling().as_ptr();
+        let m = zi::mark(d);
+        (*z).next_in = next_in;
+        (*z).next_out = next_out;
+        m
+    }
+}
+
+/// Before an inflate call with `flush`: gives zlib-rs back a stored
+/// header it forgot. `Some(code)` when that already is the call's whole
+/// result: an empty stored block under `Z_BLOCK`/`Z_TREES`, where zlib
+/// goes from `COPY_` to the block boundary and stops there at once.
+pub(crate) fn before(d: &mut InflateStream, r: &mut Route, flush: i32) -> Option<i32> {
+    let hdr = r.trees.forgot.take()?;
+    let stop = hdr[..2] == [0, 0] && (flush == Z_BLOCK || flush == Z_TREES);
     let z = fields(d);
     let mut sink = 0u8;
     // SAFETY: `z` views `d`'s public fields; the header and the sink
@@ -58,12 +79,20 @@ pub(crate) fn before(d: &mut InflateStream, r: &mut Route) {
         (*z).next_out = &mut sink;
         (*z).avail_out = 0;
         // It reads LEN/NLEN (checked when first read) and stops at the
-        // block's bytes: no output room.
-        let _ = zi::inflate(d, InflateFlush::NoFlush);
+        // block's bytes (no output room), or for an empty block at the
+        // boundary (Z_BLOCK) or past it (the real call goes on from there).
+        let _ = zi::inflate(d, if stop { InflateFlush::Block } else { InflateFlush::NoFlush });
+        let data_type = (*z).data_type;
         let state = (*z).state;
         z.write(saved);
         (*z).state = state;
+        if stop {
+            (*z).data_type = data_type;
+            r.trees.bits = data_type & 63;
+            return Some(Z_BUF_ERROR);
+        }
     }
+    None
 }
 
 /// After an inflate call with `flush` that returned `rc`, having been
@@ -93,6 +122,13 @@ pub(crate) unsafe fn after(
         }
     }
     let before_bits = std::mem::replace(&mut t.bits, data_type & 63);
+    // zlib-rs says +256 in the middle of a stored block too (its one
+    // state stands for zlib's COPY_ and COPY); zlib only in COPY_, which
+    // is the stop below. There a mark's low bits hold the bytes left.
+    if data_type & 256 != 0 && mark(d) & 0xffff != 0 {
+        // SAFETY: as above.
+        unsafe { (*z).data_type = data_type - 256 };
+    }
     if flush != Z_TREES || rc != Z_OK || !zi::sync_point(d) {
         return;
     }
