@@ -292,7 +292,9 @@ pub unsafe extern "C" fn inflateSync(strm: z_streamp) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn inflateSyncPoint(strm: z_streamp) -> c_int {
     // SAFETY: API contract.
-    guard(Z_STREAM_ERROR, || unsafe { with(strm, Z_STREAM_ERROR, |d, _| c_int::from(zi::sync_point(d))) })
+    guard(Z_STREAM_ERROR, || unsafe {
+        with(strm, Z_STREAM_ERROR, |d, w| c_int::from(zi::sync_point(d) && !w.route.trees.past_stored_header()))
+    })
 }
 
 /// `inflateCopy`.

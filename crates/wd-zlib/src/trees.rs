@@ -37,6 +37,14 @@ pub(crate) struct Trees {
     forgot: Option<[u8; 4]>,
 }
 
+impl Trees {
+    /// True while zlib-rs has forgotten a stored header it read: zlib is
+    /// then past it (in `COPY_`), zlib-rs still before it.
+    pub(crate) fn past_stored_header(&self) -> bool {
+        self.forgot.is_some()
+    }
+}
+
 /// The public fields of zlib-rs's stream.
 fn fields(d: &mut InflateStream) -> *mut z_stream {
     // An InflateStream has z_stream's layout.
