@@ -151,6 +151,9 @@ enum BenchCmd {
     /// always-device: AES-256-GCM, SHA-256, gzip -1 and copy, 64 B to
     /// 1 MiB, depth 1 and 32.
     Route(bench::route::RouteBench),
+    /// The zlib drop-in (libwdz.so) against the system zlib, preloaded
+    /// into Python's zlib module and pigz.
+    Zlib(bench::zlib::ZlibBench),
     /// Only the baseline cases (spin, socket, io_uring, memcpy).
     Baseline {
         /// Print one JSON object instead of a table.
@@ -299,6 +302,10 @@ fn bench_cmd(what: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Route(b) => {
             let (r, ratios) = bench::route::run(&b)?;
             emit("wd bench route", b.json, &r, &ratios);
+        }
+        BenchCmd::Zlib(b) => {
+            let ((r, ratios), title) = bench::zlib::run(&b)?;
+            emit(&title, b.json, &r, &ratios);
         }
         BenchCmd::Baseline { json } => {
             let r = bench::baseline::run_defaults();

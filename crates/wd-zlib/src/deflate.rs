@@ -7,7 +7,7 @@ use zlib_rs::deflate::{self as zd, DeflateConfig, DeflateStream, Method, Strateg
 use zlib_rs::DeflateFlush;
 
 use crate::export::guard;
-use crate::ffi::{gz_headerp, uLong, z_stream, z_streamp, Z_BUF_ERROR, Z_STREAM_ERROR, Z_VERSION_ERROR};
+use crate::ffi::{gz_headerp, uLong, z_stream, z_streamp, Z_BUF_ERROR, Z_MEM_ERROR, Z_STREAM_ERROR, Z_VERSION_ERROR};
 use crate::route::{self, Route};
 use crate::stream::{Kind, Wrap};
 
@@ -163,6 +163,8 @@ pub unsafe extern "C" fn deflateInit2_(
         let mut s = unsafe { strm.read() };
         s.msg = std::ptr::null_mut();
         s.state = std::ptr::null_mut();
+        // zlib's state comes from the caller's allocator when one is set.
+        let custom = crate::stream::caller_alloc(&s);
         if s.zalloc.is_none() || s.zfree.is_none() {
             s.configure_default_rust_allocator();
         }
@@ -178,7 +180,10 @@ pub unsafe extern "C" fn deflateInit2_(
         s.data_type = crate::ffi::Z_UNKNOWN;
         s.adler = if windowBits > 15 { 0 } else { 1 };
         // SAFETY: writable (API contract); the state comes later.
-        unsafe { Wrap::install(strm, s, Kind::Deflate, Route::new(level, windowBits, memLevel, strategy)) };
+        if !unsafe { Wrap::install(strm, s, Kind::Deflate, Route::new(level, windowBits, memLevel, strategy), custom) }
+        {
+            return Z_MEM_ERROR;
+        }
         0
     })
 }
@@ -203,7 +208,9 @@ pub unsafe extern "C" fn deflate(strm: z_streamp, flush: c_int) -> c_int {
             let out0 = (*strm).next_out;
             let first = (*strm).total_out == 0 && w.route.window_bits >= 8;
             let (level, strategy, gzip) = (w.route.level, w.route.strategy, w.route.window_bits > 15);
-            let r = with(strm, Z_STREAM_ERROR, |d, _| zd::deflate(d, f) as c_int);
+            // (The wrapper is live: `with` fails only when zlib-rs's state
+            // cannot be allocated.)
+            let r = with(strm, Z_MEM_ERROR, |d, _| zd::deflate(d, f) as c_int);
             if first && !out0.is_null() {
                 let n = (*strm).next_out.offset_from(out0).max(0) as usize;
                 crate::header::fix(std::slice::from_raw_parts_mut(out0, n), gzip, level, strategy);
@@ -316,7 +323,9 @@ pub unsafe extern "C" fn deflateCopy(dest: z_streamp, source: z_streamp) -> c_in
                 unsafe {
                     let mut s = source.read();
                     s.state = std::ptr::null_mut();
-                    Wrap::install(dest, s, Kind::Deflate, w.route.clone());
+                    if !Wrap::install(dest, s, Kind::Deflate, w.route.clone(), w.custom()) {
+                        return Z_MEM_ERROR;
+                    }
                 }
                 return 0;
             }
@@ -328,8 +337,14 @@ pub unsafe extern "C" fn deflateCopy(dest: z_streamp, source: z_streamp) -> c_in
                 let r = zd::copy(&mut copy, d) as c_int;
                 if r == 0 {
                     // SAFETY: copy() initialised it; same layout as z_stream.
-                    let s: z_stream = std::mem::transmute(copy.assume_init());
-                    Wrap::install(dest, s, Kind::Deflate, w.route.clone());
+                    let mut s: z_stream = std::mem::transmute(copy.assume_init());
+                    if !Wrap::install(dest, s, Kind::Deflate, w.route.clone(), w.custom()) {
+                        // No wrapper for the copy: its zlib-rs state goes.
+                        if let Some(c) = DeflateStream::from_stream_mut(&mut s) {
+                            let _ = zd::end(c);
+                        }
+                        return Z_MEM_ERROR;
+                    }
                 }
                 r
             })

@@ -9,9 +9,12 @@ use zlib_rs::InflateFlush;
 use crate::badmsg;
 use crate::deflate::version_ok;
 use crate::export::guard;
-use crate::ffi::{gz_headerp, z_stream, z_streamp, Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR, Z_VERSION_ERROR};
+use crate::ffi::{
+    gz_headerp, z_stream, z_streamp, Z_DATA_ERROR, Z_MEM_ERROR, Z_NEED_DICT, Z_STREAM_ERROR, Z_VERSION_ERROR,
+};
 use crate::route::{self, Route};
 use crate::stream::{Kind, Wrap};
+use crate::trees;
 
 /// Runs `f` on the zlib-rs view of a live inflate stream, or returns `err`.
 ///
@@ -99,6 +102,8 @@ pub unsafe extern "C" fn inflateInit2_(
         let mut s = unsafe { strm.read() };
         s.msg = std::ptr::null_mut();
         s.state = std::ptr::null_mut();
+        // zlib's state comes from the caller's allocator when one is set.
+        let custom = crate::stream::caller_alloc(&s);
         if s.zalloc.is_none() || s.zfree.is_none() {
             s.configure_default_rust_allocator();
         }
@@ -115,7 +120,9 @@ pub unsafe extern "C" fn inflateInit2_(
             s.adler = (wrap & 1) as u64;
         }
         // SAFETY: writable (API contract); the state comes later.
-        unsafe { Wrap::install(strm, s, Kind::Inflate, Route::new(0, windowBits, 0, 0)) };
+        if !unsafe { Wrap::install(strm, s, Kind::Inflate, Route::new(0, windowBits, 0, 0), custom) } {
+            return Z_MEM_ERROR;
+        }
         0
     })
 }
@@ -135,13 +142,20 @@ pub unsafe extern "C" fn inflate(strm: z_streamp, flush: c_int) -> c_int {
             // The whole stream so far is this call's input: an error in it
             // can be decoded again (see `badmsg`).
             let first = w.route.fresh && !w.route.special;
-            if let Some(r) = route::inflate(&mut *strm, &mut w.route, flush) {
-                return r;
-            }
+            w.route.fresh = false;
             let (wb, raw) = (w.route.window_bits, w.route.window_bits < 0);
             let (next_in, avail_in) = ((*strm).next_in, (*strm).avail_in as usize);
             let (total_in, total_out, adler) = ((*strm).total_in, (*strm).total_out, (*strm).adler);
-            let r = with(strm, Z_STREAM_ERROR, |d, _| zi::inflate(d, f) as c_int);
+            // (The wrapper is live: `with` fails only when zlib-rs's state
+            // cannot be allocated.)
+            let r = with(strm, Z_MEM_ERROR, |d, w| {
+                if let Some(r) = trees::before(d, &mut w.route, flush) {
+                    return r;
+                }
+                let r = zi::inflate(d, f) as c_int;
+                trees::after(d, &mut w.route, flush, r, next_in, avail_in as u32);
+                r
+            });
             if r == Z_DATA_ERROR {
                 let w = Wrap::get(strm, Kind::Inflate);
                 let earlier = w.as_ref().map_or(std::ptr::null(), |w| w.route.bad_msg);
@@ -265,6 +279,7 @@ pub unsafe extern "C" fn inflateSync(strm: z_streamp) -> c_int {
     guard(Z_STREAM_ERROR, || unsafe {
         with(strm, Z_STREAM_ERROR, |d, w| {
             w.route.fresh = false;
+            w.route.trees = Default::default();
             zi::sync(d) as c_int
         })
     })
@@ -277,7 +292,9 @@ pub unsafe extern "C" fn inflateSync(strm: z_streamp) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn inflateSyncPoint(strm: z_streamp) -> c_int {
     // SAFETY: API contract.
-    guard(Z_STREAM_ERROR, || unsafe { with(strm, Z_STREAM_ERROR, |d, _| c_int::from(zi::sync_point(d))) })
+    guard(Z_STREAM_ERROR, || unsafe {
+        with(strm, Z_STREAM_ERROR, |d, w| c_int::from(zi::sync_point(d) && !w.route.trees.past_stored_header()))
+    })
 }
 
 /// `inflateCopy`.
@@ -296,7 +313,9 @@ pub unsafe extern "C" fn inflateCopy(dest: z_streamp, source: z_streamp) -> c_in
                 unsafe {
                     let mut s = source.read();
                     s.state = std::ptr::null_mut();
-                    Wrap::install(dest, s, Kind::Inflate, w.route.clone());
+                    if !Wrap::install(dest, s, Kind::Inflate, w.route.clone(), w.custom()) {
+                        return Z_MEM_ERROR;
+                    }
                 }
                 return 0;
             }
@@ -308,8 +327,14 @@ pub unsafe extern "C" fn inflateCopy(dest: z_streamp, source: z_streamp) -> c_in
                 let r = zi::copy(&mut copy, d) as c_int;
                 if r == 0 {
                     // SAFETY: copy() initialised it; same layout as z_stream.
-                    let s: z_stream = std::mem::transmute(copy.assume_init());
-                    Wrap::install(dest, s, Kind::Inflate, w.route.clone());
+                    let mut s: z_stream = std::mem::transmute(copy.assume_init());
+                    if !Wrap::install(dest, s, Kind::Inflate, w.route.clone(), w.custom()) {
+                        // No wrapper for the copy: its zlib-rs state goes.
+                        if let Some(c) = InflateStream::from_stream_mut(&mut s) {
+                            let _ = zi::end(c);
+                        }
+                        return Z_MEM_ERROR;
+                    }
                 }
                 r
             })
@@ -393,7 +418,7 @@ versioned!("inflatePrime", inflatePrime);
 pub unsafe extern "C" fn inflateMark(strm: z_streamp) -> c_long {
     const BAD: c_long = -(1 << 16);
     // SAFETY: API contract.
-    guard(BAD, || unsafe { with(strm, BAD, |d, _| zi::mark(d)) })
+    guard(BAD, || unsafe { with(strm, BAD, |d, _| trees::mark(d)) })
 }
 versioned!("inflateMark", inflateMark);
 

@@ -25,6 +25,7 @@ mod oneshot;
 mod route;
 mod spare;
 mod stream;
+mod trees;
 mod util;
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
-//! The in-process one-shot engines: libdeflate compresses and decompresses
-//! whole buffers, through raw pointers so that a C caller's uninitialised
-//! output buffer is never seen as a Rust slice.
+//! The in-process one-shot engine: libdeflate compresses whole buffers,
+//! through raw pointers so that a C caller's uninitialised output buffer
+//! is never seen as a Rust slice. It does not decompress: libdeflate
+//! accepts some damaged streams that zlib rejects (a distance code zlib
+//! calls invalid, for one), so inflate always runs on zlib-rs.
 //!
 //! Compression keeps zlib's level numbers: on mixed text and binary input
 //! libdeflate at level L makes smaller output than zlib at L for every L
@@ -12,12 +14,9 @@ use std::cell::RefCell;
 use std::ffi::c_void;
 
 use libdeflate_sys::{
-    libdeflate_alloc_compressor, libdeflate_alloc_decompressor, libdeflate_compressor, libdeflate_decompressor,
-    libdeflate_deflate_compress, libdeflate_deflate_compress_bound, libdeflate_free_compressor,
-    libdeflate_free_decompressor, libdeflate_gzip_compress, libdeflate_gzip_compress_bound,
-    libdeflate_gzip_decompress_ex, libdeflate_result_LIBDEFLATE_INSUFFICIENT_SPACE,
-    libdeflate_result_LIBDEFLATE_SUCCESS, libdeflate_zlib_compress, libdeflate_zlib_compress_bound,
-    libdeflate_zlib_decompress_ex,
+    libdeflate_alloc_compressor, libdeflate_compressor, libdeflate_deflate_compress, libdeflate_deflate_compress_bound,
+    libdeflate_free_compressor, libdeflate_gzip_compress, libdeflate_gzip_compress_bound, libdeflate_zlib_compress,
+    libdeflate_zlib_compress_bound,
 };
 
 /// A deflate container, as zlib's `windowBits` selects it.
@@ -44,22 +43,10 @@ impl Drop for Compressors {
     }
 }
 
-struct Decompressor(*mut libdeflate_decompressor);
-
-impl Drop for Decompressor {
-    fn drop(&mut self) {
-        if !self.0.is_null() {
-            // SAFETY: allocated by libdeflate_alloc_decompressor, freed once.
-            unsafe { libdeflate_free_decompressor(self.0) }
-        }
-    }
-}
-
 thread_local! {
     /// A compressor per level, made on first use: allocating one costs more
     /// than compressing a small buffer.
     static COMP: RefCell<Compressors> = const { RefCell::new(Compressors([std::ptr::null_mut(); 10])) };
-    static DECOMP: RefCell<Decompressor> = const { RefCell::new(Decompressor(std::ptr::null_mut())) };
 }
 
 /// Runs `f` with this thread's compressor for `level` (1..=9).
@@ -140,94 +127,4 @@ pub(crate) fn compress_vec(level: i32, wrap: Wrap, src: &[u8]) -> Option<Vec<u8>
         v.set_len(n);
     }
     Some(v)
-}
-
-/// How one-shot decompression ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Inflated {
-    /// One complete stream: input bytes used, output bytes made.
-    Done(usize, usize),
-    /// The output did not fit.
-    NoRoom,
-    /// Anything else (bad or truncated data): the streaming path decides.
-    Other,
-}
-
-/// Decompresses the one zlib or gzip stream at the start of `src` into the
-/// `cap` bytes at `dst`.
-///
-/// # Safety
-/// `dst` is writable for `cap` bytes.
-pub(crate) unsafe fn decompress(wrap: Wrap, src: &[u8], dst: *mut u8, cap: usize) -> Inflated {
-    DECOMP
-        .try_with(|d| {
-            let mut d = d.try_borrow_mut().ok()?;
-            if d.0.is_null() {
-                // SAFETY: plain allocation; null checked below.
-                d.0 = unsafe { libdeflate_alloc_decompressor() };
-            }
-            if d.0.is_null() {
-                return None;
-            }
-            let (mut used, mut made) = (0usize, 0usize);
-            let (i, o) = (src.as_ptr().cast::<c_void>(), dst.cast::<c_void>());
-            // SAFETY: live decompressor of this thread; `src` readable, `dst`
-            // writable for `cap` bytes (caller); libdeflate writes only there
-            // and to the two counters.
-            let r = unsafe {
-                match wrap {
-                    Wrap::Gzip => libdeflate_gzip_decompress_ex(d.0, i, src.len(), o, cap, &mut used, &mut made),
-                    _ => libdeflate_zlib_decompress_ex(d.0, i, src.len(), o, cap, &mut used, &mut made),
-                }
-            };
-            Some(if r == libdeflate_result_LIBDEFLATE_SUCCESS && used <= src.len() && made <= cap {
-                Inflated::Done(used, made)
-            } else if r == libdeflate_result_LIBDEFLATE_INSUFFICIENT_SPACE {
-                Inflated::NoRoom
-            } else {
-                Inflated::Other
-            })
-        })
-        .ok()
-        .flatten()
-        .unwrap_or(Inflated::Other)
-}
-
-/// Largest buffer one-shot decompression grows to before it leaves the
-/// stream to the streaming path.
-const MAX_GROW: usize = 1 << 32;
-
-/// Decompresses the one stream at the start of `src` into a new buffer,
-/// growing it from `guess`: (input used, output).
-pub(crate) fn decompress_vec(wrap: Wrap, src: &[u8], guess: usize) -> Option<(usize, Vec<u8>)> {
-    // Room is reserved, not touched: pages the output does not reach cost
-    // nothing, while a guess that is too small costs a whole decode again.
-    let mut cap = if guess > 0 { guess } else { src.len().saturating_mul(16).max(256 << 10) }.min(MAX_GROW);
-    // This thread's spare when it likely holds the output (a quarter of the
-    // blind guess: ratios above 4 are rarer than the page faults it saves).
-    let mut v = crate::spare::take(if guess > 0 { guess } else { cap / 4 }, cap)?;
-    cap = v.capacity();
-    loop {
-        // SAFETY: the spare capacity is writable for `cap` bytes; on Done
-        // libdeflate initialised the first `made`.
-        match unsafe { decompress(wrap, src, v.as_mut_ptr(), cap) } {
-            Inflated::Done(used, made) => {
-                // SAFETY: as above.
-                unsafe { v.set_len(made) };
-                return Some((used, v));
-            }
-            Inflated::NoRoom if cap < MAX_GROW => {
-                cap = cap.saturating_mul(4).min(MAX_GROW);
-                let Some(bigger) = crate::spare::alloc(cap) else {
-                    crate::spare::give(v);
-                    return None;
-                };
-                crate::spare::give(std::mem::replace(&mut v, bigger));
-            }
-            _ => {
-                crate::spare::give(v);
-                return None;
-            }
-        }
-    }
 }

@@ -29,21 +29,70 @@ pub(crate) struct Wrap {
     inner: *mut internal_state,
     /// Routing state (one-shot engines, held output).
     pub(crate) route: Route,
+    /// The wrapper came from the caller's `zalloc` (freed with `zfree`).
+    custom: bool,
+}
+
+/// True when `s` carries an allocator of the caller's own: set, and not
+/// zlib-rs's default (which this library's internal streams carry, and
+/// which only zlib-rs itself can call: it passes sizes through `opaque`).
+pub(crate) fn caller_alloc(s: &z_stream) -> bool {
+    let mut d = z_stream::default();
+    d.configure_default_rust_allocator();
+    match (s.zalloc, s.zfree, d.zalloc) {
+        (Some(a), Some(_), Some(def)) => !std::ptr::fn_addr_eq(a, def),
+        (Some(_), Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// Frees `p` with `s`'s `zfree`.
+///
+/// # Safety
+/// `p` came from `s`'s `zalloc` and is not used afterwards.
+unsafe fn free_with(s: &z_stream, p: *mut std::ffi::c_void) {
+    if let Some(zfree) = s.zfree {
+        // SAFETY: the caller's contract.
+        unsafe { zfree(s.opaque, p) };
+    }
 }
 
 impl Wrap {
     /// Puts a new wrapper around the zlib-rs state that `s.state` holds,
     /// owned by `strm`, and stores `s` (with `state` now the wrapper)
-    /// into `*strm`.
+    /// into `*strm`. With `custom`, the wrapper's memory comes from the
+    /// caller's `zalloc` (as zlib's own state does, so a failing allocator
+    /// fails the init, and copies allocate through it too); false when
+    /// that allocation failed (then `*strm` is left as it was).
     ///
     /// # Safety
-    /// `strm` is writable; `s.state` is a live zlib-rs state of `kind`.
-    pub(crate) unsafe fn install(strm: *mut z_stream, mut s: z_stream, kind: Kind, route: Route) {
+    /// `strm` is writable; `s.state` is null or a live zlib-rs state of
+    /// `kind`; with `custom`, `s.zalloc`/`s.opaque` are the caller's.
+    pub(crate) unsafe fn install(strm: *mut z_stream, mut s: z_stream, kind: Kind, route: Route, custom: bool) -> bool {
         // (`s.state` may be null: zlib-rs's state deferred, see `ensure`.)
-        let w = Box::new(Wrap { kind, owner: strm, inner: s.state, route });
-        s.state = Box::into_raw(w).cast();
+        let w = Wrap { kind, owner: strm, inner: s.state, route, custom };
+        let p: *mut Wrap = if custom {
+            let Some(zalloc) = s.zalloc else { return false };
+            // SAFETY: the caller's allocator, called as zlib calls it.
+            let p = unsafe { zalloc(s.opaque, 1, std::mem::size_of::<Wrap>() as u32) }.cast::<Wrap>();
+            if p.is_null() {
+                return false;
+            }
+            if !p.is_aligned() {
+                // SAFETY: allocated just above by the same allocator.
+                unsafe { free_with(&s, p.cast()) };
+                return false;
+            }
+            // SAFETY: `p` is fresh, aligned and large enough for a Wrap.
+            unsafe { p.write(w) };
+            p
+        } else {
+            Box::into_raw(Box::new(w))
+        };
+        s.state = p.cast();
         // SAFETY: the caller guarantees `strm` is writable.
         unsafe { strm.write(s) };
+        true
     }
 
     /// The wrapper of `strm` when `strm` is a live stream of `kind`
@@ -66,7 +115,8 @@ impl Wrap {
     /// Makes zlib-rs's state now if init deferred it (a deflate stream gets
     /// one only once a call needs zlib-rs: a one-shot never does, and
     /// making it clears about 200 KiB). `init` runs on a copy of `*strm`;
-    /// only the state it makes is kept. False when `init` failed.
+    /// only the state it makes is kept. False when `init` failed (zlib-rs
+    /// fails only for memory: the caller says `Z_MEM_ERROR`).
     ///
     /// # Safety
     /// `self` is the wrapper of `strm`.
@@ -112,11 +162,22 @@ impl Wrap {
     /// # Safety
     /// `strm`'s state is a wrapper of ours, not used afterwards.
     pub(crate) unsafe fn free(strm: *mut z_stream) {
-        // SAFETY: `strm` is a live stream whose state is our Box (caller).
+        // SAFETY: `strm` is a live stream whose state is our wrapper (caller).
         unsafe {
             let w = (*strm).state.cast::<Wrap>();
             (*strm).state = std::ptr::null_mut();
-            drop(Box::from_raw(w));
+            if (*w).custom {
+                std::ptr::drop_in_place(w);
+                free_with(&*strm, w.cast());
+            } else {
+                drop(Box::from_raw(w));
+            }
         }
+    }
+
+    /// True when the wrapper came from the caller's allocator (a copy's
+    /// wrapper comes from it too).
+    pub(crate) fn custom(&self) -> bool {
+        self.custom
     }
 }

@@ -10,7 +10,7 @@ use crate::export::guard;
 use crate::ffi::{
     uLong, uLongf, z_stream, ZLIB_VERSION, Z_BUF_ERROR, Z_DATA_ERROR, Z_NEED_DICT, Z_OK, Z_STREAM_END, Z_STREAM_ERROR,
 };
-use crate::oneshot::{self, Inflated, Wrap};
+use crate::oneshot::{self, Wrap};
 use crate::route;
 use crate::stream::{self, Kind};
 
@@ -189,10 +189,9 @@ pub unsafe extern "C" fn uncompress(dest: *mut u8, destLen: *mut uLongf, source:
     unsafe { uncompress2(dest, destLen, source, &mut n) }
 }
 
-/// `uncompress2`: also reports how much of `source` was used. A complete
-/// zlib stream whose output fits is decoded as a one-shot; anything else
-/// (too small a buffer, bad or truncated data, a preset dictionary) runs
-/// zlib's own loop, so results and error codes are zlib's.
+/// `uncompress2`: also reports how much of `source` was used. zlib's own
+/// loop on zlib-rs, so results and error codes are zlib's (libdeflate
+/// accepts some streams zlib rejects, so it is not used to decode).
 ///
 /// # Safety
 /// As [`compress`]; `sourceLen` readable and writable.
@@ -207,18 +206,7 @@ pub unsafe extern "C" fn uncompress2(
             return Z_STREAM_ERROR;
         }
         // SAFETY: the caller's contract.
-        let (input, cap) = unsafe { (src(source, *sourceLen as usize), *destLen as usize) };
-        if !dest.is_null() && route::inflate_wrap(15, input) == Some(Wrap::Zlib) {
-            // SAFETY: `dest` writable for `cap` bytes (caller).
-            if let Inflated::Done(used, made) = unsafe { oneshot::decompress(Wrap::Zlib, input, dest, cap) } {
-                // SAFETY: non-null, writable.
-                unsafe {
-                    *destLen = made as uLongf;
-                    *sourceLen = used as c_ulong;
-                }
-                return Z_OK;
-            }
-        }
+        let input = unsafe { src(source, *sourceLen as usize) };
         // SAFETY: forwarded.
         unsafe { uncompress_stream(dest, destLen, input, sourceLen) }
     })

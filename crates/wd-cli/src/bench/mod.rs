@@ -11,5 +11,6 @@ pub mod report;
 pub mod route;
 pub mod share;
 pub mod stats;
+pub mod zlib;
 
 pub use report::CaseResult;

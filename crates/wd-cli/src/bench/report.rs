@@ -122,6 +122,14 @@ pub const TARGETS: &[Target] = &[
     Target { on: "* calibration ms", at_most: true, bound: 50.0, unit: " ms" },
     // `wd bench async`: each async form against the best blocking one.
     Target { on: "*/best-blocking ops", at_most: false, bound: 0.9, unit: "" },
+    // `wd bench zlib`: the drop-in preloaded into Python against the system zlib.
+    Target { on: "py-compress-1 speed wd-zlib/system", at_most: false, bound: 3.0, unit: "" },
+    Target { on: "py-compress-1 size wd-zlib/system", at_most: true, bound: 1.0, unit: "" },
+    Target { on: "py-decompress speed wd-zlib/system", at_most: false, bound: 2.0, unit: "" },
+    Target { on: "py-compress-6 speed wd-zlib/system", at_most: false, bound: 1.5, unit: "" },
+    Target { on: "py-compress-9 speed wd-zlib/system", at_most: false, bound: 1.5, unit: "" },
+    Target { on: "py-small-compress speed wd-zlib/system", at_most: false, bound: 0.95, unit: "" },
+    Target { on: "py-small-decompress speed wd-zlib/system", at_most: false, bound: 0.95, unit: "" },
 ];
 
 impl Target {

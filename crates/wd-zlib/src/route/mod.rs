@@ -17,13 +17,11 @@ use std::sync::OnceLock;
 
 mod deflate;
 mod held;
-mod inflate;
 
 #[cfg(test)]
 pub(crate) use deflate::data_type;
 pub(crate) use deflate::{deflate, fits, zlib_bound};
 pub(crate) use held::{get_dictionary, Held};
-pub(crate) use inflate::{inflate, inflate_wrap};
 
 use crate::ffi::gz_header;
 use crate::oneshot::{self, Wrap};
@@ -210,6 +208,8 @@ pub(crate) struct Route {
     /// Inflate: the message of the stream's first data error (zlib keeps
     /// it for later calls).
     pub(crate) bad_msg: *const std::ffi::c_char,
+    /// Inflate: what the `Z_TREES` workaround remembers ([`crate::trees`]).
+    pub(crate) trees: crate::trees::Trees,
 }
 
 impl Route {
@@ -226,6 +226,7 @@ impl Route {
             special: false,
             held: None,
             bad_msg: std::ptr::null(),
+            trees: Default::default(),
         }
     }
 
@@ -236,5 +237,6 @@ impl Route {
         self.held = None;
         self.gzhead = std::ptr::null();
         self.bad_msg = std::ptr::null();
+        self.trees = Default::default();
     }
 }

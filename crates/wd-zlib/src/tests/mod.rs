@@ -8,6 +8,7 @@ mod fork;
 mod held;
 mod misuse;
 mod routing;
+mod trees;
 
 use std::ffi::c_int;
 

@@ -1,7 +1,7 @@
 //! Routing decisions and zlib's bound formulas.
 
 use crate::oneshot::Wrap;
-use crate::route::{self, deflate_wrap, engine_for, inflate_wrap, Config, Engine, Mode, Route};
+use crate::route::{self, deflate_wrap, engine_for, Config, Engine, Mode, Route};
 
 /// The engine when a core is free.
 fn compress_engine(cfg: Config, level: i32, n: usize) -> Engine {
@@ -47,27 +47,13 @@ fn engines_by_mode_level_and_size() {
 }
 
 #[test]
-fn one_shot_only_with_a_32k_window() {
+fn deflate_one_shot_only_with_a_32k_window() {
     assert_eq!(deflate_wrap(15), Some(Wrap::Zlib));
     assert_eq!(deflate_wrap(31), Some(Wrap::Gzip));
     assert_eq!(deflate_wrap(-15), Some(Wrap::Raw));
     for w in [9, 14, 25, -9, -14] {
         assert_eq!(deflate_wrap(w), None, "{w}");
     }
-    let z = [0x78, 0x9c, 0, 0];
-    let gz = [0x1f, 0x8b, 8, 0, 0];
-    assert_eq!(inflate_wrap(15, &z), Some(Wrap::Zlib));
-    assert_eq!(inflate_wrap(0, &z), Some(Wrap::Zlib));
-    assert_eq!(inflate_wrap(47, &z), Some(Wrap::Zlib));
-    assert_eq!(inflate_wrap(47, &gz), Some(Wrap::Gzip));
-    assert_eq!(inflate_wrap(31, &gz), Some(Wrap::Gzip));
-    // Raw inflate and small windows: zlib-rs (exact distance checks).
-    assert_eq!(inflate_wrap(-15, &z), None);
-    assert_eq!(inflate_wrap(9, &z), None);
-    // A preset dictionary (FDICT) or a gzip header CRC (FHCRC): zlib-rs.
-    assert_eq!(inflate_wrap(15, &[0x78, 0xbb, 0, 0]), None);
-    assert_eq!(inflate_wrap(31, &[0x1f, 0x8b, 8, 2, 0]), None);
-    assert_eq!(inflate_wrap(15, &[0x78]), None);
 }
 
 #[test]
