@@ -391,6 +391,7 @@ impl Queue {
     /// Stages one request without publishing it: for a batch that
     /// publishes through [`Queue::publish_staged`] (which the async push
     /// batch always does when it goes).
+    #[cfg(feature = "async")]
     pub(crate) fn stage(&mut self, req: Req) -> Result<Ticket, SubmitError> {
         match self.q.ring.live() {
             Ok(live) => self.q.stage(&live, req),
@@ -399,6 +400,7 @@ impl Queue {
     }
 
     /// Publishes what [`Queue::stage`] staged (nothing in a forked child).
+    #[cfg(feature = "async")]
     pub(crate) fn publish_staged(&mut self) {
         if let Ok(live) = self.q.ring.live() {
             self.q.publish(&live);
