@@ -25,8 +25,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use wdz::ffi::{
-    z_stream, Z_BLOCK, Z_BUF_ERROR, Z_FINISH, Z_FULL_FLUSH, Z_NEED_DICT, Z_NO_FLUSH, Z_OK, Z_PARTIAL_FLUSH,
-    Z_STREAM_END, Z_SYNC_FLUSH,
+    z_stream, Z_BLOCK, Z_BUF_ERROR, Z_DATA_ERROR, Z_FINISH, Z_FULL_FLUSH, Z_NEED_DICT, Z_NO_FLUSH, Z_OK,
+    Z_PARTIAL_FLUSH, Z_STREAM_END, Z_SYNC_FLUSH,
 };
 
 const SYSTEM_ZLIB: &CStr = c"/lib/x86_64-linux-gnu/libz.so.1";
@@ -156,7 +156,7 @@ enum Flushes {
 }
 
 /// What one inflate call left behind, compared between the libraries.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct After {
     rc: c_int,
     avail_in: c_uint,
@@ -285,8 +285,9 @@ fn uncompress(z: &Zlib, input: &[u8], cap: usize) -> (c_int, Vec<u8>) {
 /// of output room, `finish` turns inflate's Z_FINISH into Z_NO_FLUSH,
 /// `uncompress` skips the uncompress comparisons, `window15` always
 /// uses 32 KiB windows.
-/// For looking past a known divergence by hand; CI sets nothing, and
-/// every field, flush mode and room counts there.
+/// For looking past a known divergence by hand; CI sets only `data_type`
+/// (ci/fuzz says why), and every other field, flush mode and room counts
+/// there.
 #[allow(clippy::type_complexity, reason = "one flag per knob, read in one place each")]
 fn ignored() -> &'static (bool, bool, bool, bool, bool, bool, bool) {
     static IGN: OnceLock<(bool, bool, bool, bool, bool, bool, bool)> = OnceLock::new();
@@ -318,13 +319,54 @@ fn blank(mut states: Vec<After>) -> Vec<After> {
     states
 }
 
+/// The one divergence from zlib this harness tolerates, listed in
+/// docs/ZLIB.md: with a window under 32 KiB, zlib rejects a distance
+/// beyond its window ("invalid distance too far back", where exactly
+/// depends on how the caller cut the output buffers), while zlib-rs keeps
+/// a 32 KiB window whatever windowBits says and accepts it. Returns the
+/// call at which the system zlib refused such a distance, if it did.
+fn small_window_refusal(wbits: c_int, b: &[After]) -> Option<usize> {
+    let bits = if wbits < 0 { -wbits } else { wbits & 15 };
+    if bits >= 15 {
+        return None;
+    }
+    b.iter().position(|s| s.rc == Z_DATA_ERROR && s.msg.as_deref() == Some("invalid distance too far back"))
+}
+
+/// `ours` with a known divergence (docs/ZLIB.md) taken out: where both
+/// refuse damaged data with Z_DATA_ERROR at the same point, zlib-rs may
+/// name the damage differently (a distance code of 30 or 31 is "invalid
+/// distance too far back" there, "invalid distance code" in zlib): the
+/// code, the counters and the presence of a message must still agree.
+/// (`data_type`'s bit counts and flags differ in more places; ci/fuzz
+/// blanks it with `ZLIB_DIFF_IGNORE=data_type`, see there.)
+fn tolerated(ours: &After, system: &After) -> After {
+    let both_data_errors = ours.rc == Z_DATA_ERROR && system.rc == Z_DATA_ERROR && ours.msg.is_some();
+    After { msg: if both_data_errors { system.msg.clone() } else { ours.msg.clone() }, ..ours.clone() }
+}
+
 fn check_inflate(what: &str, wbits: c_int, input: &[u8], ops: &[Op], cap: usize) {
     let (a_rc, a, a_out) = inflate_seq(&ours(), wbits, input, ops, cap);
     let (b_rc, b, b_out) = inflate_seq(system(), wbits, input, ops, cap);
     let (a, b) = (blank(a), blank(b));
     assert_eq!(a_rc, b_rc, "{what}: inflateInit2({wbits}) codes differ");
+    if let Some(k) = small_window_refusal(wbits, &b) {
+        // Every call before the refusal still agrees, and so does what
+        // both produced before it.
+        for (j, (x, y)) in a.iter().zip(&b).take(k).enumerate() {
+            assert_eq!(&tolerated(x, y), y, "{what}: call {j} (wbits {wbits}) before a small-window refusal");
+        }
+        let n = a_out.len().min(b_out.len()).min(b.get(k.wrapping_sub(1)).map_or(0, |s| s.total_out as usize));
+        assert!(a_out[..n] == b_out[..n], "{what}: bytes before a small-window refusal differ");
+        return;
+    }
     for (k, (x, y)) in a.iter().zip(&b).enumerate() {
-        assert_eq!(x, y, "{what}: call {k} (op {:?}, wbits {wbits}): wd-zlib left, system right", ops[k % ops.len()]);
+        assert_eq!(
+            &tolerated(x, y),
+            y,
+            "{what}: call {k} (op {:?}, wbits {wbits}): wd-zlib left, system right",
+            ops[k % ops.len()]
+        );
     }
     assert_eq!(a.len(), b.len(), "{what}: number of calls differs");
     assert!(a_out == b_out, "{what}: inflated bytes differ");
