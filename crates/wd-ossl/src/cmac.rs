@@ -223,14 +223,7 @@ unsafe extern "C" fn settable_ctx(_ctx: *mut c_void, _provctx: *mut c_void) -> *
     SETTABLE_CTX.0.as_ptr()
 }
 
-type NewCtx = unsafe extern "C" fn(*mut c_void) -> *mut c_void;
-type Free = unsafe extern "C" fn(*mut c_void);
-type Init = unsafe extern "C" fn(*mut c_void, *const u8, usize, *const Param) -> c_int;
-type Update = unsafe extern "C" fn(*mut c_void, *const u8, usize) -> c_int;
-type Final = unsafe extern "C" fn(*mut c_void, *mut u8, *mut usize, usize) -> c_int;
-type CtxParams = unsafe extern "C" fn(*mut c_void, *const Param) -> c_int;
-type GetCtxParams = unsafe extern "C" fn(*mut c_void, *mut Param) -> c_int;
-type CtxTable = unsafe extern "C" fn(*mut c_void, *mut c_void) -> *const Param;
+use crate::ffi::fns::{CtxParams, CtxTable, Final, Free, GetCtxParams, MacInit as Init, NewCtx, Update};
 
 static CMAC: Table<[Dispatch; 11]> = Table([
     Dispatch { id: ffi::MAC_NEWCTX, f: f!(newctx, NewCtx) },

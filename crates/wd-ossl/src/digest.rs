@@ -358,14 +358,7 @@ macro_rules! f {
 }
 pub(crate) use f;
 
-type NewCtx = unsafe extern "C" fn(*mut c_void) -> *mut c_void;
-type Free = unsafe extern "C" fn(*mut c_void);
-type Init = unsafe extern "C" fn(*mut c_void, *const Param) -> c_int;
-type Update = unsafe extern "C" fn(*mut c_void, *const u8, usize) -> c_int;
-type Final = unsafe extern "C" fn(*mut c_void, *mut u8, *mut usize, usize) -> c_int;
-type Oneshot = unsafe extern "C" fn(*mut c_void, *const u8, usize, *mut u8, *mut usize, usize) -> c_int;
-type GetParams = unsafe extern "C" fn(*mut Param) -> c_int;
-type Gettable = unsafe extern "C" fn(*mut c_void) -> *const Param;
+use crate::ffi::fns::{DigestInit as Init, DigestOneshot as Oneshot, Final, Free, GetParams, Gettable, NewCtx, Update};
 
 /// The dispatch table of digest `A`.
 const fn table<const A: u8>() -> [Dispatch; 10] {

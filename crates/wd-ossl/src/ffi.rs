@@ -199,3 +199,40 @@ pub type CoreSetErrorDebug = unsafe extern "C" fn(*const CoreHandle, *const c_ch
 /// as a pointer (x86-64: an array decays to one; AArch64: a struct over 16
 /// bytes goes by reference). We never pass conversions, so it is never read.
 pub type CoreVsetError = unsafe extern "C" fn(*const CoreHandle, u32, *const c_char, *mut c_void);
+
+/// The signatures of the operation functions we hand the core, one alias
+/// per `OSSL_FUNC_*_fn` shape (core_dispatch.h), shared by every
+/// algorithm module so a dispatch table cannot drift from the ABI.
+pub mod fns {
+    use super::Param;
+    use std::ffi::{c_int, c_void};
+
+    /// `newctx` and `dupctx` of every operation.
+    pub type NewCtx = unsafe extern "C" fn(*mut c_void) -> *mut c_void;
+    /// `freectx` of every operation.
+    pub type Free = unsafe extern "C" fn(*mut c_void);
+    /// `final` of digests, ciphers and MACs (out, outl, outsize).
+    pub type Final = unsafe extern "C" fn(*mut c_void, *mut u8, *mut usize, usize) -> c_int;
+    /// `get_params` of digests and ciphers (algorithm-wide).
+    pub type GetParams = unsafe extern "C" fn(*mut Param) -> c_int;
+    /// `gettable_params` of digests and ciphers.
+    pub type Gettable = unsafe extern "C" fn(*mut c_void) -> *const Param;
+    /// `set_ctx_params`.
+    pub type CtxParams = unsafe extern "C" fn(*mut c_void, *const Param) -> c_int;
+    /// `get_ctx_params`.
+    pub type GetCtxParams = unsafe extern "C" fn(*mut c_void, *mut Param) -> c_int;
+    /// `gettable_ctx_params` / `settable_ctx_params`.
+    pub type CtxTable = unsafe extern "C" fn(*mut c_void, *mut c_void) -> *const Param;
+    /// `OSSL_FUNC_cipher_encrypt_init` / `decrypt_init` (key, iv, params).
+    pub type CipherInit = unsafe extern "C" fn(*mut c_void, *const u8, usize, *const u8, usize, *const Param) -> c_int;
+    /// `OSSL_FUNC_cipher_update` / `cipher` (out, outl, outsize, in, inl).
+    pub type CipherUpdate = unsafe extern "C" fn(*mut c_void, *mut u8, *mut usize, usize, *const u8, usize) -> c_int;
+    /// `OSSL_FUNC_mac_init` (key, params).
+    pub type MacInit = unsafe extern "C" fn(*mut c_void, *const u8, usize, *const Param) -> c_int;
+    /// `OSSL_FUNC_digest_update` / `mac_update`.
+    pub type Update = unsafe extern "C" fn(*mut c_void, *const u8, usize) -> c_int;
+    /// `OSSL_FUNC_digest_init` (params).
+    pub type DigestInit = unsafe extern "C" fn(*mut c_void, *const Param) -> c_int;
+    /// `OSSL_FUNC_digest_digest` (one shot: in, inl, out, outl, outsize).
+    pub type DigestOneshot = unsafe extern "C" fn(*mut c_void, *const u8, usize, *mut u8, *mut usize, usize) -> c_int;
+}
