@@ -108,10 +108,11 @@ enum BenchCmd {
         #[arg(long)]
         json: bool,
         /// The common measuring window of each case, milliseconds.
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = 200)]
         millis: u64,
-        /// Turns each configuration takes; each keeps its best window.
-        #[arg(long, default_value_t = 3)]
+        /// Paired rounds: each runs every configuration once; the ratio
+        /// reported is the median of the rounds' ratios.
+        #[arg(long, default_value_t = 9)]
         rounds: usize,
     },
     /// Copy bandwidth through the dma device against memcpy.

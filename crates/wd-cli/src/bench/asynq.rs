@@ -6,7 +6,8 @@
 //! `Queue::submit` per request), and in batches (`AsyncQueue::push_many`
 //! and `completions`; `Queue::submit_stream` and `wait`), both publishing
 //! every `AsyncQueue::PUBLISH_EVERY` requests. The baseline of both async
-//! forms is the best of the four blocking rows.
+//! forms is the blocking configuration with the best median throughput,
+//! and the ratio reported is the median over paired rounds (see [`run`]).
 //!
 //! Every participant of a case opens its queue and fills its buffers,
 //! then all start on one barrier; completions count only inside one
@@ -309,25 +310,36 @@ fn row(case: String, time: Duration, tallies: &[Tally], process_cpu: u64) -> (Ca
 }
 
 /// Runs the cases for NOPs and 4 KiB CRC32Cs; `millis` is each case's
-/// window. The three configurations take turns `rounds` times and each
-/// keeps its best window (the highest throughput, with the CPU figures of
-/// that window): on a shared machine a neighbour's burst then costs one
-/// window, not the comparison.
+/// window. The rounds are paired comparisons: in each round every
+/// configuration runs once, back to back (the order rotating from round
+/// to round so none always runs first or last). The baseline is the
+/// blocking configuration with the highest median throughput over the
+/// rounds; each async form's ratio is taken against that configuration's
+/// window *of the same round*, and the ratio reported is the median over
+/// the rounds, with the lowest and highest beside it. A neighbour's burst
+/// on a shared machine then costs one round's ratio, not the comparison;
+/// slow drifts in the load hit both sides of a pair alike; and the
+/// baseline is one configuration, not the luckiest of four windows (on a
+/// noisy machine the maximum of four samples sits far above any one of
+/// them). Each row shows its median window.
 pub fn run(millis: u64, rounds: usize) -> anyhow::Result<RunReport> {
     let rt = crate::mode::default_runtime()?;
     let time = Duration::from_millis(millis);
+    let rounds = rounds.max(1);
     let mut results = Vec::new();
     let mut ratios = Vec::new();
     for op in [Op::Nop, Op::Crc4k] {
-        // (case, best window's row, its throughput) per configuration.
-        let mut best: Vec<(String, Option<(CaseResult, f64)>)> = ["", "batched-"]
+        let cases: Vec<String> = ["", "batched-"]
             .iter()
-            .flat_map(|form| [1usize, 2].map(|t| (format!("blocking-{form}{t}x{}-{}", DEPTH / t, op.name()), None)))
-            .chain(std::iter::once((format!("async-1task-{DEPTH}-{}", op.name()), None)))
-            .chain(std::iter::once((format!("async-batched-1task-{DEPTH}-{}", op.name()), None)))
+            .flat_map(|form| [1usize, 2].map(|t| format!("blocking-{form}{t}x{}-{}", DEPTH / t, op.name())))
+            .chain(std::iter::once(format!("async-1task-{DEPTH}-{}", op.name())))
+            .chain(std::iter::once(format!("async-batched-1task-{DEPTH}-{}", op.name())))
             .collect();
-        for _ in 0..rounds.max(1) {
-            for (k, (case, slot)) in best.iter_mut().enumerate() {
+        // Per configuration, each round's (row, throughput).
+        let mut windows: Vec<Vec<(CaseResult, f64)>> = cases.iter().map(|_| Vec::with_capacity(rounds)).collect();
+        for round in 0..rounds {
+            for j in 0..cases.len() {
+                let k = (j + round) % cases.len();
                 // The engine's sleeps over the case (in-process engines only):
                 // each costs the requester a doorbell and the engine a wake-up.
                 let sleeps0 = rt.stats("dma").ok().map(|s| s.sleeps);
@@ -338,37 +350,88 @@ pub fn run(millis: u64, rounds: usize) -> anyhow::Result<RunReport> {
                     _ => run_case(1, time, |_, w| async_batched(&rt, op, DEPTH, w))?,
                 };
                 let sleeps = sleeps0.zip(rt.stats("dma").ok()).map(|(a, b)| b.sleeps - a);
-                let (mut r, ops) = row(case.clone(), time, &t, cpu);
+                let (mut r, ops) = row(cases[k].clone(), time, &t, cpu);
                 if let Some(n) = sleeps {
                     let note = r.note.take().unwrap_or_default();
                     r = r.with_note(format!("{note}, engine slept {n} times"));
                 }
-                if slot.as_ref().is_none_or(|(_, b)| ops > *b) {
-                    *slot = Some((r, ops));
-                }
+                windows[k].push((r, ops));
             }
         }
-        let mut rows: Vec<(CaseResult, f64)> = best.into_iter().filter_map(|(_, b)| b).collect();
+        let ops: Vec<Vec<f64>> = windows.iter().map(|w| w.iter().map(|(_, o)| *o).collect()).collect();
+        let base = best_by_median(&ops[..4]);
+        let mut rows: Vec<CaseResult> = windows.into_iter().map(median_window).collect();
         let asyncs = rows.split_off(4);
-        let (top, top_ops) =
-            rows.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(r, o)| (r.case.clone(), *o)).expect("blocking rows");
-        results.extend(rows.into_iter().map(|(r, _)| r));
-        // Each async form against the best blocking one: a future per
-        // request, and pushed requests awaited in batches.
-        for ((mut r, ops), form) in asyncs.into_iter().zip(["", "batched-"]) {
-            let ratio = ops / top_ops;
-            let verdict = format!("{:.0}% of {top}; {}", ratio * 100.0, TARGET.verdict(ratio));
+        let top = rows[base].case.clone();
+        results.extend(rows);
+        // Each async form against the best blocking configuration, round
+        // by round: a future per request, and pushed requests awaited in
+        // batches.
+        for (form, mut r) in asyncs.into_iter().enumerate() {
+            let mut rs: Vec<f64> = ops[4 + form].iter().zip(&ops[base]).map(|(a, b)| a / b).collect();
+            rs.sort_by(f64::total_cmp);
+            let ratio = median(&rs);
+            let verdict = format!(
+                "median {:.0}% of {top} in the same round, over {} rounds (lowest {:.0}%, highest {:.0}%); {}",
+                ratio * 100.0,
+                rs.len(),
+                rs[0] * 100.0,
+                rs[rs.len() - 1] * 100.0,
+                TARGET.verdict(ratio)
+            );
             let cpu_note = r.note.take().unwrap_or_default();
             results.push(r.with_note(format!("{cpu_note}; {verdict}")));
+            let form = ["", "batched-"][form];
             ratios.push((format!("async-{form}{}/best-blocking ops", op.name()), ratio));
         }
     }
     Ok((results, ratios))
 }
 
+/// Which of the configurations (each a list of windows' throughputs)
+/// has the highest median.
+fn best_by_median(ops: &[Vec<f64>]) -> usize {
+    let med = |v: &Vec<f64>| {
+        let mut v = v.clone();
+        v.sort_by(f64::total_cmp);
+        median(&v)
+    };
+    (0..ops.len()).max_by(|&a, &b| med(&ops[a]).total_cmp(&med(&ops[b]))).expect("at least one configuration")
+}
+
+/// The median of sorted `v` (the mean of the middle two for an even count).
+fn median(v: &[f64]) -> f64 {
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// The row of the window with the median throughput (the lower middle
+/// one for an even count), its CPU figures with it.
+fn median_window(mut w: Vec<(CaseResult, f64)>) -> CaseResult {
+    w.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let mid = (w.len() - 1) / 2;
+    w.swap_remove(mid).0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn median_and_median_window() {
+        assert_eq!(median(&[1.0]), 1.0);
+        assert_eq!(median(&[1.0, 2.0, 9.0]), 2.0);
+        assert_eq!(median(&[1.0, 2.0, 4.0, 9.0]), 3.0);
+        let w =
+            [5.0, 1.0, 3.0, 4.0].map(|o| (CaseResult::throughput(format!("w{o}"), 1, None, Duration::from_secs(1)), o));
+        assert_eq!(median_window(w.to_vec()).case, "w3", "lower middle of 1 3 4 5");
+        // One lucky window does not make a configuration the best.
+        assert_eq!(best_by_median(&[vec![1.0, 9.0, 1.0], vec![2.0, 2.0, 2.0]]), 1);
+    }
 
     #[test]
     fn meter_counts_only_inside_the_window() {
@@ -389,10 +452,11 @@ mod tests {
     /// a stated verdict.
     #[test]
     fn short_run_reports_every_case() {
-        let (rows, ratios) = run(30, 1).expect("bench");
+        let (rows, ratios) = run(30, 2).expect("bench");
         assert_eq!(rows.len(), 12);
         assert!(rows.iter().all(|r| r.ops_per_sec.is_some_and(|o| o > 0.0)), "{rows:?}");
         assert_eq!(ratios.len(), 4);
+        assert!(ratios.iter().all(|(_, r)| r.is_finite() && *r > 0.0), "{ratios:?}");
         assert!(ratios.iter().all(|(k, _)| super::super::report::target_of(k).is_some()), "{ratios:?}");
         assert!(rows
             .iter()
