@@ -155,6 +155,9 @@ enum BenchCmd {
     /// The zlib drop-in (libwdz.so) against the system zlib, preloaded
     /// into Python's zlib module and pigz.
     Zlib(bench::zlib::ZlibBench),
+    /// The OpenSSL provider (warpdrive.so) against OpenSSL's default
+    /// provider, through `openssl speed`.
+    Provider(bench::provider::ProviderBench),
     /// Only the baseline cases (spin, socket, io_uring, memcpy).
     Baseline {
         /// Print one JSON object instead of a table.
@@ -306,6 +309,10 @@ fn bench_cmd(what: BenchCmd) -> anyhow::Result<()> {
         }
         BenchCmd::Zlib(b) => {
             let ((r, ratios), title) = bench::zlib::run(&b)?;
+            emit(&title, b.json, &r, &ratios);
+        }
+        BenchCmd::Provider(b) => {
+            let ((r, ratios), title) = bench::provider::run(&b)?;
             emit(&title, b.json, &r, &ratios);
         }
         BenchCmd::Baseline { json } => {

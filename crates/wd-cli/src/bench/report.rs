@@ -69,6 +69,16 @@ impl CaseResult {
         }
     }
 
+    /// A case measured as a rate: `ops_per_sec` operations (and
+    /// `bytes_per_sec` bytes, when bytes mean something) per second.
+    pub fn rate(case: impl Into<String>, ops_per_sec: f64, bytes_per_sec: Option<f64>) -> CaseResult {
+        CaseResult {
+            ops_per_sec: finite(ops_per_sec),
+            gb_per_sec: bytes_per_sec.and_then(|b| finite(b / 1e9)),
+            ..CaseResult::empty(case)
+        }
+    }
+
     /// A case that could not run here; all numbers null, `reason` in the note.
     pub fn skipped(case: impl Into<String>, reason: impl Into<String>) -> CaseResult {
         CaseResult::empty(case).with_note(reason)
@@ -130,6 +140,13 @@ pub const TARGETS: &[Target] = &[
     Target { on: "py-compress-9 speed wd-zlib/system", at_most: false, bound: 1.5, unit: "" },
     Target { on: "py-small-compress speed wd-zlib/system", at_most: false, bound: 0.95, unit: "" },
     Target { on: "py-small-decompress speed wd-zlib/system", at_most: false, bound: 0.95, unit: "" },
+    // `wd bench provider`: our OpenSSL provider over the default one.
+    Target { on: "provider aes-256-gcm 16384 B ours/default", at_most: false, bound: 1.8, unit: "" },
+    Target { on: "provider chacha20-poly1305 16384 B ours/default", at_most: false, bound: 1.1, unit: "" },
+    Target { on: "provider sha256 16384 B ours/default", at_most: false, bound: 1.0, unit: "" },
+    Target { on: "provider rsa2048 sign async_jobs 8 ours/default", at_most: false, bound: 1.3, unit: "" },
+    Target { on: "* 16 B ours/default", at_most: false, bound: 0.9, unit: "" },
+    Target { on: "* 64 B ours/default", at_most: false, bound: 0.9, unit: "" },
 ];
 
 impl Target {
