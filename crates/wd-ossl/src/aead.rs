@@ -295,8 +295,16 @@ fn init(
                 return c.raise(Reason::BadKey, "wrong key length");
             }
             // SAFETY: the core passes keylen readable bytes.
-            c.key = Some(Zeroizing::new(unsafe { bytes(key, keylen) }.to_vec()));
-            c.engine = None;
+            let k = unsafe { bytes(key, keylen) };
+            // The same key again (a caller that re-initialises with key
+            // and IV for every message, as `openssl speed` does) keeps
+            // its session: the key schedule and GHASH key cost more than
+            // sealing a small record. Compared without early exit.
+            let same = c.key.as_ref().is_some_and(|old| old.len() == k.len() && ct_eq(old, k));
+            if !same {
+                c.key = Some(Zeroizing::new(k.to_vec()));
+                c.engine = None;
+            }
         }
         if !iv.is_null() {
             if ivlen != c.iv_len {
@@ -351,6 +359,12 @@ unsafe fn emit(out: *mut u8, outsz: usize, outl: *mut usize, v: &[u8]) -> bool {
         unsafe { *outl = v.len() };
     }
     true
+}
+
+/// Whether `a` and `b` are equal, in time independent of where they
+/// differ (keys are secrets): `subtle`'s barriered compare.
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    bool::from(subtle::ConstantTimeEq::ct_eq(a, b))
 }
 
 /// The nonce of the current message.
