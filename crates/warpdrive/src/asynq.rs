@@ -65,6 +65,7 @@ use tokio::io::unix::AsyncFd;
 pub use batch::{Completions, PushBatch};
 use table::TicketMap;
 
+use crate::queue::expect::{Expect, MAX_SPIN};
 use crate::{Done, Error, Queue, Req, SubmitError, WaitMode};
 
 /// A [`Queue`] driven by futures: any number of requests in flight from
@@ -113,16 +114,38 @@ struct State {
     /// executor between looks) before it sleeps on the eventfd; `None`
     /// until it next finds nothing to reap.
     spin_until: Option<Instant>,
+    /// When the current wait began (the first look that found nothing):
+    /// its length, up to the next reap, is learnt into `waits`.
+    wait_began: Option<Instant>,
+    /// How long this handle's waits last, learnt as the blocking adaptive
+    /// wait learns them (`queue::expect`), under one kind: the watcher
+    /// waits for whatever completes next.
+    waits: Expect,
     /// Looks at the ring while spinning (every 16th yields the CPU).
     looks: u32,
     scratch: Vec<Done>,
 }
 
-/// How long the watcher polls before sleeping on the eventfd. With many
-/// requests in flight completions come every few microseconds and it never
-/// sleeps (no system call, no signal from the device); an idle queue costs
-/// this much polling, then nothing.
+/// How long the watcher polls at least before sleeping on the eventfd.
+/// With many requests in flight completions come every few microseconds
+/// and it never sleeps (no system call, no signal from the device); an
+/// idle queue costs this much polling, then nothing.
 const SPIN: Duration = Duration::from_micros(50);
+/// The kind the watcher's waits are learnt under.
+const WAIT_KIND: u32 = 1;
+
+/// How long the watcher polls before it sleeps: half again its usual
+/// wait, at least [`SPIN`], at most the blocking path's longest spin.
+/// A fixed spin shorter than the engine's wake-up (about 35 µs each way
+/// on these VMs, more with jitter) let a pipeline fall into a stable
+/// cycle: the watcher slept, the engine ran dry and slept, the watcher's
+/// next batch woke it and gave up spinning before the engine answered,
+/// and so on (the engine slept hundreds of times a second where the
+/// blocking adaptive wait, which learns, kept it streaming). Learning
+/// the wait breaks the cycle after a few rounds.
+fn spin_of(waits: &Expect) -> Duration {
+    waits.spin_for(WAIT_KIND).clamp(SPIN, MAX_SPIN)
+}
 /// How long of that the watcher looks without returning to the executor.
 const INLINE_SPIN: Duration = Duration::from_micros(4);
 
@@ -152,6 +175,8 @@ impl AsyncQueue {
             fd_owner: None,
             armed: false,
             spin_until: None,
+            wait_began: None,
+            waits: Expect::new(),
             looks: 0,
             scratch: Vec::new(),
         };
@@ -273,6 +298,9 @@ impl State {
     fn reaped(&mut self, n: usize) {
         if n > 0 {
             self.spin_until = None;
+            if let Some(t) = self.wait_began.take() {
+                self.waits.record(WAIT_KIND, t.elapsed());
+            }
             for (_, w) in self.room.drain(..) {
                 w.wake();
             }
@@ -367,7 +395,8 @@ impl State {
                     self.q.disarm();
                     self.armed = false;
                 }
-                *self.spin_until.insert(now + SPIN)
+                self.wait_began.get_or_insert(now);
+                *self.spin_until.insert(now + spin_of(&self.waits))
             }
         };
         if now < until {

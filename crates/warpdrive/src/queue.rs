@@ -2,7 +2,7 @@
 
 mod bind;
 mod borrowed;
-mod expect;
+pub(crate) mod expect;
 mod retire;
 mod ring;
 mod slots;

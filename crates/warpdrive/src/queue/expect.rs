@@ -12,10 +12,10 @@ use std::time::Duration;
 
 /// Shortest spin: covers the engine noticing the doorbell and a tiny
 /// request (a NOP round trip is ~1 µs, a cache-line bounce ~0.1 µs).
-pub(super) const MIN_SPIN: Duration = Duration::from_micros(10);
+pub(crate) const MIN_SPIN: Duration = Duration::from_micros(10);
 /// Longest spin. Past this the expected request is several wake-up costs
 /// long, so sleeping loses a few per cent at most and saves the core.
-pub(super) const MAX_SPIN: Duration = Duration::from_micros(250);
+pub(crate) const MAX_SPIN: Duration = Duration::from_micros(250);
 /// Kinds remembered per queue (direct-mapped: a collision only costs a
 /// less accurate guess).
 const SLOTS: usize = 32;
@@ -30,19 +30,19 @@ struct Entry {
 }
 
 /// Per-queue spin budgets by request kind.
-pub(super) struct Expect {
+pub(crate) struct Expect {
     table: [Entry; SLOTS],
 }
 
 /// The kind of a request: its opcode and the power of two of its larger
 /// buffer (requests of one opcode scale with their length).
-pub(super) fn kind(opcode: u16, len: usize) -> u32 {
+pub(crate) fn kind(opcode: u16, len: usize) -> u32 {
     let class = usize::BITS - len.leading_zeros();
     (u32::from(opcode) << 8 | class) + 1
 }
 
 impl Expect {
-    pub(super) fn new() -> Expect {
+    pub(crate) fn new() -> Expect {
         Expect { table: [Entry::default(); SLOTS] }
     }
 
@@ -51,7 +51,7 @@ impl Expect {
     }
 
     /// How long to spin for a request of `kind` before sleeping.
-    pub(super) fn spin_for(&self, kind: u32) -> Duration {
+    pub(crate) fn spin_for(&self, kind: u32) -> Duration {
         let e = &self.table[Self::slot(kind)];
         if e.key != kind {
             // Never seen: a middling spin, learnt from after this one.
@@ -64,7 +64,7 @@ impl Expect {
     }
 
     /// Records that a waiter waited `waited` for a request of `kind`.
-    pub(super) fn record(&mut self, kind: u32, waited: Duration) {
+    pub(crate) fn record(&mut self, kind: u32, waited: Duration) {
         let ns = u32::try_from(waited.as_nanos()).unwrap_or(u32::MAX);
         let e = &mut self.table[Self::slot(kind)];
         if e.key != kind {
