@@ -9,6 +9,7 @@
 //! catches panics ([`crate::core::guard`]). See docs/OPENSSL.md.
 
 pub mod aead;
+pub mod asym;
 pub mod block;
 pub mod chacha_stream;
 pub mod cmac;
