@@ -120,7 +120,8 @@ unsafe extern "C" fn capabilities(
         let (Some(cb), false) = (cb, capability.is_null()) else { return 0 };
         // SAFETY: a NUL-terminated name from the core.
         match unsafe { std::ffi::CStr::from_ptr(capability) }.to_bytes() {
-            b"TLS-GROUP" => c_int::from(crate::asym::groups::announce(cb, arg)),
+            // SAFETY: the core's callback and argument.
+            b"TLS-GROUP" => c_int::from(unsafe { crate::asym::groups::announce(cb, arg) }),
             // Nothing else to announce (TLS-SIGALG is OpenSSL 3.2's).
             _ => 1,
         }

@@ -55,7 +55,10 @@ fn num<T>(key: &'static CStr, t: c_uint, v: &T) -> Param {
 pub type Callback = unsafe extern "C" fn(*const Param, *mut c_void) -> c_int;
 
 /// Announces every group to `cb`; false when the core refuses one.
-pub fn announce(cb: Callback, arg: *mut c_void) -> bool {
+///
+/// # Safety
+/// `cb` and `arg` are the core's callback and its argument.
+pub unsafe fn announce(cb: Callback, arg: *mut c_void) -> bool {
     let (zero_u, zero_i, tls1, dtls1): (c_uint, c_int, c_int, c_int) = (0, 0, TLS1, DTLS1);
     GROUPS.iter().all(|g| {
         let ps = [
@@ -71,8 +74,8 @@ pub fn announce(cb: Callback, arg: *mut c_void) -> bool {
             num(c"tls-max-dtls", ffi::PARAM_INTEGER, &zero_i),
             crate::params::END,
         ];
-        // SAFETY: the core's callback, given a terminated array whose data
-        // (statics and the locals above) live until it returns.
+        // SAFETY: the core's callback and argument (contract), given a
+        // terminated array whose data (statics, the locals above) outlive it.
         unsafe { cb(ps.as_ptr(), arg) == 1 }
     })
 }
