@@ -295,6 +295,13 @@ pub const fn describe(key: &'static CStr, data_type: std::ffi::c_uint) -> Param 
     Param { key: key.as_ptr(), data_type, data: std::ptr::null_mut(), data_size: 0, return_size: usize::MAX }
 }
 
+/// A descriptor with the size of its integer type: what OpenSSL uses to
+/// build the parameter from text (`-pkeyopt bits:2048`), so it must name
+/// the C type the implementation reads (`size_t`: 8, `int`: 4).
+pub const fn describe_sized(key: &'static CStr, data_type: std::ffi::c_uint, size: usize) -> Param {
+    Param { key: key.as_ptr(), data_type, data: std::ptr::null_mut(), data_size: size, return_size: usize::MAX }
+}
+
 /// The list terminator.
 pub const END: Param =
     Param { key: std::ptr::null(), data_type: 0, data: std::ptr::null_mut(), data_size: 0, return_size: 0 };

@@ -39,7 +39,15 @@ impl Ctx {
     }
 
     fn cfg(&self) -> RsaCfg<'_> {
-        RsaCfg { pad: self.pad, md: Some(self.md), mgf1: self.mgf1, salt: 0, label: &self.label }
+        // The digests are OAEP's only (PKCS#1 v1.5 and raw take none).
+        let oaep = self.pad == Pad::Oaep;
+        RsaCfg {
+            pad: self.pad,
+            md: oaep.then_some(self.md),
+            mgf1: self.mgf1.filter(|_| oaep),
+            salt: 0,
+            label: &self.label,
+        }
     }
 }
 
@@ -223,7 +231,7 @@ static SETTABLE: Table<[Param; 8]> = Table([
     params::describe(c"mgf1-digest", ffi::PARAM_UTF8_STRING),
     params::describe(c"mgf1-digest-props", ffi::PARAM_UTF8_STRING),
     params::describe(c"oaep-label", ffi::PARAM_OCTET_STRING),
-    params::describe(c"implicit-rejection", ffi::PARAM_UNSIGNED_INTEGER),
+    params::describe_sized(c"implicit-rejection", ffi::PARAM_UNSIGNED_INTEGER, 4),
     params::END,
 ]);
 static GETTABLE: Table<[Param; 6]> = Table([

@@ -152,7 +152,7 @@ unsafe extern "C" fn set_ctx_params(p: *mut c_void, params: *const Param) -> c_i
 }
 
 static SETTABLE: Table<[Param; 3]> = Table([
-    params::describe(c"ecdh-cofactor-mode", ffi::PARAM_INTEGER),
+    params::describe_sized(c"ecdh-cofactor-mode", ffi::PARAM_INTEGER, 4),
     params::describe(c"kdf-type", ffi::PARAM_UTF8_STRING),
     params::END,
 ]);

@@ -568,6 +568,19 @@ unsafe extern "C" fn gen_init<const K: u8>(
     })
 }
 
+/// An unsigned integer of any width up to 8 bytes (native endian).
+fn small_uint(e: &crate::params::Entry<'_>) -> Option<u64> {
+    let b = e.get_uint_bytes().ok().filter(|b| b.len() <= 8)?;
+    let mut v = [0u8; 8];
+    Some(if cfg!(target_endian = "little") {
+        v[..b.len()].copy_from_slice(b);
+        u64::from_le_bytes(v)
+    } else {
+        v[8 - b.len()..].copy_from_slice(b);
+        u64::from_be_bytes(v)
+    })
+}
+
 unsafe extern "C" fn gen_set_params(p: *mut c_void, params: *const Param) -> c_int {
     // SAFETY: a generation context of ours.
     let Some(g) = (unsafe { p.cast::<Gen>().as_mut() }) else { return 0 };
@@ -578,23 +591,9 @@ unsafe extern "C" fn gen_set_params(p: *mut c_void, params: *const Param) -> c_i
         let ps = unsafe { Params::new(params.cast_mut()) };
         for e in ps.iter() {
             let ok = match (g.kind, e.key()) {
-                (Kind::Rsa, b"bits") => e.get_uint().ok().and_then(|b| u32::try_from(b).ok()).map(|b| g.bits = b),
-                (Kind::Rsa, b"primes") => (e.get_uint().ok() == Some(2)).then_some(()),
-                (Kind::Rsa, b"e") => e
-                    .get_uint_bytes()
-                    .ok()
-                    .filter(|b| b.len() <= 8)
-                    .map(|b| {
-                        let mut v = [0u8; 8];
-                        if cfg!(target_endian = "little") {
-                            v[..b.len()].copy_from_slice(b);
-                            u64::from_le_bytes(v)
-                        } else {
-                            v[8 - b.len()..].copy_from_slice(b);
-                            u64::from_be_bytes(v)
-                        }
-                    })
-                    .map(|x| g.e = x),
+                (Kind::Rsa, b"bits") => small_uint(&e).and_then(|b| u32::try_from(b).ok()).map(|b| g.bits = b),
+                (Kind::Rsa, b"primes") => (small_uint(&e) == Some(2)).then_some(()),
+                (Kind::Rsa, b"e") => small_uint(&e).map(|x| g.e = x),
                 (Kind::Ec, b"group") => e.get_utf8().ok().and_then(Curve::named).map(|c| g.curve = Some(c)),
                 (Kind::X25519, b"group") => e.get_utf8().ok().filter(|s| s.eq_ignore_ascii_case("x25519")).map(|_| ()),
                 _ => Some(()),
@@ -611,8 +610,8 @@ unsafe extern "C" fn gen_set_params(p: *mut c_void, params: *const Param) -> c_i
 }
 
 static RSA_GEN_SETTABLE: Table<[Param; 4]> = Table([
-    params::describe(c"bits", ffi::PARAM_UNSIGNED_INTEGER),
-    params::describe(c"primes", ffi::PARAM_UNSIGNED_INTEGER),
+    params::describe_sized(c"bits", ffi::PARAM_UNSIGNED_INTEGER, 8),
+    params::describe_sized(c"primes", ffi::PARAM_UNSIGNED_INTEGER, 8),
     params::describe(c"e", ffi::PARAM_UNSIGNED_INTEGER),
     params::END,
 ]);
