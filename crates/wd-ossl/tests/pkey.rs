@@ -401,3 +401,35 @@ fn keys_generated_here_work_in_the_default_provider() {
     let (o, _) = e.ours_status(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:512"]);
     failed_cleanly(&o, "RSA-512");
 }
+
+/// tests/c/pkey_test.c through EVP with `provider=warpdrive` (no PEM, so
+/// the hard property works): keys crossing both ways compare equal,
+/// garbage key parameters and wrong paddings are refused with errors on
+/// the queue, bad signatures are a clean "invalid".
+#[test]
+fn evp_key_import_and_bad_input() {
+    let Some(e) = Env::new("pkey-evp") else { return };
+    let cc_ok = std::path::Path::new("/usr/include/openssl/core_dispatch.h").exists()
+        && Command::new("cc").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !cc_ok && !skip("no cc or no OpenSSL headers (ci/setup installs libssl-dev)") {
+        return;
+    }
+    let exe = e.p("pkey_test");
+    run(Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Werror", "-O1"])
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/pkey_test.c"))
+        .args(["-lcrypto", "-o"])
+        .arg(&exe));
+    let stats = e.p("stats-evp");
+    let o = Command::new(&exe)
+        .env("WD_MODE", "embedded")
+        .env("WD_OSSL_STATS", &stats)
+        .arg(&e.dir)
+        .output()
+        .expect("run pkey_test");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && out.contains("PASS: 0 failures"), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    let line = std::fs::read_to_string(&stats).expect("counters");
+    assert!(field(&line, "import=") >= 6 && field(&line, "sign=") >= 10 && field(&line, "verify=") >= 10, "{line}");
+    assert!(field(&line, "pkenc=") >= 1 && field(&line, "pkdec=") >= 1 && field(&line, "derive=") >= 1, "{line}");
+}
