@@ -609,6 +609,24 @@ unsafe extern "C" fn gen_set_params(p: *mut c_void, params: *const Param) -> c_i
     })
 }
 
+/// `gen_set_template`: generate on the template key's curve (what
+/// `EVP_PKEY_CTX_new(params)` + `EVP_PKEY_keygen` does after a paramgen).
+unsafe extern "C" fn gen_set_template(p: *mut c_void, templ: *mut c_void) -> c_int {
+    // SAFETY: a generation context of ours.
+    let Some(g) = (unsafe { p.cast::<Gen>().as_mut() }) else { return 0 };
+    guard(None, 0, || {
+        // SAFETY: the core passes a key of our keymgmt.
+        match unsafe { key(templ) }.and_then(|k| k.mat.as_deref()) {
+            Some(Material::Ec(e)) => {
+                g.curve = Some(e.curve);
+                1
+            }
+            // The other types have no domain parameters to take.
+            _ => c_int::from(g.kind != Kind::Ec),
+        }
+    })
+}
+
 static RSA_GEN_SETTABLE: Table<[Param; 4]> = Table([
     params::describe_sized(c"bits", ffi::PARAM_UNSIGNED_INTEGER, 8),
     params::describe_sized(c"primes", ffi::PARAM_UNSIGNED_INTEGER, 8),
@@ -693,12 +711,14 @@ type SetParams = unsafe extern "C" fn(*mut c_void, *const Param) -> c_int;
 type Gettable = unsafe extern "C" fn(*mut c_void) -> *const Param;
 type OpName = unsafe extern "C" fn(c_int) -> *const std::ffi::c_char;
 type GenInit = unsafe extern "C" fn(*mut c_void, c_int, *const Param) -> *mut c_void;
+type SetTemplate = unsafe extern "C" fn(*mut c_void, *mut c_void) -> c_int;
 type GenSettable = unsafe extern "C" fn(*mut c_void, *mut c_void) -> *const Param;
 type Generate = unsafe extern "C" fn(*mut c_void, GenCb, *mut c_void) -> *mut c_void;
 
 // OSSL_FUNC_KEYMGMT_* numbers (core_dispatch.h).
 const NEW: c_int = 1;
 const GEN_INIT: c_int = 2;
+const GEN_SET_TEMPLATE: c_int = 3;
 const GEN_SET_PARAMS: c_int = 4;
 const GEN_SETTABLE_PARAMS: c_int = 5;
 const GEN: c_int = 6;
@@ -719,7 +739,7 @@ const EXPORT_TYPES: c_int = 43;
 const DUP: c_int = 44;
 
 /// The dispatch table of key type `K` (0 RSA, 1 EC, 2 X25519, 3 Ed25519).
-const fn table<const K: u8>() -> [Dispatch; 21] {
+const fn table<const K: u8>() -> [Dispatch; 22] {
     [
         Dispatch { id: NEW, f: f!(new::<K>, New) },
         Dispatch { id: FREE, f: f!(free, Free) },
@@ -739,6 +759,7 @@ const fn table<const K: u8>() -> [Dispatch; 21] {
         // (ECDSA, ECDH) than their own.
         Dispatch { id: QUERY_OPERATION_NAME, f: if K == 1 { f!(operation_name, OpName) } else { None } },
         Dispatch { id: GEN_INIT, f: f!(gen_init::<K>, GenInit) },
+        Dispatch { id: GEN_SET_TEMPLATE, f: f!(gen_set_template, SetTemplate) },
         Dispatch { id: GEN_SET_PARAMS, f: f!(gen_set_params, SetParams) },
         Dispatch { id: GEN_SETTABLE_PARAMS, f: f!(gen_settable::<K>, GenSettable) },
         Dispatch { id: GEN, f: f!(gen, Generate) },
@@ -747,12 +768,12 @@ const fn table<const K: u8>() -> [Dispatch; 21] {
     ]
 }
 
-static RSA: Table<[Dispatch; 21]> = Table(table::<0>());
-static EC: Table<[Dispatch; 21]> = Table(table::<1>());
-static X25519: Table<[Dispatch; 21]> = Table(table::<2>());
-static ED25519: Table<[Dispatch; 21]> = Table(table::<3>());
+static RSA: Table<[Dispatch; 22]> = Table(table::<0>());
+static EC: Table<[Dispatch; 22]> = Table(table::<1>());
+static X25519: Table<[Dispatch; 22]> = Table(table::<2>());
+static ED25519: Table<[Dispatch; 22]> = Table(table::<3>());
 
-const fn alg(names: &'static CStr, d: &'static Table<[Dispatch; 21]>) -> ffi::Algorithm {
+const fn alg(names: &'static CStr, d: &'static Table<[Dispatch; 22]>) -> ffi::Algorithm {
     ffi::Algorithm {
         names: names.as_ptr(),
         props: crate::digest::PROPS.as_ptr(),

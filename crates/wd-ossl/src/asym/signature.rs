@@ -217,10 +217,16 @@ fn set_params(c: &mut Ctx, p: *const Param) -> c_int {
 
 /// Starts an operation on `provkey`, with `mdname` when it hashes here.
 fn init(c: &mut Ctx, provkey: *mut c_void, signing: bool, mdname: Option<&str>, params: *const Param) -> c_int {
-    // SAFETY: the core hands us a key of our keymgmt.
-    let Some(k) = (unsafe { key(provkey) }) else { return c.raise(Reason::BadKey, "signature: no key") };
+    // SAFETY: the core hands us a key of our keymgmt, or null.
+    let mat = match unsafe { key(provkey) } {
+        Some(k) => k.mat.clone(),
+        // libcrypto re-initialising a context (EVP_DigestSignInit again on
+        // the same EVP_MD_CTX) passes no key: the one set before stays.
+        None if c.key.is_some() => c.key.clone(),
+        None => return c.raise(Reason::BadKey, "signature: no key"),
+    };
     let fits = matches!(
-        (c.alg, k.mat.as_deref()),
+        (c.alg, mat.as_deref()),
         (Alg::Rsa, Some(Material::Rsa(_)))
             | (Alg::Ecdsa, Some(Material::Ec(_)))
             | (Alg::Ed25519, Some(Material::Ed25519 { .. }))
@@ -228,10 +234,10 @@ fn init(c: &mut Ctx, provkey: *mut c_void, signing: bool, mdname: Option<&str>, 
     if !fits {
         return c.raise(Reason::BadKey, "signature: key of another type, or empty");
     }
-    if signing && !k.mat.as_deref().is_some_and(Material::has_private) {
+    if signing && !mat.as_deref().is_some_and(Material::has_private) {
         return c.raise(Reason::BadKey, "signature: signing needs a private key");
     }
-    c.key = k.mat.clone();
+    c.key = mat;
     c.signing = signing;
     c.hasher = None;
     if let Some(n) = mdname.filter(|n| !n.is_empty()) {

@@ -261,6 +261,47 @@ static void ecx(void) {
   EVP_PKEY_free(x_def);
 }
 
+/* What `openssl speed` does: an EC key generated from a paramgen
+ * template, and a signing context initialised twice (the second time
+ * libcrypto passes no key: the first one stays). */
+static void template_and_reinit(void) {
+  EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", OURS);
+  EVP_PKEY *params = NULL, *key = NULL;
+  CHECK(pc != NULL && EVP_PKEY_paramgen_init(pc) == 1 && EVP_PKEY_CTX_set_group_name(pc, "P-384") == 1 &&
+            EVP_PKEY_paramgen(pc, &params) == 1,
+        "EC paramgen (ours)");
+  EVP_PKEY_CTX_free(pc);
+  if (params == NULL) return;
+  EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_pkey(NULL, params, OURS);
+  CHECK(kc != NULL && EVP_PKEY_keygen_init(kc) == 1 && EVP_PKEY_keygen(kc, &key) == 1 && EVP_PKEY_get_bits(key) == 384,
+        "EC keygen from a P-384 template");
+  EVP_PKEY_CTX_free(kc);
+  EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, OURS, "ED25519");
+  EVP_PKEY *keys[] = {key, ed};
+  for (int i = 0; i < 2; i++) {
+    if (keys[i] == NULL) continue;
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    unsigned char sig[128];
+    size_t l = sizeof sig;
+    const EVP_MD *md = i == 0 ? EVP_sha384() : NULL;
+    int ok = EVP_DigestSignInit_ex(m, NULL, md ? "SHA384" : NULL, NULL, OURS, keys[i], NULL) == 1 &&
+             EVP_DigestSign(m, sig, &l, (const unsigned char *)"x", 1) == 1;
+    l = sizeof sig;
+    ok = ok && EVP_DigestSignInit(m, NULL, NULL, NULL, NULL) == 1 &&
+         EVP_DigestSign(m, sig, &l, (const unsigned char *)"y", 1) == 1;
+    CHECK(ok, "%s: sign, re-initialise with no key, sign again", i == 0 ? "ECDSA" : "Ed25519");
+    EVP_MD_CTX *v = EVP_MD_CTX_new();
+    CHECK(EVP_DigestVerifyInit_ex(v, NULL, md ? "SHA384" : NULL, NULL, DEF, keys[i], NULL) == 1 &&
+              EVP_DigestVerify(v, sig, l, (const unsigned char *)"y", 1) == 1,
+          "the second signature verifies (default)");
+    EVP_MD_CTX_free(v);
+    EVP_MD_CTX_free(m);
+  }
+  EVP_PKEY_free(ed);
+  EVP_PKEY_free(key);
+  EVP_PKEY_free(params);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) return 2;
   OSSL_PROVIDER_set_default_search_path(NULL, argv[1]);
@@ -274,6 +315,7 @@ int main(int argc, char **argv) {
   ec("P-256");
   ec("P-384");
   ecx();
+  template_and_reinit();
   printf("PASS: %d failures\n", failures);
   OSSL_PROVIDER_unload(w);
   OSSL_PROVIDER_unload(d);
