@@ -433,3 +433,50 @@ fn evp_key_import_and_bad_input() {
     assert!(field(&line, "import=") >= 6 && field(&line, "sign=") >= 10 && field(&line, "verify=") >= 10, "{line}");
     assert!(field(&line, "pkenc=") >= 1 && field(&line, "pkdec=") >= 1 && field(&line, "derive=") >= 1, "{line}");
 }
+
+/// Certificates signed here (`req -x509`: X.509 signing asks our
+/// signature for its AlgorithmIdentifier, RSASSA-PSS parameters included)
+/// verify in the default provider and name the right algorithm; a
+/// combination with no identifier fails cleanly.
+#[test]
+fn certificates_signed_here_verify_in_the_default_provider() {
+    let Some(e) = Env::new("pkey-x509") else { return };
+    e.genkey("rsa.pem", &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]);
+    e.genkey("p384.pem", &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"]);
+    e.genkey("ed.pem", &["-algorithm", "ED25519"]);
+    for (key, opts, want) in [
+        ("rsa.pem", vec!["-sha256"], vec!["sha256WithRSAEncryption"]),
+        ("rsa.pem", vec!["-sha256", "-sigopt", "rsa_padding_mode:pss"], vec!["rsassaPss", "Salt Length: 0xDE"]),
+        (
+            "rsa.pem",
+            vec![
+                "-sha384",
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_pss_saltlen:digest",
+                "-sigopt",
+                "rsa_mgf1_md:sha1",
+            ],
+            vec!["Hash Algorithm: sha384", "mgf1 with sha1", "Salt Length: 0x30"],
+        ),
+        ("p384.pem", vec!["-sha384"], vec!["ecdsa-with-SHA384"]),
+        ("ed.pem", vec![], vec!["ED25519"]),
+    ] {
+        let mut a = vec!["req", "-x509", "-new", "-key", key, "-subj", "/CN=warpdrive", "-days", "1", "-out", "c.pem"];
+        a.extend(opts.iter().copied());
+        let line = e.ours(&a);
+        assert_eq!(field(&line, "sign="), 1, "{key} {opts:?}: {line}");
+        let v = e.default(&["verify", "-CAfile", "c.pem", "c.pem"]);
+        assert!(String::from_utf8_lossy(&v.stdout).contains("c.pem: OK"), "{v:?}");
+        let text =
+            String::from_utf8_lossy(&e.default(&["x509", "-in", "c.pem", "-text", "-noout"]).stdout).into_owned();
+        for w in want {
+            assert!(text.contains(w), "{key} {opts:?}: {w} not in {text}");
+        }
+    }
+    // RSA over SHA3-256 has no identifier here: an error, not a crash.
+    let (o, _) =
+        e.ours_status(&["req", "-x509", "-new", "-key", "rsa.pem", "-subj", "/CN=x", "-sha3-256", "-out", "d.pem"]);
+    failed_cleanly(&o, "RSA with SHA3-256 in a certificate");
+}
