@@ -672,7 +672,8 @@ unsafe extern "C" fn gen(p: *mut c_void, _cb: GenCb, _arg: *mut c_void) -> *mut 
         };
         match m {
             Ok(m) => {
-                if m.is_some() {
+                // Key pairs only (a paramgen's curve is no key).
+                if m.is_some() && pair {
                     crate::stats::bump(&crate::stats::KEYGENS);
                 }
                 let k = Key { pc: g.pc, kind: g.kind, mat: m.map(Arc::new) };
