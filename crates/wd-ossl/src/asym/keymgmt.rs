@@ -280,6 +280,10 @@ unsafe extern "C" fn import(p: *mut c_void, selection: c_int, params: *const Par
     // SAFETY: a key of ours.
     let Some(k) = (unsafe { p.cast::<Key>().as_mut() }) else { return 0 };
     guard(None, 0, || {
+        if k.kind != Kind::Ec && selection & (SEL_PUBLIC | SEL_PRIVATE) == 0 {
+            // Domain parameters only: these types have none to take.
+            return 1;
+        }
         // SAFETY: the core's terminated array.
         let ps = unsafe { Params::new(params.cast_mut()) };
         match build(k.kind, selection, &ps) {
