@@ -3,9 +3,11 @@
 //! ([`exchange`]) for RSA, EC P-256/P-384, X25519 and Ed25519, on aws-lc
 //! ([`lc`]), inline on the calling thread.
 
+pub mod algid;
 pub mod cipher;
 pub mod exchange;
 pub mod groups;
+pub mod keygen;
 pub mod keymgmt;
 pub mod lc;
 pub mod signature;

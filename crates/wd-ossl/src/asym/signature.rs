@@ -10,6 +10,7 @@ use std::sync::Arc;
 use wd_ops::sec::DigestAlg;
 use wd_sec::hash::Hasher;
 
+use super::algid;
 use super::keymgmt::{key, Material};
 use super::lc::{Pad, RsaCfg};
 use super::{put_len, put_out, raise};
@@ -459,114 +460,27 @@ pub(crate) fn md_name(m: DigestAlg) -> &'static CStr {
     }
 }
 
-/// A DER element: tag, definite length, content.
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let n = content.len();
-    let mut v = vec![tag];
-    match n {
-        0..=127 => v.push(n as u8),
-        128..=255 => v.extend_from_slice(&[0x81, n as u8]),
-        _ => v.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]),
-    }
-    v.extend_from_slice(content);
-    v
-}
-
-/// The `AlgorithmIdentifier` of a SHA-1/SHA-2 digest, with NULL
-/// parameters (as OpenSSL writes them inside RSASSA-PSS parameters).
-fn hash_id(m: DigestAlg) -> Option<Vec<u8>> {
-    let oid: &[u8] = match m {
-        DigestAlg::Sha1 => &[0x2b, 0x0e, 0x03, 0x02, 0x1a],
-        DigestAlg::Sha256 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01],
-        DigestAlg::Sha384 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02],
-        DigestAlg::Sha512 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03],
-        DigestAlg::Sha224 => &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04],
-        _ => return None,
+/// This context's AlgorithmIdentifier ([`super::algid`]).
+fn algid_of(c: &Ctx) -> Option<Vec<u8>> {
+    let rsa = match c.key.as_deref() {
+        Some(Material::Rsa(r)) => Some(r),
+        _ => None,
     };
-    Some(der(0x30, &[der(0x06, oid), vec![0x05, 0x00]].concat()))
-}
-
-/// RSASSA-PSS's `AlgorithmIdentifier` (RFC 4055): id-RSASSA-PSS and its
-/// parameters, each left out where it equals the default (SHA-1, MGF1
-/// with SHA-1, salt 20).
-fn pss_id(c: &Ctx) -> Option<Vec<u8>> {
-    let (Some(md), Some(Material::Rsa(r))) = (c.md, c.key.as_deref()) else { return None };
-    let mgf1 = c.mgf1.unwrap_or(md);
-    let salt = match c.lc_salt(r.bits(), md) {
-        -1 => md.output_len() as i64,
-        -2 => ((r.bits() as i64 - 1 + 7) / 8 - md.output_len() as i64 - 2).max(0),
-        n => n as i64,
-    };
-    let mut params = Vec::new();
-    if md != DigestAlg::Sha1 {
-        params.extend(der(0xa0, &hash_id(md)?));
+    match c.alg {
+        Alg::Rsa if c.pad == Pad::Pss => {
+            let (md, r) = (c.md?, rsa?);
+            let salt = match c.lc_salt(r.bits(), md) {
+                -1 => md.output_len() as u32,
+                -2 => (r.bits() as usize - 1).div_ceil(8).saturating_sub(md.output_len() + 2) as u32,
+                n => u32::try_from(n).ok()?,
+            };
+            algid::rsa_pss(md, c.mgf1.unwrap_or(md), salt)
+        }
+        Alg::Rsa if c.pad == Pad::Pkcs1 => algid::rsa_pkcs1(c.md?),
+        Alg::Rsa => None,
+        Alg::Ecdsa => algid::ecdsa(c.md?),
+        Alg::Ed25519 => Some(algid::ED25519.to_vec()),
     }
-    if mgf1 != DigestAlg::Sha1 {
-        // id-mgf1, 1.2.840.113549.1.1.8, over the MGF1 digest.
-        let oid = der(0x06, &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08]);
-        params.extend(der(0xa1, &der(0x30, &[oid, hash_id(mgf1)?].concat())));
-    }
-    if salt != 20 {
-        let b = (salt as u32).to_be_bytes();
-        let first = b.iter().position(|&x| x != 0).unwrap_or(3);
-        // A leading zero keeps a value with its top bit set positive.
-        let mut int = if b[first] & 0x80 != 0 { vec![0] } else { vec![] };
-        int.extend_from_slice(&b[first..]);
-        params.extend(der(0xa2, &der(0x02, &int)));
-    }
-    let oid = der(0x06, &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a]);
-    Some(der(0x30, &[oid, der(0x30, &params)].concat()))
-}
-
-/// The DER `AlgorithmIdentifier` of this signature (what X.509 and CMS
-/// write beside it); `None` for raw RSA and RSA over SHA-3.
-fn algorithm_id(c: &Ctx) -> Option<Vec<u8>> {
-    if c.alg == Alg::Rsa && c.pad == Pad::Pss {
-        return pss_id(c);
-    }
-    fixed_algorithm_id(c).map(<[u8]>::to_vec)
-}
-
-/// The identifiers without parameters to compute.
-fn fixed_algorithm_id(c: &Ctx) -> Option<&'static [u8]> {
-    use DigestAlg::*;
-    // 1.2.840.113549.1.1.x with NULL parameters.
-    macro_rules! rsa {
-        ($x:literal) => {
-            &[0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, $x, 0x05, 0x00]
-        };
-    }
-    // 1.2.840.10045.4.3.x, no parameters.
-    macro_rules! ecdsa {
-        ($x:literal) => {
-            &[0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, $x]
-        };
-    }
-    // 2.16.840.1.101.3.4.3.x (NIST's SHA-3 signature arcs), no parameters.
-    macro_rules! nist {
-        ($x:literal) => {
-            &[0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, $x]
-        };
-    }
-    Some(match (c.alg, c.pad, c.md) {
-        (Alg::Rsa, Pad::Pkcs1, Some(Sha1)) => rsa!(0x05),
-        (Alg::Rsa, Pad::Pkcs1, Some(Sha224)) => rsa!(0x0e),
-        (Alg::Rsa, Pad::Pkcs1, Some(Sha256)) => rsa!(0x0b),
-        (Alg::Rsa, Pad::Pkcs1, Some(Sha384)) => rsa!(0x0c),
-        (Alg::Rsa, Pad::Pkcs1, Some(Sha512)) => rsa!(0x0d),
-        (Alg::Rsa, Pad::Pkcs1, Some(Sha512_256)) => rsa!(0x10),
-        (Alg::Ecdsa, _, Some(Sha1)) => &[0x30, 0x09, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01],
-        (Alg::Ecdsa, _, Some(Sha224)) => ecdsa!(0x01),
-        (Alg::Ecdsa, _, Some(Sha256)) => ecdsa!(0x02),
-        (Alg::Ecdsa, _, Some(Sha384)) => ecdsa!(0x03),
-        (Alg::Ecdsa, _, Some(Sha512)) => ecdsa!(0x04),
-        (Alg::Ecdsa, _, Some(Sha3_256)) => nist!(0x0a),
-        (Alg::Ecdsa, _, Some(Sha3_384)) => nist!(0x0b),
-        (Alg::Ecdsa, _, Some(Sha3_512)) => nist!(0x0c),
-        // 1.3.101.112.
-        (Alg::Ed25519, _, _) => &[0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70],
-        _ => return None,
-    })
 }
 
 unsafe extern "C" fn get_ctx_params(p: *mut c_void, params: *mut Param) -> c_int {
@@ -593,7 +507,7 @@ unsafe extern "C" fn get_ctx_params(p: *mut c_void, params: *mut Param) -> c_int
                 // signing then fails with "digest and key type not
                 // supported" (left unanswered, OpenSSL 3.0 reads the
                 // unmodified size and crashes).
-                b"algorithm-id" => e.set_octets(&algorithm_id(c).unwrap_or_default()),
+                b"algorithm-id" => e.set_octets(&algid_of(c).unwrap_or_default()),
                 _ => Ok(()),
             };
             if r.is_err() {
