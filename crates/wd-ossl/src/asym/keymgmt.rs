@@ -45,7 +45,7 @@ impl Kind {
 }
 
 /// A key's material, immutable once built (contexts share it).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Material {
     /// RSA public or private key.
     Rsa(Rsa),
@@ -66,6 +66,20 @@ pub enum Material {
         /// Seed (OpenSSL's private key; wiped on drop).
         private: Option<Zeroizing<[u8; 32]>>,
     },
+}
+
+// By hand, so that no key material can reach a log: the type, the
+// public value and whether a private half is present.
+impl std::fmt::Debug for Material {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Material::Rsa(_) => "RSA",
+            Material::Ec(_) => "EC",
+            Material::X25519 { .. } => "X25519",
+            Material::Ed25519 { .. } => "Ed25519",
+        };
+        f.debug_struct("Material").field("kind", &kind).field("private", &self.has_private()).finish_non_exhaustive()
+    }
 }
 
 impl Material {

@@ -37,12 +37,18 @@ impl Clone for Rsa {
 }
 
 /// The private part of an RSA key as `OSSL_PARAM` integers (native endian).
-#[derive(Debug)]
 pub struct RsaPrivate<'a> {
     /// Private exponent.
     pub d: &'a [u8],
     /// `p, q, d mod (p-1), d mod (q-1), q^-1 mod p`, when given.
     pub crt: Option<[&'a [u8]; 5]>,
+}
+
+// By hand: the numbers are secret; only their presence is shown.
+impl std::fmt::Debug for RsaPrivate<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RsaPrivate").field("crt", &self.crt.is_some()).finish_non_exhaustive()
+    }
 }
 
 /// The names OpenSSL gives the RSA components, in `RSA_get0_*` order.
