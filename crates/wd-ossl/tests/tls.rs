@@ -224,3 +224,16 @@ fn tls13_rsa_pss_certificate_and_p256_key_share() {
         true,
     );
 }
+
+/// TLS 1.2 ECDHE-RSA with a P-384 key share: the RSA signature of the
+/// ServerKeyExchange and ECDH on P-384 from our provider on both sides.
+#[test]
+fn tls12_ecdhe_rsa_p384() {
+    session_full(
+        "tls12-rsa-p384",
+        &["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256", "-groups", "P-384"],
+        &["ECDHE-RSA-AES128-GCM-SHA256", "Server Temp Key: ECDH, secp384r1"],
+        true,
+        true,
+    );
+}
