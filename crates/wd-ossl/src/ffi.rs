@@ -90,6 +90,8 @@ pub const PROVIDER_GETTABLE_PARAMS: c_int = 1025;
 pub const PROVIDER_GET_PARAMS: c_int = 1026;
 /// `OSSL_FUNC_PROVIDER_QUERY_OPERATION`.
 pub const PROVIDER_QUERY_OPERATION: c_int = 1027;
+/// `OSSL_FUNC_PROVIDER_GET_CAPABILITIES`.
+pub const PROVIDER_GET_CAPABILITIES: c_int = 1030;
 /// `OSSL_FUNC_PROVIDER_GET_REASON_STRINGS`.
 pub const PROVIDER_GET_REASON_STRINGS: c_int = 1029;
 
@@ -99,6 +101,14 @@ pub const OP_DIGEST: c_int = 1;
 pub const OP_CIPHER: c_int = 2;
 /// `OSSL_OP_MAC`.
 pub const OP_MAC: c_int = 3;
+/// `OSSL_OP_KEYMGMT`.
+pub const OP_KEYMGMT: c_int = 10;
+/// `OSSL_OP_KEYEXCH`.
+pub const OP_KEYEXCH: c_int = 11;
+/// `OSSL_OP_SIGNATURE`.
+pub const OP_SIGNATURE: c_int = 12;
+/// `OSSL_OP_ASYM_CIPHER`.
+pub const OP_ASYM_CIPHER: c_int = 13;
 
 // MAC functions.
 /// `OSSL_FUNC_MAC_NEWCTX`.

@@ -60,7 +60,7 @@ impl Ctx {
 }
 
 /// A digest by any of the names the default provider accepts for it.
-fn digest_named(name: &str) -> Option<DigestAlg> {
+pub(crate) fn digest_named(name: &str) -> Option<DigestAlg> {
     let n = name.to_ascii_uppercase();
     Some(match n.as_str() {
         "SHA1" | "SHA-1" | "SSL3-SHA1" => DigestAlg::Sha1,

@@ -165,6 +165,40 @@ impl Entry<'_> {
         Ok(v)
     }
 
+    /// The native-endian bytes of an unsigned integer of any size (a
+    /// big number: RSA components, EC scalars).
+    pub fn get_uint_bytes(&self) -> Result<&[u8], ParamError> {
+        let p = self.p();
+        if p.data_type != ffi::PARAM_UNSIGNED_INTEGER || p.data.is_null() || p.data_size == 0 {
+            return Err(self.bad());
+        }
+        // SAFETY: data holds data_size readable bytes.
+        Ok(unsafe { std::slice::from_raw_parts(p.data.cast::<u8>(), p.data_size) })
+    }
+
+    /// The parameter's type (`OSSL_PARAM_*`).
+    pub fn data_type(&self) -> std::ffi::c_uint {
+        self.p().data_type
+    }
+
+    /// Reads a signed integer of any width (an `int` parameter that may be
+    /// negative: PSS salt lengths).
+    pub fn get_int(&self) -> Result<i64, ParamError> {
+        let p = self.p();
+        if p.data.is_null() {
+            return Err(self.bad());
+        }
+        // SAFETY: data holds data_size bytes; read_unaligned for any alignment.
+        unsafe {
+            match (p.data_type, p.data_size) {
+                (ffi::PARAM_INTEGER, 4) => Ok(p.data.cast::<i32>().read_unaligned() as i64),
+                (ffi::PARAM_INTEGER, 8) => Ok(p.data.cast::<i64>().read_unaligned()),
+                (ffi::PARAM_UNSIGNED_INTEGER, _) => i64::try_from(self.get_uint()?).map_err(|_| self.bad()),
+                _ => Err(self.bad()),
+            }
+        }
+    }
+
     /// Reads a UTF-8 string parameter.
     pub fn get_utf8(&self) -> Result<&str, ParamError> {
         let p = self.p();
@@ -259,6 +293,13 @@ impl Entry<'_> {
 /// A descriptor entry for the `gettable`/`settable` lists.
 pub const fn describe(key: &'static CStr, data_type: std::ffi::c_uint) -> Param {
     Param { key: key.as_ptr(), data_type, data: std::ptr::null_mut(), data_size: 0, return_size: usize::MAX }
+}
+
+/// A descriptor with the size of its integer type: what OpenSSL uses to
+/// build the parameter from text (`-pkeyopt bits:2048`), so it must name
+/// the C type the implementation reads (`size_t`: 8, `int`: 4).
+pub const fn describe_sized(key: &'static CStr, data_type: std::ffi::c_uint, size: usize) -> Param {
+    Param { key: key.as_ptr(), data_type, data: std::ptr::null_mut(), data_size: size, return_size: usize::MAX }
 }
 
 /// The list terminator.

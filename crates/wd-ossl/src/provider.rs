@@ -69,12 +69,17 @@ unsafe extern "C" fn query_operation(provctx: *mut c_void, op: c_int, no_cache: 
             ffi::OP_DIGEST => crate::digest::ALGORITHMS.0.as_ptr(),
             ffi::OP_CIPHER => CIPHERS.0.as_ptr(),
             ffi::OP_MAC => crate::mac::ALGORITHMS.0.as_ptr(),
+            ffi::OP_KEYMGMT => crate::asym::keymgmt::ALGORITHMS.0.as_ptr(),
+            ffi::OP_KEYEXCH => crate::asym::exchange::ALGORITHMS.0.as_ptr(),
+            ffi::OP_SIGNATURE => crate::asym::signature::ALGORITHMS.0.as_ptr(),
+            ffi::OP_ASYM_CIPHER => crate::asym::cipher::ALGORITHMS.0.as_ptr(),
             _ => std::ptr::null(),
         }
     })
 }
 
-const NO_ALG: ffi::Algorithm = ffi::Algorithm {
+/// The terminator of an algorithm table.
+pub(crate) const NO_ALG: ffi::Algorithm = ffi::Algorithm {
     names: std::ptr::null(),
     props: std::ptr::null(),
     dispatch: std::ptr::null(),
@@ -103,13 +108,40 @@ unsafe extern "C" fn reason_strings(_provctx: *mut c_void) -> *const ffi::Item {
     REASONS.0.as_ptr()
 }
 
+unsafe extern "C" fn capabilities(
+    provctx: *mut c_void,
+    capability: *const std::ffi::c_char,
+    cb: Option<crate::asym::groups::Callback>,
+    arg: *mut c_void,
+) -> c_int {
+    // SAFETY: our provctx.
+    let pc = unsafe { prov(provctx) };
+    guard(pc, 0, || {
+        let (Some(cb), false) = (cb, capability.is_null()) else { return 0 };
+        // SAFETY: a NUL-terminated name from the core.
+        match unsafe { std::ffi::CStr::from_ptr(capability) }.to_bytes() {
+            // SAFETY: the core's callback and argument.
+            b"TLS-GROUP" => c_int::from(unsafe { crate::asym::groups::announce(cb, arg) }),
+            // Nothing else to announce (TLS-SIGALG is OpenSSL 3.2's).
+            _ => 1,
+        }
+    })
+}
+
+type Capabilities = unsafe extern "C" fn(
+    *mut c_void,
+    *const std::ffi::c_char,
+    Option<crate::asym::groups::Callback>,
+    *mut c_void,
+) -> c_int;
 type Teardown = unsafe extern "C" fn(*mut c_void);
 type Gettable = unsafe extern "C" fn(*mut c_void) -> *const Param;
 type GetParams = unsafe extern "C" fn(*mut c_void, *mut Param) -> c_int;
 type Query = unsafe extern "C" fn(*mut c_void, c_int, *mut c_int) -> *const ffi::Algorithm;
 type Reasons = unsafe extern "C" fn(*mut c_void) -> *const ffi::Item;
 
-static PROVIDER: Table<[Dispatch; 6]> = Table([
+static PROVIDER: Table<[Dispatch; 7]> = Table([
+    Dispatch { id: ffi::PROVIDER_GET_CAPABILITIES, f: f!(capabilities, Capabilities) },
     Dispatch { id: ffi::PROVIDER_TEARDOWN, f: f!(teardown, Teardown) },
     Dispatch { id: ffi::PROVIDER_GETTABLE_PARAMS, f: f!(gettable_params, Gettable) },
     Dispatch { id: ffi::PROVIDER_GET_PARAMS, f: f!(get_params, GetParams) },

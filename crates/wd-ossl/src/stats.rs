@@ -21,6 +21,21 @@ pub static MACS: AtomicU64 = AtomicU64::new(0);
 /// One-shot digests (the `digest` call).
 pub static ONESHOTS: AtomicU64 = AtomicU64::new(0);
 
+/// Keys imported from parameters (keys crossing from another provider).
+pub static KEY_IMPORTS: AtomicU64 = AtomicU64::new(0);
+/// Keys generated.
+pub static KEYGENS: AtomicU64 = AtomicU64::new(0);
+/// Signatures made.
+pub static SIGNS: AtomicU64 = AtomicU64::new(0);
+/// Signatures checked (valid or not).
+pub static VERIFIES: AtomicU64 = AtomicU64::new(0);
+/// Public-key encryptions.
+pub static PK_ENCRYPTS: AtomicU64 = AtomicU64::new(0);
+/// Public-key decryptions (successful or not).
+pub static PK_DECRYPTS: AtomicU64 = AtomicU64::new(0);
+/// Key agreements.
+pub static DERIVES: AtomicU64 = AtomicU64::new(0);
+
 /// Counts one event.
 pub fn bump(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
@@ -30,7 +45,7 @@ pub fn bump(c: &AtomicU64) {
 pub fn line() -> String {
     let routes = crate::rt::route_stats();
     format!(
-        "pid={} runtimes={} seal={} open={} block={} digest={} mac={} oneshot={} inline={} device={} fallback={}",
+        "pid={} runtimes={} seal={} open={} block={} digest={} mac={} oneshot={} import={} keygen={} sign={} verify={} pkenc={} pkdec={} derive={} inline={} device={} fallback={}",
         std::process::id(),
         RUNTIMES.load(Ordering::Relaxed),
         SEALS.load(Ordering::Relaxed),
@@ -39,6 +54,13 @@ pub fn line() -> String {
         DIGESTS.load(Ordering::Relaxed),
         MACS.load(Ordering::Relaxed),
         ONESHOTS.load(Ordering::Relaxed),
+        KEY_IMPORTS.load(Ordering::Relaxed),
+        KEYGENS.load(Ordering::Relaxed),
+        SIGNS.load(Ordering::Relaxed),
+        VERIFIES.load(Ordering::Relaxed),
+        PK_ENCRYPTS.load(Ordering::Relaxed),
+        PK_DECRYPTS.load(Ordering::Relaxed),
+        DERIVES.load(Ordering::Relaxed),
         routes.inline,
         routes.device,
         routes.fallbacks,

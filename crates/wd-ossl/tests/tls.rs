@@ -15,9 +15,13 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-fn cert(dir: &Path) {
+/// A self-signed certificate and its key: EC P-256, or RSA-2048.
+fn cert(dir: &Path, rsa: bool) {
+    let key: &[&str] = if rsa { &["rsa:2048"] } else { &["ec", "-pkeyopt", "ec_paramgen_curve:P-256"] };
     run(Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+        .args(["req", "-x509", "-newkey"])
+        .args(key)
+        .args(["-nodes", "-days", "1"])
         .args(["-subj", "/CN=localhost", "-keyout"])
         .arg(dir.join("key.pem"))
         .arg("-out")
@@ -48,12 +52,19 @@ fn session(name: &str, suite: &[&str], expect: &str) {
 /// As [`session`]; `client_ours` false leaves the client on the default
 /// provider only (interoperation with OpenSSL's own record code).
 fn session_with(name: &str, suite: &[&str], expect: &str, client_ours: bool) {
+    session_full(name, suite, &[expect], client_ours, false);
+}
+
+/// As [`session_with`], with more texts `s_client` must print (the first is
+/// the suite) and an RSA certificate when `rsa`.
+fn session_full(name: &str, suite: &[&str], expects: &[&str], client_ours: bool, rsa: bool) {
+    let expect = expects[0];
     let aead = !expect.contains("-SHA") || expect.contains("GCM") || expect.contains("POLY1305");
     if !have_openssl() {
         return;
     }
     let dir = provider_dir(name);
-    cert(&dir);
+    cert(&dir, rsa);
     let stats = dir.join("stats");
     let port = free_port().to_string();
     let common = |c: &mut Command, ours: bool| {
@@ -84,7 +95,9 @@ fn session_with(name: &str, suite: &[&str], expect: &str, client_ours: bool) {
     cli.stdin.take().expect("stdin").write_all(b"hello-warpdrive\nCLOSE\n").expect("write");
     let out = cli.wait_with_output().expect("s_client ends");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(expect), "suite {expect} not negotiated: {text}");
+    for e in expects {
+        assert!(text.contains(e), "{e} not in s_client's output: {text}");
+    }
     assert!(text.contains("evirdpraw-olleh"), "no reversed line back: {text}");
     let t = Instant::now();
     while srv.try_wait().expect("wait").is_none() {
@@ -97,10 +110,19 @@ fn session_with(name: &str, suite: &[&str], expect: &str, client_ours: bool) {
     for (records, digest, mac) in procs {
         // Both ways of the line, and the handshake's Finished messages.
         assert!(records >= 2, "{st}");
-        // The transcript hash and the key schedule's HMAC inner digests.
-        assert!(digest >= 10, "{st}");
+        // The transcript hash and the key schedule's HMAC inner digests
+        // (and the message digest of our ECDSA signature or verification).
+        assert!(digest >= 8, "{st}");
         // HKDF (TLS 1.3) or the PRF (TLS 1.2) through our HMAC.
         assert!(mac >= 4, "{st}");
+    }
+    // The handshake's public-key work ran here too: the server signed with
+    // its ECDSA (or RSA-PSS) key, an ours client verified, and each side's ECDHE/X25519
+    // share was generated and agreed on by our key management and exchange.
+    for (i, l) in st.lines().enumerate() {
+        let get = |k: &str| l.split_whitespace().find_map(|w| w.strip_prefix(k)).and_then(|v| v.parse::<u64>().ok());
+        assert!(get("keygen=") >= Some(1) && get("derive=") >= Some(1), "process {i}: {st}");
+        assert!(get("sign=").unwrap_or(0) + get("verify=").unwrap_or(0) >= 1, "process {i}: {st}");
     }
 }
 
@@ -186,5 +208,32 @@ fn tls13_ccm_against_openssls_own_records() {
         &["-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_SHA256"],
         "TLS_AES_128_CCM_SHA256",
         false,
+    );
+}
+
+/// TLS 1.3 with an RSA certificate (RSA-PSS CertificateVerify) and a P-256
+/// key share: signature, verification, ECDHE key generation and agreement
+/// all from our provider on both sides.
+#[test]
+fn tls13_rsa_pss_certificate_and_p256_key_share() {
+    session_full(
+        "tls13-rsa-p256",
+        &["-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256", "-groups", "P-256", "-sigalgs", "rsa_pss_rsae_sha256"],
+        &["TLS_AES_128_GCM_SHA256", "Peer signature type: RSA-PSS", "Server Temp Key: ECDH, prime256v1"],
+        true,
+        true,
+    );
+}
+
+/// TLS 1.2 ECDHE-RSA with a P-384 key share: the RSA signature of the
+/// ServerKeyExchange and ECDH on P-384 from our provider on both sides.
+#[test]
+fn tls12_ecdhe_rsa_p384() {
+    session_full(
+        "tls12-rsa-p384",
+        &["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256", "-groups", "P-384"],
+        &["ECDHE-RSA-AES128-GCM-SHA256", "Server Temp Key: ECDH, secp384r1"],
+        true,
+        true,
     );
 }
