@@ -12,6 +12,7 @@ use crate::export::guard;
 use crate::ffi::{
     gz_headerp, z_stream, z_streamp, Z_DATA_ERROR, Z_MEM_ERROR, Z_NEED_DICT, Z_STREAM_ERROR, Z_VERSION_ERROR,
 };
+use crate::infcache;
 use crate::route::{self, Route};
 use crate::stream::{Kind, Wrap};
 use crate::trees;
@@ -24,8 +25,9 @@ pub(crate) unsafe fn with<R>(strm: z_streamp, err: R, f: impl FnOnce(&mut Inflat
     // SAFETY: forwarded caller contract.
     let Some(w) = (unsafe { Wrap::get(strm, Kind::Inflate) }) else { return err };
     let cfg = InflateConfig { window_bits: w.route.window_bits };
+    let custom = w.custom();
     // SAFETY: `w` is `strm`'s wrapper.
-    if !unsafe { w.ensure(strm, |s| zi::init(s, cfg) as c_int) } {
+    if !unsafe { w.ensure(strm, |s| infcache::init(s, cfg, custom)) } {
         return err;
     }
     let wp: *mut Wrap = w;
@@ -204,8 +206,8 @@ pub unsafe extern "C" fn inflateEnd(strm: z_streamp) -> c_int {
         }
         // SAFETY: API contract.
         let ended = unsafe {
-            with(strm, false, |d, _| {
-                zi::end(d);
+            with(strm, false, |d, w| {
+                infcache::end(d, w.custom());
                 true
             })
         };
