@@ -117,3 +117,60 @@ pub(crate) fn end(d: &mut InflateStream, custom: bool) {
     }
     zi::end(d);
 }
+
+/// A state for the first inflate call of a stream with the caller's
+/// allocator: this thread's kept state (or a new one of the default
+/// allocator), reset for `cfg`; null when none can be made.
+///
+/// Such a call that finishes the stream never needs memory of the caller's
+/// allocator for zlib-rs (zlib too allocates no window for it); one that
+/// does not moves the state there before it returns ([`migrate`]).
+pub(crate) fn lend(cfg: InflateConfig) -> *mut internal_state {
+    let mut s = z_stream::default();
+    if init(&mut s, cfg, false) != 0 {
+        return std::ptr::null_mut();
+    }
+    s.state
+}
+
+/// Takes back a lent state: kept for the next stream, or freed.
+pub(crate) fn give_back(p: *mut internal_state) {
+    if !put(p) {
+        free(p);
+    }
+}
+
+/// Copies the lent state `lent` of the stream `strm` into memory of the
+/// stream's own allocator (zlib-rs's `inflateCopy`, which allocates with
+/// the source stream's `zalloc`) and takes `lent` back. The stream's new
+/// state, or null when its allocator failed (`lent` is then still the
+/// stream's).
+///
+/// # Safety
+/// `strm` is a live inflate stream of this library whose zlib-rs state is
+/// `lent`, a state of the default allocator.
+pub(crate) unsafe fn migrate(strm: *const z_stream, lent: *mut internal_state) -> *mut internal_state {
+    // SAFETY: a live stream (caller's contract); only the copy is changed.
+    let mut s = unsafe { strm.read() };
+    s.state = lent;
+    // zlib-rs's copy refuses a stream without an output buffer (zlib's
+    // does not look); the copy's own buffers are not kept.
+    let mut byte = 0u8;
+    if s.next_out.is_null() {
+        s.next_out = &mut byte;
+    }
+    if s.next_in.is_null() {
+        s.avail_in = 0;
+    }
+    // SAFETY: `s` carries the stream's allocator and the lent state.
+    let Some(src) = (unsafe { InflateStream::from_stream_mut(&mut s) }) else { return std::ptr::null_mut() };
+    let mut copy = std::mem::MaybeUninit::<InflateStream>::uninit();
+    // SAFETY: `src` is a live zlib-rs inflate stream.
+    if unsafe { zi::copy(&mut copy, src) } as c_int != 0 {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: copy() initialised `copy`, which has z_stream's layout.
+    let p = unsafe { (*copy.as_mut_ptr().cast::<z_stream>()).state };
+    give_back(lent);
+    p
+}
