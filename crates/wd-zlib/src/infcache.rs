@@ -118,6 +118,27 @@ pub(crate) fn end(d: &mut InflateStream, custom: bool) {
     zi::end(d);
 }
 
+thread_local! {
+    /// How many of this thread's recent first calls of streams with the
+    /// caller's allocator left the stream unfinished (0-3, up on each
+    /// such call, down on each that finished it).
+    static OUTLIVED: Cell<u8> = const { Cell::new(0) };
+}
+
+/// Whether a first call of a stream with the caller's allocator should
+/// borrow the kept state: not on a thread whose streams mostly outlive
+/// their first call, where moving the state into the caller's memory
+/// afterwards (a 47 KiB copy) costs more than making it there at once.
+pub(crate) fn worth_lending() -> bool {
+    OUTLIVED.try_with(|n| n.get() < 2).unwrap_or(false)
+}
+
+/// Records how a first call of a stream with the caller's allocator
+/// ended (whether or not it ran on a lent state).
+pub(crate) fn first_call_ended(finished: bool) {
+    let _ = OUTLIVED.try_with(|n| n.set(if finished { n.get().saturating_sub(1) } else { (n.get() + 1).min(3) }));
+}
+
 /// A state for the first inflate call of a stream with the caller's
 /// allocator: this thread's kept state (or a new one of the default
 /// allocator), reset for `cfg`; null when none can be made.

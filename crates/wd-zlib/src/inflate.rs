@@ -185,7 +185,8 @@ pub unsafe extern "C" fn inflate(strm: z_streamp, flush: c_int) -> c_int {
             // A stream with the caller's allocator runs its first call on
             // this thread's kept state (see `infcache`), moved to the
             // caller's memory only if the stream outlives the call.
-            if w.custom() && w.deferred() {
+            let custom_first = w.custom() && w.deferred();
+            if custom_first && infcache::worth_lending() {
                 let p = infcache::lend(InflateConfig { window_bits: wb });
                 if p.is_null() {
                     return Z_MEM_ERROR;
@@ -202,6 +203,9 @@ pub unsafe extern "C" fn inflate(strm: z_streamp, flush: c_int) -> c_int {
                 trees::after(d, &mut w.route, flush, r, next_in, avail_in as u32);
                 r
             });
+            if custom_first {
+                infcache::first_call_ended(r == Z_STREAM_END);
+            }
             if r != Z_STREAM_END && r != Z_MEM_ERROR {
                 if let Some(w) = Wrap::get(strm, Kind::Inflate).filter(|w| w.lent()) {
                     // zlib's answer when it cannot allocate its window at

@@ -265,6 +265,36 @@ fn a_caller_allocator_holds_every_state_that_outlives_a_call() {
     assert_eq!(unsafe { crate::inflateEnd(s.ptr()) }, Z_OK);
     BUDGET.store(-1, Ordering::SeqCst);
     assert_eq!(LIVE.load(Ordering::SeqCst), 0);
+
+    // A thread whose streams outlive their first call stops borrowing
+    // (the move afterwards costs more than a state made at once), and
+    // takes it up again once first calls finish their streams.
+    std::thread::spawn(move || {
+        let allocs_of_one_call = || {
+            let before = CALLS.load(Ordering::SeqCst);
+            let mut s = counted_stream();
+            let mut out = vec![0u8; data.len()];
+            s.io(&z, &mut out);
+            assert_eq!(s.inflate(Z_FINISH), Z_STREAM_END);
+            assert!(out == data);
+            // SAFETY: a live stream.
+            assert_eq!(unsafe { crate::inflateEnd(s.ptr()) }, Z_OK);
+            CALLS.load(Ordering::SeqCst) - before
+        };
+        assert_eq!(allocs_of_one_call(), 1);
+        for _ in 0..3 {
+            let mut s = counted_stream();
+            let (back, r) = inflate_all(&mut s, &z, 3000, Z_NO_FLUSH);
+            assert_eq!(r, Z_STREAM_END);
+            assert!(back == data);
+            // SAFETY: a live stream.
+            assert_eq!(unsafe { crate::inflateEnd(s.ptr()) }, Z_OK);
+        }
+        assert_eq!([allocs_of_one_call(), allocs_of_one_call(), allocs_of_one_call()], [2, 2, 1]);
+    })
+    .join()
+    .expect("thread");
+    assert_eq!(LIVE.load(Ordering::SeqCst), 0);
 }
 
 #[test]
