@@ -10,8 +10,10 @@ use crate::badmsg;
 use crate::deflate::version_ok;
 use crate::export::guard;
 use crate::ffi::{
-    gz_headerp, z_stream, z_streamp, Z_DATA_ERROR, Z_MEM_ERROR, Z_NEED_DICT, Z_STREAM_ERROR, Z_VERSION_ERROR,
+    gz_headerp, z_stream, z_streamp, Z_DATA_ERROR, Z_MEM_ERROR, Z_NEED_DICT, Z_STREAM_END, Z_STREAM_ERROR,
+    Z_VERSION_ERROR,
 };
+use crate::infcache;
 use crate::route::{self, Route};
 use crate::stream::{Kind, Wrap};
 use crate::trees;
@@ -21,11 +23,32 @@ use crate::trees;
 /// # Safety
 /// `strm` is null or a `z_stream` as zlib's API requires.
 pub(crate) unsafe fn with<R>(strm: z_streamp, err: R, f: impl FnOnce(&mut InflateStream, &mut Wrap) -> R) -> R {
+    // SAFETY: forwarded.
+    unsafe { with_state(strm, err, false, f) }
+}
+
+/// [`with`]; with `keep_lent`, a state lent for the stream's first call
+/// stays lent (only `inflate` runs on one), otherwise it first moves to
+/// the caller's allocator.
+///
+/// # Safety
+/// As [`with`].
+unsafe fn with_state<R>(
+    strm: z_streamp,
+    err: R,
+    keep_lent: bool,
+    f: impl FnOnce(&mut InflateStream, &mut Wrap) -> R,
+) -> R {
     // SAFETY: forwarded caller contract.
     let Some(w) = (unsafe { Wrap::get(strm, Kind::Inflate) }) else { return err };
     let cfg = InflateConfig { window_bits: w.route.window_bits };
+    let custom = w.custom();
     // SAFETY: `w` is `strm`'s wrapper.
-    if !unsafe { w.ensure(strm, |s| zi::init(s, cfg) as c_int) } {
+    if !unsafe { w.ensure(strm, |s| infcache::init(s, cfg, custom)) } {
+        return err;
+    }
+    // SAFETY: `w` is `strm`'s wrapper.
+    if w.lent() && !keep_lent && !unsafe { own_state(strm, w) } {
         return err;
     }
     let wp: *mut Wrap = w;
@@ -36,6 +59,19 @@ pub(crate) unsafe fn with<R>(strm: z_streamp, err: R, f: impl FnOnce(&mut Inflat
             None => err,
         })
     }
+}
+
+/// Moves a lent state into memory of the stream's own allocator; false
+/// when that allocator failed.
+///
+/// # Safety
+/// `w` is `strm`'s wrapper and holds a lent state.
+unsafe fn own_state(strm: z_streamp, w: &mut Wrap) -> bool {
+    let lent = w.lend(std::ptr::null_mut(), true);
+    // SAFETY: `strm` is live and `lent` its state (caller's contract).
+    let own = unsafe { infcache::migrate(strm, lent) };
+    w.lend(if own.is_null() { lent } else { own }, own.is_null());
+    !own.is_null()
 }
 
 /// zlib's `wrap` for inflate's `windowBits` (0 raw, 5 zlib, 6 gzip, 7
@@ -146,9 +182,20 @@ pub unsafe extern "C" fn inflate(strm: z_streamp, flush: c_int) -> c_int {
             let (wb, raw) = (w.route.window_bits, w.route.window_bits < 0);
             let (next_in, avail_in) = ((*strm).next_in, (*strm).avail_in as usize);
             let (total_in, total_out, adler) = ((*strm).total_in, (*strm).total_out, (*strm).adler);
+            // A stream with the caller's allocator runs its first call on
+            // this thread's kept state (see `infcache`), moved to the
+            // caller's memory only if the stream outlives the call.
+            let custom_first = w.custom() && w.deferred();
+            if custom_first && infcache::worth_lending() {
+                let p = infcache::lend(InflateConfig { window_bits: wb });
+                if p.is_null() {
+                    return Z_MEM_ERROR;
+                }
+                w.lend(p, true);
+            }
             // (The wrapper is live: `with` fails only when zlib-rs's state
             // cannot be allocated.)
-            let r = with(strm, Z_MEM_ERROR, |d, w| {
+            let r = with_state(strm, Z_MEM_ERROR, true, |d, w| {
                 if let Some(r) = trees::before(d, &mut w.route, flush) {
                     return r;
                 }
@@ -156,6 +203,18 @@ pub unsafe extern "C" fn inflate(strm: z_streamp, flush: c_int) -> c_int {
                 trees::after(d, &mut w.route, flush, r, next_in, avail_in as u32);
                 r
             });
+            if custom_first {
+                infcache::first_call_ended(r == Z_STREAM_END);
+            }
+            if r != Z_STREAM_END && r != Z_MEM_ERROR {
+                if let Some(w) = Wrap::get(strm, Kind::Inflate).filter(|w| w.lent()) {
+                    // zlib's answer when it cannot allocate its window at
+                    // the end of a call that did not finish the stream.
+                    if !own_state(strm, w) {
+                        return Z_MEM_ERROR;
+                    }
+                }
+            }
             if r == Z_DATA_ERROR {
                 let w = Wrap::get(strm, Kind::Inflate);
                 let earlier = w.as_ref().map_or(std::ptr::null(), |w| w.route.bad_msg);
@@ -196,6 +255,10 @@ pub unsafe extern "C" fn inflateEnd(strm: z_streamp) -> c_int {
     guard(Z_STREAM_ERROR, || {
         // SAFETY: API contract.
         if let Some(w) = unsafe { Wrap::get(strm, Kind::Inflate) } {
+            if w.lent() {
+                // A lent state goes back to the thread's keeping.
+                infcache::give_back(w.lend(std::ptr::null_mut(), false));
+            }
             if w.deferred() {
                 // SAFETY: no zlib-rs state to release; the wrapper is ours.
                 unsafe { Wrap::free(strm) };
@@ -204,8 +267,8 @@ pub unsafe extern "C" fn inflateEnd(strm: z_streamp) -> c_int {
         }
         // SAFETY: API contract.
         let ended = unsafe {
-            with(strm, false, |d, _| {
-                zi::end(d);
+            with(strm, false, |d, w| {
+                infcache::end(d, w.custom());
                 true
             })
         };

@@ -20,6 +20,7 @@ pub mod ffi;
 pub mod gz;
 mod header;
 mod infback;
+mod infcache;
 mod inflate;
 mod oneshot;
 mod route;

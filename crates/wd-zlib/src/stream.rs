@@ -31,6 +31,10 @@ pub(crate) struct Wrap {
     pub(crate) route: Route,
     /// The wrapper came from the caller's `zalloc` (freed with `zfree`).
     custom: bool,
+    /// `inner` is this thread's kept inflate state lent to a stream with
+    /// the caller's allocator for its first call (`infcache`), not memory
+    /// of that allocator.
+    lent: bool,
 }
 
 /// True when `s` carries an allocator of the caller's own: set, and not
@@ -70,7 +74,7 @@ impl Wrap {
     /// `kind`; with `custom`, `s.zalloc`/`s.opaque` are the caller's.
     pub(crate) unsafe fn install(strm: *mut z_stream, mut s: z_stream, kind: Kind, route: Route, custom: bool) -> bool {
         // (`s.state` may be null: zlib-rs's state deferred, see `ensure`.)
-        let w = Wrap { kind, owner: strm, inner: s.state, route, custom };
+        let w = Wrap { kind, owner: strm, inner: s.state, route, custom, lent: false };
         let p: *mut Wrap = if custom {
             let Some(zalloc) = s.zalloc else { return false };
             // SAFETY: the caller's allocator, called as zlib calls it.
@@ -137,6 +141,19 @@ impl Wrap {
     /// True when zlib-rs's state is not made yet.
     pub(crate) fn deferred(&self) -> bool {
         self.inner.is_null()
+    }
+
+    /// True when zlib-rs's state is a lent one (see [`Wrap::lend`]).
+    pub(crate) fn lent(&self) -> bool {
+        self.lent
+    }
+
+    /// Gives a stream without zlib-rs state (`deferred`) the lent state
+    /// `p`, or (`lent` false) replaces a lent state with `p`, the stream's
+    /// own; returns the state it had (null when deferred).
+    pub(crate) fn lend(&mut self, p: *mut internal_state, lent: bool) -> *mut internal_state {
+        self.lent = lent;
+        std::mem::replace(&mut self.inner, p)
     }
 
     /// Runs `f` on a copy of `*strm` whose `state` is zlib-rs's, then

@@ -230,7 +230,7 @@ unsafe fn uncompress_stream(dest: *mut u8, destLen: *mut uLongf, input: &[u8], s
         dest
     };
     let mut s = z_stream::default();
-    let r = zi::init(&mut s, InflateConfig::default()) as c_int;
+    let r = crate::infcache::init(&mut s, InflateConfig::default(), false);
     if r != Z_OK {
         return r;
     }
@@ -274,7 +274,7 @@ unsafe fn uncompress_stream(dest: *mut u8, destLen: *mut uLongf, input: &[u8], s
     } else if total_out != 0 && err == Z_BUF_ERROR {
         left = 1;
     }
-    zi::end(d);
+    crate::infcache::end(d, false);
     match err {
         Z_STREAM_END => Z_OK,
         Z_NEED_DICT => Z_DATA_ERROR,

@@ -309,6 +309,7 @@ pub fn run(b: &ZlibBench) -> anyhow::Result<(RunReport, String)> {
     }
     let all_path = dir.join("all.data");
     std::fs::write(&all_path, &all)?;
+    let load_before = loadavg();
     let mut note = format!("{corpus_note}; preloaded {}", lib.display());
     if lib.to_string_lossy().contains("/debug/") {
         note += " (a debug build: figures say little)";
@@ -398,7 +399,19 @@ pub fn run(b: &ZlibBench) -> anyhow::Result<(RunReport, String)> {
             }
         }
     }
+    // Other work on the machine moves wall-clock rates (and not evenly
+    // for both sides): the load around the run goes with the figures.
+    note += &format!("; load average {load_before} before, {} after", loadavg());
     Ok(((results, ratios), format!("wd bench zlib\n{note}")))
+}
+
+/// The 1-, 5- and 15-minute load averages (`/proc/loadavg`), or "?".
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "?".into())
 }
 
 /// Removes the bench's temporary directory.
@@ -452,6 +465,7 @@ mod tests {
         let b = ZlibBench { json: true, lib: Some(lib), millis: 1, rounds: 1, corpus_kib: 8 };
         let ((results, ratios), title) = run(&b).expect("bench runs");
         assert!(title.starts_with("wd bench zlib\ncorpus: 4 x 8 KiB"), "{title}");
+        assert!(title.contains("; load average "), "{title}");
         if which("python3").is_some() {
             for c in PY_CASES {
                 let name = format!("py-{c} speed wd-zlib/system");

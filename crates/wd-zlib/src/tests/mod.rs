@@ -6,6 +6,7 @@ mod api;
 mod fallback;
 mod fork;
 mod held;
+mod infcache;
 mod misuse;
 mod routing;
 mod trees;
