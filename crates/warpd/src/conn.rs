@@ -122,10 +122,13 @@ pub fn serve(server: Arc<Server>, sock: OwnedFd, creds: wd_proto::Creds) {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(id, ClientRec { creds, queues: Vec::new(), routes: None, sock: dup });
+    let owner = Arc::new(Owner::new());
+    // Its chains run inside the broker, on any of its devices.
+    owner.set_chain_peers(server.chain_peers.clone());
     let mut c = Client {
         id,
         creds,
-        owner: Arc::new(Owner::new()),
+        owner,
         queues: HashMap::new(),
         regions: HashMap::new(),
         sessions: HashMap::new(),
@@ -575,5 +578,6 @@ fn stats(server: &Server, only_uid: Option<u32>) -> Reply {
             });
         }
     }
-    (Response::Stats { clients: clients.len() as u32, queues, routes }, Vec::new())
+    let chains = server.chain_peers.stats();
+    (Response::Stats { clients: clients.len() as u32, queues, routes, chains }, Vec::new())
 }

@@ -57,6 +57,7 @@ mod auto;
 mod buffer;
 #[cfg(feature = "embedded")]
 mod calibrate;
+pub mod chain;
 pub mod comp;
 pub mod crypto;
 pub mod crypto_asym;

@@ -2,6 +2,7 @@
 
 mod bind;
 mod borrowed;
+pub(crate) mod chain;
 mod expect;
 mod retire;
 mod ring;

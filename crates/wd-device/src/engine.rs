@@ -319,7 +319,15 @@ impl Engine {
                     break;
                 }
             };
-            let out = match execute(&**dev, q, staging, &d, &mut regions) {
+            // A chain's first step: the executor takes the rest of it off
+            // the ring and posts one completion for all of it.
+            let chain = wd_abi::DescFlags(d.flags).has(wd_abi::DescFlags::LINK);
+            let ran = if chain {
+                Ok(crate::chain::run_linked(dev, q, &mut end.sq, staging, &d, &mut regions))
+            } else {
+                execute(&**dev, q, staging, &d, &mut regions)
+            };
+            let out = match ran {
                 Ok(o) => o,
                 Err(r) => match park(dev, shared, q, &d, r) {
                     Ok(p) => {

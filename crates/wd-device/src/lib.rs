@@ -11,6 +11,7 @@
 #![deny(unsafe_code)]
 
 mod caps;
+mod chain;
 mod device;
 mod engine;
 mod host;
@@ -25,7 +26,8 @@ mod staging;
 mod stats;
 mod view;
 
-pub use caps::{DeviceClass, DeviceInfo, OpInfo, ParamLimit, Staging};
+pub use caps::{DeviceClass, DeviceInfo, OpInfo, ParamLimit, Staging, CHAIN_PAIRS, MAX_CHAIN};
+pub use chain::{ChainPeers, ChainStats};
 pub use device::{Device, Outcome, Request};
 pub use engine::execute_one;
 pub use host::{DeviceHost, HostConfig, HostError};

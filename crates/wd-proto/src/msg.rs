@@ -1,7 +1,7 @@
 //! Message types.
 
 use serde::{Deserialize, Serialize};
-pub use wd_ops::desc::{DeviceDesc, LimitDesc, OpDesc};
+pub use wd_ops::desc::{ChainStats, DeviceDesc, LimitDesc, OpDesc};
 
 /// Version of this protocol; the handshake refuses any other.
 pub const PROTO_VERSION: u32 = 1;
@@ -241,6 +241,10 @@ pub enum Response {
         /// What each process that reported said its Auto lanes ran where.
         #[serde(default)]
         routes: Vec<RouteStat>,
+        /// What the broker's chain executors did, for every client
+        /// (counted inside the broker; absent from older brokers).
+        #[serde(default)]
+        chains: ChainStats,
     },
     /// Done, nothing to return.
     Ok,

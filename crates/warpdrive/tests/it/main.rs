@@ -10,6 +10,7 @@ mod asynq;
 mod asynq_batch;
 mod auto;
 mod backpressure;
+mod chain;
 mod common;
 mod comp_api;
 mod crypto_aead_lengths;
