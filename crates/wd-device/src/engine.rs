@@ -205,13 +205,16 @@ impl Engine {
         }
         // Complete what we can as Cancelled; whatever does not fit in the
         // completion ring is dropped with the queue, whose owner is leaving.
-        while let Ok(room) = s.end.cq.free() {
-            if room == 0 {
-                break;
-            }
+        // A chain is one request: its later steps (after a LINK) are taken
+        // with it and get no completion of their own.
+        let mut linked = false;
+        while linked || s.end.cq.free().is_ok_and(|room| room > 0) {
             match s.end.sq.pop() {
                 Ok(Some(d)) => {
-                    let _ = s.end.cq.stage(&Completion::with_status(d.user_data, Status::Cancelled));
+                    if !linked {
+                        let _ = s.end.cq.stage(&Completion::with_status(d.user_data, Status::Cancelled));
+                    }
+                    linked = wd_abi::DescFlags(d.flags).has(wd_abi::DescFlags::LINK);
                 }
                 _ => break,
             }

@@ -5,6 +5,7 @@
 //! `child_entry`.
 
 mod auto_daemon;
+mod chain;
 mod common;
 mod connections;
 mod fork_methods;
