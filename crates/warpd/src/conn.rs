@@ -312,6 +312,18 @@ impl Client {
                 (Response::Ok, Vec::new())
             }
             Request::Stats => stats(server, (!server.is_admin(&self.creds)).then_some(self.creds.uid)),
+            // Per connection (its Owner's table, gone with it), at most 63.
+            Request::CreateFence => match self.owner.fences.alloc() {
+                Some(fence) => (Response::Fence { fence }, Vec::new()),
+                None => err(ErrorCode::Quota, "every fence id of this connection is in use"),
+            },
+            Request::CloseFence { fence } => {
+                if self.owner.fences.free(fence) {
+                    (Response::Ok, Vec::new())
+                } else {
+                    err(ErrorCode::NotFound, format!("no fence {fence}"))
+                }
+            }
             Request::ReportRoutes { inline, device, fallbacks } => {
                 if let Some(rec) = server.clients.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&self.id) {
                     rec.routes = Some([inline, device, fallbacks]);

@@ -409,8 +409,28 @@ impl Chain<'_> {
     /// registered (`Buffer::Reg`). On `Err` the buffers come back;
     /// `Error::Busy` means reap and retry.
     pub fn submit(&self, q: &mut Queue, src: Buffer, dst: Buffer) -> Result<Ticket, (Error, Buffer, Buffer)> {
+        self.submit_fenced(q, src, dst, None, None)
+    }
+
+    /// [`Chain::submit`] of a chain that starts only once the request
+    /// signalling `after` completed, and signals `signal` when it
+    /// completes (see [`Queue::submit_fenced`] for the rules).
+    pub fn submit_fenced(
+        &self,
+        q: &mut Queue,
+        src: Buffer,
+        dst: Buffer,
+        after: Option<&crate::Fence>,
+        signal: Option<&crate::Fence>,
+    ) -> Result<Ticket, (Error, Buffer, Buffer)> {
+        let bits = match crate::fence::fence_bits(q.owner_key(), after, signal) {
+            Ok(b) => b,
+            Err(why) => return Err((Error::BadRequest(why), src, dst)),
+        };
         let (steps, _) = self.plan(src.len());
-        q.submit_linked(&steps, src, dst).map_err(|(e, s, d)| (e.unwrap_or(Error::Busy), s, d))
+        let t = q.submit_linked(&steps, src, dst, bits).map_err(|(e, s, d)| (e.unwrap_or(Error::Busy), s, d))?;
+        crate::fence::arm(signal);
+        Ok(t)
     }
 
     /// Reads a completion of this chain ([`Queue::wait_for`] on its ticket).

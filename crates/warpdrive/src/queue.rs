@@ -287,6 +287,12 @@ impl Queue {
         (live, held)
     }
 
+    /// Identity of the owner whose regions and fences this queue's
+    /// requests may name.
+    pub(crate) fn owner_key(&self) -> usize {
+        self.q.owner_key
+    }
+
     /// Submission ring size.
     pub fn depth(&self) -> u32 {
         self.q.ring.sq_entries()

@@ -513,7 +513,7 @@ impl Runtime {
         Ok(self.find(name)?.stats())
     }
 
-    fn region_owner(&self) -> Result<RegionOwner, Error> {
+    pub(crate) fn region_owner(&self) -> Result<RegionOwner, Error> {
         Ok(match &self.inner.daemon {
             Some(d) => RegionOwner::Daemon(d.conn()?),
             None => {

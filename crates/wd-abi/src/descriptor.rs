@@ -174,12 +174,40 @@ impl DescFlags {
     /// [`crate::CQE_FLAG_CHAIN`]). A device side without chains rejects
     /// it with `BadParam`.
     pub const LINK: u16 = 1 << 0;
+    /// Shift of the fence this request waits for (ABI revision 2): bits
+    /// 4..10, a fence id of the queue's owner (0: none). The engine holds
+    /// the request, and its queue, until that fence is signalled.
+    pub const WAIT_SHIFT: u16 = 4;
+    /// Shift of the fence this request signals when it completes (ABI
+    /// revision 2): bits 10..16 (0: none).
+    pub const SIGNAL_SHIFT: u16 = 10;
+    /// Largest fence id the two fields hold.
+    pub const MAX_FENCE: u16 = 0x3f;
+    /// Both fence fields.
+    pub const FENCE_BITS: u16 = (Self::MAX_FENCE << Self::WAIT_SHIFT) | (Self::MAX_FENCE << Self::SIGNAL_SHIFT);
     /// Every bit this ABI version defines; others complete with `BadParam`.
-    pub const KNOWN: u16 = Self::LINK;
+    pub const KNOWN: u16 = Self::LINK | Self::FENCE_BITS;
 
     /// True when `bit` is set.
     pub const fn has(self, bit: u16) -> bool {
         self.0 & bit != 0
+    }
+
+    /// The fence this request waits for (0: none).
+    pub const fn wait_fence(self) -> u32 {
+        ((self.0 >> Self::WAIT_SHIFT) & Self::MAX_FENCE) as u32
+    }
+
+    /// The fence this request signals when it completes (0: none).
+    pub const fn signal_fence(self) -> u32 {
+        ((self.0 >> Self::SIGNAL_SHIFT) & Self::MAX_FENCE) as u32
+    }
+
+    /// Flags that wait for fence `wait` and signal fence `signal` (each
+    /// 0 for none, at most [`DescFlags::MAX_FENCE`]; higher bits dropped).
+    pub const fn fences(wait: u32, signal: u32) -> u16 {
+        (((wait as u16) & Self::MAX_FENCE) << Self::WAIT_SHIFT)
+            | (((signal as u16) & Self::MAX_FENCE) << Self::SIGNAL_SHIFT)
     }
 }
 
@@ -331,6 +359,15 @@ mod tests {
         // (registration refuses it) and SVA decoding never sees it.
         assert_eq!(REGION_CHAIN & REGION_SVA_BIT, 0);
         assert!(!BufRef::region(1, 0, 1).is_chain());
+    }
+
+    #[test]
+    fn fence_fields_round_trip_beside_link() {
+        let f = DescFlags(DescFlags::LINK | DescFlags::fences(5, 63));
+        assert_eq!((f.wait_fence(), f.signal_fence()), (5, 63));
+        assert!(f.has(DescFlags::LINK));
+        assert_eq!(DescFlags::KNOWN, 0xfff1, "bits 1..4 stay reserved");
+        assert_eq!(DescFlags(0).wait_fence(), 0);
     }
 
     #[test]

@@ -181,6 +181,21 @@ pub(crate) fn run_linked<'q>(
     out
 }
 
+/// Takes the later steps of the chain `head` starts off the ring without
+/// running them (the chain was refused whole).
+pub(crate) fn skip_rest(q: &QueueShared, sq: &mut Consumer<Descriptor, Mapping>, head: &Descriptor) {
+    let mut cur = *head;
+    while DescFlags(cur.flags).has(DescFlags::LINK) {
+        match sq.pop() {
+            Ok(Some(d)) => {
+                q.linked.fetch_add(1, Ordering::Relaxed);
+                cur = d;
+            }
+            _ => break,
+        }
+    }
+}
+
 /// The outcome of a chain that failed at step `k`.
 fn failed(k: usize, status: Status, result: u64) -> Outcome {
     let flags = CQE_FLAG_CHAIN | ((k as u32) << CQE_CHAIN_STEP_SHIFT);
@@ -343,7 +358,9 @@ fn run_step(
     let op = d.op();
     let peer = pick(dev, peers, q, d, k == 0).map_err(e)?;
     let info = peer.info();
-    if d.flags & !DescFlags::KNOWN != 0 || op == Opcode::NOP {
+    // Fences are the chain's (its first descriptor's), not a step's.
+    let fenced = k > 0 && d.flags & DescFlags::FENCE_BITS != 0;
+    if d.flags & !DescFlags::KNOWN != 0 || op == Opcode::NOP || fenced {
         return Err(e(Status::BadParam));
     }
     if info.op(op).is_none() {

@@ -14,6 +14,7 @@ mod caps;
 mod chain;
 mod device;
 mod engine;
+mod fence;
 mod host;
 mod inline;
 mod kernel;
@@ -30,6 +31,7 @@ pub use caps::{DeviceClass, DeviceInfo, OpInfo, ParamLimit, Staging, CHAIN_PAIRS
 pub use chain::{ChainPeers, ChainStats};
 pub use device::{Device, Outcome, Request};
 pub use engine::execute_one;
+pub use fence::FenceTable;
 pub use host::{DeviceHost, HostConfig, HostError};
 pub use inline::{close_session, create_session, execute_inline, session_key};
 pub use kernel::{KernelChoice, KernelSwitch, Served, Tally};

@@ -92,6 +92,8 @@ pub struct Owner {
     pub mem: crate::MemTable,
     /// Sessions on all devices.
     pub sessions: SessionTable,
+    /// Fences its requests signal and wait for (any queue, any device).
+    pub fences: crate::FenceTable,
     /// The devices a chain submitted by this owner may run its steps on
     /// (all of one runtime's, or of one broker's), set once.
     peers: std::sync::OnceLock<std::sync::Arc<crate::ChainPeers>>,

@@ -105,6 +105,14 @@ pub enum Request {
         /// because no queue could be had.
         fallbacks: u64,
     },
+    /// Creates a fence of this connection (requests signal it and wait
+    /// for it by id in their descriptors' flags).
+    CreateFence,
+    /// Frees a fence; a request still held on it completes `BadParam`.
+    CloseFence {
+        /// Fence id from the `Fence` reply.
+        fence: u32,
+    },
     /// Administrator only: suspend or resume every queue of a process
     /// (on one instance, when `device` names it).
     Suspend {
@@ -245,6 +253,11 @@ pub enum Response {
         /// (counted inside the broker; absent from older brokers).
         #[serde(default)]
         chains: ChainStats,
+    },
+    /// A fence.
+    Fence {
+        /// Fence id to name in descriptors (1..=63).
+        fence: u32,
     },
     /// Done, nothing to return.
     Ok,

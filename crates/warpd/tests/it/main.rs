@@ -8,6 +8,7 @@ mod auto_daemon;
 mod chain;
 mod common;
 mod connections;
+mod fence;
 mod fork_methods;
 mod fork_restart;
 mod instances;

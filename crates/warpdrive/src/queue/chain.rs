@@ -41,6 +41,7 @@ impl Queue {
         steps: &[LinkedStep],
         mut src: Buffer,
         mut dst: Buffer,
+        fences: u16,
     ) -> Result<Ticket, Refused> {
         let q = &mut self.q;
         let live = match q.ring.live() {
@@ -84,7 +85,8 @@ impl Queue {
         let last = steps.len() - 1;
         let link = |k: usize| if k < last { ReqFlags::LINK } else { ReqFlags::empty() };
         let first = &steps[0];
-        let head = (first.opcode, link(0), first.session, first.params);
+        // The chain's fences ride on its first descriptor.
+        let head = (first.opcode, link(0) | ReqFlags::from_bits_retain(fences), first.session, first.params);
         let t = q.stage_raw(&live, head, [sref, dst_of(first.out)], [sb, db], [src, dst]);
         for (k, s) in steps.iter().enumerate().skip(1) {
             let desc = Descriptor {

@@ -26,6 +26,7 @@ mod crypto_switch;
 mod crypto_wycheproof;
 mod discovery;
 mod dma_ops;
+mod fence;
 mod fork;
 mod fork_methods;
 mod hostile_peer;

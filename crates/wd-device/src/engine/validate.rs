@@ -138,9 +138,10 @@ pub(super) fn prepare<'t>(
         return Prepared::Done(Outcome::err(Status::BadParam));
     }
     // Chains are taken off the ring whole by the engine (`crate::chain`)
-    // before this point; a LINK seen here is on a path that does not run
-    // chains (inline, a batching engine), never a request of its own.
-    if DescFlags(d.flags).has(DescFlags::LINK) {
+    // and fences handled (`crate::fence`) before this point; a LINK or a
+    // fence seen here is on a path that runs neither (inline, a batching
+    // engine), never a request of its own.
+    if DescFlags(d.flags).has(DescFlags::LINK) || d.flags & DescFlags::FENCE_BITS != 0 {
         return Prepared::Done(Outcome::err(Status::BadParam));
     }
     if op == Opcode::NOP {
