@@ -154,6 +154,9 @@ enum BenchCmd {
     /// The zlib drop-in (libwdz.so) against the system zlib, preloaded
     /// into Python's zlib module and pigz.
     Zlib(bench::zlib::ZlibBench),
+    /// Chains (compress then encrypt, decrypt then decompress) against the
+    /// application driving the two steps itself and against inline.
+    Chain(bench::chain::ChainBench),
     /// Only the baseline cases (spin, socket, io_uring, memcpy).
     Baseline {
         /// Print one JSON object instead of a table.
@@ -306,6 +309,10 @@ fn bench_cmd(what: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Zlib(b) => {
             let ((r, ratios), title) = bench::zlib::run(&b)?;
             emit(&title, b.json, &r, &ratios);
+        }
+        BenchCmd::Chain(b) => {
+            let (r, ratios) = bench::chain::run(&b)?;
+            emit("wd bench chain", b.json, &r, &ratios);
         }
         BenchCmd::Baseline { json } => {
             let r = bench::baseline::run_defaults();
