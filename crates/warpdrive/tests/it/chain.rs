@@ -339,3 +339,104 @@ fn hostile_chains_complete_once_with_the_step_at_fault() {
     let dma0 = rt.devices().unwrap().into_iter().find(|d| d.name == "dma0").unwrap();
     assert_eq!(dma0.in_flight, 0);
 }
+
+/// Property: for random chains (every template the pairs allow, with and
+/// without their optional later steps), random sizes and formats, a
+/// chain's output and result equal its steps run one by one.
+#[test]
+fn random_chains_equal_their_steps_one_by_one() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let rt = rt();
+    let key = CipherKey::new(&rt, "sec", CipherAlg::ChaCha20Poly1305, &[0x17; 32]).unwrap();
+    let mut kq = rt.queue("hpre").unwrap();
+    let sk = PrivateKey::new(&rt, "hpre", Scheme::Ed25519, &crypto_asym::keygen(&mut kq, KeyType::Ed25519).unwrap())
+        .unwrap();
+    // The runner's closure is `Fn`: the lanes it drives sit in a cell.
+    let lanes = std::cell::RefCell::new((Zip::open(&rt).unwrap(), rt.queue("sec").unwrap(), rt.queue("dma").unwrap()));
+    let formats = [Format::Gzip, Format::Zlib, Format::Deflate, Format::Zstd, Format::Lz4];
+    let digests = [DigestAlg::Sha256, DigestAlg::Sha512, DigestAlg::Sha1];
+    let mut runner = TestRunner::new(Config { cases: 40, failure_persistence: None, ..Config::default() });
+    let strategy = (0usize..5, 0usize..200_000, 0usize..5, 1u8..4, any::<bool>(), any::<bool>(), any::<u32>());
+    runner
+        .run(&strategy, |(template, n, fi, level, more, most, seed)| {
+            let mut g = lanes.borrow_mut();
+            let (zip, sq, dq) = &mut *g;
+            let mut hq = rt.queue("hpre").unwrap();
+            let (format, data, nonce) = (formats[fi], text(n, seed), [seed as u8; 12]);
+            // Within the format's levels (lz4 has one).
+            let level = level.clamp(format.levels().0, format.levels().1);
+            let mut b = rt.chain();
+            // What the steps give one by one: (input of the chain, output, result).
+            let (input, want, result): (Vec<u8>, Vec<u8>, Option<u32>) = match template {
+                0 => {
+                    b = b.compress(format, level);
+                    let mut out = zip.compress(format, level, &data).unwrap();
+                    if more {
+                        b = b.encrypt(&key, &nonce).unwrap();
+                        out = key.seal(sq, &nonce, &[], &out).unwrap();
+                    }
+                    let crc = most.then(|| crc32c::crc32c(&out));
+                    if most {
+                        b = b.crc32c(0);
+                    }
+                    (data.clone(), out, crc)
+                }
+                1 => {
+                    b = b.decrypt(&key, &nonce).unwrap();
+                    let packed = if more { zip.compress(format, level, &data).unwrap() } else { data.clone() };
+                    let sealed = key.seal(sq, &nonce, &[], &packed).unwrap();
+                    let out = if more {
+                        b = b.decompress(format, n.max(1));
+                        zip.decompress(format, &key.open(sq, &nonce, &[], &sealed).unwrap()).unwrap()
+                    } else {
+                        key.open(sq, &nonce, &[], &sealed).unwrap()
+                    };
+                    let crc = (more && most).then(|| crc32c::crc32c(&out));
+                    if more && most {
+                        b = b.crc32c(0);
+                    }
+                    (sealed, out, crc)
+                }
+                2 => {
+                    b = b.copy();
+                    let mut out = vec![0; n];
+                    dq.copy(&data, &mut out).unwrap();
+                    let crc = more.then(|| dq.crc32c(&out, 0).unwrap());
+                    if more {
+                        b = b.crc32c(0);
+                    }
+                    (data.clone(), out, crc)
+                }
+                3 => {
+                    let alg = digests[fi % digests.len()];
+                    b = b.digest(alg);
+                    let mut out = crypto::digest(sq, alg, &data).unwrap();
+                    if more {
+                        b = b.sign(&sk);
+                        out = sk.sign(&mut hq, &out).unwrap();
+                    }
+                    (data.clone(), out, None)
+                }
+                _ => {
+                    b = b.decompress(format, n.max(1)).crc32c(seed);
+                    let packed = zip.compress(format, level, &data).unwrap();
+                    let out = zip.decompress(format, &packed).unwrap();
+                    let crc = crc32c::crc32c_append(seed, &out);
+                    (packed, out, Some(crc))
+                }
+            };
+            let chain = b.build().unwrap();
+            let mut q = chain.queue().unwrap();
+            let bound = chain.output_bound(input.len()).max(1);
+            let d = chain.run_bufs(&mut q, Buffer::Heap(input), Buffer::Heap(vec![0; bound])).unwrap();
+            prop_assert!(d.status.is_ok(), "template {} n {}: {:?}", template, n, d.steps);
+            prop_assert!(d.output() == &want[..], "template {} n {} {:?}: output differs", template, n, format);
+            if let Some(crc) = result {
+                prop_assert_eq!(d.result, u64::from(crc));
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(rt.chain_stats().unwrap().failed, 0);
+}
