@@ -44,6 +44,10 @@ use crate::{BufView, Device, Outcome, Perms, RegionEntry, Request, MAX_CHAIN};
 /// Largest intermediate buffer an engine thread keeps between chains:
 /// bigger ones are freed after use.
 const KEEP_BYTES: usize = 4 << 20;
+/// Largest intermediate buffer a step may ask for: with two per engine
+/// thread, what one client's chain can make the device side allocate for
+/// a moment. A bigger bound completes the step with `Resources`.
+pub const MAX_INTERMEDIATE: u32 = 64 << 20;
 
 /// The devices one runtime's (or one broker's) chains may run their
 /// steps on, and what its chains did. Set on each [`crate::Owner`] of
@@ -408,6 +412,9 @@ fn run_step(
         // The chain's result is the client's: the last step writes there.
         if last || d.dst.addr != 0 || d.dst.len > max {
             return Err(e(Status::BadParam));
+        }
+        if d.dst.len > MAX_INTERMEDIATE {
+            return Err(e(Status::Resources));
         }
         if write_buf.len() < len {
             write_buf.try_reserve(len - write_buf.len()).map_err(|_| e(Status::DeviceError))?;

@@ -28,7 +28,7 @@ mod stats;
 mod view;
 
 pub use caps::{DeviceClass, DeviceInfo, OpInfo, ParamLimit, Staging, CHAIN_PAIRS, MAX_CHAIN};
-pub use chain::{ChainPeers, ChainStats};
+pub use chain::{ChainPeers, ChainStats, MAX_INTERMEDIATE};
 pub use device::{Device, Outcome, Request};
 pub use engine::execute_one;
 pub use fence::FenceTable;

@@ -290,6 +290,15 @@ fn hostile_chains_complete_once_with_the_step_at_fault() {
             1,
         ),
         (
+            "an intermediate over the limit",
+            vec![
+                step(Opcode::COPY, true, src, BufRef::chain_temp(wd_device::MAX_INTERMEDIATE + 1), 10),
+                step(Opcode::CRC32C, false, prev, BufRef::NONE, 10),
+            ],
+            Status::Resources,
+            0,
+        ),
+        (
             "a good one",
             vec![step(Opcode::COPY, true, src, dst, 7), step(Opcode::CRC32C, false, prev, BufRef::NONE, 7)],
             Status::Ok,
@@ -334,7 +343,7 @@ fn hostile_chains_complete_once_with_the_step_at_fault() {
     reap(&mut u, 1, &mut got);
     assert_eq!((got.len(), got[0].user_data, got[0].status()), (1, 9, Status::Ok));
     let s = rt.chain_stats().unwrap();
-    assert_eq!((s.chains, s.refused), (8, 2), "{s:?}");
+    assert_eq!((s.chains, s.refused), (9, 2), "{s:?}");
     // The device's in-flight figure counts chains once, not per step.
     let dma0 = rt.devices().unwrap().into_iter().find(|d| d.name == "dma0").unwrap();
     assert_eq!(dma0.in_flight, 0);
