@@ -377,6 +377,12 @@ impl Chain<'_> {
         self.plan(input).1
     }
 
+    /// Each step's descriptor for `input` bytes of input.
+    #[cfg(feature = "async")]
+    pub(crate) fn linked(&self, input: usize) -> Vec<LinkedStep> {
+        self.plan(input).0
+    }
+
     /// Each step's descriptor, and the destination size the chain needs.
     fn plan(&self, input: usize) -> (Vec<LinkedStep>, usize) {
         // The last step that writes anything writes the chain's

@@ -449,3 +449,60 @@ fn random_chains_equal_their_steps_one_by_one() {
         .unwrap();
     assert_eq!(rt.chain_stats().unwrap().failed, 0);
 }
+
+/// The async API: chains are requests of an `AsyncQueue` like any other,
+/// many in flight from one task, each completing once with its own
+/// bytes; a future dropped before its completion loses nothing (the
+/// queue settles with no slot or buffer left).
+#[cfg(feature = "async")]
+#[test]
+fn async_chains_equal_the_blocking_ones() {
+    use std::future::Future;
+    let rt = rt();
+    let key = CipherKey::new(&rt, "sec", CipherAlg::AesGcm, &[0x33; 32]).unwrap();
+    let seal = rt.chain().compress(Format::Gzip, 1).encrypt(&key, &[4; 12]).unwrap().build().unwrap();
+    let mut bq = seal.queue().unwrap();
+    let inputs: Vec<Vec<u8>> = (0..24).map(|i| text(1000 + 3000 * i, i as u32)).collect();
+    let want: Vec<Vec<u8>> = inputs.iter().map(|d| seal.run(&mut bq, d).unwrap()).collect();
+    crate::asynq::tokio_rt().block_on(async {
+        let aq = crate::asynq::aq(&rt, seal.device());
+        let futs: Vec<_> = inputs
+            .iter()
+            .map(|d| {
+                let out = seal.output_bound(d.len());
+                Box::pin(seal.run_async(&aq, Buffer::Heap(d.clone()), Buffer::Heap(vec![0; out])))
+            })
+            .collect();
+        let mut futs: Vec<_> = futs.into_iter().map(Some).collect();
+        let mut got: Vec<Option<Vec<u8>>> = vec![None; futs.len()];
+        std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (f, g) in futs.iter_mut().zip(got.iter_mut()) {
+                if let Some(fut) = f {
+                    match fut.as_mut().poll(cx) {
+                        std::task::Poll::Ready(r) => {
+                            *g = Some(r.unwrap().output().to_vec());
+                            *f = None;
+                        }
+                        std::task::Poll::Pending => pending = true,
+                    }
+                }
+            }
+            if pending {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
+        for (i, (g, w)) in got.into_iter().zip(&want).enumerate() {
+            assert!(g.as_deref() == Some(&w[..]), "chain {i}");
+        }
+        // Dropped in flight: the completion is reaped later, once.
+        let mut f = Box::pin(aq.submit_chain(&seal, Buffer::Heap(inputs[5].clone()), Buffer::Heap(vec![0; 40_000])));
+        let _ = crate::asynq::poll_once(&mut f).await;
+        drop(f);
+        aq.settle().await.unwrap();
+        assert_eq!(aq.slot_table(), (0, 0));
+    });
+}
