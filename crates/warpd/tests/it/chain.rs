@@ -223,3 +223,60 @@ fn a_broker_stopped_mid_chain_completes_each_chain_once() {
     assert_eq!(ok + lost, 8, "every chain exactly once ({ok} done, {lost} lost)");
     assert_eq!(q.in_flight(), 0);
 }
+
+/// A real failure at each step position, through the broker: the right
+/// step and status, later steps cancelled, no output reported; and once
+/// the client goes, the broker's descriptors, mappings and threads are
+/// what they were before it came.
+#[test]
+fn failures_at_each_step_through_the_broker_leave_nothing_behind() {
+    let d = Daemon::start("chain-fail", DEVICES);
+    let base = d.baseline();
+    {
+        let rt = d.runtime();
+        let key = CipherKey::new(&rt, "sec", CipherAlg::AesGcm, &[9; 32]).unwrap();
+        let nonce = [3u8; 12];
+        let data = text(50_000, 11);
+        let mut sq = rt.queue("sec").unwrap();
+        let mut zip = Zip::open(&rt).unwrap();
+        // Each result holds its two buffers until it drops.
+        let pool = rt.pool(1 << 17, 16).unwrap();
+        let run = |chain: &warpdrive::chain::Chain<'_>, input: &[u8], out: usize| {
+            let mut q = chain.queue().unwrap();
+            let (mut s, mut t) = (pool.alloc().unwrap(), pool.alloc().unwrap());
+            s.set_len(input.len());
+            s.as_mut_slice().copy_from_slice(input);
+            t.set_len(out);
+            chain.run_bufs(&mut q, Buffer::Reg(s), Buffer::Reg(t)).unwrap()
+        };
+        let good = key.seal(&mut sq, &nonce, &[], &zip.compress(Format::Gzip, 1, &data).unwrap()).unwrap();
+        let open = rt.chain().decrypt(&key, &nonce).unwrap().decompress(Format::Gzip, data.len()).build().unwrap();
+        // Step 0: a tampered tag.
+        let mut bad = good.clone();
+        bad[30] ^= 4;
+        let r = run(&open, &bad, data.len());
+        assert_eq!((r.steps.as_slice(), r.produced), (&[Status::BadData, Status::Cancelled][..], 0));
+        // Step 1: authentic, not gzip.
+        let r = run(&open, &key.seal(&mut sq, &nonce, &[], &data).unwrap(), data.len());
+        assert_eq!((r.steps.as_slice(), r.produced), (&[Status::Ok, Status::BadData][..], 0));
+        // Step 1: the output does not fit.
+        let r = run(&open, &good, 1000);
+        assert_eq!(r.failed_step(), Some(1));
+        // Three steps: compress (a level the codec refuses), encrypt (a
+        // closed session), CRC.
+        let bad_level = rt.chain().compress(Format::Gzip, 77).encrypt(&key, &nonce).unwrap().crc32c(0).build().unwrap();
+        let r = run(&bad_level, &data, 60_000);
+        assert_eq!(r.steps, [Status::BadParam, Status::Cancelled, Status::Cancelled]);
+        let doomed = CipherKey::new(&rt, "sec", CipherAlg::AesGcm, &[1; 32]).unwrap();
+        let c = rt.chain().compress(Format::Gzip, 1).encrypt(&doomed, &nonce).unwrap().crc32c(0).build().unwrap();
+        assert!(rt.close_session("sec", doomed.session()).unwrap());
+        let r = run(&c, &data, 60_000);
+        assert_eq!(r.steps, [Status::Ok, Status::BadSession, Status::Cancelled]);
+        // And a good one after all that.
+        let r = run(&open, &good, data.len());
+        assert!(r.status.is_ok() && r.output() == &data[..]);
+        let s = rt.chain_stats().unwrap();
+        assert_eq!((s.failed, s.client_intermediate_bytes), (5, 0), "{s:?}");
+    }
+    assert_eq!(d.settle_to(base, Duration::from_secs(5)), base, "the broker kept something of the client");
+}
