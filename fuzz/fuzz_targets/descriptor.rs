@@ -130,8 +130,9 @@ fn model_resolve(e: &Env, r: &BufRef, need_read: bool) -> Result<Option<MBuf>, S
 /// Predicts the outcome and the memory after-image of `d`.
 fn model(e: &Env, d: &Descriptor, allows: &dyn Fn(Opcode) -> bool, img: &mut Image) -> Outcome {
     let err = Outcome::err;
-    if d.flags & !DescFlags::KNOWN != 0 || d.flags & DescFlags::LINK != 0 {
-        return err(Status::BadParam); // unknown bits; LINK on a non-chaining device
+    if d.flags & !DescFlags::KNOWN != 0 || d.flags & (DescFlags::LINK | DescFlags::FENCE_BITS) != 0 {
+        // Unknown bits; a chain or a fence outside an engine's queue path.
+        return err(Status::BadParam);
     }
     let op = d.op();
     if op == Opcode::NOP {

@@ -122,10 +122,13 @@ pub fn serve(server: Arc<Server>, sock: OwnedFd, creds: wd_proto::Creds) {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(id, ClientRec { creds, queues: Vec::new(), routes: None, sock: dup });
+    let owner = Arc::new(Owner::new());
+    // Its chains run inside the broker, on any of its devices.
+    owner.set_chain_peers(server.chain_peers.clone());
     let mut c = Client {
         id,
         creds,
-        owner: Arc::new(Owner::new()),
+        owner,
         queues: HashMap::new(),
         regions: HashMap::new(),
         sessions: HashMap::new(),
@@ -309,6 +312,18 @@ impl Client {
                 (Response::Ok, Vec::new())
             }
             Request::Stats => stats(server, (!server.is_admin(&self.creds)).then_some(self.creds.uid)),
+            // Per connection (its Owner's table, gone with it), at most 63.
+            Request::CreateFence => match self.owner.fences.alloc() {
+                Some(fence) => (Response::Fence { fence }, Vec::new()),
+                None => err(ErrorCode::Quota, "every fence id of this connection is in use"),
+            },
+            Request::CloseFence { fence } => {
+                if self.owner.fences.free(fence) {
+                    (Response::Ok, Vec::new())
+                } else {
+                    err(ErrorCode::NotFound, format!("no fence {fence}"))
+                }
+            }
             Request::ReportRoutes { inline, device, fallbacks } => {
                 if let Some(rec) = server.clients.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&self.id) {
                     rec.routes = Some([inline, device, fallbacks]);
@@ -575,5 +590,6 @@ fn stats(server: &Server, only_uid: Option<u32>) -> Reply {
             });
         }
     }
-    (Response::Stats { clients: clients.len() as u32, queues, routes }, Vec::new())
+    let chains = server.chain_peers.stats();
+    (Response::Stats { clients: clients.len() as u32, queues, routes, chains }, Vec::new())
 }

@@ -42,6 +42,8 @@ pub struct Server {
     pub budgets: Mutex<HashMap<u32, Arc<UserBudget>>>,
     /// How the descriptor table is shared between users.
     pub budget: FdBudget,
+    /// Every device, for the chains clients submit, and the chains' figures.
+    pub chain_peers: Arc<wd_device::ChainPeers>,
 }
 
 impl Server {
@@ -78,7 +80,9 @@ impl Server {
             }
         }
         anyhow::ensure!(!hosts.is_empty(), "the configuration places no device (per_node = 0 everywhere)");
+        let chain_peers = wd_device::ChainPeers::new(hosts.iter().map(|h| h.device().clone()).collect());
         Ok(Arc::new(Server {
+            chain_peers,
             cfg,
             hosts,
             clients: Mutex::new(HashMap::new()),

@@ -49,6 +49,7 @@
 //! take over, so a completion never waits for a task nobody will poll.
 
 mod batch;
+mod chain;
 mod ops;
 mod table;
 
@@ -66,7 +67,7 @@ pub use batch::{Completions, PushBatch};
 use table::TicketMap;
 
 use crate::queue::expect::{Expect, MAX_SPIN};
-use crate::{Done, Error, Queue, Req, SubmitError, WaitMode};
+use crate::{Done, Error, Queue, Req, WaitMode};
 
 /// A [`Queue`] driven by futures: any number of requests in flight from
 /// one task or several, each [`AsyncQueue::submit`] future resolving to
@@ -187,7 +188,11 @@ impl AsyncQueue {
     /// full) and resolves to its completion, whatever its status. Dropping
     /// it at any point is safe: see the module docs.
     pub fn submit(&self, req: Req) -> Submit<'_> {
-        Submit { aq: self, id: self.next_id.fetch_add(1, Ordering::Relaxed), phase: Phase::Start(req) }
+        Submit {
+            aq: self,
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            phase: Phase::Start(chain::Pending::One(req)),
+        }
     }
 
     /// A future that resolves once nothing is in flight on the queue:
@@ -505,7 +510,7 @@ fn yield_to_executor(cx: &mut Context<'_>) {
 /// Where a [`Submit`] future stands.
 enum Phase {
     /// Not yet accepted by the queue: the future owns the request.
-    Start(Req),
+    Start(chain::Pending),
     /// Accepted, under this ticket: the queue owns the request.
     InFlight(u64),
     /// Resolved.
@@ -542,7 +547,7 @@ impl Future for Submit<'_> {
         let mut st = aq.lock();
         loop {
             match std::mem::replace(&mut this.phase, Phase::Finished) {
-                Phase::Start(req) => match st.q.submit(req) {
+                Phase::Start(req) => match req.submit(&mut st.q) {
                     Ok(t) => {
                         st.entries.insert(t.0, Entry::Waiting(Some(cx.waker().clone())));
                         if !st.room.is_empty() {
@@ -558,7 +563,7 @@ impl Future for Submit<'_> {
                         // Reap before sleeping: completions may be waiting.
                         continue;
                     }
-                    Err(SubmitError::Busy(req)) => {
+                    Err((None, req)) => {
                         this.phase = Phase::Start(req);
                         match st.reap() {
                             Ok(0) => {}
@@ -572,7 +577,7 @@ impl Future for Submit<'_> {
                         st.wait_room(id, cx.waker());
                     }
                     // Refused: the request never reached the device.
-                    Err(SubmitError::Failed(e, _)) => {
+                    Err((Some(e), _)) => {
                         st.hand_over(id);
                         return Poll::Ready(Err(e));
                     }

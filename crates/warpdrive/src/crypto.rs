@@ -184,6 +184,11 @@ impl CipherKey {
         self.s.id
     }
 
+    /// The device (or driver) name the session was created on.
+    pub(crate) fn device(&self) -> &str {
+        &self.s.dev
+    }
+
     /// True when the session's nonces are too long for the descriptor and
     /// lead the source buffer instead.
     fn nonce_in_src(&self) -> bool {

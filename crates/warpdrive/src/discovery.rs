@@ -81,14 +81,23 @@ impl Runtime {
     }
 
     /// The instances that can take instance `name`'s output in a chain:
-    /// other chainable instances, when `name` itself is chainable. No
-    /// device chains yet, so today this is empty.
+    /// those that accept a pair `(from, to)` of [`DeviceSummary::chains`]
+    /// (advertised by both) where `from` is one of `name`'s operations and
+    /// `to` one of theirs. `name` itself is among them when it can feed
+    /// itself (copy then CRC-32C on one `dma` instance). Empty for an
+    /// instance that does not chain, or a broker that predates chains.
+    ///
+    /// [`DeviceSummary::chains`]: wd_ops::desc::DeviceDesc::chains
     pub fn chains_to(&self, name: &str) -> Result<Vec<String>, Error> {
         let all = self.devices()?;
         let me = all.iter().find(|d| d.name == name).ok_or_else(|| Error::NoDevice(name.to_string()))?;
         if !me.chainable {
             return Ok(Vec::new());
         }
-        Ok(all.iter().filter(|d| d.chainable && d.name != name).map(|d| d.name.clone()).collect())
+        let has = |d: &crate::DeviceSummary, op: u16| d.ops.iter().any(|o| o.opcode == op);
+        let takes = |d: &crate::DeviceSummary| {
+            me.chains.iter().any(|p| has(me, p[0]) && d.chainable && has(d, p[1]) && d.chains.contains(p))
+        };
+        Ok(all.iter().filter(|d| takes(d)).map(|d| d.name.clone()).collect())
     }
 }

@@ -207,6 +207,21 @@ pub enum BadRequest {
     /// `src` is [`crate::Buffer::InPlace`] but there is no `dst` to work in.
     #[error("an in-place request needs a destination buffer")]
     InPlaceWithoutDestination,
+    /// A fence of another runtime, connection or process: fences are per
+    /// owner, like sessions and regions.
+    #[error("the fence belongs to another runtime or connection")]
+    ForeignFence,
+    /// A wait for a fence no accepted request signals yet. A request may
+    /// only wait for one submitted before it, which is also what keeps
+    /// fences from forming a cycle.
+    #[error("no submitted request signals this fence yet (waits must follow their signal: no cycles)")]
+    FenceNotArmed,
+    /// A second request signalling one fence.
+    #[error("a request already signals this fence")]
+    FenceAlreadyArmed,
+    /// A request waiting for the fence it signals itself.
+    #[error("a request cannot wait for the fence it signals")]
+    FenceSelf,
 }
 
 /// The broker's refusal (inside [`Error::Daemon`]): its category and its

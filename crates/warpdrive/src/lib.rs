@@ -57,6 +57,7 @@ mod auto;
 mod buffer;
 #[cfg(feature = "embedded")]
 mod calibrate;
+pub mod chain;
 pub mod comp;
 pub mod crypto;
 pub mod crypto_asym;
@@ -67,6 +68,7 @@ pub mod discovery;
 mod embedded;
 mod env;
 mod error;
+mod fence;
 mod flags;
 #[cfg(feature = "embedded")]
 mod inline;
@@ -89,6 +91,7 @@ pub use env::EnvError;
 pub use error::{
     BadRequest, DaemonError, DaemonErrorCode, Error, MemoryError, ProtocolError, QueueFault, SubmitError, Unavailable,
 };
+pub use fence::Fence;
 pub use flags::{DoneFlags, ReqFlags};
 #[cfg(feature = "embedded")]
 pub use inline::Inline;

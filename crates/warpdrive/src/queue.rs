@@ -2,6 +2,7 @@
 
 mod bind;
 mod borrowed;
+pub(crate) mod chain;
 pub(crate) mod expect;
 mod retire;
 mod ring;
@@ -284,6 +285,12 @@ impl Queue {
             .filter(|s| !matches!((&s.src, &s.dst), (crate::Buffer::None, crate::Buffer::None)))
             .count();
         (live, held)
+    }
+
+    /// Identity of the owner whose regions and fences this queue's
+    /// requests may name.
+    pub(crate) fn owner_key(&self) -> usize {
+        self.q.owner_key
     }
 
     /// Submission ring size.

@@ -212,6 +212,8 @@ impl RtInner {
         // The devices of this process serve its own memory: nothing is
         // staged (docs/ARCHITECTURE.md, "Shared memory and Rust").
         let mem = Arc::new(Owner::this_process());
+        // Chains run their steps on any of this runtime's devices.
+        mem.set_chain_peers(wd_device::ChainPeers::new(devices.iter().map(|d| d.device().clone()).collect()));
         RtInner {
             devices,
             kernels,
@@ -313,9 +315,24 @@ impl Runtime {
     fn stats_reply(&self) -> Result<(u32, Vec<wd_proto::QueueStat>, Vec<wd_proto::RouteStat>), Error> {
         let d = self.inner.daemon.as_ref().ok_or(Unavailable::NotConnected)?;
         match d.conn()?.call(&wd_proto::Request::Stats, &[])?.0 {
-            wd_proto::Response::Stats { clients, queues, routes } => Ok((clients, queues, routes)),
+            wd_proto::Response::Stats { clients, queues, routes, .. } => Ok((clients, queues, routes)),
             other => Err(ProtocolError::UnexpectedReply(Box::new(other)).into()),
         }
+    }
+
+    /// What the chain executors did: this runtime's in-process devices,
+    /// or, through warpd, the broker's (for all its clients), counted
+    /// where the chains run. `client_intermediate_bytes` is the count of
+    /// intermediate bytes that crossed a client's memory.
+    pub fn chain_stats(&self) -> Result<wd_proto::ChainStats, Error> {
+        if let Some(d) = &self.inner.daemon {
+            return match d.conn()?.call(&wd_proto::Request::Stats, &[])?.0 {
+                wd_proto::Response::Stats { chains, .. } => Ok(chains),
+                other => Err(ProtocolError::UnexpectedReply(Box::new(other)).into()),
+            };
+        }
+        self.inner.local()?;
+        Ok(self.inner.mem.chain_peers().map(|p| p.stats()).unwrap_or_default())
     }
 
     /// What each process (this user's, or every one for an administrator)
@@ -496,7 +513,7 @@ impl Runtime {
         Ok(self.find(name)?.stats())
     }
 
-    fn region_owner(&self) -> Result<RegionOwner, Error> {
+    pub(crate) fn region_owner(&self) -> Result<RegionOwner, Error> {
         Ok(match &self.inner.daemon {
             Some(d) => RegionOwner::Daemon(d.conn()?),
             None => {

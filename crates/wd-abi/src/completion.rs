@@ -5,6 +5,20 @@ use crate::{Entry, Status};
 /// `Completion::flags` bit: a stream operation stopped early (output full)
 /// and can be continued with another request.
 pub const CQE_FLAG_MORE: u32 = 1 << 0;
+/// `Completion::flags` bit (ABI revision 2): the completion of a whole
+/// chain of `LINK`ed descriptors. Bits [`CQE_CHAIN_STEP_SHIFT`]`..+8` hold
+/// the index of the last step that ran: on failure the step that failed
+/// (`status` is its status, `result` its result; every later step was
+/// cancelled without running and `produced` is 0); on success the last
+/// step of the chain.
+pub const CQE_FLAG_CHAIN: u32 = 1 << 1;
+/// Shift of the step index in a chain completion's flags.
+pub const CQE_CHAIN_STEP_SHIFT: u32 = 8;
+
+/// The step index of a chain completion's `flags` (see [`CQE_FLAG_CHAIN`]).
+pub const fn chain_step(flags: u32) -> u8 {
+    (flags >> CQE_CHAIN_STEP_SHIFT) as u8
+}
 
 /// One completion-ring entry: 32 bytes, two per cache line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -67,6 +81,25 @@ const _: () = assert!(core::mem::offset_of!(Completion, result) == 24);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chain_flags_round_trip_in_the_32_byte_entry() {
+        let c = Completion {
+            user_data: 9,
+            status: Status::BadData.raw(),
+            flags: CQE_FLAG_CHAIN | (2 << CQE_CHAIN_STEP_SHIFT),
+            consumed: 0,
+            produced: 0,
+            result: 7,
+        };
+        let mut w = [0u64; 4];
+        c.encode(&mut w);
+        let back = Completion::decode(&w);
+        assert_eq!(back, c);
+        assert_eq!(chain_step(back.flags), 2);
+        assert_ne!(CQE_FLAG_CHAIN & CQE_FLAG_MORE, CQE_FLAG_CHAIN, "distinct bits");
+        assert_eq!(std::mem::size_of::<Completion>(), 32);
+    }
 
     #[test]
     fn round_trip_and_layout() {

@@ -4,6 +4,13 @@ use crate::Entry;
 
 /// `BufRef::region` value meaning "no buffer".
 pub const REGION_NONE: u32 = 0;
+/// `BufRef::region` value of a chain's framework-owned buffer (ABI
+/// revision 2, see [`crate::layout::ABI_REVISION`]). In the `src` of a
+/// step after the first (`addr` and `len` 0) it means "the previous
+/// step's output"; in a `dst` it asks for an intermediate buffer of `len`
+/// bytes that the device side owns and never hands to the user. Never a
+/// registered region id (registration stops below it).
+pub const REGION_CHAIN: u32 = 0x7fff_ffff;
 /// Set in `BufRef::region` when the reference is a process virtual address
 /// (SVA); the low 31 bits are then the index of the binding that covers it.
 pub const REGION_SVA_BIT: u32 = 0x8000_0000;
@@ -43,6 +50,20 @@ impl BufRef {
     /// A virtual-address reference covered by SVA binding `binding`.
     pub const fn sva(binding: u32, addr: u64, len: u32) -> BufRef {
         BufRef { addr, len, region: REGION_SVA_BIT | binding }
+    }
+
+    /// A chain step's source: the previous step's output.
+    pub const CHAIN_PREV: BufRef = BufRef { addr: 0, len: 0, region: REGION_CHAIN };
+
+    /// A chain step's destination: an intermediate buffer of `len` bytes
+    /// owned by the device side (the step's output bound).
+    pub const fn chain_temp(len: u32) -> BufRef {
+        BufRef { addr: 0, len, region: REGION_CHAIN }
+    }
+
+    /// True for [`BufRef::CHAIN_PREV`] or a [`BufRef::chain_temp`].
+    pub const fn is_chain(&self) -> bool {
+        self.region == REGION_CHAIN
     }
 
     /// True when this names no buffer.
@@ -146,15 +167,47 @@ impl Opcode {
 pub struct DescFlags(pub u16);
 
 impl DescFlags {
-    /// Reserved for chaining: the next descriptor consumes this one's output.
-    /// Devices that do not chain reject it with `BadParam`.
+    /// Chaining (ABI revision 2): the next descriptor of the same ring is
+    /// the next step of one chain and consumes this one's output. The
+    /// steps are published together; the device posts one completion for
+    /// the whole chain, carrying the first descriptor's `user_data` (see
+    /// [`crate::CQE_FLAG_CHAIN`]). A device side without chains rejects
+    /// it with `BadParam`.
     pub const LINK: u16 = 1 << 0;
+    /// Shift of the fence this request waits for (ABI revision 2): bits
+    /// 4..10, a fence id of the queue's owner (0: none). The engine holds
+    /// the request, and its queue, until that fence is signalled.
+    pub const WAIT_SHIFT: u16 = 4;
+    /// Shift of the fence this request signals when it completes (ABI
+    /// revision 2): bits 10..16 (0: none).
+    pub const SIGNAL_SHIFT: u16 = 10;
+    /// Largest fence id the two fields hold.
+    pub const MAX_FENCE: u16 = 0x3f;
+    /// Both fence fields.
+    pub const FENCE_BITS: u16 = (Self::MAX_FENCE << Self::WAIT_SHIFT) | (Self::MAX_FENCE << Self::SIGNAL_SHIFT);
     /// Every bit this ABI version defines; others complete with `BadParam`.
-    pub const KNOWN: u16 = Self::LINK;
+    pub const KNOWN: u16 = Self::LINK | Self::FENCE_BITS;
 
     /// True when `bit` is set.
     pub const fn has(self, bit: u16) -> bool {
         self.0 & bit != 0
+    }
+
+    /// The fence this request waits for (0: none).
+    pub const fn wait_fence(self) -> u32 {
+        ((self.0 >> Self::WAIT_SHIFT) & Self::MAX_FENCE) as u32
+    }
+
+    /// The fence this request signals when it completes (0: none).
+    pub const fn signal_fence(self) -> u32 {
+        ((self.0 >> Self::SIGNAL_SHIFT) & Self::MAX_FENCE) as u32
+    }
+
+    /// Flags that wait for fence `wait` and signal fence `signal` (each
+    /// 0 for none, at most [`DescFlags::MAX_FENCE`]; higher bits dropped).
+    pub const fn fences(wait: u32, signal: u32) -> u16 {
+        (((wait as u16) & Self::MAX_FENCE) << Self::WAIT_SHIFT)
+            | (((signal as u16) & Self::MAX_FENCE) << Self::SIGNAL_SHIFT)
     }
 }
 
@@ -288,6 +341,33 @@ mod tests {
         assert_eq!(from_words, from_fields);
         assert_eq!(std::mem::size_of::<Descriptor>(), 64);
         assert_eq!(std::mem::align_of::<Descriptor>(), 8);
+    }
+
+    #[test]
+    fn chain_refs_round_trip_and_are_not_regions() {
+        let mut d = sample();
+        d.src = BufRef::CHAIN_PREV;
+        d.dst = BufRef::chain_temp(70_000);
+        let mut w = [0u64; 8];
+        d.encode(&mut w);
+        let back = Descriptor::decode(&w);
+        assert_eq!(back, d);
+        assert!(back.src.is_chain() && back.dst.is_chain());
+        assert!(!back.src.is_sva() && !back.src.is_none());
+        assert_eq!(back.dst.len, 70_000);
+        // Below the SVA bit: a registered id can never take this value
+        // (registration refuses it) and SVA decoding never sees it.
+        assert_eq!(REGION_CHAIN & REGION_SVA_BIT, 0);
+        assert!(!BufRef::region(1, 0, 1).is_chain());
+    }
+
+    #[test]
+    fn fence_fields_round_trip_beside_link() {
+        let f = DescFlags(DescFlags::LINK | DescFlags::fences(5, 63));
+        assert_eq!((f.wait_fence(), f.signal_fence()), (5, 63));
+        assert!(f.has(DescFlags::LINK));
+        assert_eq!(DescFlags::KNOWN, 0xfff1, "bits 1..4 stay reserved");
+        assert_eq!(DescFlags(0).wait_fence(), 0);
     }
 
     #[test]

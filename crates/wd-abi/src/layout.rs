@@ -26,6 +26,12 @@
 pub const MAGIC: u64 = u64::from_le_bytes(*b"WARPDRV\0");
 /// Version of this layout and of the entry formats.
 pub const ABI_VERSION: u32 = 1;
+/// Additive revision of version 1. Revision 2 gives meaning to bits and
+/// values version 1 reserved and devices refused: `DescFlags::LINK`
+/// (chains), the `REGION_CHAIN` buffer reference and the chain
+/// completion flags. Entry sizes and offsets are unchanged, and a peer of
+/// revision 1 sends none of them, so the header's version stays 1.
+pub const ABI_REVISION: u32 = 2;
 
 /// Spacing of hot words.
 pub const HOT_STRIDE: usize = 128;

@@ -26,9 +26,9 @@ mod descriptor;
 pub mod layout;
 mod status;
 
-pub use completion::{Completion, CQE_FLAG_MORE};
-pub use descriptor::{BufRef, DescFlags, Descriptor, Opcode, REGION_NONE, REGION_SVA_BIT};
-pub use layout::{Layout, LayoutError, QueueState, StaticHeader, ABI_VERSION, MAGIC};
+pub use completion::{chain_step, Completion, CQE_CHAIN_STEP_SHIFT, CQE_FLAG_CHAIN, CQE_FLAG_MORE};
+pub use descriptor::{BufRef, DescFlags, Descriptor, Opcode, REGION_CHAIN, REGION_NONE, REGION_SVA_BIT};
+pub use layout::{Layout, LayoutError, QueueState, StaticHeader, ABI_REVISION, ABI_VERSION, MAGIC};
 pub use status::Status;
 
 /// A ring entry: a fixed number of `u64` words with a lossless encoding.

@@ -158,6 +158,9 @@ enum BenchCmd {
     /// The OpenSSL provider (warpdrive.so) against OpenSSL's default
     /// provider, through `openssl speed`.
     Provider(bench::provider::ProviderBench),
+    /// Chains (compress then encrypt, decrypt then decompress) against the
+    /// application driving the two steps itself and against inline.
+    Chain(bench::chain::ChainBench),
     /// Only the baseline cases (spin, socket, io_uring, memcpy).
     Baseline {
         /// Print one JSON object instead of a table.
@@ -314,6 +317,10 @@ fn bench_cmd(what: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Provider(b) => {
             let ((r, ratios), title) = bench::provider::run(&b)?;
             emit(&title, b.json, &r, &ratios);
+        }
+        BenchCmd::Chain(b) => {
+            let (r, ratios) = bench::chain::run(&b)?;
+            emit("wd bench chain", b.json, &r, &ratios);
         }
         BenchCmd::Baseline { json } => {
             let r = bench::baseline::run_defaults();

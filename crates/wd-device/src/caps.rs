@@ -3,6 +3,25 @@
 use serde::Serialize;
 use wd_abi::Opcode;
 
+/// Most steps in one chain (the `LINK`ed descriptors of one request).
+pub const MAX_CHAIN: u32 = 4;
+
+/// Which operation's output another operation can take in a chain: the
+/// pairs the chain executor (`crate::chain`) runs, `(from, to)`. What is
+/// composable is a property of the data each operation reads and writes
+/// (a compressed stream is a valid plaintext; a decrypted text a valid
+/// compressed stream), so the table is the framework's; each device
+/// advertises the pairs that name one of its operations.
+pub const CHAIN_PAIRS: &[(Opcode, Opcode)] = &[
+    (Opcode::COMPRESS, Opcode::SEC_ENCRYPT),
+    (Opcode::SEC_DECRYPT, Opcode::DECOMPRESS),
+    (Opcode::COPY, Opcode::CRC32C),
+    (Opcode::SEC_DIGEST, Opcode::HPRE_SIGN),
+    (Opcode::SEC_ENCRYPT, Opcode::CRC32C),
+    (Opcode::DECOMPRESS, Opcode::CRC32C),
+    (Opcode::COMPRESS, Opcode::CRC32C),
+];
+
 /// What kind of accelerator a device is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -95,7 +114,8 @@ pub struct DeviceInfo {
     pub max_depth: u32,
     /// NUMA node of the memory and engines.
     pub numa_node: u32,
-    /// Whether this device can consume a `LINK`ed predecessor's output.
+    /// Whether this device takes part in chains: one of its operations
+    /// appears in [`CHAIN_PAIRS`] (set by [`DeviceInfo::new`]).
     pub chainable: bool,
     /// Parameter ranges (levels, windows, key sizes, ...).
     pub limits: Vec<ParamLimit>,
@@ -131,9 +151,25 @@ impl DeviceInfo {
             max_queues: 1024,
             max_depth: 4096,
             numa_node,
-            chainable: false,
+            chainable: CHAIN_PAIRS.iter().any(|&(a, b)| ops.iter().any(|&(o, _)| o == a || o == b)),
             limits: Vec::new(),
         }
+    }
+
+    /// The chain step pairs this device takes part in: those of
+    /// [`CHAIN_PAIRS`] with either operation among its own (empty unless
+    /// [`DeviceInfo::chainable`]).
+    pub fn chain_pairs(&self) -> Vec<(Opcode, Opcode)> {
+        if !self.chainable {
+            return Vec::new();
+        }
+        let has = |op| self.op(op).is_some();
+        CHAIN_PAIRS.iter().copied().filter(|&(a, b)| has(a) || has(b)).collect()
+    }
+
+    /// Whether this device runs `to` on the output of `from` in a chain.
+    pub fn accepts_chain(&self, from: Opcode, to: Opcode) -> bool {
+        self.chainable && self.op(to).is_some() && CHAIN_PAIRS.contains(&(from, to))
     }
 
     /// Adds a parameter range.
@@ -166,6 +202,8 @@ impl DeviceInfo {
             max_depth: self.max_depth,
             numa_node: self.numa_node,
             chainable: self.chainable,
+            chains: self.chain_pairs().iter().map(|&(a, b)| [a.0, b.0]).collect(),
+            max_chain: if self.chainable { MAX_CHAIN } else { 0 },
             engines,
             queues_in_use,
             limits: self

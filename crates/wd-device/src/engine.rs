@@ -83,6 +83,9 @@ struct Served {
     /// A remote request out at the owner's pager: the queue takes nothing
     /// else until it completes (or misses its deadline).
     parked: Option<Parked>,
+    /// A request waiting for its fence (`crate::fence`): the queue takes
+    /// nothing else until it runs.
+    fenced: Option<wd_abi::Descriptor>,
 }
 
 pub(crate) struct Engine {
@@ -171,7 +174,7 @@ impl Engine {
         let new: Vec<_> = std::mem::take(&mut *self.shared.incoming.lock().unwrap_or_else(|p| p.into_inner()));
         for q in new {
             let end = q.qmem.device_end();
-            self.served.push(Served { q, end, parked: None });
+            self.served.push(Served { q, end, parked: None, fenced: None });
         }
         let mut i = 0;
         self.reap_pending = false;
@@ -205,13 +208,22 @@ impl Engine {
         }
         // Complete what we can as Cancelled; whatever does not fit in the
         // completion ring is dropped with the queue, whose owner is leaving.
-        while let Ok(room) = s.end.cq.free() {
-            if room == 0 {
-                break;
-            }
+        // A chain is one request: its later steps (after a LINK) are taken
+        // with it and get no completion of their own.
+        let mut linked = false;
+        // A request held on its fence is cancelled (a chain's later steps
+        // are still in the ring behind it).
+        if let Some(d) = s.fenced.take() {
+            let _ = s.end.cq.stage(&Completion::with_status(d.user_data, Status::Cancelled));
+            linked = wd_abi::DescFlags(d.flags).has(wd_abi::DescFlags::LINK);
+        }
+        while linked || s.end.cq.free().is_ok_and(|room| room > 0) {
             match s.end.sq.pop() {
                 Ok(Some(d)) => {
-                    let _ = s.end.cq.stage(&Completion::with_status(d.user_data, Status::Cancelled));
+                    if !linked {
+                        let _ = s.end.cq.stage(&Completion::with_status(d.user_data, Status::Cancelled));
+                    }
+                    linked = wd_abi::DescFlags(d.flags).has(wd_abi::DescFlags::LINK);
                 }
                 _ => break,
             }
@@ -231,7 +243,7 @@ impl Engine {
         let pending = std::mem::take(&mut *self.shared.incoming.lock().unwrap_or_else(|p| p.into_inner()));
         for q in pending {
             let end = q.qmem.device_end();
-            self.finish_close(Served { q, end, parked: None });
+            self.finish_close(Served { q, end, parked: None, fenced: None });
         }
     }
 
@@ -297,33 +309,67 @@ impl Engine {
             return self.serve_batched(i);
         }
         let Engine { dev, shared, served, staging, .. } = self;
-        let Served { q, end, parked } = &mut served[i];
+        let Served { q, end, parked, fenced } = &mut served[i];
         let q: &QueueShared = q;
         if parked.is_some() && resume(q, end, parked) {
             return 0;
         }
-        let budget = match Self::visible_budget(q, end) {
-            Some(0) | None => return 0,
-            Some(b) => b,
+        // A held request goes first, once its fence is signalled; the
+        // ring behind it may be empty, so only completion room counts.
+        let budget = if fenced.is_some() {
+            Self::budget(q, end)
+        } else {
+            match Self::visible_budget(q, end) {
+                Some(0) | None => return 0,
+                Some(b) => b,
+            }
         };
+        if budget == 0 {
+            return 0;
+        }
         let mut regions = None;
         let mut n = 0;
         // Completions staged since the last publish.
         let (mut since_n, mut since) = (0u32, Totals::default());
         while n < budget {
-            let d = match end.sq.pop() {
-                Ok(Some(d)) => d,
-                Ok(None) => break,
-                Err(e) => {
-                    Self::fault(q, fault::SQ_TAIL, &e);
-                    break;
-                }
+            let d = match fenced.take() {
+                Some(d) => d,
+                None => match end.sq.pop() {
+                    Ok(Some(d)) => d,
+                    Ok(None) => break,
+                    Err(e) => {
+                        Self::fault(q, fault::SQ_TAIL, &e);
+                        break;
+                    }
+                },
             };
-            let out = match execute(&**dev, q, staging, &d, &mut regions) {
+            let gate = crate::fence::gate(&q.owner, &d);
+            if matches!(gate, crate::fence::Gate::Hold) {
+                *fenced = Some(d);
+                break;
+            }
+            let (full, d) = (d, crate::fence::strip(&d));
+            // A chain's first step: the executor takes the rest of it off
+            // the ring and posts one completion for all of it.
+            let chain = wd_abi::DescFlags(d.flags).has(wd_abi::DescFlags::LINK);
+            let ran = if let crate::fence::Gate::Refuse(o) = gate {
+                if chain {
+                    // Refused whole: its later steps go with it.
+                    crate::chain::skip_rest(q, &mut end.sq, &d);
+                }
+                Ok(o)
+            } else if chain {
+                Ok(crate::chain::run_linked(dev, q, &mut end.sq, staging, &d, &mut regions))
+            } else {
+                execute(&**dev, q, staging, &d, &mut regions)
+            };
+            let out = match ran {
                 Ok(o) => o,
                 Err(r) => match park(dev, shared, q, &d, r) {
-                    Ok(p) => {
-                        // Its completion comes when the pager is done.
+                    Ok(mut p) => {
+                        // Its completion comes when the pager is done (and
+                        // signals its fence then).
+                        p.signal = wd_abi::DescFlags(full.flags).signal_fence();
                         *parked = Some(p);
                         n += 1;
                         break;
@@ -351,6 +397,13 @@ impl Engine {
             n += 1;
             since_n += 1;
             since.count(&out);
+            // Done (whatever its status): requests waiting for it may go,
+            // once its completion is published, so that its owner sees it
+            // no later than the work that waited for it starts.
+            if wd_abi::DescFlags(full.flags).signal_fence() != 0 {
+                Self::finish_pass(q, end, std::mem::take(&mut since_n), std::mem::take(&mut since));
+                crate::fence::completed(&q.owner, &full);
+            }
             if since.bytes_in + since.bytes_out >= EAGER_PUBLISH_BYTES {
                 Self::finish_pass(q, end, std::mem::take(&mut since_n), std::mem::take(&mut since));
                 if q.ctl.load(Ordering::Relaxed) != ctl::RUNNING {
@@ -394,13 +447,19 @@ impl Engine {
     fn sleep(&mut self) {
         // A parked queue takes nothing until its pager is done (which rings
         // our bell) or its deadline passes (the backstop brings us back).
+        let running = |s: &Served| s.q.ctl.load(Ordering::Relaxed) == ctl::RUNNING;
         let runnable: Vec<usize> = (0..self.served.len())
             .filter(|&i| {
-                self.served[i].parked.is_none() && self.served[i].q.ctl.load(Ordering::Relaxed) == ctl::RUNNING
+                let s = &self.served[i];
+                s.parked.is_none() && s.fenced.is_none() && running(s)
             })
             .collect();
+        // A queue holding a request on its fence wakes on its owner's
+        // fence word (bumped by every signal) instead of its doorbell.
+        let held: Vec<usize> =
+            (0..self.served.len()).filter(|&i| self.served[i].fenced.is_some() && running(&self.served[i])).collect();
         // Too many queues for one futex_waitv: nap briefly instead of sleeping.
-        if runnable.len() + 1 > futex::WAITV_MAX {
+        if runnable.len() + held.len() + 1 > futex::WAITV_MAX {
             std::thread::sleep(Duration::from_micros(50));
             return;
         }
@@ -431,10 +490,20 @@ impl Engine {
             work |= s.q.qmem.sq_tail_word().load(Ordering::SeqCst) != s.end.sq.head()
                 && s.end.cq.free_fresh().is_ok_and(|n| n > 0);
         }
+        // Fence words are read before the fences are looked at: a signal
+        // in between makes the wait return at once.
+        for &i in &held {
+            let s = &self.served[i];
+            expect.push(s.q.owner.fences.word().load(Ordering::SeqCst));
+            if let Some(d) = &s.fenced {
+                work |= !matches!(crate::fence::gate(&s.q.owner, d), crate::fence::Gate::Hold);
+            }
+        }
         if !work && self.shared.bell.load(Ordering::SeqCst) == self.bell_seen {
-            let mut words = Vec::with_capacity(runnable.len() + 1);
+            let mut words = Vec::with_capacity(runnable.len() + held.len() + 1);
             words.push(&self.shared.bell);
             words.extend(runnable.iter().map(|&i| self.served[i].q.qmem.doorbell()));
+            words.extend(held.iter().map(|&i| self.served[i].q.owner.fences.word()));
             self.shared.sleeps.add(1);
             let _ = futex::wait_any(&words, &expect, Some(SLEEP_BACKSTOP));
         }

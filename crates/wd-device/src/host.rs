@@ -131,6 +131,11 @@ impl DeviceHost {
         self.engines.len()
     }
 
+    /// The driver object (what [`crate::ChainPeers`] lists).
+    pub fn device(&self) -> &Arc<dyn Device> {
+        &self.dev
+    }
+
     /// The device's capabilities.
     pub fn info(&self) -> &DeviceInfo {
         self.dev.info()
@@ -233,6 +238,7 @@ impl DeviceHost {
             remote: cfg.remote.clone(),
             error_limit: cfg.error_limit.unwrap_or(u64::MAX),
             asym,
+            linked: AtomicU32::new(0),
         });
         // The least loaded engine serves it.
         let e =

@@ -11,8 +11,10 @@
 #![deny(unsafe_code)]
 
 mod caps;
+mod chain;
 mod device;
 mod engine;
+mod fence;
 mod host;
 mod inline;
 mod kernel;
@@ -25,9 +27,11 @@ mod staging;
 mod stats;
 mod view;
 
-pub use caps::{DeviceClass, DeviceInfo, OpInfo, ParamLimit, Staging};
+pub use caps::{DeviceClass, DeviceInfo, OpInfo, ParamLimit, Staging, CHAIN_PAIRS, MAX_CHAIN};
+pub use chain::{ChainPeers, ChainStats, MAX_INTERMEDIATE};
 pub use device::{Device, Outcome, Request};
 pub use engine::execute_one;
+pub use fence::FenceTable;
 pub use host::{DeviceHost, HostConfig, HostError};
 pub use inline::{close_session, create_session, execute_inline, session_key};
 pub use kernel::{KernelChoice, KernelSwitch, Served, Tally};

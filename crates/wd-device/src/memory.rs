@@ -105,7 +105,8 @@ impl MemTable {
                 s.len() - 1
             }
         };
-        let id = u32::try_from(idx + 1).ok().filter(|id| id & REGION_SVA_BIT == 0)?;
+        // REGION_CHAIN is a chain's framework buffer, never a region id.
+        let id = u32::try_from(idx + 1).ok().filter(|id| id & REGION_SVA_BIT == 0 && *id != wd_abi::REGION_CHAIN)?;
         s[idx] = Some(e);
         Some(id)
     }

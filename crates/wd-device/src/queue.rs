@@ -112,6 +112,9 @@ pub(crate) struct QueueShared {
     pub error_limit: u64,
     /// Asymmetric fences (in-process user, membarrier available).
     pub asym: bool,
+    /// Descriptors taken as later steps of chains: consumed without a
+    /// completion of their own (a chain completes once).
+    pub linked: AtomicU32,
 }
 
 impl QueueShared {
@@ -130,7 +133,8 @@ impl QueueShared {
     pub fn in_flight(&self) -> u64 {
         let sq = self.qmem.sq_tail_word().load(Ordering::Relaxed);
         let cq = self.qmem.cq_tail_word().load(Ordering::Relaxed);
-        u64::from(sq.wrapping_sub(cq).min(self.qmem.layout().sq_entries))
+        let linked = self.linked.load(Ordering::Relaxed);
+        u64::from(sq.wrapping_sub(cq).wrapping_sub(linked).min(self.qmem.layout().sq_entries))
     }
 
     pub fn state_name(&self) -> &'static str {

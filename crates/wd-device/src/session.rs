@@ -60,6 +60,12 @@ impl SessionTable {
         }
     }
 
+    /// The device key session `id` was created on.
+    pub(crate) fn device_of(&self, id: u32) -> Option<usize> {
+        let s = self.slots.read().unwrap_or_else(|p| p.into_inner());
+        Some(s.get((id as usize).wrapping_sub(1))?.as_ref()?.device)
+    }
+
     pub(crate) fn get(&self, device: usize, id: u32) -> Option<Arc<dyn Session>> {
         let s = self.slots.read().unwrap_or_else(|p| p.into_inner());
         let e = s.get((id as usize).wrapping_sub(1))?.as_ref()?;
@@ -86,6 +92,11 @@ pub struct Owner {
     pub mem: crate::MemTable,
     /// Sessions on all devices.
     pub sessions: SessionTable,
+    /// Fences its requests signal and wait for (any queue, any device).
+    pub fences: crate::FenceTable,
+    /// The devices a chain submitted by this owner may run its steps on
+    /// (all of one runtime's, or of one broker's), set once.
+    peers: std::sync::OnceLock<std::sync::Arc<crate::ChainPeers>>,
 }
 
 impl Owner {
@@ -98,6 +109,17 @@ impl Owner {
     /// This process itself (the embedded runtime), with nothing registered
     /// ([`crate::MemTable::this_process`]).
     pub fn this_process() -> Owner {
-        Owner { mem: crate::MemTable::this_process(), sessions: SessionTable::default() }
+        Owner { mem: crate::MemTable::this_process(), ..Owner::default() }
+    }
+
+    /// Lets this owner's chains run steps on `peers` (once; later calls
+    /// are ignored). Without it a chain runs only on its queue's device.
+    pub fn set_chain_peers(&self, peers: std::sync::Arc<crate::ChainPeers>) {
+        let _ = self.peers.set(peers);
+    }
+
+    /// The devices this owner's chains may use, if set.
+    pub fn chain_peers(&self) -> Option<&std::sync::Arc<crate::ChainPeers>> {
+        self.peers.get()
     }
 }

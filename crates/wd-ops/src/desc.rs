@@ -75,8 +75,18 @@ pub struct DeviceDesc {
     pub max_depth: u32,
     /// NUMA node ([`NO_NODE`]: none, what sysfs writes as `-1`).
     pub numa_node: u32,
-    /// Chainable.
+    /// Takes part in chains (issue 14): some pair of [`DeviceDesc::chains`]
+    /// names one of its operations.
     pub chainable: bool,
+    /// The chain step pairs `[from, to]` (opcodes) this instance accepts:
+    /// `to` is one of its operations and can take `from`'s output, or
+    /// `from` is one of its and feeds a `to`. Empty from older brokers.
+    #[serde(default)]
+    pub chains: Vec<[u16; 2]>,
+    /// Most steps in one chain submitted on this instance's queues (0:
+    /// it does not chain).
+    #[serde(default)]
+    pub max_chain: u32,
     /// Engine threads.
     pub engines: u32,
     /// Queues open now, all processes.
@@ -96,4 +106,27 @@ pub struct DeviceDesc {
     /// Whether it serves.
     #[serde(default)]
     pub health: Health,
+}
+
+/// What the chain executors of one runtime or broker did (issue 14):
+/// `Runtime::chain_stats`, and the broker's `stats` reply.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChainStats {
+    /// Chains completed (one completion each).
+    pub chains: u64,
+    /// Of those, chains that failed at some step.
+    pub failed: u64,
+    /// Steps run (a failed step counts; cancelled ones do not).
+    pub steps: u64,
+    /// Bytes that passed from one step to the next through buffers the
+    /// executor owns (never mapped by, nor copied to, the client).
+    pub intermediate_bytes: u64,
+    /// Intermediate bytes that crossed the client's memory: written there
+    /// by a step that was not the last, or read back from there by the
+    /// next step. Zero unless a chain asks for a step's output in its own
+    /// buffer; the broker's proof that a chain keeps its data inside.
+    pub client_intermediate_bytes: u64,
+    /// Chains refused whole before any step ran (a link to nowhere, too
+    /// many steps); counted in `chains` and `failed` too.
+    pub refused: u64,
 }

@@ -1,7 +1,7 @@
 //! Message types.
 
 use serde::{Deserialize, Serialize};
-pub use wd_ops::desc::{DeviceDesc, LimitDesc, OpDesc};
+pub use wd_ops::desc::{ChainStats, DeviceDesc, LimitDesc, OpDesc};
 
 /// Version of this protocol; the handshake refuses any other.
 pub const PROTO_VERSION: u32 = 1;
@@ -104,6 +104,14 @@ pub enum Request {
         /// Of the inline ones, those meant for a device that ran inline
         /// because no queue could be had.
         fallbacks: u64,
+    },
+    /// Creates a fence of this connection (requests signal it and wait
+    /// for it by id in their descriptors' flags).
+    CreateFence,
+    /// Frees a fence; a request still held on it completes `BadParam`.
+    CloseFence {
+        /// Fence id from the `Fence` reply.
+        fence: u32,
     },
     /// Administrator only: suspend or resume every queue of a process
     /// (on one instance, when `device` names it).
@@ -241,6 +249,15 @@ pub enum Response {
         /// What each process that reported said its Auto lanes ran where.
         #[serde(default)]
         routes: Vec<RouteStat>,
+        /// What the broker's chain executors did, for every client
+        /// (counted inside the broker; absent from older brokers).
+        #[serde(default)]
+        chains: ChainStats,
+    },
+    /// A fence.
+    Fence {
+        /// Fence id to name in descriptors (1..=63).
+        fence: u32,
     },
     /// Done, nothing to return.
     Ok,

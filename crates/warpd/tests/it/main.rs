@@ -5,8 +5,10 @@
 //! `child_entry`.
 
 mod auto_daemon;
+mod chain;
 mod common;
 mod connections;
+mod fence;
 mod fork_methods;
 mod fork_restart;
 mod instances;

@@ -73,8 +73,9 @@ fn done_output_is_what_the_device_produced() {
 fn request_flags_reach_the_device() {
     let rt = wd_test_support::runtime::shared();
     let mut q = rt.queue("dma").unwrap();
-    // `dma` does not chain: a LINK request is refused by the device, which
-    // shows the typed flag travelled in the descriptor.
+    // A LINK request alone starts a chain whose next step was never
+    // published (a link to nowhere): the device refuses it, which shows
+    // the typed flag travelled in the descriptor.
     let req = Req { flags: ReqFlags::LINK, ..Req::copy(vec![1u8; 8], vec![0u8; 8]) };
     let t = q.submit(req).map_err(SubmitError::into_error).unwrap();
     let d = q.wait_for(t).unwrap();

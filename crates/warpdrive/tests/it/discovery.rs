@@ -188,12 +188,18 @@ fn an_embedded_selection_follows_memory_and_load_and_the_listing_shows_it() {
     assert_eq!(rt.select("zip", Near::Memory(Some(1))).unwrap().device.name, "zip0");
     rt.suspend("zip1", q.id(), false).unwrap();
     assert_eq!(listed("zip1").health, Health::Ok);
-    // Relations: every instance shares memory with the others; none chains.
+    // Relations: every instance shares memory with the others; a zip
+    // instance's output feeds sec (compress then encrypt) and dma
+    // (compress or decompress then CRC-32C) instances, on either node.
     let mut shares = rt.shares_memory_with("zip1").unwrap();
     shares.sort();
     assert!(shares.contains(&"zip0".to_string()) && shares.contains(&"dma1".to_string()), "{shares:?}");
     assert!(!shares.contains(&"zip1".to_string()));
-    assert_eq!(rt.chains_to("zip1").unwrap(), Vec::<String>::new());
+    let mut chains = rt.chains_to("zip1").unwrap();
+    chains.sort();
+    assert_eq!(chains, ["dma0", "dma1", "sec0", "sec1"]);
+    // hpre signs a digest; nothing takes a signature.
+    assert_eq!(rt.chains_to("hpre0").unwrap(), Vec::<String>::new());
     assert!(matches!(rt.shares_memory_with("zip9"), Err(warpdrive::Error::NoDevice(_))));
     drop(q);
 }

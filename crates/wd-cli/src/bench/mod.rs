@@ -3,6 +3,7 @@
 
 pub mod asynq;
 pub mod baseline;
+pub mod chain;
 pub mod comp;
 pub mod crypto;
 pub mod dma;

@@ -23,7 +23,7 @@ impl Engine {
         let batch = self.batch;
         let Engine { dev: dev_arc, shared, served, staging, .. } = self;
         let dev = &**dev_arc;
-        let Served { q, end, parked } = &mut served[i];
+        let Served { q, end, parked, .. } = &mut served[i];
         let q: &QueueShared = q;
         if parked.is_some() && resume(q, end, parked) {
             return 0;

@@ -17,6 +17,8 @@ use crate::{Device, Outcome};
 pub(super) struct Parked {
     pub(super) job: Arc<Job>,
     pub(super) user_data: u64,
+    /// The fence its completion signals (0: none), see `crate::fence`.
+    pub(super) signal: u32,
 }
 
 /// Hands a checked remote request to the pager of the queue's owner.
@@ -34,7 +36,7 @@ pub(super) fn park(
     if !owner.submit(job.clone()) {
         return Err(Outcome::err(Status::Resources));
     }
-    Ok(Parked { job, user_data: d.user_data })
+    Ok(Parked { job, user_data: d.user_data, signal: 0 })
 }
 
 /// Looks at a queue's parked request: completes it when its pager is done,
@@ -51,7 +53,7 @@ pub(super) fn resume(q: &QueueShared, end: &mut DeviceEnd<Mapping>, parked: &mut
         Poll::Done(o, f) => (o, f),
         Poll::Abandoned => (Outcome::err(Status::Stalled), Some(fault::SVA_STALL)),
     };
-    let user_data = p.user_data;
+    let (user_data, signal) = (p.user_data, p.signal);
     *parked = None;
     let c = Completion {
         user_data,
@@ -72,6 +74,7 @@ pub(super) fn resume(q: &QueueShared, end: &mut DeviceEnd<Mapping>, parked: &mut
         Err(PushError::Full(_)) => {}
         Err(PushError::Ring(e)) => Engine::fault(q, fault::CQ_HEAD, &e),
     }
+    crate::fence::signal_id(&q.owner, signal);
     match fault_code {
         Some(fault::SVA_STALL) => Engine::fault(q, fault::SVA_STALL, &"the owner's memory did not answer in time"),
         Some(code) => Engine::fault(q, code, &"the owner's memory grant is void (exec, exit or new credentials)"),

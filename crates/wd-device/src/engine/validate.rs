@@ -10,7 +10,7 @@ use crate::queue::QueueShared;
 use crate::staging::{stage, StagingPool};
 use crate::{BindTable, BufView, Device, MemTable, Outcome, Perms, RegionEntry, Request, SessionTable};
 
-pub(super) type Regions<'a> = Option<std::sync::RwLockReadGuard<'a, Vec<Option<RegionEntry>>>>;
+pub(crate) type Regions<'a> = Option<std::sync::RwLockReadGuard<'a, Vec<Option<RegionEntry>>>>;
 
 /// Validates one descriptor (a private copy) and runs it, outside any
 /// queue: the decoder and validator every engine uses, exposed for fuzzing
@@ -137,7 +137,11 @@ pub(super) fn prepare<'t>(
     if d.flags & !DescFlags::KNOWN != 0 {
         return Prepared::Done(Outcome::err(Status::BadParam));
     }
-    if DescFlags(d.flags).has(DescFlags::LINK) && !dev.info().chainable {
+    // Chains are taken off the ring whole by the engine (`crate::chain`)
+    // and fences handled (`crate::fence`) before this point; a LINK or a
+    // fence seen here is on a path that runs neither (inline, a batching
+    // engine), never a request of its own.
+    if DescFlags(d.flags).has(DescFlags::LINK) || d.flags & DescFlags::FENCE_BITS != 0 {
         return Prepared::Done(Outcome::err(Status::BadParam));
     }
     if op == Opcode::NOP {
@@ -198,7 +202,7 @@ pub(super) fn prepare<'t>(
 /// Source and destination may be disjoint or exactly the same bytes (in
 /// place), never partly overlapping.
 #[inline(always)]
-fn check_overlap(src: &mut BufView<'_>, dst: &mut BufView<'_>) -> Result<(), Status> {
+pub(crate) fn check_overlap(src: &mut BufView<'_>, dst: &mut BufView<'_>) -> Result<(), Status> {
     if !src.is_empty() && !dst.is_empty() {
         let (a0, a1) = src.range();
         let (b0, b1) = dst.range();
@@ -214,7 +218,7 @@ fn check_overlap(src: &mut BufView<'_>, dst: &mut BufView<'_>) -> Result<(), Sta
 }
 
 #[inline(always)]
-fn session(
+pub(crate) fn session(
     d: &Descriptor,
     sessions: Option<(&SessionTable, usize)>,
 ) -> Result<Option<Arc<dyn crate::Session>>, Status> {
