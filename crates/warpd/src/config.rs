@@ -2,6 +2,8 @@
 //! `warpd --socket PATH` runs with no file at all (docs/INSTALL.md lists
 //! every key).
 
+use std::time::Duration;
+
 use serde::Deserialize;
 
 /// The whole file.
@@ -114,6 +116,10 @@ pub struct DeviceCfg {
     /// Idle polling before an engine sleeps, microseconds.
     #[serde(default = "fifty")]
     pub idle_spin_us: u64,
+    /// How long an engine may hold work without progress before the
+    /// watchdog restarts the instance, milliseconds (0: no watchdog;
+    /// unset: 5000).
+    pub watchdog_ms: Option<u64>,
 }
 
 fn one() -> usize {
@@ -174,6 +180,7 @@ impl Default for Config {
                     engines: 1,
                     pin: true,
                     idle_spin_us: 50,
+                    watchdog_ms: None,
                 })
                 .collect(),
             crypto: CryptoCfg::default(),
@@ -182,6 +189,15 @@ impl Default for Config {
 }
 
 impl DeviceCfg {
+    /// The watchdog deadline `watchdog_ms` asks for.
+    pub fn watchdog(&self) -> Option<Duration> {
+        match self.watchdog_ms {
+            Some(0) => None,
+            Some(ms) => Some(Duration::from_millis(ms)),
+            None => Some(wd_device::WATCHDOG_DEFAULT),
+        }
+    }
+
     /// What this entry asks of the placement: warpd's own node
     /// (`home`) for a named entry without a node.
     pub fn want(&self, home: u32) -> wd_device::Want {

@@ -63,6 +63,7 @@ impl Server {
                 pin: d.pin,
                 idle_spin: Duration::from_micros(d.idle_spin_us),
                 cpus: Vec::new(),
+                watchdog: d.watchdog(),
             };
             for p in wd_device::place(&topo, d.want(home), &base) {
                 // Default names count per driver: dma0, dma1, zip0, ...

@@ -415,6 +415,10 @@ impl Queue {
         // Completions already posted are handed out even if the queue has
         // since faulted or stopped; the error comes when there are none.
         self.q.reap(&live, out)?;
+        if out.len() == before && self.q.notice_lost(&live) {
+            // Lost just now: what was in flight completes DeviceLost.
+            self.q.reap(&live, out)?;
+        }
         let n = out.len() - before;
         if n == 0 {
             self.q.check_state(&live)?;

@@ -12,7 +12,7 @@
 //! gets exactly one completion, and a full completion ring simply leaves
 //! work in the submission ring (back-pressure).
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,6 +55,13 @@ pub(crate) struct EngineShared {
     pub busy_ns: Counter,
     pub idle_ns: Counter,
     pub sleeps: Counter,
+    /// Passes the engine made (its only writer stores it, relaxed, once a
+    /// pass): the watchdog's sign of life (`health.rs`).
+    pub progress: AtomicU64,
+    /// Which engine thread may serve this slot: bumped when the instance
+    /// is restarted or removed. A thread started for an older epoch leaves
+    /// at its next look at the bell without touching any queue again.
+    pub epoch: AtomicU64,
 }
 
 impl EngineShared {
@@ -67,6 +74,8 @@ impl EngineShared {
             busy_ns: Counter::default(),
             idle_ns: Counter::default(),
             sleeps: Counter::default(),
+            progress: AtomicU64::new(0),
+            epoch: AtomicU64::new(0),
         }
     }
 
@@ -97,11 +106,16 @@ pub(crate) struct Engine {
     reap_pending: bool,
     /// Private copies of another process's bytes for parsing operations.
     staging: StagingPool,
+    /// The slot's epoch this thread was started for (see `EngineShared::epoch`).
+    epoch: u64,
+    /// Passes so far (published in `EngineShared::progress`).
+    passes: u64,
 }
 
 impl Engine {
     pub fn new(dev: Arc<dyn Device>, shared: Arc<EngineShared>, idle_spin: Duration) -> Engine {
         let batch = dev.batch_size().clamp(1, 64);
+        let epoch = shared.epoch.load(Ordering::Acquire);
         Engine {
             dev,
             shared,
@@ -111,6 +125,8 @@ impl Engine {
             batch,
             reap_pending: false,
             staging: StagingPool::new(),
+            epoch,
+            passes: 0,
         }
     }
 
@@ -119,9 +135,17 @@ impl Engine {
         let mut idle_since = mark;
         let mut idle_passes = 0u32;
         loop {
+            // The watchdog's sign of life: one relaxed store a pass.
+            self.passes = self.passes.wrapping_add(1);
+            self.shared.progress.store(self.passes, Ordering::Relaxed);
             let bell = self.shared.bell.load(Ordering::Acquire);
             if bell != self.bell_seen || self.reap_pending {
                 self.bell_seen = bell;
+                if self.shared.epoch.load(Ordering::Acquire) != self.epoch {
+                    // Replaced (the instance was restarted or removed): its
+                    // queues were handed back as lost; touch none of them.
+                    return;
+                }
                 if self.shared.shutdown.load(Ordering::Acquire) {
                     self.close_all();
                     return;
@@ -170,6 +194,10 @@ impl Engine {
     fn adopt_and_reap(&mut self) {
         let new: Vec<_> = std::mem::take(&mut *self.shared.incoming.lock().unwrap_or_else(|p| p.into_inner()));
         for q in new {
+            // Lost in a restart before this engine picked it up: nobody's.
+            if q.ctl.load(Ordering::Acquire) >= ctl::LOST {
+                continue;
+            }
             let end = q.qmem.device_end();
             self.served.push(Served { q, end, parked: None });
         }
@@ -311,6 +339,11 @@ impl Engine {
         // Completions staged since the last publish.
         let (mut since_n, mut since) = (0u32, Totals::default());
         while n < budget {
+            // Handed back as lost while this engine ran a request (it was
+            // declared hung): take nothing more.
+            if q.ctl.load(Ordering::Relaxed) >= ctl::LOST {
+                break;
+            }
             let d = match end.sq.pop() {
                 Ok(Some(d)) => d,
                 Ok(None) => break,
@@ -351,6 +384,8 @@ impl Engine {
             n += 1;
             since_n += 1;
             since.count(&out);
+            // The watchdog's sign of life within a long pass.
+            shared.progress.store(shared.progress.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
             if since.bytes_in + since.bytes_out >= EAGER_PUBLISH_BYTES {
                 Self::finish_pass(q, end, std::mem::take(&mut since_n), std::mem::take(&mut since));
                 if q.ctl.load(Ordering::Relaxed) != ctl::RUNNING {
@@ -365,7 +400,9 @@ impl Engine {
 
     /// Publishes a pass's completions and counts them.
     fn finish_pass(q: &QueueShared, end: &mut DeviceEnd<Mapping>, n: u32, t: Totals) {
-        if n == 0 {
+        // A queue handed back as lost (this engine was declared hung and
+        // came back) gets nothing more: its user completed everything.
+        if n == 0 || q.ctl.load(Ordering::Relaxed) >= ctl::LOST {
             return;
         }
         // Counters first, so that anyone who sees a completion also
@@ -445,7 +482,7 @@ impl Engine {
 }
 
 /// Bumps the completion wake word and signals the eventfd.
-fn wake_user(q: &QueueShared) {
+pub(crate) fn wake_user(q: &QueueShared) {
     let w = q.qmem.cq_wake();
     w.fetch_add(1, Ordering::SeqCst);
     let _ = futex::wake(w, i32::MAX as u32);

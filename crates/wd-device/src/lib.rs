@@ -13,6 +13,7 @@
 mod caps;
 mod device;
 mod engine;
+mod health;
 mod host;
 mod inline;
 mod kernel;
@@ -28,7 +29,8 @@ mod view;
 pub use caps::{DeviceClass, DeviceInfo, OpInfo, ParamLimit, Staging};
 pub use device::{Device, Outcome, Request};
 pub use engine::execute_one;
-pub use host::{DeviceHost, HostConfig, HostError};
+pub use health::{HealthEvent, HealthSnapshot, HealthState};
+pub use host::{DeviceHost, HostConfig, HostError, Removal, WATCHDOG_DEFAULT};
 pub use inline::{close_session, create_session, execute_inline, session_key};
 pub use kernel::{KernelChoice, KernelSwitch, Served, Tally};
 pub use memory::{BindTable, MemTable, Perms, RegionEntry};
