@@ -4,10 +4,12 @@
 //! shared memory between the process and the engines: no syscall per request.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod budget;
 mod config;
 mod conn;
 mod drivers;
+mod hosts;
 mod listener;
 mod server;
 mod usage;

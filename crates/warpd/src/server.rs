@@ -33,7 +33,7 @@ pub struct ClientRec {
 
 pub struct Server {
     pub cfg: Config,
-    pub hosts: Vec<Arc<DeviceHost>>,
+    pub hosts: crate::hosts::Hosts,
     pub clients: Mutex<HashMap<u64, ClientRec>>,
     pub usage: Mutex<HashMap<u32, Usage>>,
     pub next_client: AtomicU64,
@@ -81,7 +81,7 @@ impl Server {
         anyhow::ensure!(!hosts.is_empty(), "the configuration places no device (per_node = 0 everywhere)");
         Ok(Arc::new(Server {
             cfg,
-            hosts,
+            hosts: crate::hosts::Hosts::new(hosts),
             clients: Mutex::new(HashMap::new()),
             usage: Mutex::new(HashMap::new()),
             next_client: AtomicU64::new(1),
@@ -95,10 +95,12 @@ impl Server {
 
     /// A device by exact name, else the least loaded of that driver.
     pub fn find(&self, name: &str) -> Option<usize> {
-        if let Some(i) = self.hosts.iter().position(|h| h.info().name == name) {
+        let live = |i: &usize| !self.hosts[*i].is_removed();
+        if let Some(i) = (0..self.hosts.len()).filter(live).find(|&i| self.hosts[i].info().name == name) {
             return Some(i);
         }
         (0..self.hosts.len())
+            .filter(live)
             .filter(|&i| self.hosts[i].info().driver == name)
             .min_by_key(|&i| self.hosts[i].queue_count())
     }
@@ -198,7 +200,7 @@ impl Server {
     /// every client (their threads then release everything).
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::Release);
-        for h in &self.hosts {
+        for h in self.hosts.iter() {
             h.shutdown();
         }
         for c in self.clients.lock().unwrap_or_else(|p| p.into_inner()).values() {

@@ -133,6 +133,16 @@ impl LazyDevice {
         }
     }
 
+    /// Whether the device was removed at run time.
+    pub(crate) fn removed(&self) -> bool {
+        self.host.get().is_some_and(|h| h.is_removed())
+    }
+
+    /// Its health (a device never started is `ok`).
+    pub(crate) fn health(&self) -> wd_device::HealthSnapshot {
+        self.host.get().map(|h| h.health()).unwrap_or_default()
+    }
+
     /// The running device, started now if it was not.
     pub(crate) fn host(&self) -> Result<&Arc<DeviceHost>, Error> {
         if let Some(h) = self.host.get() {

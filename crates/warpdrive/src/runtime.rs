@@ -161,6 +161,9 @@ pub fn choose_mode() -> Result<ModeChoice, EnvError> {
     Ok(ModeChoice::Embedded(ModeReason::NoSocket))
 }
 
+mod hotplug;
+pub use hotplug::{health_stat, HealthStat, RemoveReport};
+
 struct RtInner {
     devices: Vec<LazyDevice>,
     /// The in-process devices with a home-made kernel (`embedded` only).
@@ -313,7 +316,7 @@ impl Runtime {
     fn stats_reply(&self) -> Result<(u32, Vec<wd_proto::QueueStat>, Vec<wd_proto::RouteStat>), Error> {
         let d = self.inner.daemon.as_ref().ok_or(Unavailable::NotConnected)?;
         match d.conn()?.call(&wd_proto::Request::Stats, &[])?.0 {
-            wd_proto::Response::Stats { clients, queues, routes } => Ok((clients, queues, routes)),
+            wd_proto::Response::Stats { clients, queues, routes, .. } => Ok((clients, queues, routes)),
             other => Err(ProtocolError::UnexpectedReply(Box::new(other)).into()),
         }
     }

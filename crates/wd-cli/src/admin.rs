@@ -238,8 +238,9 @@ pub fn status(json: bool) -> anyhow::Result<()> {
     let rt = daemon_rt()?;
     let (clients, queues) = rt.daemon_stats()?;
     let routes = rt.daemon_routes()?;
+    let health = rt.health()?;
     if json {
-        println!("{}", serde_json::json!({ "clients": clients, "queues": queues, "routes": routes }));
+        println!("{}", serde_json::json!({ "clients": clients, "queues": queues, "routes": routes, "health": health }));
         return Ok(());
     }
     println!("{clients} client(s)");
@@ -261,6 +262,7 @@ pub fn status(json: bool) -> anyhow::Result<()> {
             println!("{:>7} {:>6} {:>12} {:>12} {:>10}", r.pid, r.uid, r.inline, r.device, r.fallbacks);
         }
     }
+    crate::hotplug::print_health(&health);
     Ok(())
 }
 

@@ -5,6 +5,7 @@ mod bench;
 mod cleanup;
 mod compress;
 mod crypto;
+mod hotplug;
 mod keyfile;
 mod keys;
 mod list;
@@ -80,6 +81,11 @@ enum Cmd {
         mut_arg("force", |a| a.help("Overwrite existing outputs"))
     )]
     Decompress(compress::CompressArgs),
+    /// Change warpd's instances at run time (administrators only).
+    Admin {
+        #[command(subcommand)]
+        what: hotplug::AdminCmd,
+    },
     /// Run a benchmark.
     Bench {
         #[command(subcommand)]
@@ -269,6 +275,7 @@ fn run(cmd: Cmd) -> anyhow::Result<i32> {
             ok(admin::top(std::time::Duration::from_millis(interval_ms), iterations))
         }
         Cmd::Bench { what } => ok(bench_cmd(what)),
+        Cmd::Admin { what } => ok(hotplug::run(what)),
     }
 }
 
