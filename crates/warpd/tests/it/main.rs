@@ -9,6 +9,7 @@ mod common;
 mod connections;
 mod fork_methods;
 mod fork_restart;
+mod hotplug;
 mod instances;
 mod malicious;
 mod messages;

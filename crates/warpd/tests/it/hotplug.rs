@@ -1,0 +1,238 @@
+//! Instances that go and come while client processes run requests through
+//! the real `warpd`: an administrator removes the instance they use (every
+//! accepted request completes exactly once, every Ok result is the right
+//! CRC, the clients move to another instance, the broker keeps nothing of
+//! them), adds new ones, and an engine hangs (the watchdog hands the
+//! clients' requests back as `DeviceLost` within its deadline and restarts
+//! the instance, which then serves new queues).
+
+use crate::common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::{report, spawn, Daemon};
+use warpdrive::{Error, Pool, Queue, Req, Runtime, Status, Ticket};
+
+#[test]
+#[ignore = "entry point of the client processes the other tests start"]
+fn child_entry() {
+    common::child_main(|role| match role {
+        "load" => load_role(),
+        "hang" => hang_role(),
+        other => panic!("unknown role {other}"),
+    });
+}
+
+/// A CRC-32C request over a block of its own; the software CRC.
+fn request(pool: &Pool, k: u64) -> (Req, u32) {
+    let mut b = pool.alloc().expect("a free block: at most the window is out");
+    for (i, x) in b.as_mut_slice().iter_mut().enumerate() {
+        *x = (i as u64).wrapping_mul(0x9e37_79b9).wrapping_add(k.wrapping_mul(1_000_003)) as u8;
+    }
+    let crc = crc32c::crc32c(b.as_slice());
+    (Req::crc32c(b, 0), crc)
+}
+
+/// What one client counted.
+#[derive(Default)]
+struct Count {
+    ok: u64,
+    lost: u64,
+}
+
+/// Keeps up to 8 requests in flight on `q` until `more` says stop and all
+/// came back, or until the queue is lost (then every request it held has
+/// come back `DeviceLost`). Each ticket must come back once, each Ok with
+/// its CRC. True when the queue was lost.
+fn drive(q: &mut Queue, pool: &Pool, k: &mut u64, c: &mut Count, mut more: impl FnMut(&Count) -> bool) -> bool {
+    let mut out: HashMap<Ticket, u32> = HashMap::new();
+    let mut done = Vec::new();
+    let start = Instant::now();
+    let mut lost = false;
+    loop {
+        assert!(start.elapsed() < Duration::from_secs(20), "hangs with {} in flight", out.len());
+        while !lost && more(c) && out.len() < 8 {
+            let (req, crc) = request(pool, *k);
+            match q.submit(req) {
+                Ok(t) => {
+                    assert!(out.insert(t, crc).is_none());
+                    *k += 1;
+                }
+                Err(e) => match e.into_error() {
+                    Error::Busy => break,
+                    Error::DeviceLost | Error::QueueStopped => {
+                        lost = true;
+                        break;
+                    }
+                    other => panic!("submit: {other}"),
+                },
+            }
+        }
+        if out.is_empty() {
+            return lost;
+        }
+        done.clear();
+        match q.wait(1, &mut done) {
+            Ok(_) => {}
+            Err(e) => panic!("wait with {} in flight: {e}", out.len()),
+        }
+        for d in done.drain(..) {
+            let crc = out.remove(&d.ticket).expect("a completion of an outstanding request, once");
+            match d.status {
+                Status::Ok => {
+                    assert_eq!(d.result as u32, crc, "wrong CRC");
+                    c.ok += 1;
+                }
+                Status::DeviceLost => {
+                    c.lost += 1;
+                    lost = true;
+                }
+                s => panic!("status {s:?}"),
+            }
+        }
+    }
+}
+
+/// Runs on `WD_HP_DEVICE` until it is lost (after `ready`), then on the
+/// driver `dma` (another instance); reports the counts.
+fn load_role() -> i32 {
+    let rt = Runtime::new().expect("runtime through warpd");
+    let device = std::env::var("WD_HP_DEVICE").unwrap();
+    let pool = rt.pool(4096, 16).expect("pool");
+    let mut q = rt.queue(&device).expect("queue on the instance");
+    let (mut k, mut c) = (0, Count::default());
+    let mut said = false;
+    let lost = drive(&mut q, &pool, &mut k, &mut c, |c| {
+        if c.ok >= 40 && !said {
+            said = true;
+            report("ready");
+        }
+        true
+    });
+    assert!(lost);
+    drop(q);
+    let before = c.ok;
+    let mut q2 = rt.queue("dma").expect("a queue on another instance");
+    let name = q2.device().to_string();
+    assert!(!drive(&mut q2, &pool, &mut k, &mut c, |c| c.ok < before + 50));
+    report(format!("done ok={} lost={} submitted={k} then={name}", c.ok, c.lost));
+    0
+}
+
+/// On `WD_HP_DEVICE` (a watchdog of 150 ms): some requests, then one that
+/// stalls its engine for 800 ms with seven behind it: all eight come back
+/// `DeviceLost` well before the stall ends; then a new queue on the same
+/// instance serves again. `WD_HP_CYCLES` times.
+fn hang_role() -> i32 {
+    let rt = Runtime::new().expect("runtime through warpd");
+    let device = std::env::var("WD_HP_DEVICE").unwrap();
+    let pool = rt.pool(4096, 16).expect("pool");
+    for cycle in 0..common::env_u64("WD_HP_CYCLES", 1) {
+        let mut q = rt.queue(&device).expect("queue on the instance (re-admitted)");
+        let (mut k, mut c) = (0, Count::default());
+        assert!(!drive(&mut q, &pool, &mut k, &mut c, |c| c.ok < 20));
+        let t = Instant::now();
+        let mut stall = Req::crc32c(pool.alloc().unwrap(), 0);
+        stall.params[1] = wd_dma::fault_injection::STALL | 800;
+        let mut tickets = vec![q.submit(stall).map_err(|e| e.into_error()).unwrap()];
+        for _ in 0..7 {
+            let (req, _) = request(&pool, k);
+            tickets.push(q.submit(req).map_err(|e| e.into_error()).unwrap());
+        }
+        let mut done = Vec::new();
+        while done.len() < tickets.len() {
+            q.wait(1, &mut done).expect("waiting is unblocked with DeviceLost");
+        }
+        let took = t.elapsed();
+        assert!(
+            done.iter().all(|d| d.status == Status::DeviceLost),
+            "{:?}",
+            done.iter().map(|d| d.status).collect::<Vec<_>>()
+        );
+        let mut seen: Vec<_> = done.iter().map(|d| d.ticket).collect();
+        seen.sort_by_key(|t| format!("{t:?}"));
+        seen.dedup();
+        assert_eq!(seen.len(), tickets.len(), "each once");
+        drop(q);
+        report(format!("cycle {cycle} lost={} took_ms={}", done.len(), took.as_millis()));
+        // Let the stalled engine come back before the next cycle: it must
+        // publish nothing (the new queue would see a stranger's completion).
+        std::thread::sleep(Duration::from_millis(800).saturating_sub(took));
+    }
+    let mut q = rt.queue(&device).expect("queue after the last restart");
+    let (mut k, mut c) = (0, Count::default());
+    assert!(!drive(&mut q, &pool, &mut k, &mut c, |c| c.ok < 50));
+    report(format!("done ok={}", c.ok));
+    0
+}
+
+fn field(line: &str, k: &str) -> String {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(&format!("{k}=")))
+        .unwrap_or_else(|| panic!("{k} in {line}"))
+        .to_string()
+}
+
+/// Cycles of: add an instance, two client processes on it, remove it
+/// under them (a grace of 0 to 30 ms). Each client's requests complete
+/// once each (counted per client), Ok ones verified; the clients carry on
+/// on `dma0`; the broker ends with no queue of theirs.
+#[test]
+fn instances_added_and_removed_under_client_processes() {
+    let d = Daemon::start("hotplug", "");
+    let admin = Runtime::connect(&d.path).unwrap();
+    for cycle in 0..6u64 {
+        let name = format!("hp{cycle}");
+        let added =
+            admin.add_device(&format!("driver = \"dma\"\nname = \"{name}\"\npin = false\nnode = -1\n")).unwrap();
+        assert_eq!(added, [name.clone()]);
+        assert!(admin.devices().unwrap().iter().any(|x| x.name == name), "listed once added");
+        let mut clients: Vec<_> = (0..2).map(|_| spawn("load", &d.path, &[("WD_HP_DEVICE", name.clone())])).collect();
+        for c in &mut clients {
+            c.expect("ready", Duration::from_secs(10));
+        }
+        let r = admin.remove_device(&name, Duration::from_millis(cycle * 6)).unwrap();
+        assert_eq!(r.queues, 2, "{r:?}");
+        assert_eq!(r.hung_engines, 0);
+        assert!(!admin.devices().unwrap().iter().any(|x| x.name == name), "not listed once removed");
+        for c in clients {
+            let line = c.finish(Duration::from_secs(20));
+            let line = line.lines().find(|l| l.starts_with("done")).unwrap_or_else(|| panic!("{line}")).to_string();
+            let n = |k: &str| field(&line, k).parse::<u64>().unwrap();
+            assert_eq!(n("ok") + n("lost"), n("submitted"), "every accepted request completed once: {line}");
+            assert_eq!(field(&line, "then"), "dma0", "{line}");
+        }
+        assert!(matches!(admin.remove_device(&name, Duration::ZERO), Err(_)), "removed once");
+    }
+    // Nothing of the clients is left at the broker.
+    assert!(common::wait_until(Duration::from_secs(5), || {
+        let (clients, queues) = admin.daemon_stats().unwrap();
+        clients == 1 && queues.is_empty()
+    }));
+    let health = admin.health().unwrap();
+    assert_eq!(health.iter().filter(|h| h.state == "removed").count(), 6, "{health:?}");
+}
+
+/// An engine that hangs: its clients' requests come back `DeviceLost`
+/// within the deadline (150 ms, plus a watchdog tick and the client's own
+/// noticing), the instance is restarted and serves new queues; three times.
+#[test]
+fn a_hung_engine_unblocks_its_clients_and_its_instance_is_readmitted() {
+    let cfg = "[[device]]\ndriver = \"dma\"\nname = \"dmaw\"\npin = false\nnode = -1\nwatchdog_ms = 150\n";
+    let d = Daemon::start("hung", cfg);
+    let admin = Runtime::connect(&d.path).unwrap();
+    let mut c = spawn("hang", &d.path, &[("WD_HP_DEVICE", "dmaw".into()), ("WD_HP_CYCLES", "3".into())]);
+    for cycle in 0..3 {
+        let line = c.expect("cycle", Duration::from_secs(10));
+        assert_eq!(field(&line, "lost"), "8", "{line}");
+        let took = field(&line, "took_ms").parse::<u64>().unwrap();
+        assert!(took < 700, "cycle {cycle}: unblocked only after {took} ms (the stall is 800)");
+    }
+    let line = c.finish(Duration::from_secs(20));
+    assert!(field(&line, "ok").parse::<u64>().unwrap() >= 50, "the restarted instance serves: {line}");
+    let h = admin.health().unwrap().into_iter().find(|h| h.device == "dmaw").unwrap();
+    assert_eq!(h.restarts, 3, "{h:?}");
+    assert_eq!(h.state, "ok");
+    assert!(h.events.iter().all(|e| e.contains("made no progress")), "{h:?}");
+}
