@@ -52,7 +52,13 @@ pub(crate) fn devices(cfg: &EmbeddedConfig) -> (Vec<LazyDevice>, Vec<KernelDev>,
         tracing::warn!("NUMA topology not used ({w}): one node with every CPU");
     }
     // Each count is per node with CPUs (the placement warpd uses too).
-    let base = HostConfig { engines: cfg.engines, pin: cfg.pin, idle_spin: cfg.idle_spin, ..Default::default() };
+    let base = HostConfig {
+        engines: cfg.engines,
+        pin: cfg.pin,
+        idle_spin: cfg.idle_spin,
+        cpus: Vec::new(),
+        watchdog: cfg.watchdog,
+    };
     let placed = |count: usize| -> Vec<(String, u32, HostConfig)> {
         wd_device::place(&topo, wd_device::Want::PerNode(count), &base)
             .into_iter()

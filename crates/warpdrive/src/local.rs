@@ -38,6 +38,10 @@ pub struct EmbeddedConfig {
     /// machine with several, every node gets its instances, named on
     /// (`zip0` on node 0, `zip1` on node 1, ...), engines on its CPUs.
     pub sysfs_root: Option<std::path::PathBuf>,
+    /// How long an engine may hold work without progress before the
+    /// watchdog hands its instance's queues back lost and restarts it
+    /// (`None`: no watchdog). Default: `wd_device::WATCHDOG_DEFAULT`.
+    pub watchdog: Option<Duration>,
 }
 
 impl Default for EmbeddedConfig {
@@ -53,6 +57,7 @@ impl Default for EmbeddedConfig {
             mbx: None,
             chapoly: None,
             sysfs_root: None,
+            watchdog: Some(wd_device::WATCHDOG_DEFAULT),
         }
     }
 }

@@ -28,6 +28,7 @@ mod dma_ops;
 mod fork;
 mod fork_methods;
 mod hostile_peer;
+mod hotplug;
 mod inline;
 mod lifecycle;
 mod sched;
