@@ -44,6 +44,7 @@ pub fn doctor() -> anyhow::Result<i32> {
                 Ok(rt) => {
                     let (p, pid) = rt.daemon().unwrap_or_default();
                     println!("[ok  ] connected to warpd pid {pid} at {p}");
+                    crate::hotplug::doctor_health(&rt);
                 }
                 Err(e) => {
                     println!("[FAIL] cannot use warpd: {e}: every command will fail (no fallback to embedded)");

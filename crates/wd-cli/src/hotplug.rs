@@ -98,6 +98,23 @@ pub fn print_health(health: &[HealthStat]) {
     }
 }
 
+/// `wd doctor`'s lines on the broker's instances: each live one's
+/// health, with its restarts and last event.
+pub fn doctor_health(rt: &Runtime) {
+    let Ok(health) = rt.health() else { return };
+    for h in health.iter().filter(|h| h.state != "removed") {
+        let fine = h.state == "ok" && h.restarts == 0;
+        println!(
+            "[{}] instance {}: {}, {} restart(s) after a hung engine{}",
+            if fine { "ok  " } else { "WARN" },
+            h.device,
+            h.state,
+            h.restarts,
+            h.events.last().map_or(String::new(), |e| format!("; last: {e}"))
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,9 +55,12 @@ pub(crate) struct EngineShared {
     pub busy_ns: Counter,
     pub idle_ns: Counter,
     pub sleeps: Counter,
-    /// Passes the engine made (its only writer stores it, relaxed, once a
-    /// pass): the watchdog's sign of life (`health.rs`).
-    pub progress: AtomicU64,
+    /// The engine's sign of life for the watchdog (`health.rs`): bumped
+    /// by its only writer, relaxed, per request run, per busy pass, every
+    /// 64 idle passes and after each sleep. On a cache line of its own, so
+    /// that the store never shares a line with anything another thread
+    /// touches on the request path.
+    pub progress: Padded,
     /// Which engine thread may serve this slot: bumped when the instance
     /// is restarted or removed. A thread started for an older epoch leaves
     /// at its next look at the bell without touching any queue again.
@@ -74,7 +77,7 @@ impl EngineShared {
             busy_ns: Counter::default(),
             idle_ns: Counter::default(),
             sleeps: Counter::default(),
-            progress: AtomicU64::new(0),
+            progress: Padded(AtomicU64::new(0)),
             epoch: AtomicU64::new(0),
         }
     }
@@ -83,6 +86,23 @@ impl EngineShared {
     pub fn ring(&self) {
         self.bell.fetch_add(1, Ordering::SeqCst);
         let _ = futex::wake(&self.bell, 1);
+    }
+}
+
+/// An atomic alone on its (128-byte: the adjacent-line prefetcher pairs
+/// lines) cache block.
+#[repr(align(128))]
+pub(crate) struct Padded(pub AtomicU64);
+
+impl Padded {
+    /// Single-writer increment (no locked instruction).
+    #[inline(always)]
+    pub(crate) fn bump(&self) {
+        self.0.store(self.0.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
@@ -108,8 +128,6 @@ pub(crate) struct Engine {
     staging: StagingPool,
     /// The slot's epoch this thread was started for (see `EngineShared::epoch`).
     epoch: u64,
-    /// Passes so far (published in `EngineShared::progress`).
-    passes: u64,
 }
 
 impl Engine {
@@ -126,7 +144,6 @@ impl Engine {
             reap_pending: false,
             staging: StagingPool::new(),
             epoch,
-            passes: 0,
         }
     }
 
@@ -135,9 +152,6 @@ impl Engine {
         let mut idle_since = mark;
         let mut idle_passes = 0u32;
         loop {
-            // The watchdog's sign of life: one relaxed store a pass.
-            self.passes = self.passes.wrapping_add(1);
-            self.shared.progress.store(self.passes, Ordering::Relaxed);
             let bell = self.shared.bell.load(Ordering::Acquire);
             if bell != self.bell_seen || self.reap_pending {
                 self.bell_seen = bell;
@@ -161,6 +175,7 @@ impl Engine {
                 // request's critical path.
                 let now = Instant::now();
                 self.shared.busy_ns.add(now.duration_since(mark).as_nanos() as u64);
+                self.shared.progress.bump();
                 mark = now;
                 idle_since = now;
                 continue;
@@ -179,11 +194,15 @@ impl Engine {
             }
             let now = Instant::now();
             self.shared.idle_ns.add(now.duration_since(mark).as_nanos() as u64);
+            // Alive, with nothing it can take (an idle engine, or queues
+            // whose completion rings are full).
+            self.shared.progress.bump();
             mark = now;
             if now.duration_since(idle_since) < self.idle_spin {
                 continue;
             }
             self.sleep();
+            self.shared.progress.bump();
             mark = Instant::now();
             self.shared.idle_ns.add(mark.duration_since(now).as_nanos() as u64);
             idle_since = mark;
@@ -385,7 +404,7 @@ impl Engine {
             since_n += 1;
             since.count(&out);
             // The watchdog's sign of life within a long pass.
-            shared.progress.store(shared.progress.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+            shared.progress.bump();
             if since.bytes_in + since.bytes_out >= EAGER_PUBLISH_BYTES {
                 Self::finish_pass(q, end, std::mem::take(&mut since_n), std::mem::take(&mut since));
                 if q.ctl.load(Ordering::Relaxed) != ctl::RUNNING {

@@ -2,8 +2,10 @@
 //! and the watchdog thread that notices an engine which stopped making
 //! progress while it had work.
 //!
-//! Each engine stores a pass counter (relaxed, once a pass: the only cost
-//! on the request path). The watchdog wakes four times a deadline and
+//! Each engine bumps a progress counter (relaxed, by its only writer, on
+//! a cache line of its own: per request, per busy pass, every 64 idle
+//! passes and after a sleep; the per-request store is the only cost on
+//! the request path). The watchdog wakes four times a deadline and
 //! compares: an engine whose counter has not moved for a whole deadline
 //! while one of its queues holds requests is hung (an idle engine sleeps at
 //! most 50 ms between passes, so a still counter with nothing to do is

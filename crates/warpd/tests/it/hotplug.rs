@@ -174,26 +174,33 @@ fn field(line: &str, k: &str) -> String {
         .to_string()
 }
 
-/// Cycles of: add an instance, two client processes on it, remove it
-/// under them (a grace of 0 to 30 ms). Each client's requests complete
-/// once each (counted per client), Ok ones verified; the clients carry on
-/// on `dma0`; the broker ends with no queue of theirs.
+/// Cycles of: add an instance, three client processes on it, remove it
+/// under them (a grace of 0 to 30 ms) right after killing one of them
+/// with SIGKILL. Each surviving client's requests complete once each
+/// (counted per client), Ok ones verified; they carry on on `dma0`; the
+/// broker ends with no queue of theirs and its footprint (descriptors,
+/// memfd mappings, threads) back where it was before the first cycle.
 #[test]
 fn instances_added_and_removed_under_client_processes() {
     let d = Daemon::start("hotplug", "");
     let admin = Runtime::connect(&d.path).unwrap();
+    admin.devices().unwrap();
+    let base = d.baseline();
     for cycle in 0..6u64 {
         let name = format!("hp{cycle}");
         let added =
             admin.add_device(&format!("driver = \"dma\"\nname = \"{name}\"\npin = false\nnode = -1\n")).unwrap();
         assert_eq!(added, std::slice::from_ref(&name));
         assert!(admin.devices().unwrap().iter().any(|x| x.name == name), "listed once added");
-        let mut clients: Vec<_> = (0..2).map(|_| spawn("load", &d.path, &[("WD_HP_DEVICE", name.clone())])).collect();
+        let mut clients: Vec<_> = (0..3).map(|_| spawn("load", &d.path, &[("WD_HP_DEVICE", name.clone())])).collect();
         for c in &mut clients {
             c.expect("ready", Duration::from_secs(10));
         }
+        let mut killed = clients.pop().unwrap();
+        killed.kill9();
         let r = admin.remove_device(&name, Duration::from_millis(cycle * 6)).unwrap();
-        assert_eq!(r.queues, 2, "{r:?}");
+        // The killed client's queue may be closed already: two or three.
+        assert!((2..=3).contains(&r.queues), "{r:?}");
         assert_eq!(r.hung_engines, 0);
         assert!(!admin.devices().unwrap().iter().any(|x| x.name == name), "not listed once removed");
         for c in clients {
@@ -212,6 +219,8 @@ fn instances_added_and_removed_under_client_processes() {
     }));
     let health = admin.health().unwrap();
     assert_eq!(health.iter().filter(|h| h.state == "removed").count(), 6, "{health:?}");
+    let now = d.settle_to(base, Duration::from_secs(5));
+    assert_eq!(now, base, "the broker keeps nothing of removed instances and their clients");
 }
 
 /// An engine that hangs: its clients' requests come back `DeviceLost`

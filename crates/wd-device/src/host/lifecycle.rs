@@ -96,16 +96,12 @@ impl DeviceHost {
         }
         let now = Instant::now();
         if seen.len() != self.engines.len() {
-            *seen = self
-                .engines
-                .iter()
-                .map(|e| Seen { progress: e.progress.load(Ordering::Relaxed), still_since: None })
-                .collect();
+            *seen = self.engines.iter().map(|e| Seen { progress: e.progress.get(), still_since: None }).collect();
             return None;
         }
         let queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
         for (i, e) in self.engines.iter().enumerate() {
-            let p = e.progress.load(Ordering::Relaxed);
+            let p = e.progress.get();
             let s = &mut seen[i];
             // Work: a running queue of this engine with requests submitted
             // and not completed. A queue whose user stopped reaping still
