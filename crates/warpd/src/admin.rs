@@ -46,13 +46,14 @@ pub fn add(server: &Server, config: &str) -> Response {
         Ok(d) => d,
         Err(e) => return Response::error(ErrorCode::Invalid, format!("device table: {e}")),
     };
-    match start(server, &d) {
+    match start_instances(server, &d) {
         Ok(names) => Response::Added { devices: names },
         Err(e) => Response::error(ErrorCode::Invalid, format!("{e:#}")),
     }
 }
 
-fn start(server: &Server, d: &DeviceCfg) -> anyhow::Result<Vec<String>> {
+/// Places and starts the instances of one `[[device]]` table; their names.
+pub fn start_instances(server: &Server, d: &DeviceCfg) -> anyhow::Result<Vec<String>> {
     anyhow::ensure!(crate::drivers::DRIVERS.contains(&d.driver.as_str()), "unknown driver {:?}", d.driver);
     let root = wd_sys::nodes::sysfs_root_or(server.cfg.daemon.sysfs_root.as_deref());
     let topo = wd_sys::nodes::Topology::read(&root, &wd_sys::thread::allowed_cpus());

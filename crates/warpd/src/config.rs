@@ -64,6 +64,10 @@ pub struct DaemonCfg {
     /// it at a synthetic tree). `WD_SYSFS_ROOT` in warpd's environment
     /// overrides it.
     pub sysfs_root: Option<String>,
+    /// On SIGHUP, how long requests in flight on an instance the file no
+    /// longer names (or names with a changed table) get to finish before it
+    /// is removed, milliseconds.
+    pub reload_grace_ms: u64,
 }
 
 /// `[quota]`: per user, summed over all that user's connections.
@@ -146,6 +150,7 @@ impl Default for DaemonCfg {
             hello_timeout_ms: 5000,
             send_timeout_ms: 10_000,
             sysfs_root: None,
+            reload_grace_ms: 1000,
         }
     }
 }

@@ -42,6 +42,9 @@ pub struct Server {
     pub budgets: Mutex<HashMap<u32, Arc<UserBudget>>>,
     /// How the descriptor table is shared between users.
     pub budget: FdBudget,
+    /// The named `[[device]]` tables of the configuration file as last
+    /// applied (at start, then by each SIGHUP reload).
+    pub file_devices: Mutex<HashMap<String, crate::config::DeviceCfg>>,
 }
 
 impl Server {
@@ -80,7 +83,6 @@ impl Server {
         }
         anyhow::ensure!(!hosts.is_empty(), "the configuration places no device (per_node = 0 everywhere)");
         Ok(Arc::new(Server {
-            cfg,
             hosts: crate::hosts::Hosts::new(hosts),
             clients: Mutex::new(HashMap::new()),
             usage: Mutex::new(HashMap::new()),
@@ -90,6 +92,8 @@ impl Server {
             // Measured with the devices up: what the daemon needs before
             // any client.
             budget: FdBudget::measure(),
+            file_devices: Mutex::new(crate::reload::named(&cfg)),
+            cfg,
         }))
     }
 

@@ -245,3 +245,44 @@ fn a_hung_engine_unblocks_its_clients_and_its_instance_is_readmitted() {
     assert_eq!(h.state, "ok");
     assert!(h.events.iter().all(|e| e.contains("made no progress")), "{h:?}");
 }
+
+/// SIGHUP: the broker reads its file again; a named device the file no
+/// longer has is removed under its client (which carries on elsewhere,
+/// each request once), a new one is started, an unchanged one is kept,
+/// a changed one is started again with its new table.
+#[test]
+fn sighup_applies_the_named_devices_of_the_file() {
+    let dev = |name: &str, engines: u32| {
+        format!("[[device]]\ndriver = \"dma\"\nname = \"{name}\"\npin = false\nnode = -1\nengines = {engines}\n")
+    };
+    let d = Daemon::start("reload", &format!("{}{}{}", dev("keep", 1), dev("gone", 1), dev("more", 1)));
+    let admin = Runtime::connect(&d.path).unwrap();
+    let names = || {
+        let mut v: Vec<_> = admin.devices().unwrap().into_iter().map(|x| (x.name, x.engines)).collect();
+        v.sort();
+        v
+    };
+    let n = |s: &str, e: u32| (s.to_string(), e);
+    assert_eq!(names(), [n("dma0", 1), n("gone", 1), n("keep", 1), n("more", 1)]);
+    let mut c = spawn("load", &d.path, &[("WD_HP_DEVICE", "gone".into())]);
+    c.expect("ready", Duration::from_secs(10));
+    let file = common::tmp_path("reload", "toml");
+    let text = format!(
+        "[daemon]\nreload_grace_ms = 20\n{}{}{}{}",
+        dev("keep", 1),
+        dev("new", 1),
+        dev("more", 2),
+        common::DEVICE_CFG
+    );
+    std::fs::write(&file, text).unwrap();
+    // SAFETY: kill(2) on the daemon this test started, with a valid signal.
+    assert_eq!(unsafe { libc::kill(d.pid, libc::SIGHUP) }, 0);
+    let want = [n("dma0", 1), n("keep", 1), n("more", 2), n("new", 1)];
+    assert!(common::wait_until(Duration::from_secs(5), || names() == want), "{:?}", names());
+    let line = c.finish(Duration::from_secs(20));
+    let k = |key: &str| field(&line, key).parse::<u64>().unwrap();
+    assert_eq!(k("ok") + k("lost"), k("submitted"), "every accepted request completed once: {line}");
+    let health = admin.health().unwrap();
+    let removed: Vec<_> = health.iter().filter(|h| h.state == "removed").map(|h| h.device.as_str()).collect();
+    assert_eq!(removed, ["gone", "more"], "{health:?}");
+}
