@@ -120,6 +120,16 @@ enum BenchCmd {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+    /// An instance removed under load (in process): removal to the last
+    /// affected completion, and the surviving instance's throughput.
+    Hotplug {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Removals to measure (a fresh runtime each).
+        #[arg(long, default_value_t = 5)]
+        cycles: usize,
+    },
     /// Copy bandwidth through the dma device against memcpy.
     Dma {
         /// Print one JSON object instead of a table.
@@ -288,6 +298,10 @@ fn bench_cmd(what: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Async { json, millis, rounds } => {
             let (r, ratios) = bench::asynq::run(millis, rounds)?;
             emit("wd bench async", json, &r, &ratios);
+        }
+        BenchCmd::Hotplug { json, cycles } => {
+            let (r, ratios) = bench::hotplug::run(cycles)?;
+            emit("wd bench hotplug", json, &r, &ratios);
         }
         BenchCmd::Dma { json } => {
             let (r, ratios) = bench::dma::run()?;

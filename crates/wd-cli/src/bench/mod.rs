@@ -6,6 +6,7 @@ pub mod baseline;
 pub mod comp;
 pub mod crypto;
 pub mod dma;
+pub mod hotplug;
 pub mod queue;
 pub mod report;
 pub mod route;
