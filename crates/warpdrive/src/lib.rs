@@ -62,6 +62,7 @@ pub mod crypto;
 pub mod crypto_asym;
 mod daemon;
 mod debug;
+mod devlist;
 pub mod discovery;
 #[cfg(feature = "embedded")]
 mod embedded;

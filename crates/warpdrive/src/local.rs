@@ -138,6 +138,11 @@ impl LazyDevice {
         }
     }
 
+    /// How the device runs (or will run) its engines.
+    pub(crate) fn host_config(&self) -> &HostConfig {
+        &self.cfg
+    }
+
     /// Whether the device was removed at run time.
     pub(crate) fn removed(&self) -> bool {
         self.host.get().is_some_and(|h| h.is_removed())

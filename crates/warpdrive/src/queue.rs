@@ -532,6 +532,8 @@ impl Inner {
         }
         match self.ring.mem(live).state() {
             (QueueState::Active, _) => Ok(()),
+            // Its instance failed or was removed (not a close of ours).
+            (QueueState::Stopped, wd_device::fault::INSTANCE_LOST) => Err(Error::DeviceLost),
             (QueueState::Stopped, _) => Err(Error::QueueStopped),
             (QueueState::Faulted, code) => Err(Error::QueueFaulted(QueueFault::from_code(code))),
         }

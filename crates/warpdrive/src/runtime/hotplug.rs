@@ -73,6 +73,38 @@ impl Runtime {
         }
     }
 
+    /// Embedded mode: starts a new in-process instance of `driver`
+    /// (`dma`, `zip`, `sec`, `hpre`) named `name` (default: the driver and
+    /// the first free number), with the engines, pinning and watchdog of
+    /// the runtime's configuration and no locality; returns its name. It
+    /// serves new queues at once (a driver name ranks it with the others).
+    /// Through warpd, use [`Runtime::add_device`].
+    #[cfg(feature = "embedded")]
+    pub fn add_instance(&self, driver: &str, name: Option<&str>) -> Result<String, Error> {
+        if self.inner.daemon.is_some() {
+            return Err(Unavailable::ThroughDaemon.into());
+        }
+        let devices = self.inner.local()?;
+        let _adding = devices.adding.lock().unwrap_or_else(|p| p.into_inner());
+        let taken = |n: &str| devices.iter().any(|d| d.info().name == n && !d.removed());
+        let name = match name {
+            Some(n) if taken(n) => {
+                return Err(Unavailable::CannotAdd(format!("an instance is already named {n:?}")).into())
+            }
+            Some(n) => n.to_string(),
+            None => (0..).map(|k| format!("{driver}{k}")).find(|n| !taken(n)).unwrap_or_default(),
+        };
+        let dev = crate::embedded::make(driver, &name).ok_or_else(|| Error::NoDevice(driver.to_string()))?;
+        // The runtime's engines, pinning, idle spin and watchdog; any CPU.
+        let mut cfg = devices.iter().next().map(|d| d.host_config().clone()).unwrap_or_default();
+        cfg.cpus.clear();
+        if !devices.push(crate::local::LazyDevice::new(dev, &cfg)) {
+            let why = format!("this runtime added {} instances already", crate::devlist::MAX_ADDED);
+            return Err(Unavailable::CannotAdd(why).into());
+        }
+        Ok(name)
+    }
+
     /// Every instance's health: state, restarts after a hung engine, and
     /// recent events. In embedded mode, instances never started are `ok`.
     pub fn health(&self) -> Result<Vec<HealthStat>, Error> {

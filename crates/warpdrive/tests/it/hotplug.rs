@@ -152,3 +152,41 @@ fn a_hung_engine_in_process_is_restarted() {
     let h = rt.health().unwrap();
     assert_eq!(h[0].restarts, 1, "{h:?}");
 }
+
+/// Cycles of adding an instance in process, two threads running verified
+/// requests on it, removing it under them: each request once, the threads
+/// carry on on `dma0`; the name is free again after each removal.
+#[test]
+fn instances_added_and_removed_in_process() {
+    let rt = runtime(1, Duration::from_secs(5));
+    for cycle in 0..5u64 {
+        let name = rt.add_instance("dma", None).unwrap();
+        assert_eq!(name, "dma1", "the first free name, again after each removal");
+        assert!(rt.devices().unwrap().iter().any(|d| d.name == name));
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let rt = rt.clone();
+                std::thread::spawn(move || {
+                    let pool = rt.pool(4096, 16).unwrap();
+                    let mut q = rt.queue("dma1").unwrap();
+                    let (ok, lost, k) = drive(&mut q, &pool, u64::MAX);
+                    assert_eq!(ok + lost, k, "every accepted request completed once");
+                    drop(q);
+                    let mut q = rt.queue("dma").unwrap();
+                    assert_eq!(q.device(), "dma0", "a driver name ranks the removed instance out");
+                    assert_eq!(drive(&mut q, &pool, 20).1, 0);
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(30));
+        let r = rt.remove_device("dma1", Duration::from_millis(cycle * 3)).unwrap();
+        assert_eq!(r.queues, 2, "{r:?}");
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+    assert!(rt.add_instance("dma", Some("dma0")).is_err(), "a live name is refused");
+    assert!(rt.add_instance("nosuch", None).is_err());
+    let h = rt.health().unwrap();
+    assert_eq!(h.iter().filter(|h| h.state == "removed").count(), 5, "{h:?}");
+}
