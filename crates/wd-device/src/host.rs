@@ -356,8 +356,21 @@ impl DeviceHost {
             e.shutdown.store(true, Ordering::Release);
             e.ring();
         }
-        for t in self.threads.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
-            let _ = t.join();
+        // Held while waiting: a close meanwhile waits for the engines too.
+        let mut threads = self.threads.lock().unwrap_or_else(|p| p.into_inner());
+        // A hung engine never finishes: wait for it as long as the
+        // watchdog would, then leave it behind rather than hang the caller
+        // (warpd's SIGTERM, a runtime's drop).
+        let until = std::time::Instant::now() + self.cfg.watchdog.unwrap_or(WATCHDOG_DEFAULT);
+        for t in threads.drain(..) {
+            while !t.is_finished() && std::time::Instant::now() < until {
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                tracing::warn!(device = %self.dev.info().name, "an engine did not stop (hung); left behind");
+            }
         }
     }
 }

@@ -233,3 +233,22 @@ fn removal_with_enough_grace_loses_nothing() {
     a.reap();
     assert_eq!(a.seen, (0..10).collect::<Vec<_>>());
 }
+
+/// Shutting down an instance whose engine hangs returns after the
+/// watchdog's deadline, leaving the engine behind, instead of hanging.
+#[test]
+fn shutdown_does_not_wait_forever_for_a_hung_engine() {
+    let h = host(Some(Duration::from_millis(150)), 1);
+    let owner = Arc::new(Owner::new());
+    let mut a = open(&h, &owner);
+    a.submit(0, &[0]);
+    wait_until(Duration::from_secs(2), || {
+        a.reap();
+        a.seen.len() == 1
+    });
+    a.submit(1, &[3_000]);
+    std::thread::sleep(Duration::from_millis(20));
+    let t = Instant::now();
+    h.shutdown();
+    assert!(t.elapsed() < Duration::from_secs(1), "shutdown took {:?}", t.elapsed());
+}
