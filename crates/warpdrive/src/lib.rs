@@ -98,7 +98,10 @@ pub use local::{EmbeddedConfig, KernelReport};
 pub use memory::{Buf, Pool, Region};
 pub use queue::{Queue, QueueOptions, WaitMode};
 pub use request::{Done, Req, Ticket};
-pub use runtime::{choose_mode, health_stat, DeviceSummary, HealthStat, ModeChoice, ModeReason, RemoveReport, Runtime};
+pub use runtime::{
+    choose_mode, health_stat, DeviceEvent, DeviceSummary, DeviceWatch, HealthStat, ModeChoice, ModeReason,
+    RemoveReport, Runtime,
+};
 pub use sched::{Completed, InstanceReport, ReqId, SchedConfig, Scheduler};
 pub use wd_abi::{Completion, Opcode, Status};
 pub use wd_device::{DeviceInfo, DeviceStats};

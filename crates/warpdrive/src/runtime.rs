@@ -162,7 +162,9 @@ pub fn choose_mode() -> Result<ModeChoice, EnvError> {
 }
 
 mod hotplug;
+mod watch;
 pub use hotplug::{health_stat, HealthStat, RemoveReport};
+pub use watch::{DeviceEvent, DeviceWatch};
 
 struct RtInner {
     devices: crate::devlist::DevList,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use clap::Subcommand;
-use warpdrive::{HealthStat, Runtime};
+use warpdrive::{DeviceEvent, HealthStat, Runtime};
 
 /// Administrative changes to the broker's instances.
 #[derive(Subcommand)]
@@ -84,6 +84,33 @@ fn toml_string(v: &str) -> String {
     }
     s.push('"');
     s
+}
+
+/// `wd list --watch`: one line per instance that appears, goes away or
+/// changes, as seen every `interval`; `iterations` bounds the run.
+pub fn watch(interval: Duration, iterations: Option<u64>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let rt = crate::mode::default_runtime()?;
+    let mut w = rt.watch_devices();
+    let mut n = 0u64;
+    loop {
+        for e in w.poll()? {
+            let line = match e {
+                DeviceEvent::Appeared(d) => {
+                    format!("+ {} ({}, node {}, {:?})", d.name, d.driver, d.numa_node, d.health)
+                }
+                DeviceEvent::Disappeared(name) => format!("- {name}"),
+                DeviceEvent::Changed { now, what } => format!("~ {}: {what}", now.name),
+            };
+            println!("{line}");
+        }
+        std::io::stdout().flush()?;
+        n += 1;
+        if iterations.is_some_and(|k| n >= k) {
+            return Ok(());
+        }
+        std::thread::sleep(interval);
+    }
 }
 
 /// The health lines of `wd status`: one per instance, with its last event.

@@ -41,6 +41,16 @@ enum Cmd {
         /// Rank as a caller on this CPU would (default: the CPU wd runs on).
         #[arg(long, value_name = "CPU")]
         near_cpu: Option<usize>,
+        /// Print a line when an instance appears, goes away or changes
+        /// (health, engines, operations, a restart), until interrupted.
+        #[arg(long)]
+        watch: bool,
+        /// With --watch: how often to look, milliseconds.
+        #[arg(long, default_value_t = 200)]
+        interval_ms: u64,
+        /// With --watch: stop after this many looks.
+        #[arg(long)]
+        iterations: Option<u64>,
     },
     /// Explain which mode (embedded or warpd) this process would get, and why.
     Doctor,
@@ -275,7 +285,10 @@ fn ok(r: anyhow::Result<()>) -> anyhow::Result<i32> {
 
 fn run(cmd: Cmd) -> anyhow::Result<i32> {
     match cmd {
-        Cmd::List { json, need, near_cpu } => ok(list::run(json, need.as_deref(), near_cpu)),
+        Cmd::List { watch: true, interval_ms, iterations, .. } => {
+            ok(hotplug::watch(std::time::Duration::from_millis(interval_ms), iterations))
+        }
+        Cmd::List { json, need, near_cpu, .. } => ok(list::run(json, need.as_deref(), near_cpu)),
         Cmd::Compress(a) => compress::run(a, false),
         Cmd::Decompress(a) => compress::run(a, true),
         Cmd::Crypto(c) => crypto::run(c),

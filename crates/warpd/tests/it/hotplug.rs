@@ -264,6 +264,8 @@ fn sighup_applies_the_named_devices_of_the_file() {
     };
     let n = |s: &str, e: u32| (s.to_string(), e);
     assert_eq!(names(), [n("dma0", 1), n("gone", 1), n("keep", 1), n("more", 1)]);
+    let mut watch = admin.watch_devices();
+    assert_eq!(watch.poll().unwrap().len(), 4, "every instance appears on the first look");
     let mut c = spawn("load", &d.path, &[("WD_HP_DEVICE", "gone".into())]);
     c.expect("ready", Duration::from_secs(10));
     let file = common::tmp_path("reload", "toml");
@@ -279,6 +281,13 @@ fn sighup_applies_the_named_devices_of_the_file() {
     assert_eq!(unsafe { libc::kill(d.pid, libc::SIGHUP) }, 0);
     let want = [n("dma0", 1), n("keep", 1), n("more", 2), n("new", 1)];
     assert!(common::wait_until(Duration::from_secs(5), || names() == want), "{:?}", names());
+    // What a watching client is told: one event per change.
+    let mut events: Vec<String> = watch.poll().unwrap().iter().map(|e| format!("{e:?}")).collect();
+    events.sort();
+    assert_eq!(events.len(), 3, "{events:#?}");
+    assert!(events.iter().any(|e| e.starts_with("Appeared") && e.contains("name: \"new\"")), "{events:#?}");
+    assert!(events.iter().any(|e| e.starts_with("Changed") && e.contains("engines 1 -> 2")), "{events:#?}");
+    assert!(events.contains(&"Disappeared(\"gone\")".to_string()), "{events:#?}");
     let line = c.finish(Duration::from_secs(20));
     let k = |key: &str| field(&line, key).parse::<u64>().unwrap();
     assert_eq!(k("ok") + k("lost"), k("submitted"), "every accepted request completed once: {line}");

@@ -5,6 +5,8 @@
 //! waiter hangs, and work goes on on another instance or the restarted one.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use warpdrive::{EmbeddedConfig, Error, Pool, Queue, Req, Runtime, Status, Ticket};
@@ -90,12 +92,14 @@ fn removing_an_instance_under_threads() {
     // dma0 and dma1.
     let names: Vec<_> = rt.devices().unwrap().into_iter().map(|d| d.name).collect();
     assert!(names.contains(&"dma1".to_string()), "{names:?}");
+    let opened = Arc::new(AtomicUsize::new(0));
     let threads: Vec<_> = (0..2)
         .map(|_| {
-            let rt = rt.clone();
+            let (rt, opened) = (rt.clone(), opened.clone());
             std::thread::spawn(move || {
                 let pool = rt.pool(4096, 16).unwrap();
                 let mut q = rt.queue("dma1").unwrap();
+                opened.fetch_add(1, Ordering::SeqCst);
                 let (ok, lost, k) = drive(&mut q, &pool, u64::MAX);
                 assert_eq!(ok + lost, k, "every accepted request completed once");
                 drop(q);
@@ -107,7 +111,8 @@ fn removing_an_instance_under_threads() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(100));
+    assert!(wd_test_support::wait_until(Duration::from_secs(10), || opened.load(Ordering::SeqCst) == 2));
+    std::thread::sleep(Duration::from_millis(50));
     let r = rt.remove_device("dma1", Duration::from_millis(5)).unwrap();
     assert_eq!(r.queues, 2, "{r:?}");
     for t in threads {
@@ -163,12 +168,14 @@ fn instances_added_and_removed_in_process() {
         let name = rt.add_instance("dma", None).unwrap();
         assert_eq!(name, "dma1", "the first free name, again after each removal");
         assert!(rt.devices().unwrap().iter().any(|d| d.name == name));
+        let opened = Arc::new(AtomicUsize::new(0));
         let threads: Vec<_> = (0..2)
             .map(|_| {
-                let rt = rt.clone();
+                let (rt, opened) = (rt.clone(), opened.clone());
                 std::thread::spawn(move || {
                     let pool = rt.pool(4096, 16).unwrap();
                     let mut q = rt.queue("dma1").unwrap();
+                    opened.fetch_add(1, Ordering::SeqCst);
                     let (ok, lost, k) = drive(&mut q, &pool, u64::MAX);
                     assert_eq!(ok + lost, k, "every accepted request completed once");
                     drop(q);
@@ -178,7 +185,8 @@ fn instances_added_and_removed_in_process() {
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(30));
+        assert!(wd_test_support::wait_until(Duration::from_secs(10), || opened.load(Ordering::SeqCst) == 2));
+        std::thread::sleep(Duration::from_millis(20));
         let r = rt.remove_device("dma1", Duration::from_millis(cycle * 3)).unwrap();
         assert_eq!(r.queues, 2, "{r:?}");
         for t in threads {
@@ -189,4 +197,45 @@ fn instances_added_and_removed_in_process() {
     assert!(rt.add_instance("nosuch", None).is_err());
     let h = rt.health().unwrap();
     assert_eq!(h.iter().filter(|h| h.state == "removed").count(), 5, "{h:?}");
+}
+
+/// A watch sees instances appear, restart after a hung engine and go
+/// away, each once.
+#[test]
+fn a_device_watch_sees_instances_come_restart_and_go() {
+    use warpdrive::DeviceEvent;
+    let rt = runtime(1, Duration::from_millis(100));
+    let mut w = rt.watch_devices();
+    let first = w.poll().unwrap();
+    assert!(matches!(&first[..], [DeviceEvent::Appeared(d)] if d.name == "dma0"), "{first:?}");
+    assert!(w.poll().unwrap().is_empty(), "nothing changed");
+    rt.add_instance("dma", Some("dma7")).unwrap();
+    let ev = w.poll().unwrap();
+    assert!(matches!(&ev[..], [DeviceEvent::Appeared(d)] if d.name == "dma7"), "{ev:?}");
+    // Hang dma7's engine: the watch sees its restart.
+    let pool = rt.pool(4096, 4).unwrap();
+    let mut q = rt.queue("dma7").unwrap();
+    let mut stall = Req::crc32c(pool.alloc().unwrap(), 0);
+    stall.params[1] = wd_dma::fault_injection::STALL | 400;
+    q.submit(stall).map_err(|e| e.into_error()).unwrap();
+    let mut done = Vec::new();
+    q.wait(1, &mut done).unwrap();
+    assert_eq!(done[0].status, Status::DeviceLost);
+    // The restart is recorded once the fresh engines run, just after the
+    // queue was handed back: look until it shows.
+    let mut ev = Vec::new();
+    let t = Instant::now();
+    while ev.is_empty() && t.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(5));
+        ev = w.poll().unwrap();
+    }
+    assert!(
+        matches!(&ev[..], [DeviceEvent::Changed { now, what }] if now.name == "dma7" && what.contains("restarted")),
+        "{ev:?}"
+    );
+    drop(q);
+    rt.remove_device("dma7", Duration::ZERO).unwrap();
+    let ev = w.poll().unwrap();
+    assert_eq!(ev, [DeviceEvent::Disappeared("dma7".into())]);
+    assert!(w.poll().unwrap().is_empty());
 }
