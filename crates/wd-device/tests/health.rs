@@ -133,6 +133,9 @@ fn a_hung_engine_is_found_its_queues_handed_back_and_the_instance_restarted() {
     assert!(found < deadline * 4, "within the deadline and a tick or two: {found:?}");
     assert!(t.elapsed() < Duration::from_millis(600), "found before the stuck request returned");
     assert!(b.stopped(), "every queue of the instance is handed back");
+    // The restart is recorded once the fresh engines run, just after the
+    // queues were handed back.
+    wait_until(Duration::from_secs(2), || h.health().restarts == 1);
     let health = h.health();
     assert_eq!(health.restarts, 1);
     assert_eq!(health.state, HealthState::Ok);

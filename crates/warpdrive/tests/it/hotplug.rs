@@ -154,6 +154,7 @@ fn a_hung_engine_in_process_is_restarted() {
     let mut q = rt.queue("dma0").unwrap();
     let (ok, lost, _) = drive(&mut q, &pool, 50);
     assert!(ok >= 50 && lost == 0);
+    assert!(wd_test_support::wait_until(Duration::from_secs(2), || rt.health().unwrap()[0].restarts == 1));
     let h = rt.health().unwrap();
     assert_eq!(h[0].restarts, 1, "{h:?}");
 }
