@@ -421,7 +421,14 @@ impl Queue {
         }
         let n = out.len() - before;
         if n == 0 {
-            self.q.check_state(&live)?;
+            if let Err(e) = self.q.check_state(&live) {
+                // Stopped since the look above: lost after all.
+                if self.q.notice_lost(&live) {
+                    self.q.reap(&live, out)?;
+                    return Ok(out.len() - before);
+                }
+                return Err(e);
+            }
         }
         Ok(n)
     }

@@ -108,7 +108,13 @@ impl Inner {
         if self.notice_lost(live) {
             return Ok(());
         }
-        self.check_state(live)?;
+        if let Err(e) = self.check_state(live) {
+            // Stopped between the two looks: lost after all.
+            if self.notice_lost(live) {
+                return Ok(());
+            }
+            return Err(e);
+        }
         // A device that went to sleep with our completion ring full is
         // woken by the doorbell once we have reaped: checked now and then
         // while spinning, and always before we sleep ourselves.

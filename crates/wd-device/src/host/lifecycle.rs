@@ -275,9 +275,11 @@ fn hand_back(taken: &[Arc<QueueShared>]) -> u64 {
     let mut held = 0;
     for q in taken {
         held += q.in_flight();
+        // Published before LOST: a close that returns on LOST finds the
+        // queue stopped in its header.
+        q.qmem.set_state(QueueState::Stopped, fault::INSTANCE_LOST);
         q.ctl.store(ctl::LOST, Ordering::Release);
         let _ = futex::wake(&q.ctl, i32::MAX as u32);
-        q.qmem.set_state(QueueState::Stopped, fault::INSTANCE_LOST);
         wake_user(q);
     }
     held
