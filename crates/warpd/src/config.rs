@@ -2,6 +2,8 @@
 //! `warpd --socket PATH` runs with no file at all (docs/INSTALL.md lists
 //! every key).
 
+use std::time::Duration;
+
 use serde::Deserialize;
 
 /// The whole file.
@@ -62,6 +64,10 @@ pub struct DaemonCfg {
     /// it at a synthetic tree). `WD_SYSFS_ROOT` in warpd's environment
     /// overrides it.
     pub sysfs_root: Option<String>,
+    /// On SIGHUP, how long requests in flight on an instance the file no
+    /// longer names (or names with a changed table) get to finish before it
+    /// is removed, milliseconds.
+    pub reload_grace_ms: u64,
 }
 
 /// `[quota]`: per user, summed over all that user's connections.
@@ -114,6 +120,10 @@ pub struct DeviceCfg {
     /// Idle polling before an engine sleeps, microseconds.
     #[serde(default = "fifty")]
     pub idle_spin_us: u64,
+    /// How long an engine may hold work without progress before the
+    /// watchdog restarts the instance, milliseconds (0: no watchdog;
+    /// unset: 5000).
+    pub watchdog_ms: Option<u64>,
 }
 
 fn one() -> usize {
@@ -140,6 +150,7 @@ impl Default for DaemonCfg {
             hello_timeout_ms: 5000,
             send_timeout_ms: 10_000,
             sysfs_root: None,
+            reload_grace_ms: 1000,
         }
     }
 }
@@ -174,6 +185,7 @@ impl Default for Config {
                     engines: 1,
                     pin: true,
                     idle_spin_us: 50,
+                    watchdog_ms: None,
                 })
                 .collect(),
             crypto: CryptoCfg::default(),
@@ -182,6 +194,15 @@ impl Default for Config {
 }
 
 impl DeviceCfg {
+    /// The watchdog deadline `watchdog_ms` asks for.
+    pub fn watchdog(&self) -> Option<Duration> {
+        match self.watchdog_ms {
+            Some(0) => None,
+            Some(ms) => Some(Duration::from_millis(ms)),
+            None => Some(wd_device::WATCHDOG_DEFAULT),
+        }
+    }
+
     /// What this entry asks of the placement: warpd's own node
     /// (`home`) for a named entry without a node.
     pub fn want(&self, home: u32) -> wd_device::Want {

@@ -246,7 +246,8 @@ impl Client {
             Request::Hello { .. } => err(ErrorCode::Protocol, "already said hello"),
             Request::AttachMemory => self.attach_memory(server, sock, fds),
             Request::ListDevices => {
-                let devices = server.hosts.iter().map(|h| h.describe()).collect();
+                // A removed instance is no longer listed.
+                let devices = server.hosts.iter().filter(|h| !h.is_removed()).map(|h| h.describe()).collect();
                 (Response::Devices { devices }, Vec::new())
             }
             Request::OpenQueue { device, depth, weight, eventfd, allowed_ops, bind_slots } => {
@@ -349,6 +350,18 @@ impl Client {
                 }
                 tracing::info!(pid, on, queues = n, "suspend");
                 (Response::Ok, Vec::new())
+            }
+            Request::RemoveDevice { device, grace_ms } => {
+                if !server.is_admin(&self.creds) {
+                    return err(ErrorCode::Permission, "remove_device is for administrators");
+                }
+                (crate::admin::remove(server, &device, grace_ms), Vec::new())
+            }
+            Request::AddDevice { config } => {
+                if !server.is_admin(&self.creds) {
+                    return err(ErrorCode::Permission, "add_device is for administrators");
+                }
+                (crate::admin::add(server, &config), Vec::new())
             }
         }
     }
@@ -591,5 +604,16 @@ fn stats(server: &Server, only_uid: Option<u32>) -> Reply {
         }
     }
     let chains = server.chain_peers.stats();
-    (Response::Stats { clients: clients.len() as u32, queues, routes, chains }, Vec::new())
+    let health = server
+        .hosts
+        .iter()
+        .zip(&per_host)
+        .map(|(h, s)| wd_proto::HealthStat {
+            device: h.info().name.clone(),
+            state: s.health.state.as_str().to_string(),
+            restarts: s.health.restarts,
+            events: s.health.events.iter().map(|e| format!("{}: {}", e.unix_ms, e.what)).collect(),
+        })
+        .collect();
+    (Response::Stats { clients: clients.len() as u32, queues, routes, chains, health }, Vec::new())
 }

@@ -4,11 +4,14 @@
 //! shared memory between the process and the engines: no syscall per request.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod budget;
 mod config;
 mod conn;
 mod drivers;
+mod hosts;
 mod listener;
+mod reload;
 mod server;
 mod usage;
 
@@ -66,6 +69,10 @@ fn serve() -> anyhow::Result<()> {
     let listener = listener::listen_at(&cfg)?;
     let path = cfg.daemon.socket.clone();
     let srv = server::Server::start(cfg)?;
+    // SIGHUP re-reads the configuration's named devices (reload.rs).
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())?;
+    reload::watch(srv.clone(), args.config.clone(), hup, term.clone());
     tracing::info!(socket = %path, pid = std::process::id(), nofile, "warpd ready");
     let r = listener::run(srv, listener, term);
     let _ = std::fs::remove_file(&path);

@@ -33,7 +33,7 @@ pub struct ClientRec {
 
 pub struct Server {
     pub cfg: Config,
-    pub hosts: Vec<Arc<DeviceHost>>,
+    pub hosts: crate::hosts::Hosts,
     pub clients: Mutex<HashMap<u64, ClientRec>>,
     pub usage: Mutex<HashMap<u32, Usage>>,
     pub next_client: AtomicU64,
@@ -44,6 +44,9 @@ pub struct Server {
     pub budget: FdBudget,
     /// Every device, for the chains clients submit, and the chains' figures.
     pub chain_peers: Arc<wd_device::ChainPeers>,
+    /// The named `[[device]]` tables of the configuration file as last
+    /// applied (at start, then by each SIGHUP reload).
+    pub file_devices: Mutex<HashMap<String, crate::config::DeviceCfg>>,
 }
 
 impl Server {
@@ -65,6 +68,7 @@ impl Server {
                 pin: d.pin,
                 idle_spin: Duration::from_micros(d.idle_spin_us),
                 cpus: Vec::new(),
+                watchdog: d.watchdog(),
             };
             for p in wd_device::place(&topo, d.want(home), &base) {
                 // Default names count per driver: dma0, dma1, zip0, ...
@@ -83,8 +87,7 @@ impl Server {
         let chain_peers = wd_device::ChainPeers::new(hosts.iter().map(|h| h.device().clone()).collect());
         Ok(Arc::new(Server {
             chain_peers,
-            cfg,
-            hosts,
+            hosts: crate::hosts::Hosts::new(hosts),
             clients: Mutex::new(HashMap::new()),
             usage: Mutex::new(HashMap::new()),
             next_client: AtomicU64::new(1),
@@ -93,15 +96,19 @@ impl Server {
             // Measured with the devices up: what the daemon needs before
             // any client.
             budget: FdBudget::measure(),
+            file_devices: Mutex::new(crate::reload::named(&cfg)),
+            cfg,
         }))
     }
 
     /// A device by exact name, else the least loaded of that driver.
     pub fn find(&self, name: &str) -> Option<usize> {
-        if let Some(i) = self.hosts.iter().position(|h| h.info().name == name) {
+        let live = |i: &usize| !self.hosts[*i].is_removed();
+        if let Some(i) = (0..self.hosts.len()).filter(live).find(|&i| self.hosts[i].info().name == name) {
             return Some(i);
         }
         (0..self.hosts.len())
+            .filter(live)
             .filter(|&i| self.hosts[i].info().driver == name)
             .min_by_key(|&i| self.hosts[i].queue_count())
     }
@@ -201,7 +208,7 @@ impl Server {
     /// every client (their threads then release everything).
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::Release);
-        for h in &self.hosts {
+        for h in self.hosts.iter() {
             h.shutdown();
         }
         for c in self.clients.lock().unwrap_or_else(|p| p.into_inner()).values() {

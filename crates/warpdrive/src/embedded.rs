@@ -52,7 +52,13 @@ pub(crate) fn devices(cfg: &EmbeddedConfig) -> (Vec<LazyDevice>, Vec<KernelDev>,
         tracing::warn!("NUMA topology not used ({w}): one node with every CPU");
     }
     // Each count is per node with CPUs (the placement warpd uses too).
-    let base = HostConfig { engines: cfg.engines, pin: cfg.pin, idle_spin: cfg.idle_spin, cpus: Vec::new() };
+    let base = HostConfig {
+        engines: cfg.engines,
+        pin: cfg.pin,
+        idle_spin: cfg.idle_spin,
+        cpus: Vec::new(),
+        watchdog: cfg.watchdog,
+    };
     let placed = |count: usize| -> Vec<(String, u32, HostConfig)> {
         wd_device::place(&topo, wd_device::Want::PerNode(count), &base)
             .into_iter()
@@ -96,4 +102,17 @@ pub(crate) fn inline_code() -> Vec<Arc<dyn wd_device::Device>> {
         Arc::new(wd_hpre::HpreDevice::with_mbx("hpre", no_node, mbx)),
         Arc::new(wd_zip::ZipDevice::new("zip", no_node)),
     ]
+}
+
+/// One in-process device of `driver` named `name`, with no locality (an
+/// instance added at run time); `None` for a driver this library lacks.
+pub(crate) fn make(driver: &str, name: &str) -> Option<Arc<dyn wd_device::Device>> {
+    let no_node = wd_ops::desc::NO_NODE;
+    Some(match driver {
+        "dma" => Arc::new(wd_dma::DmaDevice::new(name, no_node)),
+        "zip" => Arc::new(wd_zip::ZipDevice::new(name, no_node)),
+        "sec" => Arc::new(wd_sec::SecDevice::with_chapoly(name, no_node, wd_sec::switch::chapoly_choice(None))),
+        "hpre" => Arc::new(wd_hpre::HpreDevice::with_mbx(name, no_node, wd_hpre::switch::mbx_choice(None))),
+        _ => return None,
+    })
 }

@@ -259,6 +259,10 @@ pub enum Unavailable {
     /// An in-process-only call on a runtime whose devices are the broker's.
     #[error("not available through warpd")]
     ThroughDaemon,
+    /// `Runtime::add_instance`: the name is taken, or the runtime added
+    /// as many instances as it may.
+    #[error("cannot add an instance: {0}")]
+    CannotAdd(String),
     /// The broker's socket does not answer.
     #[error("cannot connect to warpd at {path}: {error}")]
     Connect {

@@ -63,6 +63,7 @@ pub mod crypto;
 pub mod crypto_asym;
 mod daemon;
 mod debug;
+mod devlist;
 pub mod discovery;
 #[cfg(feature = "embedded")]
 mod embedded;
@@ -100,7 +101,10 @@ pub use local::{EmbeddedConfig, KernelReport};
 pub use memory::{Buf, Pool, Region};
 pub use queue::{Queue, QueueOptions, WaitMode};
 pub use request::{Done, Req, Ticket};
-pub use runtime::{choose_mode, DeviceSummary, ModeChoice, ModeReason, Runtime};
+pub use runtime::{
+    choose_mode, health_stat, DeviceEvent, DeviceSummary, DeviceWatch, HealthStat, ModeChoice, ModeReason,
+    RemoveReport, Runtime,
+};
 pub use sched::{Completed, InstanceReport, ReqId, SchedConfig, Scheduler};
 pub use wd_abi::{Completion, Opcode, Status};
 pub use wd_device::{DeviceInfo, DeviceStats};

@@ -38,6 +38,10 @@ pub struct EmbeddedConfig {
     /// machine with several, every node gets its instances, named on
     /// (`zip0` on node 0, `zip1` on node 1, ...), engines on its CPUs.
     pub sysfs_root: Option<std::path::PathBuf>,
+    /// How long an engine may hold work without progress before the
+    /// watchdog hands its instance's queues back lost and restarts it
+    /// (`None`: no watchdog). Default: `wd_device::WATCHDOG_DEFAULT`.
+    pub watchdog: Option<Duration>,
 }
 
 impl Default for EmbeddedConfig {
@@ -53,6 +57,7 @@ impl Default for EmbeddedConfig {
             mbx: None,
             chapoly: None,
             sysfs_root: None,
+            watchdog: Some(wd_device::WATCHDOG_DEFAULT),
         }
     }
 }
@@ -131,6 +136,21 @@ impl LazyDevice {
             Some(h) => h.describe(),
             None => self.info().describe(self.cfg.engines.max(1) as u32, 0),
         }
+    }
+
+    /// How the device runs (or will run) its engines.
+    pub(crate) fn host_config(&self) -> &HostConfig {
+        &self.cfg
+    }
+
+    /// Whether the device was removed at run time.
+    pub(crate) fn removed(&self) -> bool {
+        self.host.get().is_some_and(|h| h.is_removed())
+    }
+
+    /// Its health (a device never started is `ok`).
+    pub(crate) fn health(&self) -> wd_device::HealthSnapshot {
+        self.host.get().map(|h| h.health()).unwrap_or_default()
     }
 
     /// The running device, started now if it was not.

@@ -422,9 +422,20 @@ impl Queue {
         // Completions already posted are handed out even if the queue has
         // since faulted or stopped; the error comes when there are none.
         self.q.reap(&live, out)?;
+        if out.len() == before && self.q.notice_lost(&live) {
+            // Lost just now: what was in flight completes DeviceLost.
+            self.q.reap(&live, out)?;
+        }
         let n = out.len() - before;
         if n == 0 {
-            self.q.check_state(&live)?;
+            if let Err(e) = self.q.check_state(&live) {
+                // Stopped since the look above: lost after all.
+                if self.q.notice_lost(&live) {
+                    self.q.reap(&live, out)?;
+                    return Ok(out.len() - before);
+                }
+                return Err(e);
+            }
         }
         Ok(n)
     }
@@ -535,6 +546,8 @@ impl Inner {
         }
         match self.ring.mem(live).state() {
             (QueueState::Active, _) => Ok(()),
+            // Its instance failed or was removed (not a close of ours).
+            (QueueState::Stopped, wd_device::fault::INSTANCE_LOST) => Err(Error::DeviceLost),
             (QueueState::Stopped, _) => Err(Error::QueueStopped),
             (QueueState::Faulted, code) => Err(Error::QueueFaulted(QueueFault::from_code(code))),
         }

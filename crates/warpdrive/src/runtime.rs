@@ -161,8 +161,13 @@ pub fn choose_mode() -> Result<ModeChoice, EnvError> {
     Ok(ModeChoice::Embedded(ModeReason::NoSocket))
 }
 
+mod hotplug;
+mod watch;
+pub use hotplug::{health_stat, HealthStat, RemoveReport};
+pub use watch::{DeviceEvent, DeviceWatch};
+
 struct RtInner {
-    devices: Vec<LazyDevice>,
+    devices: crate::devlist::DevList,
     /// The in-process devices with a home-made kernel (`embedded` only).
     #[cfg(feature = "embedded")]
     kernels: Vec<crate::embedded::KernelDev>,
@@ -189,7 +194,7 @@ impl RtInner {
         // process's regions for its own queues.
         let mem = Arc::new(Owner::this_process());
         RtInner {
-            devices: Vec::new(),
+            devices: crate::devlist::DevList::new(Vec::new()),
             #[cfg(feature = "embedded")]
             kernels: Vec::new(),
             mem,
@@ -215,7 +220,7 @@ impl RtInner {
         // Chains run their steps on any of this runtime's devices.
         mem.set_chain_peers(wd_device::ChainPeers::new(devices.iter().map(|d| d.device().clone()).collect()));
         RtInner {
-            devices,
+            devices: crate::devlist::DevList::new(devices),
             kernels,
             mem,
             daemon: None,
@@ -228,7 +233,7 @@ impl RtInner {
     /// The in-process devices, or `Forked` in a child of the process that
     /// started them: their engine threads, their queues' memory
     /// (`MADV_DONTFORK`) and their locks are all the parent's.
-    fn local(&self) -> Result<&[LazyDevice], Error> {
+    fn local(&self) -> Result<&crate::devlist::DevList, Error> {
         if wd_sys::fork::generation() != self.fork_gen {
             return Err(Error::Forked);
         }
@@ -393,7 +398,8 @@ impl Runtime {
                 other => Err(ProtocolError::UnexpectedReply(Box::new(other)).into()),
             };
         }
-        Ok(self.inner.local()?.iter().map(LazyDevice::describe).collect())
+        // A removed instance is no longer listed (as warpd's listing).
+        Ok(self.inner.local()?.iter().filter(|d| !d.removed()).map(LazyDevice::describe).collect())
     }
 
     fn find(&self, name: &str) -> Result<&Arc<DeviceHost>, Error> {
@@ -409,11 +415,14 @@ impl Runtime {
         // An exact device name wins; otherwise the instance of that driver
         // nearest the calling CPU's node, the least loaded among equals
         // (ties go to the first, so an idle machine fills node by node).
-        if let Some(h) = devices.iter().find(|h| h.info().name == name) {
+        // A live instance of that name before a removed one (which then
+        // answers `Removed`): a name is free again once removed.
+        if let Some(h) = devices.iter().filter(|h| h.info().name == name).min_by_key(|h| h.removed()) {
             return Ok(h);
         }
-        let pick = self.pick_instance(name, devices.iter().map(LazyDevice::describe).collect())?;
-        devices.iter().find(|h| h.info().name == pick).ok_or_else(|| Error::NoDevice(name.to_string()))
+        let live = || devices.iter().filter(|h| !h.removed());
+        let pick = self.pick_instance(name, live().map(LazyDevice::describe).collect())?;
+        live().find(|h| h.info().name == pick).ok_or_else(|| Error::NoDevice(name.to_string()))
     }
 
     /// The instance of driver `driver` a caller on this CPU gets, ranked

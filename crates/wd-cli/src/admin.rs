@@ -44,6 +44,7 @@ pub fn doctor() -> anyhow::Result<i32> {
                 Ok(rt) => {
                     let (p, pid) = rt.daemon().unwrap_or_default();
                     println!("[ok  ] connected to warpd pid {pid} at {p}");
+                    crate::hotplug::doctor_health(&rt);
                 }
                 Err(e) => {
                     println!("[FAIL] cannot use warpd: {e}: every command will fail (no fallback to embedded)");
@@ -238,8 +239,9 @@ pub fn status(json: bool) -> anyhow::Result<()> {
     let rt = daemon_rt()?;
     let (clients, queues) = rt.daemon_stats()?;
     let routes = rt.daemon_routes()?;
+    let health = rt.health()?;
     if json {
-        println!("{}", serde_json::json!({ "clients": clients, "queues": queues, "routes": routes }));
+        println!("{}", serde_json::json!({ "clients": clients, "queues": queues, "routes": routes, "health": health }));
         return Ok(());
     }
     println!("{clients} client(s)");
@@ -261,6 +263,7 @@ pub fn status(json: bool) -> anyhow::Result<()> {
             println!("{:>7} {:>6} {:>12} {:>12} {:>10}", r.pid, r.uid, r.inline, r.device, r.fallbacks);
         }
     }
+    crate::hotplug::print_health(&health);
     Ok(())
 }
 

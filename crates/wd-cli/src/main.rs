@@ -5,6 +5,7 @@ mod bench;
 mod cleanup;
 mod compress;
 mod crypto;
+mod hotplug;
 mod keyfile;
 mod keys;
 mod list;
@@ -40,6 +41,16 @@ enum Cmd {
         /// Rank as a caller on this CPU would (default: the CPU wd runs on).
         #[arg(long, value_name = "CPU")]
         near_cpu: Option<usize>,
+        /// Print a line when an instance appears, goes away or changes
+        /// (health, engines, operations, a restart), until interrupted.
+        #[arg(long)]
+        watch: bool,
+        /// With --watch: how often to look, milliseconds.
+        #[arg(long, default_value_t = 200)]
+        interval_ms: u64,
+        /// With --watch: stop after this many looks.
+        #[arg(long)]
+        iterations: Option<u64>,
     },
     /// Explain which mode (embedded or warpd) this process would get, and why.
     Doctor,
@@ -80,6 +91,11 @@ enum Cmd {
         mut_arg("force", |a| a.help("Overwrite existing outputs"))
     )]
     Decompress(compress::CompressArgs),
+    /// Change warpd's instances at run time (administrators only).
+    Admin {
+        #[command(subcommand)]
+        what: hotplug::AdminCmd,
+    },
     /// Run a benchmark.
     Bench {
         #[command(subcommand)]
@@ -114,6 +130,16 @@ enum BenchCmd {
         /// reported is the median of the rounds' ratios.
         #[arg(long, default_value_t = 9)]
         rounds: usize,
+    },
+    /// An instance removed under load (in process): removal to the last
+    /// affected completion, and the surviving instance's throughput.
+    Hotplug {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Removals to measure (a fresh runtime each).
+        #[arg(long, default_value_t = 5)]
+        cycles: usize,
     },
     /// Copy bandwidth through the dma device against memcpy.
     Dma {
@@ -266,7 +292,10 @@ fn ok(r: anyhow::Result<()>) -> anyhow::Result<i32> {
 
 fn run(cmd: Cmd) -> anyhow::Result<i32> {
     match cmd {
-        Cmd::List { json, need, near_cpu } => ok(list::run(json, need.as_deref(), near_cpu)),
+        Cmd::List { watch: true, interval_ms, iterations, .. } => {
+            ok(hotplug::watch(std::time::Duration::from_millis(interval_ms), iterations))
+        }
+        Cmd::List { json, need, near_cpu, .. } => ok(list::run(json, need.as_deref(), near_cpu)),
         Cmd::Compress(a) => compress::run(a, false),
         Cmd::Decompress(a) => compress::run(a, true),
         Cmd::Crypto(c) => crypto::run(c),
@@ -276,6 +305,7 @@ fn run(cmd: Cmd) -> anyhow::Result<i32> {
             ok(admin::top(std::time::Duration::from_millis(interval_ms), iterations))
         }
         Cmd::Bench { what } => ok(bench_cmd(what)),
+        Cmd::Admin { what } => ok(hotplug::run(what)),
     }
 }
 
@@ -288,6 +318,10 @@ fn bench_cmd(what: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Async { json, millis, rounds } => {
             let (r, ratios) = bench::asynq::run(millis, rounds)?;
             emit("wd bench async", json, &r, &ratios);
+        }
+        BenchCmd::Hotplug { json, cycles } => {
+            let (r, ratios) = bench::hotplug::run(cycles)?;
+            emit("wd bench hotplug", json, &r, &ratios);
         }
         BenchCmd::Dma { json } => {
             let (r, ratios) = bench::dma::run()?;

@@ -12,7 +12,7 @@
 //! gets exactly one completion, and a full completion ring simply leaves
 //! work in the submission ring (back-pressure).
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,6 +55,16 @@ pub(crate) struct EngineShared {
     pub busy_ns: Counter,
     pub idle_ns: Counter,
     pub sleeps: Counter,
+    /// The engine's sign of life for the watchdog (`health.rs`): bumped
+    /// by its only writer, relaxed, per request run, per busy pass, every
+    /// 64 idle passes and after each sleep. On a cache line of its own, so
+    /// that the store never shares a line with anything another thread
+    /// touches on the request path.
+    pub progress: Padded,
+    /// Which engine thread may serve this slot: bumped when the instance
+    /// is restarted or removed. A thread started for an older epoch leaves
+    /// at its next look at the bell without touching any queue again.
+    pub epoch: AtomicU64,
 }
 
 impl EngineShared {
@@ -67,6 +77,8 @@ impl EngineShared {
             busy_ns: Counter::default(),
             idle_ns: Counter::default(),
             sleeps: Counter::default(),
+            progress: Padded(AtomicU64::new(0)),
+            epoch: AtomicU64::new(0),
         }
     }
 
@@ -74,6 +86,23 @@ impl EngineShared {
     pub fn ring(&self) {
         self.bell.fetch_add(1, Ordering::SeqCst);
         let _ = futex::wake(&self.bell, 1);
+    }
+}
+
+/// An atomic alone on its (128-byte: the adjacent-line prefetcher pairs
+/// lines) cache block.
+#[repr(align(128))]
+pub(crate) struct Padded(pub AtomicU64);
+
+impl Padded {
+    /// Single-writer increment (no locked instruction).
+    #[inline(always)]
+    pub(crate) fn bump(&self) {
+        self.0.store(self.0.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
@@ -100,11 +129,14 @@ pub(crate) struct Engine {
     reap_pending: bool,
     /// Private copies of another process's bytes for parsing operations.
     staging: StagingPool,
+    /// The slot's epoch this thread was started for (see `EngineShared::epoch`).
+    epoch: u64,
 }
 
 impl Engine {
     pub fn new(dev: Arc<dyn Device>, shared: Arc<EngineShared>, idle_spin: Duration) -> Engine {
         let batch = dev.batch_size().clamp(1, 64);
+        let epoch = shared.epoch.load(Ordering::Acquire);
         Engine {
             dev,
             shared,
@@ -114,6 +146,7 @@ impl Engine {
             batch,
             reap_pending: false,
             staging: StagingPool::new(),
+            epoch,
         }
     }
 
@@ -125,6 +158,11 @@ impl Engine {
             let bell = self.shared.bell.load(Ordering::Acquire);
             if bell != self.bell_seen || self.reap_pending {
                 self.bell_seen = bell;
+                if self.shared.epoch.load(Ordering::Acquire) != self.epoch {
+                    // Replaced (the instance was restarted or removed): its
+                    // queues were handed back as lost; touch none of them.
+                    return;
+                }
                 if self.shared.shutdown.load(Ordering::Acquire) {
                     self.close_all();
                     return;
@@ -140,6 +178,7 @@ impl Engine {
                 // request's critical path.
                 let now = Instant::now();
                 self.shared.busy_ns.add(now.duration_since(mark).as_nanos() as u64);
+                self.shared.progress.bump();
                 mark = now;
                 idle_since = now;
                 continue;
@@ -158,11 +197,15 @@ impl Engine {
             }
             let now = Instant::now();
             self.shared.idle_ns.add(now.duration_since(mark).as_nanos() as u64);
+            // Alive, with nothing it can take (an idle engine, or queues
+            // whose completion rings are full).
+            self.shared.progress.bump();
             mark = now;
             if now.duration_since(idle_since) < self.idle_spin {
                 continue;
             }
             self.sleep();
+            self.shared.progress.bump();
             mark = Instant::now();
             self.shared.idle_ns.add(mark.duration_since(now).as_nanos() as u64);
             idle_since = mark;
@@ -173,6 +216,10 @@ impl Engine {
     fn adopt_and_reap(&mut self) {
         let new: Vec<_> = std::mem::take(&mut *self.shared.incoming.lock().unwrap_or_else(|p| p.into_inner()));
         for q in new {
+            // Lost in a restart before this engine picked it up: nobody's.
+            if q.ctl.load(Ordering::Acquire) >= ctl::LOST {
+                continue;
+            }
             let end = q.qmem.device_end();
             self.served.push(Served { q, end, parked: None, fenced: None });
         }
@@ -332,6 +379,11 @@ impl Engine {
         // Completions staged since the last publish.
         let (mut since_n, mut since) = (0u32, Totals::default());
         while n < budget {
+            // Handed back as lost while this engine ran a request (it was
+            // declared hung): take nothing more.
+            if q.ctl.load(Ordering::Relaxed) >= ctl::LOST {
+                break;
+            }
             let d = match fenced.take() {
                 Some(d) => d,
                 None => match end.sq.pop() {
@@ -404,6 +456,8 @@ impl Engine {
                 Self::finish_pass(q, end, std::mem::take(&mut since_n), std::mem::take(&mut since));
                 crate::fence::completed(&q.owner, &full);
             }
+            // The watchdog's sign of life within a long pass.
+            shared.progress.bump();
             if since.bytes_in + since.bytes_out >= EAGER_PUBLISH_BYTES {
                 Self::finish_pass(q, end, std::mem::take(&mut since_n), std::mem::take(&mut since));
                 if q.ctl.load(Ordering::Relaxed) != ctl::RUNNING {
@@ -418,7 +472,9 @@ impl Engine {
 
     /// Publishes a pass's completions and counts them.
     fn finish_pass(q: &QueueShared, end: &mut DeviceEnd<Mapping>, n: u32, t: Totals) {
-        if n == 0 {
+        // A queue handed back as lost (this engine was declared hung and
+        // came back) gets nothing more: its user completed everything.
+        if n == 0 || q.ctl.load(Ordering::Relaxed) >= ctl::LOST {
             return;
         }
         // Counters first, so that anyone who sees a completion also
@@ -514,7 +570,7 @@ impl Engine {
 }
 
 /// Bumps the completion wake word and signals the eventfd.
-fn wake_user(q: &QueueShared) {
+pub(crate) fn wake_user(q: &QueueShared) {
     let w = q.qmem.cq_wake();
     w.fetch_add(1, Ordering::SeqCst);
     let _ = futex::wake(w, i32::MAX as u32);

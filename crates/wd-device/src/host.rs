@@ -1,7 +1,7 @@
 //! Running a device: engines, queue creation and teardown.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -10,7 +10,8 @@ use wd_abi::{Layout, LayoutError};
 use wd_ring::QueueMem;
 use wd_sys::{futex, EventFd, Mapping};
 
-use crate::engine::{Engine, EngineShared};
+use crate::engine::EngineShared;
+use crate::health::{HealthLog, WatchStop};
 use crate::queue::{ctl, op_mask, QueueShared};
 use crate::{BindTable, Device, DeviceInfo, DeviceStats, Owner, QueueConfig, QueueHandle, QueueId, QueueStats};
 
@@ -27,11 +28,26 @@ pub struct HostConfig {
     /// The CPUs of the instance's NUMA node: its engines run there (and
     /// `pin` spreads them over these). Empty: every CPU the process may use.
     pub cpus: Vec<usize>,
+    /// How long an engine may hold work without finishing a pass before
+    /// the watchdog declares it hung, hands its instance's queues back as
+    /// lost and restarts the instance (`None`: no watchdog). It must exceed
+    /// the longest request the device runs.
+    pub watchdog: Option<Duration>,
 }
+
+/// The watchdog's default deadline: far above any request a driver runs
+/// (a megabyte compressed at the highest level takes tens of milliseconds).
+pub const WATCHDOG_DEFAULT: Duration = Duration::from_secs(5);
 
 impl Default for HostConfig {
     fn default() -> Self {
-        HostConfig { engines: 1, pin: true, idle_spin: Duration::from_micros(50), cpus: Vec::new() }
+        HostConfig {
+            engines: 1,
+            pin: true,
+            idle_spin: Duration::from_micros(50),
+            cpus: Vec::new(),
+            watchdog: Some(WATCHDOG_DEFAULT),
+        }
     }
 }
 
@@ -50,6 +66,9 @@ pub enum HostError {
     /// The host is shutting down.
     #[error("device is shutting down")]
     ShuttingDown,
+    /// The instance was removed (or is being removed): it opens no queue.
+    #[error("device {0} was removed")]
+    Removed(String),
     /// An OS call failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -61,6 +80,9 @@ impl From<LayoutError> for HostError {
     }
 }
 
+mod lifecycle;
+pub use lifecycle::Removal;
+
 /// A running device: its driver, engine threads and queues.
 pub struct DeviceHost {
     dev: Arc<dyn Device>,
@@ -69,6 +91,14 @@ pub struct DeviceHost {
     queues: Mutex<HashMap<QueueId, (Arc<QueueShared>, usize)>>,
     next_id: AtomicU32,
     fork_gen: u64,
+    /// How it was started: a restart starts the same engines again.
+    cfg: HostConfig,
+    /// Health state and its history.
+    health: HealthLog,
+    /// Removed (`DeviceHost::remove`): no new queue.
+    removed: AtomicBool,
+    /// Tells the watchdog thread to leave.
+    pub(crate) watch: Arc<WatchStop>,
 }
 
 // By hand: the driver is a `dyn Device`, the engines and queues are
@@ -89,41 +119,28 @@ impl DeviceHost {
     /// Starts `cfg.engines` engine threads for `dev`.
     pub fn start(dev: Arc<dyn Device>, cfg: &HostConfig) -> Result<Arc<DeviceHost>, HostError> {
         let n = cfg.engines.max(1);
-        let node = !cfg.cpus.is_empty();
-        let cpus = if node { cfg.cpus.clone() } else { wd_sys::thread::allowed_cpus() };
-        let mut engines = Vec::with_capacity(n);
+        let engines: Vec<_> = (0..n).map(|_| Arc::new(EngineShared::new())).collect();
         let mut threads = Vec::with_capacity(n);
-        for i in 0..n {
-            let shared = Arc::new(EngineShared::new());
-            let engine = Engine::new(dev.clone(), shared.clone(), cfg.idle_spin);
-            // Leave the first CPU to the application; spread engines over the
-            // rest. An instance of one node stays on that node's CPUs.
-            let cpu = (cfg.pin && cpus.len() >= 2).then(|| cpus[1 + i % (cpus.len() - 1)]);
-            let on_node = if node { cpus.clone() } else { Vec::new() };
-            let name = format!("wd-{}-e{i}", dev.info().name);
-            let t = std::thread::Builder::new().name(name).spawn(move || {
-                if let Err(e) = wd_sys::thread::restrict_current(&on_node) {
-                    tracing::debug!(%e, "engine not kept on its node");
-                }
-                if let Some(c) = cpu {
-                    if let Err(e) = wd_sys::thread::pin_current(c) {
-                        tracing::debug!(cpu = c, %e, "engine not pinned");
-                    }
-                }
-                engine.run();
-            })?;
-            engines.push(shared);
-            threads.push(t);
+        for (i, shared) in engines.iter().enumerate() {
+            threads.push(lifecycle::spawn_engine(&dev, shared, cfg, i)?);
         }
         tracing::debug!(device = %dev.info().name, engines = n, "device started");
-        Ok(Arc::new(DeviceHost {
+        let host = Arc::new(DeviceHost {
             dev,
             engines,
             threads: Mutex::new(threads),
             queues: Mutex::new(HashMap::new()),
             next_id: AtomicU32::new(1),
             fork_gen: wd_sys::fork::generation(),
-        }))
+            cfg: cfg.clone(),
+            health: HealthLog::default(),
+            removed: AtomicBool::new(false),
+            watch: Arc::new(WatchStop::default()),
+        });
+        if let Some(deadline) = cfg.watchdog {
+            crate::health::watch(&host, deadline)?;
+        }
+        Ok(host)
     }
 
     /// Engine threads.
@@ -165,7 +182,9 @@ impl DeviceHost {
         // own ring), not the device's: counted, never health. Otherwise
         // one hostile client, alone on an instance, could hide it from
         // every other client's selection.
-        d.health = if self.engines.iter().any(|e| e.shutdown.load(Ordering::Acquire)) {
+        d.health = if self.engines.iter().any(|e| e.shutdown.load(Ordering::Acquire))
+            || self.removed.load(Ordering::Acquire)
+        {
             Health::Faulted
         } else if n > 0 && d.queues_suspended == n {
             Health::Suspended
@@ -195,6 +214,9 @@ impl DeviceHost {
     /// regions and sessions its descriptors may name).
     pub fn create_queue(&self, cfg: &QueueConfig, owner: Arc<Owner>) -> Result<QueueHandle, HostError> {
         let info = self.dev.info();
+        if self.removed.load(Ordering::Acquire) {
+            return Err(HostError::Removed(info.name.clone()));
+        }
         if self.engines[0].shutdown.load(Ordering::Acquire) {
             return Err(HostError::ShuttingDown);
         }
@@ -212,6 +234,11 @@ impl DeviceHost {
         }
         let layout = Layout::new(cfg.sq_entries, cfg.cq_entries)?;
         let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        // Checked again under the lock `remove` takes to collect the queues
+        // it hands back: a queue is either collected there or refused here.
+        if self.removed.load(Ordering::Acquire) {
+            return Err(HostError::Removed(info.name.clone()));
+        }
         if queues.len() >= info.max_queues as usize {
             return Err(HostError::TooManyQueues(info.name.clone()));
         }
@@ -254,16 +281,31 @@ impl DeviceHost {
     /// go of it. Returns once the engine will never touch it again, so the
     /// caller may free every buffer the queue's requests named.
     pub fn close_queue(&self, id: QueueId) -> Result<(), HostError> {
-        let (q, e) = self.queues.lock().unwrap_or_else(|p| p.into_inner()).remove(&id).ok_or(HostError::NoQueue(id))?;
-        q.ctl.store(ctl::CLOSING, Ordering::Release);
+        // Left in the table until the engine let go, so that a restart or
+        // removal meanwhile hands it back (and this wait ends) like the others.
+        let (q, e) =
+            self.queues.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned().ok_or(HostError::NoQueue(id))?;
+        let forget = || self.queues.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        // A queue handed back (or being handed back) stays so: no engine
+        // of this instance serves it again; wait below for LOST.
+        let prev = q.ctl.swap(ctl::CLOSING, Ordering::AcqRel);
+        if prev >= ctl::LOST || prev == ctl::CLOSED {
+            q.ctl.store(prev, Ordering::Release);
+        }
         self.engines[e].ring();
         loop {
             let v = q.ctl.load(Ordering::Acquire);
-            if v == ctl::CLOSED {
+            // LOST: the instance failed or was removed meanwhile, and no
+            // engine runs the queue's requests any more.
+            if v == ctl::CLOSED || v == ctl::LOST {
+                forget();
                 return Ok(());
             }
-            if self.threads.lock().unwrap_or_else(|p| p.into_inner()).get(e).is_none_or(|t| t.is_finished()) {
+            if v != ctl::LOSING
+                && self.threads.lock().unwrap_or_else(|p| p.into_inner()).get(e).is_none_or(|t| t.is_finished())
+            {
                 // The engine is gone (shut down): nothing can touch the queue.
+                forget();
                 return Ok(());
             }
             let _ = futex::wait(&q.ctl, v, Some(Duration::from_millis(10)));
@@ -309,17 +351,32 @@ impl DeviceHost {
             s.sleeps += e.sleeps.get();
         }
         s.per_queue = per_queue;
+        s.health = self.health.snapshot();
         s
     }
 
     /// Stops the engines after cancelling every queue's pending work.
     pub fn shutdown(&self) {
+        self.watch.stop();
         for e in &self.engines {
             e.shutdown.store(true, Ordering::Release);
             e.ring();
         }
-        for t in self.threads.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
-            let _ = t.join();
+        // Held while waiting: a close meanwhile waits for the engines too.
+        let mut threads = self.threads.lock().unwrap_or_else(|p| p.into_inner());
+        // A hung engine never finishes: wait for it as long as the
+        // watchdog would, then leave it behind rather than hang the caller
+        // (warpd's SIGTERM, a runtime's drop).
+        let until = std::time::Instant::now() + self.cfg.watchdog.unwrap_or(WATCHDOG_DEFAULT);
+        for t in threads.drain(..) {
+            while !t.is_finished() && std::time::Instant::now() < until {
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                tracing::warn!(device = %self.dev.info().name, "an engine did not stop (hung); left behind");
+            }
         }
     }
 }

@@ -77,6 +77,13 @@ pub(crate) mod ctl {
     pub const FAULTED: u32 = 2;
     pub const CLOSING: u32 = 3;
     pub const CLOSED: u32 = 4;
+    /// Handed back to its user as lost: its instance failed or was
+    /// removed (`host/lifecycle.rs`); no engine serves it again.
+    pub const LOST: u32 = 5;
+    /// Being handed back: engines take nothing more from it and publish
+    /// nothing; its user is told (`LOST`) once no engine runs its requests.
+    /// Engines test `>= LOST` for both.
+    pub const LOSING: u32 = 6;
 }
 
 /// Fault codes published in the queue header.
@@ -93,6 +100,9 @@ pub mod fault {
     /// The owner's memory grant is void: the process exec'd, exited or
     /// changed credentials since it handed its memory over.
     pub const GRANT_VOID: u32 = 5;
+    /// Published with the `Stopped` state: the queue's instance failed (an
+    /// engine hung) or was removed; its requests in flight are lost.
+    pub const INSTANCE_LOST: u32 = 6;
 }
 
 pub(crate) struct QueueShared {
@@ -142,6 +152,7 @@ impl QueueShared {
             ctl::RUNNING => "active",
             ctl::SUSPENDED => "suspended",
             ctl::FAULTED => "faulted",
+            ctl::LOST | ctl::LOSING => "lost",
             _ => "closing",
         }
     }

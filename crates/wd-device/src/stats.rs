@@ -91,4 +91,6 @@ pub struct DeviceStats {
     pub sleeps: u64,
     /// Per-queue figures.
     pub per_queue: Vec<QueueStatsSnapshot>,
+    /// Health state and recent history (restarts, removal).
+    pub health: crate::HealthSnapshot,
 }

@@ -111,6 +111,10 @@ impl Device for DmaDevice {
     }
 
     fn execute(&self, req: &mut Request<'_>) -> Outcome {
+        #[cfg(feature = "fault-injection")]
+        if let Some(o) = fault_injection::stall(req) {
+            return o;
+        }
         let r = match req.desc.op() {
             Opcode::COPY => copy(req),
             Opcode::FILL => fill(req),
@@ -119,5 +123,29 @@ impl Device for DmaDevice {
             _ => Err(Status::BadOpcode),
         };
         r.unwrap_or_else(Outcome::err)
+    }
+}
+
+/// Test builds only (cargo feature `fault-injection`, which only the
+/// dev-dependencies of the test suites turn on): a CRC-32C request whose
+/// `params[1]` is [`fault_injection::STALL`] with a number of milliseconds
+/// in its low 32 bits holds its engine that long (at most ten seconds),
+/// then fails with `DeviceError`: a hung engine, for the watchdog tests.
+#[cfg(feature = "fault-injection")]
+pub mod fault_injection {
+    use wd_abi::{Opcode, Status};
+    use wd_device::{Outcome, Request};
+
+    /// The high half of `params[1]` that asks for a stall.
+    pub const STALL: u64 = 0x5354_4c4c << 32;
+
+    /// The stall a request asks for, run; `None` for any other request.
+    pub(crate) fn stall(req: &Request<'_>) -> Option<Outcome> {
+        let p = req.desc.params[1];
+        if req.desc.op() != Opcode::CRC32C || p & !0xffff_ffff != STALL {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis((p & 0xffff_ffff).min(10_000)));
+        Some(Outcome::err(Status::DeviceError))
     }
 }

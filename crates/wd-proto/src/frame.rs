@@ -330,7 +330,7 @@ mod tests {
                 in_flight: 7,
             })
             .collect();
-        Response::Stats { clients: 3, queues, routes: Vec::new(), chains: Default::default() }
+        Response::Stats { clients: 3, queues, routes: Vec::new(), chains: Default::default(), health: Vec::new() }
     }
 
     /// A reply several packets long arrives whole, with its descriptors,

@@ -15,8 +15,8 @@ mod msg;
 
 pub use frame::{pass_credentials, peer_credentials, recv, recv_from, recv_up_to, send, Creds, FrameError, Sender};
 pub use msg::{
-    ChainStats, DeviceDesc, ErrorCode, LimitDesc, OpDesc, QueueDesc, QueueStat, Request, Response, RouteStat,
-    PROTO_VERSION,
+    ChainStats, DeviceDesc, ErrorCode, HealthStat, LimitDesc, OpDesc, QueueDesc, QueueStat, Request, Response,
+    RouteStat, PROTO_VERSION,
 };
 
 /// Largest packet body, bytes, and the largest request the broker accepts.

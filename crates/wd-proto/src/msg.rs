@@ -125,6 +125,37 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         device: Option<String>,
     },
+    /// Administrator only: removes a device instance at run time. It opens
+    /// no queue from now on; requests in flight get `grace_ms` to finish,
+    /// then every queue on it is stopped and its clients complete what is
+    /// left with `DeviceLost`. Answered with [`Response::Removed`].
+    RemoveDevice {
+        /// Instance name (`dma1`).
+        device: String,
+        /// Grace period for requests in flight, milliseconds.
+        grace_ms: u64,
+    },
+    /// Administrator only: starts instances described by one `[[device]]`
+    /// table of the configuration file (TOML, without the header), for
+    /// example `driver = "dma"\nname = "dma9"`. Answered with
+    /// [`Response::Added`].
+    AddDevice {
+        /// The table's keys, as in the configuration file.
+        config: String,
+    },
+}
+
+/// One instance's health in [`Response::Stats`].
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HealthStat {
+    /// Instance name.
+    pub device: String,
+    /// `ok`, `restarting` or `removed`.
+    pub state: String,
+    /// Restarts after a hung engine.
+    pub restarts: u64,
+    /// Recent events, oldest first, as `unix_ms: what`.
+    pub events: Vec<String>,
 }
 
 /// One process's Auto-lane counts in [`Response::Stats`], as it reported
@@ -253,11 +284,33 @@ pub enum Response {
         /// (counted inside the broker; absent from older brokers).
         #[serde(default)]
         chains: ChainStats,
+        /// Every instance's health (removed ones included). Older brokers
+        /// leave it out.
+        #[serde(default)]
+        health: Vec<HealthStat>,
     },
     /// A fence.
     Fence {
         /// Fence id to name in descriptors (1..=63).
         fence: u32,
+    },
+    /// An instance was removed ([`Request::RemoveDevice`]).
+    Removed {
+        /// Instance name.
+        device: String,
+        /// Queues it served when the removal began.
+        queues: u32,
+        /// Requests still in flight when the grace period ended.
+        lost: u64,
+        /// How long the drain took, milliseconds.
+        drained_ms: u64,
+        /// Engines that did not stop (hung), left behind.
+        hung_engines: u32,
+    },
+    /// Instances were started ([`Request::AddDevice`]).
+    Added {
+        /// Their names.
+        devices: Vec<String>,
     },
     /// Done, nothing to return.
     Ok,

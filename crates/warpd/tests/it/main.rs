@@ -11,6 +11,7 @@ mod connections;
 mod fence;
 mod fork_methods;
 mod fork_restart;
+mod hotplug;
 mod instances;
 mod malicious;
 mod messages;

@@ -19,11 +19,21 @@ impl Queue {
     /// Does nothing in a forked child.
     pub(crate) fn retire(&mut self, out: &mut Vec<Done>, unanswered: &mut Vec<Done>) {
         let Ok(live) = self.q.ring.live() else { return };
+        // A queue whose instance was lost hands out DeviceLost for what it
+        // held (once), whatever made the caller give it up.
+        self.q.notice_lost(&live);
         out.extend(self.q.ready.drain(..));
         // Reap first: the device cancels into the completion ring, which
         // must have room for every request still queued.
         let _ = self.q.reap(&live, out);
         self.q.quiesce();
+        let _ = self.q.reap(&live, out);
+        // Lost during the close (which then returns once the instance
+        // handed the queue back): after what it posted, what it still held
+        // comes back DeviceLost, once.
+        if self.q.ring.mem(&live).state() == (wd_abi::QueueState::Stopped, wd_device::fault::INSTANCE_LOST) {
+            self.q.lost = true;
+        }
         let _ = self.q.reap(&live, out);
         out.extend(self.q.ready.drain(..));
         for idx in 0..self.q.slots.len() {

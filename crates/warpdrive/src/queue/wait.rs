@@ -22,7 +22,25 @@ impl Inner {
                 tracing::warn!(queue = self.id, "warpd went away; in-flight requests complete with DeviceLost");
                 self.lost = true;
             }
+        } else if !self.lost
+            && !self.closed
+            && self.ring.mem(live).state() == (QueueState::Stopped, wd_device::fault::INSTANCE_LOST)
+        {
+            // The in-process instance failed (a hung engine) or was removed:
+            // as with a broker that went away, in-flight requests complete
+            // with DeviceLost, once, and the completion ring is read no more.
+            tracing::warn!(queue = self.id, "device instance lost; in-flight requests complete with DeviceLost");
+            self.lost = true;
         }
+    }
+
+    /// [`Inner::check_lost`] when the queue shows `Stopped`; true when
+    /// the queue is (now) lost.
+    pub(super) fn notice_lost(&mut self, live: &Live) -> bool {
+        if !self.lost && self.ring.mem(live).state().0 == QueueState::Stopped {
+            self.check_lost(live);
+        }
+        self.lost
     }
 
     pub(super) fn cq_empty(&mut self, live: &Live) -> bool {
@@ -84,7 +102,19 @@ impl Inner {
             std::hint::spin_loop();
             return Ok(());
         }
-        self.check_state(live)?;
+        // A stopped queue is a lost device (broker gone, instance failed
+        // or removed): its requests complete with DeviceLost at the next
+        // reap rather than the waiter failing with them still in flight.
+        if self.notice_lost(live) {
+            return Ok(());
+        }
+        if let Err(e) = self.check_state(live) {
+            // Stopped between the two looks: lost after all.
+            if self.notice_lost(live) {
+                return Ok(());
+            }
+            return Err(e);
+        }
         // A device that went to sleep with our completion ring full is
         // woken by the doorbell once we have reaped: checked now and then
         // while spinning, and always before we sleep ourselves.

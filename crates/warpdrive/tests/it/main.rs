@@ -30,6 +30,7 @@ mod fence;
 mod fork;
 mod fork_methods;
 mod hostile_peer;
+mod hotplug;
 mod inline;
 mod lifecycle;
 mod sched;

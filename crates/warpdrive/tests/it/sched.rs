@@ -251,6 +251,27 @@ fn failover_when_an_instance_is_suspended() {
     assert!(moves > 0, "requests queued on the suspended instance were moved");
 }
 
+/// `dma1` is removed (no grace) while three clients run: what it
+/// completed before is handed back as it is, what it still held comes
+/// back once with `DeviceLost` (never moved: it may have run), the rest
+/// runs on `dma0`. Every id exactly once, every Ok CRC right.
+#[test]
+fn failover_when_an_instance_is_removed() {
+    let results = failover(|rt, _| {
+        rt.remove_device("dma1", Duration::ZERO).unwrap();
+    });
+    for (t, r) in &results {
+        eprintln!("remove: ok per instance {:?}, {} lost", t.ok_on, t.errors.len());
+        assert_eq!(t.ids.len(), 700);
+        assert_eq!(t.ok_on.values().sum::<usize>() + t.errors.len(), 700);
+        for (instance, e) in &t.errors {
+            assert!(instance == "dma1" && matches!(e, Error::DeviceLost), "{instance}: {e}");
+        }
+        assert!(t.ok_on.get("dma0").copied().unwrap_or(0) >= 100, "{:?}", t.ok_on);
+        assert!(r.iter().find(|i| i.name == "dma1").unwrap().down.is_some(), "{r:?}");
+    }
+}
+
 /// A hostile peer breaks each client's queue on `dma1` (a submission
 /// tail out of range: the device faults the queue) while they run.
 /// Requests the device completed before are handed back as they are;

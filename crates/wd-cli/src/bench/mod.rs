@@ -7,6 +7,7 @@ pub mod chain;
 pub mod comp;
 pub mod crypto;
 pub mod dma;
+pub mod hotplug;
 pub mod provider;
 pub mod queue;
 pub mod report;

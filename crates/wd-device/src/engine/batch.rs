@@ -66,6 +66,8 @@ impl Engine {
                 }
             };
             n += 1;
+            // The watchdog's sign of life within a long pass.
+            shared.progress.bump();
             match prepare(dev, &cx, &d, table) {
                 Prepared::Done(o) => b.pending.push((d.user_data, Some(o))),
                 Prepared::Ready(mut r) => {
