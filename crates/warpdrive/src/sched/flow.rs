@@ -52,6 +52,18 @@ impl Scheduler {
             self.members[i].checked = Instant::now();
             if let Some((state, e)) = verdict {
                 tracing::debug!(instance = %self.members[i].name, %state, "scheduler gives up a stalled queue");
+                // The queue's own word on why it stopped wins over the
+                // listing's (an instance removed or failed says DeviceLost
+                // in the queue's memory, which the requests it strands
+                // must fail with); what it completed meanwhile is handed
+                // out first.
+                let mut out = std::mem::take(&mut self.scratch);
+                let own = self.members[i].queue.poll(&mut out).err();
+                for d in out.drain(..) {
+                    self.finish(i, d, None, false);
+                }
+                self.scratch = out;
+                let e = own.unwrap_or(e);
                 self.give_up(i, &e);
                 self.members[i].down = Some(format!("queue {state}"));
                 any = true;

@@ -75,8 +75,13 @@ pub(super) fn unusable(rt: &Runtime, device: &str, id: u32) -> Option<(String, E
     // poll reports it as `QueueFaulted`, which is what the requests the
     // queue strands should fail with.
     match states.iter().find(|s| *s != "active" && *s != "faulted") {
+        // Its instance failed or is being removed: the requests it holds
+        // fail as the queue itself will say once the hand-back is done.
+        Some(s) if s == "lost" => Some((s.clone(), Error::DeviceLost)),
         Some(s) => Some((s.clone(), Error::QueueStopped)),
-        None if states.is_empty() => Some(("gone".into(), Error::QueueStopped)),
+        // Not listed any more: its instance handed it back (removed or
+        // restarted) or the broker dropped it; it will not answer.
+        None if states.is_empty() => Some(("gone".into(), Error::DeviceLost)),
         None => None,
     }
 }
