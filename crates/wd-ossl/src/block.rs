@@ -240,15 +240,6 @@ unsafe fn ctx<'a>(p: *mut c_void) -> Option<&'a mut Ctx> {
     unsafe { p.cast::<Ctx>().as_mut() }
 }
 
-unsafe extern "C" fn freectx(p: *mut c_void) {
-    guard(None, (), || {
-        if !p.is_null() {
-            // SAFETY: a Box<Ctx> of ours, freed once.
-            drop(unsafe { Box::from_raw(p.cast::<Ctx>()) });
-        }
-    })
-}
-
 unsafe extern "C" fn dupctx(p: *mut c_void) -> *mut c_void {
     // SAFETY: a context of ours.
     let Some(c) = (unsafe { ctx(p) }) else { return std::ptr::null_mut() };
@@ -562,7 +553,7 @@ const fn table<const K: usize>() -> [Dispatch; 14] {
         Dispatch { id: ffi::CIPHER_DECRYPT_INIT, f: f!(decrypt_init, Init) },
         Dispatch { id: ffi::CIPHER_UPDATE, f: f!(update, Update) },
         Dispatch { id: ffi::CIPHER_FINAL, f: f!(final_, Final) },
-        Dispatch { id: ffi::CIPHER_FREECTX, f: f!(freectx, Free) },
+        Dispatch { id: ffi::CIPHER_FREECTX, f: f!(crate::core::free_boxed::<Ctx>, Free) },
         Dispatch { id: ffi::CIPHER_DUPCTX, f: f!(dupctx, NewCtx) },
         Dispatch { id: ffi::CIPHER_GET_PARAMS, f: f!(get_params::<K>, GetParams) },
         Dispatch { id: ffi::CIPHER_GET_CTX_PARAMS, f: f!(get_ctx_params, GetCtxParams) },

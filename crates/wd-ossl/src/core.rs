@@ -127,6 +127,32 @@ pub unsafe fn prov<'a>(p: *mut c_void) -> Option<&'a ProvCtx> {
     unsafe { p.cast::<ProvCtx>().as_ref() }
 }
 
+/// The `freectx` of every algorithm whose context is a `Box<T>`: frees
+/// it (null: nothing), never unwinding into C.
+///
+/// # Safety
+/// `p` is null or came from `Box::<T>::into_raw` (our newctx/dupctx) and
+/// is not used again, which is the core's contract for `freectx`.
+pub unsafe extern "C" fn free_boxed<T>(p: *mut c_void) {
+    guard(None, (), || {
+        if !p.is_null() {
+            // SAFETY: per the contract, a Box<T> of ours, freed once.
+            drop(unsafe { Box::from_raw(p.cast::<T>()) });
+        }
+    })
+}
+
+/// The `dupctx` of every algorithm whose context is a `Box<T>` that
+/// copies by `Clone`: a new box, or null (null input, or a panic).
+///
+/// # Safety
+/// `p` is null or a live context of ours of type `T`.
+pub unsafe extern "C" fn dup_boxed<T: Clone>(p: *mut c_void) -> *mut c_void {
+    // SAFETY: per the contract.
+    let Some(c) = (unsafe { p.cast::<T>().as_ref() }) else { return std::ptr::null_mut() };
+    guard(None, std::ptr::null_mut(), || Box::into_raw(Box::new(c.clone())).cast())
+}
+
 /// Runs `f`, turning a panic into `fail` (and an internal error on the
 /// queue when `pc` is known): no unwind crosses into C.
 pub fn guard<T>(pc: Option<&ProvCtx>, fail: T, f: impl FnOnce() -> T) -> T {

@@ -94,15 +94,6 @@ unsafe fn ctx<'a>(p: *mut c_void) -> Option<&'a mut Ctx> {
     unsafe { p.cast::<Ctx>().as_mut() }
 }
 
-unsafe extern "C" fn freectx(p: *mut c_void) {
-    guard(None, (), || {
-        if !p.is_null() {
-            // SAFETY: a Box<Ctx> of ours, freed once.
-            drop(unsafe { Box::from_raw(p.cast::<Ctx>()) });
-        }
-    })
-}
-
 unsafe extern "C" fn dupctx(p: *mut c_void) -> *mut c_void {
     // SAFETY: a context of ours.
     let Some(c) = (unsafe { ctx(p) }) else { return std::ptr::null_mut() };
@@ -258,7 +249,7 @@ use crate::ffi::fns::{CtxParams, CtxTable, Final, Free, GetCtxParams, MacInit as
 static HMAC: Table<[Dispatch; 11]> = Table([
     Dispatch { id: ffi::MAC_NEWCTX, f: f!(newctx, NewCtx) },
     Dispatch { id: ffi::MAC_DUPCTX, f: f!(dupctx, NewCtx) },
-    Dispatch { id: ffi::MAC_FREECTX, f: f!(freectx, Free) },
+    Dispatch { id: ffi::MAC_FREECTX, f: f!(crate::core::free_boxed::<Ctx>, Free) },
     Dispatch { id: ffi::MAC_INIT, f: f!(init, Init) },
     Dispatch { id: ffi::MAC_UPDATE, f: f!(update, Update) },
     Dispatch { id: ffi::MAC_FINAL, f: f!(final_, Final) },

@@ -74,21 +74,6 @@ unsafe extern "C" fn newctx(provctx: *mut c_void) -> *mut c_void {
     })
 }
 
-unsafe extern "C" fn freectx(p: *mut c_void) {
-    guard(None, (), || {
-        if !p.is_null() {
-            // SAFETY: a Box<Ctx> of ours, freed once.
-            drop(unsafe { Box::from_raw(p.cast::<Ctx>()) });
-        }
-    })
-}
-
-unsafe extern "C" fn dupctx(p: *mut c_void) -> *mut c_void {
-    // SAFETY: a context of ours.
-    let Some(c) = (unsafe { ctx(p) }) else { return std::ptr::null_mut() };
-    guard(None, std::ptr::null_mut(), || Box::into_raw(Box::new(c.clone())).cast())
-}
-
 fn set_params(c: &mut Ctx, p: *const Param) -> c_int {
     // SAFETY: the core's terminated array (or null).
     let ps = unsafe { Params::new(p.cast_mut()) };
@@ -273,8 +258,8 @@ static RSA: Table<[Dispatch; 12]> = Table([
     Dispatch { id: ENCRYPT, f: f!(encrypt, Run) },
     Dispatch { id: DECRYPT_INIT, f: f!(decrypt_init, Init) },
     Dispatch { id: DECRYPT, f: f!(decrypt, Run) },
-    Dispatch { id: FREECTX, f: f!(freectx, Free) },
-    Dispatch { id: DUPCTX, f: f!(dupctx, NewCtx) },
+    Dispatch { id: FREECTX, f: f!(crate::core::free_boxed::<Ctx>, Free) },
+    Dispatch { id: DUPCTX, f: f!(crate::core::dup_boxed::<Ctx>, NewCtx) },
     Dispatch { id: GET_CTX_PARAMS, f: f!(get_ctx_params, GetCtxParams) },
     Dispatch { id: GETTABLE_CTX_PARAMS, f: f!(gettable, CtxTable) },
     Dispatch { id: SET_CTX_PARAMS, f: f!(set_ctx_params, CtxParams) },

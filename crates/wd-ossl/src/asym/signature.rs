@@ -158,21 +158,6 @@ unsafe extern "C" fn newctx<const A: u8>(provctx: *mut c_void, _propq: *const c_
     })
 }
 
-unsafe extern "C" fn freectx(p: *mut c_void) {
-    guard(None, (), || {
-        if !p.is_null() {
-            // SAFETY: a Box<Ctx> of ours, freed once.
-            drop(unsafe { Box::from_raw(p.cast::<Ctx>()) });
-        }
-    })
-}
-
-unsafe extern "C" fn dupctx(p: *mut c_void) -> *mut c_void {
-    // SAFETY: a context of ours.
-    let Some(c) = (unsafe { ctx(p) }) else { return std::ptr::null_mut() };
-    guard(None, std::ptr::null_mut(), || Box::into_raw(Box::new(c.clone())).cast())
-}
-
 fn digest(e: &params::Entry<'_>) -> Option<DigestAlg> {
     e.get_utf8().ok().and_then(crate::mac::digest_named)
 }
@@ -588,8 +573,8 @@ const SETTABLE_CTX_PARAMS: c_int = 21;
 const fn hashing<const A: u8>() -> [Dispatch; 18] {
     [
         Dispatch { id: NEWCTX, f: f!(newctx::<A>, NewCtx) },
-        Dispatch { id: FREECTX, f: f!(freectx, Free) },
-        Dispatch { id: DUPCTX, f: f!(dupctx, Dup) },
+        Dispatch { id: FREECTX, f: f!(crate::core::free_boxed::<Ctx>, Free) },
+        Dispatch { id: DUPCTX, f: f!(crate::core::dup_boxed::<Ctx>, Dup) },
         Dispatch { id: SIGN_INIT, f: f!(sign_init, Init) },
         Dispatch { id: SIGN, f: f!(sign, Sign) },
         Dispatch { id: VERIFY_INIT, f: f!(verify_init, Init) },
@@ -613,8 +598,8 @@ static ECDSA: Table<[Dispatch; 18]> = Table(hashing::<1>());
 /// Ed25519: one-shot message signing only (as OpenSSL's own).
 static ED25519: Table<[Dispatch; 12]> = Table([
     Dispatch { id: NEWCTX, f: f!(newctx::<2>, NewCtx) },
-    Dispatch { id: FREECTX, f: f!(freectx, Free) },
-    Dispatch { id: DUPCTX, f: f!(dupctx, Dup) },
+    Dispatch { id: FREECTX, f: f!(crate::core::free_boxed::<Ctx>, Free) },
+    Dispatch { id: DUPCTX, f: f!(crate::core::dup_boxed::<Ctx>, Dup) },
     Dispatch { id: DIGEST_SIGN_INIT, f: f!(digest_sign_init, DInit) },
     Dispatch { id: DIGEST_SIGN, f: f!(digest_sign, Sign) },
     Dispatch { id: DIGEST_VERIFY_INIT, f: f!(digest_verify_init, DInit) },
